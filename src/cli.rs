@@ -1,0 +1,352 @@
+//! Command-line types. Only clap definitions live here; every subcommand is
+//! executed by its own module under `cmd/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cutover",
+    version,
+    about = "Release-readiness and cutover orchestrator",
+    long_about = "Run cutover runbooks with gates, rollback triggers and a crash-safe journal; \
+                  gate CI on readiness checklists; write the post-launch report from what happened."
+)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and lint runbooks and checklists; every error names file:line:col.
+    Validate(ValidateArgs),
+    /// Show the resolved plan: waves of steps, gates, triggers, approvals.
+    Plan(PlanArgs),
+    /// Print the JSON Schema of the runbook (and checklist) format.
+    Schema(SchemaArgs),
+    /// Check that every signal source of a runbook answers.
+    Sources(SourcesArgs),
+    /// Run one query against a named source of a runbook.
+    Query(QueryArgs),
+    /// Evaluate one gate of a runbook, for real.
+    Gate(GateArgs),
+    /// Execute a runbook.
+    Run(RunArgs),
+    /// Continue a crashed or paused run from its journal.
+    Resume(ResumeArgs),
+    /// Mark a manual step of a live run as done.
+    Done(DoneArgs),
+    /// Approve or reject a pending go/no-go.
+    Approve(ApproveArgs),
+    /// Append an operator note to a run's journal.
+    Note(NoteArgs),
+    /// Append a milestone to a run's journal.
+    Mark(MarkArgs),
+    /// Show a run as a live view rebuilt from its journal.
+    Status(StatusArgs),
+    /// List runs.
+    Runs(RunsArgs),
+    /// Evaluate readiness checklists (a CI gate).
+    Check(CheckArgs),
+    /// Record an attestation in a checklist file.
+    Attest(AttestArgs),
+    /// Record a waiver in a checklist file.
+    Waive(WaiveArgs),
+    /// Write the post-launch report of a run.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HumanOrJson {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+/// Where the runbook's variables come from: environment overlay and overrides.
+#[derive(Debug, Clone, Args)]
+pub struct VarArgs {
+    /// Environment overlay to apply (`[env.NAME]`).
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+    /// Override a variable (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Runbook or checklist files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: HumanOrJson,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// Also check that every signal source answers.
+    #[arg(long)]
+    pub check_sources: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    pub runbook: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+    /// Write the plan (JSON) to this file, for a later `run --plan`.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    Runbook,
+    Checklist,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which file format.
+    #[arg(value_enum, default_value = "runbook")]
+    pub kind: SchemaKind,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    pub runbook: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Source name (`[sources.NAME]`).
+    pub source: String,
+    /// Query in the source's language (PromQL, Datadog query, command line, URL).
+    pub query: String,
+    #[arg(long)]
+    pub runbook: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Judge the result against this condition, e.g. `< 0.3`.
+    #[arg(long)]
+    pub condition: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    pub runbook: PathBuf,
+    /// `STEP` (all its gates) or `STEP.GATE`.
+    pub target: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+}
+
+/// Output flags shared by `run` and `resume`.
+#[derive(Debug, Clone, Args)]
+pub struct RunOutputArgs {
+    /// Approve go/no-go prompts automatically (refused in production envs).
+    #[arg(long)]
+    pub yes: bool,
+    /// Plain timestamped lines instead of the progress view.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Act as this person (recorded next to the login name).
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    pub runbook: PathBuf,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// A reviewed plan (from `cutover plan -o`); refuse to run if the runbook changed since.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// Run nothing with side effects; gates still query their real sources.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Journal path (default `.cutover/runs/<run-id>/journal.jsonl`).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Start even though a required readiness checklist fails.
+    #[arg(long, requires = "reason")]
+    pub override_readiness: bool,
+    /// Why (with --override-readiness).
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub output: RunOutputArgs,
+}
+
+/// How a run is named on the command line: a run id under `.cutover/runs/`, or a journal path.
+#[derive(Debug, Clone, Args)]
+pub struct RunRef {
+    /// Run id, run directory, or journal file.
+    pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    #[command(flatten)]
+    pub output: RunOutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoneArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    pub step: String,
+    #[arg(long)]
+    pub note: Option<String>,
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    pub step: String,
+    #[arg(long)]
+    pub reject: bool,
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    pub text: String,
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MarkArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    pub milestone: String,
+    /// When it happened (RFC 3339), if not now.
+    #[arg(long)]
+    pub at: Option<String>,
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    #[arg(long)]
+    pub follow: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Directory holding run directories.
+    #[arg(long, default_value = ".cutover/runs")]
+    pub dir: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Human,
+    Json,
+    Junit,
+    Github,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(required_unless_present = "history")]
+    pub checklists: Vec<PathBuf>,
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: CheckFormat,
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    /// Report the pass rate over recorded check runs instead of checking.
+    #[arg(long)]
+    pub history: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    pub checklist: PathBuf,
+    pub item: String,
+    #[arg(long)]
+    pub evidence: String,
+    #[arg(long)]
+    pub expires: Option<String>,
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WaiveArgs {
+    pub checklist: PathBuf,
+    pub item: String,
+    #[arg(long)]
+    pub reason: String,
+    #[arg(long)]
+    pub approver: String,
+    #[arg(long)]
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Html,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run ids, run directories or journal files.
+    pub runs: Vec<String>,
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: ReportFormat,
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Program KPIs over every run in this directory.
+    #[arg(long, value_name = "RUNS_DIR")]
+    pub summary: Option<PathBuf>,
+}

@@ -1,0 +1,29 @@
+//! One module per subcommand; each exposes `exec(&Args) -> Result<ExitCode, Error>`.
+
+pub mod approve;
+pub mod attest;
+pub mod check;
+pub mod done;
+pub mod gate;
+pub mod mark;
+pub mod note;
+pub mod plan;
+pub mod query;
+pub mod report;
+pub mod resume;
+pub mod run;
+pub mod runs;
+pub mod schema;
+pub mod sources;
+pub mod status;
+pub mod validate;
+pub mod waive;
+
+/// A multi-threaded tokio runtime for the commands that do network or process I/O.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::Internal(format!("failed to start the async runtime: {e}")))
+}

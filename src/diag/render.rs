@@ -1,0 +1,127 @@
+//! Rendering diagnostics for people (with a caret under the span) and as JSON.
+
+use std::fmt::Write as _;
+use std::io::IsTerminal as _;
+
+use super::{Diagnostic, Severity, SourceFile};
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set.
+pub(crate) fn stderr_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// Render one diagnostic about `file` (no trailing blank line).
+pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
+    let style = Style { color };
+    let mut out = String::new();
+    let (word, code) = match diag.severity {
+        Severity::Error => ("error", "1;31"),
+        Severity::Warning => ("warning", "1;33"),
+    };
+    let _ = writeln!(out, "{}: {}", style.paint(code, word), style.paint("1", &diag.message));
+    let Some(span) = diag.span.clone() else {
+        let _ = writeln!(out, "  --> {}", file.display_path());
+        if let Some(help) = &diag.help {
+            let _ = writeln!(out, "   = help: {help}");
+        }
+        return out;
+    };
+    let start = file.clamp(span.start);
+    let end = file.clamp(span.end.max(span.start));
+    let (line, col) = file.line_col(start);
+    let line_index = line - 1;
+    let text = file.line_text(line_index);
+    let number = line.to_string();
+    let pad = " ".repeat(number.len());
+    let _ = writeln!(out, "{pad}{} {}:{line}:{col}", style.paint("1;34", "-->"), file.display_path());
+    let _ = writeln!(out, "{pad} {}", style.paint("1;34", "|"));
+    // Tabs are shown as four spaces so the carets line up.
+    let shown: String = text.replace('\t', "    ");
+    let _ = writeln!(out, "{} {} {shown}", style.paint("1;34", &number), style.paint("1;34", "|"));
+    let line_start = file.line_start(line_index);
+    let prefix = &file.text[line_start..start];
+    let indent: usize = prefix.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
+    let line_end = line_start + text.len();
+    let covered = &file.text[start..end.min(line_end).max(start)];
+    let width = covered.chars().count().max(1);
+    let carets = "^".repeat(width);
+    let label = diag.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{pad} {} {}{}",
+        style.paint("1;34", "|"),
+        " ".repeat(indent),
+        style.paint(code, &format!("{carets}{label}"))
+    );
+    if let Some(help) = &diag.help {
+        let _ = writeln!(out, "{pad} = {}: {help}", style.paint("1", "help"));
+    }
+    out
+}
+
+/// Render every diagnostic, sorted by position, separated by blank lines.
+pub fn render_all(file: &SourceFile, diags: &[Diagnostic], color: bool) -> String {
+    let mut sorted: Vec<&Diagnostic> = diags.iter().collect();
+    sorted.sort_by_key(|d| (d.span.as_ref().map_or(usize::MAX, |s| s.start), d.severity));
+    sorted
+        .iter()
+        .map(|d| render(file, d, color))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The JSON form used by `validate --format json`.
+pub(crate) fn to_json(file: &SourceFile, diag: &Diagnostic) -> serde_json::Value {
+    let (line, column, end_line, end_column) = match &diag.span {
+        Some(span) => {
+            let (l, c) = file.line_col(span.start);
+            let (el, ec) = file.line_col(span.end);
+            (Some(l), Some(c), Some(el), Some(ec))
+        }
+        None => (None, None, None, None),
+    };
+    serde_json::json!({
+        "file": file.display_path(),
+        "severity": diag.severity,
+        "message": diag.message,
+        "line": line,
+        "column": column,
+        "end_line": end_line,
+        "end_column": end_column,
+        "label": diag.label,
+        "help": diag.help,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_caret_under_span() {
+        let f = SourceFile::new("rb.toml", "[[step]]\nid = \"a\"\nneeds = [\"migrte\"]\n".into());
+        let start = f.text.find("\"migrte\"").unwrap();
+        let d = Diagnostic::error("step `a` needs unknown step `migrte`")
+            .at(start..start + 8)
+            .label("no such step")
+            .help("did you mean `migrate`?");
+        let out = render(&f, &d, false);
+        let expected = "error: step `a` needs unknown step `migrte`\n \
+             --> rb.toml:3:10\n  |\n3 | needs = [\"migrte\"]\n  |          ^^^^^^^^ no such step\n  = help: did you mean `migrate`?\n";
+        assert_eq!(out, expected);
+    }
+}

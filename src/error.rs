@@ -1,0 +1,83 @@
+//! The top-level error and the exit codes users and CI pipelines script against.
+//!
+//! Each layer has its own error enum; they meet here through `From` so that
+//! `cmd::*::exec` can use `?` and the binary maps any failure to one exit code.
+
+use std::process::ExitCode;
+
+/// Exit codes of `run` / `resume` (DESIGN.md). `validate` and `plan` use 0 and 1.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const INVALID: u8 = 1;
+    pub const INTERNAL: u8 = 2;
+    pub const ROLLED_BACK: u8 = 3;
+    pub const PAUSED: u8 = 4;
+    pub const ROLLBACK_FAILED: u8 = 5;
+
+    /// `cutover check`: the launch is ready.
+    pub const READY: u8 = 0;
+    /// `cutover check`: a blocker (or, with `--fail-on-warn`, a warning) fails.
+    pub const NOT_READY: u8 = 1;
+    /// `cutover check`: the checklist could not be evaluated.
+    pub const CHECK_ERROR: u8 = 2;
+
+    /// `query` / `gate`: the measurement passed.
+    pub const PASS: u8 = 0;
+    /// `query` / `gate`: the measurement failed or errored.
+    pub const FAIL: u8 = 1;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Diagnostics were already printed; only the exit code is left to give.
+    #[error("{0} error(s) reported")]
+    Reported(usize),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("failed to {action} `{path}`: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Reported(_) | Error::Plan(_) | Error::Usage(_) => exit::INVALID,
+            Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
+        }
+    }
+
+    pub fn io(action: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_string(),
+            source,
+        }
+    }
+}
+
+/// Print `error` the way every cutover error looks, and give its exit code.
+pub fn report(error: &Error) -> ExitCode {
+    if !matches!(error, Error::Reported(_)) {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        eprintln!("error: {message}");
+    }
+    ExitCode::from(error.exit_code())
+}

@@ -1,0 +1,63 @@
+//! cutover: a release-readiness and cutover orchestrator.
+//!
+//! Stages are kept apart: `runbook` parses and validates files into a typed
+//! model, `plan` resolves templates and orders steps, `engine` executes a plan
+//! and writes every event to the `journal`, and `report` reads the journal.
+
+pub mod cli;
+pub mod cmd;
+pub mod condition;
+pub mod diag;
+pub mod error;
+pub mod plan;
+pub mod runbook;
+pub mod secrets;
+pub mod signals;
+
+use std::process::ExitCode;
+
+use cli::{Cli, Command};
+
+/// Set up `tracing` for `-v` diagnostics on stderr.
+pub fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info,cutover=debug",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Execute one parsed command line and give the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Validate(args) => cmd::validate::exec(&args),
+        Command::Plan(args) => cmd::plan::exec(&args),
+        Command::Schema(args) => cmd::schema::exec(&args),
+        Command::Sources(args) => cmd::sources::exec(&args),
+        Command::Query(args) => cmd::query::exec(&args),
+        Command::Gate(args) => cmd::gate::exec(&args),
+        Command::Run(args) => cmd::run::exec(&args),
+        Command::Resume(args) => cmd::resume::exec(&args),
+        Command::Done(args) => cmd::done::exec(&args),
+        Command::Approve(args) => cmd::approve::exec(&args),
+        Command::Note(args) => cmd::note::exec(&args),
+        Command::Mark(args) => cmd::mark::exec(&args),
+        Command::Status(args) => cmd::status::exec(&args),
+        Command::Runs(args) => cmd::runs::exec(&args),
+        Command::Check(args) => cmd::check::exec(&args),
+        Command::Attest(args) => cmd::attest::exec(&args),
+        Command::Waive(args) => cmd::waive::exec(&args),
+        Command::Report(args) => cmd::report::exec(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => error::report(&error),
+    }
+}

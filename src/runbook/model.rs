@@ -1,0 +1,373 @@
+//! The typed, validated runbook. Values here have been checked by
+//! `runbook::validate`; strings may still hold `{{ ... }}` templates until
+//! `plan` resolves them (the resolved plan uses these same types).
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::condition::Condition;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Runbook {
+    pub name: String,
+    pub owner: Option<String>,
+    /// Change ticket, shown in the report.
+    pub change: Option<String>,
+    pub description: Option<String>,
+    /// Steps that may run at the same time (default 1: strictly one at a time).
+    pub max_parallel: usize,
+    /// Readiness checklists that must pass before the first step (paths relative to the runbook).
+    pub requires: Vec<String>,
+    pub vars: IndexMap<String, String>,
+    pub envs: IndexMap<String, EnvOverlay>,
+    pub secrets: IndexMap<String, SecretSpec>,
+    pub sources: IndexMap<String, Source>,
+    pub notify: IndexMap<String, Notify>,
+    pub triggers: Vec<Trigger>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct EnvOverlay {
+    pub vars: IndexMap<String, String>,
+    /// A production env refuses `--yes` auto-approval.
+    pub production: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SecretSpec {
+    /// Environment variable holding the value.
+    pub env: String,
+    /// `false` lets a missing variable resolve to an empty string instead of an error.
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    pub name: String,
+    /// Per-query timeout.
+    #[serde(with = "crate::runbook::duration_serde")]
+    pub timeout: Duration,
+    pub headers: IndexMap<String, String>,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SourceKind {
+    Prometheus {
+        url: String,
+        auth: Option<Auth>,
+    },
+    Datadog {
+        /// API base URL: `https://api.<site>` unless `url` overrides it.
+        url: String,
+        api_key: String,
+        app_key: Option<String>,
+    },
+    Http {
+        /// Base URL that relative probe URLs are joined to.
+        url: Option<String>,
+        auth: Option<Auth>,
+    },
+    Command {
+        /// Shell used to run query command lines (default `/bin/sh`).
+        shell: String,
+    },
+}
+
+impl SourceKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SourceKind::Prometheus { .. } => "prometheus",
+            SourceKind::Datadog { .. } => "datadog",
+            SourceKind::Http { .. } => "http",
+            SourceKind::Command { .. } => "command",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Auth {
+    Basic { username: String, password: String },
+    Bearer { token: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notify {
+    pub name: String,
+    /// `generic` (JSON POST) or `slack` (incoming-webhook payload).
+    pub kind: NotifyKind,
+    pub url: String,
+    /// Event kinds to send; empty means all.
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyKind {
+    Generic,
+    Slack,
+}
+
+/// What a gate or trigger measures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "probe", rename_all = "snake_case")]
+pub enum Probe {
+    /// A query in the source's language: PromQL, a Datadog metric query, or a command line.
+    Query { query: String },
+    /// A Datadog monitor's overall state; passes only on `OK`.
+    Monitor { id: u64 },
+    /// An HTTP request; `url` is absolute or relative to the source's `url`.
+    Http {
+        url: String,
+        method: String,
+        read: HttpRead,
+    },
+}
+
+impl Probe {
+    /// The text shown to people (and journaled) for this probe.
+    pub fn describe(&self) -> String {
+        match self {
+            Probe::Query { query } => query.clone(),
+            Probe::Monitor { id } => format!("monitor {id}"),
+            Probe::Http { url, method, read } => format!("{method} {url} ({})", read.describe()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpRead {
+    /// The response status code.
+    Status,
+    /// Seconds from request to full response.
+    Latency,
+    /// A number at this JSON pointer in the body.
+    JsonPointer(String),
+    /// The first capture group (or whole match) of this regex in the body, as a
+    /// number; no match is no data.
+    Regex(String),
+}
+
+impl HttpRead {
+    pub fn describe(&self) -> String {
+        match self {
+            HttpRead::Status => "status".into(),
+            HttpRead::Latency => "latency".into(),
+            HttpRead::JsonPointer(p) => format!("json {p}"),
+            HttpRead::Regex(r) => format!("regex {r}"),
+        }
+    }
+}
+
+/// For a `command` source: what the value of a query is.
+/// (Carried on the gate because one command source serves many probes.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandRead {
+    /// The last number printed on stdout (`NaN` is inconclusive; non-zero exit is an error).
+    #[default]
+    Stdout,
+    /// The exit status as the value (never an error).
+    ExitCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    Fail,
+    Pass,
+    Inconclusive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateWhen {
+    Before,
+    After,
+}
+
+/// A signal measured and judged by a condition: the common part of gates and triggers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub source: String,
+    pub probe: Probe,
+    pub command_read: CommandRead,
+    /// The condition as written, for display.
+    pub condition_text: String,
+    #[serde(skip)]
+    pub condition: Condition,
+    #[serde(with = "crate::runbook::duration_serde")]
+    pub interval: Duration,
+    pub no_data: NoData,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gate {
+    /// `name` if given, else `before-N` / `after-N` (1-based within the step).
+    pub id: String,
+    pub when: GateWhen,
+    #[serde(flatten)]
+    pub check: Check,
+    /// Measurements to take.
+    pub count: u32,
+    pub failure_limit: u32,
+    /// Consecutive errors tolerated.
+    pub error_limit: u32,
+    pub inconclusive_limit: u32,
+    #[serde(with = "crate::runbook::duration_serde::option")]
+    pub timeout: Option<Duration>,
+    /// Measure and journal, never enforce.
+    pub shadow: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerAction {
+    Rollback,
+    Pause,
+    Notify,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    Pause,
+    Ignore,
+    Rollback,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trigger {
+    pub id: String,
+    #[serde(flatten)]
+    pub check: Check,
+    /// `fire_if` must hold this long before the trigger fires (zero: at once).
+    #[serde(rename = "for", with = "crate::runbook::duration_serde")]
+    pub hold_for: Duration,
+    pub action: TriggerAction,
+    pub on_error: OnError,
+    /// Watch from the start of this step (default: the run's start).
+    pub from: Option<String>,
+    /// Stop watching when this step is done (default: the run's end).
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    Rollback,
+    Ask,
+    Pause,
+    Continue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DryRunMode {
+    /// Do not run; report "would run".
+    Skip,
+    /// The command is read-only: run it in a dry run too.
+    Run,
+    /// Do not run; pretend it succeeded so later steps and gates are exercised.
+    Simulate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retries {
+    /// Extra attempts after the first.
+    pub attempts: u32,
+    #[serde(with = "crate::runbook::duration_serde")]
+    pub backoff: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTimeout {
+    Pause,
+    Abort,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Approval {
+    pub min: u32,
+    /// People (`alice`) or groups (`team:sre`) allowed to approve; empty means anyone.
+    pub approvers: Vec<String>,
+    pub no_self_approval: bool,
+    /// A reason must be given.
+    pub reason: bool,
+    #[serde(with = "crate::runbook::duration_serde::option")]
+    pub timeout: Option<Duration>,
+    pub on_timeout: OnTimeout,
+    /// What a rejection does.
+    pub on_reject: OnReject,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnReject {
+    Rollback,
+    Abort,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HttpAction {
+    pub method: String,
+    pub url: String,
+    pub headers: IndexMap<String, String>,
+    pub body: Option<String>,
+    /// Acceptable statuses (default: any 2xx).
+    pub expect_status: Vec<u16>,
+}
+
+/// What a step (or its rollback) does.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// A shell command line, run with `sh -c` in its own process group.
+    Run { command: String },
+    Http(HttpAction),
+    /// Instructions for a person, who marks the step done.
+    Manual { instructions: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub id: String,
+    pub description: Option<String>,
+    /// Resolved dependencies: explicit `needs`, or the step before.
+    pub needs: Vec<String>,
+    pub action: Action,
+    #[serde(with = "crate::runbook::duration_serde::option")]
+    pub timeout: Option<Duration>,
+    /// Grace between SIGTERM and SIGKILL.
+    #[serde(with = "crate::runbook::duration_serde")]
+    pub grace: Duration,
+    pub retries: Retries,
+    pub rollback: Option<Action>,
+    pub on_failure: OnFailure,
+    pub idempotent: bool,
+    pub dry_run: DryRunMode,
+    pub approval: Option<Approval>,
+    pub gates: Vec<Gate>,
+    /// Extra environment for commands.
+    pub env: IndexMap<String, String>,
+    /// Working directory for commands (relative to the runbook's directory).
+    pub workdir: Option<String>,
+}
+
+impl Step {
+    pub fn gates(&self, when: GateWhen) -> impl Iterator<Item = &Gate> {
+        self.gates.iter().filter(move |g| g.when == when)
+    }
+
+    /// A step with side effects: anything but a read-only command.
+    pub fn mutates(&self) -> bool {
+        !matches!(self.action, Action::Manual { .. }) && self.dry_run != DryRunMode::Run
+    }
+}

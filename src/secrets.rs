@@ -1,0 +1,98 @@
+//! Secret values and the masking applied to every string that leaves the
+//! process: terminal, journal, plan, report, error messages.
+//!
+//! A secret is masked in its plain, URL-encoded and base64 forms, because
+//! that is how it shows up in URLs, basic-auth headers and tool output.
+
+use base64::Engine as _;
+
+pub const MASK: &str = "***";
+
+/// Secrets shorter than this are not masked: masking `a` would mangle every output line.
+const MIN_SECRET_LEN: usize = 4;
+
+#[derive(Debug, Clone, Default)]
+pub struct Masker {
+    /// Every form of every secret, longest first so overlapping forms mask fully.
+    needles: Vec<String>,
+}
+
+impl Masker {
+    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut needles = Vec::new();
+        for secret in secrets {
+            if secret.len() < MIN_SECRET_LEN {
+                continue;
+            }
+            needles.push(secret.to_string());
+            let encoded =
+                percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            needles.push(encoded);
+            let std = base64::engine::general_purpose::STANDARD;
+            needles.push(std.encode(secret));
+            // Base64 of a longer string (e.g. `user:secret` in basic auth) only contains
+            // the secret's encoding at one of three alignments; mask each aligned core.
+            for shift in 1..3 {
+                let padded = format!("{}{secret}", "\0".repeat(shift));
+                let enc = std.encode(padded.as_bytes());
+                // Skip the characters that mix the padding with the secret's first bytes.
+                let skip = (shift * 8).div_ceil(6);
+                let core: String = enc.trim_end_matches('=').chars().skip(skip).collect();
+                if core.len() >= MIN_SECRET_LEN {
+                    needles.push(core);
+                }
+            }
+            let unpadded: String = std.encode(secret).trim_end_matches('=').to_string();
+            // Drop a trailing character that depends on what follows the secret.
+            let stable: String = unpadded.chars().take(secret.len() * 4 / 3).collect();
+            if stable.len() >= MIN_SECRET_LEN {
+                needles.push(stable);
+            }
+        }
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.dedup();
+        Masker { needles }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
+    /// `text` with every form of every secret replaced by `***`.
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for needle in &self.needles {
+            if out.contains(needle.as_str()) {
+                out = out.replace(needle.as_str(), MASK);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_plain_url_encoded_and_base64_forms() {
+        let m = Masker::new(["s3cr3t/p@ss"]);
+        assert_eq!(m.mask("token=s3cr3t/p@ss end"), "token=*** end");
+        assert_eq!(m.mask("u=s3cr3t%2Fp%40ss"), "u=***");
+        let b64 = base64::engine::general_purpose::STANDARD.encode("s3cr3t/p@ss");
+        assert!(!m.mask(&b64).contains(&b64));
+        for user in ["a", "ab", "abc", "user"] {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:s3cr3t/p@ss"));
+            let masked = m.mask(&format!("Authorization: Basic {basic}"));
+            assert!(masked.contains(MASK), "{user}: {masked}");
+            assert!(!masked.contains(&basic), "{user}: {masked}");
+        }
+    }
+
+    #[test]
+    fn short_values_are_not_masked() {
+        let m = Masker::new(["ab"]);
+        assert_eq!(m.mask("abc"), "abc");
+    }
+}
