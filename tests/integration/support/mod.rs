@@ -1,0 +1,3 @@
+//! Test helpers shared by every integration test.
+
+pub mod cutover;
