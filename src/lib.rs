@@ -9,6 +9,8 @@ pub mod cmd;
 pub mod condition;
 pub mod diag;
 pub mod error;
+pub mod event;
+pub mod journal;
 pub mod plan;
 pub mod runbook;
 pub mod secrets;
