@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cmd;
 pub mod condition;
 pub mod diag;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod journal;
@@ -15,6 +16,7 @@ pub mod plan;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;
+pub mod ui;
 
 use std::process::ExitCode;
 

@@ -4,7 +4,8 @@
 use indexmap::IndexMap;
 
 use crate::event::{
-    Choice, Event, Outcome, PauseReason, Record, RollbackReason, RunFinished, RunStarted, StepState,
+    AttemptResult, Choice, Event, Outcome, PauseReason, Record, RollbackReason, RunFinished,
+    RunStarted, StepState,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +15,9 @@ pub struct StepRecord {
     pub attempts: u32,
     /// An attempt started and never finished: the process died with it running.
     pub attempt_open: bool,
+    /// The last finished attempt succeeded (its command must not run again).
+    pub last_attempt_ok: bool,
+    pub approval_requested: bool,
     pub approvals: u32,
     pub rejected: bool,
     pub manual_done: bool,
@@ -29,6 +33,8 @@ impl Default for StepRecord {
             state: StepState::Pending,
             attempts: 0,
             attempt_open: false,
+            last_attempt_ok: false,
+            approval_requested: false,
             approvals: 0,
             rejected: false,
             manual_done: false,
@@ -66,6 +72,8 @@ pub struct RunState {
     /// `seq` values that did not follow their predecessor (should be empty).
     pub seq_gaps: Vec<(u64, u64)>,
     pub notes: Vec<String>,
+    /// Baseline values by check (`trigger` or `step.gate`).
+    pub baselines: std::collections::BTreeMap<String, f64>,
 }
 
 impl RunState {
@@ -116,8 +124,14 @@ impl RunState {
                 let rec = self.step(step);
                 rec.attempts = rec.attempts.max(*attempt);
                 rec.attempt_open = true;
+                rec.last_attempt_ok = false;
             }
-            Event::AttemptFinished { step, .. } => self.step(step).attempt_open = false,
+            Event::AttemptFinished { step, result, .. } => {
+                let rec = self.step(step);
+                rec.attempt_open = false;
+                rec.last_attempt_ok = *result == AttemptResult::Succeeded;
+            }
+            Event::ApprovalRequested { step, .. } => self.step(step).approval_requested = true,
             Event::ApprovalGranted { step, .. } => self.step(step).approvals += 1,
             Event::ApprovalRejected { step, .. } => self.step(step).rejected = true,
             Event::ManualDone { step, note } => {
@@ -164,6 +178,11 @@ impl RunState {
             }
             Event::Paused { reason, .. } => self.paused = Some(*reason),
             Event::Note { text } => self.notes.push(text.clone()),
+            Event::Baseline { check, measurement } => {
+                if let Some(v) = measurement.value {
+                    self.baselines.insert(check.clone(), v);
+                }
+            }
             Event::RunFinished(f) => self.finished = Some(f.clone()),
             _ => {}
         }
@@ -173,7 +192,7 @@ impl RunState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{AttemptResult, Phase, Stream};
+    use crate::event::{Phase, Stream};
 
     fn rec(seq: u64, event: Event) -> Record {
         Record {
