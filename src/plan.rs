@@ -24,7 +24,9 @@ pub enum PlanError {
     UnknownSet { key: String, help: Option<String> },
     #[error("in {place}: {message}")]
     Template { place: String, message: String },
-    #[error("the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`")]
+    #[error(
+        "the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`"
+    )]
     Changed {
         plan: String,
         expected: String,

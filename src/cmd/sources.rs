@@ -6,5 +6,7 @@ use crate::cli::SourcesArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &SourcesArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover sources` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover sources` is not available in this build yet".into(),
+    ))
 }

@@ -55,7 +55,11 @@ pub struct Measurement {
     /// The condition as written, and the baseline it used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
-    #[serde(default, with = "float_serde::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "float_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub baseline: Option<f64>,
     pub verdict: Verdict,
     /// Why: the error text, or what made it inconclusive. Masked.
@@ -101,7 +105,6 @@ pub mod float_serde {
     pub mod option {
         use serde::{Deserialize, Deserializer, Serializer};
 
-        #[expect(clippy::ref_option, reason = "serde's `with` passes a reference")]
         pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
             match v {
                 Some(v) => super::serialize(v, s),
