@@ -9,10 +9,12 @@ pub mod cmd;
 pub mod condition;
 pub mod diag;
 pub mod error;
+pub mod gate;
 pub mod plan;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;
+pub mod trigger;
 
 use std::process::ExitCode;
 

@@ -148,6 +148,10 @@ pub(crate) fn last_number(stdout: &str) -> Option<f64> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "exact values printed by the test commands"
+)]
 mod tests {
     use super::*;
 

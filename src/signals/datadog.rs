@@ -20,13 +20,25 @@ use crate::runbook::model::DatadogApi;
 /// How far back a metric query looks for the latest point. Datadog's
 /// rollups make the newest minute sparse; five minutes always has a point
 /// for a live metric.
-const WINDOW: Duration = Duration::from_secs(300);
+const WINDOW: Duration = Duration::from_mins(5);
 
 pub(crate) struct DatadogSource {
     base: reqwest::Url,
     client: reqwest::Client,
     api: DatadogApi,
     timeout: Duration,
+}
+
+/// `GET /api/v1/monitor/{id}`, the one field a gate reads.
+#[derive(Deserialize)]
+struct Monitor {
+    overall_state: Option<String>,
+}
+
+/// `GET /api/v1/validate`.
+#[derive(Deserialize)]
+struct Valid {
+    valid: bool,
 }
 
 /// What an endpoint is for, to name its permission on a 403.
@@ -137,10 +149,6 @@ impl DatadogSource {
         let body = self
             .send(self.client.get(url), Endpoint::Monitor, deadline)
             .await?;
-        #[derive(Deserialize)]
-        struct Monitor {
-            overall_state: Option<String>,
-        }
         let m: Monitor = serde_json::from_str(&body)
             .map_err(|e| SignalError::Malformed(format!("monitor {id}: {e}")))?;
         let state = m.overall_state.ok_or_else(|| {
@@ -159,10 +167,6 @@ impl DatadogSource {
         let body = self
             .send(self.client.get(url), Endpoint::Validate, deadline)
             .await?;
-        #[derive(Deserialize)]
-        struct Valid {
-            valid: bool,
-        }
         match serde_json::from_str::<Valid>(&body) {
             Ok(Valid { valid: true }) => {
                 Ok(format!("datadog at {} accepted the api key", self.base))
