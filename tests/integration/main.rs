@@ -9,5 +9,7 @@
 )]
 mod support;
 
+mod datadog;
+mod probes;
 mod signals;
 mod validate;
