@@ -1,10 +1,20 @@
 //! The resolved plan: templates filled in for one environment, steps ordered
 //! into waves, and a hash that a later `run --plan` compares against.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::runbook::model::Runbook;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::cli::VarArgs;
+use crate::condition::Condition;
+use crate::diag::render_all;
+use crate::runbook::model::{Action, Auth, Check, Probe, Runbook, SourceKind, Step};
+use crate::runbook::template::{self, Namespace};
 use crate::secrets::Masker;
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -61,4 +71,411 @@ pub struct Plan {
     /// `(CUTOVER_SECRET_<NAME>, value)` for the environment of step commands.
     #[serde(skip)]
     pub secret_env: Vec<(String, String)>,
+}
+
+/// Group steps into waves (Kahn's algorithm over `needs`); on a cycle, give
+/// the steps of one cycle in order, with the first repeated at the end.
+pub fn waves(steps: &[Step]) -> Result<Vec<Vec<String>>, Vec<String>> {
+    let mut remaining: BTreeMap<&str, BTreeSet<&str>> = steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.needs.iter().map(String::as_str).collect()))
+        .collect();
+    let order: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+    let mut waves = Vec::new();
+    while !remaining.is_empty() {
+        // Keep file order within a wave: that is the order people read.
+        let ready: Vec<&str> = order
+            .iter()
+            .copied()
+            .filter(|id| remaining.get(id).is_some_and(BTreeSet::is_empty))
+            .collect();
+        if ready.is_empty() {
+            return Err(find_cycle(&remaining));
+        }
+        for id in &ready {
+            remaining.remove(id);
+        }
+        for needs in remaining.values_mut() {
+            for id in &ready {
+                needs.remove(id);
+            }
+        }
+        waves.push(ready.into_iter().map(String::from).collect());
+    }
+    Ok(waves)
+}
+
+fn find_cycle(remaining: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
+    // Every remaining step needs another remaining step: walk until a step repeats.
+    let start = *remaining.keys().next().expect("non-empty");
+    let mut path = vec![start];
+    let mut current = start;
+    loop {
+        let next = *remaining[current]
+            .iter()
+            .next()
+            .expect("a blocked step has an unmet need");
+        if let Some(pos) = path.iter().position(|s| *s == next) {
+            let mut cycle: Vec<String> = path[pos..].iter().map(|s| (*s).to_string()).collect();
+            // Show it in dependency order: a -> b means a needs b... people read
+            // "a runs before b", so reverse to run order.
+            cycle.reverse();
+            cycle.push(cycle[0].clone());
+            return cycle;
+        }
+        path.push(next);
+        current = next;
+    }
+}
+
+/// Load, validate and resolve a runbook for the environment and overrides in
+/// `args`. Diagnostics (errors and warnings) are printed to stderr.
+pub fn build(path: &Path, args: &VarArgs) -> Result<Plan, crate::error::Error> {
+    let loaded = crate::runbook::load_file(path);
+    if !loaded.diagnostics.is_empty() {
+        eprintln!("{}", render_all(&loaded.file, &loaded.diagnostics, crate::diag::stderr_color()));
+    }
+    let Some(runbook) = loaded.runbook else {
+        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+        return Err(PlanError::Invalid {
+            path: path.display().to_string(),
+            errors,
+        }
+        .into());
+    };
+    let sha = hex(&Sha256::digest(loaded.file.text.as_bytes()));
+    Ok(resolve(runbook, &path.display().to_string(), &sha, args, &|name| std::env::var(name).ok())?)
+}
+
+/// Resolve templates and order steps. `lookup` reads environment variables
+/// (a parameter so tests need not touch the process environment).
+pub fn resolve(
+    runbook: Runbook,
+    runbook_path: &str,
+    runbook_sha256: &str,
+    args: &VarArgs,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan, PlanError> {
+    let mut runbook = runbook;
+    let overlay = match &args.env {
+        Some(name) => match runbook.envs.get(name) {
+            Some(o) => Some(o.clone()),
+            None => {
+                return Err(PlanError::UnknownEnv {
+                    name: name.clone(),
+                    help: crate::diag::did_you_mean(name, runbook.envs.keys().map(String::as_str)).or_else(|| {
+                        Some(if runbook.envs.is_empty() {
+                            "the runbook declares no `[env.NAME]` overlays".into()
+                        } else {
+                            format!(
+                                "declared: {}",
+                                runbook.envs.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                            )
+                        })
+                    }),
+                });
+            }
+        },
+        None => None,
+    };
+
+    // Secrets first: variables may use them.
+    let mut secret_values: IndexMap<String, String> = IndexMap::new();
+    for (name, spec) in &runbook.secrets {
+        match lookup(&spec.env) {
+            Some(v) => {
+                secret_values.insert(name.clone(), v);
+            }
+            None if spec.required => {
+                return Err(PlanError::MissingSecret {
+                    name: name.clone(),
+                    var: spec.env.clone(),
+                });
+            }
+            None => {
+                secret_values.insert(name.clone(), String::new());
+            }
+        }
+    }
+    let masker = Masker::new(secret_values.values().map(String::as_str));
+
+    let mut raw_vars = runbook.vars.clone();
+    if let Some(o) = &overlay {
+        for (k, v) in &o.vars {
+            raw_vars.insert(k.clone(), v.clone());
+        }
+    }
+    for set in &args.set {
+        let Some((key, value)) = set.split_once('=') else {
+            return Err(PlanError::BadSet(set.clone()));
+        };
+        let key = key.trim();
+        if !raw_vars.contains_key(key) {
+            return Err(PlanError::UnknownSet {
+                key: key.to_string(),
+                help: crate::diag::did_you_mean(key, raw_vars.keys().map(String::as_str)),
+            });
+        }
+        raw_vars.insert(key.to_string(), value.to_string());
+    }
+    let mut vars = IndexMap::new();
+    for (k, v) in &raw_vars {
+        let value = template::render(v, |r| match r.namespace {
+            Namespace::Vars => Err(PlanError::Template {
+                place: format!("variable `{k}`"),
+                message: "a variable cannot refer to other variables".into(),
+            }),
+            Namespace::Secrets => secret_value(&secret_values, &r.name, &format!("variable `{k}`")),
+            Namespace::Env => env_value(lookup, &r.name, &format!("variable `{k}`")),
+        })?;
+        vars.insert(k.clone(), value);
+    }
+
+    let resolver = Resolver {
+        vars: &vars,
+        secrets: &secret_values,
+        lookup,
+    };
+    resolve_runbook(&mut runbook, &resolver)?;
+
+    let waves = waves(&runbook.steps).map_err(|cycle| PlanError::Template {
+        place: "steps".into(),
+        message: format!("dependency cycle: {}", cycle.join(" -> ")),
+    })?;
+    let secret_env = secret_values
+        .iter()
+        .map(|(name, value)| (secret_env_name(name), value.clone()))
+        .collect();
+    let mut plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        hash: String::new(),
+        runbook_path: runbook_path.to_string(),
+        runbook_sha256: runbook_sha256.to_string(),
+        env: args.env.clone(),
+        production: overlay.is_some_and(|o| o.production),
+        vars,
+        waves,
+        runbook,
+        masker,
+        secret_env,
+    };
+    plan.hash = plan.compute_hash();
+    Ok(plan)
+}
+
+/// `CUTOVER_SECRET_<NAME>`: the environment variable a step command reads a secret from.
+pub fn secret_env_name(name: &str) -> String {
+    let upper: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect();
+    format!("CUTOVER_SECRET_{upper}")
+}
+
+fn secret_value(secrets: &IndexMap<String, String>, name: &str, place: &str) -> Result<String, PlanError> {
+    secrets.get(name).cloned().ok_or_else(|| PlanError::Template {
+        place: place.to_string(),
+        message: format!("undefined secret `{name}`"),
+    })
+}
+
+fn env_value(lookup: &dyn Fn(&str) -> Option<String>, name: &str, place: &str) -> Result<String, PlanError> {
+    lookup(name).ok_or_else(|| PlanError::Template {
+        place: place.to_string(),
+        message: format!("environment variable `{name}` is not set (used as `{{{{ env.{name} }}}}`)"),
+    })
+}
+
+impl From<template::TemplateError> for PlanError {
+    fn from(e: template::TemplateError) -> Self {
+        PlanError::Template {
+            place: "a template".into(),
+            message: e.message,
+        }
+    }
+}
+
+struct Resolver<'a> {
+    vars: &'a IndexMap<String, String>,
+    secrets: &'a IndexMap<String, String>,
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Resolver<'_> {
+    /// Fill the templates of one string. In shell commands a secret becomes a
+    /// reference to its environment variable, so the value never appears in a
+    /// logged command line or in `ps`.
+    fn fill(&self, text: &mut String, shell: bool, place: &str) -> Result<(), PlanError> {
+        if !text.contains("{{") {
+            return Ok(());
+        }
+        *text = template::render(text, |r| match r.namespace {
+            Namespace::Vars => self.vars.get(&r.name).cloned().ok_or_else(|| PlanError::Template {
+                place: place.to_string(),
+                message: format!("undefined variable `{}`", r.name),
+            }),
+            Namespace::Secrets if shell => {
+                secret_value(self.secrets, &r.name, place)?;
+                Ok(format!("\"${{{}}}\"", secret_env_name(&r.name)))
+            }
+            Namespace::Secrets => secret_value(self.secrets, &r.name, place),
+            Namespace::Env => env_value(self.lookup, &r.name, place),
+        })?;
+        Ok(())
+    }
+}
+
+fn resolve_action(action: &mut Action, r: &Resolver<'_>, place: &str) -> Result<(), PlanError> {
+    match action {
+        Action::Run { command } => r.fill(command, true, place),
+        Action::Http(h) => {
+            r.fill(&mut h.url, false, place)?;
+            for v in h.headers.values_mut() {
+                r.fill(v, false, place)?;
+            }
+            if let Some(b) = &mut h.body {
+                r.fill(b, false, place)?;
+            }
+            Ok(())
+        }
+        Action::Manual { instructions } => r.fill(instructions, false, place),
+    }
+}
+
+fn resolve_check(check: &mut Check, r: &Resolver<'_>, place: &str, command_source: bool) -> Result<(), PlanError> {
+    match &mut check.probe {
+        Probe::Query { query } => r.fill(query, command_source, place)?,
+        Probe::Monitor { .. } => {}
+        Probe::Http { url, .. } => r.fill(url, false, place)?,
+    }
+    if check.condition_text.contains("{{") {
+        r.fill(&mut check.condition_text, false, place)?;
+        check.condition = Condition::parse(&check.condition_text).map_err(|e| PlanError::Template {
+            place: place.to_string(),
+            message: format!("condition `{}` after filling templates: {e}", check.condition_text),
+        })?;
+    }
+    Ok(())
+}
+
+fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> {
+    for req in &mut rb.requires {
+        r.fill(req, false, "`requires`")?;
+    }
+    let mut command_sources = BTreeSet::new();
+    for (name, source) in &mut rb.sources {
+        let place = format!("source `{name}`");
+        for v in source.headers.values_mut() {
+            r.fill(v, false, &place)?;
+        }
+        match &mut source.kind {
+            SourceKind::Prometheus { url, auth } | SourceKind::Http { url: Some(url), auth } => {
+                r.fill(url, false, &place)?;
+                resolve_auth(auth.as_mut(), r, &place)?;
+            }
+            SourceKind::Http { url: None, auth } => resolve_auth(auth.as_mut(), r, &place)?,
+            SourceKind::Datadog { url, api_key, app_key } => {
+                r.fill(url, false, &place)?;
+                r.fill(api_key, false, &place)?;
+                if let Some(k) = app_key {
+                    r.fill(k, false, &place)?;
+                }
+            }
+            SourceKind::Command { shell } => {
+                r.fill(shell, false, &place)?;
+                command_sources.insert(name.clone());
+            }
+        }
+    }
+    for n in rb.notify.values_mut() {
+        r.fill(&mut n.url, false, &format!("notify `{}`", n.name))?;
+    }
+    for t in &mut rb.triggers {
+        let is_command = command_sources.contains(&t.check.source);
+        resolve_check(&mut t.check, r, &format!("trigger `{}`", t.id), is_command)?;
+    }
+    for step in &mut rb.steps {
+        let place = format!("step `{}`", step.id);
+        if let Some(d) = &mut step.description {
+            r.fill(d, false, &place)?;
+        }
+        resolve_action(&mut step.action, r, &place)?;
+        if let Some(rollback) = &mut step.rollback {
+            resolve_action(rollback, r, &format!("rollback of {place}"))?;
+        }
+        for v in step.env.values_mut() {
+            r.fill(v, false, &place)?;
+        }
+        if let Some(w) = &mut step.workdir {
+            r.fill(w, false, &place)?;
+        }
+        if let Some(a) = &mut step.approval {
+            for who in &mut a.approvers {
+                r.fill(who, false, &place)?;
+            }
+        }
+        for g in &mut step.gates {
+            let is_command = command_sources.contains(&g.check.source);
+            resolve_check(&mut g.check, r, &format!("gate `{}.{}`", step.id, g.id), is_command)?;
+        }
+    }
+    Ok(())
+}
+
+fn resolve_auth(auth: Option<&mut Auth>, r: &Resolver<'_>, place: &str) -> Result<(), PlanError> {
+    match auth {
+        Some(Auth::Basic { username, password }) => {
+            r.fill(username, false, place)?;
+            r.fill(password, false, place)
+        }
+        Some(Auth::Bearer { token }) => r.fill(token, false, place),
+        None => Ok(()),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+impl Plan {
+    /// The plan as JSON with every secret masked: what `plan --format json` prints.
+    pub fn to_masked_json(&self) -> serde_json::Value {
+        let text = serde_json::to_string(self).expect("a plan always serializes");
+        let masked = self.masker.mask(&text);
+        serde_json::from_str(&masked).expect("masking keeps JSON valid")
+    }
+
+    fn compute_hash(&self) -> String {
+        let mut value = self.to_masked_json();
+        value["hash"] = serde_json::Value::String(String::new());
+        let text = serde_json::to_string(&value).expect("serializes");
+        format!("sha256:{}", hex(&Sha256::digest(text.as_bytes())))
+    }
+
+    /// Refuse to go on if the runbook changed since `plan_file` was reviewed.
+    pub fn check_against(&self, plan_file: &Path) -> Result<(), PlanError> {
+        let bad = |message: String| PlanError::BadPlanFile {
+            path: plan_file.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(plan_file).map_err(|e| bad(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("not a plan JSON file: {e}")))?;
+        let expected = value
+            .get("hash")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| bad("it has no `hash` (write it with `cutover plan --format json -o FILE`)".into()))?;
+        if expected == self.hash {
+            Ok(())
+        } else {
+            Err(PlanError::Changed {
+                plan: plan_file.display().to_string(),
+                expected: expected.to_string(),
+                actual: self.hash.clone(),
+            })
+        }
+    }
 }

@@ -1,10 +1,179 @@
-//! `cutover plan`.
+//! `cutover plan RUNBOOK`: the resolved plan, as a person reviews it or as JSON for `run --plan`.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::PlanArgs;
-use crate::error::Error;
+use crate::cli::{PlanArgs, TextOrJson};
+use crate::error::{Error, exit};
+use crate::plan::{self, Plan};
+use crate::runbook::model::{Action, Check, Gate, Step};
 
-pub fn exec(_args: &PlanArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("not yet".into()))
+pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
+    let plan = plan::build(&args.runbook, &args.vars)?;
+    let json = serde_json::to_string_pretty(&plan.to_masked_json()).expect("json");
+    if let Some(path) = &args.output {
+        std::fs::write(path, format!("{json}\n")).map_err(|e| Error::io("write", path.display(), e))?;
+        eprintln!("plan written to {} ({})", path.display(), plan.hash);
+    }
+    match args.format {
+        TextOrJson::Json => println!("{json}"),
+        TextOrJson::Text => print!("{}", render_text(&plan)),
+    }
+    Ok(ExitCode::from(exit::OK))
+}
+
+fn action_text(action: &Action) -> String {
+    match action {
+        Action::Run { command } => format!("run: {command}"),
+        Action::Http(h) => format!("http: {} {}", h.method, h.url),
+        Action::Manual { instructions } => format!("manual: {instructions}"),
+    }
+}
+
+fn check_text(check: &Check) -> String {
+    format!(
+        "[{}] {}  pass if {}  every {}",
+        check.source,
+        check.probe.describe(),
+        check.condition_text,
+        humantime::format_duration(check.interval)
+    )
+}
+
+fn gate_text(g: &Gate) -> String {
+    let mut s = format!(
+        "{} gate `{}`: {}, {} measurement{}",
+        match g.when {
+            crate::runbook::model::GateWhen::Before => "before",
+            crate::runbook::model::GateWhen::After => "after",
+        },
+        g.id,
+        check_text(&g.check),
+        g.count,
+        if g.count == 1 { "" } else { "s" }
+    );
+    if g.failure_limit > 0 {
+        let _ = write!(s, ", up to {} failed", g.failure_limit);
+    }
+    if let Some(t) = g.timeout {
+        let _ = write!(s, ", timeout {}", humantime::format_duration(t));
+    }
+    if g.shadow {
+        s.push_str(" (shadow: not enforced)");
+    }
+    s
+}
+
+fn step_text(out: &mut String, step: &Step) {
+    let _ = writeln!(out, "  - {}", step.id);
+    if let Some(d) = &step.description {
+        let _ = writeln!(out, "      {d}");
+    }
+    if !step.needs.is_empty() {
+        let _ = writeln!(out, "      needs: {}", step.needs.join(", "));
+    }
+    for g in step.gates(crate::runbook::model::GateWhen::Before) {
+        let _ = writeln!(out, "      {}", gate_text(g));
+    }
+    if let Some(a) = &step.approval {
+        let who = if a.approvers.is_empty() { "anyone".to_string() } else { a.approvers.join(", ") };
+        let _ = writeln!(
+            out,
+            "      approval: {} of {who}{}{}",
+            a.min,
+            if a.no_self_approval { ", not the operator" } else { "" },
+            if a.reason { ", reason required" } else { "" }
+        );
+    }
+    let _ = writeln!(out, "      {}", action_text(&step.action));
+    let mut limits = Vec::new();
+    if let Some(t) = step.timeout {
+        limits.push(format!("timeout {}", humantime::format_duration(t)));
+    }
+    if step.retries.attempts > 0 {
+        limits.push(format!(
+            "{} retr{} (backoff {})",
+            step.retries.attempts,
+            if step.retries.attempts == 1 { "y" } else { "ies" },
+            humantime::format_duration(step.retries.backoff)
+        ));
+    }
+    limits.push(format!("on failure: {:?}", step.on_failure).to_lowercase());
+    limits.push(format!("dry run: {:?}", step.dry_run).to_lowercase());
+    if step.idempotent {
+        limits.push("idempotent".into());
+    }
+    let _ = writeln!(out, "      {}", limits.join(", "));
+    for g in step.gates(crate::runbook::model::GateWhen::After) {
+        let _ = writeln!(out, "      {}", gate_text(g));
+    }
+    match &step.rollback {
+        Some(r) => {
+            let _ = writeln!(out, "      rollback {}", action_text(r));
+        }
+        None => {
+            let _ = writeln!(out, "      rollback: none");
+        }
+    }
+}
+
+/// The plan for people. Secrets are masked at the end, over the whole text.
+pub fn render_text(plan: &Plan) -> String {
+    let rb = &plan.runbook;
+    let mut out = String::new();
+    let _ = writeln!(out, "runbook  {}{}", rb.name, rb.change.as_ref().map(|c| format!(" ({c})")).unwrap_or_default());
+    if let Some(owner) = &rb.owner {
+        let _ = writeln!(out, "owner    {owner}");
+    }
+    let _ = writeln!(
+        out,
+        "env      {}{}",
+        plan.env.as_deref().unwrap_or("(default)"),
+        if plan.production { " [production]" } else { "" }
+    );
+    let _ = writeln!(out, "plan     {}", plan.hash);
+    let _ = writeln!(out, "file     {} (sha256 {})", plan.runbook_path, &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]);
+    if !rb.requires.is_empty() {
+        let _ = writeln!(out, "requires {}", rb.requires.join(", "));
+    }
+    if !plan.vars.is_empty() {
+        let _ = writeln!(out, "\nvariables");
+        for (k, v) in &plan.vars {
+            let _ = writeln!(out, "  {k} = {v}");
+        }
+    }
+    if !rb.secrets.is_empty() {
+        let _ = writeln!(out, "\nsecrets");
+        for (k, s) in &rb.secrets {
+            let _ = writeln!(out, "  {k} = *** (from ${})", s.env);
+        }
+    }
+    if !rb.triggers.is_empty() {
+        let _ = writeln!(out, "\ntriggers");
+        for t in &rb.triggers {
+            let _ = writeln!(
+                out,
+                "  - {}: [{}] {}  fire if {} for {}  every {}  -> {}{}{}",
+                t.id,
+                t.check.source,
+                t.check.probe.describe(),
+                t.check.condition_text,
+                humantime::format_duration(t.hold_for),
+                humantime::format_duration(t.check.interval),
+                format!("{:?}", t.action).to_lowercase(),
+                t.from.as_ref().map(|s| format!(", from step {s}")).unwrap_or_default(),
+                t.until.as_ref().map(|s| format!(", until step {s}")).unwrap_or_default(),
+            );
+        }
+    }
+    let _ = writeln!(out, "\nsteps ({} in {} wave{}, up to {} at once)", rb.steps.len(), plan.waves.len(), if plan.waves.len() == 1 { "" } else { "s" }, rb.max_parallel);
+    for (i, wave) in plan.waves.iter().enumerate() {
+        let _ = writeln!(out, "wave {}", i + 1);
+        for id in wave {
+            if let Some(step) = rb.steps.iter().find(|s| &s.id == id) {
+                step_text(&mut out, step);
+            }
+        }
+    }
+    plan.masker.mask(&out)
 }

@@ -4,7 +4,7 @@
 mod render;
 mod source;
 
-pub use render::{render, render_all};
+pub use render::{render, render_all, stderr_color, to_json};
 pub use source::{SourceFile, Span};
 
 use serde::Serialize;
@@ -67,6 +67,12 @@ impl Diagnostic {
         if help.is_some() {
             self.help = help;
         }
+        self
+    }
+
+    /// In-place form of `label`, for diagnostics already pushed to a list.
+    pub fn with_label(&mut self, label: impl Into<String>) -> &mut Self {
+        self.label = Some(label.into());
         self
     }
 

@@ -20,7 +20,7 @@ impl Style {
 }
 
 /// Colour only on a terminal, and never with `NO_COLOR` set.
-pub(crate) fn stderr_color() -> bool {
+pub fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
 
@@ -104,7 +104,7 @@ pub fn render_all(file: &SourceFile, diags: &[Diagnostic], color: bool) -> Strin
 }
 
 /// The JSON form used by `validate --format json`.
-pub(crate) fn to_json(file: &SourceFile, diag: &Diagnostic) -> serde_json::Value {
+pub fn to_json(file: &SourceFile, diag: &Diagnostic) -> serde_json::Value {
     let (line, column, end_line, end_column) = match &diag.span {
         Some(span) => {
             let (l, c) = file.line_col(span.start);

@@ -1,4 +1,53 @@
-//! Runbook files: raw TOML (`raw`) → loaded and validated (`load`, `validate`) → typed `model`.
+//! Runbook files: raw TOML (`raw`) → loaded with every error collected
+//! (`load`) → checked and typed (`validate`) → `model`.
 
 pub mod duration_serde;
+pub mod load;
 pub mod model;
+pub mod raw;
+pub mod scalar;
+pub mod spanned;
+pub mod template;
+pub mod validate;
+
+use std::path::Path;
+
+use crate::diag::{Diagnostic, SourceFile};
+
+/// A runbook file after loading and validation.
+#[derive(Debug)]
+pub struct Loaded {
+    pub file: SourceFile,
+    /// Present when there were no errors (warnings allowed).
+    pub runbook: Option<model::Runbook>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read, parse and validate one runbook file, collecting every diagnostic.
+pub fn load_file(path: &Path) -> Loaded {
+    let file = match load::read_source(path) {
+        Ok(file) => file,
+        Err((file, diag)) => {
+            return Loaded {
+                file,
+                runbook: None,
+                diagnostics: vec![diag],
+            };
+        }
+    };
+    match load::parse_document::<raw::RawRunbook>(&file) {
+        Ok(raw) => {
+            let (runbook, diagnostics) = validate::validate(&file, raw);
+            Loaded {
+                file,
+                runbook,
+                diagnostics,
+            }
+        }
+        Err(diagnostics) => Loaded {
+            file,
+            runbook: None,
+            diagnostics,
+        },
+    }
+}

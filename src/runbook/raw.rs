@@ -1,0 +1,361 @@
+//! The runbook file as written: serde structs mirroring the TOML, with spans
+//! on every value a check can reject and `deny_unknown_fields` everywhere.
+//! These types are also the source of `cutover schema`.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::model::{DryRunMode, GateWhen, NoData, NotifyKind, OnError, OnFailure, OnReject, OnTimeout, TriggerAction};
+use super::scalar::Scalar;
+use super::spanned::Sp;
+
+/// A cutover runbook (`runbooks/*.toml`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "cutover runbook")]
+pub struct RawRunbook {
+    pub runbook: RawMeta,
+    /// Variable defaults, used as `{{ vars.NAME }}`; `[env.NAME.vars]` overlays them, `--set` overrides both.
+    #[serde(default)]
+    pub vars: IndexMap<String, Sp<Scalar>>,
+    /// Environment overlays, selected with `--env NAME`.
+    #[serde(default)]
+    pub env: IndexMap<String, RawEnv>,
+    /// Secrets, read from environment variables at plan time, used as `{{ secrets.NAME }}`.
+    #[serde(default)]
+    pub secrets: IndexMap<String, RawSecret>,
+    /// Signal sources that gates and triggers query, by name.
+    #[serde(default)]
+    pub sources: IndexMap<String, RawSource>,
+    /// Webhooks told about the run.
+    #[serde(default)]
+    pub notify: IndexMap<String, RawNotify>,
+    /// Rollback triggers, watched in the background for the whole run.
+    #[serde(default)]
+    pub trigger: Vec<RawTrigger>,
+    /// The steps, in order (a step needs the one before it unless `needs` says otherwise).
+    #[serde(default)]
+    pub step: Vec<RawStep>,
+}
+
+/// `[runbook]`: what this cutover is.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    pub name: Sp<String>,
+    pub owner: Option<String>,
+    /// Change ticket, e.g. `CHG-1234`; shown in the report.
+    pub change: Option<String>,
+    pub description: Option<String>,
+    /// How many independent steps may run at once (default 1).
+    pub max_parallel: Option<Sp<i64>>,
+    /// Readiness checklists that must pass before the first step.
+    #[serde(default)]
+    pub requires: Vec<Sp<String>>,
+}
+
+/// `[env.NAME]`: an environment overlay.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnv {
+    #[serde(default)]
+    pub vars: IndexMap<String, Sp<Scalar>>,
+    /// A production environment refuses `--yes` auto-approval.
+    #[serde(default)]
+    pub production: bool,
+}
+
+/// `[secrets] NAME = { env = "VAR" }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecret {
+    /// The environment variable that holds the value.
+    pub env: Sp<String>,
+    /// A missing variable is an error at plan time (default true).
+    pub required: Option<bool>,
+}
+
+/// `[sources.NAME]`: a signal source.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// `prometheus`, `datadog`, `http` or `command`.
+    pub kind: Sp<String>,
+    /// Base URL (prometheus: required; datadog: overrides `site`; http: optional base for probes).
+    pub url: Option<Sp<String>>,
+    /// Datadog site, e.g. `datadoghq.com`, `datadoghq.eu`, `us5.datadoghq.com`.
+    pub site: Option<Sp<String>>,
+    /// Datadog API key (use `{{ secrets.NAME }}`).
+    pub api_key: Option<Sp<String>>,
+    /// Datadog application key (use `{{ secrets.NAME }}`).
+    pub app_key: Option<Sp<String>>,
+    /// Basic auth user (prometheus, http).
+    pub username: Option<Sp<String>>,
+    /// Basic auth password (prometheus, http; use `{{ secrets.NAME }}`).
+    pub password: Option<Sp<String>>,
+    /// Bearer token (prometheus, http; use `{{ secrets.NAME }}`).
+    pub bearer_token: Option<Sp<String>>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: IndexMap<String, Sp<String>>,
+    /// Per-query timeout (default 10s).
+    pub timeout: Option<Sp<String>>,
+    /// Shell for command queries (default `/bin/sh`).
+    pub shell: Option<Sp<String>>,
+}
+
+/// `[notify.NAME]`: a webhook.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// `generic` (JSON POST, default) or `slack` (incoming webhook).
+    pub kind: Option<NotifyKind>,
+    /// Webhook URL; it is treated as a secret (use `{{ secrets.NAME }}`).
+    pub url: Sp<String>,
+    /// Event kinds to send (default: all).
+    #[serde(default)]
+    pub events: Vec<String>,
+}
+
+/// `[[step.gate]]`: a condition checked before or after a step.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    /// Gate name, unique within the step (default `before-N` / `after-N`).
+    pub name: Option<Sp<String>>,
+    /// `before` or `after` (default) the step's action.
+    pub when: Option<GateWhen>,
+    /// The source to ask (`[sources.NAME]`).
+    pub source: Sp<String>,
+    /// PromQL, a Datadog metric query, or (command source) a command line.
+    pub query: Option<Sp<String>>,
+    /// A Datadog monitor id: passes only while the monitor is `OK`.
+    pub monitor: Option<Sp<i64>>,
+    /// HTTP probe URL (absolute, or relative to the source's `url`).
+    pub url: Option<Sp<String>>,
+    /// HTTP probe method (default GET).
+    pub method: Option<Sp<String>>,
+    /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
+    pub read: Option<Sp<String>>,
+    /// HTTP probe: a JSON pointer into the response body, e.g. `/data/ready`.
+    pub json: Option<Sp<String>>,
+    /// HTTP probe: a regex on the response body; its first group (or the match) is the value.
+    pub regex: Option<Sp<String>>,
+    /// Time between measurements (default 10s for gates, 5s for triggers).
+    pub interval: Option<Sp<String>>,
+    /// What a query with no data counts as: `fail`, `pass` or `inconclusive` (default).
+    pub no_data: Option<NoData>,
+    /// The pass condition, e.g. `< 0.3`, `max <= 250`, `between 1 and 5`, `<= baseline + 10%`.
+    pub pass_if: Option<Sp<String>>,
+    /// Measurements to take (default 1).
+    pub count: Option<Sp<i64>>,
+    /// Failed measurements tolerated (default 0).
+    pub failure_limit: Option<Sp<i64>>,
+    /// Consecutive errors tolerated (default 3).
+    pub error_limit: Option<Sp<i64>>,
+    /// Inconclusive measurements tolerated (default 0).
+    pub inconclusive_limit: Option<Sp<i64>>,
+    /// Give up after this long.
+    pub timeout: Option<Sp<String>>,
+    /// Measure and journal, never enforce.
+    #[serde(default)]
+    pub shadow: bool,
+}
+
+/// `[[trigger]]`: a rollback trigger.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrigger {
+    pub id: Sp<String>,
+    /// The source to ask (`[sources.NAME]`).
+    pub source: Sp<String>,
+    /// PromQL, a Datadog metric query, or (command source) a command line.
+    pub query: Option<Sp<String>>,
+    /// A Datadog monitor id: passes only while the monitor is `OK`.
+    pub monitor: Option<Sp<i64>>,
+    /// HTTP probe URL (absolute, or relative to the source's `url`).
+    pub url: Option<Sp<String>>,
+    /// HTTP probe method (default GET).
+    pub method: Option<Sp<String>>,
+    /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
+    pub read: Option<Sp<String>>,
+    /// HTTP probe: a JSON pointer into the response body, e.g. `/data/ready`.
+    pub json: Option<Sp<String>>,
+    /// HTTP probe: a regex on the response body; its first group (or the match) is the value.
+    pub regex: Option<Sp<String>>,
+    /// Time between measurements (default 10s for gates, 5s for triggers).
+    pub interval: Option<Sp<String>>,
+    /// What a query with no data counts as: `fail`, `pass` or `inconclusive` (default).
+    pub no_data: Option<NoData>,
+    /// The firing condition, e.g. `> 0.02`.
+    pub fire_if: Option<Sp<String>>,
+    /// The condition must hold this long before firing (default: at once).
+    #[serde(rename = "for")]
+    pub hold_for: Option<Sp<String>>,
+    /// `rollback` (default), `pause` or `notify`.
+    pub action: Option<TriggerAction>,
+    /// When the source errors: `pause` (default), `ignore` or `rollback`.
+    pub on_error: Option<OnError>,
+    /// Watch from the start of this step.
+    pub from: Option<Sp<String>>,
+    /// Stop watching once this step is done.
+    pub until: Option<Sp<String>>,
+}
+
+/// An HTTP request made by a step or a rollback.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub url: Sp<String>,
+    /// Default `POST`.
+    pub method: Option<Sp<String>>,
+    #[serde(default)]
+    pub headers: IndexMap<String, Sp<String>>,
+    pub body: Option<Sp<String>>,
+    /// Acceptable statuses (default any 2xx).
+    #[serde(default)]
+    pub expect_status: Vec<Sp<i64>>,
+}
+
+/// A step's rollback written as a table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawActionTable {
+    pub run: Option<Sp<String>>,
+    pub http: Option<RawHttp>,
+    pub manual: Option<Sp<String>>,
+}
+
+/// `retries = { attempts = 2, backoff = "5s" }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    /// Extra attempts after the first.
+    pub attempts: Sp<i64>,
+    /// Wait between attempts (default 1s; doubles each time).
+    pub backoff: Option<Sp<String>>,
+}
+
+/// `approval = { required = true, ... }`: a go/no-go before the step runs.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawApproval {
+    #[serde(default = "default_true")]
+    pub required: bool,
+    /// Approvals needed (default 1).
+    pub min: Option<Sp<i64>>,
+    /// Who may approve: names or `team:NAME` (default anyone).
+    #[serde(default)]
+    pub approvers: Vec<Sp<String>>,
+    /// The operator driving the run may not approve it.
+    #[serde(default)]
+    pub no_self_approval: bool,
+    /// A reason is required.
+    #[serde(default)]
+    pub reason: bool,
+    pub timeout: Option<Sp<String>>,
+    /// `pause` (default) or `abort`.
+    pub on_timeout: Option<OnTimeout>,
+    /// `rollback` (default) or `abort`.
+    pub on_reject: Option<OnReject>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// `[[step]]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    pub id: Sp<String>,
+    pub description: Option<String>,
+    /// Steps that must be done first (default: the step before).
+    pub needs: Option<Sp<Vec<Sp<String>>>>,
+    /// A shell command line.
+    pub run: Option<Sp<String>>,
+    /// An HTTP request.
+    pub http: Option<RawHttp>,
+    /// Instructions for a person, who marks the step done.
+    pub manual: Option<Sp<String>>,
+    /// Kill the step after this long.
+    pub timeout: Option<Sp<String>>,
+    /// Between SIGTERM and SIGKILL (default 10s).
+    pub grace: Option<Sp<String>>,
+    pub retries: Option<RawRetries>,
+    /// Undo: a shell command line, or a table with `run`, `http` or `manual`.
+    pub rollback: Option<Sp<RawRollback>>,
+    /// `rollback` (default), `ask`, `pause` or `continue`.
+    pub on_failure: Option<OnFailure>,
+    /// Safe to run twice: a step in flight when a run crashed is re-run on resume.
+    #[serde(default)]
+    pub idempotent: bool,
+    /// In a dry run: `skip` (default), `run` (read-only command) or `simulate`.
+    pub dry_run: Option<DryRunMode>,
+    pub approval: Option<RawApproval>,
+    #[serde(default)]
+    pub gate: Vec<RawGate>,
+    /// Extra environment variables for the step's commands.
+    #[serde(default)]
+    pub env: IndexMap<String, Sp<String>>,
+    /// Working directory, relative to the runbook's directory.
+    pub workdir: Option<Sp<String>>,
+}
+
+/// A rollback: a command line, or a table.
+#[derive(Debug, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawRollback {
+    Command(String),
+    Table(RawActionTable),
+}
+
+impl<'de> Deserialize<'de> for RawRollback {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawRollback;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a command line or a table with `run`, `http` or `manual`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawRollback, E> {
+                Ok(RawRollback::Command(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawRollback, A::Error> {
+                RawActionTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawRollback::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl super::load::Sections for RawRunbook {
+    const KEYS: &'static [&'static str] =
+        &["runbook", "vars", "env", "secrets", "sources", "notify", "trigger", "step"];
+
+    fn section(name: &str) -> Option<super::load::ValueCheck> {
+        use super::load::check_as;
+        Some(match name {
+            "runbook" => check_as::<RawMeta>,
+            "vars" => check_as::<IndexMap<String, Sp<Scalar>>>,
+            "env" => check_as::<IndexMap<String, RawEnv>>,
+            "secrets" => check_as::<IndexMap<String, RawSecret>>,
+            "sources" => check_as::<IndexMap<String, RawSource>>,
+            "notify" => check_as::<IndexMap<String, RawNotify>>,
+            "trigger" => check_as::<Vec<RawTrigger>>,
+            "step" => check_as::<Vec<RawStep>>,
+            _ => return None,
+        })
+    }
+
+    fn element(name: &str) -> Option<super::load::ValueCheck> {
+        use super::load::check_as;
+        Some(match name {
+            "trigger" => check_as::<RawTrigger>,
+            "step" => check_as::<RawStep>,
+            _ => return None,
+        })
+    }
+}
