@@ -434,6 +434,193 @@ impl Condition {
     }
 }
 
+/// What a condition made of a result. `NoData` is left to the caller, which
+/// applies the gate's `no_data` policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    /// The result could not be judged (NaN, a missing baseline); the reason says why.
+    Inconclusive(String),
+    /// No series at all.
+    NoData,
+}
+
+/// The outcome and the value it was judged on (after reduction), for the record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub outcome: Outcome,
+    /// The reduced value, or for `all`/`any` the deciding series' value
+    /// (the first failing one for `all`, the first passing one for `any`).
+    pub value: Option<f64>,
+}
+
+impl Judgement {
+    fn inconclusive(reason: impl Into<String>, value: Option<f64>) -> Self {
+        Judgement {
+            outcome: Outcome::Inconclusive(reason.into()),
+            value,
+        }
+    }
+
+    fn decided(pass: bool, value: f64) -> Self {
+        Judgement {
+            outcome: if pass { Outcome::Pass } else { Outcome::Fail },
+            value: Some(value),
+        }
+    }
+}
+
+impl Adjust {
+    /// Percentages are of the baseline's magnitude, so `baseline + 10%` is
+    /// above the baseline even when the baseline is negative.
+    fn apply(self, baseline: f64) -> f64 {
+        match self {
+            Adjust::AddPercent(p) => baseline + baseline.abs() * p / 100.0,
+            Adjust::SubPercent(p) => baseline - baseline.abs() * p / 100.0,
+            Adjust::Add(n) => baseline + n,
+            Adjust::Sub(n) => baseline - n,
+            Adjust::Mul(n) => baseline * n,
+        }
+    }
+}
+
+impl Operand {
+    fn resolve(self, baseline: Option<f64>) -> Result<f64, String> {
+        match self {
+            Operand::Number(n) => Ok(n),
+            Operand::Baseline(adjust) => {
+                let Some(b) = baseline else {
+                    return Err("the condition needs a baseline and none was measured".into());
+                };
+                if b.is_nan() {
+                    return Err("the baseline is NaN".into());
+                }
+                let v = adjust.map_or(b, |a| a.apply(b));
+                if v.is_nan() {
+                    return Err(format!("the adjusted baseline is NaN (baseline {b})"));
+                }
+                Ok(v)
+            }
+        }
+    }
+}
+
+impl CmpOp {
+    /// ±Inf compare as numbers (`+Inf > 1` holds); NaN never reaches here.
+    fn holds(self, lhs: f64, rhs: f64) -> bool {
+        match self {
+            CmpOp::Lt => lhs < rhs,
+            CmpOp::Gt => lhs > rhs,
+            CmpOp::Le => lhs <= rhs,
+            CmpOp::Ge => lhs >= rhs,
+            #[expect(clippy::float_cmp, reason = "`==` in a condition means exact equality")]
+            CmpOp::Eq => lhs == rhs,
+            #[expect(
+                clippy::float_cmp,
+                reason = "`!=` in a condition means exact inequality"
+            )]
+            CmpOp::Ne => lhs != rhs,
+        }
+    }
+}
+
+/// A predicate with its baseline operands resolved to numbers.
+enum Resolved {
+    Compare(CmpOp, f64),
+    Between(f64, f64),
+}
+
+impl Resolved {
+    fn holds(&self, v: f64) -> bool {
+        match *self {
+            Resolved::Compare(op, rhs) => op.holds(v, rhs),
+            Resolved::Between(low, high) => low <= v && v <= high,
+        }
+    }
+}
+
+impl Condition {
+    /// Judge `values` (one per series). Never passes on NaN, on an empty
+    /// result, or when a needed baseline is missing.
+    pub fn evaluate(&self, values: &[f64], baseline: Option<f64>) -> Judgement {
+        if values.is_empty() {
+            return Judgement {
+                outcome: Outcome::NoData,
+                value: None,
+            };
+        }
+        // A NaN series means the source could not compute the value: nothing
+        // can be concluded from it, whichever reduction is asked for.
+        if let Some(i) = values.iter().position(|v| v.is_nan()) {
+            let which = if values.len() == 1 {
+                "the value is NaN".to_string()
+            } else {
+                format!("series {} of {} is NaN", i + 1, values.len())
+            };
+            return Judgement::inconclusive(which, Some(f64::NAN));
+        }
+        let resolved = match self.predicate {
+            Predicate::Compare { op, rhs } => {
+                rhs.resolve(baseline).map(|r| Resolved::Compare(op, r))
+            }
+            Predicate::Between { low, high } => low
+                .resolve(baseline)
+                .and_then(|l| high.resolve(baseline).map(|h| Resolved::Between(l, h))),
+        };
+        let resolved = match resolved {
+            Ok(r) => r,
+            Err(reason) => return Judgement::inconclusive(reason, None),
+        };
+        match self.reduction {
+            Reduction::All => match values.iter().find(|v| !resolved.holds(**v)) {
+                Some(bad) => Judgement::decided(false, *bad),
+                None => Judgement::decided(true, values[0]),
+            },
+            Reduction::Any => match values.iter().find(|v| resolved.holds(**v)) {
+                Some(good) => Judgement::decided(true, *good),
+                None => Judgement::decided(false, values[0]),
+            },
+            Reduction::Max | Reduction::Min | Reduction::Avg | Reduction::Sum => {
+                let reduced = reduce(self.reduction, values);
+                if reduced.is_nan() {
+                    // `+Inf + -Inf`: the reduction itself has no value.
+                    Judgement::inconclusive(
+                        format!("`{}` of the series is NaN", self.reduction.name()),
+                        Some(reduced),
+                    )
+                } else {
+                    Judgement::decided(resolved.holds(reduced), reduced)
+                }
+            }
+        }
+    }
+}
+
+impl Reduction {
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::All => "all",
+            Reduction::Any => "any",
+            Reduction::Max => "max",
+            Reduction::Min => "min",
+            Reduction::Avg => "avg",
+            Reduction::Sum => "sum",
+        }
+    }
+}
+
+/// `values` is non-empty and NaN-free.
+fn reduce(reduction: Reduction, values: &[f64]) -> f64 {
+    match reduction {
+        Reduction::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        Reduction::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
+        Reduction::Sum => values.iter().sum(),
+        Reduction::Avg => values.iter().sum::<f64>() / values.len() as f64,
+        Reduction::All | Reduction::Any => values[0],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,5 +693,235 @@ mod tests {
         assert!(Condition::parse("").is_err());
         assert!(Condition::parse("< 1.2.3").is_err());
         assert!(Condition::parse("< NaN").is_err());
+    }
+
+    fn judge(cond: &str, values: &[f64]) -> Outcome {
+        Condition::parse(cond)
+            .unwrap()
+            .evaluate(values, None)
+            .outcome
+    }
+
+    fn judge_b(cond: &str, values: &[f64], baseline: Option<f64>) -> Outcome {
+        Condition::parse(cond)
+            .unwrap()
+            .evaluate(values, baseline)
+            .outcome
+    }
+
+    const INF: f64 = f64::INFINITY;
+
+    #[test]
+    fn every_comparison_operator() {
+        let cases: &[(&str, f64, bool)] = &[
+            ("< 1", 0.5, true),
+            ("< 1", 1.0, false),
+            ("< 1", 2.0, false),
+            ("<= 1", 1.0, true),
+            ("<= 1", 1.5, false),
+            ("> 1", 1.5, true),
+            ("> 1", 1.0, false),
+            (">= 1", 1.0, true),
+            (">= 1", 0.9, false),
+            ("== 1", 1.0, true),
+            ("== 1", 1.1, false),
+            ("!= 1", 1.1, true),
+            ("!= 1", 1.0, false),
+            ("between 1 and 2", 1.0, true),
+            ("between 1 and 2", 1.5, true),
+            ("between 1 and 2", 2.0, true),
+            ("between 1 and 2", 0.99, false),
+            ("between 1 and 2", 2.01, false),
+            ("< -1", -2.0, true),
+        ];
+        for (cond, v, pass) in cases {
+            let want = if *pass { Outcome::Pass } else { Outcome::Fail };
+            assert_eq!(judge(cond, &[*v]), want, "{cond} on {v}");
+        }
+    }
+
+    #[test]
+    fn nan_is_inconclusive_for_every_operator_and_reduction() {
+        for cond in [
+            "< 1",
+            "> 1",
+            "<= 1",
+            ">= 1",
+            "== 1",
+            "!= 1",
+            "between 0 and 1",
+            "any < 1",
+            "max < 1",
+            "min < 1",
+            "avg < 1",
+            "sum < 1",
+            "!= baseline",
+        ] {
+            let j = Condition::parse(cond)
+                .unwrap()
+                .evaluate(&[f64::NAN], Some(1.0));
+            assert!(
+                matches!(j.outcome, Outcome::Inconclusive(_)),
+                "{cond}: {j:?}"
+            );
+            let j = Condition::parse(cond)
+                .unwrap()
+                .evaluate(&[0.5, f64::NAN], Some(1.0));
+            match j.outcome {
+                Outcome::Inconclusive(reason) => {
+                    assert!(reason.contains("series 2 of 2"), "{reason}");
+                }
+                other => panic!("{cond}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn infinities_compare_as_numbers() {
+        assert_eq!(judge("< 1", &[INF]), Outcome::Fail);
+        assert_eq!(judge("> 1", &[INF]), Outcome::Pass);
+        assert_eq!(judge("< 1", &[-INF]), Outcome::Pass);
+        assert_eq!(judge("== inf", &[INF]), Outcome::Pass);
+        assert_eq!(judge("< inf", &[INF]), Outcome::Fail);
+        assert_eq!(judge("<= inf", &[INF]), Outcome::Pass);
+        assert_eq!(judge("between 0 and 10", &[INF]), Outcome::Fail);
+        assert_eq!(judge("max > 5", &[1.0, INF]), Outcome::Pass);
+        assert_eq!(judge("sum < 5", &[1.0, INF]), Outcome::Fail);
+        // +Inf + -Inf has no value.
+        assert!(matches!(
+            judge("sum < 5", &[INF, -INF]),
+            Outcome::Inconclusive(_)
+        ));
+        assert!(matches!(
+            judge("avg < 5", &[INF, -INF]),
+            Outcome::Inconclusive(_)
+        ));
+        assert_eq!(judge("min < 5", &[INF, -INF]), Outcome::Pass);
+    }
+
+    #[test]
+    fn empty_results_are_no_data_never_pass() {
+        for cond in [
+            "< 1",
+            "any < 1",
+            "max < 1",
+            "min < 1",
+            "avg < 1",
+            "sum < 1",
+            "between 0 and 1",
+        ] {
+            let j = Condition::parse(cond).unwrap().evaluate(&[], Some(1.0));
+            assert_eq!(j.outcome, Outcome::NoData, "{cond}");
+            assert_eq!(j.value, None);
+        }
+    }
+
+    #[test]
+    fn reductions_over_one_and_many_series() {
+        let many = [1.0, 5.0, 3.0];
+        assert_eq!(judge("< 6", &many), Outcome::Pass);
+        assert_eq!(judge("< 4", &many), Outcome::Fail);
+        assert_eq!(judge("all < 4", &many), Outcome::Fail);
+        assert_eq!(judge("any > 4", &many), Outcome::Pass);
+        assert_eq!(judge("any > 5", &many), Outcome::Fail);
+        assert_eq!(judge("max <= 5", &many), Outcome::Pass);
+        assert_eq!(judge("max < 5", &many), Outcome::Fail);
+        assert_eq!(judge("min >= 1", &many), Outcome::Pass);
+        assert_eq!(judge("min > 1", &many), Outcome::Fail);
+        assert_eq!(judge("avg == 3", &many), Outcome::Pass);
+        assert_eq!(judge("avg > 3", &many), Outcome::Fail);
+        assert_eq!(judge("sum == 9", &many), Outcome::Pass);
+        assert_eq!(judge("sum < 9", &many), Outcome::Fail);
+        // One series: every reduction is that series.
+        for r in ["all", "any", "max", "min", "avg", "sum"] {
+            assert_eq!(judge(&format!("{r} == 2"), &[2.0]), Outcome::Pass, "{r}");
+            assert_eq!(judge(&format!("{r} != 2"), &[2.0]), Outcome::Fail, "{r}");
+        }
+    }
+
+    #[test]
+    fn the_judged_value_is_recorded() {
+        let c = Condition::parse("max < 10").unwrap();
+        assert_eq!(c.evaluate(&[1.0, 4.0], None).value, Some(4.0));
+        let c = Condition::parse("< 3").unwrap();
+        assert_eq!(c.evaluate(&[1.0, 4.0, 5.0], None).value, Some(4.0));
+        let c = Condition::parse("any > 3").unwrap();
+        assert_eq!(c.evaluate(&[1.0, 4.0, 5.0], None).value, Some(4.0));
+        let c = Condition::parse("avg < 3").unwrap();
+        assert_eq!(c.evaluate(&[1.0, 2.0], None).value, Some(1.5));
+    }
+
+    #[test]
+    fn baseline_relative_conditions() {
+        assert_eq!(
+            judge_b("<= baseline + 10%", &[110.0], Some(100.0)),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge_b("<= baseline + 10%", &[110.1], Some(100.0)),
+            Outcome::Fail
+        );
+        assert_eq!(
+            judge_b(">= baseline - 10%", &[90.0], Some(100.0)),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge_b(">= baseline - 10%", &[89.0], Some(100.0)),
+            Outcome::Fail
+        );
+        // Percentages are of the magnitude: +10% of -100 is -90.
+        assert_eq!(
+            judge_b("<= baseline + 10%", &[-90.0], Some(-100.0)),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge_b("<= baseline + 10%", &[-89.0], Some(-100.0)),
+            Outcome::Fail
+        );
+        assert_eq!(
+            judge_b(">= baseline * 0.9", &[0.9], Some(1.0)),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge_b(">= baseline * 0.9", &[0.8], Some(1.0)),
+            Outcome::Fail
+        );
+        assert_eq!(
+            judge_b("< baseline + 5", &[14.0], Some(10.0)),
+            Outcome::Pass
+        );
+        assert_eq!(judge_b("> baseline - 5", &[4.0], Some(10.0)), Outcome::Fail);
+        assert_eq!(judge_b("== baseline", &[3.0], Some(3.0)), Outcome::Pass);
+        assert_eq!(
+            judge_b("between baseline - 1 and baseline + 1", &[10.5], Some(10.0)),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge_b("between baseline - 1 and baseline + 1", &[11.5], Some(10.0)),
+            Outcome::Fail
+        );
+        assert_eq!(
+            judge_b("max <= baseline", &[1.0, 2.0], Some(2.0)),
+            Outcome::Pass
+        );
+        // An infinite baseline compares as a number.
+        assert_eq!(judge_b("< baseline", &[1e300], Some(INF)), Outcome::Pass);
+    }
+
+    #[test]
+    fn a_missing_or_nan_baseline_is_inconclusive_with_a_reason() {
+        for baseline in [None, Some(f64::NAN)] {
+            match judge_b("<= baseline + 10%", &[1.0], baseline) {
+                Outcome::Inconclusive(reason) => assert!(reason.contains("baseline"), "{reason}"),
+                other => panic!("{baseline:?}: {other:?}"),
+            }
+        }
+        // Inf * 0 is NaN.
+        assert!(matches!(
+            judge_b("< baseline * 0", &[1.0], Some(INF)),
+            Outcome::Inconclusive(_)
+        ));
+        // A condition without a baseline does not need one.
+        assert_eq!(judge_b("< 2", &[1.0], None), Outcome::Pass);
     }
 }

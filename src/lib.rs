@@ -11,11 +11,13 @@ pub mod diag;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod gate;
 pub mod journal;
 pub mod plan;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;
+pub mod trigger;
 pub mod ui;
 
 use std::process::ExitCode;

@@ -374,7 +374,9 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
                 resolve_auth(auth.as_mut(), r, &place)?;
             }
             SourceKind::Http { url: None, auth } => resolve_auth(auth.as_mut(), r, &place)?,
-            SourceKind::Datadog { url, api_key, app_key } => {
+            SourceKind::Datadog {
+                url, api_key, app_key, ..
+            } => {
                 r.fill(url, false, &place)?;
                 r.fill(api_key, false, &place)?;
                 if let Some(k) = app_key {

@@ -67,6 +67,8 @@ pub enum SourceKind {
         url: String,
         api_key: String,
         app_key: Option<String>,
+        /// Which metric query endpoint `query` probes use (`api = "v1" | "v2"`, default v1).
+        api: DatadogApi,
     },
     Http {
         /// Base URL that relative probe URLs are joined to.
@@ -88,6 +90,16 @@ impl SourceKind {
             SourceKind::Command { .. } => "command",
         }
     }
+}
+
+/// Datadog metric query endpoint: `v1` is `GET /api/v1/query` (from/to,
+/// `pointlist`), `v2` is `POST /api/v2/query/timeseries` (formulas, `values`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatadogApi {
+    #[default]
+    V1,
+    V2,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

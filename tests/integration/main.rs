@@ -2,6 +2,14 @@
 //! (`support::cutover`) and, where signals matter, a real Prometheus and
 //! pushgateway on loopback (`support::prometheus`).
 
+#[allow(
+    dead_code,
+    unreachable_pub,
+    reason = "test helpers: each is used by some tests, and `pub` is how they are shared"
+)]
 mod support;
 
+mod datadog;
+mod probes;
+mod signals;
 mod validate;

@@ -1,3 +1,6 @@
 //! Test helpers shared by every integration test.
 
 pub mod cutover;
+pub mod http_server;
+pub mod model;
+pub mod prometheus;

@@ -1,0 +1,237 @@
+//! Command probes: a command line run with the source's shell in its own
+//! process group. The value is the last number printed on stdout (`NaN` is a
+//! value that judges inconclusive; a non-zero exit is an error), or with
+//! `read = "exit_code"` the exit status itself.
+//!
+//! The group is killed when the probe is dropped (timeout, cancelled gate) and
+//! after the shell exits, so no grandchild outlives a measurement.
+
+use std::process::Stdio;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::{Reading, Sample, SignalError};
+use crate::runbook::model::CommandRead;
+
+/// Output kept for error messages.
+const MAX_OUTPUT: usize = 1024 * 1024;
+
+pub(crate) struct CommandSource {
+    shell: String,
+    env: Vec<(String, String)>,
+}
+
+/// Kills the process group when dropped, whether the probe finished, timed
+/// out, or its future was dropped mid-way.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // ESRCH (the group is already gone) is the normal case.
+            let _ = killpg(pid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl CommandSource {
+    pub(crate) fn new(shell: &str, env: Vec<(String, String)>) -> Self {
+        CommandSource {
+            shell: shell.to_string(),
+            env,
+        }
+    }
+
+    pub(crate) async fn run(
+        &self,
+        command: &str,
+        read: CommandRead,
+    ) -> Result<Reading, SignalError> {
+        let mut cmd = tokio::process::Command::new(&self.shell);
+        cmd.arg("-c")
+            .arg(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| SignalError::Command(format!("failed to start `{}`: {e}", self.shell)))?;
+        let _guard = GroupGuard(
+            child
+                .id()
+                .and_then(|id| i32::try_from(id).ok())
+                .map(Pid::from_raw),
+        );
+        let output = child
+            .wait_with_output()
+            .await
+            .map_err(|e| SignalError::Command(format!("failed to wait for the command: {e}")))?;
+        let stdout = lossy_tail(&output.stdout);
+        let stderr = lossy_tail(&output.stderr);
+        let Some(code) = output.status.code() else {
+            return Err(SignalError::Command(format!(
+                "the command was killed by a signal ({}){}",
+                output.status,
+                tail_note(&stderr)
+            )));
+        };
+        match read {
+            CommandRead::ExitCode => Ok(one(f64::from(code))),
+            CommandRead::Stdout => {
+                if code != 0 {
+                    return Err(SignalError::Command(format!(
+                        "the command exited with status {code}{}",
+                        tail_note(&stderr)
+                    )));
+                }
+                match last_number(&stdout) {
+                    Some(v) => Ok(one(v)),
+                    None => Ok(Reading::default()),
+                }
+            }
+        }
+    }
+
+    /// The shell starts and runs `true`.
+    pub(crate) async fn health(&self) -> Result<String, SignalError> {
+        self.run("true", CommandRead::ExitCode).await.and_then(|r| {
+            if r.samples.first().is_some_and(|s| s.value == 0.0) {
+                Ok(format!("`{} -c true` runs", self.shell))
+            } else {
+                Err(SignalError::Command(format!(
+                    "`{} -c true` failed",
+                    self.shell
+                )))
+            }
+        })
+    }
+}
+
+fn one(value: f64) -> Reading {
+    Reading {
+        samples: vec![Sample {
+            labels: std::collections::BTreeMap::new(),
+            value,
+        }],
+        state: None,
+    }
+}
+
+fn lossy_tail(bytes: &[u8]) -> String {
+    let start = bytes.len().saturating_sub(MAX_OUTPUT);
+    String::from_utf8_lossy(&bytes[start..]).into_owned()
+}
+
+fn tail_note(stderr: &str) -> String {
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+    match last {
+        Some(line) => format!(": {}", line.chars().take(300).collect::<String>()),
+        None => String::new(),
+    }
+}
+
+/// The last token on stdout that reads as a number (`NaN`, `+Inf` included).
+/// Tokens are split on whitespace and on `=`, `:`, `,` and `;` so that
+/// `latency=0.25` and `p99: 12` work.
+pub(crate) fn last_number(stdout: &str) -> Option<f64> {
+    stdout
+        .split(|c: char| c.is_whitespace() || matches!(c, '=' | ':' | ',' | ';'))
+        .rev()
+        .filter(|t| !t.is_empty())
+        .find_map(super::parse_value)
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "exact values printed by the test commands"
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_number_on_stdout_is_the_value() {
+        assert_eq!(last_number("hello\n42\n"), Some(42.0));
+        assert_eq!(last_number("a 1\nb 2.5 units\n"), Some(2.5));
+        assert_eq!(last_number("latency=0.25"), Some(0.25));
+        assert_eq!(last_number("-Inf"), Some(f64::NEG_INFINITY));
+        assert!(last_number("NaN").is_some_and(f64::is_nan));
+        assert_eq!(last_number("no numbers here"), None);
+        assert_eq!(last_number(""), None);
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn stdout_exit_code_and_errors() {
+        let rt = runtime();
+        let src = CommandSource::new("/bin/sh", vec![("CUTOVER_SECRET_X".into(), "v".into())]);
+        let r = rt
+            .block_on(src.run("echo start; echo 7", CommandRead::Stdout))
+            .unwrap();
+        assert_eq!(r.samples[0].value, 7.0);
+        let r = rt
+            .block_on(src.run("echo $CUTOVER_SECRET_X; echo 1", CommandRead::Stdout))
+            .unwrap();
+        assert_eq!(r.samples[0].value, 1.0);
+        let r = rt
+            .block_on(src.run("echo nothing", CommandRead::Stdout))
+            .unwrap();
+        assert!(r.samples.is_empty());
+        let e = rt
+            .block_on(src.run("echo 5; echo boom >&2; exit 3", CommandRead::Stdout))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the command exited with status 3: boom");
+        let r = rt
+            .block_on(src.run("exit 3", CommandRead::ExitCode))
+            .unwrap();
+        assert_eq!(r.samples[0].value, 3.0);
+        let e = rt.block_on(
+            CommandSource::new("/nonexistent/shell", vec![]).run("true", CommandRead::Stdout),
+        );
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn a_dropped_probe_kills_its_whole_group() {
+        let rt = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let src = CommandSource::new("/bin/sh", vec![]);
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let r = rt.block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_millis(500),
+                src.run(&script, CommandRead::Stdout),
+            )
+            .await
+        });
+        assert!(r.is_err(), "the probe should have timed out");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // The grandchild got SIGKILL with its group; give the kernel a moment to deliver it.
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            // A killed but unreaped child of init shows as a zombie; both mean it is no longer running.
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(stat) => stat.split_whitespace().nth(2) == Some("Z"),
+            }
+        });
+        assert!(gone, "grandchild {pid} still running");
+    }
+}
