@@ -186,6 +186,9 @@ pub enum Event {
     Baseline {
         /// The trigger id or `step.gate` the baseline is for.
         check: String,
+        /// The baseline value (reduced as the condition says); none if it could not be measured.
+        #[serde(default, with = "crate::signals::float_serde::option")]
+        value: Option<f64>,
         measurement: Measurement,
     },
     TriggerArmed {

@@ -12,5 +12,5 @@ mod process;
 mod scheduler;
 mod step;
 
-pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, TriggerUpdate};
+pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
 pub use scheduler::{EngineError, Options, ResumeInput, Start, execute};

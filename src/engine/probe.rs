@@ -9,7 +9,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::event::GateResultKind;
 use crate::runbook::model::{Check, Gate, Trigger};
-use crate::signals::{Measurement, Verdict};
+use crate::signals::{Measurement, SourceSet, Verdict};
+use crate::trigger::TriggerEvent;
 
 pub type BoxFut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -33,8 +34,9 @@ pub enum TriggerUpdate {
 }
 
 pub trait Signals: Send + Sync {
-    /// Measure `check`'s query once, for `baseline` conditions.
-    fn baseline(&self, check: &Check) -> BoxFut<Measurement>;
+    /// Measure `check`'s query once, for `baseline` conditions: the value
+    /// (reduced as the condition says) and the measurement to journal.
+    fn baseline(&self, check: &Check) -> BoxFut<(Option<f64>, Measurement)>;
     /// Evaluate a gate to its end, reporting each measurement.
     fn gate(
         &self,
@@ -75,9 +77,9 @@ fn unavailable(check: &Check) -> Measurement {
 }
 
 impl Signals for NoSignals {
-    fn baseline(&self, check: &Check) -> BoxFut<Measurement> {
+    fn baseline(&self, check: &Check) -> BoxFut<(Option<f64>, Measurement)> {
         let m = unavailable(check);
-        Box::pin(async move { m })
+        Box::pin(async move { (None, m) })
     }
 
     fn gate(
@@ -100,6 +102,86 @@ impl Signals for NoSignals {
         Box::pin(async move {
             let _ = on.send(TriggerUpdate::SourceError(UNAVAILABLE.into()));
             std::future::pending::<()>().await;
+        })
+    }
+}
+
+/// The real thing: the runbook's sources, `crate::gate` and `crate::trigger`.
+pub struct SourceSignals {
+    sources: SourceSet,
+}
+
+impl SourceSignals {
+    pub fn new(sources: SourceSet) -> Self {
+        SourceSignals { sources }
+    }
+}
+
+impl Signals for SourceSignals {
+    fn baseline(&self, check: &Check) -> BoxFut<(Option<f64>, Measurement)> {
+        let (check, sources) = (check.clone(), self.sources.clone());
+        Box::pin(async move {
+            let b = crate::trigger::measure_baseline(&check, &sources).await;
+            (b.value, b.measurement)
+        })
+    }
+
+    fn gate(
+        &self,
+        gate: &Gate,
+        baseline: Option<f64>,
+        on: UnboundedSender<Measurement>,
+    ) -> BoxFut<GateOutcome> {
+        let (gate, sources) = (gate.clone(), self.sources.clone());
+        Box::pin(async move {
+            let mut forward = |m: &Measurement| {
+                let _ = on.send(m.clone());
+            };
+            let r = crate::gate::run_gate(&gate, &sources, baseline, &mut forward).await;
+            GateOutcome {
+                result: match r.outcome {
+                    crate::gate::GateOutcome::Pass => GateResultKind::Pass,
+                    crate::gate::GateOutcome::Fail => GateResultKind::Fail,
+                    crate::gate::GateOutcome::Inconclusive => GateResultKind::Inconclusive,
+                    crate::gate::GateOutcome::Error => GateResultKind::Error,
+                },
+                detail: Some(r.reason),
+            }
+        })
+    }
+
+    fn watch(
+        &self,
+        trigger: &Trigger,
+        baseline: Option<f64>,
+        on: UnboundedSender<TriggerUpdate>,
+    ) -> BoxFut<()> {
+        let (trigger, sources) = (trigger.clone(), self.sources.clone());
+        Box::pin(async move {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+            let watcher = crate::trigger::watch_trigger(&trigger, &sources, baseline, tx);
+            let forward = async {
+                let mut last_value = None;
+                while let Some(event) = rx.recv().await {
+                    let update = match event {
+                        TriggerEvent::Measurement { measurement, .. } => {
+                            last_value = measurement.value;
+                            TriggerUpdate::Measurement(*measurement)
+                        }
+                        TriggerEvent::Fired { held_for_ms, .. } => TriggerUpdate::Fired {
+                            value: last_value,
+                            held_ms: held_for_ms,
+                        },
+                        TriggerEvent::SourceError { detail, .. } => {
+                            TriggerUpdate::SourceError(detail)
+                        }
+                    };
+                    if on.send(update).is_err() {
+                        return;
+                    }
+                }
+            };
+            tokio::join!(watcher, forward);
         })
     }
 }

@@ -49,8 +49,8 @@ pub struct Options {
     pub yes: bool,
     /// A person at a terminal can answer prompts.
     pub interactive: bool,
-    /// Where commands run (the runbook's directory).
-    pub workdir: PathBuf,
+    /// The runbook's directory (step `workdir`s are relative to it).
+    pub runbook_dir: PathBuf,
     /// How to name this run in printed commands (run id or journal path).
     pub run_ref: String,
     pub start: Start,
@@ -129,7 +129,7 @@ pub async fn execute(
     let masker = Arc::new(plan.masker.clone());
     let ctx = ActionCtx {
         env: Arc::new(plan.secret_env.clone()),
-        workdir: opts.workdir.clone(),
+        runbook_dir: opts.runbook_dir.clone(),
         masker: masker.clone(),
         tx: tx.clone(),
         http: reqwest::Client::new(),
@@ -1224,8 +1224,8 @@ impl Scheduler {
             }
         }
         for (key, check) in checks {
-            let m = self.signals.baseline(&check).await;
-            if let Some(v) = m.value {
+            let (value, m) = self.signals.baseline(&check).await;
+            if let Some(v) = value {
                 values.insert(key.clone(), v);
             }
             if m.verdict == Verdict::Error {
@@ -1233,6 +1233,7 @@ impl Scheduler {
             }
             self.emit(Event::Baseline {
                 check: key,
+                value,
                 measurement: m,
             });
         }

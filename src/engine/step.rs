@@ -66,7 +66,9 @@ pub(crate) struct ActionResult {
 #[derive(Clone)]
 pub(crate) struct ActionCtx {
     pub env: Arc<Vec<(String, String)>>,
-    pub workdir: PathBuf,
+    /// The runbook's directory: a step's `workdir` is relative to it. Without
+    /// `workdir`, commands run where cutover runs (as command sources do).
+    pub runbook_dir: PathBuf,
     pub masker: Arc<Masker>,
     pub tx: mpsc::UnboundedSender<Msg>,
     pub http: reqwest::Client,
@@ -192,8 +194,8 @@ async fn run_action(
                 .collect();
             env.extend(ctx.env.iter().cloned());
             let workdir = match &step.workdir {
-                Some(w) => ctx.workdir.join(w),
-                None => ctx.workdir.clone(),
+                Some(w) => ctx.runbook_dir.join(w),
+                None => PathBuf::from("."),
             };
             let outcome = run_shell(
                 command,

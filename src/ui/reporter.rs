@@ -151,11 +151,16 @@ pub fn describe(record: &Record) -> Option<String> {
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default()
         ),
-        Event::Baseline { check, measurement } => format!(
+        Event::Baseline {
+            check,
+            value,
+            measurement,
+        } => format!(
             "baseline for `{check}`: {}",
-            measurement
-                .value
-                .map_or_else(|| format!("{:?}", measurement.verdict), |v| v.to_string())
+            value.map_or_else(
+                || format!("none ({:?})", measurement.verdict),
+                |v| v.to_string()
+            )
         ),
         Event::TriggerArmed { trigger } => format!("trigger `{trigger}` armed"),
         Event::TriggerDisarmed { trigger } => format!("trigger `{trigger}` disarmed"),
