@@ -77,12 +77,12 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         interactive: super::run::interactive(),
         runbook_dir: super::run::runbook_dir(&started.runbook_path),
         run_ref,
-        start: Start::Resume(ResumeInput {
+        start: Start::Resume(Box::new(ResumeInput {
             state,
             rerun: args.rerun.clone(),
             skip: args.skip.clone(),
             rollback: args.rollback,
-        }),
+        })),
     };
     super::run::drive(&plan, journal, opts, args.output.no_progress)
 }

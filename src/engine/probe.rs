@@ -24,7 +24,7 @@ pub struct GateOutcome {
 /// What a trigger watcher reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TriggerUpdate {
-    Measurement(Measurement),
+    Measurement(Box<Measurement>),
     /// The condition held for the trigger's `for`.
     Fired {
         value: Option<f64>,
@@ -166,7 +166,7 @@ impl Signals for SourceSignals {
                     let update = match event {
                         TriggerEvent::Measurement { measurement, .. } => {
                             last_value = measurement.value;
-                            TriggerUpdate::Measurement(*measurement)
+                            TriggerUpdate::Measurement(measurement)
                         }
                         TriggerEvent::Fired { held_for_ms, .. } => TriggerUpdate::Fired {
                             value: last_value,

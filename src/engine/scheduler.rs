@@ -58,7 +58,7 @@ pub struct Options {
 
 pub enum Start {
     New(Box<RunStarted>),
-    Resume(ResumeInput),
+    Resume(Box<ResumeInput>),
 }
 
 /// A journal's state and the operator's decisions given on the command line.
@@ -225,7 +225,7 @@ impl Scheduler {
                 }
             }
             Start::Resume(input) => {
-                if let Some(outcome) = self.init_resume(input) {
+                if let Some(outcome) = self.init_resume(*input) {
                     self.flush()?;
                     return Ok(outcome);
                 }
@@ -803,7 +803,7 @@ impl Scheduler {
                 }
                 self.emit(Event::TriggerMeasurement {
                     trigger: id.to_string(),
-                    measurement: m,
+                    measurement: *m,
                 });
             }
             TriggerUpdate::SourceError(detail) => {
@@ -883,16 +883,15 @@ impl Scheduler {
 
     fn on_external(&mut self, record: &Record) {
         match &record.event {
-            Event::ManualDone { step, .. } => {
+            Event::ManualDone { step, .. }
                 if matches!(self.core.slot(step), Slot::Prompt | Slot::Parked)
                     && matches!(
                         self.steps.get(step).map(|s| &s.action),
                         Some(Action::Manual { .. })
-                    )
-                {
-                    self.unwait(step);
-                    self.complete(step, StepState::Done, None);
-                }
+                    ) =>
+            {
+                self.unwait(step);
+                self.complete(step, StepState::Done, None);
             }
             Event::ApprovalGranted { step, .. } => {
                 let waiting = self

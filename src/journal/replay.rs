@@ -178,10 +178,12 @@ impl RunState {
             }
             Event::Paused { reason, .. } => self.paused = Some(*reason),
             Event::Note { text } => self.notes.push(text.clone()),
-            Event::Baseline { check, value, .. } => {
-                if let Some(v) = value {
-                    self.baselines.insert(check.clone(), *v);
-                }
+            Event::Baseline {
+                check,
+                value: Some(v),
+                ..
+            } => {
+                self.baselines.insert(check.clone(), *v);
             }
             Event::RunFinished(f) => self.finished = Some(f.clone()),
             _ => {}

@@ -92,7 +92,7 @@ pub fn describe(record: &Record) -> Option<String> {
             detail: Some(detail),
             ..
         } => format!("step `{step}` attempt {attempt}: {detail}"),
-        Event::AttemptFinished { .. } => return None,
+        Event::AttemptFinished { .. } | Event::TriggerMeasurement { .. } => return None,
         Event::Output {
             step,
             stream,
@@ -164,7 +164,6 @@ pub fn describe(record: &Record) -> Option<String> {
         ),
         Event::TriggerArmed { trigger } => format!("trigger `{trigger}` armed"),
         Event::TriggerDisarmed { trigger } => format!("trigger `{trigger}` disarmed"),
-        Event::TriggerMeasurement { .. } => return None,
         Event::TriggerFired {
             trigger,
             action,
