@@ -10,6 +10,7 @@
 mod support;
 
 mod datadog;
+mod engine;
 mod probes;
 mod signals;
 mod validate;
