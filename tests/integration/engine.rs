@@ -18,6 +18,18 @@ pub fn journal(c: &Cutover, id: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Like `journal`, but a torn last line (a crash mid-write) is left out.
+pub fn journal_tolerant(c: &Cutover, id: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(c.path(&format!(".cutover/runs/{id}/journal.jsonl")))
+        .unwrap_or_default();
+    let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
+    complete
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l}: {e}")))
+        .collect()
+}
+
 pub fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["type"] == kind).collect()
 }

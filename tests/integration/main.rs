@@ -11,6 +11,7 @@ mod support;
 
 mod datadog;
 mod engine;
+mod engine_crash;
 mod probes;
 mod signals;
 mod validate;
