@@ -12,6 +12,7 @@ mod support;
 mod datadog;
 mod engine;
 mod engine_crash;
+mod engine_trigger;
 mod probes;
 mod signals;
 mod validate;
