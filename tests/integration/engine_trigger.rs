@@ -104,3 +104,90 @@ grace = "1s"
         "rolled_back"
     );
 }
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos()
+}
+
+/// Benchmark (`scripts/bench-engine` runs it): time from a pushed breach
+/// being visible in Prometheus to the first rollback command starting.
+/// Goal: <= the trigger interval + 50 ms.
+#[test]
+#[ignore = "benchmark: run with `scripts/bench-engine` or `-- --ignored --nocapture`"]
+fn trigger_reaction_latency() {
+    let prom = shared();
+    let interval_ms = 1000;
+    let mut latencies = Vec::new();
+    for round in 0..5 {
+        let job = format!("engine_latency_{}_{round}", std::process::id());
+        prom.push(&job, "cutover_latency_errors", "0");
+        let query = format!("cutover_latency_errors{{job=\"{job}\"}}");
+        prom.wait_for_value(&query, "0");
+        let c = Cutover::new().runbook(&format!(
+            r#"
+[runbook]
+name = "latency"
+
+[sources.prom]
+kind = "prometheus"
+url = "{url}"
+
+[[trigger]]
+id = "errors"
+source = "prom"
+query = '{query}'
+fire_if = "> 0.5"
+for = "0s"
+interval = "{interval_ms}ms"
+action = "rollback"
+
+[[step]]
+id = "a"
+run = "true"
+rollback = "date +%s%N > rollback.ns"
+
+[[step]]
+id = "soak"
+run = "touch soaking; sleep 60"
+grace = "1s"
+"#,
+            url = prom.url()
+        ));
+        let mut child = bin(&c)
+            .args(["run", "runbook.toml", "--run-id", "r"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        while !c.path("soaking").exists() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Let the watcher settle into its rhythm, at a random-ish phase.
+        std::thread::sleep(Duration::from_millis(1500 + 137 * round));
+        prom.push(&job, "cutover_latency_errors", "1");
+        let visible = loop {
+            if prom.query(&query).first().is_some_and(|s| s.1 == "1") {
+                break now_ns();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let out = child.wait_with_output().unwrap();
+        prom.delete(&job);
+        assert_eq!(out.status.code(), Some(3));
+        let started: u128 = std::fs::read_to_string(c.path("rollback.ns")).unwrap().trim().parse().unwrap();
+        let ms = (started as f64 - visible as f64) / 1e6;
+        eprintln!("round {round}: breach visible -> rollback command started: {ms:.1} ms");
+        latencies.push(ms);
+    }
+    latencies.sort_by(f64::total_cmp);
+    eprintln!(
+        "trigger reaction latency (interval {interval_ms} ms): min {:.1} ms, median {:.1} ms, max {:.1} ms; goal <= {} ms",
+        latencies[0],
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1],
+        interval_ms + 50
+    );
+}
