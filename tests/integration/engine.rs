@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::support::cutover::{Cutover, Output};
 
 /// The records of run `id` (header left out).
-pub fn journal(c: &Cutover, id: &str) -> Vec<Value> {
+pub(crate) fn journal(c: &Cutover, id: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(c.path(&format!(".cutover/runs/{id}/journal.jsonl")))
         .expect("read journal");
     text.lines()
@@ -19,7 +19,7 @@ pub fn journal(c: &Cutover, id: &str) -> Vec<Value> {
 }
 
 /// Like `journal`, but a torn last line (a crash mid-write) is left out.
-pub fn journal_tolerant(c: &Cutover, id: &str) -> Vec<Value> {
+pub(crate) fn journal_tolerant(c: &Cutover, id: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(c.path(&format!(".cutover/runs/{id}/journal.jsonl")))
         .unwrap_or_default();
     let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
@@ -30,12 +30,12 @@ pub fn journal_tolerant(c: &Cutover, id: &str) -> Vec<Value> {
         .collect()
 }
 
-pub fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
+pub(crate) fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["type"] == kind).collect()
 }
 
 /// `seq` of the first record of `kind` about `step` in `state` (for step_state).
-pub fn seq_of(records: &[Value], step: &str, state: &str) -> u64 {
+pub(crate) fn seq_of(records: &[Value], step: &str, state: &str) -> u64 {
     records
         .iter()
         .find(|r| {
@@ -45,7 +45,7 @@ pub fn seq_of(records: &[Value], step: &str, state: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{state}` for `{step}`"))
 }
 
-pub fn assert_seq_contiguous(records: &[Value]) {
+pub(crate) fn assert_seq_contiguous(records: &[Value]) {
     let seqs: Vec<u64> = records
         .iter()
         .map(|r| r["seq"].as_u64().expect("seq"))
@@ -75,7 +75,7 @@ fn run(c: Cutover, extra: &[&str]) -> (Cutover, Output) {
 }
 
 /// The binary in the test's directory, without the `run` arguments of `c`.
-pub fn bin(c: &Cutover) -> std::process::Command {
+pub(crate) fn bin(c: &Cutover) -> std::process::Command {
     let mut cmd = std::process::Command::new(crate::support::cutover::BIN);
     cmd.current_dir(c.dir())
         .env("NO_COLOR", "1")
@@ -85,7 +85,7 @@ pub fn bin(c: &Cutover) -> std::process::Command {
 }
 
 /// A process is gone: no such pid, or only a zombie waiting for its reaper.
-pub fn gone(pid: i32) -> bool {
+pub(crate) fn gone(pid: i32) -> bool {
     let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
         s.rsplit(')')
             .next()
@@ -480,8 +480,8 @@ interval = "100ms"
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap();
     use base64::Engine as _;
+    let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap();
     let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
     for haystack in [&text, &out.stderr, &out.stdout] {
         assert_eq!(haystack.matches(secret).count(), 0, "{haystack}");

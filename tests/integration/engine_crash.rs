@@ -3,6 +3,7 @@
 //! `seq` has no gap and no duplicate.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -20,9 +21,10 @@ fn runbook() -> String {
         } else {
             "needs = []\n".into()
         };
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "\n[[step]]\nid = \"s{i}\"\n{needs}idempotent = true\nrun = \"echo s{i} >> effects; echo out-s{i}; sleep 0.05\"\nrollback = \"echo undo-s{i} >> undo\"\n"
-        ));
+        );
     }
     text
 }

@@ -53,7 +53,7 @@ grace = "1s"
 "#,
         url = prom.url()
     ));
-    let mut child = bin(&c)
+    let child = bin(&c)
         .args(["run", "runbook.toml", "--run-id", "r"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -156,7 +156,7 @@ grace = "1s"
 "#,
             url = prom.url()
         ));
-        let mut child = bin(&c)
+        let child = bin(&c)
             .args(["run", "runbook.toml", "--run-id", "r"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -177,7 +177,11 @@ grace = "1s"
         let out = child.wait_with_output().unwrap();
         prom.delete(&job);
         assert_eq!(out.status.code(), Some(3));
-        let started: u128 = std::fs::read_to_string(c.path("rollback.ns")).unwrap().trim().parse().unwrap();
+        let started: u128 = std::fs::read_to_string(c.path("rollback.ns"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         let ms = (started as f64 - visible as f64) / 1e6;
         eprintln!("round {round}: breach visible -> rollback command started: {ms:.1} ms");
         latencies.push(ms);
