@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use serde_json::Value;
 
 use crate::support::cutover::{Cutover, Output};
@@ -480,7 +481,6 @@ interval = "100ms"
         &[],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    use base64::Engine as _;
     let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap();
     let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
     for haystack in [&text, &out.stderr, &out.stdout] {
@@ -541,4 +541,62 @@ run = "echo reviewed"
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("changed"), "{stderr}");
     assert!(!c.path(".cutover/runs/r").exists(), "nothing ran");
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_run_and_leave_no_child_alive() {
+    for signal in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
+        let c = Cutover::new().runbook(
+            r#"
+[runbook]
+name = "interrupt"
+
+[[step]]
+id = "long"
+run = "sleep 60 & echo $! > grandchild.pid; echo $$ > leader.pid; wait"
+grace = "500ms"
+"#,
+        );
+        let child = bin(&c)
+            .args(["run", "runbook.toml", "--run-id", "r"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(c.path("grandchild.pid").exists() && c.path("leader.pid").exists()) {
+            assert!(Instant::now() < deadline, "step never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{signal}: {stderr}");
+        for file in ["grandchild.pid", "leader.pid"] {
+            let pid: i32 = std::fs::read_to_string(c.path(file))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while !gone(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(gone(pid), "{signal}: {file} {pid} survived");
+        }
+        let j = journal(&c, "r");
+        assert_seq_contiguous(&j);
+        assert_eq!(
+            of_type(&j, "interrupted")[0]["data"]["signal"],
+            signal.as_str()
+        );
+        seq_of(&j, "long", "stopped");
+        assert_eq!(outcome(&j), "aborted");
+        assert!(stderr.contains("cutover resume r"), "{stderr}");
+    }
 }
