@@ -181,7 +181,10 @@ fn lex(text: &str) -> Result<Vec<Lexed<'_>>, ConditionError> {
                 i += 1;
                 Token::Plus
             }
-            b'-' if !bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit() || *b == b'.') => {
+            b'-' if !bytes
+                .get(i + 1)
+                .is_some_and(|b| b.is_ascii_digit() || *b == b'.') =>
+            {
                 i += 1;
                 Token::Minus
             }
@@ -258,7 +261,10 @@ impl<'a> Parser<'a> {
             Some(t) => ConditionError {
                 offset: t.offset,
                 len: t.len,
-                message: format!("expected {expected}, found `{}`", &self.text[t.offset..t.offset + t.len]),
+                message: format!(
+                    "expected {expected}, found `{}`",
+                    &self.text[t.offset..t.offset + t.len]
+                ),
             },
             None => ConditionError {
                 offset: self.text.len(),
@@ -290,7 +296,11 @@ impl<'a> Parser<'a> {
                         let n = self.number()?;
                         if matches!(self.peek().map(|t| &t.token), Some(Token::Percent)) {
                             self.pos += 1;
-                            Some(if plus { Adjust::AddPercent(n) } else { Adjust::SubPercent(n) })
+                            Some(if plus {
+                                Adjust::AddPercent(n)
+                            } else {
+                                Adjust::SubPercent(n)
+                            })
                         } else {
                             Some(if plus { Adjust::Add(n) } else { Adjust::Sub(n) })
                         }
@@ -357,7 +367,11 @@ impl Condition {
                 let names: Vec<&str> = REDUCTIONS.iter().map(|(n, _)| *n).collect();
                 let mut message = format!(
                     "unknown reduction `{w}`, expected one of {}",
-                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 if let Some(best) = crate::diag::suggest(w, names.iter().copied()) {
                     message = format!("{message} (did you mean `{best}`?)");
@@ -397,7 +411,11 @@ impl Condition {
                 }
                 Predicate::Between { low, high }
             }
-            _ => return Err(p.error_here("a comparison (`<`, `>`, `<=`, `>=`, `==`, `!=`) or `between`")),
+            _ => {
+                return Err(
+                    p.error_here("a comparison (`<`, `>`, `<=`, `>=`, `==`, `!=`) or `between`")
+                );
+            }
         };
         if p.peek().is_some() {
             return Err(p.error_here("the end of the condition"));

@@ -6,5 +6,7 @@ use crate::cli::QueryArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &QueryArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover query` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover query` is not available in this build yet".into(),
+    ))
 }

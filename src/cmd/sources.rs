@@ -7,10 +7,14 @@ use crate::error::Error;
 use crate::plan::Plan;
 
 pub fn exec(_args: &SourcesArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover sources` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover sources` is not available in this build yet".into(),
+    ))
 }
 
 /// Print each source's health; true when all answered.
 pub fn all_reachable(_plan: &Plan) -> Result<bool, Error> {
-    Err(Error::Usage("`--check-sources` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`--check-sources` is not available in this build yet".into(),
+    ))
 }

@@ -51,7 +51,11 @@ pub fn toml_error(error: &toml::de::Error, fallback: Span) -> Diagnostic {
 }
 
 fn first_line_lowercase(message: &str) -> String {
-    let line = message.lines().next().unwrap_or(message).trim_end_matches('.');
+    let line = message
+        .lines()
+        .next()
+        .unwrap_or(message)
+        .trim_end_matches('.');
     let mut chars = line.chars();
     match chars.next() {
         Some(c) if c.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) => {
@@ -86,12 +90,16 @@ pub trait Sections {
 pub type ValueCheck = for<'a> fn(&toml::Spanned<DeValue<'a>>) -> Result<(), toml::de::Error>;
 
 /// A `ValueCheck` for type `X`.
-pub fn check_as<X: DeserializeOwned>(value: &toml::Spanned<DeValue<'_>>) -> Result<(), toml::de::Error> {
+pub fn check_as<X: DeserializeOwned>(
+    value: &toml::Spanned<DeValue<'_>>,
+) -> Result<(), toml::de::Error> {
     X::deserialize(ValueDeserializer::from(value.clone())).map(|_| ())
 }
 
 /// Parse `file` into `T`, or every diagnostic found.
-pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Result<T, Vec<Diagnostic>> {
+pub fn parse_document<T: DeserializeOwned + Sections>(
+    file: &SourceFile,
+) -> Result<T, Vec<Diagnostic>> {
     if file.text.trim().is_empty() {
         return Err(vec![
             Diagnostic::error("file is empty")
@@ -102,7 +110,11 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Resu
     let (table, errors) = DeTable::parse_recoverable(&file.text);
     if !errors.is_empty() {
         let whole = 0..file.text.len();
-        return Err(errors.iter().take(MAX_ERRORS).map(|e| toml_error(e, whole.clone())).collect());
+        return Err(errors
+            .iter()
+            .take(MAX_ERRORS)
+            .map(|e| toml_error(e, whole.clone()))
+            .collect());
     }
     let mut diags = Vec::new();
     let table_span = table.span();
@@ -112,7 +124,11 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Resu
         if !T::KEYS.contains(&name) {
             let expected = format!(
                 "expected one of {}",
-                T::KEYS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                T::KEYS
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             diags.push(
                 Diagnostic::error(format!("unknown top-level key `{name}`"))

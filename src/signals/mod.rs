@@ -55,7 +55,11 @@ pub struct Measurement {
     /// The condition as written, and the baseline it used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
-    #[serde(default, with = "float_serde::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "float_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub baseline: Option<f64>,
     pub verdict: Verdict,
     /// Why: the error text, or what made it inconclusive. Masked.
