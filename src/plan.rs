@@ -188,13 +188,12 @@ pub fn build(path: &Path, args: &VarArgs) -> Result<Plan, crate::error::Error> {
 /// Resolve templates and order steps. `lookup` reads environment variables
 /// (a parameter so tests need not touch the process environment).
 pub fn resolve(
-    runbook: Runbook,
+    mut runbook: Runbook,
     runbook_path: &str,
     runbook_sha256: &str,
     args: &VarArgs,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
-    let mut runbook = runbook;
     let overlay = match &args.env {
         Some(name) => match runbook.envs.get(name) {
             Some(o) => Some(o.clone()),
@@ -511,6 +510,10 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
     Ok(())
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "an Option of a reference is passed by value"
+)]
 fn resolve_auth(auth: Option<&mut Auth>, r: &Resolver<'_>, place: &str) -> Result<(), PlanError> {
     match auth {
         Some(Auth::Basic { username, password }) => {

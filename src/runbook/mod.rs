@@ -46,7 +46,7 @@ pub fn load_text(path: &Path, text: String) -> Loaded {
 fn check_file(file: SourceFile) -> Loaded {
     match load::parse_document::<raw::RawRunbook>(&file) {
         Ok(raw) => {
-            let (runbook, diagnostics) = validate::validate(&file, raw);
+            let (runbook, diagnostics) = validate::validate(&file, &raw);
             Loaded {
                 file,
                 runbook,

@@ -29,7 +29,7 @@ pub const DEFAULT_ERROR_LIMIT: u32 = 3;
 const SOURCE_KINDS: &[&str] = &["prometheus", "datadog", "http", "command"];
 
 /// Checks a raw runbook; the model is returned only if there were no errors.
-pub fn validate(file: &SourceFile, raw: RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
+pub fn validate(file: &SourceFile, raw: &RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
     let mut v = Validator {
         file,
         diags: Vec::new(),
@@ -157,16 +157,15 @@ impl Validator<'_> {
             );
             return None;
         }
-        match u32::try_from(n) {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.error(format!("`{what}` is too large: {n}"), value.span());
-                None
-            }
+        if let Ok(n) = u32::try_from(n) {
+            Some(n)
+        } else {
+            self.error(format!("`{what}` is too large: {n}"), value.span());
+            None
         }
     }
 
-    fn runbook(&mut self, raw: RawRunbook) -> Runbook {
+    fn runbook(&mut self, raw: &RawRunbook) -> Runbook {
         // Names first, so templates anywhere can be checked against them.
         self.var_names.extend(raw.vars.keys().cloned());
         for env in raw.env.values() {
@@ -394,10 +393,7 @@ impl Validator<'_> {
                     return None;
                 };
                 for key in [&s.api_key, &s.app_key].into_iter().flatten() {
-                    if template::references(key.get())
-                        .map(|r| r.is_empty())
-                        .unwrap_or(false)
-                    {
+                    if template::references(key.get()).is_ok_and(|r| r.is_empty()) {
                         self.warning("API key written into the runbook file", key.span())
                             .help = Some(
                             "read it from the environment: `[secrets]` + `{{ secrets.NAME }}`"
@@ -821,9 +817,10 @@ impl Validator<'_> {
             sources,
             t.id.span(),
         );
-        let hold_for = match &t.hold_for {
-            Some(d) => self.duration(Some(d), true).unwrap_or_default(),
-            None => {
+        let hold_for = if let Some(d) = &t.hold_for {
+            self.duration(Some(d), true).unwrap_or_default()
+        } else {
+            {
                 self.warning(
                     format!(
                         "trigger `{}` has no `for`: one bad measurement fires it",

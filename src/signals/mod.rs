@@ -105,7 +105,6 @@ pub mod float_serde {
     pub mod option {
         use serde::{Deserialize, Deserializer, Serializer};
 
-        #[expect(clippy::ref_option, reason = "serde's `with` passes a reference")]
         pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
             match v {
                 Some(v) => super::serialize(v, s),

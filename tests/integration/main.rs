@@ -2,6 +2,15 @@
 //! (`support::cutover`) and, where signals matter, a real Prometheus and
 //! pushgateway on loopback (`support::prometheus`).
 
+#![allow(
+    unreachable_pub,
+    reason = "support items are `pub` for the test modules of this one binary"
+)]
+#![allow(
+    dead_code,
+    reason = "each support helper is used by some test files only"
+)]
+
 mod support;
 
 mod plan;

@@ -3,6 +3,7 @@
 //! Each fixture in `tests/fixtures/invalid/` starts with `# expect: LINE:COL MESSAGE`
 //! lines: every one must be reported as an error at exactly that position.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
@@ -237,7 +238,10 @@ fn ten_megabyte_file_is_handled() {
     let mut text = String::from("[runbook]\nname = \"big\"\n");
     let mut i = 0;
     while text.len() < 10 * 1024 * 1024 {
-        text.push_str(&format!("[[step]]\nid = \"s{i}\"\nrun = \"echo {i} && echo padding-padding-padding-padding\"\nrollback = \"true\"\n"));
+        let _ = write!(
+            text,
+            "[[step]]\nid = \"s{i}\"\nrun = \"echo {i} && echo padding-padding-padding-padding\"\nrollback = \"true\"\n"
+        );
         i += 1;
     }
     text.push_str(
