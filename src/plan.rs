@@ -1,7 +1,7 @@
 //! The resolved plan: templates filled in for one environment, steps ordered
 //! into waves, and a hash that a later `run --plan` compares against.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -76,31 +76,56 @@ pub struct Plan {
 /// Group steps into waves (Kahn's algorithm over `needs`); on a cycle, give
 /// the steps of one cycle in order, with the first repeated at the end.
 pub fn waves(steps: &[Step]) -> Result<Vec<Vec<String>>, Vec<String>> {
-    let mut remaining: BTreeMap<&str, BTreeSet<&str>> = steps
+    let index: HashMap<&str, usize> = steps
         .iter()
-        .map(|s| (s.id.as_str(), s.needs.iter().map(String::as_str).collect()))
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    let order: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
-    let mut waves = Vec::new();
-    while !remaining.is_empty() {
-        // Keep file order within a wave: that is the order people read.
-        let ready: Vec<&str> = order
-            .iter()
-            .copied()
-            .filter(|id| remaining.get(id).is_some_and(BTreeSet::is_empty))
-            .collect();
-        if ready.is_empty() {
-            return Err(find_cycle(&remaining));
-        }
-        for id in &ready {
-            remaining.remove(id);
-        }
-        for needs in remaining.values_mut() {
-            for id in &ready {
-                needs.remove(id);
+    let mut unmet = vec![0usize; steps.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, step) in steps.iter().enumerate() {
+        for need in &step.needs {
+            if let Some(&j) = index.get(need.as_str()) {
+                unmet[i] += 1;
+                dependents[j].push(i);
             }
         }
-        waves.push(ready.into_iter().map(String::from).collect());
+    }
+    let mut ready: Vec<usize> = (0..steps.len()).filter(|&i| unmet[i] == 0).collect();
+    let mut waves = Vec::new();
+    let mut placed = 0;
+    while !ready.is_empty() {
+        // Keep file order within a wave: that is the order people read.
+        ready.sort_unstable();
+        let mut next = Vec::new();
+        for &i in &ready {
+            for &d in &dependents[i] {
+                unmet[d] -= 1;
+                if unmet[d] == 0 {
+                    next.push(d);
+                }
+            }
+        }
+        placed += ready.len();
+        waves.push(ready.iter().map(|&i| steps[i].id.clone()).collect());
+        ready = next;
+    }
+    if placed < steps.len() {
+        let remaining: BTreeMap<&str, BTreeSet<&str>> = steps
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| unmet[*i] > 0)
+            .map(|(_, s)| {
+                let needs = s
+                    .needs
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| index.get(n).is_some_and(|&j| unmet[j] > 0))
+                    .collect();
+                (s.id.as_str(), needs)
+            })
+            .collect();
+        return Err(find_cycle(&remaining));
     }
     Ok(waves)
 }
@@ -163,13 +188,12 @@ pub fn build(path: &Path, args: &VarArgs) -> Result<Plan, crate::error::Error> {
 /// Resolve templates and order steps. `lookup` reads environment variables
 /// (a parameter so tests need not touch the process environment).
 pub fn resolve(
-    runbook: Runbook,
+    mut runbook: Runbook,
     runbook_path: &str,
     runbook_sha256: &str,
     args: &VarArgs,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
-    let mut runbook = runbook;
     let overlay = match &args.env {
         Some(name) => match runbook.envs.get(name) {
             Some(o) => Some(o.clone()),
@@ -433,7 +457,6 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
                 url,
                 api_key,
                 app_key,
-                ..
             } => {
                 r.fill(url, false, &place)?;
                 r.fill(api_key, false, &place)?;
@@ -487,6 +510,10 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
     Ok(())
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "an Option of a reference is passed by value"
+)]
 fn resolve_auth(auth: Option<&mut Auth>, r: &Resolver<'_>, place: &str) -> Result<(), PlanError> {
     match auth {
         Some(Auth::Basic { username, password }) => {

@@ -206,10 +206,12 @@ pub fn render_text(plan: &Plan) -> String {
         if plan.waves.len() == 1 { "" } else { "s" },
         rb.max_parallel
     );
+    let by_id: std::collections::HashMap<&str, &Step> =
+        rb.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     for (i, wave) in plan.waves.iter().enumerate() {
         let _ = writeln!(out, "wave {}", i + 1);
         for id in wave {
-            if let Some(step) = rb.steps.iter().find(|s| &s.id == id) {
+            if let Some(step) = by_id.get(id.as_str()) {
                 step_text(&mut out, step);
             }
         }

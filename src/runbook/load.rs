@@ -16,6 +16,10 @@ use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
 pub const MAX_ERRORS: usize = 50;
 
 /// Read a file as text, rejecting what cannot be a TOML document.
+#[expect(
+    clippy::result_large_err,
+    reason = "read once per file; the error carries the file for rendering"
+)]
 pub fn read_source(path: &Path) -> Result<SourceFile, (SourceFile, Diagnostic)> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -140,7 +144,7 @@ pub fn parse_document<T: DeserializeOwned + Sections>(
         }
         if let (Some(check), DeValue::Array(items)) = (T::element(name), value.get_ref()) {
             // Check each element on its own so that every bad one is reported.
-            for item in items.iter() {
+            for item in items {
                 if let Err(e) = check(item) {
                     diags.push(toml_error(&e, item.span()));
                 }

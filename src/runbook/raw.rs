@@ -314,7 +314,7 @@ pub struct RawStep {
 #[schemars(untagged)]
 pub enum RawRollback {
     Command(String),
-    Table(RawActionTable),
+    Table(Box<RawActionTable>),
 }
 
 impl<'de> Deserialize<'de> for RawRollback {
@@ -333,7 +333,7 @@ impl<'de> Deserialize<'de> for RawRollback {
                 map: A,
             ) -> Result<RawRollback, A::Error> {
                 RawActionTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(RawRollback::Table)
+                    .map(|t| RawRollback::Table(Box::new(t)))
             }
         }
         d.deserialize_any(V)

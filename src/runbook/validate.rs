@@ -7,9 +7,9 @@ use std::time::Duration;
 use indexmap::IndexMap;
 
 use super::model::{
-    Action, Approval, Auth, Check, CommandRead, DatadogApi, DryRunMode, EnvOverlay, Gate, GateWhen,
-    HttpAction, HttpRead, NoData, Notify, NotifyKind, OnError, OnFailure, OnReject, OnTimeout,
-    Probe, Retries, Runbook, SecretSpec, Source, SourceKind, Step, Trigger, TriggerAction,
+    Action, Approval, Auth, Check, CommandRead, DryRunMode, EnvOverlay, Gate, GateWhen, HttpAction,
+    HttpRead, NoData, Notify, NotifyKind, OnError, OnFailure, OnReject, OnTimeout, Probe, Retries,
+    Runbook, SecretSpec, Source, SourceKind, Step, Trigger, TriggerAction,
 };
 use super::raw::{
     RawApproval, RawGate, RawHttp, RawRollback, RawRunbook, RawSource, RawStep, RawTrigger,
@@ -29,7 +29,7 @@ pub const DEFAULT_ERROR_LIMIT: u32 = 3;
 const SOURCE_KINDS: &[&str] = &["prometheus", "datadog", "http", "command"];
 
 /// Checks a raw runbook; the model is returned only if there were no errors.
-pub fn validate(file: &SourceFile, raw: RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
+pub fn validate(file: &SourceFile, raw: &RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
     let mut v = Validator {
         file,
         diags: Vec::new(),
@@ -131,7 +131,7 @@ impl Validator<'_> {
                 None
             }
             Ok(d) => Some(d),
-            Err(e) => {
+            Err(_) => {
                 let hint = if text.starts_with('-') {
                     "durations cannot be negative".to_string()
                 } else if text.chars().all(|c| c.is_ascii_digit()) && !text.is_empty() {
@@ -139,7 +139,8 @@ impl Validator<'_> {
                 } else {
                     "write e.g. \"30s\", \"2m\", \"1h30m\" or \"500ms\"".to_string()
                 };
-                self.error(format!("invalid duration `{text}`: {e}"), value.span())
+                self.error(format!("invalid duration `{text}`"), value.span())
+                    .with_label("expected a number with a unit")
                     .help = Some(hint);
                 None
             }
@@ -156,16 +157,15 @@ impl Validator<'_> {
             );
             return None;
         }
-        match u32::try_from(n) {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.error(format!("`{what}` is too large: {n}"), value.span());
-                None
-            }
+        if let Ok(n) = u32::try_from(n) {
+            Some(n)
+        } else {
+            self.error(format!("`{what}` is too large: {n}"), value.span());
+            None
         }
     }
 
-    fn runbook(&mut self, raw: RawRunbook) -> Runbook {
+    fn runbook(&mut self, raw: &RawRunbook) -> Runbook {
         // Names first, so templates anywhere can be checked against them.
         self.var_names.extend(raw.vars.keys().cloned());
         for env in raw.env.values() {
@@ -305,7 +305,7 @@ impl Validator<'_> {
         // prometheus source is a mistake, not something to ignore on launch night.
         let allowed: &[&str] = match kind {
             "prometheus" | "http" => &["url", "username", "password", "bearer_token"],
-            "datadog" => &["url", "site", "api_key", "app_key", "api"],
+            "datadog" => &["url", "site", "api_key", "app_key"],
             "command" => &["shell"],
             _ => &[],
         };
@@ -315,7 +315,6 @@ impl Validator<'_> {
                 ("site", &s.site),
                 ("api_key", &s.api_key),
                 ("app_key", &s.app_key),
-                ("api", &s.api),
                 ("username", &s.username),
                 ("password", &s.password),
                 ("bearer_token", &s.bearer_token),
@@ -394,10 +393,7 @@ impl Validator<'_> {
                     return None;
                 };
                 for key in [&s.api_key, &s.app_key].into_iter().flatten() {
-                    if template::references(key.get())
-                        .map(|r| r.is_empty())
-                        .unwrap_or(false)
-                    {
+                    if template::references(key.get()).is_ok_and(|r| r.is_empty()) {
                         self.warning("API key written into the runbook file", key.span())
                             .help = Some(
                             "read it from the environment: `[secrets]` + `{{ secrets.NAME }}`"
@@ -405,22 +401,10 @@ impl Validator<'_> {
                         );
                     }
                 }
-                let api = match s.api.as_ref().map(|a| (a.get().as_str(), a.span())) {
-                    None | Some(("v1", _)) => DatadogApi::V1,
-                    Some(("v2", _)) => DatadogApi::V2,
-                    Some((other, span)) => {
-                        self.error(
-                            format!("unknown datadog api `{other}`, expected `v1` or `v2`"),
-                            span,
-                        );
-                        DatadogApi::V1
-                    }
-                };
                 SourceKind::Datadog {
                     url,
                     api_key,
                     app_key: string(&s.app_key),
-                    api,
                 }
             }
             "http" => {
@@ -833,9 +817,10 @@ impl Validator<'_> {
             sources,
             t.id.span(),
         );
-        let hold_for = match &t.hold_for {
-            Some(d) => self.duration(Some(d), true).unwrap_or_default(),
-            None => {
+        let hold_for = if let Some(d) = &t.hold_for {
+            self.duration(Some(d), true).unwrap_or_default()
+        } else {
+            {
                 self.warning(
                     format!(
                         "trigger `{}` has no `for`: one bad measurement fires it",
@@ -1012,6 +997,7 @@ impl Validator<'_> {
             }
         }
         let ids: Vec<&str> = raw.iter().map(|s| s.id.get().as_str()).collect();
+        let id_set: std::collections::HashSet<&str> = ids.iter().copied().collect();
         let mut steps = Vec::new();
         for (i, s) in raw.iter().enumerate() {
             let owner = format!("step `{}`", s.id.get());
@@ -1021,7 +1007,7 @@ impl Validator<'_> {
                     for n in needs.get() {
                         if n.get() == s.id.get() {
                             self.error(format!("step `{}` needs itself", s.id.get()), n.span());
-                        } else if !ids.contains(&n.get().as_str()) {
+                        } else if !id_set.contains(n.get().as_str()) {
                             self.error(
                                 format!("step `{}` needs unknown step `{}`", s.id.get(), n.get()),
                                 n.span(),
@@ -1151,10 +1137,19 @@ impl Validator<'_> {
                 workdir: s.workdir.as_ref().map(|w| w.get().clone()),
             });
         }
-        // Cycles only make sense once every `needs` names a real step.
+        // Cycles only make sense once every `needs` names a real, unique step.
         if steps.len() == raw.len()
+            && seen.len() == raw.len()
             && let Err(cycle) = crate::plan::waves(&steps)
         {
+            // Start the cycle at the step written first, where people look.
+            let mut cycle = cycle;
+            cycle.pop();
+            let start = (0..cycle.len())
+                .min_by_key(|i| raw.iter().position(|s| s.id.get() == &cycle[*i]))
+                .unwrap_or(0);
+            cycle.rotate_left(start);
+            cycle.push(cycle[0].clone());
             let first = raw
                 .iter()
                 .find(|s| s.id.get() == &cycle[0])
