@@ -34,9 +34,7 @@ pub enum PlanError {
     UnknownSet { key: String, help: Option<String> },
     #[error("in {place}: {message}")]
     Template { place: String, message: String },
-    #[error(
-        "the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`"
-    )]
+    #[error("the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`")]
     Changed {
         plan: String,
         expected: String,
@@ -374,7 +372,7 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
                 resolve_auth(auth.as_mut(), r, &place)?;
             }
             SourceKind::Http { url: None, auth } => resolve_auth(auth.as_mut(), r, &place)?,
-            SourceKind::Datadog { url, api_key, app_key } => {
+            SourceKind::Datadog { url, api_key, app_key, .. } => {
                 r.fill(url, false, &place)?;
                 r.fill(api_key, false, &place)?;
                 if let Some(k) = app_key {

@@ -25,7 +25,5 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> 
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| {
-            crate::error::Error::Internal(format!("failed to start the async runtime: {e}"))
-        })
+        .map_err(|e| crate::error::Error::Internal(format!("failed to start the async runtime: {e}")))
 }

@@ -14,5 +14,7 @@ pub fn exec(_args: &SourcesArgs) -> Result<ExitCode, Error> {
 
 /// Print each source's health; true when all answered.
 pub fn all_reachable(_plan: &Plan) -> Result<bool, Error> {
-    Err(Error::Usage("`--check-sources` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`--check-sources` is not available in this build yet".into(),
+    ))
 }

@@ -90,6 +90,9 @@ pub struct RawSource {
     pub api_key: Option<Sp<String>>,
     /// Datadog application key (use `{{ secrets.NAME }}`).
     pub app_key: Option<Sp<String>>,
+    /// Datadog metric query endpoint: `v1` (`GET /api/v1/query`, default) or
+    /// `v2` (`POST /api/v2/query/timeseries`).
+    pub api: Option<Sp<String>>,
     /// Basic auth user (prometheus, http).
     pub username: Option<Sp<String>>,
     /// Basic auth password (prometheus, http; use `{{ secrets.NAME }}`).
