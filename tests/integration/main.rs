@@ -12,4 +12,5 @@ mod support;
 mod datadog;
 mod probes;
 mod signals;
+mod signals_cli;
 mod validate;
