@@ -50,17 +50,14 @@ pub fn all_reachable(plan: &Plan) -> Result<bool, Error> {
 }
 
 fn line(h: &Health) -> String {
-    format!(
-        "{} ({}): {} — {}",
-        h.source,
-        h.kind,
-        if h.reachable {
-            "reachable"
-        } else {
-            "unreachable"
-        },
-        h.detail
-    )
+    let state = if h.reachable {
+        "reachable"
+    } else {
+        "unreachable"
+    };
+    // `SignalError::Unreachable` already says so; do not say it twice.
+    let detail = h.detail.strip_prefix("unreachable: ").unwrap_or(&h.detail);
+    format!("{} ({}): {state} — {detail}", h.source, h.kind)
 }
 
 fn check_all(plan: &Plan) -> Result<Vec<Health>, Error> {
