@@ -63,3 +63,21 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(error) => error::report(&error),
     }
 }
+
+/// `cutover ... | head` closes our stdout early: end the way a process killed by
+/// SIGPIPE does (exit 141), not with a panic message and a backtrace.
+pub fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    cutover::exit_quietly_on_broken_pipe();
     let cli = cutover::cli::Cli::parse();
     cutover::init_tracing(cli.verbose);
     cutover::run(cli)

@@ -1,7 +1,7 @@
 //! The resolved plan: templates filled in for one environment, steps ordered
 //! into waves, and a hash that a later `run --plan` compares against.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -34,7 +34,9 @@ pub enum PlanError {
     UnknownSet { key: String, help: Option<String> },
     #[error("in {place}: {message}")]
     Template { place: String, message: String },
-    #[error("the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`")]
+    #[error(
+        "the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`"
+    )]
     Changed {
         plan: String,
         expected: String,
@@ -74,31 +76,56 @@ pub struct Plan {
 /// Group steps into waves (Kahn's algorithm over `needs`); on a cycle, give
 /// the steps of one cycle in order, with the first repeated at the end.
 pub fn waves(steps: &[Step]) -> Result<Vec<Vec<String>>, Vec<String>> {
-    let mut remaining: BTreeMap<&str, BTreeSet<&str>> = steps
+    let index: HashMap<&str, usize> = steps
         .iter()
-        .map(|s| (s.id.as_str(), s.needs.iter().map(String::as_str).collect()))
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
         .collect();
-    let order: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
-    let mut waves = Vec::new();
-    while !remaining.is_empty() {
-        // Keep file order within a wave: that is the order people read.
-        let ready: Vec<&str> = order
-            .iter()
-            .copied()
-            .filter(|id| remaining.get(id).is_some_and(BTreeSet::is_empty))
-            .collect();
-        if ready.is_empty() {
-            return Err(find_cycle(&remaining));
-        }
-        for id in &ready {
-            remaining.remove(id);
-        }
-        for needs in remaining.values_mut() {
-            for id in &ready {
-                needs.remove(id);
+    let mut unmet = vec![0usize; steps.len()];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, step) in steps.iter().enumerate() {
+        for need in &step.needs {
+            if let Some(&j) = index.get(need.as_str()) {
+                unmet[i] += 1;
+                dependents[j].push(i);
             }
         }
-        waves.push(ready.into_iter().map(String::from).collect());
+    }
+    let mut ready: Vec<usize> = (0..steps.len()).filter(|&i| unmet[i] == 0).collect();
+    let mut waves = Vec::new();
+    let mut placed = 0;
+    while !ready.is_empty() {
+        // Keep file order within a wave: that is the order people read.
+        ready.sort_unstable();
+        let mut next = Vec::new();
+        for &i in &ready {
+            for &d in &dependents[i] {
+                unmet[d] -= 1;
+                if unmet[d] == 0 {
+                    next.push(d);
+                }
+            }
+        }
+        placed += ready.len();
+        waves.push(ready.iter().map(|&i| steps[i].id.clone()).collect());
+        ready = next;
+    }
+    if placed < steps.len() {
+        let remaining: BTreeMap<&str, BTreeSet<&str>> = steps
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| unmet[*i] > 0)
+            .map(|(_, s)| {
+                let needs = s
+                    .needs
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| index.get(n).is_some_and(|&j| unmet[j] > 0))
+                    .collect();
+                (s.id.as_str(), needs)
+            })
+            .collect();
+        return Err(find_cycle(&remaining));
     }
     Ok(waves)
 }
@@ -131,7 +158,14 @@ fn find_cycle(remaining: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
 pub fn build(path: &Path, args: &VarArgs) -> Result<Plan, crate::error::Error> {
     let loaded = crate::runbook::load_file(path);
     if !loaded.diagnostics.is_empty() {
-        eprintln!("{}", render_all(&loaded.file, &loaded.diagnostics, crate::diag::stderr_color()));
+        eprintln!(
+            "{}",
+            render_all(
+                &loaded.file,
+                &loaded.diagnostics,
+                crate::diag::stderr_color()
+            )
+        );
     }
     let Some(runbook) = loaded.runbook else {
         let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -142,35 +176,46 @@ pub fn build(path: &Path, args: &VarArgs) -> Result<Plan, crate::error::Error> {
         .into());
     };
     let sha = hex(&Sha256::digest(loaded.file.text.as_bytes()));
-    Ok(resolve(runbook, &path.display().to_string(), &sha, args, &|name| std::env::var(name).ok())?)
+    Ok(resolve(
+        runbook,
+        &path.display().to_string(),
+        &sha,
+        args,
+        &|name| std::env::var(name).ok(),
+    )?)
 }
 
 /// Resolve templates and order steps. `lookup` reads environment variables
 /// (a parameter so tests need not touch the process environment).
 pub fn resolve(
-    runbook: Runbook,
+    mut runbook: Runbook,
     runbook_path: &str,
     runbook_sha256: &str,
     args: &VarArgs,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
-    let mut runbook = runbook;
     let overlay = match &args.env {
         Some(name) => match runbook.envs.get(name) {
             Some(o) => Some(o.clone()),
             None => {
                 return Err(PlanError::UnknownEnv {
                     name: name.clone(),
-                    help: crate::diag::did_you_mean(name, runbook.envs.keys().map(String::as_str)).or_else(|| {
-                        Some(if runbook.envs.is_empty() {
-                            "the runbook declares no `[env.NAME]` overlays".into()
-                        } else {
-                            format!(
-                                "declared: {}",
-                                runbook.envs.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-                            )
-                        })
-                    }),
+                    help: crate::diag::did_you_mean(name, runbook.envs.keys().map(String::as_str))
+                        .or_else(|| {
+                            Some(if runbook.envs.is_empty() {
+                                "the runbook declares no `[env.NAME]` overlays".into()
+                            } else {
+                                format!(
+                                    "declared: {}",
+                                    runbook
+                                        .envs
+                                        .keys()
+                                        .map(|k| format!("`{k}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )
+                            })
+                        }),
                 });
             }
         },
@@ -265,22 +310,41 @@ pub fn resolve(
 pub fn secret_env_name(name: &str) -> String {
     let upper: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("CUTOVER_SECRET_{upper}")
 }
 
-fn secret_value(secrets: &IndexMap<String, String>, name: &str, place: &str) -> Result<String, PlanError> {
-    secrets.get(name).cloned().ok_or_else(|| PlanError::Template {
-        place: place.to_string(),
-        message: format!("undefined secret `{name}`"),
-    })
+fn secret_value(
+    secrets: &IndexMap<String, String>,
+    name: &str,
+    place: &str,
+) -> Result<String, PlanError> {
+    secrets
+        .get(name)
+        .cloned()
+        .ok_or_else(|| PlanError::Template {
+            place: place.to_string(),
+            message: format!("undefined secret `{name}`"),
+        })
 }
 
-fn env_value(lookup: &dyn Fn(&str) -> Option<String>, name: &str, place: &str) -> Result<String, PlanError> {
+fn env_value(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    place: &str,
+) -> Result<String, PlanError> {
     lookup(name).ok_or_else(|| PlanError::Template {
         place: place.to_string(),
-        message: format!("environment variable `{name}` is not set (used as `{{{{ env.{name} }}}}`)"),
+        message: format!(
+            "environment variable `{name}` is not set (used as `{{{{ env.{name} }}}}`)"
+        ),
     })
 }
 
@@ -308,10 +372,14 @@ impl Resolver<'_> {
             return Ok(());
         }
         *text = template::render(text, |r| match r.namespace {
-            Namespace::Vars => self.vars.get(&r.name).cloned().ok_or_else(|| PlanError::Template {
-                place: place.to_string(),
-                message: format!("undefined variable `{}`", r.name),
-            }),
+            Namespace::Vars => self
+                .vars
+                .get(&r.name)
+                .cloned()
+                .ok_or_else(|| PlanError::Template {
+                    place: place.to_string(),
+                    message: format!("undefined variable `{}`", r.name),
+                }),
             Namespace::Secrets if shell => {
                 secret_value(self.secrets, &r.name, place)?;
                 Ok(format!("\"${{{}}}\"", secret_env_name(&r.name)))
@@ -340,7 +408,12 @@ fn resolve_action(action: &mut Action, r: &Resolver<'_>, place: &str) -> Result<
     }
 }
 
-fn resolve_check(check: &mut Check, r: &Resolver<'_>, place: &str, command_source: bool) -> Result<(), PlanError> {
+fn resolve_check(
+    check: &mut Check,
+    r: &Resolver<'_>,
+    place: &str,
+    command_source: bool,
+) -> Result<(), PlanError> {
     match &mut check.probe {
         Probe::Query { query } => r.fill(query, command_source, place)?,
         Probe::Monitor { .. } => {}
@@ -348,10 +421,14 @@ fn resolve_check(check: &mut Check, r: &Resolver<'_>, place: &str, command_sourc
     }
     if check.condition_text.contains("{{") {
         r.fill(&mut check.condition_text, false, place)?;
-        check.condition = Condition::parse(&check.condition_text).map_err(|e| PlanError::Template {
-            place: place.to_string(),
-            message: format!("condition `{}` after filling templates: {e}", check.condition_text),
-        })?;
+        check.condition =
+            Condition::parse(&check.condition_text).map_err(|e| PlanError::Template {
+                place: place.to_string(),
+                message: format!(
+                    "condition `{}` after filling templates: {e}",
+                    check.condition_text
+                ),
+            })?;
     }
     Ok(())
 }
@@ -367,12 +444,21 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
             r.fill(v, false, &place)?;
         }
         match &mut source.kind {
-            SourceKind::Prometheus { url, auth } | SourceKind::Http { url: Some(url), auth } => {
+            SourceKind::Prometheus { url, auth }
+            | SourceKind::Http {
+                url: Some(url),
+                auth,
+            } => {
                 r.fill(url, false, &place)?;
                 resolve_auth(auth.as_mut(), r, &place)?;
             }
             SourceKind::Http { url: None, auth } => resolve_auth(auth.as_mut(), r, &place)?,
-            SourceKind::Datadog { url, api_key, app_key, .. } => {
+            SourceKind::Datadog {
+                url,
+                api_key,
+                app_key,
+                ..
+            } => {
                 r.fill(url, false, &place)?;
                 r.fill(api_key, false, &place)?;
                 if let Some(k) = app_key {
@@ -414,12 +500,21 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
         }
         for g in &mut step.gates {
             let is_command = command_sources.contains(&g.check.source);
-            resolve_check(&mut g.check, r, &format!("gate `{}.{}`", step.id, g.id), is_command)?;
+            resolve_check(
+                &mut g.check,
+                r,
+                &format!("gate `{}.{}`", step.id, g.id),
+                is_command,
+            )?;
         }
     }
     Ok(())
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "an Option of a reference is passed by value"
+)]
 fn resolve_auth(auth: Option<&mut Auth>, r: &Resolver<'_>, place: &str) -> Result<(), PlanError> {
     match auth {
         Some(Auth::Basic { username, password }) => {
@@ -433,10 +528,12 @@ fn resolve_auth(auth: Option<&mut Auth>, r: &Resolver<'_>, place: &str) -> Resul
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 impl Plan {
@@ -461,11 +558,14 @@ impl Plan {
             message,
         };
         let text = std::fs::read_to_string(plan_file).map_err(|e| bad(e.to_string()))?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(format!("not a plan JSON file: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not a plan JSON file: {e}")))?;
         let expected = value
             .get("hash")
             .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| bad("it has no `hash` (write it with `cutover plan --format json -o FILE`)".into()))?;
+            .ok_or_else(|| {
+                bad("it has no `hash` (write it with `cutover plan --format json -o FILE`)".into())
+            })?;
         if expected == self.hash {
             Ok(())
         } else {

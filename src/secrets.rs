@@ -83,7 +83,8 @@ mod tests {
         let b64 = base64::engine::general_purpose::STANDARD.encode("s3cr3t/p@ss");
         assert!(!m.mask(&b64).contains(&b64));
         for user in ["a", "ab", "abc", "user"] {
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:s3cr3t/p@ss"));
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:s3cr3t/p@ss"));
             let masked = m.mask(&format!("Authorization: Basic {basic}"));
             assert!(masked.contains(MASK), "{user}: {masked}");
             assert!(!masked.contains(&basic), "{user}: {masked}");

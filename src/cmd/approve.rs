@@ -6,5 +6,7 @@ use crate::cli::ApproveArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &ApproveArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover approve` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover approve` is not available in this build yet".into(),
+    ))
 }

@@ -6,5 +6,7 @@ use crate::cli::DoneArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &DoneArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover done` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover done` is not available in this build yet".into(),
+    ))
 }

@@ -6,5 +6,7 @@ use crate::cli::MarkArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &MarkArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover mark` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover mark` is not available in this build yet".into(),
+    ))
 }

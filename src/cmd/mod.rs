@@ -19,11 +19,14 @@ pub mod status;
 pub mod validate;
 pub mod waive;
 
+#[allow(dead_code, reason = "used by the signal and engine commands")]
 /// A multi-threaded tokio runtime for the commands that do network or process I/O.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| crate::error::Error::Internal(format!("failed to start the async runtime: {e}")))
+        .map_err(|e| {
+            crate::error::Error::Internal(format!("failed to start the async runtime: {e}"))
+        })
 }

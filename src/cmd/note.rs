@@ -6,5 +6,7 @@ use crate::cli::NoteArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &NoteArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover note` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover note` is not available in this build yet".into(),
+    ))
 }

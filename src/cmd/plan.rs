@@ -12,7 +12,8 @@ pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
     let plan = plan::build(&args.runbook, &args.vars)?;
     let json = serde_json::to_string_pretty(&plan.to_masked_json()).expect("json");
     if let Some(path) = &args.output {
-        std::fs::write(path, format!("{json}\n")).map_err(|e| Error::io("write", path.display(), e))?;
+        std::fs::write(path, format!("{json}\n"))
+            .map_err(|e| Error::io("write", path.display(), e))?;
         eprintln!("plan written to {} ({})", path.display(), plan.hash);
     }
     match args.format {
@@ -76,12 +77,20 @@ fn step_text(out: &mut String, step: &Step) {
         let _ = writeln!(out, "      {}", gate_text(g));
     }
     if let Some(a) = &step.approval {
-        let who = if a.approvers.is_empty() { "anyone".to_string() } else { a.approvers.join(", ") };
+        let who = if a.approvers.is_empty() {
+            "anyone".to_string()
+        } else {
+            a.approvers.join(", ")
+        };
         let _ = writeln!(
             out,
             "      approval: {} of {who}{}{}",
             a.min,
-            if a.no_self_approval { ", not the operator" } else { "" },
+            if a.no_self_approval {
+                ", not the operator"
+            } else {
+                ""
+            },
             if a.reason { ", reason required" } else { "" }
         );
     }
@@ -94,7 +103,11 @@ fn step_text(out: &mut String, step: &Step) {
         limits.push(format!(
             "{} retr{} (backoff {})",
             step.retries.attempts,
-            if step.retries.attempts == 1 { "y" } else { "ies" },
+            if step.retries.attempts == 1 {
+                "y"
+            } else {
+                "ies"
+            },
             humantime::format_duration(step.retries.backoff)
         ));
     }
@@ -121,7 +134,15 @@ fn step_text(out: &mut String, step: &Step) {
 pub fn render_text(plan: &Plan) -> String {
     let rb = &plan.runbook;
     let mut out = String::new();
-    let _ = writeln!(out, "runbook  {}{}", rb.name, rb.change.as_ref().map(|c| format!(" ({c})")).unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "runbook  {}{}",
+        rb.name,
+        rb.change
+            .as_ref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default()
+    );
     if let Some(owner) = &rb.owner {
         let _ = writeln!(out, "owner    {owner}");
     }
@@ -132,7 +153,12 @@ pub fn render_text(plan: &Plan) -> String {
         if plan.production { " [production]" } else { "" }
     );
     let _ = writeln!(out, "plan     {}", plan.hash);
-    let _ = writeln!(out, "file     {} (sha256 {})", plan.runbook_path, &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]);
+    let _ = writeln!(
+        out,
+        "file     {} (sha256 {})",
+        plan.runbook_path,
+        &plan.runbook_sha256[..12.min(plan.runbook_sha256.len())]
+    );
     if !rb.requires.is_empty() {
         let _ = writeln!(out, "requires {}", rb.requires.join(", "));
     }
@@ -161,16 +187,31 @@ pub fn render_text(plan: &Plan) -> String {
                 humantime::format_duration(t.hold_for),
                 humantime::format_duration(t.check.interval),
                 format!("{:?}", t.action).to_lowercase(),
-                t.from.as_ref().map(|s| format!(", from step {s}")).unwrap_or_default(),
-                t.until.as_ref().map(|s| format!(", until step {s}")).unwrap_or_default(),
+                t.from
+                    .as_ref()
+                    .map(|s| format!(", from step {s}"))
+                    .unwrap_or_default(),
+                t.until
+                    .as_ref()
+                    .map(|s| format!(", until step {s}"))
+                    .unwrap_or_default(),
             );
         }
     }
-    let _ = writeln!(out, "\nsteps ({} in {} wave{}, up to {} at once)", rb.steps.len(), plan.waves.len(), if plan.waves.len() == 1 { "" } else { "s" }, rb.max_parallel);
+    let _ = writeln!(
+        out,
+        "\nsteps ({} in {} wave{}, up to {} at once)",
+        rb.steps.len(),
+        plan.waves.len(),
+        if plan.waves.len() == 1 { "" } else { "s" },
+        rb.max_parallel
+    );
+    let by_id: std::collections::HashMap<&str, &Step> =
+        rb.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     for (i, wave) in plan.waves.iter().enumerate() {
         let _ = writeln!(out, "wave {}", i + 1);
         for id in wave {
-            if let Some(step) = rb.steps.iter().find(|s| &s.id == id) {
+            if let Some(step) = by_id.get(id.as_str()) {
                 step_text(&mut out, step);
             }
         }

@@ -6,5 +6,7 @@ use crate::cli::ResumeArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &ResumeArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover resume` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover resume` is not available in this build yet".into(),
+    ))
 }

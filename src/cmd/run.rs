@@ -6,5 +6,7 @@ use crate::cli::RunArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &RunArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover run` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover run` is not available in this build yet".into(),
+    ))
 }

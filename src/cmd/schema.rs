@@ -10,7 +10,9 @@ pub fn schema_json(kind: SchemaKind) -> Result<String, Error> {
     let schema = match kind {
         SchemaKind::Runbook => schemars::schema_for!(crate::runbook::raw::RawRunbook),
         SchemaKind::Checklist => {
-            return Err(Error::Usage("the checklist schema is not available in this build yet".into()));
+            return Err(Error::Usage(
+                "the checklist schema is not available in this build yet".into(),
+            ));
         }
     };
     Ok(serde_json::to_string_pretty(&schema).expect("a schema serializes"))

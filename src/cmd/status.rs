@@ -6,5 +6,7 @@ use crate::cli::StatusArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &StatusArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover status` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover status` is not available in this build yet".into(),
+    ))
 }

@@ -21,7 +21,10 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
         match args.format {
             HumanOrJson::Human => {
                 if !loaded.diagnostics.is_empty() {
-                    eprintln!("{}", diag::render_all(&loaded.file, &loaded.diagnostics, color));
+                    eprintln!(
+                        "{}",
+                        diag::render_all(&loaded.file, &loaded.diagnostics, color)
+                    );
                 }
                 let summary = match &loaded.runbook {
                     Some(rb) => {
@@ -38,10 +41,19 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
                             plural_warnings(warnings)
                         )
                     }
-                    None => format!("{}: invalid ({errors} error{}{})", path.display(), s(errors), plural_warnings(warnings)),
+                    None => format!(
+                        "{}: invalid ({errors} error{}{})",
+                        path.display(),
+                        s(errors),
+                        plural_warnings(warnings)
+                    ),
                 };
                 if file_failed && loaded.runbook.is_some() {
-                    eprintln!("{}: failed (--deny-warnings){}", path.display(), plural_warnings(warnings));
+                    eprintln!(
+                        "{}: failed (--deny-warnings){}",
+                        path.display(),
+                        plural_warnings(warnings)
+                    );
                 } else if loaded.runbook.is_some() {
                     println!("{summary}");
                 } else {
@@ -63,17 +75,31 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
     }
     if args.format == HumanOrJson::Json {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&reports).expect("json"));
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&reports).expect("json")
+        );
     }
     if !failed && args.check_sources {
         for path in &args.files {
-            let plan = crate::plan::build(path, &crate::cli::VarArgs { env: None, set: Vec::new() })?;
+            let plan = crate::plan::build(
+                path,
+                &crate::cli::VarArgs {
+                    env: None,
+                    set: Vec::new(),
+                },
+            )?;
             if !crate::cmd::sources::all_reachable(&plan)? {
                 failed = true;
             }
         }
     }
-    Ok(ExitCode::from(if failed { exit::INVALID } else { exit::OK }))
+    Ok(ExitCode::from(if failed {
+        exit::INVALID
+    } else {
+        exit::OK
+    }))
 }
 
 fn s(n: usize) -> &'static str {
@@ -81,5 +107,9 @@ fn s(n: usize) -> &'static str {
 }
 
 fn plural_warnings(n: usize) -> String {
-    if n == 0 { String::new() } else { format!(", {n} warning{}", s(n)) }
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} warning{}", s(n))
+    }
 }

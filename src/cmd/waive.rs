@@ -6,5 +6,7 @@ use crate::cli::WaiveArgs;
 use crate::error::Error;
 
 pub fn exec(_args: &WaiveArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage("`cutover waive` is not available in this build yet".into()))
+    Err(Error::Usage(
+        "`cutover waive` is not available in this build yet".into(),
+    ))
 }

@@ -32,7 +32,12 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
         Severity::Error => ("error", "1;31"),
         Severity::Warning => ("warning", "1;33"),
     };
-    let _ = writeln!(out, "{}: {}", style.paint(code, word), style.paint("1", &diag.message));
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        style.paint(code, word),
+        style.paint("1", &diag.message)
+    );
     let Some(span) = diag.span.clone() else {
         let _ = writeln!(out, "  --> {}", file.display_path());
         if let Some(help) = &diag.help {
@@ -47,11 +52,21 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
     let text = file.line_text(line_index);
     let number = line.to_string();
     let pad = " ".repeat(number.len());
-    let _ = writeln!(out, "{pad}{} {}:{line}:{col}", style.paint("1;34", "-->"), file.display_path());
+    let _ = writeln!(
+        out,
+        "{pad}{} {}:{line}:{col}",
+        style.paint("1;34", "-->"),
+        file.display_path()
+    );
     let _ = writeln!(out, "{pad} {}", style.paint("1;34", "|"));
     // Tabs are shown as four spaces so the carets line up.
     let shown: String = text.replace('\t', "    ");
-    let _ = writeln!(out, "{} {} {shown}", style.paint("1;34", &number), style.paint("1;34", "|"));
+    let _ = writeln!(
+        out,
+        "{} {} {shown}",
+        style.paint("1;34", &number),
+        style.paint("1;34", "|")
+    );
     let line_start = file.line_start(line_index);
     let prefix = &file.text[line_start..start];
     let indent: usize = prefix.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
@@ -59,7 +74,11 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
     let covered = &file.text[start..end.min(line_end).max(start)];
     let width = covered.chars().count().max(1);
     let carets = "^".repeat(width);
-    let label = diag.label.as_deref().map(|l| format!(" {l}")).unwrap_or_default();
+    let label = diag
+        .label
+        .as_deref()
+        .map(|l| format!(" {l}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "{pad} {} {}{}",
@@ -113,7 +132,10 @@ mod tests {
 
     #[test]
     fn renders_caret_under_span() {
-        let f = SourceFile::new("rb.toml", "[[step]]\nid = \"a\"\nneeds = [\"migrte\"]\n".into());
+        let f = SourceFile::new(
+            "rb.toml",
+            "[[step]]\nid = \"a\"\nneeds = [\"migrte\"]\n".into(),
+        );
         let start = f.text.find("\"migrte\"").unwrap();
         let d = Diagnostic::error("step `a` needs unknown step `migrte`")
             .at(start..start + 8)

@@ -13,7 +13,6 @@ pub mod option {
 
     use serde::Serializer;
 
-    #[expect(clippy::ref_option, reason = "serde's `with` passes a reference")]
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {
             Some(d) => s.collect_str(&humantime::format_duration(*d)),

@@ -16,6 +16,10 @@ use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
 pub const MAX_ERRORS: usize = 50;
 
 /// Read a file as text, rejecting what cannot be a TOML document.
+#[expect(
+    clippy::result_large_err,
+    reason = "read once per file; the error carries the file for rendering"
+)]
 pub fn read_source(path: &Path) -> Result<SourceFile, (SourceFile, Diagnostic)> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -51,7 +55,11 @@ pub fn toml_error(error: &toml::de::Error, fallback: Span) -> Diagnostic {
 }
 
 fn first_line_lowercase(message: &str) -> String {
-    let line = message.lines().next().unwrap_or(message).trim_end_matches('.');
+    let line = message
+        .lines()
+        .next()
+        .unwrap_or(message)
+        .trim_end_matches('.');
     let mut chars = line.chars();
     match chars.next() {
         Some(c) if c.is_uppercase() && !chars.clone().next().is_some_and(char::is_uppercase) => {
@@ -86,12 +94,16 @@ pub trait Sections {
 pub type ValueCheck = for<'a> fn(&toml::Spanned<DeValue<'a>>) -> Result<(), toml::de::Error>;
 
 /// A `ValueCheck` for type `X`.
-pub fn check_as<X: DeserializeOwned>(value: &toml::Spanned<DeValue<'_>>) -> Result<(), toml::de::Error> {
+pub fn check_as<X: DeserializeOwned>(
+    value: &toml::Spanned<DeValue<'_>>,
+) -> Result<(), toml::de::Error> {
     X::deserialize(ValueDeserializer::from(value.clone())).map(|_| ())
 }
 
 /// Parse `file` into `T`, or every diagnostic found.
-pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Result<T, Vec<Diagnostic>> {
+pub fn parse_document<T: DeserializeOwned + Sections>(
+    file: &SourceFile,
+) -> Result<T, Vec<Diagnostic>> {
     if file.text.trim().is_empty() {
         return Err(vec![
             Diagnostic::error("file is empty")
@@ -102,7 +114,11 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Resu
     let (table, errors) = DeTable::parse_recoverable(&file.text);
     if !errors.is_empty() {
         let whole = 0..file.text.len();
-        return Err(errors.iter().take(MAX_ERRORS).map(|e| toml_error(e, whole.clone())).collect());
+        return Err(errors
+            .iter()
+            .take(MAX_ERRORS)
+            .map(|e| toml_error(e, whole.clone()))
+            .collect());
     }
     let mut diags = Vec::new();
     let table_span = table.span();
@@ -112,7 +128,11 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Resu
         if !T::KEYS.contains(&name) {
             let expected = format!(
                 "expected one of {}",
-                T::KEYS.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                T::KEYS
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             diags.push(
                 Diagnostic::error(format!("unknown top-level key `{name}`"))
@@ -124,7 +144,7 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Resu
         }
         if let (Some(check), DeValue::Array(items)) = (T::element(name), value.get_ref()) {
             // Check each element on its own so that every bad one is reported.
-            for item in items.iter() {
+            for item in items {
                 if let Err(e) = check(item) {
                     diags.push(toml_error(&e, item.span()));
                 }

@@ -35,9 +35,18 @@ pub fn load_file(path: &Path) -> Loaded {
             };
         }
     };
+    check_file(file)
+}
+
+/// Parse and validate runbook text already in memory (tests, fuzzing).
+pub fn load_text(path: &Path, text: String) -> Loaded {
+    check_file(SourceFile::new(path, text))
+}
+
+fn check_file(file: SourceFile) -> Loaded {
     match load::parse_document::<raw::RawRunbook>(&file) {
         Ok(raw) => {
-            let (runbook, diagnostics) = validate::validate(&file, raw);
+            let (runbook, diagnostics) = validate::validate(&file, &raw);
             Loaded {
                 file,
                 runbook,

@@ -343,10 +343,14 @@ pub struct HttpAction {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// A shell command line, run with `sh -c` in its own process group.
-    Run { command: String },
+    Run {
+        command: String,
+    },
     Http(HttpAction),
     /// Instructions for a person, who marks the step done.
-    Manual { instructions: String },
+    Manual {
+        instructions: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -6,7 +6,10 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::model::{DryRunMode, GateWhen, NoData, NotifyKind, OnError, OnFailure, OnReject, OnTimeout, TriggerAction};
+use super::model::{
+    DryRunMode, GateWhen, NoData, NotifyKind, OnError, OnFailure, OnReject, OnTimeout,
+    TriggerAction,
+};
 use super::scalar::Scalar;
 use super::spanned::Sp;
 
@@ -311,7 +314,7 @@ pub struct RawStep {
 #[schemars(untagged)]
 pub enum RawRollback {
     Command(String),
-    Table(RawActionTable),
+    Table(Box<RawActionTable>),
 }
 
 impl<'de> Deserialize<'de> for RawRollback {
@@ -325,9 +328,12 @@ impl<'de> Deserialize<'de> for RawRollback {
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawRollback, E> {
                 Ok(RawRollback::Command(v.to_string()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawRollback, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawRollback, A::Error> {
                 RawActionTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(RawRollback::Table)
+                    .map(|t| RawRollback::Table(Box::new(t)))
             }
         }
         d.deserialize_any(V)
@@ -335,8 +341,9 @@ impl<'de> Deserialize<'de> for RawRollback {
 }
 
 impl super::load::Sections for RawRunbook {
-    const KEYS: &'static [&'static str] =
-        &["runbook", "vars", "env", "secrets", "sources", "notify", "trigger", "step"];
+    const KEYS: &'static [&'static str] = &[
+        "runbook", "vars", "env", "secrets", "sources", "notify", "trigger", "step",
+    ];
 
     fn section(name: &str) -> Option<super::load::ValueCheck> {
         use super::load::check_as;

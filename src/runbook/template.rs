@@ -62,15 +62,25 @@ pub fn references(text: &str) -> Result<Vec<Reference>, TemplateError> {
                     message: format!("unknown template namespace `{other}`"),
                     help: Some(
                         crate::diag::did_you_mean(other, ["vars", "secrets", "env"])
-                            .unwrap_or_else(|| "write `{{ vars.NAME }}`, `{{ secrets.NAME }}` or `{{ env.NAME }}`".into()),
+                            .unwrap_or_else(|| {
+                                "write `{{ vars.NAME }}`, `{{ secrets.NAME }}` or `{{ env.NAME }}`"
+                                    .into()
+                            }),
                     ),
                 });
             }
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             return Err(TemplateError {
                 range,
-                message: format!("bad template `{inner}`: expected `{}.NAME`", namespace.name()),
+                message: format!(
+                    "bad template `{inner}`: expected `{}.NAME`",
+                    namespace.name()
+                ),
                 help: None,
             });
         }
@@ -85,7 +95,10 @@ pub fn references(text: &str) -> Result<Vec<Reference>, TemplateError> {
 }
 
 /// Replace every reference with `value(reference)`.
-pub fn render<E>(text: &str, mut value: impl FnMut(&Reference) -> Result<String, E>) -> Result<String, E>
+pub fn render<E>(
+    text: &str,
+    mut value: impl FnMut(&Reference) -> Result<String, E>,
+) -> Result<String, E>
 where
     E: From<TemplateError>,
 {

@@ -8,10 +8,12 @@ use indexmap::IndexMap;
 
 use super::model::{
     Action, Approval, Auth, Check, CommandRead, DatadogApi, DryRunMode, EnvOverlay, Gate, GateWhen,
-    HttpAction, HttpRead, NoData, Notify, NotifyKind, OnError, OnFailure, OnReject, OnTimeout, Probe,
-    Retries, Runbook, SecretSpec, Source, SourceKind, Step, Trigger, TriggerAction,
+    HttpAction, HttpRead, NoData, Notify, NotifyKind, OnError, OnFailure, OnReject, OnTimeout,
+    Probe, Retries, Runbook, SecretSpec, Source, SourceKind, Step, Trigger, TriggerAction,
 };
-use super::raw::{RawApproval, RawGate, RawHttp, RawRollback, RawRunbook, RawSource, RawStep, RawTrigger};
+use super::raw::{
+    RawApproval, RawGate, RawHttp, RawRollback, RawRunbook, RawSource, RawStep, RawTrigger,
+};
 use super::spanned::Sp;
 use super::template::{self, Namespace};
 use crate::condition::Condition;
@@ -27,7 +29,7 @@ pub const DEFAULT_ERROR_LIMIT: u32 = 3;
 const SOURCE_KINDS: &[&str] = &["prometheus", "datadog", "http", "command"];
 
 /// Checks a raw runbook; the model is returned only if there were no errors.
-pub fn validate(file: &SourceFile, raw: RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
+pub fn validate(file: &SourceFile, raw: &RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
     let mut v = Validator {
         file,
         diags: Vec::new(),
@@ -49,7 +51,8 @@ struct Validator<'a> {
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 impl Validator<'_> {
@@ -95,8 +98,13 @@ impl Validator<'_> {
                     if !known.contains(&r.name) {
                         let help = did_you_mean(&r.name, known.iter().map(String::as_str));
                         let declare = match r.namespace {
-                            Namespace::Vars => format!("declare it in `[vars]`: {} = \"...\"", r.name),
-                            _ => format!("declare it in `[secrets]`: {} = {{ env = \"VAR\" }}", r.name),
+                            Namespace::Vars => {
+                                format!("declare it in `[vars]`: {} = \"...\"", r.name)
+                            }
+                            _ => format!(
+                                "declare it in `[secrets]`: {} = {{ env = \"VAR\" }}",
+                                r.name
+                            ),
                         };
                         let at = self.inner_span(value, span, r.range.clone());
                         self.error(format!("template names undefined {what} `{}`", r.name), at)
@@ -123,7 +131,7 @@ impl Validator<'_> {
                 None
             }
             Ok(d) => Some(d),
-            Err(e) => {
+            Err(_) => {
                 let hint = if text.starts_with('-') {
                     "durations cannot be negative".to_string()
                 } else if text.chars().all(|c| c.is_ascii_digit()) && !text.is_empty() {
@@ -131,7 +139,9 @@ impl Validator<'_> {
                 } else {
                     "write e.g. \"30s\", \"2m\", \"1h30m\" or \"500ms\"".to_string()
                 };
-                self.error(format!("invalid duration `{text}`: {e}"), value.span()).help = Some(hint);
+                self.error(format!("invalid duration `{text}`"), value.span())
+                    .with_label("expected a number with a unit")
+                    .help = Some(hint);
                 None
             }
         }
@@ -141,19 +151,21 @@ impl Validator<'_> {
         let value = value?;
         let n = *value.get();
         if n < min {
-            self.error(format!("`{what}` must be at least {min}, found {n}"), value.span());
+            self.error(
+                format!("`{what}` must be at least {min}, found {n}"),
+                value.span(),
+            );
             return None;
         }
-        match u32::try_from(n) {
-            Ok(n) => Some(n),
-            Err(_) => {
-                self.error(format!("`{what}` is too large: {n}"), value.span());
-                None
-            }
+        if let Ok(n) = u32::try_from(n) {
+            Some(n)
+        } else {
+            self.error(format!("`{what}` is too large: {n}"), value.span());
+            None
         }
     }
 
-    fn runbook(&mut self, raw: RawRunbook) -> Runbook {
+    fn runbook(&mut self, raw: &RawRunbook) -> Runbook {
         // Names first, so templates anywhere can be checked against them.
         self.var_names.extend(raw.vars.keys().cloned());
         for env in raw.env.values() {
@@ -165,7 +177,9 @@ impl Validator<'_> {
         if meta.name.trim().is_empty() {
             self.error("runbook `name` is empty", meta.name.span());
         }
-        let max_parallel = self.count(meta.max_parallel.as_ref(), 1, "max_parallel").unwrap_or(1) as usize;
+        let max_parallel = self
+            .count(meta.max_parallel.as_ref(), 1, "max_parallel")
+            .unwrap_or(1) as usize;
         let mut vars = IndexMap::new();
         for (k, v) in &raw.vars {
             vars.insert(k.clone(), v.get().to_string());
@@ -187,7 +201,10 @@ impl Validator<'_> {
         let mut secrets = IndexMap::new();
         for (name, s) in &raw.secrets {
             if s.env.trim().is_empty() {
-                self.error(format!("secret `{name}` names an empty environment variable"), s.env.span());
+                self.error(
+                    format!("secret `{name}` names an empty environment variable"),
+                    s.env.span(),
+                );
             }
             secrets.insert(
                 name.clone(),
@@ -227,16 +244,20 @@ impl Validator<'_> {
         for t in &raw.trigger {
             if let Some(first) = trigger_ids.insert(t.id.get().clone(), t.id.span()) {
                 let (line, _) = self.file.line_col(first.start);
-                self.error(format!("duplicate trigger id `{}`", t.id.get()), t.id.span())
-                    .with_label(format!("first defined on line {line}"));
+                self.error(
+                    format!("duplicate trigger id `{}`", t.id.get()),
+                    t.id.span(),
+                )
+                .with_label(format!("first defined on line {line}"));
             }
             if let Some(trigger) = self.trigger(t, &raw.sources, &step_ids) {
                 triggers.push(trigger);
             }
         }
         if raw.step.is_empty() {
-            self.error("runbook has no steps", meta.name.span())
-                .help = Some("add at least one `[[step]]` with an `id` and a `run`, `http` or `manual`".into());
+            self.error("runbook has no steps", meta.name.span()).help = Some(
+                "add at least one `[[step]]` with an `id` and a `run`, `http` or `manual`".into(),
+            );
         }
 
         Runbook {
@@ -257,16 +278,27 @@ impl Validator<'_> {
     }
 
     fn source(&mut self, name: &str, s: &RawSource) -> Option<Source> {
-        for value in [&s.url, &s.site, &s.api_key, &s.app_key, &s.username, &s.password, &s.bearer_token, &s.shell]
-            .into_iter()
-            .flatten()
+        for value in [
+            &s.url,
+            &s.site,
+            &s.api_key,
+            &s.app_key,
+            &s.username,
+            &s.password,
+            &s.bearer_token,
+            &s.shell,
+        ]
+        .into_iter()
+        .flatten()
         {
             self.templates(value);
         }
         for value in s.headers.values() {
             self.templates(value);
         }
-        let timeout = self.duration(s.timeout.as_ref(), false).unwrap_or(DEFAULT_SOURCE_TIMEOUT);
+        let timeout = self
+            .duration(s.timeout.as_ref(), false)
+            .unwrap_or(DEFAULT_SOURCE_TIMEOUT);
         let kind = s.kind.get().as_str();
         let string = |v: &Option<Sp<String>>| v.as_ref().map(|v| v.get().clone());
         // Fields that make no sense for this kind are errors: a `site` on a
@@ -293,8 +325,11 @@ impl Validator<'_> {
                 if let Some(value) = value
                     && !allowed.contains(&field)
                 {
-                    self.error(format!("`{field}` is not used by a `{kind}` source"), value.span())
-                        .with_label(format!("source `{name}` is `{kind}`"));
+                    self.error(
+                        format!("`{field}` is not used by a `{kind}` source"),
+                        value.span(),
+                    )
+                    .with_label(format!("source `{name}` is `{kind}`"));
                 }
             }
         }
@@ -304,10 +339,15 @@ impl Validator<'_> {
                     username: u.get().clone(),
                     password: p.get().clone(),
                 }),
-                (None, None, Some(t)) => Some(Auth::Bearer { token: t.get().clone() }),
+                (None, None, Some(t)) => Some(Auth::Bearer {
+                    token: t.get().clone(),
+                }),
                 (None, None, None) => None,
                 (Some(_), Some(_), Some(t)) => {
-                    v.error("use either `username`/`password` or `bearer_token`, not both", t.span());
+                    v.error(
+                        "use either `username`/`password` or `bearer_token`, not both",
+                        t.span(),
+                    );
                     None
                 }
                 (Some(u), None, _) => {
@@ -323,34 +363,53 @@ impl Validator<'_> {
         let kind = match kind {
             "prometheus" => {
                 let Some(url) = string(&s.url) else {
-                    self.error(format!("prometheus source `{name}` needs a `url`"), s.kind.span());
+                    self.error(
+                        format!("prometheus source `{name}` needs a `url`"),
+                        s.kind.span(),
+                    );
                     return None;
                 };
                 self.url_shape(s.url.as_ref().expect("checked"));
-                SourceKind::Prometheus { url, auth: auth(self) }
+                SourceKind::Prometheus {
+                    url,
+                    auth: auth(self),
+                }
             }
             "datadog" => {
                 let url = match (string(&s.url), string(&s.site)) {
                     (Some(url), _) => url,
-                    (None, Some(site)) => format!("https://api.{}", site.trim_start_matches("api.")),
+                    (None, Some(site)) => {
+                        format!("https://api.{}", site.trim_start_matches("api."))
+                    }
                     (None, None) => "https://api.datadoghq.com".to_string(),
                 };
                 let Some(api_key) = string(&s.api_key) else {
-                    self.error(format!("datadog source `{name}` needs an `api_key`"), s.kind.span())
-                        .help = Some("api_key = \"{{ secrets.dd_api_key }}\" with the key in `[secrets]`".into());
+                    self.error(
+                        format!("datadog source `{name}` needs an `api_key`"),
+                        s.kind.span(),
+                    )
+                    .help = Some(
+                        "api_key = \"{{ secrets.dd_api_key }}\" with the key in `[secrets]`".into(),
+                    );
                     return None;
                 };
                 for key in [&s.api_key, &s.app_key].into_iter().flatten() {
-                    if template::references(key.get()).map(|r| r.is_empty()).unwrap_or(false) {
+                    if template::references(key.get()).is_ok_and(|r| r.is_empty()) {
                         self.warning("API key written into the runbook file", key.span())
-                            .help = Some("read it from the environment: `[secrets]` + `{{ secrets.NAME }}`".into());
+                            .help = Some(
+                            "read it from the environment: `[secrets]` + `{{ secrets.NAME }}`"
+                                .into(),
+                        );
                     }
                 }
                 let api = match s.api.as_ref().map(|a| (a.get().as_str(), a.span())) {
                     None | Some(("v1", _)) => DatadogApi::V1,
                     Some(("v2", _)) => DatadogApi::V2,
                     Some((other, span)) => {
-                        self.error(format!("unknown datadog api `{other}`, expected `v1` or `v2`"), span);
+                        self.error(
+                            format!("unknown datadog api `{other}`, expected `v1` or `v2`"),
+                            span,
+                        );
                         DatadogApi::V1
                     }
                 };
@@ -375,16 +434,22 @@ impl Validator<'_> {
             },
             other => {
                 self.error(format!("unknown source kind `{other}`"), s.kind.span())
-                    .help = Some(did_you_mean(other, SOURCE_KINDS.iter().copied()).unwrap_or_else(|| {
-                    "expected one of `prometheus`, `datadog`, `http`, `command`".into()
-                }));
+                    .help = Some(
+                    did_you_mean(other, SOURCE_KINDS.iter().copied()).unwrap_or_else(|| {
+                        "expected one of `prometheus`, `datadog`, `http`, `command`".into()
+                    }),
+                );
                 return None;
             }
         };
         Some(Source {
             name: name.to_string(),
             timeout,
-            headers: s.headers.iter().map(|(k, v)| (k.clone(), v.get().clone())).collect(),
+            headers: s
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get().clone()))
+                .collect(),
             kind,
         })
     }
@@ -398,7 +463,10 @@ impl Validator<'_> {
     }
 
     /// The probe, interval and condition shared by gates and triggers.
-    #[expect(clippy::too_many_arguments, reason = "the fields of two raw structs, passed apart")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of two raw structs, passed apart"
+    )]
     fn check(
         &mut self,
         owner: &str,
@@ -423,28 +491,47 @@ impl Validator<'_> {
         }
         let interval = self.duration(interval, false).unwrap_or(default_interval);
         let Some(raw_source) = sources.get(source.get()) else {
-            let help = did_you_mean(source, sources.keys().map(String::as_str)).unwrap_or_else(|| {
-                if sources.is_empty() {
-                    "declare it as `[sources.NAME]` with a `kind`".into()
-                } else {
-                    format!(
-                        "declared sources: {}",
-                        sources.keys().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-                    )
-                }
-            });
-            self.error(format!("{owner} uses unknown source `{}`", source.get()), source.span())
-                .with_label("no such source")
-                .help = Some(help);
+            let help =
+                did_you_mean(source, sources.keys().map(String::as_str)).unwrap_or_else(|| {
+                    if sources.is_empty() {
+                        "declare it as `[sources.NAME]` with a `kind`".into()
+                    } else {
+                        format!(
+                            "declared sources: {}",
+                            sources
+                                .keys()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                });
+            self.error(
+                format!("{owner} uses unknown source `{}`", source.get()),
+                source.span(),
+            )
+            .with_label("no such source")
+            .help = Some(help);
             return None;
         };
         let kind = raw_source.kind.get().as_str();
         let mut command_read = CommandRead::Stdout;
         let probe = match kind {
             "prometheus" | "datadog" | "command" => {
-                for (field, v) in [("url", url), ("method", method), ("json", json), ("regex", regex)] {
+                for (field, v) in [
+                    ("url", url),
+                    ("method", method),
+                    ("json", json),
+                    ("regex", regex),
+                ] {
                     if let Some(v) = v {
-                        self.error(format!("`{field}` is only for `http` sources; `{}` is `{kind}`", source.get()), v.span());
+                        self.error(
+                            format!(
+                                "`{field}` is only for `http` sources; `{}` is `{kind}`",
+                                source.get()
+                            ),
+                            v.span(),
+                        );
                     }
                 }
                 if let Some(r) = read {
@@ -452,8 +539,13 @@ impl Validator<'_> {
                         ("command", "exit_code") => command_read = CommandRead::ExitCode,
                         ("command", "stdout") => {}
                         ("command", other) => {
-                            self.error(format!("unknown `read` value `{other}` for a command source"), r.span())
-                                .help = Some("expected `stdout` (the last number printed) or `exit_code`".into());
+                            self.error(
+                                format!("unknown `read` value `{other}` for a command source"),
+                                r.span(),
+                            )
+                            .help = Some(
+                                "expected `stdout` (the last number printed) or `exit_code`".into(),
+                            );
                         }
                         _ => {
                             self.error(format!("`read` is not used by `{kind}` sources"), r.span());
@@ -473,18 +565,33 @@ impl Validator<'_> {
                         Probe::Monitor { id }
                     }
                     (None, Some(m)) => {
-                        self.error(format!("`monitor` is only for `datadog` sources; `{}` is `{kind}`", source.get()), m.span());
+                        self.error(
+                            format!(
+                                "`monitor` is only for `datadog` sources; `{}` is `{kind}`",
+                                source.get()
+                            ),
+                            m.span(),
+                        );
                         return None;
                     }
                     (Some(q), None) => {
                         if q.trim().is_empty() {
                             self.error("`query` is empty", q.span());
                         }
-                        Probe::Query { query: q.get().clone() }
+                        Probe::Query {
+                            query: q.get().clone(),
+                        }
                     }
                     (None, None) => {
-                        let what = if kind == "datadog" { "a `query` or a `monitor`" } else { "a `query`" };
-                        self.error(format!("{owner} needs {what} for source `{}`", source.get()), span);
+                        let what = if kind == "datadog" {
+                            "a `query` or a `monitor`"
+                        } else {
+                            "a `query`"
+                        };
+                        self.error(
+                            format!("{owner} needs {what} for source `{}`", source.get()),
+                            span,
+                        );
                         return None;
                     }
                 }
@@ -492,7 +599,12 @@ impl Validator<'_> {
             "http" => {
                 for (field, v) in [("query", query)] {
                     if let Some(v) = v {
-                        self.error(format!("`{field}` is not used by `http` sources: give the probe a `url`"), v.span());
+                        self.error(
+                            format!(
+                                "`{field}` is not used by `http` sources: give the probe a `url`"
+                            ),
+                            v.span(),
+                        );
                     }
                 }
                 if let Some(m) = monitor {
@@ -503,21 +615,32 @@ impl Validator<'_> {
                     (Some("latency"), None, None) => HttpRead::Latency,
                     (None, Some(p), None) => {
                         if !(p.is_empty() || p.starts_with('/')) {
-                            self.error("a JSON pointer starts with `/`", p.span())
-                                .help = Some(format!("write \"/{}\"", p.get().replace('.', "/")));
+                            self.error("a JSON pointer starts with `/`", p.span()).help =
+                                Some(format!("write \"/{}\"", p.get().replace('.', "/")));
                         }
                         HttpRead::JsonPointer(p.get().clone())
                     }
                     (None, None, Some(r)) => {
                         if let Err(e) = regex::Regex::new(r.get()) {
-                            let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                            let first = e
+                                .to_string()
+                                .lines()
+                                .last()
+                                .unwrap_or("")
+                                .trim()
+                                .to_string();
                             self.error(format!("invalid regex: {first}"), r.span());
                         }
                         HttpRead::Regex(r.get().clone())
                     }
                     (Some(other), None, None) => {
-                        self.error(format!("unknown `read` value `{other}` for an http probe"), read.expect("some").span())
-                            .help = Some("expected `status` or `latency`, or give `json` or `regex`".into());
+                        self.error(
+                            format!("unknown `read` value `{other}` for an http probe"),
+                            read.expect("some").span(),
+                        )
+                        .help = Some(
+                            "expected `status` or `latency`, or give `json` or `regex`".into(),
+                        );
                         HttpRead::Status
                     }
                     _ => {
@@ -529,7 +652,10 @@ impl Validator<'_> {
                     (Some(u), _) => u.get().clone(),
                     (None, Some(base)) => base.get().clone(),
                     (None, None) => {
-                        self.error(format!("{owner} needs a `url` (source `{}` has none)", source.get()), span);
+                        self.error(
+                            format!("{owner} needs a `url` (source `{}` has none)", source.get()),
+                            span,
+                        );
                         return None;
                     }
                 };
@@ -547,7 +673,8 @@ impl Validator<'_> {
                 match Condition::parse(c.get()) {
                     Ok(parsed) => (c.get().clone(), parsed),
                     Err(e) => {
-                        let at = self.inner_span(c.get(), &c.span(), e.offset..e.offset + e.len.max(1));
+                        let at =
+                            self.inner_span(c.get(), &c.span(), e.offset..e.offset + e.len.max(1));
                         self.error(format!("invalid condition: {}", e.message), at).help = Some(
                             "conditions look like `< 0.3`, `max >= 100`, `between 1 and 5`, `<= baseline + 10%`".into(),
                         );
@@ -573,16 +700,35 @@ impl Validator<'_> {
         })
     }
 
-    fn gate(&mut self, step: &str, index: usize, g: &RawGate, sources: &IndexMap<String, RawSource>) -> Option<Gate> {
+    fn gate(
+        &mut self,
+        step: &str,
+        index: usize,
+        g: &RawGate,
+        sources: &IndexMap<String, RawSource>,
+    ) -> Option<Gate> {
         let when = g.when.unwrap_or(GateWhen::After);
         let id = match &g.name {
             Some(n) => {
                 if !is_identifier(n) {
-                    self.error(format!("gate name `{}` may only use letters, digits, `-` and `_`", n.get()), n.span());
+                    self.error(
+                        format!(
+                            "gate name `{}` may only use letters, digits, `-` and `_`",
+                            n.get()
+                        ),
+                        n.span(),
+                    );
                 }
                 n.get().clone()
             }
-            None => format!("{}-{index}", if when == GateWhen::Before { "before" } else { "after" }),
+            None => format!(
+                "{}-{index}",
+                if when == GateWhen::Before {
+                    "before"
+                } else {
+                    "after"
+                }
+            ),
         };
         let owner = format!("gate `{step}.{id}`");
         let span = g.source.span();
@@ -605,9 +751,15 @@ impl Validator<'_> {
             span,
         );
         let count = self.count(g.count.as_ref(), 1, "count").unwrap_or(1);
-        let failure_limit = self.count(g.failure_limit.as_ref(), 0, "failure_limit").unwrap_or(0);
-        let error_limit = self.count(g.error_limit.as_ref(), 0, "error_limit").unwrap_or(DEFAULT_ERROR_LIMIT);
-        let inconclusive_limit = self.count(g.inconclusive_limit.as_ref(), 0, "inconclusive_limit").unwrap_or(0);
+        let failure_limit = self
+            .count(g.failure_limit.as_ref(), 0, "failure_limit")
+            .unwrap_or(0);
+        let error_limit = self
+            .count(g.error_limit.as_ref(), 0, "error_limit")
+            .unwrap_or(DEFAULT_ERROR_LIMIT);
+        let inconclusive_limit = self
+            .count(g.inconclusive_limit.as_ref(), 0, "inconclusive_limit")
+            .unwrap_or(0);
         if let Some(f) = &g.failure_limit
             && failure_limit >= count
             && g.count.is_some()
@@ -644,9 +796,20 @@ impl Validator<'_> {
         })
     }
 
-    fn trigger(&mut self, t: &RawTrigger, sources: &IndexMap<String, RawSource>, steps: &[String]) -> Option<Trigger> {
+    fn trigger(
+        &mut self,
+        t: &RawTrigger,
+        sources: &IndexMap<String, RawSource>,
+        steps: &[String],
+    ) -> Option<Trigger> {
         if !is_identifier(&t.id) {
-            self.error(format!("trigger id `{}` may only use letters, digits, `-` and `_`", t.id.get()), t.id.span());
+            self.error(
+                format!(
+                    "trigger id `{}` may only use letters, digits, `-` and `_`",
+                    t.id.get()
+                ),
+                t.id.span(),
+            );
         }
         let owner = format!("trigger `{}`", t.id.get());
         let check = self.check(
@@ -667,18 +830,33 @@ impl Validator<'_> {
             sources,
             t.id.span(),
         );
-        let hold_for = match &t.hold_for {
-            Some(d) => self.duration(Some(d), true).unwrap_or_default(),
-            None => {
-                self.warning(format!("trigger `{}` has no `for`: one bad measurement fires it", t.id.get()), t.id.span())
-                    .help = Some("add e.g. for = \"30s\" so a blip does not roll back the cutover".into());
+        let hold_for = if let Some(d) = &t.hold_for {
+            self.duration(Some(d), true).unwrap_or_default()
+        } else {
+            {
+                self.warning(
+                    format!(
+                        "trigger `{}` has no `for`: one bad measurement fires it",
+                        t.id.get()
+                    ),
+                    t.id.span(),
+                )
+                .help =
+                    Some("add e.g. for = \"30s\" so a blip does not roll back the cutover".into());
                 Duration::ZERO
             }
         };
         for bound in [&t.from, &t.until].into_iter().flatten() {
             if !steps.contains(bound.get()) {
-                self.error(format!("trigger `{}` names unknown step `{}`", t.id.get(), bound.get()), bound.span())
-                    .help = did_you_mean(bound, steps.iter().map(String::as_str));
+                self.error(
+                    format!(
+                        "trigger `{}` names unknown step `{}`",
+                        t.id.get(),
+                        bound.get()
+                    ),
+                    bound.span(),
+                )
+                .help = did_you_mean(bound, steps.iter().map(String::as_str));
             }
         }
         if let (Some(from), Some(until)) = (&t.from, &t.until)
@@ -688,7 +866,13 @@ impl Validator<'_> {
             )
             && a > b
         {
-            self.error(format!("trigger `{}`: `until` step comes before `from` step", t.id.get()), until.span());
+            self.error(
+                format!(
+                    "trigger `{}`: `until` step comes before `from` step",
+                    t.id.get()
+                ),
+                until.span(),
+            );
         }
         Some(Trigger {
             id: t.id.get().clone(),
@@ -712,21 +896,40 @@ impl Validator<'_> {
             match u16::try_from(*s.get()) {
                 Ok(code @ 100..=599) => expect_status.push(code),
                 _ => {
-                    self.error(format!("`{}` is not an HTTP status code", s.get()), s.span());
+                    self.error(
+                        format!("`{}` is not an HTTP status code", s.get()),
+                        s.span(),
+                    );
                 }
             }
         }
         HttpAction {
-            method: h.method.as_ref().map_or_else(|| "POST".into(), |m| m.get().to_uppercase()),
+            method: h
+                .method
+                .as_ref()
+                .map_or_else(|| "POST".into(), |m| m.get().to_uppercase()),
             url: h.url.get().clone(),
-            headers: h.headers.iter().map(|(k, v)| (k.clone(), v.get().clone())).collect(),
+            headers: h
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get().clone()))
+                .collect(),
             body: h.body.as_ref().map(|b| b.get().clone()),
             expect_status,
         }
     }
 
-    fn action(&mut self, run: Option<&Sp<String>>, http: Option<&RawHttp>, manual: Option<&Sp<String>>, owner: &str, span: Span) -> Option<Action> {
-        let given = usize::from(run.is_some()) + usize::from(http.is_some()) + usize::from(manual.is_some());
+    fn action(
+        &mut self,
+        run: Option<&Sp<String>>,
+        http: Option<&RawHttp>,
+        manual: Option<&Sp<String>>,
+        owner: &str,
+        span: Span,
+    ) -> Option<Action> {
+        let given = usize::from(run.is_some())
+            + usize::from(http.is_some())
+            + usize::from(manual.is_some());
         if given != 1 {
             let message = if given == 0 {
                 format!("{owner} has nothing to do: give one of `run`, `http` or `manual`")
@@ -741,14 +944,18 @@ impl Validator<'_> {
             if r.trim().is_empty() {
                 self.error(format!("{owner}: `run` is empty"), r.span());
             }
-            return Some(Action::Run { command: r.get().clone() });
+            return Some(Action::Run {
+                command: r.get().clone(),
+            });
         }
         if let Some(h) = http {
             return Some(Action::Http(self.http(h)));
         }
         let m = manual.expect("counted");
         self.templates(m);
-        Some(Action::Manual { instructions: m.get().clone() })
+        Some(Action::Manual {
+            instructions: m.get().clone(),
+        })
     }
 
     fn approval(&mut self, a: &RawApproval) -> Option<Approval> {
@@ -764,7 +971,10 @@ impl Validator<'_> {
             && min as usize > a.approvers.len()
         {
             self.error(
-                format!("approval needs {min} approvers but only {} are allowed to approve", a.approvers.len()),
+                format!(
+                    "approval needs {min} approvers but only {} are allowed to approve",
+                    a.approvers.len()
+                ),
                 a.min.as_ref().expect("min > 1 was written").span(),
             );
         }
@@ -783,7 +993,13 @@ impl Validator<'_> {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         for s in raw {
             if !is_identifier(&s.id) {
-                self.error(format!("step id `{}` may only use letters, digits, `-` and `_`", s.id.get()), s.id.span());
+                self.error(
+                    format!(
+                        "step id `{}` may only use letters, digits, `-` and `_`",
+                        s.id.get()
+                    ),
+                    s.id.span(),
+                );
             }
             if let Some(first) = seen.get(s.id.get()) {
                 let (line, _) = self.file.line_col(first.start);
@@ -794,6 +1010,7 @@ impl Validator<'_> {
             }
         }
         let ids: Vec<&str> = raw.iter().map(|s| s.id.get().as_str()).collect();
+        let id_set: std::collections::HashSet<&str> = ids.iter().copied().collect();
         let mut steps = Vec::new();
         for (i, s) in raw.iter().enumerate() {
             let owner = format!("step `{}`", s.id.get());
@@ -803,12 +1020,18 @@ impl Validator<'_> {
                     for n in needs.get() {
                         if n.get() == s.id.get() {
                             self.error(format!("step `{}` needs itself", s.id.get()), n.span());
-                        } else if !ids.contains(&n.get().as_str()) {
-                            self.error(format!("step `{}` needs unknown step `{}`", s.id.get(), n.get()), n.span())
-                                .with_label("no such step")
-                                .help = did_you_mean(n, ids.iter().copied());
+                        } else if !id_set.contains(n.get().as_str()) {
+                            self.error(
+                                format!("step `{}` needs unknown step `{}`", s.id.get(), n.get()),
+                                n.span(),
+                            )
+                            .with_label("no such step")
+                            .help = did_you_mean(n, ids.iter().copied());
                         } else if out.contains(n.get()) {
-                            self.warning(format!("step `{}` is listed twice in `needs`", n.get()), n.span());
+                            self.warning(
+                                format!("step `{}` is listed twice in `needs`", n.get()),
+                                n.span(),
+                            );
                         } else {
                             out.push(n.get().clone());
                         }
@@ -818,7 +1041,13 @@ impl Validator<'_> {
                 None if i > 0 => vec![raw[i - 1].id.get().clone()],
                 None => Vec::new(),
             };
-            let action = self.action(s.run.as_ref(), s.http.as_ref(), s.manual.as_ref(), &owner, s.id.span());
+            let action = self.action(
+                s.run.as_ref(),
+                s.http.as_ref(),
+                s.manual.as_ref(),
+                &owner,
+                s.id.span(),
+            );
             let rollback = s.rollback.as_ref().and_then(|r| match r.get() {
                 RawRollback::Command(c) => {
                     self.templates_in(c, &r.span());
@@ -827,14 +1056,24 @@ impl Validator<'_> {
                     }
                     Some(Action::Run { command: c.clone() })
                 }
-                RawRollback::Table(t) => self.action(t.run.as_ref(), t.http.as_ref(), t.manual.as_ref(), &format!("rollback of {owner}"), r.span()),
+                RawRollback::Table(t) => self.action(
+                    t.run.as_ref(),
+                    t.http.as_ref(),
+                    t.manual.as_ref(),
+                    &format!("rollback of {owner}"),
+                    r.span(),
+                ),
             });
             let timeout = self.duration(s.timeout.as_ref(), false);
-            let grace = self.duration(s.grace.as_ref(), true).unwrap_or(DEFAULT_GRACE);
+            let grace = self
+                .duration(s.grace.as_ref(), true)
+                .unwrap_or(DEFAULT_GRACE);
             let retries = match &s.retries {
                 Some(r) => Retries {
                     attempts: self.count(Some(&r.attempts), 0, "attempts").unwrap_or(0),
-                    backoff: self.duration(r.backoff.as_ref(), true).unwrap_or(DEFAULT_BACKOFF),
+                    backoff: self
+                        .duration(r.backoff.as_ref(), true)
+                        .unwrap_or(DEFAULT_BACKOFF),
                 },
                 None => Retries {
                     attempts: 0,
@@ -856,7 +1095,10 @@ impl Validator<'_> {
                 if let Some(gate) = self.gate(s.id.get(), n, g, sources) {
                     if !gate_ids.insert(gate.id.clone()) {
                         let span = g.name.as_ref().map_or_else(|| g.source.span(), Sp::span);
-                        self.error(format!("duplicate gate name `{}` in step `{}`", gate.id, s.id.get()), span);
+                        self.error(
+                            format!("duplicate gate name `{}` in step `{}`", gate.id, s.id.get()),
+                            span,
+                        );
                     }
                     gates.push(gate);
                 }
@@ -870,9 +1112,18 @@ impl Validator<'_> {
             let dry_run = s.dry_run.unwrap_or(DryRunMode::Skip);
             let on_failure = s.on_failure.unwrap_or(OnFailure::Rollback);
             let Some(action) = action else { continue };
-            if rollback.is_none() && !matches!(action, Action::Manual { .. }) && dry_run != DryRunMode::Run {
-                self.warning(format!("step `{}` changes things but has no `rollback`", s.id.get()), s.id.span())
-                    .help = Some("add `rollback = \"...\"`, or `dry_run = \"run\"` if the step is read-only".into());
+            if rollback.is_none()
+                && !matches!(action, Action::Manual { .. })
+                && dry_run != DryRunMode::Run
+            {
+                self.warning(
+                    format!("step `{}` changes things but has no `rollback`", s.id.get()),
+                    s.id.span(),
+                )
+                .help = Some(
+                    "add `rollback = \"...\"`, or `dry_run = \"run\"` if the step is read-only"
+                        .into(),
+                );
             }
             if s.idempotent && matches!(action, Action::Manual { .. }) {
                 self.warning("`idempotent` has no effect on a manual step", s.id.span());
@@ -891,16 +1142,35 @@ impl Validator<'_> {
                 dry_run,
                 approval,
                 gates,
-                env: s.env.iter().map(|(k, v)| (k.clone(), v.get().clone())).collect(),
+                env: s
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.get().clone()))
+                    .collect(),
                 workdir: s.workdir.as_ref().map(|w| w.get().clone()),
             });
         }
-        // Cycles only make sense once every `needs` names a real step.
+        // Cycles only make sense once every `needs` names a real, unique step.
         if steps.len() == raw.len()
+            && seen.len() == raw.len()
             && let Err(cycle) = crate::plan::waves(&steps)
         {
-            let first = raw.iter().find(|s| s.id.get() == &cycle[0]).expect("cycle names real steps");
-            let span = first.needs.as_ref().map_or_else(|| first.id.span(), Sp::span);
+            // Start the cycle at the step written first, where people look.
+            let mut cycle = cycle;
+            cycle.pop();
+            let start = (0..cycle.len())
+                .min_by_key(|i| raw.iter().position(|s| s.id.get() == &cycle[*i]))
+                .unwrap_or(0);
+            cycle.rotate_left(start);
+            cycle.push(cycle[0].clone());
+            let first = raw
+                .iter()
+                .find(|s| s.id.get() == &cycle[0])
+                .expect("cycle names real steps");
+            let span = first
+                .needs
+                .as_ref()
+                .map_or_else(|| first.id.span(), Sp::span);
             self.error(format!("dependency cycle: {}", cycle.join(" -> ")), span)
                 .help = Some("remove one of these `needs` so the steps can be ordered".into());
         }

@@ -2,14 +2,19 @@
 //! (`support::cutover`) and, where signals matter, a real Prometheus and
 //! pushgateway on loopback (`support::prometheus`).
 
-#[allow(
-    dead_code,
+#![allow(
     unreachable_pub,
-    reason = "test helpers: each is used by some tests, and `pub` is how they are shared"
+    reason = "support items are `pub` for the test modules of this one binary"
 )]
+#![allow(
+    dead_code,
+    reason = "each support helper is used by some test files only"
+)]
+
 mod support;
 
 mod datadog;
+mod plan;
 mod probes;
 mod signals;
 mod signals_cli;

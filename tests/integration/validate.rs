@@ -1,1 +1,331 @@
 //! `cutover validate`: good files pass, every kind of bad input points into the file.
+//!
+//! Each fixture in `tests/fixtures/invalid/` starts with `# expect: LINE:COL MESSAGE`
+//! lines: every one must be reported as an error at exactly that position.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::support::cutover::Cutover;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn expectations(text: &str) -> Vec<(u64, u64, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# expect: "))
+        .map(|rest| {
+            let (pos, message) = rest.split_once(' ').unwrap_or((rest, ""));
+            let (line, col) = pos.split_once(':').expect("LINE:COL");
+            (
+                line.parse().unwrap(),
+                col.parse().unwrap(),
+                message.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn diagnostics_json(path: &Path) -> (i32, Vec<Value>) {
+    let out = Cutover::new()
+        .args(["validate", "--format", "json"])
+        .args([path])
+        .run();
+    let reports: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bad json from validate ({e}): {}\n{}",
+            out.stdout, out.stderr
+        )
+    });
+    let diags = reports[0]["diagnostics"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    (out.code, diags)
+}
+
+#[test]
+fn every_invalid_fixture_reports_its_errors_at_the_right_place() {
+    let dir = repo().join("tests/fixtures/invalid");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 30,
+        "the corpus must hold at least 30 files, has {}",
+        files.len()
+    );
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let expected = expectations(&text);
+        assert!(
+            !expected.is_empty(),
+            "{} has no `# expect:` line",
+            file.display()
+        );
+        let (code, diags) = diagnostics_json(file);
+        if code != 1 {
+            failures.push(format!("{}: exit {code}, expected 1", file.display()));
+        }
+        for (line, col, message) in expected {
+            let found = diags.iter().any(|d| {
+                d["severity"] == "error"
+                    && d["line"] == line
+                    && d["column"] == col
+                    && d["message"].as_str().unwrap_or("").contains(&message)
+            });
+            if !found {
+                failures.push(format!(
+                    "{}: expected error at {line}:{col} containing {message:?}; got {}",
+                    file.file_name().unwrap().to_string_lossy(),
+                    diags
+                        .iter()
+                        .map(|d| format!("{}:{} {}", d["line"], d["column"], d["message"]))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn human_output_shows_the_line_and_a_caret_under_the_span() {
+    let out = Cutover::new()
+        .file(
+            "rb.toml",
+            "[runbook]\nname = \"x\"\n[[step]]\nid = \"migrate\"\nrun = \"true\"\nrollback = \"true\"\n[[step]]\nid = \"switch\"\nneeds = [\"migrte\"]\nrun = \"true\"\nrollback = \"true\"\n",
+        )
+        .args(["validate", "rb.toml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let expected = "error: step `switch` needs unknown step `migrte`
+ --> rb.toml:9:10
+  |
+9 | needs = [\"migrte\"]
+  |          ^^^^^^^^ no such step
+  = help: did you mean `migrate`?
+";
+    assert!(out.stderr.contains(expected), "stderr was:\n{}", out.stderr);
+    assert!(
+        out.stderr.contains("rb.toml: invalid (1 error)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn all_errors_of_a_file_are_reported_in_one_pass_sorted_by_position() {
+    let file = repo().join("tests/fixtures/invalid/many-errors-at-once.toml");
+    let out = Cutover::new().args(["validate"]).args([&file]).run();
+    let positions: Vec<usize> = ["10:11", "13:10", "20:24"]
+        .iter()
+        .map(|p| {
+            out.stderr
+                .find(&format!("many-errors-at-once.toml:{p}"))
+                .unwrap_or_else(|| panic!("{p} missing:\n{}", out.stderr))
+        })
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "not sorted:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_example_runbooks_are_valid() {
+    for rb in ["runbooks/demo.toml", "runbooks/payments-db-cutover.toml"] {
+        let out = Cutover::new()
+            .args(["validate", "--deny-warnings"])
+            .args([repo().join(rb)])
+            .run();
+        assert_eq!(out.code, 0, "{rb}: {}{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains(": ok ("), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn warnings_do_not_fail_unless_denied() {
+    let rb = "[runbook]\nname = \"x\"\n[[step]]\nid = \"a\"\nrun = \"kubectl delete pod x\"\n";
+    let ok = Cutover::new()
+        .runbook(rb)
+        .args(["validate", "runbook.toml"])
+        .run();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        ok.stderr
+            .contains("warning: step `a` changes things but has no `rollback`"),
+        "{}",
+        ok.stderr
+    );
+    let denied = Cutover::new()
+        .runbook(rb)
+        .args(["validate", "--deny-warnings", "runbook.toml"])
+        .run();
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+}
+
+#[test]
+fn empty_file_is_an_error_not_a_crash() {
+    let out = Cutover::new()
+        .file("empty.toml", "")
+        .args(["validate", "empty.toml"])
+        .run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("error: file is empty"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("empty.toml:1:1"), "{}", out.stderr);
+}
+
+#[test]
+fn non_utf8_file_names_the_position_of_the_bad_byte() {
+    let mut bytes = b"[runbook]\nname = \"caf".to_vec();
+    bytes.push(0xe9);
+    bytes.extend_from_slice(b"\"\n");
+    let out = Cutover::new()
+        .file("latin1.toml", bytes)
+        .args(["validate", "latin1.toml"])
+        .run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("error: file is not valid UTF-8 text"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("latin1.toml:2:12"), "{}", out.stderr);
+    assert!(out.stderr.contains("invalid byte 0xe9"), "{}", out.stderr);
+}
+
+#[test]
+fn binary_garbage_is_an_error_not_a_crash() {
+    // Valid UTF-8 but not TOML: control characters and random words.
+    let mut garbage = String::new();
+    let mut x: u32 = 12345;
+    for _ in 0..4000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        garbage.push(char::from_u32((x >> 16) % 0x7f).unwrap_or('?'));
+    }
+    let out = Cutover::new()
+        .file("garbage.toml", garbage)
+        .args(["validate", "garbage.toml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("error:"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    // Capped: a binary file must not print thousands of errors.
+    assert!(
+        out.stderr.matches("error:").count() <= 50,
+        "{}",
+        out.stderr.matches("error:").count()
+    );
+}
+
+#[test]
+fn ten_megabyte_file_is_handled() {
+    let mut text = String::from("[runbook]\nname = \"big\"\n");
+    let mut i = 0;
+    while text.len() < 10 * 1024 * 1024 {
+        let _ = write!(
+            text,
+            "[[step]]\nid = \"s{i}\"\nrun = \"echo {i} && echo padding-padding-padding-padding\"\nrollback = \"true\"\n"
+        );
+        i += 1;
+    }
+    text.push_str(
+        "[[step]]\nid = \"last\"\nneeds = [\"nope\"]\nrun = \"true\"\nrollback = \"true\"\n",
+    );
+    let lines = text.lines().count();
+    let out = Cutover::new()
+        .file("big.toml", text)
+        .args(["validate", "big.toml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", &out.stderr[..out.stderr.len().min(2000)]);
+    assert!(
+        out.stderr.contains("needs unknown step `nope`"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+    assert!(
+        out.stderr.contains(&format!("big.toml:{}:10", lines - 2)),
+        "{}",
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
+}
+
+#[test]
+fn json_output_is_machine_readable() {
+    let out = Cutover::new()
+        .args(["validate", "--format", "json"])
+        .args([
+            repo().join("runbooks/demo.toml"),
+            repo().join("tests/fixtures/invalid/needs-itself.toml"),
+        ])
+        .run();
+    assert_eq!(out.code, 1);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v[0]["valid"], true);
+    assert_eq!(v[1]["valid"], false);
+    assert_eq!(v[1]["errors"], 1);
+}
+
+fn mutate(text: &str, ops: &[(u8, usize, char)]) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for (op, at, c) in ops {
+        if chars.is_empty() {
+            break;
+        }
+        let at = at % chars.len();
+        match op % 4 {
+            0 => {
+                chars.remove(at);
+            }
+            1 => chars.insert(at, *c),
+            2 => chars[at] = *c,
+            _ => {
+                // Swap two lines' worth of text: reorders keys and tables.
+                let other = (at * 7919) % chars.len();
+                chars.swap(at, other);
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    /// Randomly mutated valid runbooks never make the loader panic, and every
+    /// error it reports has a position inside the file.
+    #[test]
+    fn mutated_runbooks_never_panic(
+        which in 0usize..2,
+        ops in proptest::collection::vec((any::<u8>(), any::<usize>(), prop_oneof![
+            Just('"'), Just('['), Just(']'), Just('='), Just('\n'), Just('{'), Just('}'),
+            Just(','), Just('#'), Just('\''), Just('.'), Just('x'), Just('1'), Just(' '), Just('é'),
+        ]), 1..12),
+    ) {
+        let name = ["runbooks/demo.toml", "runbooks/payments-db-cutover.toml"][which];
+        let text = std::fs::read_to_string(repo().join(name)).unwrap();
+        let mutated = mutate(&text, &ops);
+        let loaded = cutover::runbook::load_text(Path::new(name), mutated.clone());
+        for d in &loaded.diagnostics {
+            if let Some(span) = &d.span {
+                prop_assert!(span.start <= mutated.len(), "span {span:?} beyond the file");
+            }
+            let _ = cutover::diag::render(&loaded.file, d, false);
+        }
+    }
+}
