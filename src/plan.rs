@@ -457,6 +457,7 @@ fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), PlanError> 
                 url,
                 api_key,
                 app_key,
+                ..
             } => {
                 r.fill(url, false, &place)?;
                 r.fill(api_key, false, &place)?;

@@ -1,12 +1,168 @@
-//! `cutover query`.
+//! `cutover query SOURCE QUERY --runbook F`: run one query against a named
+//! source of a runbook, print the value(s), and judge them against an
+//! optional `--condition`. Also the measurement printing shared with `gate`.
+//!
+//! QUERY is the source's language: PromQL, a Datadog metric query (or
+//! `monitor:ID` for a monitor's state), a command line, or a URL for an http
+//! source (its status is the value).
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use crate::cli::QueryArgs;
-use crate::error::Error;
+use crate::cli::{QueryArgs, TextOrJson};
+use crate::condition::Condition;
+use crate::error::{Error, exit};
+use crate::runbook::model::{Check, CommandRead, HttpRead, NoData, Probe, SourceKind};
+use crate::signals::{Measurement, SourceSet, Verdict};
 
-pub fn exec(_args: &QueryArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover query` is not available in this build yet".into(),
-    ))
+pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
+    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let Some(source) = plan.runbook.sources.get(&args.source) else {
+        return Err(unknown_source(&args.source, plan.runbook.sources.keys()));
+    };
+    let condition = match &args.condition {
+        Some(text) => Some(
+            Condition::parse(text)
+                .map_err(|e| Error::Usage(format!("invalid `--condition {text}`: {e}")))?,
+        ),
+        None => None,
+    };
+    let probe = probe_for(&source.kind, &args.query)?;
+    let check = Check {
+        source: args.source.clone(),
+        probe,
+        command_read: CommandRead::Stdout,
+        condition_text: args.condition.clone().unwrap_or_default(),
+        condition: condition.unwrap_or_else(crate::signals::any_value_condition),
+        interval: Duration::from_secs(1),
+        no_data: NoData::Inconclusive,
+    };
+    let sources = SourceSet::from_plan(&plan);
+    let mut m = super::runtime()?.block_on(sources.measure(&check, None));
+    if args.condition.is_none() {
+        // Without a condition the question is only "did it answer with a value?".
+        m.condition = None;
+        let read = m.state.is_some() || m.samples.iter().any(|s| !s.value.is_nan());
+        if m.verdict != Verdict::Error {
+            m.verdict = if read {
+                Verdict::Pass
+            } else {
+                Verdict::Inconclusive
+            };
+        }
+    }
+    match args.format {
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&m).map_err(|e| Error::Internal(e.to_string()))?
+        ),
+        TextOrJson::Text => print!("{}", render_measurement(&m)),
+    }
+    Ok(ExitCode::from(if m.verdict == Verdict::Pass {
+        exit::PASS
+    } else {
+        exit::FAIL
+    }))
+}
+
+/// What QUERY means for a source of this kind.
+fn probe_for(kind: &SourceKind, query: &str) -> Result<Probe, Error> {
+    Ok(match kind {
+        SourceKind::Datadog { .. } => match query.strip_prefix("monitor:") {
+            Some(id) => Probe::Monitor {
+                id: id.trim().parse().map_err(|_| {
+                    Error::Usage(format!(
+                        "`{query}`: a monitor id is a number, e.g. `monitor:123`"
+                    ))
+                })?,
+            },
+            None => Probe::Query {
+                query: query.to_string(),
+            },
+        },
+        SourceKind::Http { .. } => Probe::Http {
+            url: query.to_string(),
+            method: "GET".into(),
+            read: HttpRead::Status,
+        },
+        SourceKind::Prometheus { .. } | SourceKind::Command { .. } => Probe::Query {
+            query: query.to_string(),
+        },
+    })
+}
+
+pub(crate) fn unknown_source<'a>(
+    name: &str,
+    known: impl IntoIterator<Item = &'a String> + Clone,
+) -> Error {
+    let mut message = format!("unknown source `{name}`");
+    if let Some(best) = crate::diag::suggest(name, known.clone().into_iter().map(String::as_str)) {
+        let _ = write!(message, " (did you mean `{best}`?)");
+    } else {
+        let names: Vec<String> = known.into_iter().map(|n| format!("`{n}`")).collect();
+        if names.is_empty() {
+            message.push_str(": the runbook declares no `[sources.*]`");
+        } else {
+            let _ = write!(message, ", expected one of {}", names.join(", "));
+        }
+    }
+    Error::Usage(message)
+}
+
+/// A measurement as people read it: the series, then one verdict line.
+pub(crate) fn render_measurement(m: &Measurement) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} ({}): {}", m.source, m.source_kind, m.query);
+    for s in &m.samples {
+        let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        let _ = writeln!(out, "  {{{}}} {}", labels.join(", "), number(s.value));
+    }
+    if let Some(state) = &m.state {
+        let _ = writeln!(out, "  state: {state}");
+    }
+    let _ = writeln!(out, "{}", verdict_line(m));
+    out
+}
+
+/// `pass  value 0.25 < 0.3  (12 ms)` plus the detail, if any.
+pub(crate) fn verdict_line(m: &Measurement) -> String {
+    let mut line = verdict_word(m.verdict).to_string();
+    if let Some(v) = m.value {
+        let _ = write!(line, "  value {}", number(v));
+    }
+    if let Some(c) = m.condition.as_deref().filter(|c| !c.is_empty()) {
+        let _ = write!(line, "  condition `{c}`");
+    }
+    if let Some(b) = m.baseline {
+        let _ = write!(line, " (baseline {})", number(b));
+    }
+    let _ = write!(line, "  ({:.0} ms)", m.latency_ms);
+    if let Some(d) = &m.detail {
+        let _ = write!(line, ": {d}");
+    }
+    line
+}
+
+pub(crate) fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "fail",
+        Verdict::Inconclusive => "inconclusive",
+        Verdict::Error => "error",
+    }
+}
+
+fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        v.to_string()
+    }
 }

@@ -1,20 +1,111 @@
-//! `cutover sources`.
+//! `cutover sources RUNBOOK`: ask every signal source of a runbook whether
+//! it answers (all at once, each within its timeout), and say why not.
+//! Also `validate --check-sources`.
 
 use std::process::ExitCode;
 
-use crate::cli::SourcesArgs;
-use crate::error::Error;
-use crate::plan::Plan;
+use serde::Serialize;
 
-pub fn exec(_args: &SourcesArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover sources` is not available in this build yet".into(),
-    ))
+use crate::cli::{SourcesArgs, TextOrJson};
+use crate::error::{Error, exit};
+use crate::plan::Plan;
+use crate::signals::SourceSet;
+
+#[derive(Debug, Serialize)]
+struct Health {
+    source: String,
+    kind: &'static str,
+    reachable: bool,
+    detail: String,
 }
 
-/// Print each source's health; true when all answered.
-pub fn all_reachable(_plan: &Plan) -> Result<bool, Error> {
-    Err(Error::Usage(
-        "`--check-sources` is not available in this build yet".into(),
-    ))
+pub fn exec(args: &SourcesArgs) -> Result<ExitCode, Error> {
+    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let report = check_all(&plan)?;
+    match args.format {
+        TextOrJson::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?
+        ),
+        TextOrJson::Text => {
+            if report.is_empty() {
+                println!("the runbook declares no sources");
+            }
+            for h in &report {
+                println!("{}", line(h));
+            }
+        }
+    }
+    let ok = report.iter().all(|h| h.reachable);
+    Ok(ExitCode::from(if ok { exit::OK } else { exit::INVALID }))
+}
+
+/// Print each source's health (stderr, next to `validate`'s diagnostics); true when all answered.
+pub fn all_reachable(plan: &Plan) -> Result<bool, Error> {
+    let report = check_all(plan)?;
+    for h in &report {
+        eprintln!("{}", line(h));
+    }
+    Ok(report.iter().all(|h| h.reachable))
+}
+
+fn line(h: &Health) -> String {
+    let state = if h.reachable {
+        "reachable"
+    } else {
+        "unreachable"
+    };
+    // `SignalError::Unreachable` already says so; do not say it twice.
+    let detail = h.detail.strip_prefix("unreachable: ").unwrap_or(&h.detail);
+    format!("{} ({}): {state} — {detail}", h.source, h.kind)
+}
+
+fn check_all(plan: &Plan) -> Result<Vec<Health>, Error> {
+    let sources = SourceSet::from_plan(plan);
+    let rt = super::runtime()?;
+    let names: Vec<(String, &'static str)> = plan
+        .runbook
+        .sources
+        .iter()
+        .map(|(name, s)| (name.clone(), s.kind.name()))
+        .collect();
+    let results = rt.block_on(async {
+        let mut set = tokio::task::JoinSet::new();
+        for (i, (name, _)) in names.iter().enumerate() {
+            let sources = sources.clone();
+            let name = name.clone();
+            set.spawn(async move { (i, sources.health(&name).await) });
+        }
+        let mut results = vec![None; names.len()];
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, r)) = joined {
+                results[i] = Some(r);
+            }
+        }
+        results
+    });
+    Ok(names
+        .into_iter()
+        .zip(results)
+        .map(|((source, kind), r)| match r {
+            Some(Ok(detail)) => Health {
+                source,
+                kind,
+                reachable: true,
+                detail,
+            },
+            Some(Err(e)) => Health {
+                source,
+                kind,
+                reachable: false,
+                detail: e.to_string(),
+            },
+            None => Health {
+                source,
+                kind,
+                reachable: false,
+                detail: "the health check crashed".into(),
+            },
+        })
+        .collect())
 }

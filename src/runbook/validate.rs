@@ -7,9 +7,9 @@ use std::time::Duration;
 use indexmap::IndexMap;
 
 use super::model::{
-    Action, Approval, Auth, Check, CommandRead, DryRunMode, EnvOverlay, Gate, GateWhen, HttpAction,
-    HttpRead, NoData, Notify, NotifyKind, OnError, OnFailure, OnReject, OnTimeout, Probe, Retries,
-    Runbook, SecretSpec, Source, SourceKind, Step, Trigger, TriggerAction,
+    Action, Approval, Auth, Check, CommandRead, DatadogApi, DryRunMode, EnvOverlay, Gate, GateWhen,
+    HttpAction, HttpRead, NoData, Notify, NotifyKind, OnError, OnFailure, OnReject, OnTimeout,
+    Probe, Retries, Runbook, SecretSpec, Source, SourceKind, Step, Trigger, TriggerAction,
 };
 use super::raw::{
     RawApproval, RawGate, RawHttp, RawRollback, RawRunbook, RawSource, RawStep, RawTrigger,
@@ -305,7 +305,7 @@ impl Validator<'_> {
         // prometheus source is a mistake, not something to ignore on launch night.
         let allowed: &[&str] = match kind {
             "prometheus" | "http" => &["url", "username", "password", "bearer_token"],
-            "datadog" => &["url", "site", "api_key", "app_key"],
+            "datadog" => &["url", "site", "api_key", "app_key", "api"],
             "command" => &["shell"],
             _ => &[],
         };
@@ -315,6 +315,7 @@ impl Validator<'_> {
                 ("site", &s.site),
                 ("api_key", &s.api_key),
                 ("app_key", &s.app_key),
+                ("api", &s.api),
                 ("username", &s.username),
                 ("password", &s.password),
                 ("bearer_token", &s.bearer_token),
@@ -401,10 +402,22 @@ impl Validator<'_> {
                         );
                     }
                 }
+                let api = match s.api.as_ref().map(|a| (a.get().as_str(), a.span())) {
+                    None | Some(("v1", _)) => DatadogApi::V1,
+                    Some(("v2", _)) => DatadogApi::V2,
+                    Some((other, span)) => {
+                        self.error(
+                            format!("unknown datadog api `{other}`, expected `v1` or `v2`"),
+                            span,
+                        );
+                        DatadogApi::V1
+                    }
+                };
                 SourceKind::Datadog {
                     url,
                     api_key,
                     app_key: string(&s.app_key),
+                    api,
                 }
             }
             "http" => {

@@ -17,4 +17,5 @@ mod engine_trigger;
 mod plan;
 mod probes;
 mod signals;
+mod signals_cli;
 mod validate;
