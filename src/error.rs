@@ -49,6 +49,8 @@ pub enum Error {
     Journal(#[from] crate::journal::JournalError),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 impl Error {
@@ -56,6 +58,10 @@ impl Error {
         match self {
             Error::Reported(_) | Error::Plan(_) | Error::Usage(_) => exit::INVALID,
             Error::Io { .. } | Error::Internal(_) | Error::Engine(_) => exit::INTERNAL,
+            Error::Report(e) => match e {
+                crate::report::ReportError::Io { .. } => exit::INTERNAL,
+                _ => exit::INVALID,
+            },
             Error::Journal(e) => match e {
                 crate::journal::JournalError::Locked { .. }
                 | crate::journal::JournalError::Exists(_)

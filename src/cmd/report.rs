@@ -1,12 +1,96 @@
-//! `cutover report`.
+//! `cutover report RUN... [--format md|html|json] [--output FILE]` and
+//! `cutover report --summary RUNS_DIR`: the post-launch report, from the
+//! journal alone (the runbook file may have changed since; the journal
+//! records what ran).
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::ReportArgs;
+use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::Error;
+use crate::journal::locate;
+use crate::report::{self, Report, summary};
 
-pub fn exec(_args: &ReportArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover report` is not available in this build yet".into(),
-    ))
+pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
+    let text = if let Some(dir) = &args.summary {
+        if !args.runs.is_empty() {
+            return Err(Error::Usage(
+                "give either runs or `--summary RUNS_DIR`, not both".into(),
+            ));
+        }
+        let s = summary::summary_of(dir)?;
+        match args.format {
+            ReportFormat::Md => summary::markdown(&s),
+            ReportFormat::Html => summary::html(&s),
+            ReportFormat::Json => to_json(&s)?,
+        }
+    } else {
+        if args.runs.is_empty() {
+            return Err(Error::Usage(
+                "name at least one run (a run id, run directory or journal file), or use `--summary RUNS_DIR`".into(),
+            ));
+        }
+        let mut parts = Vec::new();
+        for run in &args.runs {
+            let path = locate(run)?;
+            let r = report::read_report(&path)?;
+            for w in report::markdown::warnings(&r) {
+                eprintln!("warning: run `{}`: {w}", r.run_id);
+            }
+            parts.push(render(&r, args.format));
+        }
+        join(parts, args.format)
+    };
+    if let Some(path) = &args.output {
+        std::fs::write(path, text).map_err(|e| Error::io("write", path.display(), e))?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| Error::io("write", "stdout", e))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(r: &Report, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Md => report::markdown::render(r),
+        ReportFormat::Html => report::html::render(r),
+        ReportFormat::Json => report::json::render(r),
+    }
+}
+
+/// Several runs: Markdown one after another, JSON as an array, HTML as one
+/// page per run concatenated would be invalid, so HTML keeps each document
+/// and joins their bodies.
+fn join(mut parts: Vec<String>, format: ReportFormat) -> String {
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    match format {
+        ReportFormat::Md => parts.join("\n---\n\n"),
+        ReportFormat::Json => format!("[\n{}\n]\n", parts.join(",\n")),
+        ReportFormat::Html => {
+            let mut first = parts.remove(0);
+            let tail_at = first.rfind("</body>").unwrap_or(first.len());
+            let mut bodies = String::new();
+            for p in &parts {
+                let start = p.find("<body>").map_or(0, |i| i + "<body>".len());
+                let end = p.rfind("</body>").unwrap_or(p.len());
+                bodies.push_str("<hr>");
+                bodies.push_str(p.get(start..end).unwrap_or_default());
+            }
+            first.insert_str(tail_at, &bodies);
+            first
+        }
+    }
+}
+
+fn to_json(s: &summary::Summary) -> Result<String, Error> {
+    serde_json::to_string_pretty(s)
+        .map(|mut t| {
+            t.push('\n');
+            t
+        })
+        .map_err(|e| Error::Internal(format!("failed to serialize the summary: {e}")))
 }

@@ -1,0 +1,322 @@
+//! Inline SVG for the HTML report: the Gantt chart of steps (planned vs
+//! actual, rollback steps distinct) and a small time-series chart per gate
+//! and trigger with its threshold line. No script, no external reference:
+//! the SVG is styled by the page's inline CSS classes, so it prints.
+
+use std::fmt::Write as _;
+
+use super::escape::html as esc;
+use super::fmt_value;
+use super::model::{CheckKind, CheckReport, Point, Report};
+use super::time::human_ms;
+use crate::condition::{Adjust, Condition, Operand, Predicate};
+
+/// At most `max` points, keeping each bucket's lowest and highest value (so
+/// spikes survive) and every breach-coloured verdict's first occurrence order.
+pub fn downsample(points: &[Point], max: usize) -> Vec<Point> {
+    if points.len() <= max || max < 4 {
+        return points.to_vec();
+    }
+    let buckets = max / 2;
+    let size = points.len().div_ceil(buckets);
+    let mut out = Vec::with_capacity(max);
+    for chunk in points.chunks(size) {
+        let key = |p: &&Point| p.value.filter(|v| v.is_finite());
+        let lo = chunk
+            .iter()
+            .filter(|p| key(p).is_some())
+            .min_by(|a, b| a.value.unwrap_or(0.0).total_cmp(&b.value.unwrap_or(0.0)));
+        let hi = chunk
+            .iter()
+            .filter(|p| key(p).is_some())
+            .max_by(|a, b| a.value.unwrap_or(0.0).total_cmp(&b.value.unwrap_or(0.0)));
+        match (lo, hi) {
+            (Some(l), Some(h)) if l.ms <= h.ms && l != h => out.extend([*l, *h]),
+            (Some(l), Some(h)) if l != h => out.extend([*h, *l]),
+            (Some(l), _) => out.push(*l),
+            // No number in the bucket (errors, no data): keep one to show the gap.
+            _ => out.push(chunk[0]),
+        }
+    }
+    out
+}
+
+/// The numbers a condition compares against (one, or two for `between`).
+pub fn thresholds(condition: &str, baseline: Option<f64>) -> Vec<f64> {
+    let Ok(c) = Condition::parse(condition) else {
+        return Vec::new();
+    };
+    let resolve = |o: Operand| match o {
+        Operand::Number(n) => Some(n),
+        Operand::Baseline(adjust) => {
+            let b = baseline?;
+            Some(match adjust {
+                None => b,
+                Some(Adjust::AddPercent(p)) => b + b.abs() * p / 100.0,
+                Some(Adjust::SubPercent(p)) => b - b.abs() * p / 100.0,
+                Some(Adjust::Add(n)) => b + n,
+                Some(Adjust::Sub(n)) => b - n,
+                Some(Adjust::Mul(n)) => b * n,
+            })
+        }
+    };
+    let v = match c.predicate {
+        Predicate::Compare { rhs, .. } => vec![resolve(rhs)],
+        Predicate::Between { low, high } => vec![resolve(low), resolve(high)],
+    };
+    v.into_iter().flatten().filter(|x| x.is_finite()).collect()
+}
+
+const GANTT_W: f64 = 960.0;
+const LABEL_W: f64 = 190.0;
+const ROW_H: f64 = 22.0;
+
+/// One row per step that started (`rect.bar.step`), one per rollback step
+/// (`rect.bar.rollback`); the planned timeout is an outline behind the bar.
+#[expect(
+    clippy::many_single_char_names,
+    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
+)]
+pub fn gantt(r: &Report) -> String {
+    let Some(start) = r.started else {
+        return "<p>No step started.</p>".into();
+    };
+    let end = r.ended.map_or(start.ms + 1, |e| e.ms.max(start.ms + 1));
+    // Planned timeouts may reach past the end; the axis covers them too.
+    let mut span = (end - start.ms) as f64;
+    for s in r.steps.values() {
+        if let (Some(a), Some(t)) = (s.started, s.planned_timeout_ms) {
+            span = span.max((a.ms - start.ms) as f64 + t as f64);
+        }
+    }
+    let x = |ms: i64| LABEL_W + ((ms - start.ms) as f64 / span) * (GANTT_W - LABEL_W - 10.0);
+    let w = |ms: u64| ((ms as f64 / span) * (GANTT_W - LABEL_W - 10.0)).max(2.0);
+    let mut rows = String::new();
+    let mut y = 24.0;
+    for s in r.steps.values() {
+        let Some(a) = s.started else { continue };
+        let _ = write!(
+            rows,
+            r#"<text class="label" x="4" y="{:.1}">{}</text>"#,
+            y + 15.0,
+            esc(&s.id)
+        );
+        if let Some(t) = s.planned_timeout_ms {
+            let _ = write!(
+                rows,
+                r#"<rect class="planned" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>planned timeout {}</title></rect>"#,
+                x(a.ms),
+                y + 2.0,
+                w(t),
+                ROW_H - 4.0,
+                human_ms(t)
+            );
+        }
+        let dur = s.duration_ms.unwrap_or(0);
+        let state = s.state.replace([' ', '(', ')'], "-");
+        let cp = if s.on_critical_path { " critical" } else { "" };
+        let _ = write!(
+            rows,
+            r#"<rect class="bar step {}{cp}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: {} ({})</title></rect>"#,
+            esc(&state),
+            x(a.ms),
+            y + 5.0,
+            w(dur),
+            ROW_H - 10.0,
+            esc(&s.id),
+            esc(&s.state),
+            human_ms(dur)
+        );
+        y += ROW_H;
+    }
+    if let Some(rb) = &r.rollback {
+        for id in &rb.steps {
+            let Some(x_rb) = r.steps.get(id).and_then(|s| s.rollback.as_ref()) else {
+                continue;
+            };
+            let dur = x_rb
+                .duration_ms
+                .unwrap_or_else(|| x_rb.ended.map_or(0, |e| e.since(x_rb.started)));
+            let failed = if x_rb.ok == Some(false) {
+                " failed"
+            } else {
+                ""
+            };
+            let _ = write!(
+                rows,
+                r#"<text class="label rollback" x="4" y="{:.1}">↩ {}</text>"#,
+                y + 15.0,
+                esc(id)
+            );
+            let _ = write!(
+                rows,
+                r#"<rect class="bar rollback{failed}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>rollback of {} ({})</title></rect>"#,
+                x(x_rb.started.ms),
+                y + 5.0,
+                w(dur),
+                ROW_H - 10.0,
+                esc(id),
+                human_ms(dur)
+            );
+            y += ROW_H;
+        }
+    }
+    let h = y + 10.0;
+    let mut svg = format!(
+        r#"<svg class="gantt" viewBox="0 0 {GANTT_W} {h:.0}" width="{GANTT_W}" height="{h:.0}" role="img" aria-label="Gantt chart of the steps">"#
+    );
+    // Axis: start, middle, end.
+    for frac in [0.0, 0.5, 1.0] {
+        let ms = (span * frac) as u64;
+        let px = LABEL_W + frac * (GANTT_W - LABEL_W - 10.0);
+        let anchor = if frac >= 1.0 { "end" } else { "start" };
+        let _ = write!(
+            svg,
+            r#"<line class="axis" x1="{px:.1}" y1="16" x2="{px:.1}" y2="{h:.0}"/><text class="tick" x="{px:.1}" y="12" text-anchor="{anchor}">+{}</text>"#,
+            human_ms(ms)
+        );
+    }
+    svg.push_str(&rows);
+    svg.push_str("</svg>");
+    svg
+}
+
+const CW: f64 = 460.0;
+const CH: f64 = 140.0;
+const PAD: f64 = 36.0;
+
+/// A small chart of one check's values with its threshold line(s); breaching
+/// points in the alarm colour, the fire time as a vertical line.
+pub fn series(c: &CheckReport) -> String {
+    let pts = downsample(&c.points, 240);
+    let vals: Vec<f64> = pts
+        .iter()
+        .filter_map(|p| p.value)
+        .filter(|v| v.is_finite())
+        .collect();
+    if vals.is_empty() {
+        return r#"<p class="muted">No numeric measurements.</p>"#.into();
+    }
+    let th = thresholds(&c.condition, c.baseline);
+    let mut lo = vals
+        .iter()
+        .chain(&th)
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let mut hi = vals
+        .iter()
+        .chain(&th)
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    if (hi - lo).abs() < f64::EPSILON {
+        lo -= 1.0;
+        hi += 1.0;
+    }
+    let margin = (hi - lo) * 0.08;
+    lo -= margin;
+    hi += margin;
+    let t0 = pts.first().map_or(0, |p| p.ms);
+    let t1 = pts.last().map_or(1, |p| p.ms).max(t0 + 1);
+    let t1 = c.fired.as_ref().map_or(t1, |f| f.at.ms.max(t1));
+    let px = |ms: i64| PAD + ((ms - t0) as f64 / (t1 - t0) as f64) * (CW - PAD - 8.0);
+    let py = |v: f64| 8.0 + (1.0 - (v - lo) / (hi - lo)) * (CH - 28.0);
+    let mut svg = format!(
+        r#"<svg class="series" viewBox="0 0 {CW} {CH}" width="{CW}" height="{CH}" role="img" aria-label="measurements of {}">"#,
+        esc(&c.key)
+    );
+    let _ = write!(
+        svg,
+        r#"<line class="axis" x1="{PAD}" y1="8" x2="{PAD}" y2="{:.1}"/><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><text class="tick" x="{PAD}" y="{:.1}">+0</text><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">+{}</text>"#,
+        CH - 20.0,
+        PAD - 3.0,
+        py(hi) + 8.0,
+        esc(&fmt_value(hi)),
+        PAD - 3.0,
+        py(lo),
+        esc(&fmt_value(lo)),
+        CH - 6.0,
+        CW - 8.0,
+        CH - 6.0,
+        human_ms(u64::try_from(t1 - t0).unwrap_or(0))
+    );
+    for t in &th {
+        let _ = write!(
+            svg,
+            r#"<line class="threshold" x1="{PAD}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"><title>threshold {}</title></line><text class="tick threshold-label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            CW - 8.0,
+            esc(&fmt_value(*t)),
+            CW - 8.0,
+            py(*t) - 3.0,
+            esc(&format!(
+                "{} {}",
+                if c.kind == CheckKind::Trigger {
+                    "fire if"
+                } else {
+                    "pass if"
+                },
+                c.condition
+            )),
+            y = py(*t)
+        );
+    }
+    let mut path = String::new();
+    for p in &pts {
+        if let Some(v) = p.value.filter(|v| v.is_finite()) {
+            let cmd = if path.is_empty() { 'M' } else { 'L' };
+            let _ = write!(path, "{cmd}{:.1},{:.1} ", px(p.ms), py(v));
+        }
+    }
+    let _ = write!(svg, r#"<path class="line" d="{}"/>"#, path.trim_end());
+    for p in &pts {
+        if let Some(v) = p.value.filter(|v| v.is_finite()) {
+            let class = if p.breach(c.kind) { "pt breach" } else { "pt" };
+            let _ = write!(
+                svg,
+                r#"<circle class="{class}" cx="{:.1}" cy="{:.1}" r="2.2"/>"#,
+                px(p.ms),
+                py(v)
+            );
+        }
+    }
+    if let Some(f) = &c.fired {
+        let x = px(f.at.ms);
+        let _ = write!(
+            svg,
+            r#"<line class="fired" x1="{x:.1}" y1="8" x2="{x:.1}" y2="{:.1}"><title>fired</title></line>"#,
+            CH - 20.0
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::Verdict;
+
+    #[test]
+    fn thresholds_from_conditions() {
+        assert_eq!(thresholds("> 0.02", None), vec![0.02]);
+        assert_eq!(thresholds("between 0.1 and 0.3", None), vec![0.1, 0.3]);
+        assert_eq!(thresholds("<= baseline + 10%", Some(200.0)), vec![220.0]);
+        assert!(thresholds("<= baseline + 10%", None).is_empty());
+        assert!(thresholds("nonsense", None).is_empty());
+    }
+
+    #[test]
+    fn downsampling_keeps_spikes_and_bounds_size() {
+        let mut pts: Vec<Point> = (0..10_000)
+            .map(|i| Point {
+                ms: i,
+                value: Some(1.0),
+                verdict: Verdict::Pass,
+            })
+            .collect();
+        pts[5_555].value = Some(99.0);
+        let d = downsample(&pts, 100);
+        assert!(d.len() <= 100, "{}", d.len());
+        assert!(d.iter().any(|p| p.value == Some(99.0)));
+        assert!(d.windows(2).all(|w| w[0].ms <= w[1].ms));
+    }
+}

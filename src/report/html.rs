@@ -1,0 +1,533 @@
+//! The report as one self-contained HTML file: inline CSS and SVG, no script,
+//! no font or image from anywhere, readable on screen and on paper. Every
+//! string from the journal goes through `escape::html`.
+
+use std::fmt::Write as _;
+
+use super::chart;
+use super::escape::html as esc;
+use super::fmt_value;
+use super::markdown::{SECTIONS, target, warnings};
+use super::model::{CheckKind, Report};
+use super::time::{Ts, human_ms};
+
+const CSS: &str = r"
+:root { --fg:#1b1f24; --muted:#5b6470; --line:#d0d7de; --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --rb:#8250df; --bar:#0969da; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; color: var(--fg); margin: 24px auto; max-width: 1000px; padding: 0 16px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; border-bottom: 1px solid var(--line); padding-bottom: 4px; margin-top: 28px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; }
+th, td { border: 1px solid var(--line); padding: 3px 6px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+code, pre { font-family: ui-monospace, 'DejaVu Sans Mono', monospace; font-size: 12px; }
+pre { background: #f6f8fa; padding: 6px 8px; overflow-x: auto; white-space: pre-wrap; word-break: break-all; }
+.muted { color: var(--muted); } .ok { color: var(--ok); } .bad { color: var(--bad); font-weight: 600; } .warn { color: var(--warn); }
+.banner { border: 2px solid var(--warn); background: #fff8c5; padding: 6px 10px; margin: 8px 0; font-weight: 600; }
+.outcome { display: inline-block; padding: 2px 8px; border-radius: 4px; font-weight: 600; border: 1px solid currentColor; }
+.kpi { display: inline-block; margin: 4px 16px 4px 0; } .kpi b { font-size: 20px; display: block; }
+svg text { font: 11px system-ui, sans-serif; fill: var(--fg); }
+svg .tick { fill: var(--muted); font-size: 10px; }
+svg .axis { stroke: var(--line); stroke-width: 1; }
+svg .planned { fill: none; stroke: var(--muted); stroke-dasharray: 4 3; }
+svg .bar.step { fill: var(--bar); } svg .bar.step.failed, svg .bar.step.stopped { fill: var(--bad); }
+svg .bar.step.critical { stroke: #000; stroke-width: 1.5; }
+svg .bar.rollback { fill: var(--rb); } svg .bar.rollback.failed { fill: var(--bad); }
+svg .label.rollback { fill: var(--rb); }
+svg .threshold { stroke: var(--bad); stroke-dasharray: 5 3; stroke-width: 1.2; } svg .threshold-label { fill: var(--bad); }
+svg .line { fill: none; stroke: var(--bar); stroke-width: 1.2; }
+svg .pt { fill: var(--bar); } svg .pt.breach { fill: var(--bad); }
+svg .fired { stroke: var(--warn); stroke-width: 2; }
+.legend span { margin-right: 14px; } .sw { display: inline-block; width: 12px; height: 10px; margin-right: 4px; vertical-align: middle; }
+.check { break-inside: avoid; margin: 12px 0 18px; }
+.actions td { height: 28px; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } table, svg { break-inside: avoid; } a { color: inherit; } }
+";
+
+fn h2(o: &mut String, i: usize) {
+    let id = SECTIONS[i].to_lowercase().replace(' ', "-");
+    let _ = write!(o, "<section id=\"{id}\"><h2>{}</h2>", SECTIONS[i]);
+}
+
+fn opt_ts(t: Option<Ts>) -> String {
+    t.map_or_else(|| "—".into(), Ts::rfc3339)
+}
+
+fn opt_ms(ms: Option<u64>) -> String {
+    ms.map_or_else(|| "—".into(), human_ms)
+}
+
+fn table(o: &mut String, head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
+    o.push_str("<table><thead><tr>");
+    for h in head {
+        let _ = write!(o, "<th>{h}</th>");
+    }
+    o.push_str("</tr></thead><tbody>");
+    for row in rows {
+        o.push_str("<tr>");
+        for cell in row {
+            // Cells arrive already escaped (some hold markup of ours).
+            let _ = write!(o, "<td>{cell}</td>");
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table>");
+}
+
+fn outcome_class(r: &Report) -> &'static str {
+    use crate::event::Outcome;
+    match (r.in_progress, r.outcome) {
+        (false, Some(Outcome::Completed)) => "ok",
+        (true, _) | (false, None | Some(Outcome::Paused)) => "warn",
+        _ => "bad",
+    }
+}
+
+#[expect(
+    clippy::many_single_char_names,
+    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
+)]
+pub fn render(r: &Report) -> String {
+    let mut o = String::with_capacity(64 * 1024);
+    let title = format!(
+        "Post-launch report: {} (run {})",
+        r.runbook.as_deref().unwrap_or("unknown runbook"),
+        r.run_id
+    );
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>",
+        esc(&title)
+    );
+    let _ = write!(o, "<h1>{}</h1>", esc(&title));
+    let _ = write!(
+        o,
+        "<p><span class=\"outcome {}\">{}</span> <span class=\"muted\">{}{}</span></p>",
+        outcome_class(r),
+        esc(&r.outcome_label),
+        if r.dry_run {
+            "dry run · "
+        } else {
+            "real run · "
+        },
+        esc(&r.message.clone().unwrap_or_default())
+    );
+    for w in warnings(r) {
+        let _ = write!(o, "<p class=\"banner\">{}</p>", esc(&w));
+    }
+
+    h2(&mut o, 0);
+    let env = format!(
+        "{}{}",
+        r.env.as_deref().unwrap_or("(default)"),
+        if r.production { " (production)" } else { "" }
+    );
+    let rows = [
+        ("Runbook", r.runbook.clone().unwrap_or_default()),
+        (
+            "Change ticket",
+            r.change.clone().unwrap_or_else(|| "—".into()),
+        ),
+        ("Owner", r.owner.clone().unwrap_or_else(|| "—".into())),
+        ("Environment", env),
+        (
+            "Mode",
+            if r.dry_run {
+                "dry run".into()
+            } else {
+                "real run".into()
+            },
+        ),
+        ("Outcome", r.outcome_label.clone()),
+        ("Run by", r.started_by.clone().unwrap_or_default()),
+        (
+            "Resumed by",
+            if r.resumed_by.is_empty() {
+                "—".into()
+            } else {
+                r.resumed_by.join(", ")
+            },
+        ),
+        ("Started", opt_ts(r.started)),
+        (
+            "Ended",
+            if r.in_progress {
+                format!("{} (in progress)", opt_ts(r.ended))
+            } else {
+                opt_ts(r.ended)
+            },
+        ),
+        ("Duration", opt_ms(r.duration_ms)),
+        ("Run id", r.run_id.clone()),
+        ("Plan", r.plan_hash.clone().unwrap_or_default()),
+        (
+            "Journal",
+            format!(
+                "{} ({} events, {} output lines, {} measurements)",
+                r.journal, r.events, r.output_lines, r.measurements
+            ),
+        ),
+    ];
+    o.push_str("<table><tbody>");
+    for (k, v) in rows {
+        let _ = write!(o, "<tr><th>{k}</th><td>{}</td></tr>", esc(&v));
+    }
+    o.push_str("</tbody></table></section>");
+
+    h2(&mut o, 1);
+    if r.milestones.is_empty() {
+        o.push_str("<p>None.</p>");
+    } else {
+        table(
+            &mut o,
+            &["time", "milestone", "origin", "recorded by"],
+            r.milestones.iter().map(|m| {
+                vec![
+                    m.at.rfc3339(),
+                    format!("<b>{}</b>", esc(&m.name)),
+                    esc(&m.origin),
+                    esc(m.who.as_deref().unwrap_or("")),
+                ]
+            }),
+        );
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 2);
+    let i = &r.impact;
+    if i.impact_start.is_none() && i.detected.is_none() {
+        o.push_str("<p>No trigger fired and no <code>impact-*</code> milestone was marked.</p>");
+    } else {
+        let _ = write!(
+            o,
+            "<p><span class=\"kpi\">time to detect<b id=\"ttd\" data-ms=\"{}\">{}</b></span><span class=\"kpi\">time to mitigate<b id=\"ttm\" data-ms=\"{}\">{}</b></span></p>",
+            i.ttd_ms.map_or(String::new(), |m| m.to_string()),
+            opt_ms(i.ttd_ms),
+            i.ttm_ms.map_or(String::new(), |m| m.to_string()),
+            opt_ms(i.ttm_ms)
+        );
+        let basis = |b: &Option<String>| esc(b.as_deref().unwrap_or(""));
+        table(
+            &mut o,
+            &["", "time", "from"],
+            [
+                vec![
+                    "impact start".into(),
+                    opt_ts(i.impact_start),
+                    basis(&i.start_basis),
+                ],
+                vec![
+                    "detected".into(),
+                    opt_ts(i.detected),
+                    basis(&i.detect_basis),
+                ],
+                vec![
+                    "mitigated".into(),
+                    opt_ts(i.mitigated),
+                    basis(&i.mitigate_basis),
+                ],
+                vec!["impact end".into(), opt_ts(i.impact_end), String::new()],
+            ],
+        );
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 3);
+    o.push_str("<p class=\"legend\"><span><i class=\"sw\" style=\"background:#0969da\"></i>step (actual)</span><span><i class=\"sw\" style=\"border:1px dashed #5b6470\"></i>planned timeout</span><span><i class=\"sw\" style=\"background:#cf222e\"></i>failed / stopped</span><span><i class=\"sw\" style=\"background:#8250df\"></i>rollback</span><span><i class=\"sw\" style=\"background:#0969da;outline:1.5px solid #000\"></i>critical path</span></p>");
+    o.push_str(&chart::gantt(r));
+    table(
+        &mut o,
+        &[
+            "step",
+            "kind",
+            "needs",
+            "state",
+            "planned timeout",
+            "actual",
+            "attempts",
+            "output lines",
+            "critical path",
+        ],
+        r.steps.values().map(|s| {
+            let retries = s.attempts.len().saturating_sub(1);
+            vec![
+                format!("<code>{}</code>", esc(&s.id)),
+                esc(&s.kind),
+                esc(&s.needs.join(", ")),
+                esc(&s.state),
+                opt_ms(s.planned_timeout_ms),
+                opt_ms(s.duration_ms),
+                if retries > 0 {
+                    format!(
+                        "{} <span class=\"warn\">({retries} retr{})</span>",
+                        s.attempts.len(),
+                        if retries == 1 { "y" } else { "ies" }
+                    )
+                } else {
+                    s.attempts.len().to_string()
+                },
+                (s.output.stdout_lines + s.output.stderr_lines).to_string(),
+                if s.on_critical_path {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
+            ]
+        }),
+    );
+    let cp = &r.critical_path;
+    let _ = write!(
+        o,
+        "<p>Critical path: {} ({}{}).</p>",
+        if cp.steps.is_empty() {
+            "—".into()
+        } else {
+            cp.steps
+                .iter()
+                .map(|s| format!("<code>{}</code>", esc(s)))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        },
+        human_ms(cp.duration_ms),
+        cp.share
+            .map_or(String::new(), |s| format!(", {:.0}% of the run", s * 100.0))
+    );
+    for s in r.steps.values().filter(|s| !s.output.last_lines.is_empty()) {
+        let _ = write!(
+            o,
+            "<p class=\"muted\">Last output of <code>{}</code>:</p><pre>",
+            esc(&s.id)
+        );
+        for l in &s.output.last_lines {
+            o.push_str(&esc(l));
+            o.push('\n');
+        }
+        o.push_str("</pre>");
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 4);
+    match &r.rollback {
+        None => o.push_str("<p>No rollback.</p>"),
+        Some(rb) => {
+            let state = match rb.ok {
+                Some(true) => "<span class=\"ok\">finished</span>".to_string(),
+                Some(false) => format!(
+                    "<span class=\"bad\">FAILED for {}</span>",
+                    esc(&rb.failed.join(", "))
+                ),
+                None => "<span class=\"warn\">did not finish</span>".into(),
+            };
+            let _ = write!(
+                o,
+                "<p>Started {} because {}; {state}{}.</p>",
+                rb.started.rfc3339(),
+                esc(&rb.reason),
+                rb.finished
+                    .map(|f| format!(
+                        " at {} after {}",
+                        f.rfc3339(),
+                        human_ms(f.since(rb.started))
+                    ))
+                    .unwrap_or_default()
+            );
+            table(
+                &mut o,
+                &["step", "rollback action", "result", "exit", "duration"],
+                rb.steps.iter().map(
+                    |id| match r.steps.get(id).and_then(|s| s.rollback.as_ref()) {
+                        None => vec![
+                            format!("<code>{}</code>", esc(id)),
+                            String::new(),
+                            "not started".into(),
+                            String::new(),
+                            String::new(),
+                        ],
+                        Some(x) => vec![
+                            format!("<code>{}</code>", esc(id)),
+                            format!("<code>{}</code>", esc(&x.action)),
+                            match x.ok {
+                                Some(true) => "<span class=\"ok\">ok</span>".into(),
+                                Some(false) => format!(
+                                    "<span class=\"bad\">FAILED</span> {}",
+                                    esc(x.detail.as_deref().unwrap_or(""))
+                                ),
+                                None => "running".into(),
+                            },
+                            x.exit_code.map_or(String::new(), |c| c.to_string()),
+                            opt_ms(x.duration_ms),
+                        ],
+                    },
+                ),
+            );
+        }
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 5);
+    if r.checks.is_empty() {
+        o.push_str("<p>None.</p>");
+    }
+    for c in r.checks.values() {
+        let kind = match (c.kind, c.shadow) {
+            (CheckKind::Gate, true) => format!(
+                "{} gate <span class=\"warn\">(shadow: measured, not enforced)</span>",
+                esc(c.when.as_deref().unwrap_or(""))
+            ),
+            (CheckKind::Gate, false) => format!("{} gate", esc(c.when.as_deref().unwrap_or(""))),
+            (CheckKind::Trigger, _) => format!(
+                "trigger{}",
+                c.action
+                    .as_ref()
+                    .map(|a| format!(" (action {})", esc(a)))
+                    .unwrap_or_default()
+            ),
+        };
+        let v = |x: Option<f64>| x.map_or_else(|| "—".into(), fmt_value);
+        let result = match (&c.fired, &c.result) {
+            (Some(f), _) => format!(
+                "<span class=\"bad\">FIRED</span> at {}: value <b class=\"fired-value\">{}</b> {} (held {} ms), action {}",
+                f.at.rfc3339(),
+                esc(&v(f.value)),
+                esc(&f.condition),
+                f.held_ms,
+                esc(&f.action)
+            ),
+            (None, Some(res)) => format!(
+                "<span class=\"{}\">{}</span>{}",
+                if res == "pass" { "ok" } else { "bad" },
+                esc(res),
+                c.detail
+                    .as_ref()
+                    .map(|d| format!(": {}", esc(d)))
+                    .unwrap_or_default()
+            ),
+            (None, None) if c.kind == CheckKind::Trigger && !c.points.is_empty() => {
+                "<span class=\"ok\">did not fire</span>".into()
+            }
+            _ => "<span class=\"muted\">not evaluated</span>".into(),
+        };
+        let _ = write!(
+            o,
+            "<div class=\"check\"><h3><code>{}</code> <span class=\"muted\">{kind}</span></h3><p>Target: <b>{}</b> · source <code>{}</code> · query <code>{}</code>{}</p><p>Result: {result}</p><p class=\"muted\">{} measurements: {} pass, {} fail, {} inconclusive, {} error · min {} · max {} · last {}{}</p>",
+            esc(&c.key),
+            esc(&target(c)),
+            esc(&c.source),
+            esc(&c.query),
+            c.baseline
+                .map(|b| format!(" · baseline {}", esc(&fmt_value(b))))
+                .unwrap_or_default(),
+            c.points.len(),
+            c.counts.pass,
+            c.counts.fail,
+            c.counts.inconclusive,
+            c.counts.error,
+            v(c.min),
+            v(c.max),
+            v(c.last),
+            c.first_breach
+                .map(|t| format!(
+                    " · first breach {} at {}",
+                    v(c.first_breach_value),
+                    t.rfc3339()
+                ))
+                .unwrap_or_default()
+        );
+        o.push_str(&chart::series(c));
+        o.push_str("</div>");
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 6);
+    if r.approvals.is_empty() {
+        o.push_str("<p>None.</p>");
+    } else {
+        table(
+            &mut o,
+            &["time", "who", "step", "decision", "why"],
+            r.approvals.iter().map(|a| {
+                vec![
+                    a.at.rfc3339(),
+                    esc(&a.who),
+                    esc(a.step.as_deref().unwrap_or("")),
+                    esc(&a.decision),
+                    esc(a.reason.as_deref().unwrap_or("")),
+                ]
+            }),
+        );
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 7);
+    if r.deviations.is_empty() {
+        o.push_str("<p>None: the run went as planned.</p>");
+    } else {
+        table(
+            &mut o,
+            &["time", "kind", "step", "what", "who"],
+            r.deviations.iter().map(|d| {
+                vec![
+                    d.at.rfc3339(),
+                    esc(&d.kind),
+                    esc(d.step.as_deref().unwrap_or("")),
+                    esc(&d.text),
+                    esc(&d.who),
+                ]
+            }),
+        );
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 8);
+    if r.notes.is_empty() {
+        o.push_str("<p>None.</p>");
+    } else {
+        o.push_str("<ul class=\"notes\">");
+        for n in &r.notes {
+            let _ = write!(
+                o,
+                "<li><span class=\"muted\">{} {}</span><p class=\"note\">{}</p></li>",
+                n.at.rfc3339(),
+                esc(&n.who),
+                esc(&n.text)
+            );
+        }
+        o.push_str("</ul>");
+    }
+    o.push_str("</section>");
+
+    h2(&mut o, 9);
+    table(
+        &mut o,
+        &["time (UTC)", "who", "event"],
+        r.timeline.iter().map(|e| {
+            let class = match e.kind.as_str() {
+                "trigger_fired" | "rollback_started" | "approval_rejected" => " class=\"bad\"",
+                "rollback_step_finished" | "rollback_finished" | "rollback_step_started" => {
+                    " class=\"rb\""
+                }
+                "note" | "milestone" => " class=\"warn\"",
+                _ => "",
+            };
+            vec![
+                e.at.clock(),
+                esc(&e.who),
+                format!("<span{class}>{}</span>", esc(&e.text)),
+            ]
+        }),
+    );
+    o.push_str("</section>");
+
+    h2(&mut o, 10);
+    o.push_str("<p class=\"muted\">For the team to fill in after the review.</p>");
+    o.push_str("<table class=\"actions\"><thead><tr><th>#</th><th>action</th><th>owner</th><th>due</th></tr></thead><tbody>");
+    for n in 1..=5 {
+        let _ = write!(o, "<tr><td>{n}</td><td></td><td></td><td></td></tr>");
+    }
+    o.push_str("</tbody></table></section>");
+    let _ = writeln!(
+        o,
+        "<p class=\"muted\">Generated by cutover {} from the journal alone.</p></body></html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    o
+}

@@ -1,0 +1,486 @@
+//! The report as Markdown: for a ticket, a wiki page or a terminal.
+//! Every string from the journal goes through `escape::markdown`.
+
+use std::fmt::Write as _;
+
+use super::escape::markdown as esc;
+use super::fmt_value;
+use super::model::{CheckKind, CheckReport, Report};
+use super::time::{Ts, human_ms};
+
+/// Section headings, shared with the HTML renderer (tests look for them).
+pub const SECTIONS: [&str; 11] = [
+    "Summary",
+    "Milestones",
+    "Time to detect and mitigate",
+    "Planned vs actual",
+    "Rollback",
+    "Gates and triggers",
+    "Approvals and decisions",
+    "Deviations",
+    "Operator notes",
+    "Timeline",
+    "Action items",
+];
+
+fn opt_ts(t: Option<Ts>) -> String {
+    t.map_or_else(|| "—".into(), Ts::rfc3339)
+}
+
+fn opt_ms(ms: Option<u64>) -> String {
+    ms.map_or_else(|| "—".into(), human_ms)
+}
+
+/// Lines that say what a reader must know before trusting the numbers.
+pub fn warnings(r: &Report) -> Vec<String> {
+    let mut w = Vec::new();
+    if r.in_progress {
+        w.push("in progress: the run has not finished; figures are as of its last event".into());
+    }
+    if let Some(n) = r.truncated_at {
+        w.push(format!(
+            "journal truncated at line {n} (a crash mid-write); that line is ignored"
+        ));
+    }
+    if !r.bad_lines.is_empty() {
+        w.push(format!(
+            "{} unreadable journal line(s) skipped: {}",
+            r.bad_lines.len(),
+            r.bad_lines.join("; ")
+        ));
+    }
+    if !r.unknown_kinds.is_empty() {
+        let kinds: Vec<String> = r
+            .unknown_kinds
+            .iter()
+            .map(|(k, n)| format!("{k} ×{n}"))
+            .collect();
+        w.push(format!(
+            "event kinds from a newer cutover ignored: {}",
+            kinds.join(", ")
+        ));
+    }
+    w
+}
+
+/// Target of a check in words: `must be < 0.3` / `fires if > 0.02 for 30s`.
+pub fn target(c: &CheckReport) -> String {
+    match c.kind {
+        CheckKind::Gate => format!("pass if {}", c.condition),
+        CheckKind::Trigger => format!("fire if {}", c.condition),
+    }
+}
+
+#[expect(
+    clippy::many_single_char_names,
+    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
+)]
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let title = r.runbook.as_deref().unwrap_or("unknown runbook");
+    let _ = writeln!(
+        o,
+        "# Post-launch report: {} (run `{}`)\n",
+        esc(title),
+        esc(&r.run_id)
+    );
+    for w in warnings(r) {
+        let _ = writeln!(o, "> **{}**\n", esc(&w));
+    }
+
+    let _ = writeln!(o, "## {}\n", SECTIONS[0]);
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let rows = [
+        ("Runbook", r.runbook.clone().unwrap_or_default()),
+        (
+            "Change ticket",
+            r.change.clone().unwrap_or_else(|| "—".into()),
+        ),
+        ("Owner", r.owner.clone().unwrap_or_else(|| "—".into())),
+        (
+            "Environment",
+            format!(
+                "{}{}",
+                r.env.as_deref().unwrap_or("(default)"),
+                if r.production { " (production)" } else { "" }
+            ),
+        ),
+        (
+            "Mode",
+            if r.dry_run {
+                "dry run".into()
+            } else {
+                "real run".into()
+            },
+        ),
+        ("Outcome", r.outcome_label.clone()),
+        ("Run by", r.started_by.clone().unwrap_or_default()),
+        (
+            "Resumed by",
+            if r.resumed_by.is_empty() {
+                "—".into()
+            } else {
+                r.resumed_by.join(", ")
+            },
+        ),
+        ("Started", opt_ts(r.started)),
+        (
+            "Ended",
+            if r.in_progress {
+                format!("{} (in progress)", opt_ts(r.ended))
+            } else {
+                opt_ts(r.ended)
+            },
+        ),
+        ("Duration", opt_ms(r.duration_ms)),
+        ("Run id", r.run_id.clone()),
+        ("Plan", r.plan_hash.clone().unwrap_or_default()),
+        (
+            "Journal",
+            format!(
+                "{} ({} events, {} output lines, {} measurements)",
+                r.journal, r.events, r.output_lines, r.measurements
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(o, "| {k} | {} |", esc(&v));
+    }
+    if let Some(m) = &r.message {
+        let _ = writeln!(o, "\n{}", esc(m));
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[1]);
+    if r.milestones.is_empty() {
+        let _ = writeln!(o, "None.");
+    } else {
+        let _ = writeln!(o, "| time | milestone | recorded by |\n|---|---|---|");
+        for m in &r.milestones {
+            let who = m.who.as_deref().unwrap_or("");
+            let origin = if m.origin == "mark" {
+                "mark"
+            } else {
+                "derived"
+            };
+            let _ = writeln!(
+                o,
+                "| {} | {} ({origin}) | {} |",
+                m.at.rfc3339(),
+                esc(&m.name),
+                esc(who)
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[2]);
+    let i = &r.impact;
+    if i.impact_start.is_none() && i.detected.is_none() {
+        let _ = writeln!(
+            o,
+            "No trigger fired and no `impact-*` milestone was marked."
+        );
+    } else {
+        let basis =
+            |b: &Option<String>| b.as_deref().map(|b| format!(" ({b})")).unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "- Impact start: {}{}",
+            opt_ts(i.impact_start),
+            basis(&i.start_basis)
+        );
+        let _ = writeln!(
+            o,
+            "- Detected: {}{}",
+            opt_ts(i.detected),
+            basis(&i.detect_basis)
+        );
+        let _ = writeln!(
+            o,
+            "- Mitigated: {}{}",
+            opt_ts(i.mitigated),
+            basis(&i.mitigate_basis)
+        );
+        if i.impact_end.is_some() {
+            let _ = writeln!(o, "- Impact end: {}", opt_ts(i.impact_end));
+        }
+        let _ = writeln!(
+            o,
+            "- **Time to detect: {}** ({})",
+            opt_ms(i.ttd_ms),
+            i.ttd_ms.map_or("—".into(), |m| format!("{m} ms"))
+        );
+        let _ = writeln!(
+            o,
+            "- **Time to mitigate: {}** ({})",
+            opt_ms(i.ttm_ms),
+            i.ttm_ms.map_or("—".into(), |m| format!("{m} ms"))
+        );
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[3]);
+    let _ = writeln!(
+        o,
+        "| step | kind | needs | state | planned timeout | actual | attempts | output lines | critical path |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for s in r.steps.values() {
+        let retries = s.attempts.len().saturating_sub(1);
+        let attempts = format!(
+            "{}{}",
+            s.attempts.len(),
+            if retries > 0 {
+                format!(
+                    " ({retries} retr{})",
+                    if retries == 1 { "y" } else { "ies" }
+                )
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            esc(&s.id),
+            esc(&s.kind),
+            esc(&s.needs.join(", ")),
+            esc(&s.state),
+            opt_ms(s.planned_timeout_ms),
+            opt_ms(s.duration_ms),
+            attempts,
+            s.output.stdout_lines + s.output.stderr_lines,
+            if s.on_critical_path { "yes" } else { "" }
+        );
+    }
+    let cp = &r.critical_path;
+    let share = cp
+        .share
+        .map_or(String::new(), |s| format!(", {:.0}% of the run", s * 100.0));
+    let _ = writeln!(
+        o,
+        "\nCritical path: {} ({}{share}).",
+        if cp.steps.is_empty() {
+            "—".into()
+        } else {
+            cp.steps
+                .iter()
+                .map(|s| format!("`{}`", esc(s)))
+                .collect::<Vec<_>>()
+                .join(" → ")
+        },
+        human_ms(cp.duration_ms)
+    );
+    for s in r.steps.values() {
+        if s.output.last_lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "\nLast output of `{}`:\n\n```text", esc(&s.id));
+        for l in &s.output.last_lines {
+            let _ = writeln!(o, "{}", l.replace("```", "'''"));
+        }
+        let _ = writeln!(o, "```");
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[4]);
+    match &r.rollback {
+        None => {
+            let _ = writeln!(o, "No rollback.");
+        }
+        Some(rb) => {
+            let state = match rb.ok {
+                Some(true) => "finished".to_string(),
+                Some(false) => format!("FAILED for {}", rb.failed.join(", ")),
+                None => "did not finish".into(),
+            };
+            let _ = writeln!(
+                o,
+                "Started {} because {}; {state}{}.\n",
+                rb.started.rfc3339(),
+                esc(&rb.reason),
+                rb.finished
+                    .map(|f| format!(
+                        " at {} after {}",
+                        f.rfc3339(),
+                        human_ms(f.since(rb.started))
+                    ))
+                    .unwrap_or_default()
+            );
+            let _ = writeln!(
+                o,
+                "| step | rollback action | result | exit | duration |\n|---|---|---|---|---|"
+            );
+            for id in &rb.steps {
+                let Some(step) = r.steps.get(id) else {
+                    continue;
+                };
+                let Some(x) = &step.rollback else {
+                    let _ = writeln!(o, "| {} | | not started | | |", esc(id));
+                    continue;
+                };
+                let result = match x.ok {
+                    Some(true) => "ok".to_string(),
+                    Some(false) => format!(
+                        "FAILED{}",
+                        x.detail
+                            .as_ref()
+                            .map(|d| format!(": {d}"))
+                            .unwrap_or_default()
+                    ),
+                    None => "running".into(),
+                };
+                let _ = writeln!(
+                    o,
+                    "| {} | `{}` | {} | {} | {} |",
+                    esc(id),
+                    esc(&x.action),
+                    esc(&result),
+                    x.exit_code.map_or(String::new(), |c| c.to_string()),
+                    opt_ms(x.duration_ms)
+                );
+            }
+        }
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[5]);
+    if r.checks.is_empty() {
+        let _ = writeln!(o, "None.");
+    } else {
+        let _ = writeln!(
+            o,
+            "| check | kind | target | measurements (pass/fail/inconclusive/error) | min | max | last | first breach | result |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        for c in r.checks.values() {
+            let kind = match (c.kind, c.shadow) {
+                (CheckKind::Gate, true) => {
+                    format!("{} gate (shadow)", c.when.as_deref().unwrap_or(""))
+                }
+                (CheckKind::Gate, false) => format!("{} gate", c.when.as_deref().unwrap_or("")),
+                (CheckKind::Trigger, _) => "trigger".into(),
+            };
+            let v = |x: Option<f64>| x.map_or_else(|| "—".into(), fmt_value);
+            let breach = c.first_breach.map_or_else(
+                || "—".into(),
+                |t| format!("{} at {}", v(c.first_breach_value), t.clock()),
+            );
+            let result = match (&c.fired, &c.result) {
+                (Some(f), _) => format!(
+                    "FIRED at {}: value {} {} (held {} ms), {}",
+                    f.at.rfc3339(),
+                    v(f.value),
+                    f.condition,
+                    f.held_ms,
+                    f.action
+                ),
+                (None, Some(res)) => format!(
+                    "{res}{}",
+                    c.detail
+                        .as_ref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
+                ),
+                (None, None)
+                    if c.kind == CheckKind::Trigger && c.counts.pass + c.counts.fail > 0 =>
+                {
+                    "did not fire".into()
+                }
+                _ => "not evaluated".into(),
+            };
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {}/{}/{}/{} | {} | {} | {} | {} | {} |",
+                esc(&c.key),
+                kind.trim(),
+                esc(&target(c)),
+                c.counts.pass,
+                c.counts.fail,
+                c.counts.inconclusive,
+                c.counts.error,
+                v(c.min),
+                v(c.max),
+                v(c.last),
+                breach,
+                esc(&result)
+            );
+        }
+        let _ = writeln!(o, "\nQueries:\n");
+        for c in r.checks.values() {
+            let _ = writeln!(
+                o,
+                "- `{}` on `{}`: `{}`{}",
+                esc(&c.key),
+                esc(&c.source),
+                esc(&c.query),
+                c.baseline
+                    .map(|b| format!(" (baseline {})", fmt_value(b)))
+                    .unwrap_or_default()
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[6]);
+    if r.approvals.is_empty() {
+        let _ = writeln!(o, "None.");
+    } else {
+        let _ = writeln!(
+            o,
+            "| time | who | step | decision | why |\n|---|---|---|---|---|"
+        );
+        for a in &r.approvals {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                a.at.rfc3339(),
+                esc(&a.who),
+                esc(a.step.as_deref().unwrap_or("")),
+                esc(&a.decision),
+                esc(a.reason.as_deref().unwrap_or(""))
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[7]);
+    if r.deviations.is_empty() {
+        let _ = writeln!(o, "None: the run went as planned.");
+    } else {
+        let _ = writeln!(
+            o,
+            "| time | kind | step | what | who |\n|---|---|---|---|---|"
+        );
+        for d in &r.deviations {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                d.at.rfc3339(),
+                esc(&d.kind),
+                esc(d.step.as_deref().unwrap_or("")),
+                esc(&d.text),
+                esc(&d.who)
+            );
+        }
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[8]);
+    if r.notes.is_empty() {
+        let _ = writeln!(o, "None.");
+    }
+    for n in &r.notes {
+        let _ = writeln!(o, "- {} {}: {}", n.at.rfc3339(), esc(&n.who), esc(&n.text));
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[9]);
+    let _ = writeln!(o, "| time | who | event |\n|---|---|---|");
+    for e in &r.timeline {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            e.at.clock(),
+            esc(&e.who),
+            esc(&e.text)
+        );
+    }
+
+    let _ = writeln!(o, "\n## {}\n", SECTIONS[10]);
+    let _ = writeln!(
+        o,
+        "| # | action | owner | due |\n|---|---|---|---|\n| 1 | | | |\n| 2 | | | |\n| 3 | | | |"
+    );
+    o
+}

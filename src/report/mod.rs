@@ -1,0 +1,100 @@
+//! The post-launch report, built from a run's journal alone.
+//!
+//! `read` streams the journal into `model::Builder` (plain synchronous code,
+//! unit-tested without files); `analysis` computes the critical path and time
+//! to detect / mitigate; `markdown`, `html` (with `chart` for its SVG) and
+//! `json` render a `model::Report`; `summary` folds many runs into program KPIs.
+
+pub mod analysis;
+pub mod chart;
+pub mod escape;
+pub mod html;
+pub mod json;
+pub mod markdown;
+pub mod model;
+pub mod read;
+pub mod summary;
+pub mod time;
+
+use std::path::Path;
+
+pub use model::Report;
+pub use read::read_report;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("failed to {action} `{path}`: {source}")]
+    Io {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{0}` is not a cutover journal (no header line)")]
+    NotAJournal(String),
+    #[error("journal `{path}` has format version {found}; this cutover reads up to {supported}")]
+    TooNew {
+        path: String,
+        found: u32,
+        supported: u32,
+    },
+    #[error("`{0}` is not a directory of runs")]
+    NotARunsDir(String),
+}
+
+impl ReportError {
+    pub(crate) fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        ReportError::Io {
+            action,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// The wire name of a serde enum value (`timed_out` → `timed out`), for prose.
+pub(crate) fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
+        Ok(other) => other.to_string(),
+        Err(_) => "?".into(),
+    }
+}
+
+/// A measured value as people read it: `0.0213`, `1200`, `NaN`.
+pub(crate) fn fmt_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else if (v - v.trunc()).abs() < f64::EPSILON && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        if s == "0" || s == "-0" {
+            format!("{v:.3e}")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_print_short() {
+        assert_eq!(fmt_value(1.0), "1");
+        assert_eq!(fmt_value(0.021_34), "0.0213");
+        assert_eq!(fmt_value(f64::NAN), "NaN");
+        assert_eq!(fmt_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(fmt_value(0.000_012), "1.200e-5");
+        assert_eq!(label(&crate::event::AttemptResult::TimedOut), "timed out");
+    }
+}

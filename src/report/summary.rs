@@ -1,0 +1,321 @@
+//! `cutover report --summary RUNS_DIR`: program KPIs over many runs, each
+//! read from its journal (streamed, one at a time) and reduced to a `RunRow`;
+//! `summarize` is plain code over those rows.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::ReportError;
+use super::escape::{html as esc_html, markdown as esc_md};
+use super::model::Report;
+use super::time::{Ts, human_ms};
+use crate::event::Outcome;
+
+/// One run, as the KPIs need it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    pub run_id: String,
+    pub journal: String,
+    pub runbook: String,
+    pub started: Option<Ts>,
+    pub dry_run: bool,
+    /// `completed`, `rolled back`, ... or `in progress`.
+    pub outcome: String,
+    /// Rolled back, rollback failed, or failed: a change failure.
+    pub failed_change: bool,
+    /// Finished with an outcome other than paused.
+    pub finished: bool,
+    pub readiness_checks: u32,
+    pub readiness_passed: u32,
+    pub ttd_ms: Option<u64>,
+    pub ttm_ms: Option<u64>,
+    /// Real runs: dry runs of the same runbook since its previous real run.
+    pub dry_runs_before: Option<u32>,
+}
+
+impl RunRow {
+    pub fn from_report(r: &Report) -> RunRow {
+        let finished = !r.in_progress && r.outcome.is_some_and(|o| o != Outcome::Paused);
+        RunRow {
+            run_id: r.run_id.clone(),
+            journal: r.journal.clone(),
+            runbook: r.runbook.clone().unwrap_or_default(),
+            started: r.started,
+            dry_run: r.dry_run,
+            outcome: r.outcome_label.clone(),
+            failed_change: !r.in_progress
+                && matches!(
+                    r.outcome,
+                    Some(Outcome::RolledBack | Outcome::RollbackFailed | Outcome::Failed)
+                ),
+            finished,
+            readiness_checks: r.readiness.len() as u32,
+            readiness_passed: r.readiness.iter().filter(|x| x.ready).count() as u32,
+            ttd_ms: r.impact.ttd_ms,
+            ttm_ms: r.impact.ttm_ms,
+            dry_runs_before: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub report_format: &'static str,
+    pub format_version: u32,
+    pub runs_dir: String,
+    pub runs: Vec<RunRow>,
+    pub real_runs: u32,
+    pub real_runs_finished: u32,
+    pub dry_runs: u32,
+    pub failed_changes: u32,
+    /// Failed changes / finished real runs; `None` when there is none.
+    pub change_failure_rate: Option<f64>,
+    pub readiness_checks: u32,
+    /// Passed readiness checks / all; `None` ("n/a") when no journal has any.
+    pub readiness_pass_rate: Option<f64>,
+    pub mean_ttd_ms: Option<u64>,
+    pub mean_ttm_ms: Option<u64>,
+    /// Mean over real runs of the dry runs before them.
+    pub mean_dry_runs_before: Option<f64>,
+    /// Journals that could not be read, with why.
+    pub unreadable: Vec<String>,
+}
+
+fn mean(values: impl Iterator<Item = u64>) -> Option<u64> {
+    let (sum, n) = values.fold((0u128, 0u128), |(s, n), v| (s + u128::from(v), n + 1));
+    (n > 0).then(|| (sum / n) as u64)
+}
+
+/// The KPIs over `rows` (any order; they are sorted by start time).
+pub fn summarize(runs_dir: &str, mut rows: Vec<RunRow>, unreadable: Vec<String>) -> Summary {
+    rows.sort_by(|a, b| {
+        a.started
+            .cmp(&b.started)
+            .then_with(|| a.run_id.cmp(&b.run_id))
+    });
+    let mut dry_since: std::collections::BTreeMap<String, u32> = std::collections::BTreeMap::new();
+    for row in &mut rows {
+        let count = dry_since.entry(row.runbook.clone()).or_default();
+        if row.dry_run {
+            *count += 1;
+        } else {
+            row.dry_runs_before = Some(*count);
+            *count = 0;
+        }
+    }
+    let real: Vec<&RunRow> = rows.iter().filter(|r| !r.dry_run).collect();
+    let finished: Vec<&&RunRow> = real.iter().filter(|r| r.finished).collect();
+    let failed = finished.iter().filter(|r| r.failed_change).count() as u32;
+    let checks: u32 = rows.iter().map(|r| r.readiness_checks).sum();
+    let passed: u32 = rows.iter().map(|r| r.readiness_passed).sum();
+    let dry_before: Vec<u32> = real.iter().filter_map(|r| r.dry_runs_before).collect();
+    Summary {
+        report_format: "cutover-summary",
+        format_version: super::json::REPORT_FORMAT_VERSION,
+        runs_dir: runs_dir.to_string(),
+        real_runs: real.len() as u32,
+        real_runs_finished: finished.len() as u32,
+        dry_runs: rows.iter().filter(|r| r.dry_run).count() as u32,
+        failed_changes: failed,
+        change_failure_rate: (!finished.is_empty())
+            .then(|| f64::from(failed) / finished.len() as f64),
+        readiness_checks: checks,
+        readiness_pass_rate: (checks > 0).then(|| f64::from(passed) / f64::from(checks)),
+        mean_ttd_ms: mean(real.iter().filter_map(|r| r.ttd_ms)),
+        mean_ttm_ms: mean(real.iter().filter_map(|r| r.ttm_ms)),
+        mean_dry_runs_before: (!dry_before.is_empty())
+            .then(|| f64::from(dry_before.iter().sum::<u32>()) / dry_before.len() as f64),
+        runs: rows,
+        unreadable,
+    }
+}
+
+/// Every journal under `dir`: `*/journal.jsonl` and `*.jsonl` directly in it.
+pub fn journals(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    if !dir.is_dir() {
+        return Err(ReportError::NotARunsDir(dir.display().to_string()));
+    }
+    let mut out = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| ReportError::io("list", dir, e))?;
+    for entry in entries.flatten() {
+        let p = entry.path();
+        let j = p.join(crate::journal::JOURNAL_FILE);
+        if p.is_dir() && j.is_file() {
+            out.push(j);
+        } else if p.is_file() && p.extension().is_some_and(|e| e == "jsonl") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Read every run under `dir` and summarize.
+pub fn summary_of(dir: &Path) -> Result<Summary, ReportError> {
+    let mut rows = Vec::new();
+    let mut unreadable = Vec::new();
+    for j in journals(dir)? {
+        match super::read_report(&j) {
+            Ok(r) => rows.push(RunRow::from_report(&r)),
+            Err(e) => unreadable.push(e.to_string()),
+        }
+    }
+    Ok(summarize(&dir.display().to_string(), rows, unreadable))
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn ms(x: Option<u64>) -> String {
+    x.map_or_else(|| "n/a".into(), human_ms)
+}
+
+fn kpis(s: &Summary) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Change failure rate",
+            format!(
+                "{} ({} of {} finished real runs)",
+                pct(s.change_failure_rate),
+                s.failed_changes,
+                s.real_runs_finished
+            ),
+        ),
+        (
+            "Readiness gate pass rate",
+            format!(
+                "{}{}",
+                pct(s.readiness_pass_rate),
+                if s.readiness_checks > 0 {
+                    format!(" ({} checks)", s.readiness_checks)
+                } else {
+                    String::new()
+                }
+            ),
+        ),
+        ("Mean time to detect", ms(s.mean_ttd_ms)),
+        ("Mean time to mitigate", ms(s.mean_ttm_ms)),
+        (
+            "Dry runs before each real run (mean)",
+            s.mean_dry_runs_before
+                .map_or_else(|| "n/a".into(), |m| format!("{m:.1}")),
+        ),
+        ("Runs", format!("{} real, {} dry", s.real_runs, s.dry_runs)),
+    ]
+}
+
+pub fn markdown(s: &Summary) -> String {
+    let mut o = format!(
+        "# Cutover program summary: {}\n\n| KPI | value |\n|---|---|\n",
+        esc_md(&s.runs_dir)
+    );
+    for (k, v) in kpis(s) {
+        let _ = writeln!(o, "| {k} | {v} |");
+    }
+    let _ = writeln!(
+        o,
+        "\n## Runs\n\n| run | runbook | started | mode | outcome | dry runs before | TTD | TTM |\n|---|---|---|---|---|---|---|---|"
+    );
+    for r in &s.runs {
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
+            esc_md(&r.run_id),
+            esc_md(&r.runbook),
+            r.started.map_or("—".into(), Ts::rfc3339),
+            if r.dry_run { "dry" } else { "real" },
+            esc_md(&r.outcome),
+            r.dry_runs_before.map_or(String::new(), |n| n.to_string()),
+            ms(r.ttd_ms),
+            ms(r.ttm_ms)
+        );
+    }
+    for u in &s.unreadable {
+        let _ = writeln!(o, "\n> unreadable: {}", esc_md(u));
+    }
+    o
+}
+
+pub fn html(s: &Summary) -> String {
+    let mut o = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Cutover program summary</title><style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:24px auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:left}}</style></head><body><h1>Cutover program summary: {}</h1><table>",
+        esc_html(&s.runs_dir)
+    );
+    for (k, v) in kpis(s) {
+        let _ = write!(o, "<tr><th>{k}</th><td>{}</td></tr>", esc_html(&v));
+    }
+    o.push_str("</table><h2>Runs</h2><table><tr><th>run</th><th>runbook</th><th>started</th><th>mode</th><th>outcome</th><th>dry runs before</th><th>TTD</th><th>TTM</th></tr>");
+    for r in &s.runs {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc_html(&r.run_id),
+            esc_html(&r.runbook),
+            r.started.map_or("—".into(), Ts::rfc3339),
+            if r.dry_run { "dry" } else { "real" },
+            esc_html(&r.outcome),
+            r.dry_runs_before.map_or(String::new(), |n| n.to_string()),
+            ms(r.ttd_ms),
+            ms(r.ttm_ms)
+        );
+    }
+    o.push_str("</table></body></html>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, book: &str, at: i64, dry: bool, failed: bool, ttd: Option<u64>) -> RunRow {
+        RunRow {
+            run_id: id.into(),
+            journal: String::new(),
+            runbook: book.into(),
+            started: Some(Ts { ms: at }),
+            dry_run: dry,
+            outcome: String::new(),
+            failed_change: failed,
+            finished: true,
+            readiness_checks: 0,
+            readiness_passed: 0,
+            ttd_ms: ttd,
+            ttm_ms: ttd.map(|t| t * 2),
+            dry_runs_before: None,
+        }
+    }
+
+    #[test]
+    fn kpis_over_runs() {
+        let rows = vec![
+            row("d1", "a", 1, true, false, None),
+            row("d2", "a", 2, true, false, None),
+            row("r1", "a", 3, false, true, Some(100)),
+            row("r2", "a", 5, false, false, None),
+            row("d3", "b", 4, true, true, None),
+            row("r3", "b", 6, false, false, Some(300)),
+        ];
+        let s = summarize("runs", rows, vec![]);
+        assert_eq!(s.real_runs, 3);
+        assert_eq!(s.dry_runs, 3);
+        assert_eq!(s.change_failure_rate, Some(1.0 / 3.0));
+        assert_eq!(s.mean_ttd_ms, Some(200));
+        assert_eq!(s.mean_ttm_ms, Some(400));
+        let before: Vec<_> = s
+            .runs
+            .iter()
+            .filter(|r| !r.dry_run)
+            .map(|r| (r.run_id.as_str(), r.dry_runs_before))
+            .collect();
+        assert_eq!(
+            before,
+            vec![("r1", Some(2)), ("r2", Some(0)), ("r3", Some(1))]
+        );
+        assert_eq!(s.mean_dry_runs_before, Some(1.0));
+        assert_eq!(s.readiness_pass_rate, None);
+        assert!(markdown(&s).contains("| Readiness gate pass rate | n/a |"));
+    }
+}
