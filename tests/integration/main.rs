@@ -6,7 +6,10 @@
     unreachable_pub,
     reason = "support items are `pub` for the test modules of this one binary"
 )]
-#![allow(dead_code, reason = "each support helper is used by some test files only")]
+#![allow(
+    dead_code,
+    reason = "each support helper is used by some test files only"
+)]
 
 mod support;
 
@@ -16,6 +19,7 @@ mod engine_crash;
 mod engine_trigger;
 mod plan;
 mod probes;
+mod report;
 mod signals;
 mod signals_cli;
 mod validate;

@@ -1,0 +1,492 @@
+//! `cutover report`: built from real journals. One run rolls back through a
+//! real Prometheus trigger; its report must name the trigger, its value and
+//! threshold, detection and mitigation times and each rollback step, with
+//! numbers equal to those recomputed here from the journal. The HTML is
+//! loaded in a real headless Chromium. Torn, future and unfinished journals
+//! still give a report.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::engine::{bin, journal, of_type};
+use crate::support::cutover::Cutover;
+use crate::support::prometheus::shared;
+
+const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
+const NOTE: &str = "<script>alert('owned')</script> rollback looked clean";
+const SECTIONS: [&str; 11] = [
+    "Summary",
+    "Milestones",
+    "Time to detect and mitigate",
+    "Planned vs actual",
+    "Rollback",
+    "Gates and triggers",
+    "Approvals and decisions",
+    "Deviations",
+    "Operator notes",
+    "Timeline",
+    "Action items",
+];
+
+fn ms(ts: &str) -> i64 {
+    let t = humantime::parse_rfc3339_weak(ts).unwrap_or_else(|e| panic!("bad time {ts}: {e}"));
+    i64::try_from(t.duration_since(UNIX_EPOCH).unwrap().as_millis()).unwrap()
+}
+
+/// Append a record the way `cutover note` / `mark` do (next seq, same envelope).
+fn append(c: &Cutover, id: &str, kind: &str, data: &Value) {
+    let records = journal(c, id);
+    let last = records.last().unwrap();
+    let line = serde_json::json!({
+        "seq": last["seq"].as_u64().unwrap() + 1,
+        "ts": last["ts"],
+        "run_id": id,
+        "actor": "carol@warroom",
+        "type": kind,
+        "data": data,
+    });
+    let path = c.path(&format!(".cutover/runs/{id}/journal.jsonl"));
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    writeln!(f, "{line}").unwrap();
+}
+
+/// A run that a real Prometheus trigger rolled back, shared by the tests below.
+fn rolled_back() -> &'static Cutover {
+    static RUN: OnceLock<Cutover> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let prom = shared();
+        let job = format!("report_trigger_{}", std::process::id());
+        prom.push(&job, "cutover_report_errors", "0");
+        let query = format!("cutover_report_errors{{job=\"{job}\"}}");
+        prom.wait_for_value(&query, "0");
+        let c = Cutover::new().runbook(&format!(
+            r#"
+[runbook]
+name = "payments-cutover"
+change = "CHG-4242"
+
+[sources.prom]
+kind = "prometheus"
+url = "{url}"
+
+[[trigger]]
+id = "error-rate"
+source = "prom"
+query = '{query}'
+fire_if = "> 0.5"
+for = "1s"
+interval = "250ms"
+action = "rollback"
+
+[[step]]
+id = "freeze-writes"
+run = "echo frozen"
+timeout = "10s"
+rollback = "echo unfreeze"
+
+[[step]]
+id = "switch-traffic"
+run = "echo switched; echo 'warn <b>x</b>' >&2"
+timeout = "10s"
+rollback = "echo switch back"
+[[step.gate]]
+source = "prom"
+query = '{query}'
+pass_if = "< 0.5"
+interval = "100ms"
+count = 2
+shadow = true
+
+[[step]]
+id = "soak"
+run = "echo $$ > soak.pid; sleep 60"
+timeout = "5m"
+rollback = "echo soak-undo"
+grace = "1s"
+"#,
+            url = prom.url()
+        ));
+        let child = bin(&c)
+            .args(["run", "runbook.toml", "--run-id", "r"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !c.path("soak.pid").exists() {
+            assert!(Instant::now() < deadline, "soak never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        prom.push(&job, "cutover_report_errors", "1");
+        let out = child.wait_with_output().unwrap();
+        prom.delete(&job);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        append(&c, "r", "note", &serde_json::json!({ "text": NOTE }));
+        append(
+            &c,
+            "r",
+            "milestone",
+            &serde_json::json!({ "name": "all-clear" }),
+        );
+        c
+    })
+}
+
+fn report(c: &Cutover, args: &[&str]) -> String {
+    let out = bin(c).args(["report"]).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_prometheus_rollback_report_matches_the_journal() {
+    let c = rolled_back();
+    let j = journal(c, "r");
+    let fired = of_type(&j, "trigger_fired")[0];
+    let fired_ms = ms(fired["ts"].as_str().unwrap());
+    // The streak of breaching measurements (fire_if holds: verdict pass) that led to the fire.
+    let mut streak = None;
+    for m in of_type(&j, "trigger_measurement") {
+        let m = &m["data"]["measurement"];
+        let at = ms(m["at"].as_str().unwrap());
+        if at > fired_ms {
+            break;
+        }
+        if m["verdict"] == "pass" {
+            streak = streak.or(Some(at));
+        } else {
+            streak = None;
+        }
+    }
+    let breach = streak.expect("a breaching measurement before the fire");
+    let rollback_done = ms(of_type(&j, "rollback_finished")[0]["ts"].as_str().unwrap());
+    let rolled: Vec<String> = of_type(&j, "rollback_step_finished")
+        .iter()
+        .map(|r| r["data"]["step"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rolled, ["switch-traffic", "freeze-writes"]);
+
+    let json: Value = serde_json::from_str(&report(c, &["r", "--format", "json"])).unwrap();
+    assert_eq!(json["report_format"], "cutover-report");
+    assert_eq!(json["format_version"], 1);
+    assert_eq!(json["outcome"], "rolled_back");
+    assert_eq!(json["change"], "CHG-4242");
+    assert_eq!(json["in_progress"], false);
+    let t = &json["checks"]["error-rate"];
+    assert_eq!(t["kind"], "trigger");
+    assert_eq!(t["condition"], "> 0.5");
+    assert_eq!(t["fired"]["value"], fired["data"]["value"]);
+    assert_eq!(t["fired"]["value"], 1.0);
+    assert_eq!(t["fired"]["held_ms"], fired["data"]["held_ms"]);
+    assert_eq!(
+        t["counts"]["pass"].as_u64().unwrap() + t["counts"]["fail"].as_u64().unwrap(),
+        of_type(&j, "trigger_measurement")
+            .iter()
+            .filter(|m| m["data"]["measurement"]["verdict"] == "pass"
+                || m["data"]["measurement"]["verdict"] == "fail")
+            .count() as u64
+    );
+    let impact = &json["impact"];
+    assert_eq!(
+        impact["ttd_ms"].as_i64().unwrap(),
+        fired_ms - breach,
+        "{impact}"
+    );
+    assert_eq!(
+        impact["ttm_ms"].as_i64().unwrap(),
+        rollback_done - breach,
+        "{impact}"
+    );
+    assert_eq!(impact["detect_basis"], "trigger fired");
+    assert_eq!(impact["mitigate_basis"], "rollback finished");
+    assert!(
+        impact["ttd_ms"].as_i64().unwrap() >= 1000,
+        "held for 1s: {impact}"
+    );
+    let rb = &json["rollback"];
+    assert_eq!(
+        rb["steps"],
+        serde_json::json!(["switch-traffic", "freeze-writes"])
+    );
+    assert_eq!(rb["ok"], true);
+    for step in ["switch-traffic", "freeze-writes"] {
+        assert_eq!(json["steps"][step]["rollback"]["ok"], true, "{step}");
+    }
+    assert_eq!(json["steps"]["soak"]["state"], "stopped");
+    let gate = &json["checks"]["switch-traffic.after-1"];
+    assert_eq!(gate["shadow"], true);
+    assert_eq!(gate["result"], "pass");
+    assert_eq!(json["notes"][0]["text"], NOTE);
+    assert!(
+        json["milestones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "all-clear" && m["origin"] == "mark")
+    );
+    // Critical path: the chain of `needs`, first step first.
+    assert_eq!(
+        json["critical_path"]["steps"],
+        serde_json::json!(["freeze-writes", "switch-traffic", "soak"])
+    );
+
+    let md = report(c, &["r"]);
+    for s in SECTIONS {
+        assert!(md.contains(&format!("## {s}\n")), "section {s}:\n{md}");
+    }
+    let ttd = impact["ttd_ms"].as_i64().unwrap();
+    let ttm = impact["ttm_ms"].as_i64().unwrap();
+    for needle in [
+        "`error-rate`".to_string(),
+        "fire if &gt; 0.5".to_string(),
+        "FIRED at".to_string(),
+        "value 1 &gt; 0.5".to_string(),
+        format!("**Time to detect: {}** ({ttd} ms)", human(ttd)),
+        format!("**Time to mitigate: {}** ({ttm} ms)", human(ttm)),
+        "| switch-traffic | `echo switch back` | ok | 0 |".to_string(),
+        "| freeze-writes | `echo unfreeze` | ok | 0 |".to_string(),
+        "CHG-4242".to_string(),
+        "gate (shadow)".to_string(),
+    ] {
+        assert!(md.contains(&needle), "missing {needle}:\n{md}");
+    }
+    // The note's markup is escaped in Markdown too.
+    assert!(md.contains("&lt;script&gt;"), "{md}");
+    assert!(!md.contains("<script>"), "{md}");
+}
+
+/// The same formatting as the report's (checked against it, not re-derived).
+fn human(ms: i64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.2}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m {:02}s", ms / 60_000, (ms / 1000) % 60)
+    }
+}
+
+fn chromium() -> &'static str {
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "{CHROMIUM} is missing: run `scripts/test`, which installs Debian's chromium-headless-shell"
+    );
+    CHROMIUM
+}
+
+fn target_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn the_html_report_renders_in_a_real_browser() {
+    let c = rolled_back();
+    let html_path = c.path("report.html");
+    report(c, &["r", "--format", "html", "--output", "report.html"]);
+    let raw = std::fs::read_to_string(&html_path).unwrap();
+    // Self-contained: nothing is fetched from anywhere.
+    for bad in [
+        "http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link",
+    ] {
+        assert!(!raw.contains(bad), "the report references `{bad}`");
+    }
+
+    let url = format!("file://{}", html_path.display());
+    let out = Command::new(chromium())
+        .args(["--no-sandbox", "--disable-gpu", "--dump-dom", &url])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed");
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(dom.contains("</html>"), "no DOM dumped: {dom}");
+    for s in SECTIONS {
+        assert!(
+            dom.contains(&format!("<h2>{s}</h2>")),
+            "section {s} missing"
+        );
+    }
+    // One Gantt bar per step that ran, and one per rollback step, drawn distinctly.
+    assert_eq!(
+        dom.matches("<rect class=\"bar step").count(),
+        3,
+        "step bars"
+    );
+    assert_eq!(
+        dom.matches("<rect class=\"bar rollback").count(),
+        2,
+        "rollback bars"
+    );
+    // The note is text in a paragraph, not a script element.
+    assert!(!dom.contains("<script"), "a script element was parsed");
+    assert!(
+        dom.contains("<p class=\"note\">&lt;script&gt;alert('owned')&lt;/script&gt; rollback looked clean</p>"),
+        "note not rendered as text"
+    );
+    // The stderr line with markup is text too.
+    assert!(dom.contains("warn &lt;b&gt;x&lt;/b&gt;"));
+    // A chart per gate and trigger, each with a threshold line.
+    assert_eq!(dom.matches("<svg class=\"series\"").count(), 2);
+    assert!(dom.matches("class=\"threshold\"").count() >= 2);
+
+    let shot = target_dir().join("report-prometheus-rollback.png");
+    let _ = std::fs::remove_file(&shot);
+    let status = Command::new(chromium())
+        .args([
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,3200",
+            &url,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "screenshot is empty"
+    );
+}
+
+#[test]
+fn torn_future_and_unfinished_journals_still_report() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "small"
+
+[[step]]
+id = "a"
+run = "echo a"
+
+[[step]]
+id = "b"
+run = "echo b"
+"#,
+    );
+    let out = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let path = c.path(".cutover/runs/r/journal.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Cut the run short after step `a` finished, as a crash would leave it.
+    let keep: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.contains(r#""state":"running","step":"b""#))
+        .collect();
+    let mut journal = keep.join("\n");
+    journal.push('\n');
+    let seq = keep.len();
+    let _ = write!(
+        journal,
+        r#"{{"seq":{seq},"ts":"2030-01-01T00:00:00.000Z","run_id":"r","actor":"x@y","type":"hologram_projected","data":{{"beam":[1,2]}}}}"#
+    );
+    journal.push('\n');
+    journal.push_str(r#"{"seq":99,"ts":"2030-01-01T00:00:00.000Z","run_id":"r","actor":"x@y","ty"#);
+    let torn_line = keep.len() + 2;
+    std::fs::write(&path, journal).unwrap();
+
+    for format in ["md", "html", "json"] {
+        let out = bin(&c)
+            .args(["report", "r", "--format", format])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+        assert!(
+            stderr.contains(&format!("journal truncated at line {torn_line}")),
+            "{stderr}"
+        );
+        if format == "json" {
+            let v: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(v["in_progress"], true);
+            assert_eq!(v["outcome_label"], "in progress");
+            assert_eq!(v["truncated_at"], torn_line);
+            assert_eq!(v["unknown_kinds"]["hologram_projected"], 1);
+            assert_eq!(v["steps"]["a"]["state"], "done");
+            assert_eq!(v["steps"]["b"]["state"], "pending");
+        } else {
+            assert!(stdout.contains("in progress"), "{format}: {stdout}");
+            assert!(stdout.contains(&format!("journal truncated at line {torn_line}")));
+            assert!(stdout.contains("hologram"), "{format}: {stdout}");
+        }
+    }
+}
+
+#[test]
+fn summary_gives_program_kpis_over_runs() {
+    let c = Cutover::new()
+        .file(
+            "ok.toml",
+            "[runbook]\nname = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n",
+        )
+        .file(
+            "bad.toml",
+            "[runbook]\nname = \"bad\"\n[[step]]\nid = \"a\"\nrun = \"echo a\"\nrollback = \"echo undo\"\n[[step]]\nid = \"b\"\nrun = \"exit 1\"\n",
+        );
+    let go = |args: &[&str], code: i32| {
+        let out = bin(&c).args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    go(&["run", "ok.toml", "--run-id", "1-ok-dry", "--dry-run"], 0);
+    go(&["run", "ok.toml", "--run-id", "2-ok-dry", "--dry-run"], 0);
+    go(&["run", "ok.toml", "--run-id", "3-ok-real"], 0);
+    go(&["run", "bad.toml", "--run-id", "4-bad-real"], 3);
+    let out = report(&c, &["--summary", ".cutover/runs", "--format", "json"]);
+    let s: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["real_runs"], 2);
+    assert_eq!(s["dry_runs"], 2);
+    assert_eq!(s["failed_changes"], 1);
+    assert_eq!(s["change_failure_rate"], 0.5);
+    assert_eq!(s["readiness_pass_rate"], Value::Null);
+    let before: Vec<(String, Value)> = s["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["dry_run"] == false)
+        .map(|r| {
+            (
+                r["run_id"].as_str().unwrap().to_string(),
+                r["dry_runs_before"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        before,
+        [
+            ("3-ok-real".to_string(), Value::from(2)),
+            ("4-bad-real".to_string(), Value::from(0))
+        ]
+    );
+    let md = report(&c, &["--summary", ".cutover/runs"]);
+    assert!(
+        md.contains("| Change failure rate | 50.0% (1 of 2 finished real runs) |"),
+        "{md}"
+    );
+    assert!(md.contains("| Readiness gate pass rate | n/a |"), "{md}");
+}
