@@ -82,13 +82,18 @@ pub fn gantt(r: &Report) -> String {
         return "<p>No step started.</p>".into();
     };
     let end = r.ended.map_or(start.ms + 1, |e| e.ms.max(start.ms + 1));
-    // Planned timeouts may reach past the end; the axis covers them too.
-    let mut span = (end - start.ms) as f64;
+    // Planned timeouts may reach past the end; the axis covers them, up to
+    // twice the run's length so a generous timeout does not squash the bars
+    // (a clipped outline ends open, and its tooltip gives the full figure).
+    let actual = (end - start.ms) as f64;
+    let mut span = actual;
     for s in r.steps.values() {
         if let (Some(a), Some(t)) = (s.started, s.planned_timeout_ms) {
             span = span.max((a.ms - start.ms) as f64 + t as f64);
         }
     }
+    let span = span.min(actual * 2.0);
+    let max_x = GANTT_W - 10.0;
     let x = |ms: i64| LABEL_W + ((ms - start.ms) as f64 / span) * (GANTT_W - LABEL_W - 10.0);
     let w = |ms: u64| ((ms as f64 / span) * (GANTT_W - LABEL_W - 10.0)).max(2.0);
     let mut rows = String::new();
@@ -102,12 +107,13 @@ pub fn gantt(r: &Report) -> String {
             esc(&s.id)
         );
         if let Some(t) = s.planned_timeout_ms {
+            let left = x(a.ms);
+            let width = w(t).min(max_x - left);
+            let clipped = if left + w(t) > max_x { " clipped" } else { "" };
             let _ = write!(
                 rows,
-                r#"<rect class="planned" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>planned timeout {}</title></rect>"#,
-                x(a.ms),
+                r#"<rect class="planned{clipped}" x="{left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}"><title>planned timeout {}</title></rect>"#,
                 y + 2.0,
-                w(t),
                 ROW_H - 4.0,
                 human_ms(t)
             );

@@ -28,7 +28,7 @@ pre { background: #f6f8fa; padding: 6px 8px; overflow-x: auto; white-space: pre-
 svg text { font: 11px system-ui, sans-serif; fill: var(--fg); }
 svg .tick { fill: var(--muted); font-size: 10px; }
 svg .axis { stroke: var(--line); stroke-width: 1; }
-svg .planned { fill: none; stroke: var(--muted); stroke-dasharray: 4 3; }
+svg .planned { fill: none; stroke: var(--muted); stroke-dasharray: 4 3; } svg .planned.clipped { stroke-dasharray: 1 3; }
 svg .bar.step { fill: var(--bar); } svg .bar.step.failed, svg .bar.step.stopped { fill: var(--bad); }
 svg .bar.step.critical { stroke: #000; stroke-width: 1.5; }
 svg .bar.rollback { fill: var(--rb); } svg .bar.rollback.failed { fill: var(--bad); }

@@ -239,9 +239,9 @@ pub struct ApprovalEntry {
 pub struct Deviation {
     pub at: Ts,
     pub who: String,
-    /// `retry`, `skipped`, `waiver`, `readiness-override`, `resume-decision`,
-    /// `ctrl-c`, `ctrl-c-decision`, `failure-decision`, `failed-continued`,
-    /// `paused`, `resumed`, `gate-failed`.
+    /// `retry`, `skipped`, `failed`, `stopped`, `waiver`, `readiness-override`,
+    /// `resume-decision`, `ctrl-c`, `ctrl-c-decision`, `failure-decision`,
+    /// `failed-continued`, `paused`, `resumed`, `gate-failed`, `trigger-fired`, `rollback`.
     pub kind: String,
     pub step: Option<String>,
     pub text: String,
@@ -657,6 +657,7 @@ impl Builder {
                     "derived",
                     Some(who),
                 );
+                self.deviation(at, who, "trigger-fired", None, text.clone());
                 self.line(seq, at, who, "trigger_fired", text);
             }
             Event::TriggerSourceError { trigger, detail } => {
@@ -677,6 +678,7 @@ impl Builder {
                 };
                 let text = format!("ROLLBACK started ({reason}): {}", steps.join(", "));
                 if self.report.rollback.is_none() {
+                    self.deviation(at, who, "rollback", None, text.clone());
                     self.milestone("rollback-started", at, "derived", Some(who));
                     self.report.rollback = Some(RollbackReport {
                         started: at,
@@ -953,14 +955,19 @@ impl Builder {
             self.first_step_seen = true;
             self.milestone("first-step", at, "derived", Some(who));
         }
-        if state == StepState::Skipped {
-            self.deviation(
-                at,
-                who,
-                "skipped",
-                Some(step),
-                format!("step `{step}` skipped"),
+        if matches!(
+            state,
+            StepState::Skipped | StepState::Stopped | StepState::Failed
+        ) {
+            let text = format!(
+                "step `{step}` {}{}",
+                state.label(),
+                detail
+                    .as_ref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
             );
+            self.deviation(at, who, state.label(), Some(step), text);
         }
         if state == StepState::Pending {
             return;
