@@ -43,6 +43,10 @@ svg .fired { stroke: var(--warn); stroke-width: 2; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } table, svg { break-inside: avoid; } a { color: inherit; } }
 ";
 
+/// Defence in depth behind the escaping: the page may run no script and fetch
+/// nothing, whatever a journal string might smuggle in.
+pub const CSP: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">";
+
 fn h2(o: &mut String, i: usize) {
     let id = SECTIONS[i].to_lowercase().replace(' ', "-");
     let _ = write!(o, "<section id=\"{id}\"><h2>{}</h2>", SECTIONS[i]);
@@ -95,7 +99,7 @@ pub fn render(r: &Report) -> String {
     );
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{CSP}<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>",
         esc(&title)
     );
     let _ = write!(o, "<h1>{}</h1>", esc(&title));

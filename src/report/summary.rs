@@ -241,7 +241,8 @@ pub fn markdown(s: &Summary) -> String {
 
 pub fn html(s: &Summary) -> String {
     let mut o = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Cutover program summary</title><style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:24px auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:left}}</style></head><body><h1>Cutover program summary: {}</h1><table>",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">{}<title>Cutover program summary</title><style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:24px auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:3px 6px;text-align:left}}</style></head><body><h1>Cutover program summary: {}</h1><table>",
+        super::html::CSP,
         esc_html(&s.runs_dir)
     );
     for (k, v) in kpis(s) {

@@ -19,6 +19,8 @@ use crate::support::cutover::Cutover;
 use crate::support::prometheus::shared;
 
 const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
+/// No host name resolves: the page cannot reach any network.
+const NO_NETWORK: &str = "--host-resolver-rules=MAP * ~NOTFOUND";
 const NOTE: &str = "<script>alert('owned')</script> rollback looked clean";
 const SECTIONS: [&str; 11] = [
     "Summary",
@@ -307,7 +309,13 @@ fn the_html_report_renders_in_a_real_browser() {
 
     let url = format!("file://{}", html_path.display());
     let out = Command::new(chromium())
-        .args(["--no-sandbox", "--disable-gpu", "--dump-dom", &url])
+        .args([
+            "--no-sandbox",
+            "--disable-gpu",
+            NO_NETWORK,
+            "--dump-dom",
+            &url,
+        ])
         .stderr(Stdio::null())
         .output()
         .unwrap();
@@ -331,6 +339,8 @@ fn the_html_report_renders_in_a_real_browser() {
         2,
         "rollback bars"
     );
+    // The page forbids script and every fetch, behind the escaping.
+    assert!(dom.contains("Content-Security-Policy"), "no CSP");
     // The note is text in a paragraph, not a script element.
     assert!(!dom.contains("<script"), "a script element was parsed");
     assert!(
@@ -349,6 +359,7 @@ fn the_html_report_renders_in_a_real_browser() {
         .args([
             "--no-sandbox",
             "--disable-gpu",
+            NO_NETWORK,
             "--hide-scrollbars",
             &format!("--screenshot={}", shot.display()),
             "--window-size=1280,3200",
