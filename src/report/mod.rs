@@ -1,11 +1,12 @@
 //! The post-launch report, built from a run's journal alone.
 //!
-//! `read` streams the journal into `model::Builder` (plain synchronous code,
+//! `read` streams the journal into `builder::Builder` (plain synchronous code,
 //! unit-tested without files); `analysis` computes the critical path and time
 //! to detect / mitigate; `markdown`, `html` (with `chart` for its SVG) and
 //! `json` render a `model::Report`; `summary` folds many runs into program KPIs.
 
 pub mod analysis;
+pub mod builder;
 pub mod chart;
 pub mod escape;
 pub mod html;

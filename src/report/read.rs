@@ -15,7 +15,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ReportError;
-use super::model::{Builder, MeasuredCheck, Report};
+use super::builder::{Builder, MeasuredCheck};
+use super::model::Report;
 use crate::event::{FORMAT_VERSION, Header, Phase, Record, Stream};
 use crate::signals::Verdict;
 
