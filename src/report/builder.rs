@@ -603,9 +603,14 @@ impl Builder {
                 reason,
                 summary,
             } => {
-                let waived = waived_items(&summary);
+                let (waived, ids) = waived_items(&summary);
                 if waived > 0 {
-                    let text = format!("checklist `{checklist}`: {waived} item(s) waived");
+                    let list = if ids.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", ids.join(", "))
+                    };
+                    let text = format!("checklist `{checklist}`: {waived} item(s) waived{list}");
                     self.deviation(at, who, "waiver", None, text);
                 }
                 if overridden {
@@ -927,11 +932,16 @@ fn fill_check(c: &mut CheckReport, planned: &Value) {
 
 /// How many checklist items a readiness summary says were waived (its shape
 /// is the checklist's own; a number or a list under `waived` is understood).
-fn waived_items(summary: &Value) -> u64 {
+fn waived_items(summary: &Value) -> (u64, Vec<String>) {
     match summary.get("waived") {
-        Some(Value::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(Value::Array(a)) => a.len() as u64,
-        _ => 0,
+        Some(Value::Number(n)) => (n.as_u64().unwrap_or(0), Vec::new()),
+        Some(Value::Array(a)) => (
+            a.len() as u64,
+            a.iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect(),
+        ),
+        _ => (0, Vec::new()),
     }
 }
 
@@ -1068,6 +1078,10 @@ mod tests {
         assert_eq!(r.impact.ttm_ms, Some(5_500));
         assert_eq!(r.impact.ttd_ms, None, "nothing detected it");
         assert_eq!(r.notes[0].text, "<b>bold</b>");
+        assert_eq!(
+            r.deviations[3].text,
+            "checklist `launch`: 1 item(s) waived: backups"
+        );
         // Still running at the last event: its duration runs to it.
         assert_eq!(r.steps["a"].duration_ms, Some(9_000));
     }
