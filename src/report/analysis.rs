@@ -64,10 +64,12 @@ pub fn critical_path(steps: &[DagStep]) -> (Vec<String>, u64) {
             }
         }
     }
+    // On a tie the later step wins: with equal lengths, the longer chain of
+    // steps (e.g. all zero in a dry run) is the more telling path.
     let mut end: Option<(u64, usize)> = None;
     for (i, f) in finish.iter().enumerate() {
         if let Some(f) = *f
-            && end.is_none_or(|(b, _)| f > b)
+            && end.is_none_or(|(b, _)| f >= b)
         {
             end = Some((f, i));
         }
@@ -240,8 +242,11 @@ mod tests {
 
     #[test]
     fn critical_path_of_independent_steps_is_the_longest_one() {
-        let steps = [step("x", &[], 3), step("y", &[], 9), step("z", &[], 9)];
+        let steps = [step("x", &[], 3), step("y", &[], 9), step("w", &[], 1)];
         assert_eq!(critical_path(&steps), (vec!["y".into()], 9));
+        // Zero-length steps (a dry run): the whole chain, not its first step.
+        let steps = [step("a", &[], 0), step("b", &["a"], 0)];
+        assert_eq!(critical_path(&steps), (vec!["a".into(), "b".into()], 0));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::chart;
 use super::escape::html as esc;
 use super::fmt_value;
-use super::markdown::{SECTIONS, target, warnings};
+use super::markdown::{SECTIONS, summary_rows, target, warnings};
 use super::model::{CheckKind, Report};
 use super::time::{Ts, human_ms};
 
@@ -120,57 +120,7 @@ pub fn render(r: &Report) -> String {
     }
 
     h2(&mut o, 0);
-    let env = format!(
-        "{}{}",
-        r.env.as_deref().unwrap_or("(default)"),
-        if r.production { " (production)" } else { "" }
-    );
-    let rows = [
-        ("Runbook", r.runbook.clone().unwrap_or_default()),
-        (
-            "Change ticket",
-            r.change.clone().unwrap_or_else(|| "—".into()),
-        ),
-        ("Owner", r.owner.clone().unwrap_or_else(|| "—".into())),
-        ("Environment", env),
-        (
-            "Mode",
-            if r.dry_run {
-                "dry run".into()
-            } else {
-                "real run".into()
-            },
-        ),
-        ("Outcome", r.outcome_label.clone()),
-        ("Run by", r.started_by.clone().unwrap_or_default()),
-        (
-            "Resumed by",
-            if r.resumed_by.is_empty() {
-                "—".into()
-            } else {
-                r.resumed_by.join(", ")
-            },
-        ),
-        ("Started", opt_ts(r.started)),
-        (
-            "Ended",
-            if r.in_progress {
-                format!("{} (in progress)", opt_ts(r.ended))
-            } else {
-                opt_ts(r.ended)
-            },
-        ),
-        ("Duration", opt_ms(r.duration_ms)),
-        ("Run id", r.run_id.clone()),
-        ("Plan", r.plan_hash.clone().unwrap_or_default()),
-        (
-            "Journal",
-            format!(
-                "{} ({} events, {} output lines, {} measurements)",
-                r.journal, r.events, r.output_lines, r.measurements
-            ),
-        ),
-    ];
+    let rows = summary_rows(r);
     o.push_str("<table><tbody>");
     for (k, v) in rows {
         let _ = write!(o, "<tr><th>{k}</th><td>{}</td></tr>", esc(&v));
@@ -534,4 +484,67 @@ pub fn render(r: &Report) -> String {
         env!("CARGO_PKG_VERSION")
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, StepState};
+    use crate::report::builder::Builder;
+
+    #[test]
+    fn every_journal_string_is_escaped() {
+        let evil = "<img src=x onerror=alert(1)>";
+        let mut b = Builder::new("j<x>", "r\"'");
+        let at = "2026-01-01T00:00:00.000Z";
+        b.push(
+            1,
+            at,
+            evil,
+            Event::StepState {
+                step: evil.into(),
+                state: StepState::Running,
+                detail: Some(evil.into()),
+            },
+        );
+        b.output(
+            evil,
+            crate::event::Stream::Stdout,
+            crate::event::Phase::Step,
+            "</pre><script>x</script>",
+        );
+        b.push(
+            2,
+            at,
+            evil,
+            Event::Note {
+                text: "<script>alert(1)</script>".into(),
+            },
+        );
+        b.push(
+            3,
+            at,
+            evil,
+            Event::Milestone {
+                name: evil.into(),
+                at: None,
+            },
+        );
+        b.push(
+            4,
+            at,
+            evil,
+            Event::StepState {
+                step: evil.into(),
+                state: StepState::Failed,
+                detail: Some(evil.into()),
+            },
+        );
+        let html = render(&b.finish(None, vec![evil.into()]));
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;/pre&gt;&lt;script&gt;x"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("in progress"));
+    }
 }

@@ -63,34 +63,9 @@ pub fn warnings(r: &Report) -> Vec<String> {
     w
 }
 
-/// Target of a check in words: `must be < 0.3` / `fires if > 0.02 for 30s`.
-pub fn target(c: &CheckReport) -> String {
-    match c.kind {
-        CheckKind::Gate => format!("pass if {}", c.condition),
-        CheckKind::Trigger => format!("fire if {}", c.condition),
-    }
-}
-
-#[expect(
-    clippy::many_single_char_names,
-    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
-)]
-pub fn render(r: &Report) -> String {
-    let mut o = String::new();
-    let title = r.runbook.as_deref().unwrap_or("unknown runbook");
-    let _ = writeln!(
-        o,
-        "# Post-launch report: {} (run `{}`)\n",
-        esc(title),
-        esc(&r.run_id)
-    );
-    for w in warnings(r) {
-        let _ = writeln!(o, "> **{}**\n", esc(&w));
-    }
-
-    let _ = writeln!(o, "## {}\n", SECTIONS[0]);
-    let _ = writeln!(o, "| | |\n|---|---|");
-    let rows = [
+/// The summary table's rows (plain text, escaped by each renderer).
+pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
+    vec![
         ("Runbook", r.runbook.clone().unwrap_or_default()),
         (
             "Change ticket",
@@ -142,7 +117,37 @@ pub fn render(r: &Report) -> String {
                 r.journal, r.events, r.output_lines, r.measurements
             ),
         ),
-    ];
+    ]
+}
+
+/// Target of a check in words: `must be < 0.3` / `fires if > 0.02 for 30s`.
+pub fn target(c: &CheckReport) -> String {
+    match c.kind {
+        CheckKind::Gate => format!("pass if {}", c.condition),
+        CheckKind::Trigger => format!("fire if {}", c.condition),
+    }
+}
+
+#[expect(
+    clippy::many_single_char_names,
+    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
+)]
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let title = r.runbook.as_deref().unwrap_or("unknown runbook");
+    let _ = writeln!(
+        o,
+        "# Post-launch report: {} (run `{}`)\n",
+        esc(title),
+        esc(&r.run_id)
+    );
+    for w in warnings(r) {
+        let _ = writeln!(o, "> **{}**\n", esc(&w));
+    }
+
+    let _ = writeln!(o, "## {}\n", SECTIONS[0]);
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let rows = summary_rows(r);
     for (k, v) in rows {
         let _ = writeln!(o, "| {k} | {} |", esc(&v));
     }
