@@ -6,7 +6,10 @@
     unreachable_pub,
     reason = "support items are `pub` for the test modules of this one binary"
 )]
-#![allow(dead_code, reason = "each support helper is used by some test files only")]
+#![allow(
+    dead_code,
+    reason = "each support helper is used by some test files only"
+)]
 
 mod support;
 
