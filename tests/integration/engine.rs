@@ -600,3 +600,63 @@ grace = "500ms"
         assert!(stderr.contains("cutover resume r"), "{stderr}");
     }
 }
+
+#[test]
+fn http_steps_send_their_request_and_check_the_status() {
+    use crate::support::http_server::{HttpServer, Reply};
+    let server = HttpServer::start();
+    server.route(
+        "POST",
+        "/flags/checkout",
+        [Reply::json(200, r#"{"enabled":true}"#)],
+    );
+    server.route(
+        "PUT",
+        "/lb/pool",
+        [Reply::new(503).body("pool is draining")],
+    );
+    server.route("DELETE", "/flags/checkout", [Reply::new(204)]);
+    let (c, out) = run(
+        Cutover::new().runbook(&format!(
+            r#"
+[runbook]
+name = "http"
+
+[[step]]
+id = "flag-on"
+http = {{ url = "{url}/flags/checkout", body = '{{"on":true}}', headers = {{ X-Change = "CHG-1" }} }}
+rollback = {{ http = {{ url = "{url}/flags/checkout", method = "DELETE", expect_status = [204] }} }}
+
+[[step]]
+id = "lb"
+http = {{ url = "{url}/lb/pool", method = "PUT", expect_status = [200] }}
+"#,
+            url = server.url()
+        )),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let requests = server.requests();
+    let seen: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "POST /flags/checkout",
+            "PUT /lb/pool",
+            "DELETE /flags/checkout"
+        ]
+    );
+    assert_eq!(requests[0].header("x-change"), Some("CHG-1"));
+    let j = journal(&c, "r");
+    let failed = of_type(&j, "attempt_finished");
+    assert_eq!(failed[1]["data"]["exit_code"], 503);
+    assert!(
+        of_type(&j, "output")
+            .iter()
+            .any(|r| r["data"]["step"] == "lb" && r["data"]["line"] == "pool is draining")
+    );
+    assert_eq!(outcome(&j), "rolled_back");
+}
