@@ -11,6 +11,8 @@ mod probe;
 mod process;
 mod scheduler;
 mod step;
+#[cfg(test)]
+mod tests;
 
 pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
 pub use scheduler::{EngineError, Options, ResumeInput, Start, execute};
