@@ -556,13 +556,14 @@ impl Scheduler {
                 }));
             }
             OnFailure::Continue => self.core.set(id, Slot::Failed { continued: true }),
-            OnFailure::Pause => self.park(id, PauseReason::StepFailed, hint),
-            OnFailure::Ask => self.wait_for_person(
+            OnFailure::Pause => self.park_and_stop(id, PauseReason::StepFailed, hint),
+            OnFailure::Ask if self.interactive => self.wait_for_person(
                 id,
                 Prompt::Failure(id.to_string()),
                 PauseReason::StepFailed,
                 hint,
             ),
+            OnFailure::Ask => self.park_and_stop(id, PauseReason::StepFailed, hint),
         }
     }
 
@@ -578,6 +579,18 @@ impl Scheduler {
         } else {
             self.park(id, reason, hint);
         }
+    }
+
+    /// Park the step and start no other step: a failure or an unclear gate
+    /// needs a person before anything else happens. (Approvals and manual
+    /// steps park alone; independent branches go on meanwhile.)
+    fn park_and_stop(&mut self, id: &str, reason: PauseReason, hint: String) {
+        self.park(id, reason, hint);
+        self.request(After::Pause {
+            reason,
+            step: Some(id.to_string()),
+            hint: String::new(),
+        });
     }
 
     fn park(&mut self, id: &str, reason: PauseReason, hint: String) {
@@ -757,7 +770,7 @@ impl Scheduler {
                             "{why}\nlook at the signal, then: cutover resume {0} (gates are measured again), --skip {id}, or --rollback",
                             self.run_ref
                         );
-                        self.park(id, PauseReason::GateInconclusive, hint);
+                        self.park_and_stop(id, PauseReason::GateInconclusive, hint);
                     }
                 }
             }

@@ -660,3 +660,63 @@ http = {{ url = "{url}/lb/pool", method = "PUT", expect_status = [200] }}
     );
     assert_eq!(outcome(&j), "rolled_back");
 }
+
+#[test]
+fn on_failure_pause_stops_and_resume_rerun_goes_on() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "pause"
+max_parallel = 2
+
+[[step]]
+id = "check"
+needs = []
+run = "test -f ready"
+on_failure = "pause"
+
+[[step]]
+id = "other"
+needs = []
+run = "sleep 0.3; echo other >> effects"
+
+[[step]]
+id = "later"
+needs = ["check", "other"]
+run = "echo later >> effects"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cutover resume r --rerun check"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "other\n",
+        "in-flight work finishes"
+    );
+    std::fs::write(c.path("ready"), "").unwrap();
+    let resumed = bin(&c)
+        .args(["resume", "r", "--rerun", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "other\nlater\n"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert_eq!(of_type(&j, "decision")[0]["data"]["choice"], "rerun");
+    assert_eq!(of_type(&j, "paused")[0]["data"]["reason"], "step_failed");
+}
