@@ -556,14 +556,15 @@ impl Scheduler {
                 }));
             }
             OnFailure::Continue => self.core.set(id, Slot::Failed { continued: true }),
-            OnFailure::Pause => self.park_and_stop(id, PauseReason::StepFailed, hint),
             OnFailure::Ask if self.interactive => self.wait_for_person(
                 id,
                 Prompt::Failure(id.to_string()),
                 PauseReason::StepFailed,
                 hint,
             ),
-            OnFailure::Ask => self.park_and_stop(id, PauseReason::StepFailed, hint),
+            OnFailure::Pause | OnFailure::Ask => {
+                self.park_and_stop(id, PauseReason::StepFailed, hint);
+            }
         }
     }
 
