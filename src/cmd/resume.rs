@@ -58,6 +58,13 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         )));
     }
     for step in args.rerun.iter().chain(&args.skip) {
+        if state.steps.get(step).is_some_and(|r| r.state.is_complete()) {
+            return Err(Error::Usage(format!(
+                "step `{step}` of run `{}` is already {}; a completed step never runs again",
+                read.header.run_id,
+                state.steps[step].state.label()
+            )));
+        }
         if !plan.runbook.steps.iter().any(|s| &s.id == step) {
             return Err(Error::Usage(format!(
                 "run `{}` has no step `{step}`",

@@ -171,6 +171,14 @@ pub async fn execute(
     };
     let interrupts = super::interrupt::listen(&sched.tx);
     let result = sched.run(opts.start).await;
+    if result.is_err() {
+        // The journal cannot be written: nothing may go on unrecorded. Kill
+        // every group still running and wait for them to be gone.
+        sched.emergency_stop().await;
+    }
+    if let Err(e) = &result {
+        tracing::error!("run stopped: {e}");
+    }
     for h in interrupts {
         h.abort();
     }
@@ -1209,6 +1217,30 @@ impl Scheduler {
             self.emit(Event::TriggerDisarmed {
                 trigger: id.to_string(),
             });
+        }
+    }
+
+    async fn emergency_stop(&mut self) {
+        for kill in self.kills.values() {
+            let _ = kill.send(KillLevel::Now);
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !self.kills.is_empty() {
+            let msg = tokio::select! {
+                m = self.rx.recv() => m,
+                () = tokio::time::sleep_until(deadline) => return,
+            };
+            match msg {
+                Some(Msg::Phase { step, .. }) => {
+                    self.kills.remove(&step);
+                }
+                Some(Msg::RollbackDone { step, .. }) => {
+                    self.kills.remove(&format!("rollback:{step}"));
+                }
+                Some(Msg::Durable(_, ack)) => drop(ack),
+                Some(_) => {}
+                None => return,
+            }
         }
     }
 
