@@ -720,3 +720,126 @@ run = "echo later >> effects"
     assert_eq!(of_type(&j, "decision")[0]["data"]["choice"], "rerun");
     assert_eq!(of_type(&j, "paused")[0]["data"]["reason"], "step_failed");
 }
+
+#[test]
+fn a_baseline_trigger_watches_between_its_steps_and_rolls_back() {
+    let (c, out) = run(
+        Cutover::new().file("level", "10\n").runbook(
+            r#"
+[runbook]
+name = "baseline"
+
+[sources.local]
+kind = "command"
+
+[[trigger]]
+id = "level-up"
+source = "local"
+query = "cat level"
+fire_if = "> baseline + 50%"
+for = "0s"
+interval = "100ms"
+action = "rollback"
+from = "raise"
+until = "settle"
+
+[[step]]
+id = "prep"
+run = "echo prep"
+rollback = "echo undo-prep >> undo.log"
+
+[[step]]
+id = "raise"
+run = "echo 20 > level"
+rollback = "echo 10 > level; echo undo-raise >> undo.log"
+
+[[step]]
+id = "settle"
+run = "sleep 5"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(c.path("undo.log")).unwrap(),
+        "undo-raise\nundo-prep\n"
+    );
+    let j = journal(&c, "r");
+    let baseline = of_type(&j, "baseline");
+    assert_eq!(baseline[0]["data"]["check"], "level-up");
+    assert_eq!(baseline[0]["data"]["value"], 10.0);
+    let armed = of_type(&j, "trigger_armed")[0]["seq"].as_u64().unwrap();
+    assert!(
+        armed > seq_of(&j, "prep", "done"),
+        "armed only from `raise`"
+    );
+    assert!(armed < seq_of(&j, "raise", "running"));
+    let fired = of_type(&j, "trigger_fired");
+    assert_eq!(fired[0]["data"]["value"], 20.0);
+    assert_eq!(fired[0]["data"]["condition"], "> baseline + 50%");
+    seq_of(&j, "settle", "stopped");
+}
+
+#[test]
+fn run_ids_and_journal_paths() {
+    let c = Cutover::new()
+        .runbook("[runbook]\nname = \"ids\"\n\n[[step]]\nid = \"a\"\nmanual = \"wave\"\n")
+        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z");
+    let out = bin(&c)
+        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+        .args(["run", "runbook.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let journal_path = c.path(".cutover/runs/ids-20260102T030405Z/journal.jsonl");
+    let text = std::fs::read_to_string(&journal_path).unwrap();
+    assert!(text.contains(r#""ts":"2026-01-02T03:04:05."#), "{text}");
+
+    // An explicit journal path: commands name the run by that path.
+    let out = bin(&c)
+        .args(["run", "runbook.toml", "--journal", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("cutover done elsewhere/j.jsonl a"),
+        "{stderr}"
+    );
+    let done = bin(&c)
+        .args(["done", "elsewhere/j.jsonl", "a"])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let resumed = bin(&c)
+        .args(["resume", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    // Resuming an ended run says so and gives its exit code.
+    let again = bin(&c)
+        .args(["resume", "ids-20260102T030405Z"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(4),
+        "still waiting for its manual step"
+    );
+    let again = bin(&c)
+        .args(["resume", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already ended: completed"));
+}
