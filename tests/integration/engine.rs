@@ -843,3 +843,46 @@ fn run_ids_and_journal_paths() {
     assert_eq!(again.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already ended: completed"));
 }
+
+#[test]
+fn a_dry_run_says_when_a_gate_query_does_not_work() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "dry-gates"
+
+[sources.local]
+kind = "command"
+
+[[step]]
+id = "switch"
+run = "echo switched >> effects"
+
+[[step.gate]]
+when = "before"
+source = "local"
+query = "echo 'no such metric' >&2; exit 3"
+pass_if = "< 1"
+count = 1
+interval = "50ms"
+error_limit = 0
+"#,
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!(
+        out.code, 0,
+        "a dry run reports, it does not fail: {}",
+        out.stderr
+    );
+    assert!(!c.path("effects").exists());
+    assert!(out.stderr.contains("queries FAILED"), "{}", out.stderr);
+    let j = journal(&c, "r");
+    assert_eq!(
+        of_type(&j, "gate_measurement")[0]["data"]["measurement"]["verdict"],
+        "error"
+    );
+    assert_eq!(of_type(&j, "run_finished")[0]["data"]["queries_ok"], false);
+    seq_of(&j, "switch", "would_run");
+}
