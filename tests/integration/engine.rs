@@ -886,3 +886,46 @@ error_limit = 0
     assert_eq!(of_type(&j, "run_finished")[0]["data"]["queries_ok"], false);
     seq_of(&j, "switch", "would_run");
 }
+
+#[test]
+fn yes_does_not_approve_in_production() {
+    let runbook = r#"
+[runbook]
+name = "prod"
+
+[env.production]
+production = true
+
+[env.staging]
+
+[[step]]
+id = "switch"
+approval = { required = true }
+run = "echo switched >> effects"
+"#;
+    let (c, out) = run(
+        Cutover::new().runbook(runbook),
+        &["--env", "production", "--yes"],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`--yes` does not approve anything in production"),
+        "{}",
+        out.stderr
+    );
+    assert!(!c.path("effects").exists());
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "approval_requested").len(), 1);
+    assert!(of_type(&j, "approval_granted").is_empty());
+
+    let (c, out) = run(
+        Cutover::new().runbook(runbook),
+        &["--env", "staging", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "switched\n"
+    );
+}
