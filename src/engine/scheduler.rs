@@ -160,6 +160,7 @@ pub async fn execute(
         yes: opts.yes,
         interactive: opts.interactive,
         run_ref: opts.run_ref,
+        dry_final: HashMap::new(),
     };
     let interrupts = super::interrupt::listen(&sched.tx);
     let result = sched.run(opts.start).await;
@@ -209,6 +210,8 @@ pub(super) struct Scheduler {
     pub(super) yes: bool,
     pub(super) interactive: bool,
     pub(super) run_ref: String,
+    /// Dry run: the final state of a step that did not run, until its after-gates end.
+    pub(super) dry_final: HashMap<String, (StepState, Option<String>)>,
 }
 
 impl Scheduler {
@@ -218,6 +221,9 @@ impl Scheduler {
                 self.journal.emit(Event::RunStarted(*started));
                 self.flush()?;
                 self.measure_baselines().await;
+                if self.dry_run {
+                    self.probe_triggers_once().await;
+                }
                 for t in self.triggers.clone() {
                     if t.from.is_none() {
                         self.arm(&t.id);
@@ -441,11 +447,16 @@ impl Scheduler {
         if self.dry_run {
             let what = self.masker.mask(&describe(&step.action));
             match (&step.action, step.dry_run) {
+                // Not run; its after-gates still query their sources.
                 (Action::Manual { .. }, _) | (_, DryRunMode::Skip) => {
-                    return self.complete(id, StepState::WouldRun, Some(what));
+                    self.dry_final
+                        .insert(id.to_string(), (StepState::WouldRun, Some(what)));
+                    return self.after_gates_phase(id);
                 }
                 (_, DryRunMode::Simulate) => {
-                    return self.complete(id, StepState::Simulated, Some(what));
+                    self.dry_final
+                        .insert(id.to_string(), (StepState::Simulated, Some(what)));
+                    return self.after_gates_phase(id);
                 }
                 (_, DryRunMode::Run) => {}
             }
@@ -479,13 +490,19 @@ impl Scheduler {
             self.effects
                 .push(Effect::Gates(id.to_string(), GateWhen::After));
         } else {
-            let state = if self.dry_run {
-                StepState::RanReadOnly
-            } else {
-                StepState::Done
-            };
-            self.complete(id, state, None);
+            self.complete_after_gates(id);
         }
+    }
+
+    /// The step passed its after-gates (or had none): done, or in a dry run
+    /// what the dry run did with it.
+    fn complete_after_gates(&mut self, id: &str) {
+        let (state, detail) = match self.dry_final.remove(id) {
+            Some(last) => last,
+            None if self.dry_run => (StepState::RanReadOnly, None),
+            None => (StepState::Done, None),
+        };
+        self.complete(id, state, detail);
     }
 
     pub(super) fn complete(&mut self, id: &str, state: StepState, detail: Option<String>) {
@@ -675,15 +692,7 @@ impl Scheduler {
                 }
                 match verdict {
                     GatesVerdict::Pass if when == GateWhen::Before => self.approval_phase(id),
-                    GatesVerdict::Pass => self.complete(
-                        id,
-                        if self.dry_run {
-                            StepState::RanReadOnly
-                        } else {
-                            StepState::Done
-                        },
-                        None,
-                    ),
+                    GatesVerdict::Pass => self.complete_after_gates(id),
                     GatesVerdict::Fail(why) => self.step_failed(id, why),
                     GatesVerdict::Inconclusive(why) => {
                         let hint = format!(
@@ -743,6 +752,7 @@ impl Scheduler {
                         self.baselines.clone(),
                         self.masker.clone(),
                         self.tx.clone(),
+                        self.dry_run,
                     ));
                     self.gate_tasks.insert(id, handle);
                 }

@@ -345,9 +345,24 @@ pub(crate) async fn run_gates(
     baselines: Arc<BTreeMap<String, f64>>,
     masker: Arc<Masker>,
     tx: mpsc::UnboundedSender<Msg>,
+    dry_run: bool,
 ) {
     let mut verdict = GatesVerdict::Pass;
     for gate in step.gates(when) {
+        // A dry run learns whether the query works, not whether the change
+        // went well: one measurement, whatever it says, ends the gate.
+        let dry;
+        let gate = if dry_run {
+            let mut g = gate.clone();
+            g.count = 1;
+            g.failure_limit = 0;
+            g.error_limit = 0;
+            g.inconclusive_limit = 0;
+            dry = g;
+            &dry
+        } else {
+            gate
+        };
         let key = format!("{}.{}", step.id, gate.id);
         let _ = tx.send(Msg::Event(Event::GateStarted {
             step: step.id.clone(),

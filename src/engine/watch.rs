@@ -145,4 +145,19 @@ impl Scheduler {
         }
         self.baselines = Arc::new(values);
     }
+
+    /// Dry run: measure every trigger's query once up front, so the summary
+    /// says whether each works even when no step lasts long enough for a tick.
+    pub(super) async fn probe_triggers_once(&mut self) {
+        for t in self.triggers.clone() {
+            let (_, m) = self.signals.baseline(&t.check).await;
+            if m.verdict == Verdict::Error {
+                self.queries_ok = false;
+            }
+            self.emit(Event::TriggerMeasurement {
+                trigger: t.id.clone(),
+                measurement: m,
+            });
+        }
+    }
 }
