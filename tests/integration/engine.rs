@@ -268,6 +268,17 @@ fn dry_run_runs_only_read_only_steps_and_says_so() {
 [runbook]
 name = "dry"
 
+[sources.local]
+kind = "command"
+
+[[trigger]]
+id = "errors"
+source = "local"
+query = "echo 0"
+fire_if = "> 1"
+interval = "10s"
+action = "rollback"
+
 [[step]]
 id = "look"
 run = "echo looked >> effects"
@@ -304,6 +315,10 @@ manual = "call the bank"
     let finished = of_type(&j, "run_finished");
     assert_eq!(finished[0]["data"]["dry_run"], true);
     assert_eq!(finished[0]["data"]["queries_ok"], true);
+    let probed = of_type(&j, "trigger_measurement");
+    // Measured once up front: `fire_if` does not hold (that is no error).
+    assert_eq!(probed[0]["data"]["measurement"]["value"], 0.0);
+    assert_ne!(probed[0]["data"]["measurement"]["verdict"], "error");
 }
 
 #[test]
