@@ -215,3 +215,78 @@ rollback = "true"
         nix::sys::signal::Signal::SIGKILL,
     );
 }
+
+#[test]
+fn a_crash_mid_rollback_resumes_the_rollback() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "rollback-crash"
+
+[[step]]
+id = "a"
+run = "true"
+rollback = "echo undo-a >> undo.log"
+
+[[step]]
+id = "b"
+run = "true"
+# The first time, hang (the crash comes then); the second time, finish.
+rollback = "echo $$ > rb.pid; if [ -f again ]; then echo undo-b >> undo.log; else touch again; echo undo-b-start >> undo.log; sleep 30; fi"
+
+[[step]]
+id = "c"
+run = "exit 1"
+"#,
+    );
+    let mut child = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(c.path("undo.log")).is_ok_and(|t| t.contains("undo-b-start")) {
+        assert!(Instant::now() < deadline, "rollback of b never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The killed run's rollback command lives on in its own group: stop it by
+    // its group id, as an operator would before resuming.
+    let leader: i32 = std::fs::read_to_string(c.path("rb.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(leader),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+
+    let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("undo.log")).unwrap(),
+        "undo-b-start\nundo-b\nundo-a\n",
+        "b's interrupted rollback runs again, then a's"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert_eq!(
+        of_type(&j, "rollback_started").len(),
+        1,
+        "one rollback, resumed"
+    );
+    assert_eq!(of_type(&j, "run_resumed").len(), 1);
+    let finished: Vec<&str> = of_type(&j, "rollback_step_finished")
+        .iter()
+        .map(|r| r["data"]["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(finished, ["b", "a"]);
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "rolled_back"
+    );
+}
