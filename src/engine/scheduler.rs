@@ -645,7 +645,11 @@ impl Scheduler {
                 self.effects.push(Effect::Ack(ack));
             }
             Msg::Phase { step, result } => self.on_phase(&step, result),
-            Msg::RollbackDone { step, result } => self.on_rollback_done(&step, &result),
+            Msg::RollbackDone {
+                step,
+                result,
+                duration_ms,
+            } => self.on_rollback_done(&step, &result, duration_ms),
             Msg::Trigger { trigger, update } => self.on_trigger(&trigger, update),
             Msg::Stdin(line) => self.on_stdin(line),
             Msg::Interrupt(signal) => self.on_interrupt(signal),
