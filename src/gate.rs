@@ -577,4 +577,25 @@ mod tests {
             "the probe's process {pid} outlived the cancelled gate"
         );
     }
+
+    #[test]
+    fn the_engine_can_spawn_gates_and_triggers() {
+        fn assert_send<T: Send>(_: &T) {}
+        let g = command_gate("echo 1", 1, 3);
+        let sources = command_sources();
+        let mut callback = |_: &Measurement| {};
+        assert_send(&run_gate(&g, &sources, None, &mut callback));
+        let t = crate::runbook::model::Trigger {
+            id: "t".into(),
+            check: g.check.clone(),
+            hold_for: Duration::ZERO,
+            action: crate::runbook::model::TriggerAction::Pause,
+            on_error: crate::runbook::model::OnError::Pause,
+            from: None,
+            until: None,
+        };
+        let (tx, _rx) = tokio::sync::mpsc::channel(1);
+        assert_send(&crate::trigger::watch_trigger(&t, &sources, None, tx));
+        assert_send(&crate::trigger::measure_baseline(&g.check, &sources));
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::{ResumeArgs, VarArgs};
 use crate::engine::{Options, ResumeInput, Start};
 use crate::error::Error;
+use crate::event::Outcome;
 use crate::journal::{Journal, RunState, Stamp, locate};
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
@@ -27,6 +28,16 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             path.display()
         )));
     };
+    if let Some(outcome @ (Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed)) =
+        state.outcome()
+    {
+        eprintln!(
+            "run `{}` already ended: {}; nothing to resume",
+            read.header.run_id,
+            outcome.label()
+        );
+        return Ok(ExitCode::from(outcome.exit_code()));
+    }
     // The plan is rebuilt from the runbook and must hash to the journaled one:
     // a resumed run runs exactly what was started (secrets come from this environment).
     let vars = VarArgs {
@@ -47,6 +58,13 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         )));
     }
     for step in args.rerun.iter().chain(&args.skip) {
+        if state.steps.get(step).is_some_and(|r| r.state.is_complete()) {
+            return Err(Error::Usage(format!(
+                "step `{step}` of run `{}` is already {}; a completed step never runs again",
+                read.header.run_id,
+                state.steps[step].state.label()
+            )));
+        }
         if !plan.runbook.steps.iter().any(|s| &s.id == step) {
             return Err(Error::Usage(format!(
                 "run `{}` has no step `{step}`",

@@ -115,22 +115,6 @@ impl Core {
     }
 }
 
-/// The steps to roll back: completed steps with a `rollback`, most recently
-/// completed first, leaving out those already rolled back.
-pub(crate) fn rollback_order(
-    completion_order: &[String],
-    steps: &IndexMap<String, Step>,
-    already: &[String],
-) -> Vec<String> {
-    completion_order
-        .iter()
-        .rev()
-        .filter(|id| steps.get(id.as_str()).is_some_and(|s| s.rollback.is_some()))
-        .filter(|id| !already.contains(id))
-        .cloned()
-        .collect()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use std::time::Duration;
@@ -209,23 +193,5 @@ pub(crate) mod tests {
         assert!(core.ready().is_empty());
         assert!(core.idle());
         assert!(!core.all_complete());
-    }
-
-    #[test]
-    fn rollback_runs_in_reverse_completion_order() {
-        let mut steps: IndexMap<String, Step> = ["a", "b", "c", "d"]
-            .iter()
-            .map(|id| ((*id).to_string(), step(id, &[])))
-            .collect();
-        steps["c"].rollback = None;
-        let order: Vec<String> = ["b", "a", "c", "d"]
-            .iter()
-            .map(|s| (*s).to_string())
-            .collect();
-        assert_eq!(rollback_order(&order, &steps, &[]), ["d", "a", "b"]);
-        assert_eq!(
-            rollback_order(&order, &steps, &["d".to_string()]),
-            ["a", "b"]
-        );
     }
 }

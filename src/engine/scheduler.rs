@@ -15,21 +15,20 @@ use indexmap::IndexMap;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use super::core::{Core, Slot, rollback_order};
-use super::probe::{Signals, TriggerUpdate};
+use super::core::{Core, Slot};
+use super::probe::Signals;
 use super::process::KillLevel;
+use super::prompt::Prompt;
 use super::step::{
     ActionCtx, ActionResult, GatesVerdict, Msg, PhaseResult, describe, run_gates, run_rollback,
     run_step,
 };
 use crate::event::{
-    Choice, Event, Outcome, PauseReason, Record, RollbackReason, RunFinished, RunStarted, StepState,
+    Event, Outcome, PauseReason, Record, RollbackReason, RunFinished, RunStarted, StepState,
 };
 use crate::journal::{Journal, JournalError, RunState};
 use crate::plan::Plan;
-use crate::runbook::model::{
-    Action, DryRunMode, GateWhen, OnError, OnFailure, OnReject, Step, Trigger, TriggerAction,
-};
+use crate::runbook::model::{Action, DryRunMode, GateWhen, OnFailure, OnReject, Step, Trigger};
 use crate::signals::Verdict;
 use crate::ui::EventSink;
 
@@ -70,7 +69,7 @@ pub struct ResumeInput {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum After {
+pub(super) enum After {
     Pause {
         reason: PauseReason,
         step: Option<String>,
@@ -81,7 +80,7 @@ enum After {
 }
 
 impl After {
-    fn rank(&self) -> u8 {
+    pub(super) fn rank(&self) -> u8 {
         match self {
             After::Pause { .. } => 0,
             After::Rollback(_) => 1,
@@ -90,7 +89,7 @@ impl After {
     }
 }
 
-enum Mode {
+pub(super) enum Mode {
     Run,
     Drain(After),
     RollingBack {
@@ -101,20 +100,13 @@ enum Mode {
     Finished(Outcome),
 }
 
-enum Effect {
+pub(super) enum Effect {
     Exec(String),
     Gates(String, GateWhen),
     Rollback(String),
     Kill(KillLevel),
     Ack(oneshot::Sender<()>),
     Arm(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Prompt {
-    Approval(String),
-    Manual(String),
-    Failure(String),
 }
 
 /// Execute `plan` to its end (completed, rolled back, paused, aborted).
@@ -168,9 +160,18 @@ pub async fn execute(
         yes: opts.yes,
         interactive: opts.interactive,
         run_ref: opts.run_ref,
+        dry_final: HashMap::new(),
     };
     let interrupts = super::interrupt::listen(&sched.tx);
     let result = sched.run(opts.start).await;
+    if result.is_err() {
+        // The journal cannot be written: nothing may go on unrecorded. Kill
+        // every group still running and wait for them to be gone.
+        sched.emergency_stop().await;
+    }
+    if let Err(e) = &result {
+        tracing::error!("run stopped: {e}");
+    }
     for h in interrupts {
         h.abort();
     }
@@ -179,45 +180,50 @@ pub async fn execute(
     result
 }
 
-struct Scheduler {
-    steps: IndexMap<String, Step>,
-    triggers: Vec<Trigger>,
-    production: bool,
-    core: Core,
-    journal: Journal,
-    sink: Box<dyn EventSink>,
-    signals: Arc<dyn Signals>,
-    masker: Arc<crate::secrets::Masker>,
-    ctx: ActionCtx,
-    tx: mpsc::UnboundedSender<Msg>,
-    rx: mpsc::UnboundedReceiver<Msg>,
+pub(super) struct Scheduler {
+    pub(super) steps: IndexMap<String, Step>,
+    pub(super) triggers: Vec<Trigger>,
+    pub(super) production: bool,
+    pub(super) core: Core,
+    pub(super) journal: Journal,
+    pub(super) sink: Box<dyn EventSink>,
+    pub(super) signals: Arc<dyn Signals>,
+    pub(super) masker: Arc<crate::secrets::Masker>,
+    pub(super) ctx: ActionCtx,
+    pub(super) tx: mpsc::UnboundedSender<Msg>,
+    pub(super) rx: mpsc::UnboundedReceiver<Msg>,
     /// Every record written or seen, folded: approvals, manual done, completion order.
-    state: RunState,
-    kills: HashMap<String, watch::Sender<KillLevel>>,
-    gate_tasks: HashMap<String, JoinHandle<()>>,
-    watchers: HashMap<String, JoinHandle<()>>,
-    baselines: Arc<BTreeMap<String, f64>>,
-    mode: Mode,
-    effects: Vec<Effect>,
-    prompts: VecDeque<Prompt>,
+    pub(super) state: RunState,
+    pub(super) kills: HashMap<String, watch::Sender<KillLevel>>,
+    pub(super) gate_tasks: HashMap<String, JoinHandle<()>>,
+    pub(super) watchers: HashMap<String, JoinHandle<()>>,
+    pub(super) baselines: Arc<BTreeMap<String, f64>>,
+    pub(super) mode: Mode,
+    pub(super) effects: Vec<Effect>,
+    pub(super) prompts: VecDeque<Prompt>,
     /// Steps stopped for this process, with why and what to do.
-    parked: IndexMap<String, (PauseReason, String)>,
-    interrupts: u32,
-    queries_ok: bool,
-    stdin_started: bool,
-    dry_run: bool,
-    yes: bool,
-    interactive: bool,
-    run_ref: String,
+    pub(super) parked: IndexMap<String, (PauseReason, String)>,
+    pub(super) interrupts: u32,
+    pub(super) queries_ok: bool,
+    pub(super) stdin_started: bool,
+    pub(super) dry_run: bool,
+    pub(super) yes: bool,
+    pub(super) interactive: bool,
+    pub(super) run_ref: String,
+    /// Dry run: the final state of a step that did not run, until its after-gates end.
+    pub(super) dry_final: HashMap<String, (StepState, Option<String>)>,
 }
 
 impl Scheduler {
-    async fn run(&mut self, start: Start) -> Result<Outcome, EngineError> {
+    pub(super) async fn run(&mut self, start: Start) -> Result<Outcome, EngineError> {
         match start {
             Start::New(started) => {
                 self.journal.emit(Event::RunStarted(*started));
                 self.flush()?;
                 self.measure_baselines().await;
+                if self.dry_run {
+                    self.probe_triggers_once().await;
+                }
                 for t in self.triggers.clone() {
                     if t.from.is_none() {
                         self.arm(&t.id);
@@ -260,7 +266,7 @@ impl Scheduler {
     }
 
     /// Make every buffered event durable, then show it and fold it into state.
-    fn flush(&mut self) -> Result<(), EngineError> {
+    pub(super) fn flush(&mut self) -> Result<(), EngineError> {
         loop {
             let flushed = self.journal.flush()?;
             self.absorb(&flushed.external, &flushed.written);
@@ -270,7 +276,7 @@ impl Scheduler {
         }
     }
 
-    fn absorb(&mut self, external: &[Record], written: &[Record]) {
+    pub(super) fn absorb(&mut self, external: &[Record], written: &[Record]) {
         for r in external.iter().chain(written) {
             self.state.apply(r);
             self.sink.record(r);
@@ -280,11 +286,11 @@ impl Scheduler {
         }
     }
 
-    fn emit(&mut self, event: Event) {
+    pub(super) fn emit(&mut self, event: Event) {
         self.journal.emit(event);
     }
 
-    fn set_state(&mut self, step: &str, state: StepState, detail: Option<String>) {
+    pub(super) fn set_state(&mut self, step: &str, state: StepState, detail: Option<String>) {
         self.emit(Event::StepState {
             step: step.to_string(),
             state,
@@ -294,7 +300,7 @@ impl Scheduler {
 
     // ---- deciding -------------------------------------------------------
 
-    fn decide(&mut self) {
+    pub(super) fn decide(&mut self) {
         loop {
             match &self.mode {
                 Mode::Run => {
@@ -354,57 +360,14 @@ impl Scheduler {
                     }
                     continue;
                 }
-                Mode::RollingBack {
-                    remaining,
-                    current: None,
-                    failed,
-                } => {
-                    let failed = failed.clone();
-                    if let Some(next) = remaining.front().cloned() {
-                        if let Mode::RollingBack {
-                            remaining, current, ..
-                        } = &mut self.mode
-                        {
-                            remaining.pop_front();
-                            *current = Some(next.clone());
-                        }
-                        let action = self.steps[&next]
-                            .rollback
-                            .as_ref()
-                            .map(describe)
-                            .unwrap_or_default();
-                        let action = self.masker.mask(&action);
-                        self.emit(Event::RollbackStepStarted {
-                            step: next.clone(),
-                            action,
-                        });
-                        self.effects.push(Effect::Rollback(next));
-                    } else {
-                        let ok = failed.is_empty();
-                        self.emit(Event::RollbackFinished {
-                            ok,
-                            failed: failed.clone(),
-                        });
-                        if ok {
-                            self.finish(Outcome::RolledBack, "rolled back".into());
-                        } else {
-                            self.finish(
-                                Outcome::RollbackFailed,
-                                format!(
-                                    "ROLLBACK FAILED at `{}`; later rollbacks were not run",
-                                    failed.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                }
+                Mode::RollingBack { current: None, .. } => self.next_rollback_step(),
                 Mode::RollingBack { .. } | Mode::Finished(_) => {}
             }
             return;
         }
     }
 
-    fn start_step(&mut self, id: &str) {
+    pub(super) fn start_step(&mut self, id: &str) {
         for t in self.triggers.clone() {
             if t.from.as_deref() == Some(id) {
                 self.arm(&t.id);
@@ -420,7 +383,7 @@ impl Scheduler {
         }
     }
 
-    fn approval_phase(&mut self, id: &str) {
+    pub(super) fn approval_phase(&mut self, id: &str) {
         let Some(approval) = self.steps[id].approval.clone() else {
             return self.exec_phase(id);
         };
@@ -467,7 +430,7 @@ impl Scheduler {
         );
     }
 
-    fn rejected(&mut self, id: &str, on_reject: OnReject) {
+    pub(super) fn rejected(&mut self, id: &str, on_reject: OnReject) {
         self.set_state(id, StepState::Failed, Some("approval rejected".into()));
         self.core.set(id, Slot::Failed { continued: false });
         self.parked.shift_remove(id);
@@ -479,16 +442,21 @@ impl Scheduler {
         }
     }
 
-    fn exec_phase(&mut self, id: &str) {
+    pub(super) fn exec_phase(&mut self, id: &str) {
         let step = self.steps[id].clone();
         if self.dry_run {
             let what = self.masker.mask(&describe(&step.action));
             match (&step.action, step.dry_run) {
+                // Not run; its after-gates still query their sources.
                 (Action::Manual { .. }, _) | (_, DryRunMode::Skip) => {
-                    return self.complete(id, StepState::WouldRun, Some(what));
+                    self.dry_final
+                        .insert(id.to_string(), (StepState::WouldRun, Some(what)));
+                    return self.after_gates_phase(id);
                 }
                 (_, DryRunMode::Simulate) => {
-                    return self.complete(id, StepState::Simulated, Some(what));
+                    self.dry_final
+                        .insert(id.to_string(), (StepState::Simulated, Some(what)));
+                    return self.after_gates_phase(id);
                 }
                 (_, DryRunMode::Run) => {}
             }
@@ -515,23 +483,29 @@ impl Scheduler {
         self.effects.push(Effect::Exec(id.to_string()));
     }
 
-    fn after_gates_phase(&mut self, id: &str) {
+    pub(super) fn after_gates_phase(&mut self, id: &str) {
         if self.steps[id].gates(GateWhen::After).next().is_some() {
             self.set_state(id, StepState::AfterGates, None);
             self.core.set(id, Slot::Busy);
             self.effects
                 .push(Effect::Gates(id.to_string(), GateWhen::After));
         } else {
-            let state = if self.dry_run {
-                StepState::RanReadOnly
-            } else {
-                StepState::Done
-            };
-            self.complete(id, state, None);
+            self.complete_after_gates(id);
         }
     }
 
-    fn complete(&mut self, id: &str, state: StepState, detail: Option<String>) {
+    /// The step passed its after-gates (or had none): done, or in a dry run
+    /// what the dry run did with it.
+    fn complete_after_gates(&mut self, id: &str) {
+        let (state, detail) = match self.dry_final.remove(id) {
+            Some(last) => last,
+            None if self.dry_run => (StepState::RanReadOnly, None),
+            None => (StepState::Done, None),
+        };
+        self.complete(id, state, detail);
+    }
+
+    pub(super) fn complete(&mut self, id: &str, state: StepState, detail: Option<String>) {
         self.set_state(id, state, detail);
         self.core.set(id, Slot::Complete(state));
         self.parked.shift_remove(id);
@@ -542,7 +516,7 @@ impl Scheduler {
         }
     }
 
-    fn step_failed(&mut self, id: &str, why: String) {
+    pub(super) fn step_failed(&mut self, id: &str, why: String) {
         self.set_state(id, StepState::Failed, Some(why));
         let hint = format!(
             "decide, then continue:\n  cutover resume {0} --rerun {id}     (run it again)\n  cutover resume {0} --skip {id}      (carry on without it)\n  cutover resume {0} --rollback       (roll back completed steps)",
@@ -556,38 +530,38 @@ impl Scheduler {
                 }));
             }
             OnFailure::Continue => self.core.set(id, Slot::Failed { continued: true }),
-            OnFailure::Pause => self.park(id, PauseReason::StepFailed, hint),
-            OnFailure::Ask => self.wait_for_person(
+            OnFailure::Ask if self.interactive => self.wait_for_person(
                 id,
                 Prompt::Failure(id.to_string()),
                 PauseReason::StepFailed,
                 hint,
             ),
-        }
-    }
-
-    /// Ask at the terminal, or (non-interactive) stop here and say how to go on.
-    fn wait_for_person(&mut self, id: &str, prompt: Prompt, reason: PauseReason, hint: String) {
-        if self.interactive && matches!(self.mode, Mode::Run) {
-            self.core.set(id, Slot::Prompt);
-            self.prompts.push_back(prompt);
-            if self.prompts.len() == 1 {
-                self.show_prompt();
+            OnFailure::Pause | OnFailure::Ask => {
+                self.park_and_stop(id, PauseReason::StepFailed, hint);
             }
-            self.start_stdin();
-        } else {
-            self.park(id, reason, hint);
         }
     }
 
-    fn park(&mut self, id: &str, reason: PauseReason, hint: String) {
+    /// Park the step and start no other step: a failure or an unclear gate
+    /// needs a person before anything else happens. (Approvals and manual
+    /// steps park alone; independent branches go on meanwhile.)
+    pub(super) fn park_and_stop(&mut self, id: &str, reason: PauseReason, hint: String) {
+        self.park(id, reason, hint);
+        self.request(After::Pause {
+            reason,
+            step: Some(id.to_string()),
+            hint: String::new(),
+        });
+    }
+
+    pub(super) fn park(&mut self, id: &str, reason: PauseReason, hint: String) {
         self.core.set(id, Slot::Parked);
         self.parked.insert(id.to_string(), (reason, hint));
     }
 
     /// Stop starting steps and, when nothing is busy, do `after`. A stronger
     /// request (abort > rollback > pause) replaces a weaker one.
-    fn request(&mut self, after: After) {
+    pub(super) fn request(&mut self, after: After) {
         let kill = matches!(after, After::Rollback(_) | After::Abort);
         match &self.mode {
             Mode::Run => self.mode = Mode::Drain(after),
@@ -612,7 +586,7 @@ impl Scheduler {
         }
     }
 
-    fn finish_paused(&mut self, after: Option<After>) {
+    pub(super) fn finish_paused(&mut self, after: Option<After>) {
         let parked: Vec<(String, (PauseReason, String))> = self.parked.drain(..).collect();
         let mut paused_steps = Vec::new();
         for (id, (reason, hint)) in parked {
@@ -635,31 +609,7 @@ impl Scheduler {
         );
     }
 
-    fn start_rollback(&mut self, reason: RollbackReason) {
-        let ids: Vec<String> = self.watchers.keys().cloned().collect();
-        for id in ids {
-            self.disarm(&id);
-        }
-        let done: Vec<String> = self
-            .state
-            .steps
-            .iter()
-            .filter(|(_, r)| r.rolled_back)
-            .map(|(id, _)| id.clone())
-            .collect();
-        let order = rollback_order(&self.state.completion_order, &self.steps, &done);
-        self.emit(Event::RollbackStarted {
-            reason,
-            steps: order.clone(),
-        });
-        self.mode = Mode::RollingBack {
-            remaining: order.into(),
-            current: None,
-            failed: Vec::new(),
-        };
-    }
-
-    fn finish(&mut self, outcome: Outcome, message: String) {
+    pub(super) fn finish(&mut self, outcome: Outcome, message: String) {
         let ids: Vec<String> = self.watchers.keys().cloned().collect();
         for id in ids {
             self.disarm(&id);
@@ -677,7 +627,7 @@ impl Scheduler {
 
     // ---- messages -------------------------------------------------------
 
-    fn handle(&mut self, msg: Msg) {
+    pub(super) fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Event(event) => {
                 match &event {
@@ -695,14 +645,18 @@ impl Scheduler {
                 self.effects.push(Effect::Ack(ack));
             }
             Msg::Phase { step, result } => self.on_phase(&step, result),
-            Msg::RollbackDone { step, result } => self.on_rollback_done(&step, &result),
+            Msg::RollbackDone {
+                step,
+                result,
+                duration_ms,
+            } => self.on_rollback_done(&step, &result, duration_ms),
             Msg::Trigger { trigger, update } => self.on_trigger(&trigger, update),
             Msg::Stdin(line) => self.on_stdin(line),
             Msg::Interrupt(signal) => self.on_interrupt(signal),
         }
     }
 
-    fn on_phase(&mut self, id: &str, result: PhaseResult) {
+    pub(super) fn on_phase(&mut self, id: &str, result: PhaseResult) {
         self.kills.remove(id);
         self.gate_tasks.remove(id);
         if self.core.slot(id) != Slot::Busy {
@@ -742,128 +696,21 @@ impl Scheduler {
                 }
                 match verdict {
                     GatesVerdict::Pass if when == GateWhen::Before => self.approval_phase(id),
-                    GatesVerdict::Pass => self.complete(
-                        id,
-                        if self.dry_run {
-                            StepState::RanReadOnly
-                        } else {
-                            StepState::Done
-                        },
-                        None,
-                    ),
+                    GatesVerdict::Pass => self.complete_after_gates(id),
                     GatesVerdict::Fail(why) => self.step_failed(id, why),
                     GatesVerdict::Inconclusive(why) => {
                         let hint = format!(
                             "{why}\nlook at the signal, then: cutover resume {0} (gates are measured again), --skip {id}, or --rollback",
                             self.run_ref
                         );
-                        self.park(id, PauseReason::GateInconclusive, hint);
+                        self.park_and_stop(id, PauseReason::GateInconclusive, hint);
                     }
                 }
             }
         }
     }
 
-    fn on_rollback_done(&mut self, id: &str, result: &ActionResult) {
-        self.kills.remove(&format!("rollback:{id}"));
-        self.emit(Event::RollbackStepFinished {
-            step: id.to_string(),
-            ok: result.ok,
-            exit_code: result.exit_code,
-            duration_ms: 0,
-            detail: result.detail.clone(),
-        });
-        if let Mode::RollingBack {
-            remaining,
-            current,
-            failed,
-        } = &mut self.mode
-        {
-            *current = None;
-            if !result.ok {
-                // Stop: rolling back earlier steps on top of a half-undone later one
-                // can make things worse. A person decides.
-                failed.push(id.to_string());
-                remaining.clear();
-            }
-        }
-    }
-
-    fn on_trigger(&mut self, id: &str, update: TriggerUpdate) {
-        if !matches!(self.mode, Mode::Run | Mode::Drain(_)) || !self.watchers.contains_key(id) {
-            return;
-        }
-        let Some(trigger) = self.triggers.iter().find(|t| t.id == id).cloned() else {
-            return;
-        };
-        match update {
-            TriggerUpdate::Measurement(m) => {
-                if m.verdict == Verdict::Error {
-                    self.queries_ok = false;
-                }
-                self.emit(Event::TriggerMeasurement {
-                    trigger: id.to_string(),
-                    measurement: *m,
-                });
-            }
-            TriggerUpdate::SourceError(detail) => {
-                self.queries_ok = false;
-                self.emit(Event::TriggerSourceError {
-                    trigger: id.to_string(),
-                    detail: self.masker.mask(&detail),
-                });
-                if self.dry_run {
-                    return;
-                }
-                match trigger.on_error {
-                    OnError::Ignore => {}
-                    OnError::Pause => self.request(After::Pause {
-                        reason: PauseReason::Trigger,
-                        step: None,
-                        hint: format!(
-                            "trigger `{id}` cannot read its source; continue with: cutover resume {}",
-                            self.run_ref
-                        ),
-                    }),
-                    OnError::Rollback => self.request(After::Rollback(RollbackReason::Trigger { trigger: id.to_string() })),
-                }
-            }
-            TriggerUpdate::Fired { value, held_ms } => {
-                let action = match trigger.action {
-                    TriggerAction::Rollback => "rollback",
-                    TriggerAction::Pause => "pause",
-                    TriggerAction::Notify => "notify",
-                };
-                self.emit(Event::TriggerFired {
-                    trigger: id.to_string(),
-                    action: action.into(),
-                    condition: trigger.check.condition_text.clone(),
-                    value,
-                    held_ms,
-                });
-                self.disarm(id);
-                if self.dry_run {
-                    return;
-                }
-                match trigger.action {
-                    TriggerAction::Rollback => {
-                        self.request(After::Rollback(RollbackReason::Trigger { trigger: id.to_string() }));
-                    }
-                    TriggerAction::Pause => self.request(After::Pause {
-                        reason: PauseReason::Trigger,
-                        step: None,
-                        hint: format!(
-                            "trigger `{id}` fired; continue with: cutover resume {0}, or roll back: cutover resume {0} --rollback",
-                            self.run_ref
-                        ),
-                    }),
-                    TriggerAction::Notify => {}
-                }
-            }
-        }
-    }
-
-    fn on_interrupt(&mut self, signal: &'static str) {
+    pub(super) fn on_interrupt(&mut self, signal: &'static str) {
         self.interrupts += 1;
         if self.interrupts == 1 {
             self.emit(Event::Interrupted {
@@ -881,223 +728,7 @@ impl Scheduler {
         }
     }
 
-    fn on_external(&mut self, record: &Record) {
-        match &record.event {
-            Event::ManualDone { step, .. }
-                if matches!(self.core.slot(step), Slot::Prompt | Slot::Parked)
-                    && matches!(
-                        self.steps.get(step).map(|s| &s.action),
-                        Some(Action::Manual { .. })
-                    ) =>
-            {
-                self.unwait(step);
-                self.complete(step, StepState::Done, None);
-            }
-            Event::ApprovalGranted { step, .. } => {
-                let waiting = self
-                    .state
-                    .steps
-                    .get(step)
-                    .is_some_and(|r| r.state == StepState::AwaitingApproval);
-                if waiting && matches!(self.core.slot(step), Slot::Prompt | Slot::Parked) {
-                    let min = self
-                        .steps
-                        .get(step)
-                        .and_then(|s| s.approval.as_ref())
-                        .map_or(1, |a| a.min.max(1));
-                    if self
-                        .state
-                        .steps
-                        .get(step)
-                        .is_some_and(|r| r.approvals >= min)
-                    {
-                        self.unwait(step);
-                        self.exec_phase(step);
-                    }
-                }
-            }
-            Event::ApprovalRejected { step, .. } => {
-                if matches!(self.core.slot(step), Slot::Prompt | Slot::Parked) {
-                    let on_reject = self
-                        .steps
-                        .get(step)
-                        .and_then(|s| s.approval.as_ref())
-                        .map_or(OnReject::Abort, |a| a.on_reject);
-                    self.unwait(step);
-                    self.rejected(step, on_reject);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// A person answered from elsewhere: drop the prompt or the park.
-    fn unwait(&mut self, id: &str) {
-        self.prompts.retain(|p| match p {
-            Prompt::Approval(s) | Prompt::Manual(s) | Prompt::Failure(s) => s != id,
-        });
-        self.parked.shift_remove(id);
-        self.core.set(id, Slot::Pending);
-        if self.parked.is_empty()
-            && let Mode::Drain(After::Pause { reason, .. }) = &self.mode
-            && matches!(
-                reason,
-                PauseReason::AwaitingApproval | PauseReason::ManualStep
-            )
-        {
-            self.mode = Mode::Run;
-        }
-    }
-
-    fn show_prompt(&mut self) {
-        let text = match self.prompts.front() {
-            Some(Prompt::Approval(id)) => format!(
-                "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id})",
-                self.run_ref
-            ),
-            Some(Prompt::Manual(id)) => format!(
-                "manual step `{id}`: do it, then type `done [NOTE]` (or run: cutover done {} {id})",
-                self.run_ref
-            ),
-            Some(Prompt::Failure(id)) => {
-                format!("step `{id}` failed: type retry, skip, rollback or abort")
-            }
-            None => return,
-        };
-        self.sink.notice(&text);
-    }
-
-    fn start_stdin(&mut self) {
-        if self.stdin_started {
-            return;
-        }
-        self.stdin_started = true;
-        let tx = self.tx.clone();
-        // A blocking reader thread: stdin cannot be read asynchronously portably,
-        // and this one only lives while a prompt is open or until the process ends.
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            loop {
-                line.clear();
-                match std::io::stdin().read_line(&mut line) {
-                    Ok(0) | Err(_) => {
-                        let _ = tx.send(Msg::Stdin(None));
-                        return;
-                    }
-                    Ok(_) => {
-                        if tx.send(Msg::Stdin(Some(line.trim().to_string()))).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-    }
-
-    fn on_stdin(&mut self, line: Option<String>) {
-        let Some(line) = line else {
-            // No one can answer any more: park what was asked.
-            self.interactive = false;
-            let open: Vec<Prompt> = self.prompts.drain(..).collect();
-            for p in open {
-                let (Prompt::Approval(id) | Prompt::Manual(id) | Prompt::Failure(id)) = &p;
-                let reason = match p {
-                    Prompt::Approval(_) => PauseReason::AwaitingApproval,
-                    Prompt::Manual(_) => PauseReason::ManualStep,
-                    Prompt::Failure(_) => PauseReason::StepFailed,
-                };
-                let hint = format!("continue with: cutover resume {}", self.run_ref);
-                self.park(id, reason, hint);
-            }
-            return;
-        };
-        let Some(prompt) = self.prompts.front().cloned() else {
-            return;
-        };
-        let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
-        let rest = (!rest.trim().is_empty()).then(|| self.masker.mask(rest.trim()));
-        let word = word.to_ascii_lowercase();
-        let handled = match (&prompt, word.as_str()) {
-            (Prompt::Approval(id), "y" | "yes") => {
-                self.emit(Event::ApprovalGranted {
-                    step: id.clone(),
-                    reason: rest,
-                    auto: false,
-                });
-                self.core.set(id, Slot::Pending);
-                self.exec_phase(id);
-                true
-            }
-            (Prompt::Approval(id), "n" | "no") => {
-                self.emit(Event::ApprovalRejected {
-                    step: id.clone(),
-                    reason: rest,
-                });
-                let on_reject = self.steps[id]
-                    .approval
-                    .as_ref()
-                    .map_or(OnReject::Abort, |a| a.on_reject);
-                self.rejected(id, on_reject);
-                true
-            }
-            (Prompt::Manual(id), "done" | "d" | "y" | "yes") => {
-                self.emit(Event::ManualDone {
-                    step: id.clone(),
-                    note: rest,
-                });
-                self.complete(id, StepState::Done, None);
-                true
-            }
-            (Prompt::Failure(id), choice) => {
-                let choice = match choice {
-                    "retry" | "r" => Some(Choice::Retry),
-                    "skip" | "s" => Some(Choice::Skip),
-                    "rollback" => Some(Choice::Rollback),
-                    "abort" | "a" => Some(Choice::Abort),
-                    _ => None,
-                };
-                if let Some(choice) = choice {
-                    self.decided(id, choice, "on_failure");
-                }
-                choice.is_some()
-            }
-            _ => false,
-        };
-        if handled {
-            self.prompts.pop_front();
-        }
-        self.show_prompt();
-    }
-
-    /// Journal an operator's choice about a step and act on it.
-    fn decided(&mut self, id: &str, choice: Choice, context: &str) {
-        self.emit(Event::Decision {
-            step: Some(id.to_string()),
-            choice,
-            context: context.into(),
-        });
-        self.parked.shift_remove(id);
-        match choice {
-            Choice::Rerun | Choice::Retry | Choice::Continue => self.core.set(id, Slot::Pending),
-            Choice::Skip => self.complete(
-                id,
-                StepState::Skipped,
-                Some(format!("skipped by {}", self.journal.stamp().actor)),
-            ),
-            Choice::Rollback => {
-                self.core.set(id, Slot::Failed { continued: false });
-                self.request(After::Rollback(RollbackReason::Operator));
-            }
-            Choice::Abort => {
-                self.core.set(id, Slot::Failed { continued: false });
-                self.request(After::Abort);
-            }
-        }
-    }
-
-    // ---- effects --------------------------------------------------------
-
-    fn perform(&mut self) {
+    pub(super) fn perform(&mut self) {
         for effect in std::mem::take(&mut self.effects) {
             match effect {
                 Effect::Ack(ack) => {
@@ -1125,6 +756,7 @@ impl Scheduler {
                         self.baselines.clone(),
                         self.masker.clone(),
                         self.tx.clone(),
+                        self.dry_run,
                     ));
                     self.gate_tasks.insert(id, handle);
                 }
@@ -1170,215 +802,36 @@ impl Scheduler {
         }
     }
 
-    fn arm(&mut self, id: &str) {
-        if self.watchers.contains_key(id)
-            || self
-                .effects
-                .iter()
-                .any(|e| matches!(e, Effect::Arm(t) if t == id))
-        {
-            return;
+    pub(super) async fn emergency_stop(&mut self) {
+        for kill in self.kills.values() {
+            let _ = kill.send(KillLevel::Now);
         }
-        self.emit(Event::TriggerArmed {
-            trigger: id.to_string(),
-        });
-        // Placeholder until `perform` spawns the watcher, so a disarm before then works.
-        self.watchers.insert(id.to_string(), tokio::spawn(async {}));
-        self.effects.push(Effect::Arm(id.to_string()));
-    }
-
-    fn disarm(&mut self, id: &str) {
-        if let Some(handle) = self.watchers.remove(id) {
-            handle.abort();
-            self.effects
-                .retain(|e| !matches!(e, Effect::Arm(t) if t == id));
-            self.emit(Event::TriggerDisarmed {
-                trigger: id.to_string(),
-            });
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !self.kills.is_empty() {
+            let msg = tokio::select! {
+                m = self.rx.recv() => m,
+                () = tokio::time::sleep_until(deadline) => return,
+            };
+            match msg {
+                Some(Msg::Phase { step, .. }) => {
+                    self.kills.remove(&step);
+                }
+                Some(Msg::RollbackDone { step, .. }) => {
+                    self.kills.remove(&format!("rollback:{step}"));
+                }
+                Some(Msg::Durable(_, ack)) => drop(ack),
+                Some(_) => {}
+                None => return,
+            }
         }
     }
 
-    fn stop_background(&mut self) {
+    pub(super) fn stop_background(&mut self) {
         for (_, h) in self.watchers.drain() {
             h.abort();
         }
         for (_, h) in self.gate_tasks.drain() {
             h.abort();
         }
-    }
-
-    async fn measure_baselines(&mut self) {
-        let mut values = BTreeMap::new();
-        let mut checks = Vec::new();
-        for t in &self.triggers {
-            if t.check.condition.uses_baseline() {
-                checks.push((t.id.clone(), t.check.clone()));
-            }
-        }
-        for s in self.steps.values() {
-            for g in &s.gates {
-                if g.check.condition.uses_baseline() {
-                    checks.push((format!("{}.{}", s.id, g.id), g.check.clone()));
-                }
-            }
-        }
-        for (key, check) in checks {
-            let (value, m) = self.signals.baseline(&check).await;
-            if let Some(v) = value {
-                values.insert(key.clone(), v);
-            }
-            if m.verdict == Verdict::Error {
-                self.queries_ok = false;
-            }
-            self.emit(Event::Baseline {
-                check: key,
-                value,
-                measurement: m,
-            });
-        }
-        self.baselines = Arc::new(values);
-    }
-
-    // ---- resume ---------------------------------------------------------
-
-    /// Rebuild the scheduler's view from the journal. `Some(outcome)` when
-    /// the run had already ended for good.
-    fn init_resume(&mut self, input: ResumeInput) -> Option<Outcome> {
-        let ResumeInput {
-            state,
-            rerun,
-            skip,
-            rollback,
-        } = input;
-        if let Some(outcome) = state.outcome()
-            && matches!(
-                outcome,
-                Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed
-            )
-        {
-            self.state = state;
-            return Some(outcome);
-        }
-        self.baselines = Arc::new(state.baselines.clone());
-        self.state = state.clone();
-        self.emit(Event::RunResumed {
-            pid: std::process::id(),
-        });
-        // A rollback that was under way goes on where it stopped.
-        if let Some(rb) = &state.rollback
-            && rb.finished.is_none()
-        {
-            let remaining: VecDeque<String> = rb
-                .planned
-                .iter()
-                .filter(|s| !rb.finished_steps.contains(s))
-                .cloned()
-                .collect();
-            for id in self.steps.keys().cloned().collect::<Vec<_>>() {
-                let done = state
-                    .steps
-                    .get(&id)
-                    .is_some_and(|r| r.state == StepState::Done);
-                self.core.set(
-                    &id,
-                    if done {
-                        Slot::Complete(StepState::Done)
-                    } else {
-                        Slot::Stopped
-                    },
-                );
-            }
-            self.mode = Mode::RollingBack {
-                remaining,
-                current: None,
-                failed: rb.failed.clone(),
-            };
-            return None;
-        }
-        let mut resume_after_gates = Vec::new();
-        for (id, step) in self.steps.clone() {
-            let rec = state.steps.get(&id).cloned().unwrap_or_default();
-            let hint = format!(
-                "step `{id}` was {} when the run stopped and is not `idempotent`; decide:\n  cutover resume {1} --rerun {id}\n  cutover resume {1} --skip {id}\n  cutover resume {1} --rollback",
-                rec.state.label(),
-                self.run_ref
-            );
-            let uncertain = match rec.state {
-                s if s.is_complete() => {
-                    self.core.set(&id, Slot::Complete(s));
-                    continue;
-                }
-                StepState::Failed => !(step.on_failure == OnFailure::Continue),
-                StepState::Running => rec.attempt_open && !rec.last_attempt_ok,
-                StepState::Stopped => true,
-                _ => false,
-            };
-            if rec.state == StepState::Failed && step.on_failure == OnFailure::Continue {
-                self.core.set(&id, Slot::Failed { continued: true });
-                continue;
-            }
-            if rerun.contains(&id) {
-                self.decided(&id, Choice::Rerun, "resume");
-            } else if skip.contains(&id) {
-                self.decided(&id, Choice::Skip, "resume");
-            } else if uncertain && rec.state != StepState::Failed && step.idempotent {
-                self.decided(&id, Choice::Rerun, "idempotent");
-            } else if uncertain && !rollback {
-                let reason = if rec.state == StepState::Failed {
-                    PauseReason::StepFailed
-                } else {
-                    PauseReason::NeedsDecision
-                };
-                if self.interactive {
-                    self.core.set(&id, Slot::Prompt);
-                    self.sink.notice(&hint);
-                    self.prompts.push_back(Prompt::Failure(id.clone()));
-                    self.start_stdin();
-                } else {
-                    self.park(&id, reason, hint);
-                }
-            } else if matches!(rec.state, StepState::AfterGates)
-                || (rec.state == StepState::Running && rec.last_attempt_ok)
-            {
-                // The command already succeeded: only its after-gates are left.
-                resume_after_gates.push(id.clone());
-            }
-        }
-        if rollback {
-            self.emit(Event::Decision {
-                step: None,
-                choice: Choice::Rollback,
-                context: "resume".into(),
-            });
-            self.request(After::Rollback(RollbackReason::Operator));
-            return None;
-        }
-        if self.prompts.len() == 1 || !self.prompts.is_empty() {
-            self.show_prompt();
-        }
-        if !self.parked.is_empty() {
-            self.request(After::Pause {
-                reason: PauseReason::NeedsDecision,
-                step: None,
-                hint: String::new(),
-            });
-        }
-        for id in resume_after_gates {
-            self.after_gates_phase(&id);
-        }
-        for t in self.triggers.clone() {
-            let started = t
-                .from
-                .as_ref()
-                .is_none_or(|f| self.core.slot(f) != Slot::Pending);
-            let ended = t
-                .until
-                .as_ref()
-                .is_some_and(|u| matches!(self.core.slot(u), Slot::Complete(_)));
-            if started && !ended {
-                self.arm(&t.id);
-            }
-        }
-        None
     }
 }

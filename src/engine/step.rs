@@ -29,6 +29,7 @@ pub(crate) enum Msg {
     RollbackDone {
         step: String,
         result: ActionResult,
+        duration_ms: u64,
     },
     Trigger {
         trigger: String,
@@ -138,6 +139,7 @@ pub(crate) async fn run_step(step: Step, ctx: ActionCtx, kill: watch::Receiver<K
 
 /// Run a step's rollback action once.
 pub(crate) async fn run_rollback(step: Step, ctx: ActionCtx, kill: watch::Receiver<KillLevel>) {
+    let begun = Instant::now();
     let result = match &step.rollback {
         Some(action) => run_action(&step, action, Phase::Rollback, &ctx, kill).await,
         None => ActionResult {
@@ -150,6 +152,7 @@ pub(crate) async fn run_rollback(step: Step, ctx: ActionCtx, kill: watch::Receiv
     let _ = ctx.tx.send(Msg::RollbackDone {
         step: step.id.clone(),
         result,
+        duration_ms: begun.elapsed().as_millis() as u64,
     });
 }
 
@@ -345,9 +348,24 @@ pub(crate) async fn run_gates(
     baselines: Arc<BTreeMap<String, f64>>,
     masker: Arc<Masker>,
     tx: mpsc::UnboundedSender<Msg>,
+    dry_run: bool,
 ) {
     let mut verdict = GatesVerdict::Pass;
     for gate in step.gates(when) {
+        // A dry run learns whether the query works, not whether the change
+        // went well: one measurement, whatever it says, ends the gate.
+        let dry;
+        let gate = if dry_run {
+            let mut g = gate.clone();
+            g.count = 1;
+            g.failure_limit = 0;
+            g.error_limit = 0;
+            g.inconclusive_limit = 0;
+            dry = g;
+            &dry
+        } else {
+            gate
+        };
         let key = format!("{}.{}", step.id, gate.id);
         let _ = tx.send(Msg::Event(Event::GateStarted {
             step: step.id.clone(),

@@ -38,68 +38,127 @@ pub fn read_journal(path: &Path) -> Result<JournalRead, JournalError> {
     read_from(BufReader::new(file), path)
 }
 
-pub(crate) fn read_from(
-    mut reader: impl BufRead,
-    path: &Path,
-) -> Result<JournalRead, JournalError> {
-    let mut buf = Vec::new();
-    let mut header: Option<Header> = None;
-    let mut records = Vec::new();
-    let mut warnings = Vec::new();
-    let mut truncated_at = None;
-    let mut valid_len = 0u64;
-    let mut line_no = 0usize;
-    loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| JournalError::io("read", path, e))?;
-        if n == 0 {
-            break;
+pub(crate) fn read_from(reader: impl BufRead, path: &Path) -> Result<JournalRead, JournalError> {
+    let mut stream = RecordStream::new(reader, path)?;
+    let records: Vec<Record> = stream.by_ref().collect();
+    if let Some(e) = stream.error.take() {
+        return Err(e);
+    }
+    Ok(JournalRead {
+        header: stream.header,
+        records,
+        truncated_at: stream.truncated_at,
+        valid_len: stream.valid_len,
+        warnings: stream.warnings,
+    })
+}
+
+/// Open a journal for reading one record at a time (large journals, reports):
+/// memory stays flat whatever the journal's size.
+pub fn stream_journal(path: &Path) -> Result<RecordStream<BufReader<std::fs::File>>, JournalError> {
+    let file = std::fs::File::open(path).map_err(|e| JournalError::io("open", path, e))?;
+    RecordStream::new(BufReader::new(file), path)
+}
+
+/// The records of a journal, in order. After the iterator ends,
+/// `truncated_at`, `warnings` and `error` say how reading went.
+pub struct RecordStream<R: BufRead> {
+    reader: R,
+    path: std::path::PathBuf,
+    buf: Vec<u8>,
+    line_no: usize,
+    pub header: Header,
+    /// 1-based line number of a torn (incomplete) last line, if any.
+    pub truncated_at: Option<usize>,
+    /// Byte length of the complete lines read so far.
+    pub valid_len: u64,
+    pub warnings: Vec<String>,
+    /// A read error that ended the stream early.
+    pub error: Option<JournalError>,
+}
+
+impl<R: BufRead> RecordStream<R> {
+    pub fn new(mut reader: R, path: &Path) -> Result<Self, JournalError> {
+        let not_a_journal = || JournalError::NotAJournal(path.display().to_string());
+        let mut buf = Vec::new();
+        let mut line_no = 0;
+        let mut valid_len = 0u64;
+        // The header is the first non-blank, complete line.
+        let header = loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| JournalError::io("read", path, e))?;
+            if n == 0 || !buf.ends_with(b"\n") {
+                return Err(not_a_journal());
+            }
+            line_no += 1;
+            valid_len += n as u64;
+            let text = String::from_utf8_lossy(&buf);
+            if text.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Header>(text.trim_end()) {
+                Ok(h) if h.journal == "cutover-journal" => break h,
+                _ => return Err(not_a_journal()),
+            }
+        };
+        if header.format_version > FORMAT_VERSION {
+            return Err(JournalError::TooNew {
+                path: path.display().to_string(),
+                found: header.format_version,
+                supported: FORMAT_VERSION,
+            });
         }
-        line_no += 1;
-        let complete = buf.ends_with(b"\n");
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim_end_matches(['\n', '\r']);
-        if !complete {
-            // A line without its newline is a write the crash cut short, even if it parses:
-            // the writer always writes the newline in the same `write`.
-            truncated_at = Some(line_no);
-            break;
-        }
-        valid_len += n as u64;
-        if text.trim().is_empty() {
-            continue;
-        }
-        if header.is_none() {
-            match serde_json::from_str::<Header>(text) {
-                Ok(h) if h.journal == "cutover-journal" => {
-                    if h.format_version > FORMAT_VERSION {
-                        return Err(JournalError::TooNew {
-                            path: path.display().to_string(),
-                            found: h.format_version,
-                            supported: FORMAT_VERSION,
-                        });
-                    }
-                    header = Some(h);
-                    continue;
+        Ok(RecordStream {
+            reader,
+            path: path.to_path_buf(),
+            buf,
+            line_no,
+            header,
+            truncated_at: None,
+            valid_len,
+            warnings: Vec::new(),
+            error: None,
+        })
+    }
+}
+
+impl<R: BufRead> Iterator for RecordStream<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            self.buf.clear();
+            let n = match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.error = Some(JournalError::io("read", &self.path, e));
+                    return None;
                 }
-                _ => return Err(JournalError::NotAJournal(path.display().to_string())),
+            };
+            if n == 0 {
+                return None;
+            }
+            self.line_no += 1;
+            if !self.buf.ends_with(b"\n") {
+                // A line without its newline is a write a crash cut short, even if it
+                // parses: the writer always writes the newline in the same `write`.
+                self.truncated_at = Some(self.line_no);
+                return None;
+            }
+            self.valid_len += n as u64;
+            let text = String::from_utf8_lossy(&self.buf);
+            let text = text.trim_end_matches(['\n', '\r']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            match Record::from_line(text) {
+                Ok(r) => return Some(r),
+                Err(e) => self.warnings.push(format!("line {}: {e}", self.line_no)),
             }
         }
-        match Record::from_line(text) {
-            Ok(r) => records.push(r),
-            Err(e) => warnings.push(format!("line {line_no}: {e}")),
-        }
     }
-    let header = header.ok_or_else(|| JournalError::NotAJournal(path.display().to_string()))?;
-    Ok(JournalRead {
-        header,
-        records,
-        truncated_at,
-        valid_len,
-        warnings,
-    })
 }
 
 #[cfg(test)]
@@ -150,5 +209,16 @@ mod tests {
     fn not_a_journal() {
         assert!(read_from("hello\n".as_bytes(), Path::new("j")).is_err());
         assert!(read_from("".as_bytes(), Path::new("j")).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_bytes(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000)) {
+            let _ = read_from(&tail[..], Path::new("j"));
+            let mut with_header = format!("{HEADER}\n{}\n", line(1)).into_bytes();
+            with_header.extend_from_slice(&tail);
+            let j = read_from(&with_header[..], Path::new("j")).unwrap();
+            proptest::prop_assert!(!j.records.is_empty());
+        }
     }
 }

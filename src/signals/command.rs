@@ -26,13 +26,45 @@ pub(crate) struct CommandSource {
 /// out, or its future was dropped mid-way.
 struct GroupGuard(Option<Pid>);
 
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
+impl GroupGuard {
+    fn kill_now(&mut self) {
+        if let Some(pid) = self.0.take() {
             // ESRCH (the group is already gone) is the normal case.
             let _ = killpg(pid, Signal::SIGKILL);
         }
     }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill_now();
+    }
+}
+
+/// How long output may keep arriving after the group was killed.
+const PIPE_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Read a pipe to its end, keeping the last `MAX_OUTPUT` bytes.
+async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> {
+    use tokio::io::AsyncReadExt as _;
+    let Some(mut pipe) = pipe else {
+        return Vec::new();
+    };
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match pipe.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > 2 * MAX_OUTPUT {
+                    buf.drain(..buf.len() - MAX_OUTPUT);
+                }
+            }
+        }
+    }
+    let start = buf.len().saturating_sub(MAX_OUTPUT);
+    buf.split_off(start)
 }
 
 impl CommandSource {
@@ -59,25 +91,38 @@ impl CommandSource {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let child = cmd
+        let mut child = cmd
             .spawn()
             .map_err(|e| SignalError::Command(format!("failed to start `{}`: {e}", self.shell)))?;
-        let _guard = GroupGuard(
+        let mut guard = GroupGuard(
             child
                 .id()
                 .and_then(|id| i32::try_from(id).ok())
                 .map(Pid::from_raw),
         );
-        let output = child
-            .wait_with_output()
+        // Read in tasks of their own: a grandchild left running in the
+        // background keeps the pipes open, and the value must not wait for it.
+        let out = tokio::spawn(read_tail(child.stdout.take()));
+        let err = tokio::spawn(read_tail(child.stderr.take()));
+        let status = child
+            .wait()
             .await
             .map_err(|e| SignalError::Command(format!("failed to wait for the command: {e}")))?;
-        let stdout = lossy_tail(&output.stdout);
-        let stderr = lossy_tail(&output.stderr);
-        let Some(code) = output.status.code() else {
+        // The shell is done: end whatever it left behind, which closes the pipes.
+        guard.kill_now();
+        let collect = |task: tokio::task::JoinHandle<Vec<u8>>| async move {
+            tokio::time::timeout(PIPE_GRACE, task)
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        };
+        let stdout = String::from_utf8_lossy(&collect(out).await).into_owned();
+        let stderr = String::from_utf8_lossy(&collect(err).await).into_owned();
+        let Some(code) = status.code() else {
             return Err(SignalError::Command(format!(
                 "the command was killed by a signal ({}){}",
-                output.status,
+                status,
                 tail_note(&stderr)
             )));
         };
@@ -121,11 +166,6 @@ fn one(value: f64) -> Reading {
         }],
         state: None,
     }
-}
-
-fn lossy_tail(bytes: &[u8]) -> String {
-    let start = bytes.len().saturating_sub(MAX_OUTPUT);
-    String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
 fn tail_note(stderr: &str) -> String {
@@ -201,6 +241,18 @@ mod tests {
             CommandSource::new("/nonexistent/shell", vec![]).run("true", CommandRead::Stdout),
         );
         assert!(e.is_err());
+    }
+
+    #[test]
+    fn a_background_grandchild_does_not_hold_the_value_back() {
+        let rt = runtime();
+        let src = CommandSource::new("/bin/sh", vec![]);
+        let started = std::time::Instant::now();
+        let r = rt
+            .block_on(src.run("echo 5; sleep 30 &", CommandRead::Stdout))
+            .unwrap();
+        assert_eq!(r.samples[0].value, 5.0);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -268,6 +268,17 @@ fn dry_run_runs_only_read_only_steps_and_says_so() {
 [runbook]
 name = "dry"
 
+[sources.local]
+kind = "command"
+
+[[trigger]]
+id = "errors"
+source = "local"
+query = "echo 0"
+fire_if = "> 1"
+interval = "10s"
+action = "rollback"
+
 [[step]]
 id = "look"
 run = "echo looked >> effects"
@@ -304,6 +315,10 @@ manual = "call the bank"
     let finished = of_type(&j, "run_finished");
     assert_eq!(finished[0]["data"]["dry_run"], true);
     assert_eq!(finished[0]["data"]["queries_ok"], true);
+    let probed = of_type(&j, "trigger_measurement");
+    // Measured once up front: `fire_if` does not hold (that is no error).
+    assert_eq!(probed[0]["data"]["measurement"]["value"], 0.0);
+    assert_ne!(probed[0]["data"]["measurement"]["verdict"], "error");
 }
 
 #[test]
@@ -599,4 +614,335 @@ grace = "500ms"
         assert_eq!(outcome(&j), "aborted");
         assert!(stderr.contains("cutover resume r"), "{stderr}");
     }
+}
+
+#[test]
+fn http_steps_send_their_request_and_check_the_status() {
+    use crate::support::http_server::{HttpServer, Reply};
+    let server = HttpServer::start();
+    server.route(
+        "POST",
+        "/flags/checkout",
+        [Reply::json(200, r#"{"enabled":true}"#)],
+    );
+    server.route(
+        "PUT",
+        "/lb/pool",
+        [Reply::new(503).body("pool is draining")],
+    );
+    server.route("DELETE", "/flags/checkout", [Reply::new(204)]);
+    let (c, out) = run(
+        Cutover::new().runbook(&format!(
+            r#"
+[runbook]
+name = "http"
+
+[[step]]
+id = "flag-on"
+http = {{ url = "{url}/flags/checkout", body = '{{"on":true}}', headers = {{ X-Change = "CHG-1" }} }}
+rollback = {{ http = {{ url = "{url}/flags/checkout", method = "DELETE", expect_status = [204] }} }}
+
+[[step]]
+id = "lb"
+http = {{ url = "{url}/lb/pool", method = "PUT", expect_status = [200] }}
+"#,
+            url = server.url()
+        )),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let requests = server.requests();
+    let seen: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "POST /flags/checkout",
+            "PUT /lb/pool",
+            "DELETE /flags/checkout"
+        ]
+    );
+    assert_eq!(requests[0].header("x-change"), Some("CHG-1"));
+    let j = journal(&c, "r");
+    let failed = of_type(&j, "attempt_finished");
+    assert_eq!(failed[1]["data"]["exit_code"], 503);
+    assert!(
+        of_type(&j, "output")
+            .iter()
+            .any(|r| r["data"]["step"] == "lb" && r["data"]["line"] == "pool is draining")
+    );
+    assert_eq!(outcome(&j), "rolled_back");
+}
+
+#[test]
+fn on_failure_pause_stops_and_resume_rerun_goes_on() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "pause"
+max_parallel = 2
+
+[[step]]
+id = "check"
+needs = []
+run = "test -f ready"
+on_failure = "pause"
+
+[[step]]
+id = "other"
+needs = []
+run = "sleep 0.3; echo other >> effects"
+
+[[step]]
+id = "later"
+needs = ["check", "other"]
+run = "echo later >> effects"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cutover resume r --rerun check"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "other\n",
+        "in-flight work finishes"
+    );
+    std::fs::write(c.path("ready"), "").unwrap();
+    let resumed = bin(&c)
+        .args(["resume", "r", "--rerun", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "other\nlater\n"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert_eq!(of_type(&j, "decision")[0]["data"]["choice"], "rerun");
+    assert_eq!(of_type(&j, "paused")[0]["data"]["reason"], "step_failed");
+}
+
+#[test]
+fn a_baseline_trigger_watches_between_its_steps_and_rolls_back() {
+    let (c, out) = run(
+        Cutover::new().file("level", "10\n").runbook(
+            r#"
+[runbook]
+name = "baseline"
+
+[sources.local]
+kind = "command"
+
+[[trigger]]
+id = "level-up"
+source = "local"
+query = "cat level"
+fire_if = "> baseline + 50%"
+for = "0s"
+interval = "100ms"
+action = "rollback"
+from = "raise"
+until = "settle"
+
+[[step]]
+id = "prep"
+run = "echo prep"
+rollback = "echo undo-prep >> undo.log"
+
+[[step]]
+id = "raise"
+run = "echo 20 > level"
+rollback = "echo 10 > level; echo undo-raise >> undo.log"
+
+[[step]]
+id = "settle"
+run = "sleep 30"
+grace = "1s"
+"#,
+        ),
+        &[],
+    );
+    let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap_or_default();
+    assert_eq!(out.code, 3, "{}\n{text}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(c.path("undo.log")).unwrap(),
+        "undo-raise\nundo-prep\n"
+    );
+    let j = journal(&c, "r");
+    let baseline = of_type(&j, "baseline");
+    assert_eq!(baseline[0]["data"]["check"], "level-up");
+    assert_eq!(baseline[0]["data"]["value"], 10.0);
+    let armed = of_type(&j, "trigger_armed")[0]["seq"].as_u64().unwrap();
+    assert!(
+        armed > seq_of(&j, "prep", "done"),
+        "armed only from `raise`"
+    );
+    assert!(armed < seq_of(&j, "raise", "running"));
+    let fired = of_type(&j, "trigger_fired");
+    assert_eq!(fired[0]["data"]["value"], 20.0);
+    assert_eq!(fired[0]["data"]["condition"], "> baseline + 50%");
+    seq_of(&j, "settle", "stopped");
+}
+
+#[test]
+fn run_ids_and_journal_paths() {
+    let c = Cutover::new()
+        .runbook("[runbook]\nname = \"ids\"\n\n[[step]]\nid = \"a\"\nmanual = \"wave\"\n")
+        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z");
+    let out = bin(&c)
+        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+        .args(["run", "runbook.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let journal_path = c.path(".cutover/runs/ids-20260102T030405Z/journal.jsonl");
+    let text = std::fs::read_to_string(&journal_path).unwrap();
+    assert!(text.contains(r#""ts":"2026-01-02T03:04:05."#), "{text}");
+
+    // An explicit journal path: commands name the run by that path.
+    let out = bin(&c)
+        .args(["run", "runbook.toml", "--journal", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("cutover done elsewhere/j.jsonl a"),
+        "{stderr}"
+    );
+    let done = bin(&c)
+        .args(["done", "elsewhere/j.jsonl", "a"])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let resumed = bin(&c)
+        .args(["resume", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    // Resuming an ended run says so and gives its exit code.
+    let again = bin(&c)
+        .args(["resume", "ids-20260102T030405Z"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(4),
+        "still waiting for its manual step"
+    );
+    let again = bin(&c)
+        .args(["resume", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already ended: completed"));
+}
+
+#[test]
+fn a_dry_run_says_when_a_gate_query_does_not_work() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "dry-gates"
+
+[sources.local]
+kind = "command"
+
+[[step]]
+id = "switch"
+run = "echo switched >> effects"
+
+[[step.gate]]
+when = "before"
+source = "local"
+query = "echo 'no such metric' >&2; exit 3"
+pass_if = "< 1"
+count = 1
+interval = "50ms"
+error_limit = 0
+"#,
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!(
+        out.code, 0,
+        "a dry run reports, it does not fail: {}",
+        out.stderr
+    );
+    assert!(!c.path("effects").exists());
+    assert!(out.stderr.contains("queries FAILED"), "{}", out.stderr);
+    let j = journal(&c, "r");
+    assert_eq!(
+        of_type(&j, "gate_measurement")[0]["data"]["measurement"]["verdict"],
+        "error"
+    );
+    assert_eq!(of_type(&j, "run_finished")[0]["data"]["queries_ok"], false);
+    seq_of(&j, "switch", "would_run");
+}
+
+#[test]
+fn yes_does_not_approve_in_production() {
+    let runbook = r#"
+[runbook]
+name = "prod"
+
+[env.production]
+production = true
+
+[env.staging]
+
+[[step]]
+id = "switch"
+approval = { required = true }
+run = "echo switched >> effects"
+"#;
+    let (c, out) = run(
+        Cutover::new().runbook(runbook),
+        &["--env", "production", "--yes"],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("`--yes` does not approve anything in production"),
+        "{}",
+        out.stderr
+    );
+    assert!(!c.path("effects").exists());
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "approval_requested").len(), 1);
+    assert!(of_type(&j, "approval_granted").is_empty());
+
+    let (c, out) = run(
+        Cutover::new().runbook(runbook),
+        &["--env", "staging", "--yes"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "switched\n"
+    );
 }

@@ -215,3 +215,144 @@ rollback = "true"
         nix::sys::signal::Signal::SIGKILL,
     );
 }
+
+#[test]
+fn a_crash_mid_rollback_resumes_the_rollback() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "rollback-crash"
+
+[[step]]
+id = "a"
+run = "true"
+rollback = "echo undo-a >> undo.log"
+
+[[step]]
+id = "b"
+run = "true"
+# The first time, hang (the crash comes then); the second time, finish.
+rollback = "echo $$ > rb.pid; if [ -f again ]; then echo undo-b >> undo.log; else touch again; echo undo-b-start >> undo.log; sleep 30; fi"
+
+[[step]]
+id = "c"
+run = "exit 1"
+"#,
+    );
+    let mut child = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(c.path("undo.log")).is_ok_and(|t| t.contains("undo-b-start")) {
+        assert!(Instant::now() < deadline, "rollback of b never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The killed run's rollback command lives on in its own group: stop it by
+    // its group id, as an operator would before resuming.
+    let leader: i32 = std::fs::read_to_string(c.path("rb.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(leader),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+
+    let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("undo.log")).unwrap(),
+        "undo-b-start\nundo-b\nundo-a\n",
+        "b's interrupted rollback runs again, then a's"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert_eq!(
+        of_type(&j, "rollback_started").len(),
+        1,
+        "one rollback, resumed"
+    );
+    assert_eq!(of_type(&j, "run_resumed").len(), 1);
+    let finished: Vec<&str> = of_type(&j, "rollback_step_finished")
+        .iter()
+        .map(|r| r["data"]["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(finished, ["b", "a"]);
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "rolled_back"
+    );
+}
+
+#[test]
+fn notes_appended_from_other_writers_interleave_safely_with_10000_output_lines() {
+    use cutover::event::Event;
+    use cutover::journal::{Stamp, append_external};
+
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "busy"
+
+[[step]]
+id = "chatty"
+run = "i=0; while [ $i -lt 10000 ]; do echo line $i; i=$((i+1)); done"
+"#,
+    );
+    let child = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let path = c.path(".cutover/runs/r/journal.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&path).is_ok_and(|t| t.contains("line 1")) {
+        assert!(Instant::now() < deadline, "output never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let stamp = Stamp::new(Some(format!("writer{w}")));
+                for n in 0..25 {
+                    append_external(
+                        &path,
+                        &stamp,
+                        Event::Note {
+                            text: format!("note {w}-{n}"),
+                        },
+                    )
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let outputs = of_type(&j, "output").len();
+    assert_eq!(outputs, 10_000);
+    let mut notes: Vec<String> = of_type(&j, "note")
+        .iter()
+        .map(|r| r["data"]["text"].as_str().unwrap().to_string())
+        .collect();
+    notes.sort();
+    let mut expected: Vec<String> = (0..4)
+        .flat_map(|w| (0..25).map(move |n| format!("note {w}-{n}")))
+        .collect();
+    expected.sort();
+    assert_eq!(notes, expected, "every note exactly once");
+}

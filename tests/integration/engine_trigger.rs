@@ -156,6 +156,9 @@ grace = "1s"
 "#,
             url = prom.url()
         ));
+        // Start at a different phase against Prometheus's 1 s scrape each
+        // round: the watcher's tick would otherwise stay locked to it.
+        std::thread::sleep(Duration::from_millis((round * 293) % 1000));
         let child = bin(&c)
             .args(["run", "runbook.toml", "--run-id", "r"])
             .stdout(Stdio::null())
@@ -183,7 +186,24 @@ grace = "1s"
             .parse()
             .unwrap();
         let ms = (started as f64 - visible as f64) / 1e6;
-        eprintln!("round {round}: breach visible -> rollback command started: {ms:.1} ms");
+        // The engine's own part: the firing query was sent -> rollback command started.
+        let j = journal(&c, "r");
+        let fired = of_type(&j, "trigger_fired")[0]["seq"].as_u64().unwrap();
+        let sent = of_type(&j, "trigger_measurement")
+            .iter()
+            .rfind(|r| r["seq"].as_u64().unwrap() < fired)
+            .map(|r| r["data"]["measurement"]["at"].as_str().unwrap().to_string())
+            .unwrap();
+        let sent = humantime::parse_rfc3339(&sent)
+            .unwrap()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let engine_ms = (started as f64 - sent as f64) / 1e6;
+        eprintln!(
+            "round {round}: breach visible -> rollback command started: {ms:.1} ms \
+             (firing query sent -> rollback started: {engine_ms:.1} ms)"
+        );
         latencies.push(ms);
     }
     latencies.sort_by(f64::total_cmp);

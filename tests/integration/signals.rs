@@ -484,3 +484,54 @@ fn baseline_relative_gates() {
     assert!(m.detail.unwrap().contains("baseline"));
     prom.delete(&job);
 }
+
+#[test]
+fn odd_prometheus_answers_are_errors_never_passes() {
+    use crate::support::http_server::{HttpServer, Reply};
+    let cases = [
+        (
+            "string result",
+            Reply::json(
+                200,
+                r#"{"status":"success","data":{"resultType":"string","result":[1795638943.382,"x"]}}"#,
+            ),
+        ),
+        (
+            "proxy 502",
+            Reply::new(502)
+                .header("Content-Type", "text/html")
+                .body("<html>bad gateway</html>"),
+        ),
+        (
+            "execution error",
+            Reply::json(
+                422,
+                r#"{"status":"error","errorType":"execution","error":"expanding series: too many samples"}"#,
+            ),
+        ),
+        ("not json", Reply::json(200, "{\"status\":\"succ")),
+        (
+            "slow",
+            Reply::json(
+                200,
+                r#"{"status":"success","data":{"resultType":"scalar","result":[1,"0.1"]}}"#,
+            )
+            .delay(Duration::from_secs(3)),
+        ),
+    ];
+    for (name, reply) in cases {
+        let server = HttpServer::start();
+        server.route("GET", "/api/v1/query", [reply]);
+        let mut s = source("prom", prometheus(&server.url(), None));
+        s.timeout = Duration::from_millis(500);
+        let sources = set(vec![s], &[]);
+        let m = block_on(sources.measure(&check("prom", query("x"), "< 1"), None));
+        assert_eq!(m.verdict, Verdict::Error, "{name}: {m:?}");
+        if name == "execution error" {
+            assert!(
+                m.detail.as_deref().unwrap().contains("too many samples"),
+                "{m:?}"
+            );
+        }
+    }
+}

@@ -73,6 +73,22 @@ fn query_prints_the_value_and_judges_the_condition() {
     assert_eq!(m["verdict"], "pass");
     assert_eq!(m["value"], 0.25);
     assert_eq!(m["query"], q.as_str());
+    // Templates work as in a gate's query.
+    let templated = Cutover::new()
+        .runbook(&rb.replace(
+            "name = \"signals-cli\"",
+            &format!("name = \"signals-cli\"\n[vars]\njob = \"{job}\""),
+        ))
+        .args([
+            "query",
+            "prom",
+            "cutover_cli_latency{job=\"{{ vars.job }}\"}",
+            "--runbook",
+            "runbook.toml",
+        ])
+        .run();
+    assert_eq!(templated.code, 0, "{templated:?}");
+    assert!(templated.stdout.contains("0.25"), "{}", templated.stdout);
     let out = run(&["--condition", "<< 3"]);
     assert_eq!(out.code, 1);
     assert!(

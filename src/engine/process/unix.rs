@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
@@ -182,12 +182,20 @@ pub(crate) fn signal_group(group: Pid, signal: Signal) {
     }
 }
 
+/// Longer lines are journaled in pieces of this size: a step printing a
+/// huge blob without newlines must not hold it all in memory.
+const MAX_LINE: u64 = 64 * 1024;
+
 async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, lines: LineSink) {
     let mut reader = BufReader::new(pipe);
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
+        match (&mut reader)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut buf)
+            .await
+        {
             Ok(0) | Err(_) => return,
             Ok(_) => {
                 let text = String::from_utf8_lossy(&buf);
@@ -236,6 +244,19 @@ mod tests {
         );
         assert_eq!(lines.len(), 2);
         assert!(lines.contains(&"v".to_string()));
+    }
+
+    #[tokio::test]
+    async fn long_lines_come_in_pieces() {
+        let (out, lines) = run(
+            "head -c 150000 /dev/zero | tr '\\0' x; echo; echo end",
+            None,
+        )
+        .await;
+        assert!(matches!(out, CommandOutcome::Exited { code: Some(0), .. }));
+        assert_eq!(lines.len(), 4, "64 KiB + 64 KiB + the rest, then `end`");
+        assert_eq!(lines[0].len(), 65536);
+        assert_eq!(lines[3], "end");
     }
 
     #[tokio::test]

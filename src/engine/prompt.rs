@@ -1,0 +1,269 @@
+//! People in the loop: prompts at this terminal (approval, manual step, a
+//! failure to decide on), the stdin reader, operator decisions, and lines
+//! other terminals append to the journal (`cutover done`, approvals).
+
+use super::core::Slot;
+use super::scheduler::{After, Mode, Scheduler};
+use super::step::Msg;
+use crate::event::{Choice, Event, PauseReason, Record, RollbackReason, StepState};
+use crate::runbook::model::{Action, OnReject};
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Prompt {
+    Approval(String),
+    Manual(String),
+    Failure(String),
+    /// Resume found the step in flight at a crash (not idempotent).
+    InFlight(String),
+}
+
+impl Scheduler {
+    /// Ask at the terminal, or (non-interactive) stop here and say how to go on.
+    pub(super) fn wait_for_person(
+        &mut self,
+        id: &str,
+        prompt: Prompt,
+        reason: PauseReason,
+        hint: String,
+    ) {
+        if self.interactive && matches!(self.mode, Mode::Run) {
+            self.core.set(id, Slot::Prompt);
+            self.prompts.push_back(prompt);
+            if self.prompts.len() == 1 {
+                self.show_prompt();
+            }
+            self.start_stdin();
+        } else {
+            self.park(id, reason, hint);
+        }
+    }
+
+    /// A person answered from elsewhere: drop the prompt or the park.
+    pub(super) fn unwait(&mut self, id: &str) {
+        self.prompts.retain(|p| match p {
+            Prompt::Approval(s) | Prompt::Manual(s) | Prompt::Failure(s) | Prompt::InFlight(s) => {
+                s != id
+            }
+        });
+        self.parked.shift_remove(id);
+        self.core.set(id, Slot::Pending);
+        if self.parked.is_empty()
+            && let Mode::Drain(After::Pause { reason, .. }) = &self.mode
+            && matches!(
+                reason,
+                PauseReason::AwaitingApproval | PauseReason::ManualStep
+            )
+        {
+            self.mode = Mode::Run;
+        }
+    }
+
+    pub(super) fn show_prompt(&mut self) {
+        let text = match self.prompts.front() {
+            Some(Prompt::Approval(id)) => format!(
+                "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id})",
+                self.run_ref
+            ),
+            Some(Prompt::Manual(id)) => format!(
+                "manual step `{id}`: do it, then type `done [NOTE]` (or run: cutover done {} {id})",
+                self.run_ref
+            ),
+            Some(Prompt::Failure(id)) => {
+                format!("step `{id}` failed: type retry, skip, rollback or abort")
+            }
+            Some(Prompt::InFlight(id)) => format!(
+                "step `{id}` was in flight when the run stopped and may have partly run: type rerun, skip, rollback or abort"
+            ),
+            None => return,
+        };
+        self.sink.notice(&text);
+    }
+
+    pub(super) fn start_stdin(&mut self) {
+        if self.stdin_started {
+            return;
+        }
+        self.stdin_started = true;
+        let tx = self.tx.clone();
+        // A blocking reader thread: stdin cannot be read asynchronously portably,
+        // and this one only lives while a prompt is open or until the process ends.
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match std::io::stdin().read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(Msg::Stdin(None));
+                        return;
+                    }
+                    Ok(_) => {
+                        if tx.send(Msg::Stdin(Some(line.trim().to_string()))).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    pub(super) fn on_stdin(&mut self, line: Option<String>) {
+        let Some(line) = line else {
+            // No one can answer any more: park what was asked.
+            self.interactive = false;
+            let open: Vec<Prompt> = self.prompts.drain(..).collect();
+            for p in open {
+                let (Prompt::Approval(id)
+                | Prompt::Manual(id)
+                | Prompt::Failure(id)
+                | Prompt::InFlight(id)) = &p;
+                let reason = match p {
+                    Prompt::Approval(_) => PauseReason::AwaitingApproval,
+                    Prompt::Manual(_) => PauseReason::ManualStep,
+                    Prompt::Failure(_) => PauseReason::StepFailed,
+                    Prompt::InFlight(_) => PauseReason::NeedsDecision,
+                };
+                let hint = format!("continue with: cutover resume {}", self.run_ref);
+                self.park(id, reason, hint);
+            }
+            return;
+        };
+        let Some(prompt) = self.prompts.front().cloned() else {
+            return;
+        };
+        let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        let rest = (!rest.trim().is_empty()).then(|| self.masker.mask(rest.trim()));
+        let word = word.to_ascii_lowercase();
+        let handled = match (&prompt, word.as_str()) {
+            (Prompt::Approval(id), "y" | "yes") => {
+                self.emit(Event::ApprovalGranted {
+                    step: id.clone(),
+                    reason: rest,
+                    auto: false,
+                });
+                self.core.set(id, Slot::Pending);
+                self.exec_phase(id);
+                true
+            }
+            (Prompt::Approval(id), "n" | "no") => {
+                self.emit(Event::ApprovalRejected {
+                    step: id.clone(),
+                    reason: rest,
+                });
+                let on_reject = self.steps[id]
+                    .approval
+                    .as_ref()
+                    .map_or(OnReject::Abort, |a| a.on_reject);
+                self.rejected(id, on_reject);
+                true
+            }
+            (Prompt::Manual(id), "done" | "d" | "y" | "yes") => {
+                self.emit(Event::ManualDone {
+                    step: id.clone(),
+                    note: rest,
+                });
+                self.complete(id, StepState::Done, None);
+                true
+            }
+            (Prompt::Failure(id) | Prompt::InFlight(id), choice) => {
+                let context = if matches!(prompt, Prompt::InFlight(_)) {
+                    "resume"
+                } else {
+                    "on_failure"
+                };
+                let choice = match choice {
+                    "retry" | "r" => Some(Choice::Retry),
+                    "rerun" => Some(Choice::Rerun),
+                    "skip" | "s" => Some(Choice::Skip),
+                    "rollback" => Some(Choice::Rollback),
+                    "abort" | "a" => Some(Choice::Abort),
+                    _ => None,
+                };
+                if let Some(choice) = choice {
+                    self.decided(id, choice, context);
+                }
+                choice.is_some()
+            }
+            _ => false,
+        };
+        if handled {
+            self.prompts.pop_front();
+        }
+        self.show_prompt();
+    }
+
+    /// Journal an operator's choice about a step and act on it.
+    pub(super) fn decided(&mut self, id: &str, choice: Choice, context: &str) {
+        self.emit(Event::Decision {
+            step: Some(id.to_string()),
+            choice,
+            context: context.into(),
+        });
+        self.parked.shift_remove(id);
+        match choice {
+            Choice::Rerun | Choice::Retry | Choice::Continue => self.core.set(id, Slot::Pending),
+            Choice::Skip => self.complete(
+                id,
+                StepState::Skipped,
+                Some(format!("skipped by {}", self.journal.stamp().actor)),
+            ),
+            Choice::Rollback => {
+                self.core.set(id, Slot::Failed { continued: false });
+                self.request(After::Rollback(RollbackReason::Operator));
+            }
+            Choice::Abort => {
+                self.core.set(id, Slot::Failed { continued: false });
+                self.request(After::Abort);
+            }
+        }
+    }
+
+    pub(super) fn on_external(&mut self, record: &Record) {
+        match &record.event {
+            Event::ManualDone { step, .. }
+                if matches!(self.core.slot(step), Slot::Prompt | Slot::Parked)
+                    && matches!(
+                        self.steps.get(step).map(|s| &s.action),
+                        Some(Action::Manual { .. })
+                    ) =>
+            {
+                self.unwait(step);
+                self.complete(step, StepState::Done, None);
+            }
+            Event::ApprovalGranted { step, .. } => {
+                let waiting = self
+                    .state
+                    .steps
+                    .get(step)
+                    .is_some_and(|r| r.state == StepState::AwaitingApproval);
+                if waiting && matches!(self.core.slot(step), Slot::Prompt | Slot::Parked) {
+                    let min = self
+                        .steps
+                        .get(step)
+                        .and_then(|s| s.approval.as_ref())
+                        .map_or(1, |a| a.min.max(1));
+                    if self
+                        .state
+                        .steps
+                        .get(step)
+                        .is_some_and(|r| r.approvals >= min)
+                    {
+                        self.unwait(step);
+                        self.exec_phase(step);
+                    }
+                }
+            }
+            Event::ApprovalRejected { step, .. } => {
+                if matches!(self.core.slot(step), Slot::Prompt | Slot::Parked) {
+                    let on_reject = self
+                        .steps
+                        .get(step)
+                        .and_then(|s| s.approval.as_ref())
+                        .map_or(OnReject::Abort, |a| a.on_reject);
+                    self.unwait(step);
+                    self.rejected(step, on_reject);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Resume: rebuild the scheduler's view of a run from its journal, apply the
+//! operator's `--rerun` / `--skip` / `--rollback`, and decide what a step that
+//! was in flight at a crash needs (idempotent: run again; otherwise ask).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::core::Slot;
+use super::prompt::Prompt;
+use super::scheduler::{After, Mode, ResumeInput, Scheduler};
+use crate::event::{Choice, Event, Outcome, PauseReason, RollbackReason, StepState};
+use crate::runbook::model::OnFailure;
+
+impl Scheduler {
+    /// Rebuild the scheduler's view from the journal. `Some(outcome)` when
+    /// the run had already ended for good.
+    pub(super) fn init_resume(&mut self, input: ResumeInput) -> Option<Outcome> {
+        let ResumeInput {
+            state,
+            rerun,
+            skip,
+            rollback,
+        } = input;
+        if let Some(outcome) = state.outcome()
+            && matches!(
+                outcome,
+                Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed
+            )
+        {
+            self.state = state;
+            return Some(outcome);
+        }
+        self.baselines = Arc::new(state.baselines.clone());
+        self.state = state.clone();
+        self.emit(Event::RunResumed {
+            pid: std::process::id(),
+        });
+        // A rollback that was under way goes on where it stopped.
+        if let Some(rb) = &state.rollback
+            && rb.finished.is_none()
+        {
+            let remaining: VecDeque<String> = rb
+                .planned
+                .iter()
+                .filter(|s| !rb.finished_steps.contains(s))
+                .cloned()
+                .collect();
+            for id in self.steps.keys().cloned().collect::<Vec<_>>() {
+                let done = state
+                    .steps
+                    .get(&id)
+                    .is_some_and(|r| r.state == StepState::Done);
+                self.core.set(
+                    &id,
+                    if done {
+                        Slot::Complete(StepState::Done)
+                    } else {
+                        Slot::Stopped
+                    },
+                );
+            }
+            self.mode = Mode::RollingBack {
+                remaining,
+                current: None,
+                failed: rb.failed.clone(),
+            };
+            return None;
+        }
+        let mut resume_after_gates = Vec::new();
+        for (id, step) in self.steps.clone() {
+            let rec = state.steps.get(&id).cloned().unwrap_or_default();
+            let hint = format!(
+                "step `{id}` was {} when the run stopped and is not `idempotent`; decide:\n  cutover resume {1} --rerun {id}\n  cutover resume {1} --skip {id}\n  cutover resume {1} --rollback",
+                rec.state.label(),
+                self.run_ref
+            );
+            let uncertain = match rec.state {
+                s if s.is_complete() => {
+                    self.core.set(&id, Slot::Complete(s));
+                    continue;
+                }
+                StepState::Failed => !(step.on_failure == OnFailure::Continue),
+                StepState::Running => rec.attempt_open && !rec.last_attempt_ok,
+                StepState::Stopped => true,
+                _ => false,
+            };
+            if rec.state == StepState::Failed && step.on_failure == OnFailure::Continue {
+                self.core.set(&id, Slot::Failed { continued: true });
+                continue;
+            }
+            if rerun.contains(&id) {
+                self.decided(&id, Choice::Rerun, "resume");
+            } else if skip.contains(&id) {
+                self.decided(&id, Choice::Skip, "resume");
+            } else if uncertain && rec.state != StepState::Failed && step.idempotent {
+                self.decided(&id, Choice::Rerun, "idempotent");
+            } else if uncertain && !rollback {
+                let reason = if rec.state == StepState::Failed {
+                    PauseReason::StepFailed
+                } else {
+                    PauseReason::NeedsDecision
+                };
+                if self.interactive {
+                    self.core.set(&id, Slot::Prompt);
+                    self.sink.notice(&hint);
+                    self.prompts.push_back(if rec.state == StepState::Failed {
+                        Prompt::Failure(id.clone())
+                    } else {
+                        Prompt::InFlight(id.clone())
+                    });
+                    self.start_stdin();
+                } else {
+                    self.park(&id, reason, hint);
+                }
+            } else if matches!(rec.state, StepState::AfterGates)
+                || (rec.state == StepState::Running && rec.last_attempt_ok)
+            {
+                // The command already succeeded: only its after-gates are left.
+                resume_after_gates.push(id.clone());
+            }
+        }
+        if rollback {
+            self.emit(Event::Decision {
+                step: None,
+                choice: Choice::Rollback,
+                context: "resume".into(),
+            });
+            self.request(After::Rollback(RollbackReason::Operator));
+            return None;
+        }
+        if self.prompts.len() == 1 || !self.prompts.is_empty() {
+            self.show_prompt();
+        }
+        if !self.parked.is_empty() {
+            self.request(After::Pause {
+                reason: PauseReason::NeedsDecision,
+                step: None,
+                hint: String::new(),
+            });
+        }
+        for id in resume_after_gates {
+            self.after_gates_phase(&id);
+        }
+        for t in self.triggers.clone() {
+            let started = t
+                .from
+                .as_ref()
+                .is_none_or(|f| self.core.slot(f) != Slot::Pending);
+            let ended = t
+                .until
+                .as_ref()
+                .is_some_and(|u| matches!(self.core.slot(u), Slot::Complete(_)));
+            if started && !ended {
+                self.arm(&t.id);
+            }
+        }
+        None
+    }
+}
