@@ -11,6 +11,7 @@ pub mod diag;
 pub mod error;
 pub mod gate;
 pub mod plan;
+pub mod readiness;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;
