@@ -74,7 +74,8 @@ pub fn invalid_report(path: &Path, loaded: &Loaded) -> result::ChecklistReport {
     let first = loaded
         .diagnostics
         .iter()
-        .find(|d| d.is_error())
+        .filter(|d| d.is_error())
+        .min_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start))
         .map(|d| {
             let at = d.span.as_ref().map_or_else(String::new, |s| {
                 let (line, col) = loaded.file.line_col(s.start);

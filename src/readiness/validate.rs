@@ -424,7 +424,7 @@ fn item(
         {
             v.error("attestation expires before it was made", e.span());
         }
-        if a.expires.is_none() {
+        if a.expires.is_none() && at.is_some() {
             v.warning(format!("{owner}: attestation never expires"), a.at.span())
                 .help = Some("add `expires` so a stale sign-off is noticed".into());
         }
