@@ -534,4 +534,47 @@ mod tests {
         assert!(r.reason.contains("timed out"), "{}", r.reason);
         assert!(started.elapsed() < Duration::from_secs(3));
     }
+
+    #[test]
+    fn dropping_run_gate_stops_it_and_kills_the_probe_in_flight() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        // Source timeout is 500ms; cancel at 200ms, while `sleep` runs.
+        let g = command_gate(
+            &format!("sleep 30 & echo $! > {}; wait", pidfile.display()),
+            3,
+            3,
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let sources = command_sources();
+        let mut seen = 0;
+        let cancelled = rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_millis(200),
+                run_gate(&g, &sources, None, &mut |_: &Measurement| seen += 1),
+            )
+            .await
+        });
+        assert!(cancelled.is_err());
+        assert_eq!(seen, 0, "no half-taken measurement is reported");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone = (0..100).any(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+                Err(_) => true,
+                Ok(stat) => stat.split_whitespace().nth(2) == Some("Z"),
+            }
+        });
+        assert!(
+            gone,
+            "the probe's process {pid} outlived the cancelled gate"
+        );
+    }
 }

@@ -579,9 +579,9 @@ pub(crate) fn http_client(
     reqwest::Client::builder()
         .default_headers(headers)
         .timeout(timeout)
-        // Loopback and internal sources are reached directly, never through
-        // an environment proxy that would see the credentials.
-        .no_proxy()
+        // `HTTPS_PROXY` / `NO_PROXY` are honoured as curl does: Datadog SaaS is
+        // often only reachable through a corporate proxy (a CONNECT tunnel,
+        // which does not see the headers).
         .build()
         .map_err(|e| SignalError::Config(format!("failed to build an http client: {e}")))
 }

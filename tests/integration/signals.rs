@@ -361,3 +361,126 @@ fn health_check_against_real_prometheus_and_a_closed_port() {
     assert!(err.to_string().contains("unreachable"), "{err}");
     assert!(block_on(sources.health("nope")).is_err());
 }
+
+#[test]
+fn a_trigger_fires_only_after_holding_and_reports_a_down_source() {
+    use cutover::trigger::{TriggerEvent, watch_trigger};
+    let prom = shared();
+    let job = job("trigger");
+    prom.push(&job, "cutover_test_error_rate", "0.01");
+    let q = format!("cutover_test_error_rate{{job=\"{job}\"}}");
+    prom.wait_for_value(&q, "0.01");
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let sources = set(
+        vec![
+            source("prom", prometheus(&prom.url(), None)),
+            source("down", prometheus(&closed, None)),
+        ],
+        &[],
+    );
+    let hold = Duration::from_millis(800);
+    let mut t = crate::support::model::trigger(check("prom", query(&q), "> 0.05"), hold);
+    t.check.interval = Duration::from_millis(100);
+    let events = block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        let watcher = tokio::spawn({
+            let sources = sources.clone();
+            let t = t.clone();
+            async move { watch_trigger(&t, &sources, None, tx).await }
+        });
+        let mut events = Vec::new();
+        let mut pushed = false;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            let healthy = matches!(&e, TriggerEvent::Measurement { holding: false, .. });
+            let fired = matches!(&e, TriggerEvent::Fired { .. });
+            events.push(e);
+            if healthy && !pushed && events.len() >= 3 {
+                pushed = true;
+                // The error rate jumps above the threshold (blocking push: a
+                // separate thread so the runtime keeps measuring).
+                let job = job.clone();
+                tokio::task::spawn_blocking(move || {
+                    shared().push(&job, "cutover_test_error_rate", "0.2");
+                });
+            }
+            if fired {
+                break;
+            }
+        }
+        let _ = watcher.await;
+        events
+    });
+    let Some(TriggerEvent::Fired { held_for_ms, .. }) = events.last() else {
+        panic!("the trigger never fired: {events:?}");
+    };
+    assert!(*held_for_ms >= 800, "{held_for_ms}");
+    let holding = events
+        .iter()
+        .filter(|e| matches!(e, TriggerEvent::Measurement { holding: true, .. }))
+        .count();
+    assert!(
+        holding >= 8,
+        "held on every measurement for `for`: {holding}"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e, TriggerEvent::SourceError { .. }))
+    );
+
+    // A trigger on a source that is down reports it: never silently healthy.
+    let mut down = crate::support::model::trigger(check("down", query("up"), "> 0"), hold);
+    down.check.interval = Duration::from_millis(50);
+    let events = block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let watcher = tokio::spawn({
+            let sources = sources.clone();
+            async move { watch_trigger(&down, &sources, None, tx).await }
+        });
+        let first = rx.recv().await;
+        let second = rx.recv().await;
+        drop(rx);
+        let _ = watcher.await;
+        [first, second]
+    });
+    assert!(
+        matches!(&events[0], Some(TriggerEvent::Measurement { measurement, holding: false, .. }) if measurement.verdict == Verdict::Error),
+        "{events:?}"
+    );
+    assert!(
+        matches!(&events[1], Some(TriggerEvent::SourceError { detail, .. }) if detail.contains("unreachable")),
+        "{events:?}"
+    );
+    prom.delete(&job);
+}
+
+#[test]
+fn baseline_relative_gates() {
+    use cutover::trigger::measure_baseline;
+    let prom = shared();
+    let job = job("baseline");
+    prom.push(&job, "cutover_test_p99", "100");
+    let q = format!("cutover_test_p99{{job=\"{job}\"}}");
+    prom.wait_for_value(&q, "100");
+    let sources = set(vec![source("prom", prometheus(&prom.url(), None))], &[]);
+    let c = check("prom", query(&q), "<= baseline + 10%");
+    let baseline = block_on(measure_baseline(&c, &sources));
+    assert_eq!(baseline.value, Some(100.0), "{baseline:?}");
+    prom.push(&job, "cutover_test_p99", "105");
+    prom.wait_for_value(&q, "105");
+    let m = block_on(sources.measure(&c, baseline.value));
+    assert_eq!(m.verdict, Verdict::Pass, "{m:?}");
+    assert_eq!(m.baseline, Some(100.0), "the baseline is recorded");
+    prom.push(&job, "cutover_test_p99", "120");
+    prom.wait_for_value(&q, "120");
+    assert_eq!(
+        block_on(sources.measure(&c, baseline.value)).verdict,
+        Verdict::Fail
+    );
+    // Without a baseline the condition cannot be judged: inconclusive, never pass.
+    let m = block_on(sources.measure(&c, None));
+    assert_eq!(m.verdict, Verdict::Inconclusive);
+    assert!(m.detail.unwrap().contains("baseline"));
+    prom.delete(&job);
+}

@@ -96,3 +96,15 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .expect("tokio runtime")
         .block_on(f)
 }
+
+pub fn trigger(check: Check, hold_for: Duration) -> cutover::runbook::model::Trigger {
+    cutover::runbook::model::Trigger {
+        id: "t".into(),
+        check,
+        hold_for,
+        action: cutover::runbook::model::TriggerAction::Rollback,
+        on_error: cutover::runbook::model::OnError::Pause,
+        from: None,
+        until: None,
+    }
+}
