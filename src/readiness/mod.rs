@@ -21,7 +21,7 @@ use std::path::Path;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::runbook::load;
 
-pub use required::{RequiredResult, check_required};
+pub use required::{Decision, RequiredResult, check_required, decide};
 
 /// A checklist file after loading and validation.
 #[derive(Debug)]

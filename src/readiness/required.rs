@@ -11,7 +11,7 @@ use super::time::format_instant;
 use crate::plan::Plan;
 
 /// The readiness of every checklist a runbook requires.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RequiredResult {
     /// One per `requires` entry, in order. A checklist that does not load is
     /// reported with readiness `error` and its problem.
@@ -51,18 +51,133 @@ impl RequiredResult {
         out
     }
 
-    /// What the run journals (per checklist: path, readiness, summary).
-    pub fn summary_json(&self, checklist: &ChecklistReport) -> serde_json::Value {
+    /// What the run journals per checklist: its readiness, counts, the ids
+    /// of waived items (`waived`, which the report lists as deviations) and
+    /// the failing items.
+    pub fn summary_json(checklist: &ChecklistReport) -> serde_json::Value {
         serde_json::json!({
+            "name": checklist.name,
             "path": checklist.path,
             "readiness": checklist.readiness,
             "summary": checklist.summary,
+            "problem": checklist.problem,
+            "waived": checklist.items.iter()
+                .filter(|i| i.status == super::result::Status::Waived)
+                .map(|i| i.id.clone())
+                .collect::<Vec<_>>(),
             "failing": checklist.items.iter()
                 .filter(|i| matches!(i.status, super::result::Status::Fail | super::result::Status::Error))
                 .map(|i| serde_json::json!({"id": i.id, "status": i.status, "severity": i.severity, "detail": i.detail}))
                 .collect::<Vec<_>>(),
         })
     }
+}
+
+/// What `cutover run` does with a readiness result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Every required checklist is ready (or there are none).
+    Proceed,
+    /// Not ready, but `--override-readiness --reason` was given: start, and
+    /// journal the override (a deviation in the report).
+    Override { reason: String },
+    /// Not ready, and a dry run: start anyway (a dry run is how the
+    /// `dry_run_passed` item of the same checklist becomes true), warn.
+    DryRun,
+    /// Not ready: do not start.
+    Refuse,
+}
+
+/// Decide whether a run may start. A refusal is never silent: the caller
+/// prints `RequiredResult::blocking`.
+pub fn decide(
+    result: &RequiredResult,
+    override_readiness: bool,
+    reason: Option<&str>,
+    dry_run: bool,
+) -> Decision {
+    if result.ready() {
+        return Decision::Proceed;
+    }
+    match reason.map(str::trim) {
+        Some(reason) if override_readiness && !reason.is_empty() => Decision::Override {
+            reason: reason.to_string(),
+        },
+        _ if dry_run => Decision::DryRun,
+        _ => Decision::Refuse,
+    }
+}
+
+/// The journal events of a readiness result: one `readiness` event per
+/// required checklist, `overridden` (with the reason) when the run starts
+/// although the checklist is not ready.
+pub fn events(result: &RequiredResult, decision: &Decision) -> Vec<crate::event::Event> {
+    result
+        .report
+        .checklists
+        .iter()
+        .map(|c| {
+            let ready = c.readiness == Readiness::Ready;
+            let reason = match decision {
+                Decision::Override { reason } if !ready => Some(reason.clone()),
+                Decision::DryRun if !ready => Some("dry run: readiness is not enforced".into()),
+                _ => None,
+            };
+            crate::event::Event::Readiness {
+                checklist: c.path.clone(),
+                ready,
+                overridden: !ready && matches!(decision, Decision::Override { .. }),
+                reason,
+                summary: RequiredResult::summary_json(c),
+            }
+        })
+        .collect()
+}
+
+/// `cutover run`'s readiness gate: evaluate the runbook's `requires`, say
+/// what was found on stderr, and give the events to journal, or `None` when
+/// the run must not start.
+pub fn gate_run(
+    plan: &Plan,
+    override_readiness: bool,
+    reason: Option<&str>,
+    dry_run: bool,
+) -> Result<Option<Vec<crate::event::Event>>, crate::error::Error> {
+    if plan.runbook.requires.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let result = check_required(plan)?;
+    let decision = decide(&result, override_readiness, reason, dry_run);
+    for c in &result.report.checklists {
+        eprintln!("readiness `{}`: {}", c.path, c.readiness.name());
+    }
+    let blocking = result.blocking();
+    match &decision {
+        Decision::Proceed => {}
+        Decision::Refuse => {
+            eprintln!("error: a required readiness checklist is not ready; nothing was started");
+            for line in &blocking {
+                eprintln!("  {line}");
+            }
+            eprintln!(
+                "  fix the items (`cutover check` shows them all), or start anyway with --override-readiness --reason \"...\" (journaled as a deviation)"
+            );
+            return Ok(None);
+        }
+        Decision::Override { reason } => {
+            eprintln!("warning: starting although readiness fails (overridden: {reason}):");
+            for line in &blocking {
+                eprintln!("  {line}");
+            }
+        }
+        Decision::DryRun => {
+            eprintln!("warning: readiness fails; a dry run starts anyway:");
+            for line in &blocking {
+                eprintln!("  {line}");
+            }
+        }
+    }
+    Ok(Some(events(&result, &decision)))
 }
 
 /// Where a `requires` entry points: relative to the runbook's directory.
@@ -114,4 +229,51 @@ pub async fn check_required_async(plan: &Plan) -> RequiredResult {
 pub fn check_required(plan: &Plan) -> Result<RequiredResult, crate::error::Error> {
     let runtime = crate::cmd::runtime()?;
     Ok(runtime.block_on(check_required_async(plan)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(readiness: Readiness) -> RequiredResult {
+        RequiredResult {
+            report: CheckReport {
+                format_version: REPORT_FORMAT_VERSION,
+                at: String::new(),
+                env: None,
+                fail_on_warn: false,
+                readiness,
+                checklists: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn only_an_override_with_a_reason_starts_a_run_that_is_not_ready() {
+        let ready = result(Readiness::Ready);
+        assert_eq!(decide(&ready, false, None, false), Decision::Proceed);
+        for not in [result(Readiness::NotReady), result(Readiness::Error)] {
+            assert_eq!(decide(&not, false, None, false), Decision::Refuse);
+            assert_eq!(decide(&not, true, Some("  "), false), Decision::Refuse);
+            assert_eq!(
+                decide(&not, true, Some("CAB call"), false),
+                Decision::Override {
+                    reason: "CAB call".into()
+                }
+            );
+            assert_eq!(decide(&not, false, None, true), Decision::DryRun);
+        }
+    }
+
+    #[test]
+    fn requires_paths_are_relative_to_the_runbook() {
+        assert_eq!(
+            required_path(Path::new("runbooks/x.toml"), "../checks/launch.toml"),
+            PathBuf::from("runbooks/../checks/launch.toml")
+        );
+        assert_eq!(
+            required_path(Path::new("x.toml"), "/etc/c.toml"),
+            PathBuf::from("/etc/c.toml")
+        );
+    }
 }

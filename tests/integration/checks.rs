@@ -643,3 +643,79 @@ run = "echo {{{{ secrets.token }}}}; exit 1"
         );
     }
 }
+
+const REQUIRING: &str = r#"[runbook]
+name = "r"
+requires = ["../checks/c.toml"]
+
+[[step]]
+id = "a"
+run = "echo step-ran > ran.txt"
+rollback = "true"
+"#;
+
+const FAILING_CHECKLIST: &str = r#"[checklist]
+name = "c"
+
+[[item]]
+id = "smoke"
+title = "Smoke"
+run = "exit 1"
+"#;
+
+#[test]
+fn a_runbook_with_a_failing_required_checklist_refuses_to_run_without_override() {
+    let c = Cutover::new()
+        .file("runbooks/r.toml", REQUIRING)
+        .file("checks/c.toml", FAILING_CHECKLIST);
+    let run = |extra: &[&str]| {
+        let mut cmd = c.command();
+        cmd.args(["run", "runbooks/r.toml", "--no-progress"])
+            .args(extra);
+        let o = cmd.output().expect("run");
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["--run-id", "refused"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("nothing was started"), "{stderr}");
+    assert!(stderr.contains("`smoke` fail"), "{stderr}");
+    let ran = || c.path("runbooks/ran.txt").exists() || c.path("ran.txt").exists();
+    assert!(!ran(), "no step ran");
+    assert!(!c.path(".cutover/runs/refused").exists(), "no journal");
+
+    let (code, stderr) = run(&[
+        "--run-id",
+        "over",
+        "--override-readiness",
+        "--reason",
+        "CAB accepted the risk",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(ran(), "the step ran");
+    let journal =
+        std::fs::read_to_string(c.path(".cutover/runs/over/journal.jsonl")).expect("journal");
+    let readiness: Value = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| r["type"] == "readiness")
+        .expect("a readiness event");
+    assert_eq!(readiness["data"]["ready"], false);
+    assert_eq!(readiness["data"]["overridden"], true);
+    assert_eq!(readiness["data"]["reason"], "CAB accepted the risk");
+    assert_eq!(readiness["data"]["summary"]["failing"][0]["id"], "smoke");
+
+    // Ready once the item passes: no override needed, journaled as ready.
+    std::fs::write(
+        c.path("checks/c.toml"),
+        FAILING_CHECKLIST.replace("exit 1", "exit 0"),
+    )
+    .expect("write");
+    let (code, stderr) = run(&["--run-id", "ok"]);
+    assert_eq!(code, 0, "{stderr}");
+    let journal =
+        std::fs::read_to_string(c.path(".cutover/runs/ok/journal.jsonl")).expect("journal");
+    assert!(journal.contains(r#""type":"readiness","data":{"checklist":"runbooks/../checks/c.toml","overridden":false,"ready":true"#), "{journal}");
+}
