@@ -209,8 +209,11 @@ pub async fn evaluate(
     now: SystemTime,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> ChecklistReport {
+    // A checklist without `[env.*]` overlays reads the same in every env;
+    // one that has some must know the env asked for (a typo is an error).
+    let overlay = env.filter(|_| !checklist.signals.envs.is_empty());
     let args = VarArgs {
-        env: env.map(str::to_string),
+        env: overlay.map(str::to_string),
         set: Vec::new(),
     };
     let resolved = crate::plan::resolve(

@@ -719,3 +719,54 @@ fn a_runbook_with_a_failing_required_checklist_refuses_to_run_without_override()
         std::fs::read_to_string(c.path(".cutover/runs/ok/journal.jsonl")).expect("journal");
     assert!(journal.contains(r#""type":"readiness","data":{"checklist":"runbooks/../checks/c.toml","overridden":false,"ready":true"#), "{journal}");
 }
+
+#[test]
+fn items_are_evaluated_concurrently() {
+    let mut items = String::new();
+    for i in 0..12 {
+        items.push_str(&format!(
+            "[[item]]\nid = \"slow-{i}\"\ntitle = \"Slow {i}\"\nrun = \"sleep 1\"\n\n"
+        ));
+    }
+    let text = format!("[checklist]\nname = \"slow\"\n\n{items}");
+    let started = std::time::Instant::now();
+    let (_, out) = check(&text, &[]);
+    let elapsed = started.elapsed();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(6),
+        "12 one-second items took {elapsed:?}: not concurrent"
+    );
+}
+
+#[test]
+fn env_overlays_apply_and_unknown_envs_are_errors_only_when_overlays_exist() {
+    let text = r#"[checklist]
+name = "envs"
+
+[vars]
+code = "1"
+
+[env.staging.vars]
+code = "0"
+
+[[item]]
+id = "code"
+title = "Code"
+run = "exit {{ vars.code }}"
+"#;
+    assert_eq!(check(text, &[]).1.code, 1);
+    assert_eq!(check(text, &["--env", "staging"]).1.code, 0);
+    let (_, out) = check(text, &["--env", "stagin", "--format", "json"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let problem = json(&out)["checklists"][0]["problem"].clone();
+    assert!(
+        problem
+            .as_str()
+            .is_some_and(|p| p.contains("did you mean `staging`")),
+        "{problem}"
+    );
+    let plain =
+        "[checklist]\nname = \"p\"\n\n[[item]]\nid = \"a\"\ntitle = \"A\"\nrun = \"true\"\n";
+    assert_eq!(check(plain, &["--env", "production"]).1.code, 0);
+}
