@@ -722,12 +722,11 @@ fn a_runbook_with_a_failing_required_checklist_refuses_to_run_without_override()
 
 #[test]
 fn items_are_evaluated_concurrently() {
-    let mut items = String::new();
-    for i in 0..12 {
-        items.push_str(&format!(
-            "[[item]]\nid = \"slow-{i}\"\ntitle = \"Slow {i}\"\nrun = \"sleep 1\"\n\n"
-        ));
-    }
+    let items: String = (0..12)
+        .map(|i| {
+            format!("[[item]]\nid = \"slow-{i}\"\ntitle = \"Slow {i}\"\nrun = \"sleep 1\"\n\n")
+        })
+        .collect();
     let text = format!("[checklist]\nname = \"slow\"\n\n{items}");
     let started = std::time::Instant::now();
     let (_, out) = check(&text, &[]);
