@@ -722,11 +722,10 @@ fn a_runbook_with_a_failing_required_checklist_refuses_to_run_without_override()
 
 #[test]
 fn items_are_evaluated_concurrently() {
-    let items: String = (0..12)
-        .map(|i| {
-            format!("[[item]]\nid = \"slow-{i}\"\ntitle = \"Slow {i}\"\nrun = \"sleep 1\"\n\n")
-        })
-        .collect();
+    let items = (0..12)
+        .map(|i| format!("[[item]]\nid = \"slow-{i}\"\ntitle = \"Slow {i}\"\nrun = \"sleep 1\"\n"))
+        .collect::<Vec<_>>()
+        .join("\n");
     let text = format!("[checklist]\nname = \"slow\"\n\n{items}");
     let started = std::time::Instant::now();
     let (_, out) = check(&text, &[]);
