@@ -3,7 +3,7 @@
 //! to the runbook file's directory; each checklist is evaluated in the run's
 //! `--env`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
 use super::result::{CheckReport, ChecklistReport, REPORT_FORMAT_VERSION, Readiness};
@@ -186,9 +186,29 @@ pub fn required_path(runbook_path: &Path, entry: &str) -> PathBuf {
     if entry.is_absolute() {
         return entry.to_path_buf();
     }
-    runbook_path
+    let joined = runbook_path
         .parent()
-        .map_or_else(|| entry.to_path_buf(), |dir| dir.join(entry))
+        .map_or_else(|| entry.to_path_buf(), |dir| dir.join(entry));
+    // `runbooks/../checks/launch.toml` reads better as `checks/launch.toml`
+    // in messages and the journal; only `name/..` pairs are folded, so the
+    // path still names the same file unless `name` is a symlink.
+    let mut out = PathBuf::new();
+    for part in joined.components() {
+        match part {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
 }
 
 /// Evaluate every checklist `plan`'s runbook requires. Call from async code.
@@ -269,7 +289,15 @@ mod tests {
     fn requires_paths_are_relative_to_the_runbook() {
         assert_eq!(
             required_path(Path::new("runbooks/x.toml"), "../checks/launch.toml"),
-            PathBuf::from("runbooks/../checks/launch.toml")
+            PathBuf::from("checks/launch.toml")
+        );
+        assert_eq!(
+            required_path(Path::new("/srv/rb/x.toml"), "../../c.toml"),
+            PathBuf::from("/c.toml")
+        );
+        assert_eq!(
+            required_path(Path::new("x.toml"), "../c.toml"),
+            PathBuf::from("../c.toml")
         );
         assert_eq!(
             required_path(Path::new("x.toml"), "/etc/c.toml"),

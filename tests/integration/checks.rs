@@ -717,7 +717,7 @@ fn a_runbook_with_a_failing_required_checklist_refuses_to_run_without_override()
     assert_eq!(code, 0, "{stderr}");
     let journal =
         std::fs::read_to_string(c.path(".cutover/runs/ok/journal.jsonl")).expect("journal");
-    assert!(journal.contains(r#""type":"readiness","data":{"checklist":"runbooks/../checks/c.toml","overridden":false,"ready":true"#), "{journal}");
+    assert!(journal.contains(r#""type":"readiness","data":{"checklist":"checks/c.toml","overridden":false,"ready":true"#), "{journal}");
 }
 
 #[test]
