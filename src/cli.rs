@@ -213,6 +213,15 @@ pub struct RunRef {
 pub struct ResumeArgs {
     #[command(flatten)]
     pub run: RunRef,
+    /// Run this step again (it was in flight or failed when the run stopped).
+    #[arg(long, value_name = "STEP")]
+    pub rerun: Vec<String>,
+    /// Carry on without this step (journaled as skipped).
+    #[arg(long, value_name = "STEP")]
+    pub skip: Vec<String>,
+    /// Roll back the completed steps instead of continuing.
+    #[arg(long)]
+    pub rollback: bool,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }

@@ -45,13 +45,25 @@ pub enum Error {
     },
     #[error("{0}")]
     Internal(String),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
 }
 
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Reported(_) | Error::Plan(_) | Error::Usage(_) => exit::INVALID,
-            Error::Io { .. } | Error::Internal(_) => exit::INTERNAL,
+            Error::Io { .. } | Error::Internal(_) | Error::Engine(_) => exit::INTERNAL,
+            Error::Journal(e) => match e {
+                crate::journal::JournalError::Locked { .. }
+                | crate::journal::JournalError::Exists(_)
+                | crate::journal::JournalError::NoSuchRun(_)
+                | crate::journal::JournalError::NotAJournal(_)
+                | crate::journal::JournalError::TooNew { .. } => exit::INVALID,
+                crate::journal::JournalError::Io { .. } => exit::INTERNAL,
+            },
         }
     }
 

@@ -8,13 +8,18 @@ pub mod cli;
 pub mod cmd;
 pub mod condition;
 pub mod diag;
+pub mod engine;
 pub mod error;
+pub mod event;
 pub mod gate;
+pub mod journal;
 pub mod plan;
+pub mod readiness;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;
 pub mod trigger;
+pub mod ui;
 
 use std::process::ExitCode;
 

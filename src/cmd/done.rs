@@ -1,12 +1,73 @@
-//! `cutover done`.
+//! `cutover done RUN STEP`: mark a manual step done from another terminal.
+//! The line goes through the journal's append lock, so it is safe while the
+//! engine writes; a waiting engine notices it, a paused run picks it up on resume.
 
 use std::process::ExitCode;
 
 use crate::cli::DoneArgs;
 use crate::error::Error;
+use crate::event::{Event, StepState};
+use crate::journal::{RunState, Stamp, append_external, locate, read_journal};
 
-pub fn exec(_args: &DoneArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover done` is not available in this build yet".into(),
-    ))
+pub fn exec(args: &DoneArgs) -> Result<ExitCode, Error> {
+    let path = locate(&args.run.run)?;
+    let read = read_journal(&path)?;
+    let state = RunState::replay(&read.records);
+    let run_id = &read.header.run_id;
+    let steps = state
+        .started
+        .as_ref()
+        .and_then(|s| s.plan.pointer("/runbook/steps"))
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let Some(step) = steps
+        .iter()
+        .find(|s| s.get("id").and_then(serde_json::Value::as_str) == Some(args.step.as_str()))
+    else {
+        return Err(Error::Usage(format!(
+            "run `{run_id}` has no step `{}`",
+            args.step
+        )));
+    };
+    if step
+        .pointer("/action/kind")
+        .and_then(serde_json::Value::as_str)
+        != Some("manual")
+    {
+        return Err(Error::Usage(format!(
+            "step `{}` of run `{run_id}` is not a manual step; only manual steps are marked done by hand",
+            args.step
+        )));
+    }
+    if state
+        .steps
+        .get(&args.step)
+        .is_some_and(|r| r.state == StepState::Done || r.manual_done)
+    {
+        eprintln!("step `{}` of run `{run_id}` is already done", args.step);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let stamp = Stamp::new(args.actor.clone());
+    let record = append_external(
+        &path,
+        &stamp,
+        Event::ManualDone {
+            step: args.step.clone(),
+            note: args.note.clone(),
+        },
+    )?;
+    eprintln!(
+        "marked `{}` done in run `{run_id}` as {} (journal seq {})",
+        args.step,
+        record.who(),
+        record.seq
+    );
+    if state.outcome().is_some() {
+        eprintln!(
+            "the run is paused; continue it with: cutover resume {}",
+            args.run.run
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,119 @@
-//! `cutover run`.
+//! `cutover run`: build the plan, open a new journal, hand over to the engine.
 
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::cli::RunArgs;
+use crate::engine::{Options, SourceSignals, Start};
 use crate::error::Error;
+use crate::event::RunStarted;
+use crate::journal::{Journal, Stamp, default_path};
+use crate::plan::Plan;
+use crate::signals::SourceSet;
 
-pub fn exec(_args: &RunArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover run` is not available in this build yet".into(),
-    ))
+pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
+    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    if let Some(plan_file) = &args.plan {
+        plan.check_against(plan_file)?;
+    }
+    let stamp = Stamp::new(args.output.actor.clone());
+    let run_id = match args
+        .run_id
+        .clone()
+        .or_else(|| std::env::var("CUTOVER_RUN_ID").ok())
+    {
+        Some(id) => id,
+        None => format!("{}-{}", plan.runbook.name, stamp.clock.compact()),
+    };
+    if run_id.is_empty() || run_id.contains(['/', '\\']) || run_id.starts_with('.') {
+        return Err(Error::Usage(format!(
+            "run id `{run_id}` must be a plain name (no `/`, not starting with `.`)"
+        )));
+    }
+    let path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| default_path(&run_id));
+    let run_ref = if args.journal.is_some() {
+        path.display().to_string()
+    } else {
+        run_id.clone()
+    };
+    if args.output.yes && plan.production {
+        eprintln!(
+            "warning: `--yes` does not approve anything in production env `{}`; approvals need a person",
+            plan.env.as_deref().unwrap_or_default()
+        );
+    }
+    // Readiness before anything is journaled or started (issue 7): a refused
+    // run leaves no journal behind.
+    let Some(readiness) = crate::readiness::required::gate_run(
+        &plan,
+        args.override_readiness,
+        args.reason.as_deref(),
+        args.dry_run,
+    )?
+    else {
+        return Ok(ExitCode::from(crate::error::exit::NOT_READY));
+    };
+    let (mut journal, _lock) = Journal::create(&path, &run_id, stamp)?;
+    for event in readiness {
+        journal.emit(event);
+    }
+    let started = RunStarted {
+        plan_hash: plan.hash.clone(),
+        runbook_name: plan.runbook.name.clone(),
+        runbook_path: plan.runbook_path.clone(),
+        runbook_sha256: plan.runbook_sha256.clone(),
+        change: plan.runbook.change.clone(),
+        env: plan.env.clone(),
+        production: plan.production,
+        dry_run: args.dry_run,
+        pid: std::process::id(),
+        set: args.vars.set.iter().map(|s| plan.masker.mask(s)).collect(),
+        plan: plan.to_masked_json(),
+    };
+    let opts = Options {
+        dry_run: args.dry_run,
+        yes: args.output.yes,
+        interactive: interactive(),
+        runbook_dir: runbook_dir(&plan.runbook_path),
+        run_ref,
+        start: Start::New(Box::new(started)),
+    };
+    drive(&plan, journal, opts, args.output.no_progress)
+}
+
+/// Run the engine to its end and give the run's exit code.
+pub(crate) fn drive(
+    plan: &Plan,
+    journal: Journal,
+    opts: Options,
+    no_progress: bool,
+) -> Result<ExitCode, Error> {
+    let runtime = super::runtime()?;
+    let outcome = runtime.block_on(async {
+        let sink = crate::ui::reporter(no_progress, plan.runbook.steps.len());
+        let signals = Arc::new(SourceSignals::new(SourceSet::from_plan(plan)));
+        crate::engine::execute(plan, journal, sink, signals, opts).await
+    })?;
+    // Steps may have left nothing behind, but a watcher's HTTP request might
+    // still be in flight: do not wait for it.
+    runtime.shutdown_background();
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// A person can answer prompts: stdin and stderr are terminals.
+pub(crate) fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// The runbook's directory, which step `workdir`s are relative to.
+pub(crate) fn runbook_dir(runbook_path: &str) -> PathBuf {
+    match Path::new(runbook_path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }

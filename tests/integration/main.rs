@@ -13,7 +13,11 @@
 
 mod support;
 
+mod checks;
 mod datadog;
+mod engine;
+mod engine_crash;
+mod engine_trigger;
 mod plan;
 mod probes;
 mod signals;

@@ -1,0 +1,5 @@
+//! Child processes. Only `unix.rs` touches pids and process groups.
+
+mod unix;
+
+pub(crate) use unix::{CommandOutcome, KillLevel, run_shell};

@@ -1,0 +1,274 @@
+//! Running one shell command in its own process group, and making sure the
+//! whole group is gone afterwards.
+//!
+//! Own process groups mean a terminal's Ctrl-C never reaches a step: the
+//! engine decides. A timeout or a kill request sends SIGTERM to the group,
+//! waits `grace`, then SIGKILL; after the leader exits the group is killed
+//! once more so that no grandchild (a backgrounded `sleep`) survives.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+use tokio::sync::watch;
+
+use crate::event::Stream;
+
+/// How hard the engine wants a running command stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum KillLevel {
+    None,
+    /// SIGTERM, then SIGKILL after the grace period.
+    Graceful,
+    /// SIGKILL now (a second Ctrl-C).
+    Now,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CommandOutcome {
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
+    TimedOut,
+    Killed,
+    SpawnFailed(String),
+}
+
+/// Receives each output line (lossily decoded, without its newline).
+pub(crate) type LineSink = tokio::sync::mpsc::UnboundedSender<(Stream, String)>;
+
+/// How long output pipes may stay open after the group is gone (a process
+/// that escaped the group and kept the pipe).
+const LEAK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Run `sh -c command` in a new process group with null stdin and piped output.
+pub(crate) async fn run_shell(
+    command: &str,
+    env: &[(String, String)],
+    workdir: &Path,
+    timeout: Option<Duration>,
+    grace: Duration,
+    mut kill: watch::Receiver<KillLevel>,
+    lines: LineSink,
+) -> CommandOutcome {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(workdir)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return CommandOutcome::SpawnFailed(format!("failed to start `/bin/sh`: {e}")),
+    };
+    let Some(pid) = child.id() else {
+        return CommandOutcome::SpawnFailed("the command exited before it could be tracked".into());
+    };
+    let group = Pid::from_raw(pid.cast_signed());
+    let mut readers = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        readers.push(tokio::spawn(pump(out, Stream::Stdout, lines.clone())));
+    }
+    if let Some(err) = child.stderr.take() {
+        readers.push(tokio::spawn(pump(err, Stream::Stderr, lines.clone())));
+    }
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let sleep_until_deadline = async {
+        match deadline {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(sleep_until_deadline);
+
+    let mut stopped: Option<CommandOutcome> = None;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status.ok(),
+            () = &mut sleep_until_deadline, if stopped.is_none() => {
+                stopped = Some(CommandOutcome::TimedOut);
+                break terminate(&mut child, group, grace, &mut kill).await;
+            }
+            changed = kill.changed(), if stopped.is_none() => {
+                if changed.is_err() {
+                    // The engine went away: treat as an abort.
+                    stopped = Some(CommandOutcome::Killed);
+                    break terminate(&mut child, group, grace, &mut kill).await;
+                }
+                let level = *kill.borrow_and_update();
+                if level > KillLevel::None {
+                    stopped = Some(CommandOutcome::Killed);
+                    break terminate(&mut child, group, grace, &mut kill).await;
+                }
+            }
+        }
+    };
+    // The leader is gone; anything left in its group is an orphan to reap.
+    signal_group(group, Signal::SIGKILL);
+    let until = Instant::now() + LEAK_TIMEOUT;
+    for reader in readers {
+        let left = until.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(left, reader).await.is_err() {
+            tracing::debug!("output pipe of group {group} stayed open; stopped reading it");
+        }
+    }
+    if let Some(outcome) = stopped {
+        return outcome;
+    }
+    match status {
+        Some(s) => {
+            use std::os::unix::process::ExitStatusExt as _;
+            CommandOutcome::Exited {
+                code: s.code(),
+                signal: s.signal(),
+            }
+        }
+        None => CommandOutcome::Exited {
+            code: None,
+            signal: None,
+        },
+    }
+}
+
+/// SIGTERM the group, wait for the leader up to `grace` (or a harder kill
+/// request), then SIGKILL the group.
+async fn terminate(
+    child: &mut tokio::process::Child,
+    group: Pid,
+    grace: Duration,
+    kill: &mut watch::Receiver<KillLevel>,
+) -> Option<std::process::ExitStatus> {
+    if *kill.borrow() < KillLevel::Now {
+        signal_group(group, Signal::SIGTERM);
+        let waited = tokio::select! {
+            status = child.wait() => status.ok(),
+            () = tokio::time::sleep(grace) => None,
+            () = wait_for_now(kill) => None,
+        };
+        if waited.is_some() {
+            signal_group(group, Signal::SIGKILL);
+            return waited;
+        }
+    }
+    signal_group(group, Signal::SIGKILL);
+    child.wait().await.ok()
+}
+
+async fn wait_for_now(kill: &mut watch::Receiver<KillLevel>) {
+    loop {
+        if *kill.borrow_and_update() == KillLevel::Now {
+            return;
+        }
+        if kill.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Send `signal` to a process group; a group that is already gone is fine.
+pub(crate) fn signal_group(group: Pid, signal: Signal) {
+    match killpg(group, signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => tracing::warn!("failed to send {signal} to process group {group}: {e}"),
+    }
+}
+
+async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, lines: LineSink) {
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf);
+                let text = text.trim_end_matches(['\n', '\r']).to_string();
+                if lines.send((stream, text)).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run(cmd: &str, timeout: Option<Duration>) -> (CommandOutcome, Vec<String>) {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_kill_tx, kill_rx) = watch::channel(KillLevel::None);
+        let out = run_shell(
+            cmd,
+            &[("CUTOVER_T".into(), "v".into())],
+            Path::new("."),
+            timeout,
+            Duration::from_millis(200),
+            kill_rx,
+            tx,
+        )
+        .await;
+        let mut lines = Vec::new();
+        while let Ok((_, l)) = rx.try_recv() {
+            lines.push(l);
+        }
+        (out, lines)
+    }
+
+    #[tokio::test]
+    async fn captures_lines_and_exit_code() {
+        let (out, lines) = run("echo a; echo $CUTOVER_T >&2; exit 3", None).await;
+        assert_eq!(
+            out,
+            CommandOutcome::Exited {
+                code: Some(3),
+                signal: None
+            }
+        );
+        assert_eq!(lines.len(), 2);
+        assert!(lines.contains(&"v".to_string()));
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let cmd = format!(
+            "trap '' TERM; sleep 30 & echo $! > {}; wait",
+            pidfile.display()
+        );
+        let started = Instant::now();
+        let (out, _) = run(&cmd, Some(Duration::from_millis(300))).await;
+        assert_eq!(out, CommandOutcome::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        // Give the kernel a moment to reap the grandchild (re-parented to init).
+        for _ in 0..50 {
+            let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            });
+            if zombie
+                || nix::sys::signal::kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("grandchild {pid} survived");
+    }
+}

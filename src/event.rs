@@ -1,0 +1,600 @@
+//! The one `Event` enum: everything that happens in a run, as journaled.
+//!
+//! A journal line is a [`Record`]: an envelope (`seq`, `ts`, `run_id`, `actor`,
+//! optional `as`) plus the event as `{"type": ..., "data": ...}`. Status,
+//! resume, notifications and the report are all built from these records, so
+//! every event carries what a reader needs without the runbook file.
+//!
+//! Versioning: the journal's first line is a [`Header`] with `format_version`.
+//! New event kinds and new optional fields do not bump it; readers keep any
+//! kind they do not know as [`Event::Unknown`] so an old binary can still read
+//! a newer journal. Renaming or removing a field bumps it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::signals::Measurement;
+
+/// Bumped only for incompatible changes (see the module docs).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The first line of every journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format_version: u32,
+    /// Always `cutover-journal`, so a stray JSONL file is not taken for a journal.
+    pub journal: String,
+    pub run_id: String,
+    pub created: String,
+}
+
+impl Header {
+    pub fn new(run_id: &str, created: &str) -> Self {
+        Header {
+            format_version: FORMAT_VERSION,
+            journal: "cutover-journal".into(),
+            run_id: run_id.into(),
+            created: created.into(),
+        }
+    }
+}
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// 1-based, contiguous within a journal.
+    pub seq: u64,
+    /// RFC 3339 UTC with milliseconds.
+    pub ts: String,
+    pub run_id: String,
+    /// `user@host` of the process that wrote the event.
+    pub actor: String,
+    /// The name given with `--as` / `CUTOVER_ACTOR`, recorded next to `actor`.
+    pub on_behalf: Option<String>,
+    pub event: Event,
+}
+
+/// The wire shape of a record; `Record` converts through it so that unknown
+/// kinds survive a read and write.
+#[derive(Serialize, Deserialize)]
+struct WireRecord {
+    seq: u64,
+    ts: String,
+    run_id: String,
+    actor: String,
+    #[serde(rename = "as", default, skip_serializing_if = "Option::is_none")]
+    on_behalf: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    data: Value,
+}
+
+impl Record {
+    /// One JSON line, without the trailing newline.
+    pub fn to_line(&self) -> String {
+        let (kind, data) = self.event.to_parts();
+        let wire = WireRecord {
+            seq: self.seq,
+            ts: self.ts.clone(),
+            run_id: self.run_id.clone(),
+            actor: self.actor.clone(),
+            on_behalf: self.on_behalf.clone(),
+            kind,
+            data,
+        };
+        serde_json::to_string(&wire).unwrap_or_else(|e| {
+            // Only non-string map keys can fail here, and events have none.
+            format!(
+                r#"{{"seq":{},"type":"unserializable","data":"{e}"}}"#,
+                self.seq
+            )
+        })
+    }
+
+    /// Parse one journal line. A kind this binary does not know (or a known
+    /// kind whose data no longer fits) becomes `Event::Unknown`.
+    pub fn from_line(line: &str) -> Result<Record, serde_json::Error> {
+        let wire: WireRecord = serde_json::from_str(line)?;
+        Ok(Record {
+            seq: wire.seq,
+            ts: wire.ts,
+            run_id: wire.run_id,
+            actor: wire.actor,
+            on_behalf: wire.on_behalf,
+            event: Event::from_parts(wire.kind, wire.data),
+        })
+    }
+
+    /// The actor as people read it: `alice@host (as bob)`.
+    pub fn who(&self) -> String {
+        match &self.on_behalf {
+            Some(name) => format!("{} (as {name})", self.actor),
+            None => self.actor.clone(),
+        }
+    }
+}
+
+/// Everything that happens in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted(RunStarted),
+    /// A process took over a run with `cutover resume`.
+    RunResumed {
+        pid: u32,
+    },
+    /// The journal's last line was torn (crash mid-write) and was cut off.
+    JournalRepaired {
+        line: usize,
+        bytes: u64,
+    },
+    StepState {
+        step: String,
+        state: StepState,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    AttemptStarted {
+        step: String,
+        /// 1-based.
+        attempt: u32,
+        attempts: u32,
+        /// What runs, masked: the command line, `METHOD URL`, or the instructions.
+        action: String,
+    },
+    AttemptFinished {
+        step: String,
+        attempt: u32,
+        result: AttemptResult,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    Output {
+        step: String,
+        stream: Stream,
+        /// `step` or `rollback`.
+        phase: Phase,
+        line: String,
+    },
+    GateStarted {
+        step: String,
+        gate: String,
+        when: String,
+        source: String,
+        query: String,
+        condition: String,
+        shadow: bool,
+    },
+    GateMeasurement {
+        step: String,
+        gate: String,
+        measurement: Measurement,
+    },
+    GateFinished {
+        step: String,
+        gate: String,
+        result: GateResultKind,
+        shadow: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    /// A value measured before the first step for `baseline` conditions.
+    Baseline {
+        /// The trigger id or `step.gate` the baseline is for.
+        check: String,
+        /// The baseline value (reduced as the condition says); none if it could not be measured.
+        #[serde(default, with = "crate::signals::float_serde::option")]
+        value: Option<f64>,
+        measurement: Measurement,
+    },
+    TriggerArmed {
+        trigger: String,
+    },
+    TriggerDisarmed {
+        trigger: String,
+    },
+    TriggerMeasurement {
+        trigger: String,
+        measurement: Measurement,
+    },
+    TriggerFired {
+        trigger: String,
+        action: String,
+        condition: String,
+        #[serde(default, with = "crate::signals::float_serde::option")]
+        value: Option<f64>,
+        held_ms: u64,
+    },
+    TriggerSourceError {
+        trigger: String,
+        detail: String,
+    },
+    RollbackStarted {
+        reason: RollbackReason,
+        /// Steps whose rollback will run, in order.
+        steps: Vec<String>,
+    },
+    RollbackStepStarted {
+        step: String,
+        action: String,
+    },
+    RollbackStepFinished {
+        step: String,
+        ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        duration_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    RollbackFinished {
+        ok: bool,
+        failed: Vec<String>,
+    },
+    Paused {
+        reason: PauseReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// What to do next, as commands to copy.
+        hint: String,
+    },
+    /// SIGINT or SIGTERM reached the engine.
+    Interrupted {
+        signal: String,
+    },
+    /// An operator's choice: on resume, at an `ask` failure, after Ctrl-C.
+    Decision {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        choice: Choice,
+        /// Where it was made: `resume`, `on_failure`, `interrupt`, `idempotent`.
+        context: String,
+    },
+    ApprovalRequested {
+        step: String,
+        min: u32,
+        approvers: Vec<String>,
+    },
+    ApprovalGranted {
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Granted by `--yes` in a non-production env rather than by a person.
+        auto: bool,
+    },
+    ApprovalRejected {
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A manual step marked done (at the prompt or with `cutover done`).
+    ManualDone {
+        step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    Note {
+        text: String,
+    },
+    Milestone {
+        name: String,
+        /// When it happened, if not when it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<String>,
+    },
+    /// A readiness checklist evaluated before the first step.
+    Readiness {
+        checklist: String,
+        ready: bool,
+        overridden: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default)]
+        summary: Value,
+    },
+    RunFinished(RunFinished),
+    /// A kind this binary does not know (written by a newer one).
+    #[serde(skip)]
+    Unknown {
+        kind: String,
+        data: Value,
+    },
+}
+
+impl Event {
+    /// `(type, data)` as written on the wire.
+    pub fn to_parts(&self) -> (String, Value) {
+        if let Event::Unknown { kind, data } = self {
+            return (kind.clone(), data.clone());
+        }
+        match serde_json::to_value(self) {
+            Ok(Value::Object(mut map)) => {
+                let kind = match map.remove("type") {
+                    Some(Value::String(s)) => s,
+                    _ => "unknown".into(),
+                };
+                (kind, map.remove("data").unwrap_or(Value::Null))
+            }
+            Ok(other) => ("unknown".into(), other),
+            Err(e) => ("unserializable".into(), Value::String(e.to_string())),
+        }
+    }
+
+    pub fn from_parts(kind: String, data: Value) -> Event {
+        let mut map = serde_json::Map::new();
+        map.insert("type".into(), Value::String(kind.clone()));
+        if !data.is_null() {
+            map.insert("data".into(), data.clone());
+        }
+        serde_json::from_value(Value::Object(map)).unwrap_or(Event::Unknown { kind, data })
+    }
+
+    /// The wire name of this kind.
+    pub fn kind(&self) -> String {
+        self.to_parts().0
+    }
+
+    /// The step this event is about, if any.
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Event::StepState { step, .. }
+            | Event::AttemptStarted { step, .. }
+            | Event::AttemptFinished { step, .. }
+            | Event::Output { step, .. }
+            | Event::GateStarted { step, .. }
+            | Event::GateMeasurement { step, .. }
+            | Event::GateFinished { step, .. }
+            | Event::RollbackStepStarted { step, .. }
+            | Event::RollbackStepFinished { step, .. }
+            | Event::ApprovalRequested { step, .. }
+            | Event::ApprovalGranted { step, .. }
+            | Event::ApprovalRejected { step, .. }
+            | Event::ManualDone { step, .. } => Some(step),
+            Event::Paused { step, .. } | Event::Decision { step, .. } => step.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    pub plan_hash: String,
+    pub runbook_name: String,
+    pub runbook_path: String,
+    pub runbook_sha256: String,
+    #[serde(default)]
+    pub change: Option<String>,
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub production: bool,
+    pub dry_run: bool,
+    pub pid: u32,
+    /// `--set` overrides as given (masked), so `resume` can rebuild the same plan.
+    #[serde(default)]
+    pub set: Vec<String>,
+    /// The whole resolved plan, masked: reports never need the runbook file.
+    pub plan: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFinished {
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    pub dry_run: bool,
+    /// Steps that failed but were let through by `on_failure = "continue"`.
+    #[serde(default)]
+    pub failed_steps: Vec<String>,
+    /// Dry run: whether every gate and trigger query worked against the env.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries_ok: Option<bool>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Pending,
+    BeforeGates,
+    AwaitingApproval,
+    /// A manual step waiting for a person.
+    AwaitingOperator,
+    Running,
+    AfterGates,
+    Done,
+    Failed,
+    /// Skipped by an operator decision.
+    Skipped,
+    /// Stopped while in flight (rollback, abort).
+    Stopped,
+    /// Dry run: a step with side effects that was not run.
+    WouldRun,
+    /// Dry run: a `dry_run = "run"` step that ran.
+    RanReadOnly,
+    /// Dry run: `dry_run = "simulate"`, pretended success.
+    Simulated,
+}
+
+impl StepState {
+    /// The step needs nothing more (for `needs` and for the run's end).
+    pub fn is_complete(self) -> bool {
+        matches!(
+            self,
+            StepState::Done
+                | StepState::Skipped
+                | StepState::WouldRun
+                | StepState::RanReadOnly
+                | StepState::Simulated
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::BeforeGates => "before-gates",
+            StepState::AwaitingApproval => "awaiting approval",
+            StepState::AwaitingOperator => "awaiting operator",
+            StepState::Running => "running",
+            StepState::AfterGates => "after-gates",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+            StepState::Skipped => "skipped",
+            StepState::Stopped => "stopped",
+            StepState::WouldRun => "would run",
+            StepState::RanReadOnly => "ran (read-only)",
+            StepState::Simulated => "simulated",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptResult {
+    Succeeded,
+    Failed,
+    TimedOut,
+    /// Stopped by rollback, abort or interrupt.
+    Killed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Step,
+    Rollback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GateResultKind {
+    Pass,
+    Fail,
+    Inconclusive,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum RollbackReason {
+    StepFailed { step: String },
+    Trigger { trigger: String },
+    Operator,
+    Rejected { step: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    AwaitingApproval,
+    ManualStep,
+    StepFailed,
+    GateInconclusive,
+    Trigger,
+    Interrupted,
+    /// Resume found a non-idempotent step that was in flight.
+    NeedsDecision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    Rerun,
+    Retry,
+    Skip,
+    Rollback,
+    Abort,
+    Continue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    RolledBack,
+    RollbackFailed,
+    Paused,
+    Aborted,
+    /// The engine itself failed (journal write error, internal error).
+    Failed,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        use crate::error::exit;
+        match self {
+            Outcome::Completed => exit::OK,
+            Outcome::RolledBack => exit::ROLLED_BACK,
+            Outcome::RollbackFailed => exit::ROLLBACK_FAILED,
+            Outcome::Paused | Outcome::Aborted => exit::PAUSED,
+            Outcome::Failed => exit::INTERNAL,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::RolledBack => "rolled back",
+            Outcome::RollbackFailed => "rollback FAILED",
+            Outcome::Paused => "paused",
+            Outcome::Aborted => "aborted",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(event: Event) -> Record {
+        Record {
+            seq: 7,
+            ts: "2026-01-01T00:00:00.000Z".into(),
+            run_id: "r".into(),
+            actor: "alice@host".into(),
+            on_behalf: Some("bob".into()),
+            event,
+        }
+    }
+
+    #[test]
+    fn round_trips_through_a_line() {
+        let r = record(Event::StepState {
+            step: "a".into(),
+            state: StepState::Running,
+            detail: None,
+        });
+        let line = r.to_line();
+        assert!(line.contains(r#""type":"step_state""#), "{line}");
+        assert!(line.contains(r#""as":"bob""#), "{line}");
+        assert_eq!(Record::from_line(&line).unwrap(), r);
+    }
+
+    #[test]
+    fn unknown_kinds_are_kept() {
+        let line =
+            r#"{"seq":3,"ts":"t","run_id":"r","actor":"a","type":"hologram","data":{"x":1}}"#;
+        let r = Record::from_line(line).unwrap();
+        assert_eq!(r.event.kind(), "hologram");
+        assert!(matches!(r.event, Event::Unknown { .. }));
+        // Written back unchanged.
+        assert!(r.to_line().contains(r#""type":"hologram","data":{"x":1}"#));
+    }
+
+    #[test]
+    fn data_less_events_parse() {
+        let r = record(Event::RunResumed { pid: 4 });
+        assert_eq!(Record::from_line(&r.to_line()).unwrap(), r);
+    }
+}

@@ -1,0 +1,302 @@
+//! Replay: fold journal records into the state of a run. `resume` starts
+//! from it; `status` and the report can read the same fields.
+
+use indexmap::IndexMap;
+
+use crate::event::{
+    AttemptResult, Choice, Event, Outcome, PauseReason, Record, RollbackReason, RunFinished,
+    RunStarted, StepState,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub state: StepState,
+    /// Attempts started (across processes).
+    pub attempts: u32,
+    /// An attempt started and never finished: the process died with it running.
+    pub attempt_open: bool,
+    /// The last finished attempt succeeded (its command must not run again).
+    pub last_attempt_ok: bool,
+    pub approval_requested: bool,
+    pub approvals: u32,
+    pub rejected: bool,
+    pub manual_done: bool,
+    pub manual_note: Option<String>,
+    pub rolled_back: bool,
+    /// The last operator decision about this step not yet acted on.
+    pub decision: Option<Choice>,
+}
+
+impl Default for StepRecord {
+    fn default() -> Self {
+        StepRecord {
+            state: StepState::Pending,
+            attempts: 0,
+            attempt_open: false,
+            last_attempt_ok: false,
+            approval_requested: false,
+            approvals: 0,
+            rejected: false,
+            manual_done: false,
+            manual_note: None,
+            rolled_back: false,
+            decision: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollbackProgress {
+    pub reason: RollbackReason,
+    pub planned: Vec<String>,
+    /// Rollback steps that finished (ok or not).
+    pub finished_steps: Vec<String>,
+    pub failed: Vec<String>,
+    /// A rollback step that started and never finished.
+    pub open_step: Option<String>,
+    /// `Some(ok)` once `rollback_finished` is journaled.
+    pub finished: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunState {
+    pub run_id: String,
+    pub started: Option<RunStarted>,
+    pub steps: IndexMap<String, StepRecord>,
+    /// Steps in the order they became done: rollback runs in reverse.
+    pub completion_order: Vec<String>,
+    pub rollback: Option<RollbackProgress>,
+    pub paused: Option<PauseReason>,
+    pub finished: Option<RunFinished>,
+    pub last_seq: u64,
+    /// `seq` values that did not follow their predecessor (should be empty).
+    pub seq_gaps: Vec<(u64, u64)>,
+    pub notes: Vec<String>,
+    /// Baseline values by check (`trigger` or `step.gate`).
+    pub baselines: std::collections::BTreeMap<String, f64>,
+}
+
+impl RunState {
+    pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>) -> RunState {
+        let mut state = RunState::default();
+        for r in records {
+            state.apply(r);
+        }
+        state
+    }
+
+    pub fn step(&mut self, id: &str) -> &mut StepRecord {
+        self.steps.entry(id.to_string()).or_default()
+    }
+
+    /// The outcome of the last `run_finished`, unless something happened after it
+    /// (a resume in progress).
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.finished.as_ref().map(|f| f.outcome)
+    }
+
+    pub fn apply(&mut self, r: &Record) {
+        if self.last_seq != 0 && r.seq != self.last_seq + 1 {
+            self.seq_gaps.push((self.last_seq, r.seq));
+        }
+        self.last_seq = r.seq;
+        if self.run_id.is_empty() {
+            self.run_id.clone_from(&r.run_id);
+        }
+        match &r.event {
+            Event::RunStarted(s) => self.started = Some(s.clone()),
+            Event::RunResumed { .. } => {
+                self.finished = None;
+                self.paused = None;
+            }
+            Event::StepState { step, state, .. } => {
+                let rec = self.step(step);
+                rec.state = *state;
+                if *state != StepState::Running {
+                    rec.attempt_open = false;
+                }
+                if *state == StepState::Done {
+                    self.completion_order.retain(|s| s != step);
+                    self.completion_order.push(step.clone());
+                }
+            }
+            Event::AttemptStarted { step, attempt, .. } => {
+                let rec = self.step(step);
+                rec.attempts = rec.attempts.max(*attempt);
+                rec.attempt_open = true;
+                rec.last_attempt_ok = false;
+            }
+            Event::AttemptFinished { step, result, .. } => {
+                let rec = self.step(step);
+                rec.attempt_open = false;
+                rec.last_attempt_ok = *result == AttemptResult::Succeeded;
+            }
+            Event::ApprovalRequested { step, .. } => self.step(step).approval_requested = true,
+            Event::ApprovalGranted { step, .. } => self.step(step).approvals += 1,
+            Event::ApprovalRejected { step, .. } => self.step(step).rejected = true,
+            Event::ManualDone { step, note } => {
+                let rec = self.step(step);
+                rec.manual_done = true;
+                rec.manual_note.clone_from(note);
+            }
+            Event::Decision {
+                step: Some(step),
+                choice,
+                ..
+            } => self.step(step).decision = Some(*choice),
+            Event::RollbackStarted { reason, steps } => {
+                self.rollback = Some(RollbackProgress {
+                    reason: reason.clone(),
+                    planned: steps.clone(),
+                    finished_steps: Vec::new(),
+                    failed: Vec::new(),
+                    open_step: None,
+                    finished: None,
+                });
+            }
+            Event::RollbackStepStarted { step, .. } => {
+                if let Some(rb) = &mut self.rollback {
+                    rb.open_step = Some(step.clone());
+                }
+            }
+            Event::RollbackStepFinished { step, ok, .. } => {
+                if let Some(rb) = &mut self.rollback {
+                    rb.open_step = None;
+                    rb.finished_steps.push(step.clone());
+                    if !ok {
+                        rb.failed.push(step.clone());
+                    }
+                }
+                if *ok {
+                    self.step(step).rolled_back = true;
+                }
+            }
+            Event::RollbackFinished { ok, .. } => {
+                if let Some(rb) = &mut self.rollback {
+                    rb.finished = Some(*ok);
+                }
+            }
+            Event::Paused { reason, .. } => self.paused = Some(*reason),
+            Event::Note { text } => self.notes.push(text.clone()),
+            Event::Baseline {
+                check,
+                value: Some(v),
+                ..
+            } => {
+                self.baselines.insert(check.clone(), *v);
+            }
+            Event::RunFinished(f) => self.finished = Some(f.clone()),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Phase, Stream};
+
+    fn rec(seq: u64, event: Event) -> Record {
+        Record {
+            seq,
+            ts: "t".into(),
+            run_id: "r".into(),
+            actor: "a".into(),
+            on_behalf: None,
+            event,
+        }
+    }
+
+    fn state(step: &str, state: StepState) -> Event {
+        Event::StepState {
+            step: step.into(),
+            state,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn recovers_done_in_flight_and_order() {
+        let events = vec![
+            state("a", StepState::Running),
+            Event::AttemptStarted {
+                step: "a".into(),
+                attempt: 1,
+                attempts: 1,
+                action: "x".into(),
+            },
+            Event::Output {
+                step: "a".into(),
+                stream: Stream::Stdout,
+                phase: Phase::Step,
+                line: "hi".into(),
+            },
+            Event::AttemptFinished {
+                step: "a".into(),
+                attempt: 1,
+                result: AttemptResult::Succeeded,
+                exit_code: Some(0),
+                duration_ms: 1,
+                detail: None,
+            },
+            state("a", StepState::Done),
+            state("c", StepState::Done),
+            state("b", StepState::Running),
+            Event::AttemptStarted {
+                step: "b".into(),
+                attempt: 2,
+                attempts: 3,
+                action: "y".into(),
+            },
+        ];
+        let records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, e))
+            .collect();
+        let s = RunState::replay(&records);
+        assert_eq!(s.completion_order, ["a", "c"]);
+        assert_eq!(s.steps["b"].state, StepState::Running);
+        assert!(s.steps["b"].attempt_open);
+        assert_eq!(s.steps["b"].attempts, 2);
+        assert!(!s.steps["a"].attempt_open);
+        assert!(s.seq_gaps.is_empty());
+        assert_eq!(s.outcome(), None);
+    }
+
+    #[test]
+    fn notices_seq_gaps_and_rollback_progress() {
+        let records = vec![
+            rec(
+                1,
+                Event::RollbackStarted {
+                    reason: RollbackReason::Operator,
+                    steps: vec!["b".into(), "a".into()],
+                },
+            ),
+            rec(
+                2,
+                Event::RollbackStepStarted {
+                    step: "b".into(),
+                    action: "x".into(),
+                },
+            ),
+            rec(
+                4,
+                Event::RollbackStepFinished {
+                    step: "b".into(),
+                    ok: true,
+                    exit_code: Some(0),
+                    duration_ms: 1,
+                    detail: None,
+                },
+            ),
+        ];
+        let s = RunState::replay(&records);
+        assert_eq!(s.seq_gaps, [(2, 4)]);
+        let rb = s.rollback.unwrap();
+        assert_eq!(rb.finished_steps, ["b"]);
+        assert_eq!(rb.finished, None);
+        assert!(s.steps["b"].rolled_back);
+    }
+}

@@ -1,0 +1,77 @@
+//! Who and when: the actor (`user@host`) and the clock stamped on every record.
+//!
+//! `CUTOVER_FAKE_NOW` (RFC 3339) pins the clock's start for deterministic tests;
+//! time still advances from there with the monotonic clock.
+
+use std::time::{Duration, Instant, SystemTime};
+
+#[derive(Debug, Clone)]
+pub struct Clock {
+    start_wall: SystemTime,
+    start: Instant,
+}
+
+impl Clock {
+    pub fn from_env() -> Self {
+        let start_wall = std::env::var("CUTOVER_FAKE_NOW")
+            .ok()
+            .and_then(|s| humantime::parse_rfc3339_weak(&s).ok())
+            .unwrap_or_else(SystemTime::now);
+        Clock {
+            start_wall,
+            start: Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> SystemTime {
+        self.start_wall + self.start.elapsed()
+    }
+
+    /// RFC 3339 UTC with milliseconds.
+    pub fn rfc3339(&self) -> String {
+        humantime::format_rfc3339_millis(self.now()).to_string()
+    }
+
+    /// `yyyymmddThhmmssZ`, for default run ids.
+    pub fn compact(&self) -> String {
+        let s = humantime::format_rfc3339_seconds(self.now()).to_string();
+        s.replace(['-', ':'], "")
+    }
+
+    pub fn elapsed_since(&self, earlier: SystemTime) -> Duration {
+        self.now().duration_since(earlier).unwrap_or_default()
+    }
+}
+
+/// The identity stamped on records this process writes.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub actor: String,
+    pub on_behalf: Option<String>,
+    pub clock: Clock,
+}
+
+impl Stamp {
+    pub fn new(on_behalf: Option<String>) -> Self {
+        Stamp {
+            actor: local_actor(),
+            on_behalf: on_behalf.filter(|s| !s.is_empty()),
+            clock: Clock::from_env(),
+        }
+    }
+}
+
+/// `user@host` of this process.
+pub fn local_actor() -> String {
+    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| format!("uid{}", nix::unistd::getuid()));
+    let host = nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
+}

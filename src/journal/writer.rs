@@ -1,0 +1,459 @@
+//! Appending to a journal.
+//!
+//! Two locks live next to the journal:
+//! - `journal.lock`, held for the whole run by the process driving it (std
+//!   `File::try_lock`); it names its holder so a second operator is told who.
+//! - `journal.append.lock`, taken briefly around every append by the engine
+//!   *and* by `cutover note`/`mark`/`approve`/`done` from other terminals, so
+//!   lines never interleave and `seq` stays contiguous.
+//!
+//! The engine buffers events and writes them with one `write` + `sync_data`
+//! in [`Journal::flush`], which it calls before acting on any decision. Under
+//! the append lock, the writer also picks up lines other processes appended
+//! since its last write, which is how the engine notices `cutover done`.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::reader::read_journal;
+use super::{JournalError, JournalRead, Stamp, sibling};
+use crate::event::{Event, Header, Record};
+
+/// The driving lock: dropping it releases the run.
+#[derive(Debug)]
+pub struct DriveLock {
+    _file: File,
+}
+
+impl DriveLock {
+    /// Take the driving lock of the journal at `path`, or say who holds it.
+    pub fn acquire(path: &Path, run_id: &str, stamp: &Stamp) -> Result<DriveLock, JournalError> {
+        let lock_path = sibling(path, "lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| JournalError::io("open lock of", path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                return Err(JournalError::Locked {
+                    run: run_id.to_string(),
+                    holder: if holder.is_empty() {
+                        "another process".into()
+                    } else {
+                        holder.to_string()
+                    },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(JournalError::io("lock", path, e));
+            }
+        }
+        let who = format!(
+            "{} (pid {}, since {})",
+            stamp.actor,
+            std::process::id(),
+            stamp.clock.rfc3339()
+        );
+        let _ = file.set_len(0);
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = file.write_all(who.as_bytes());
+        let _ = file.sync_data();
+        Ok(DriveLock { _file: file })
+    }
+}
+
+/// What one flush wrote, and what other processes had appended before it.
+#[derive(Debug, Default)]
+pub struct Flushed {
+    pub written: Vec<Record>,
+    pub external: Vec<Record>,
+}
+
+/// The engine's writer.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    append_lock: File,
+    run_id: String,
+    stamp: Stamp,
+    last_seq: u64,
+    /// File length after our last write (or read): growth beyond it is external.
+    known_len: u64,
+    pending: Vec<Event>,
+}
+
+impl Journal {
+    /// Start a new journal; fails if one exists at `path`.
+    pub fn create(
+        path: &Path,
+        run_id: &str,
+        stamp: Stamp,
+    ) -> Result<(Journal, DriveLock), JournalError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| JournalError::io("create directory of", path, e))?;
+        }
+        let lock = DriveLock::acquire(path, run_id, &stamp)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    JournalError::Exists(path.display().to_string())
+                } else {
+                    JournalError::io("create", path, e)
+                }
+            })?;
+        let header = Header::new(run_id, &stamp.clock.rfc3339());
+        let mut line = serde_json::to_string(&header).unwrap_or_default();
+        line.push('\n');
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|e| JournalError::io("write", path, e))?;
+        // Make the new file's directory entry durable too.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = File::open(dir).and_then(|d| d.sync_all());
+        }
+        let append_lock = open_append_lock(path)?;
+        Ok((
+            Journal {
+                path: path.to_path_buf(),
+                file,
+                append_lock,
+                run_id: run_id.to_string(),
+                stamp,
+                last_seq: 0,
+                known_len: line.len() as u64,
+                pending: Vec::new(),
+            },
+            lock,
+        ))
+    }
+
+    /// Take over an existing journal (resume): lock it, read it, and cut off
+    /// a torn last line so new records start on a clean line. The repair is
+    /// journaled as the first new event.
+    pub fn open(
+        path: &Path,
+        stamp: Stamp,
+    ) -> Result<(Journal, DriveLock, JournalRead), JournalError> {
+        let first = read_journal(path)?;
+        let lock = DriveLock::acquire(path, &first.header.run_id, &stamp)?;
+        let append_lock = open_append_lock(path)?;
+        append_lock
+            .lock()
+            .map_err(|e| JournalError::io("lock", path, e))?;
+        // Re-read under the append lock: nothing can change it now.
+        let read = read_journal(path);
+        let result = (|| {
+            let read = read?;
+            let file = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| JournalError::io("open", path, e))?;
+            let len = file
+                .metadata()
+                .map_err(|e| JournalError::io("stat", path, e))?
+                .len();
+            if len > read.valid_len {
+                file.set_len(read.valid_len)
+                    .and_then(|()| file.sync_data())
+                    .map_err(|e| JournalError::io("repair", path, e))?;
+            }
+            Ok((file, read, len))
+        })();
+        let _ = append_lock.unlock();
+        let (file, read, len) = result?;
+        let mut journal = Journal {
+            path: path.to_path_buf(),
+            file,
+            append_lock,
+            run_id: read.header.run_id.clone(),
+            stamp,
+            last_seq: read.last_seq(),
+            known_len: read.valid_len,
+            pending: Vec::new(),
+        };
+        if let Some(line) = read.truncated_at {
+            journal.emit(Event::JournalRepaired {
+                line,
+                bytes: len - read.valid_len,
+            });
+        }
+        Ok((journal, lock, read))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    pub fn stamp(&self) -> &Stamp {
+        &self.stamp
+    }
+
+    /// Buffer an event; it is durable only after the next [`Journal::flush`].
+    pub fn emit(&mut self, event: Event) {
+        self.pending.push(event);
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Write every buffered event with one `write` and `sync_data`, under the
+    /// append lock; return them as records, with whatever other processes
+    /// appended since our last write.
+    pub fn flush(&mut self) -> Result<Flushed, JournalError> {
+        self.append_lock
+            .lock()
+            .map_err(|e| JournalError::io("lock", &self.path, e))?;
+        let result = self.flush_locked();
+        let _ = self.append_lock.unlock();
+        result
+    }
+
+    /// Only look for lines appended by others (no write).
+    pub fn poll_external(&mut self) -> Result<Vec<Record>, JournalError> {
+        // Cheap check first: most polls find nothing.
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| JournalError::io("stat", &self.path, e))?
+            .len();
+        if len == self.known_len && self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self.flush()?.external)
+    }
+
+    fn flush_locked(&mut self) -> Result<Flushed, JournalError> {
+        let mut out = Flushed::default();
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| JournalError::io("stat", &self.path, e))?
+            .len();
+        if len > self.known_len {
+            out.external = self.read_external(len)?;
+        }
+        if self.pending.is_empty() {
+            return Ok(out);
+        }
+        let mut buf = String::new();
+        let now = self.stamp.clock.rfc3339();
+        for event in self.pending.drain(..) {
+            self.last_seq += 1;
+            let record = Record {
+                seq: self.last_seq,
+                ts: now.clone(),
+                run_id: self.run_id.clone(),
+                actor: self.stamp.actor.clone(),
+                on_behalf: self.stamp.on_behalf.clone(),
+                event,
+            };
+            buf.push_str(&record.to_line());
+            buf.push('\n');
+            out.written.push(record);
+        }
+        self.file
+            .write_all(buf.as_bytes())
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| JournalError::io("write", &self.path, e))?;
+        self.known_len += buf.len() as u64;
+        Ok(out)
+    }
+
+    fn read_external(&mut self, len: u64) -> Result<Vec<Record>, JournalError> {
+        let mut reader =
+            File::open(&self.path).map_err(|e| JournalError::io("open", &self.path, e))?;
+        reader
+            .seek(SeekFrom::Start(self.known_len))
+            .map_err(|e| JournalError::io("seek", &self.path, e))?;
+        let mut bytes = Vec::new();
+        reader
+            .take(len - self.known_len)
+            .read_to_end(&mut bytes)
+            .map_err(|e| JournalError::io("read", &self.path, e))?;
+        self.known_len = len;
+        let mut records = Vec::new();
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            if let Ok(record) = Record::from_line(line) {
+                self.last_seq = self.last_seq.max(record.seq);
+                records.push(record);
+            }
+        }
+        Ok(records)
+    }
+}
+
+fn open_append_lock(path: &Path) -> Result<File, JournalError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(sibling(path, "append.lock"))
+        .map_err(|e| JournalError::io("open append lock of", path, e))
+}
+
+/// Append one event from another process (`note`, `mark`, `approve`, `done`),
+/// safely while an engine is writing: same append lock, next `seq`, one
+/// write, fsynced.
+pub fn append_external(path: &Path, stamp: &Stamp, event: Event) -> Result<Record, JournalError> {
+    let append_lock = open_append_lock(path)?;
+    append_lock
+        .lock()
+        .map_err(|e| JournalError::io("lock", path, e))?;
+    let result = append_locked(path, stamp, event);
+    let _ = append_lock.unlock();
+    result
+}
+
+fn append_locked(path: &Path, stamp: &Stamp, event: Event) -> Result<Record, JournalError> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| JournalError::io("open", path, e))?;
+    let (run_id, last_seq, ends_clean) = tail_info(&mut file, path)?;
+    let record = Record {
+        seq: last_seq + 1,
+        ts: stamp.clock.rfc3339(),
+        run_id,
+        actor: stamp.actor.clone(),
+        on_behalf: stamp.on_behalf.clone(),
+        event,
+    };
+    let mut line = String::new();
+    if !ends_clean {
+        // A crashed engine left a torn line: end it so ours stays parseable
+        // (readers skip the torn one with a warning).
+        line.push('\n');
+    }
+    line.push_str(&record.to_line());
+    line.push('\n');
+    file.write_all(line.as_bytes())
+        .and_then(|()| file.sync_data())
+        .map_err(|e| JournalError::io("write", path, e))?;
+    Ok(record)
+}
+
+/// Run id (from the header), last seq, and whether the file ends with a newline,
+/// reading only the head and the tail of the file.
+fn tail_info(file: &mut File, path: &Path) -> Result<(String, u64, bool), JournalError> {
+    let io = |e| JournalError::io("read", path, e);
+    let len = file.metadata().map_err(io)?.len();
+    let mut head = vec![0u8; len.min(4096) as usize];
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.read_exact(&mut head).map_err(io)?;
+    let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+    let header: Header = serde_json::from_slice(first)
+        .map_err(|_| JournalError::NotAJournal(path.display().to_string()))?;
+    let mut window = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(window);
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail).map_err(io)?;
+        let ends_clean = tail.ends_with(b"\n");
+        let text = String::from_utf8_lossy(&tail);
+        let last = text
+            .lines()
+            .rev()
+            .filter_map(|l| Record::from_line(l).ok())
+            .map(|r| r.seq)
+            .next();
+        if let Some(seq) = last {
+            return Ok((header.run_id, seq, ends_clean));
+        }
+        if start == 0 {
+            return Ok((header.run_id, 0, ends_clean));
+        }
+        window *= 8;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::read_journal;
+
+    fn stamp() -> Stamp {
+        Stamp::new(None)
+    }
+
+    #[test]
+    fn writes_contiguous_seq_and_sees_external_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r/journal.jsonl");
+        let (mut j, _lock) = Journal::create(&path, "r", stamp()).unwrap();
+        j.emit(Event::Note { text: "a".into() });
+        j.emit(Event::Note { text: "b".into() });
+        let f = j.flush().unwrap();
+        assert_eq!(f.written.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 2]);
+        let ext = append_external(&path, &stamp(), Event::Note { text: "x".into() }).unwrap();
+        assert_eq!(ext.seq, 3);
+        j.emit(Event::Note { text: "c".into() });
+        let f = j.flush().unwrap();
+        assert_eq!(f.external.len(), 1);
+        assert_eq!(f.written[0].seq, 4);
+        let read = read_journal(&path).unwrap();
+        assert_eq!(
+            read.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn second_driver_is_told_who_holds_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let (_j, _lock) = Journal::create(&path, "r", stamp()).unwrap();
+        let err = Journal::open(&path, stamp()).unwrap_err().to_string();
+        assert!(err.contains("is being driven by"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn open_repairs_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        {
+            let (mut j, _lock) = Journal::create(&path, "r", stamp()).unwrap();
+            j.emit(Event::Note { text: "a".into() });
+            j.flush().unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"seq":2,"ts":"#).unwrap();
+        let (mut j, _lock, read) = Journal::open(&path, stamp()).unwrap();
+        assert_eq!(read.truncated_at, Some(3));
+        let f = j.flush().unwrap();
+        assert_eq!(f.written[0].seq, 2);
+        assert!(matches!(
+            f.written[0].event,
+            Event::JournalRepaired { line: 3, .. }
+        ));
+        let read = read_journal(&path).unwrap();
+        assert_eq!(read.truncated_at, None);
+        assert_eq!(read.records.len(), 2);
+    }
+}

@@ -1,0 +1,19 @@
+//! What the operator sees. The engine talks only to [`EventSink`]; `progress`
+//! is the one place that uses indicatif.
+
+mod progress;
+mod reporter;
+
+pub use progress::ProgressReporter;
+pub use reporter::{EventSink, PlainReporter, describe};
+
+use std::io::IsTerminal;
+
+/// The progress view on a TTY, plain timestamped lines otherwise or with `--no-progress`.
+pub fn reporter(no_progress: bool, total_steps: usize) -> Box<dyn EventSink> {
+    if !no_progress && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        Box::new(ProgressReporter::new(total_steps))
+    } else {
+        Box::new(PlainReporter::new(std::io::stderr()))
+    }
+}

@@ -1,0 +1,64 @@
+//! The TTY progress view: steps done/total, the current step, the last gate value.
+//! Every other line still prints above the bar, so nothing is hidden.
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::reporter::{EventSink, describe};
+use crate::event::{Event, Record};
+
+pub struct ProgressReporter {
+    bar: ProgressBar,
+}
+
+impl ProgressReporter {
+    pub fn new(total_steps: usize) -> Self {
+        let bar = ProgressBar::new(total_steps as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos}/{len} steps  {msg}")
+        {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        ProgressReporter { bar }
+    }
+}
+
+impl EventSink for ProgressReporter {
+    fn record(&mut self, record: &Record) {
+        match &record.event {
+            Event::StepState { step, state, .. } => {
+                if state.is_complete() {
+                    self.bar.inc(1);
+                } else {
+                    self.bar.set_message(format!("{step}: {}", state.label()));
+                }
+            }
+            Event::GateMeasurement {
+                step,
+                gate,
+                measurement,
+            } => {
+                self.bar.set_message(format!(
+                    "{step}.{gate}: {} ({:?})",
+                    measurement
+                        .value
+                        .map_or_else(|| "no value".into(), |v| v.to_string()),
+                    measurement.verdict
+                ));
+            }
+            _ => {}
+        }
+        if let Some(line) = describe(record) {
+            let time = record.ts.get(11..19).unwrap_or(&record.ts);
+            self.bar.println(format!("{time} {line}"));
+        }
+    }
+
+    fn notice(&mut self, text: &str) {
+        self.bar.println(text);
+    }
+
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

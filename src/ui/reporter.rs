@@ -1,0 +1,255 @@
+//! The `EventSink` interface and the plain line reporter (CI logs, `--no-progress`).
+
+use std::io::Write;
+
+use crate::event::{Event, Phase, Record, StepState, Stream};
+
+/// Receives every journaled record (after it is durable) and operator notices.
+pub trait EventSink: Send {
+    fn record(&mut self, record: &Record);
+    /// A message for the operator that is not an event (hints, prompts).
+    fn notice(&mut self, text: &str);
+    fn finish(&mut self) {}
+}
+
+/// One line per record: `HH:MM:SS.mmm text`.
+pub struct PlainReporter<W: Write + Send> {
+    out: W,
+}
+
+impl<W: Write + Send> PlainReporter<W> {
+    pub fn new(out: W) -> Self {
+        PlainReporter { out }
+    }
+}
+
+impl<W: Write + Send> EventSink for PlainReporter<W> {
+    fn record(&mut self, record: &Record) {
+        if let Some(text) = describe(record) {
+            let time = record.ts.get(11..23).unwrap_or(&record.ts);
+            let _ = writeln!(self.out, "{time} {text}");
+        }
+    }
+
+    fn notice(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
+    }
+}
+
+/// How a record reads in the terminal; `None` for records not worth a line.
+pub fn describe(record: &Record) -> Option<String> {
+    let text = match &record.event {
+        Event::RunStarted(s) => format!(
+            "run `{}` started{}{} by {} (plan {})",
+            record.run_id,
+            s.env
+                .as_ref()
+                .map(|e| format!(" in env `{e}`"))
+                .unwrap_or_default(),
+            if s.dry_run { " as a DRY RUN" } else { "" },
+            record.who(),
+            s.plan_hash.get(..12).unwrap_or(&s.plan_hash)
+        ),
+        Event::RunResumed { .. } => format!("run `{}` resumed by {}", record.run_id, record.who()),
+        Event::JournalRepaired { line, .. } => {
+            format!(
+                "journal truncated at line {line} (a crash mid-write); the torn line was cut off"
+            )
+        }
+        Event::StepState {
+            step,
+            state,
+            detail,
+        } => {
+            if *state == StepState::Pending {
+                return None;
+            }
+            let detail = detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default();
+            let loud = if *state == StepState::Failed {
+                "FAILED"
+            } else {
+                state.label()
+            };
+            format!("step `{step}` {loud}{detail}")
+        }
+        Event::AttemptStarted {
+            step,
+            attempt,
+            attempts,
+            ..
+        } => {
+            if *attempt == 1 {
+                return None;
+            }
+            format!("step `{step}` attempt {attempt}/{attempts}")
+        }
+        Event::AttemptFinished {
+            step,
+            attempt,
+            detail: Some(detail),
+            ..
+        } => format!("step `{step}` attempt {attempt}: {detail}"),
+        Event::AttemptFinished { .. } | Event::TriggerMeasurement { .. } => return None,
+        Event::Output {
+            step,
+            stream,
+            phase,
+            line,
+        } => {
+            let mark = match stream {
+                Stream::Stdout => '|',
+                Stream::Stderr => '!',
+            };
+            let phase = if *phase == Phase::Rollback {
+                " (rollback)"
+            } else {
+                ""
+            };
+            format!("  {step}{phase} {mark} {line}")
+        }
+        Event::GateStarted {
+            step,
+            gate,
+            source,
+            query,
+            condition,
+            shadow,
+            ..
+        } => format!(
+            "gate `{step}.{gate}`{}: {source} `{query}` must be {condition}",
+            if *shadow { " (shadow)" } else { "" }
+        ),
+        Event::GateMeasurement {
+            step,
+            gate,
+            measurement,
+        } => format!(
+            "  gate `{step}.{gate}` {} -> {:?}{}",
+            measurement
+                .value
+                .map_or_else(|| "no value".into(), |v| format!("{v}")),
+            measurement.verdict,
+            measurement
+                .detail
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ),
+        Event::GateFinished {
+            step,
+            gate,
+            result,
+            detail,
+            ..
+        } => format!(
+            "gate `{step}.{gate}` {result:?}{}",
+            detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ),
+        Event::Baseline {
+            check,
+            value,
+            measurement,
+        } => format!(
+            "baseline for `{check}`: {}",
+            value.map_or_else(
+                || format!("none ({:?})", measurement.verdict),
+                |v| v.to_string()
+            )
+        ),
+        Event::TriggerArmed { trigger } => format!("trigger `{trigger}` armed"),
+        Event::TriggerDisarmed { trigger } => format!("trigger `{trigger}` disarmed"),
+        Event::TriggerFired {
+            trigger,
+            action,
+            condition,
+            value,
+            ..
+        } => format!(
+            "TRIGGER `{trigger}` FIRED: value {} {condition} -> {action}",
+            value.map_or_else(|| "?".into(), |v| v.to_string())
+        ),
+        Event::TriggerSourceError { trigger, detail } => {
+            format!("trigger `{trigger}`: source error: {detail}")
+        }
+        Event::RollbackStarted { reason, steps } => format!(
+            "ROLLBACK started ({reason:?}): {}",
+            if steps.is_empty() {
+                "nothing to roll back".into()
+            } else {
+                steps.join(" <- ")
+            }
+        ),
+        Event::RollbackStepStarted { step, .. } => format!("rollback of `{step}` running"),
+        Event::RollbackStepFinished { step, ok: true, .. } => format!("rollback of `{step}` done"),
+        Event::RollbackStepFinished { step, detail, .. } => format!(
+            "!!! ROLLBACK OF `{step}` FAILED{} !!!",
+            detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ),
+        Event::RollbackFinished { ok: true, .. } => "rollback finished".into(),
+        Event::RollbackFinished { failed, .. } => format!(
+            "!!! ROLLBACK FAILED at {}: the system may be half rolled back; act by hand !!!",
+            failed.join(", ")
+        ),
+        Event::Paused { reason, step, hint } => format!(
+            "run paused ({reason:?}{})\n{hint}",
+            step.as_ref()
+                .map(|s| format!(", step `{s}`"))
+                .unwrap_or_default()
+        ),
+        Event::Interrupted { signal } => format!("{signal} received: stopping"),
+        Event::Decision {
+            step,
+            choice,
+            context,
+        } => format!(
+            "decision by {}: {choice:?}{} ({context})",
+            record.who(),
+            step.as_ref()
+                .map(|s| format!(" step `{s}`"))
+                .unwrap_or_default()
+        ),
+        Event::ApprovalRequested { step, min, .. } => {
+            format!("step `{step}` needs {min} approval(s)")
+        }
+        Event::ApprovalGranted { step, auto, .. } => format!(
+            "step `{step}` approved by {}{}",
+            record.who(),
+            if *auto { " (--yes)" } else { "" }
+        ),
+        Event::ApprovalRejected { step, reason } => format!(
+            "step `{step}` REJECTED by {}{}",
+            record.who(),
+            reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+        Event::ManualDone { step, note } => format!(
+            "manual step `{step}` marked done by {}{}",
+            record.who(),
+            note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+        ),
+        Event::Note { text } => format!("note by {}: {text}", record.who()),
+        Event::Milestone { name, .. } => format!("milestone `{name}` by {}", record.who()),
+        Event::Readiness {
+            checklist, ready, ..
+        } => {
+            format!(
+                "readiness `{checklist}`: {}",
+                if *ready { "ready" } else { "NOT ready" }
+            )
+        }
+        Event::RunFinished(f) => format!("run {}: {}", f.outcome.label(), f.message),
+        Event::Unknown { kind, .. } => format!("({kind})"),
+    };
+    Some(text)
+}

@@ -1,0 +1,845 @@
+//! The engine through the binary: DAG order and parallelism, reverse
+//! rollback, failed rollback, process-group kills, dry run, manual steps,
+//! secrets, `run --plan`, and resume after a torn journal line.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::support::cutover::{Cutover, Output};
+
+/// The records of run `id` (header left out).
+pub(crate) fn journal(c: &Cutover, id: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(c.path(&format!(".cutover/runs/{id}/journal.jsonl")))
+        .expect("read journal");
+    text.lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l}: {e}")))
+        .collect()
+}
+
+/// Like `journal`, but a torn last line (a crash mid-write) is left out.
+pub(crate) fn journal_tolerant(c: &Cutover, id: &str) -> Vec<Value> {
+    let text = std::fs::read_to_string(c.path(&format!(".cutover/runs/{id}/journal.jsonl")))
+        .unwrap_or_default();
+    let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
+    complete
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l}: {e}")))
+        .collect()
+}
+
+pub(crate) fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    records.iter().filter(|r| r["type"] == kind).collect()
+}
+
+/// `seq` of the first record of `kind` about `step` in `state` (for step_state).
+pub(crate) fn seq_of(records: &[Value], step: &str, state: &str) -> u64 {
+    records
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state" && r["data"]["step"] == step && r["data"]["state"] == state
+        })
+        .and_then(|r| r["seq"].as_u64())
+        .unwrap_or_else(|| panic!("no `{state}` for `{step}`"))
+}
+
+pub(crate) fn assert_seq_contiguous(records: &[Value]) {
+    let seqs: Vec<u64> = records
+        .iter()
+        .map(|r| r["seq"].as_u64().expect("seq"))
+        .collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "seq must be 1..=n with no gap or duplicate");
+}
+
+fn outcome(records: &[Value]) -> String {
+    of_type(records, "run_finished")
+        .last()
+        .map(|r| {
+            r["data"]["outcome"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn run(c: Cutover, extra: &[&str]) -> (Cutover, Output) {
+    let c = c
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .args(extra.iter().copied());
+    let out = c.run();
+    (c, out)
+}
+
+/// The binary in the test's directory, without the `run` arguments of `c`.
+pub(crate) fn bin(c: &Cutover) -> std::process::Command {
+    let mut cmd = std::process::Command::new(crate::support::cutover::BIN);
+    cmd.current_dir(c.dir())
+        .env("NO_COLOR", "1")
+        .env_remove("CUTOVER_ACTOR")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// A process is gone: no such pid, or only a zombie waiting for its reaper.
+pub(crate) fn gone(pid: i32) -> bool {
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+    });
+    zombie || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
+}
+
+#[test]
+fn dag_order_and_parallelism() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "dag"
+max_parallel = 2
+
+[[step]]
+id = "a"
+run = "echo a"
+
+[[step]]
+id = "b"
+needs = ["a"]
+run = "sleep 0.5"
+
+[[step]]
+id = "c"
+needs = ["a"]
+run = "sleep 0.5"
+
+[[step]]
+id = "d"
+needs = ["b", "c"]
+run = "echo d"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert!(seq_of(&j, "a", "done") < seq_of(&j, "b", "running"));
+    assert!(seq_of(&j, "a", "done") < seq_of(&j, "c", "running"));
+    // b and c overlap: both start before either finishes.
+    let first_done = seq_of(&j, "b", "done").min(seq_of(&j, "c", "done"));
+    assert!(seq_of(&j, "b", "running") < first_done && seq_of(&j, "c", "running") < first_done);
+    assert!(seq_of(&j, "d", "running") > seq_of(&j, "b", "done").max(seq_of(&j, "c", "done")));
+    assert_eq!(outcome(&j), "completed");
+    let output = of_type(&j, "output");
+    assert!(
+        output
+            .iter()
+            .any(|r| r["data"]["step"] == "a" && r["data"]["line"] == "a")
+    );
+    assert!(
+        out.stderr.contains("a | a"),
+        "output is streamed: {}",
+        out.stderr
+    );
+}
+
+const ROLLBACK_RUNBOOK: &str = r#"
+[runbook]
+name = "rb"
+
+[[step]]
+id = "a"
+run = "echo a"
+rollback = "echo undo-a >> undo.log"
+
+[[step]]
+id = "b"
+run = "echo b"
+rollback = "ROLLBACK_B"
+
+[[step]]
+id = "c"
+run = "echo boom; exit 7"
+rollback = "echo undo-c >> undo.log"
+"#;
+
+#[test]
+fn a_failed_step_rolls_back_completed_steps_in_reverse_order() {
+    let (c, out) = run(
+        Cutover::new().runbook(&ROLLBACK_RUNBOOK.replace("ROLLBACK_B", "echo undo-b >> undo.log")),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(c.path("undo.log")).unwrap(),
+        "undo-b\nundo-a\n"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let started = of_type(&j, "rollback_started");
+    assert_eq!(started[0]["data"]["steps"], serde_json::json!(["b", "a"]));
+    assert_eq!(started[0]["data"]["reason"]["step"], "c");
+    let finished: Vec<&str> = of_type(&j, "rollback_step_finished")
+        .iter()
+        .map(|r| r["data"]["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(finished, ["b", "a"]);
+    assert_eq!(
+        of_type(&j, "attempt_finished").last().unwrap()["data"]["exit_code"],
+        7
+    );
+    assert_eq!(outcome(&j), "rolled_back");
+}
+
+#[test]
+fn a_failed_rollback_is_loud_and_exits_5() {
+    let (c, out) = run(
+        Cutover::new()
+            .runbook(&ROLLBACK_RUNBOOK.replace("ROLLBACK_B", "echo cannot undo b >&2; exit 1")),
+        &[],
+    );
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ROLLBACK OF `b` FAILED"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !c.path("undo.log").exists(),
+        "rollback stops at the failed step"
+    );
+    let j = journal(&c, "r");
+    assert_eq!(outcome(&j), "rollback_failed");
+    let done = of_type(&j, "rollback_finished");
+    assert_eq!(done[0]["data"]["failed"], serde_json::json!(["b"]));
+    assert!(
+        of_type(&j, "output")
+            .iter()
+            .any(|r| r["data"]["phase"] == "rollback" && r["data"]["line"] == "cannot undo b")
+    );
+}
+
+#[test]
+fn a_timeout_leaves_no_process_of_its_group_alive() {
+    let started = Instant::now();
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "timeout"
+
+[[step]]
+id = "hang"
+run = "sleep 60 & echo $! > grandchild.pid; trap '' TERM; echo READY; wait"
+timeout = "1s"
+grace = "500ms"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let pid: i32 = std::fs::read_to_string(c.path("grandchild.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !gone(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(pid), "grandchild {pid} of the timed-out step survived");
+    let j = journal(&c, "r");
+    let attempt = of_type(&j, "attempt_finished");
+    assert_eq!(attempt[0]["data"]["result"], "timed_out");
+}
+
+#[test]
+fn dry_run_runs_only_read_only_steps_and_says_so() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "dry"
+
+[[step]]
+id = "look"
+run = "echo looked >> effects"
+dry_run = "run"
+
+[[step]]
+id = "change"
+run = "echo changed >> effects"
+
+[[step]]
+id = "pretend"
+run = "echo pretended >> effects"
+dry_run = "simulate"
+
+[[step]]
+id = "person"
+manual = "call the bank"
+"#,
+        ),
+        &["--dry-run"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "looked\n"
+    );
+    let j = journal(&c, "r");
+    seq_of(&j, "look", "ran_read_only");
+    seq_of(&j, "change", "would_run");
+    seq_of(&j, "pretend", "simulated");
+    seq_of(&j, "person", "would_run");
+    assert!(out.stderr.contains("would run"), "{}", out.stderr);
+    assert!(out.stderr.contains("ran (read-only)"), "{}", out.stderr);
+    let finished = of_type(&j, "run_finished");
+    assert_eq!(finished[0]["data"]["dry_run"], true);
+    assert_eq!(finished[0]["data"]["queries_ok"], true);
+}
+
+#[test]
+fn a_manual_step_pauses_and_is_done_from_another_terminal() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "manual"
+
+[[step]]
+id = "before"
+run = "echo one >> effects"
+
+[[step]]
+id = "call-bank"
+manual = "confirm with the bank that the file arrived"
+
+[[step]]
+id = "after"
+run = "echo two >> effects"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cutover done r call-bank"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("cutover resume r"), "{}", out.stderr);
+    let done = bin(&c)
+        .args([
+            "done",
+            "r",
+            "call-bank",
+            "--note",
+            "bank says yes",
+            "--as",
+            "carol",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "one\ntwo\n"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let manual = of_type(&j, "manual_done");
+    assert_eq!(manual[0]["data"]["note"], "bank says yes");
+    assert_eq!(manual[0]["as"], "carol");
+    assert_eq!(outcome(&j), "completed");
+}
+
+#[test]
+fn approval_pauses_without_yes_and_resume_tolerates_a_torn_last_line() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "approve"
+
+[[step]]
+id = "prep"
+run = "echo prep >> effects"
+
+[[step]]
+id = "switch"
+approval = { required = true }
+run = "echo switch >> effects"
+"#,
+    );
+    let (c, out) = run(c, &[]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cutover approve r switch"),
+        "{}",
+        out.stderr
+    );
+    // A crash mid-write leaves half a line.
+    let path = c.path(".cutover/runs/r/journal.jsonl");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(r#"{"seq":99,"ts":"2026-"#);
+    std::fs::write(&path, text).unwrap();
+    let resumed = bin(&c).args(["resume", "r", "--yes"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("journal truncated at line"), "{stderr}");
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert_eq!(of_type(&j, "journal_repaired").len(), 1);
+    assert_eq!(of_type(&j, "approval_granted")[0]["data"]["auto"], true);
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+}
+
+#[test]
+fn a_second_process_cannot_drive_the_same_run() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "lock"
+
+[[step]]
+id = "slow"
+run = "sleep 2"
+"#,
+    );
+    let c = c.args(["run", "runbook.toml", "--run-id", "r"]);
+    let mut first = c
+        .command()
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal_path = c.path(".cutover/runs/r/journal.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&journal_path).is_ok_and(|t| t.contains("\"running\"")) {
+        assert!(Instant::now() < deadline, "run did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let resume = bin(&c).args(["resume", "r"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resume.stderr);
+    assert_eq!(resume.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is being driven by"), "{stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn secrets_never_reach_the_journal_or_the_terminal() {
+    let secret = "hunter2-s3cr3t-VALUE";
+    let (c, out) = run(
+        Cutover::new()
+            .runbook(
+                r#"
+[runbook]
+name = "secret"
+
+[secrets]
+tok = { env = "CUTOVER_TEST_TOKEN" }
+
+[sources.local]
+kind = "command"
+
+[[step]]
+id = "use"
+run = "echo token={{ secrets.tok }}; echo $CUTOVER_TEST_TOKEN >&2; printf %s \"$CUTOVER_TEST_TOKEN\" | base64"
+rollback = "echo {{ secrets.tok }}"
+
+[[step.gate]]
+when = "after"
+source = "local"
+query = "echo {{ secrets.tok }} >&2; echo 1"
+pass_if = "== 1"
+count = 1
+interval = "100ms"
+"#,
+            )
+            .env("CUTOVER_TEST_TOKEN", secret),
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    for haystack in [&text, &out.stderr, &out.stdout] {
+        assert_eq!(haystack.matches(secret).count(), 0, "{haystack}");
+        assert_eq!(haystack.matches(&b64).count(), 0, "{haystack}");
+    }
+    assert!(
+        text.contains("token=***"),
+        "the step's output is journaled, masked"
+    );
+}
+
+#[test]
+fn run_plan_refuses_a_runbook_changed_after_plan() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "planned"
+
+[[step]]
+id = "a"
+run = "echo reviewed"
+"#,
+    );
+    let plan = bin(&c)
+        .args([
+            "plan",
+            "runbook.toml",
+            "--format",
+            "json",
+            "-o",
+            "plan.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    std::fs::write(
+        c.path("runbook.toml"),
+        "[runbook]\nname = \"planned\"\n\n[[step]]\nid = \"a\"\nrun = \"echo not reviewed\"\n",
+    )
+    .unwrap();
+    let out = bin(&c)
+        .args([
+            "run",
+            "runbook.toml",
+            "--plan",
+            "plan.json",
+            "--run-id",
+            "r",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("changed"), "{stderr}");
+    assert!(!c.path(".cutover/runs/r").exists(), "nothing ran");
+}
+
+#[test]
+fn sigint_and_sigterm_stop_the_run_and_leave_no_child_alive() {
+    for signal in [
+        nix::sys::signal::Signal::SIGINT,
+        nix::sys::signal::Signal::SIGTERM,
+    ] {
+        let c = Cutover::new().runbook(
+            r#"
+[runbook]
+name = "interrupt"
+
+[[step]]
+id = "long"
+run = "sleep 60 & echo $! > grandchild.pid; echo $$ > leader.pid; wait"
+grace = "500ms"
+"#,
+        );
+        let child = bin(&c)
+            .args(["run", "runbook.toml", "--run-id", "r"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(c.path("grandchild.pid").exists() && c.path("leader.pid").exists()) {
+            assert!(Instant::now() < deadline, "step never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{signal}: {stderr}");
+        for file in ["grandchild.pid", "leader.pid"] {
+            let pid: i32 = std::fs::read_to_string(c.path(file))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while !gone(pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(gone(pid), "{signal}: {file} {pid} survived");
+        }
+        let j = journal(&c, "r");
+        assert_seq_contiguous(&j);
+        assert_eq!(
+            of_type(&j, "interrupted")[0]["data"]["signal"],
+            signal.as_str()
+        );
+        seq_of(&j, "long", "stopped");
+        assert_eq!(outcome(&j), "aborted");
+        assert!(stderr.contains("cutover resume r"), "{stderr}");
+    }
+}
+
+#[test]
+fn http_steps_send_their_request_and_check_the_status() {
+    use crate::support::http_server::{HttpServer, Reply};
+    let server = HttpServer::start();
+    server.route(
+        "POST",
+        "/flags/checkout",
+        [Reply::json(200, r#"{"enabled":true}"#)],
+    );
+    server.route(
+        "PUT",
+        "/lb/pool",
+        [Reply::new(503).body("pool is draining")],
+    );
+    server.route("DELETE", "/flags/checkout", [Reply::new(204)]);
+    let (c, out) = run(
+        Cutover::new().runbook(&format!(
+            r#"
+[runbook]
+name = "http"
+
+[[step]]
+id = "flag-on"
+http = {{ url = "{url}/flags/checkout", body = '{{"on":true}}', headers = {{ X-Change = "CHG-1" }} }}
+rollback = {{ http = {{ url = "{url}/flags/checkout", method = "DELETE", expect_status = [204] }} }}
+
+[[step]]
+id = "lb"
+http = {{ url = "{url}/lb/pool", method = "PUT", expect_status = [200] }}
+"#,
+            url = server.url()
+        )),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let requests = server.requests();
+    let seen: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            "POST /flags/checkout",
+            "PUT /lb/pool",
+            "DELETE /flags/checkout"
+        ]
+    );
+    assert_eq!(requests[0].header("x-change"), Some("CHG-1"));
+    let j = journal(&c, "r");
+    let failed = of_type(&j, "attempt_finished");
+    assert_eq!(failed[1]["data"]["exit_code"], 503);
+    assert!(
+        of_type(&j, "output")
+            .iter()
+            .any(|r| r["data"]["step"] == "lb" && r["data"]["line"] == "pool is draining")
+    );
+    assert_eq!(outcome(&j), "rolled_back");
+}
+
+#[test]
+fn on_failure_pause_stops_and_resume_rerun_goes_on() {
+    let (c, out) = run(
+        Cutover::new().runbook(
+            r#"
+[runbook]
+name = "pause"
+max_parallel = 2
+
+[[step]]
+id = "check"
+needs = []
+run = "test -f ready"
+on_failure = "pause"
+
+[[step]]
+id = "other"
+needs = []
+run = "sleep 0.3; echo other >> effects"
+
+[[step]]
+id = "later"
+needs = ["check", "other"]
+run = "echo later >> effects"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cutover resume r --rerun check"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "other\n",
+        "in-flight work finishes"
+    );
+    std::fs::write(c.path("ready"), "").unwrap();
+    let resumed = bin(&c)
+        .args(["resume", "r", "--rerun", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "other\nlater\n"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert_eq!(of_type(&j, "decision")[0]["data"]["choice"], "rerun");
+    assert_eq!(of_type(&j, "paused")[0]["data"]["reason"], "step_failed");
+}
+
+#[test]
+fn a_baseline_trigger_watches_between_its_steps_and_rolls_back() {
+    let (c, out) = run(
+        Cutover::new().file("level", "10\n").runbook(
+            r#"
+[runbook]
+name = "baseline"
+
+[sources.local]
+kind = "command"
+
+[[trigger]]
+id = "level-up"
+source = "local"
+query = "cat level"
+fire_if = "> baseline + 50%"
+for = "0s"
+interval = "100ms"
+action = "rollback"
+from = "raise"
+until = "settle"
+
+[[step]]
+id = "prep"
+run = "echo prep"
+rollback = "echo undo-prep >> undo.log"
+
+[[step]]
+id = "raise"
+run = "echo 20 > level"
+rollback = "echo 10 > level; echo undo-raise >> undo.log"
+
+[[step]]
+id = "settle"
+run = "sleep 5"
+"#,
+        ),
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(
+        std::fs::read_to_string(c.path("undo.log")).unwrap(),
+        "undo-raise\nundo-prep\n"
+    );
+    let j = journal(&c, "r");
+    let baseline = of_type(&j, "baseline");
+    assert_eq!(baseline[0]["data"]["check"], "level-up");
+    assert_eq!(baseline[0]["data"]["value"], 10.0);
+    let armed = of_type(&j, "trigger_armed")[0]["seq"].as_u64().unwrap();
+    assert!(
+        armed > seq_of(&j, "prep", "done"),
+        "armed only from `raise`"
+    );
+    assert!(armed < seq_of(&j, "raise", "running"));
+    let fired = of_type(&j, "trigger_fired");
+    assert_eq!(fired[0]["data"]["value"], 20.0);
+    assert_eq!(fired[0]["data"]["condition"], "> baseline + 50%");
+    seq_of(&j, "settle", "stopped");
+}
+
+#[test]
+fn run_ids_and_journal_paths() {
+    let c = Cutover::new()
+        .runbook("[runbook]\nname = \"ids\"\n\n[[step]]\nid = \"a\"\nmanual = \"wave\"\n")
+        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z");
+    let out = bin(&c)
+        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+        .args(["run", "runbook.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let journal_path = c.path(".cutover/runs/ids-20260102T030405Z/journal.jsonl");
+    let text = std::fs::read_to_string(&journal_path).unwrap();
+    assert!(text.contains(r#""ts":"2026-01-02T03:04:05."#), "{text}");
+
+    // An explicit journal path: commands name the run by that path.
+    let out = bin(&c)
+        .args(["run", "runbook.toml", "--journal", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("cutover done elsewhere/j.jsonl a"),
+        "{stderr}"
+    );
+    let done = bin(&c)
+        .args(["done", "elsewhere/j.jsonl", "a"])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let resumed = bin(&c)
+        .args(["resume", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        resumed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    // Resuming an ended run says so and gives its exit code.
+    let again = bin(&c)
+        .args(["resume", "ids-20260102T030405Z"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(4),
+        "still waiting for its manual step"
+    );
+    let again = bin(&c)
+        .args(["resume", "elsewhere/j.jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already ended: completed"));
+}

@@ -1,0 +1,217 @@
+//! Crash safety: `kill -9` of `cutover run` at many points chosen by event
+//! count, then `cutover resume`: no done step runs twice, and the journal's
+//! `seq` has no gap and no duplicate.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::engine::{assert_seq_contiguous, bin, journal, of_type};
+use crate::support::cutover::Cutover;
+
+const STEPS: usize = 6;
+
+fn runbook() -> String {
+    let mut text = String::from("[runbook]\nname = \"crash\"\nmax_parallel = 2\n");
+    for i in 0..STEPS {
+        // Two independent chains, so two steps are often in flight at once.
+        let needs = if i >= 2 {
+            format!("needs = [\"s{}\"]\n", i - 2)
+        } else {
+            "needs = []\n".into()
+        };
+        let _ = write!(
+            text,
+            "\n[[step]]\nid = \"s{i}\"\n{needs}idempotent = true\nrun = \"echo s{i} >> effects; echo out-s{i}; sleep 0.05\"\nrollback = \"echo undo-s{i} >> undo\"\n"
+        );
+    }
+    text
+}
+
+fn effects(c: &Cutover) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for line in std::fs::read_to_string(c.path("effects"))
+        .unwrap_or_default()
+        .lines()
+    {
+        *counts.entry(line.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Steps journaled `done` in `records`.
+fn done_steps(records: &[serde_json::Value]) -> Vec<String> {
+    of_type(records, "step_state")
+        .iter()
+        .filter(|r| r["data"]["state"] == "done")
+        .map(|r| r["data"]["step"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn kill_9_at_twenty_points_then_resume_loses_and_repeats_nothing() {
+    // One full run to learn how many events a run has.
+    let full = Cutover::new().runbook(&runbook());
+    let out = bin(&full)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let total = journal(&full, "r").len();
+    assert!(total > 25, "a run of {STEPS} steps has {total} events");
+
+    let points: Vec<usize> = (0..20).map(|i| 1 + i * (total - 2) / 20).collect();
+    for at in points {
+        let c = Cutover::new().runbook(&runbook());
+        let mut child = bin(&c)
+            .args(["run", "runbook.toml", "--run-id", "r"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let path = c.path(".cutover/runs/r/journal.jsonl");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let lines = std::fs::read_to_string(&path).map_or(0, |t| t.lines().count());
+            // The header is line 1.
+            if lines > at || child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "run did not reach event {at}");
+            std::thread::yield_now();
+        }
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+        // Children of the killed process are in their own groups: let any
+        // in-flight one finish its side effect before counting.
+        std::thread::sleep(Duration::from_millis(150));
+        let before = crate::engine::journal_tolerant(&c, "r");
+        let done_before = done_steps(&before);
+        let effects_before = effects(&c);
+
+        eprintln!(
+            "killed at event {at}/{total}: {} event(s) durable, done {done_before:?}",
+            before.len()
+        );
+        let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&resumed.stderr);
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "killed at event {at}: {stderr}"
+        );
+
+        let after = journal(&c, "r");
+        assert_seq_contiguous(&after);
+        let counts = effects(&c);
+        for step in &done_before {
+            assert_eq!(
+                counts.get(step).copied(),
+                effects_before.get(step).copied(),
+                "killed at event {at}: done step `{step}` ran again"
+            );
+            assert_eq!(
+                counts.get(step).copied(),
+                Some(1),
+                "killed at event {at}: `{step}`"
+            );
+        }
+        for i in 0..STEPS {
+            assert!(
+                counts.contains_key(&format!("s{i}")),
+                "killed at event {at}: s{i} never ran"
+            );
+        }
+        let mut done_after = done_steps(&after);
+        done_after.sort();
+        done_after.dedup();
+        assert_eq!(
+            done_after.len(),
+            STEPS,
+            "killed at event {at}: every step done once"
+        );
+        // Every event written before the crash is still there, unchanged.
+        for (old, new) in before.iter().zip(&after) {
+            assert_eq!(old, new, "killed at event {at}: journal rewritten");
+        }
+    }
+}
+
+#[test]
+fn a_non_idempotent_step_in_flight_at_a_crash_waits_for_a_decision() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "decide"
+
+[[step]]
+id = "transfer"
+run = "echo $$ > leader.pid; echo started >> effects; sleep 30"
+rollback = "true"
+"#,
+    );
+    let mut child = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(c.path("effects")).is_ok_and(|t| t.contains("started")) {
+        assert!(Instant::now() < deadline, "step did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+
+    let paused = bin(&c).args(["resume", "r"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&paused.stderr);
+    assert_eq!(paused.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("cutover resume r --rerun transfer"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cutover resume r --skip transfer"),
+        "{stderr}"
+    );
+
+    let skipped = bin(&c)
+        .args(["resume", "r", "--skip", "transfer", "--as", "dana"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        skipped.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&skipped.stderr)
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let decision = of_type(&j, "decision");
+    assert_eq!(decision[0]["data"]["choice"], "skip");
+    assert_eq!(decision[0]["data"]["context"], "resume");
+    assert_eq!(decision[0]["as"], "dana");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "started\n",
+        "not re-run"
+    );
+    // The killed run's step lives on in its own group (SIGKILL leaves no
+    // chance to stop it); the test cleans up after itself.
+    let leader: i32 = std::fs::read_to_string(c.path("leader.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(leader),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
