@@ -63,6 +63,37 @@ pub fn warnings(r: &Report) -> Vec<String> {
     w
 }
 
+/// The readiness checklists evaluated before the first step, in a line.
+fn readiness(r: &Report) -> String {
+    if r.readiness.is_empty() {
+        return "— (no checklist required)".into();
+    }
+    r.readiness
+        .iter()
+        .map(|x| {
+            let state = match (x.ready, x.overridden) {
+                (true, _) => "ready".to_string(),
+                (false, true) => format!(
+                    "NOT ready, overridden{}",
+                    x.reason
+                        .as_ref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                ),
+                (false, false) => format!(
+                    "NOT ready{}",
+                    x.reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ),
+            };
+            format!("{} {state}", x.checklist)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The summary table's rows (plain text, escaped by each renderer).
 pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
     vec![
@@ -98,6 +129,7 @@ pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
                 r.resumed_by.join(", ")
             },
         ),
+        ("Readiness", readiness(r)),
         ("Started", opt_ts(r.started)),
         (
             "Ended",

@@ -446,14 +446,42 @@ run = "echo b"
 
 #[test]
 fn summary_gives_program_kpis_over_runs() {
+    let checklist = |smoke: &str| {
+        format!(
+            r#"
+[checklist]
+name = "launch"
+owner = "team"
+
+[[item]]
+id = "smoke"
+title = "smoke test passes"
+owner = "team"
+run = "{smoke}"
+
+[[item]]
+id = "alerts-routed"
+title = "alerts routed"
+owner = "sre"
+
+[[waiver]]
+item = "alerts-routed"
+reason = "verified by hand"
+approver = "head-of-sre"
+expires = "2099-01-01"
+"#
+        )
+    };
     let c = Cutover::new()
+        .file("ready.toml", checklist("true"))
+        .file("notready.toml", checklist("false"))
         .file(
             "ok.toml",
-            "[runbook]\nname = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n",
+            "[runbook]\nname = \"ok\"\nrequires = [\"ready.toml\"]\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n",
         )
         .file(
             "bad.toml",
-            "[runbook]\nname = \"bad\"\n[[step]]\nid = \"a\"\nrun = \"echo a\"\nrollback = \"echo undo\"\n[[step]]\nid = \"b\"\nrun = \"exit 1\"\n",
+            "[runbook]\nname = \"bad\"\nrequires = [\"notready.toml\"]\n[[step]]\nid = \"a\"\nrun = \"echo a\"\nrollback = \"echo undo\"\n[[step]]\nid = \"b\"\nrun = \"exit 1\"\n",
         );
     let go = |args: &[&str], code: i32| {
         let out = bin(&c).args(args).output().unwrap();
@@ -467,14 +495,56 @@ fn summary_gives_program_kpis_over_runs() {
     go(&["run", "ok.toml", "--run-id", "1-ok-dry", "--dry-run"], 0);
     go(&["run", "ok.toml", "--run-id", "2-ok-dry", "--dry-run"], 0);
     go(&["run", "ok.toml", "--run-id", "3-ok-real"], 0);
-    go(&["run", "bad.toml", "--run-id", "4-bad-real"], 3);
+    go(
+        &[
+            "run",
+            "bad.toml",
+            "--run-id",
+            "4-bad-real",
+            "--override-readiness",
+            "--reason",
+            "vp said go",
+        ],
+        3,
+    );
+
+    // The override and the waiver are deviations of the run that had them.
+    let r: Value = serde_json::from_str(&report(&c, &["4-bad-real", "--format", "json"])).unwrap();
+    let deviations: Vec<(String, String)> = r["deviations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_string(),
+                d["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        deviations.contains(&(
+            "readiness-override".into(),
+            "checklist `notready.toml` not ready, overridden: vp said go".into()
+        )),
+        "{deviations:?}"
+    );
+    assert!(
+        deviations.contains(&(
+            "waiver".into(),
+            "checklist `notready.toml`: 1 item(s) waived: alerts-routed".into()
+        )),
+        "{deviations:?}"
+    );
+
     let out = report(&c, &["--summary", ".cutover/runs", "--format", "json"]);
     let s: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(s["real_runs"], 2);
     assert_eq!(s["dry_runs"], 2);
     assert_eq!(s["failed_changes"], 1);
     assert_eq!(s["change_failure_rate"], 0.5);
-    assert_eq!(s["readiness_pass_rate"], Value::Null);
+    // Three runs found `ready.toml` ready, one found `notready.toml` not ready.
+    assert_eq!(s["readiness_checks"], 4);
+    assert_eq!(s["readiness_pass_rate"], 0.75);
     let before: Vec<(String, Value)> = s["runs"]
         .as_array()
         .unwrap()
@@ -499,5 +569,20 @@ fn summary_gives_program_kpis_over_runs() {
         md.contains("| Change failure rate | 50.0% (1 of 2 finished real runs) |"),
         "{md}"
     );
+    assert!(
+        md.contains("| Readiness gate pass rate | 75.0% (4 checks) |"),
+        "{md}"
+    );
+    // Without readiness events the rate is "n/a", not 0%.
+    let empty = Cutover::new().file(
+        "ok.toml",
+        "[runbook]\nname = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n",
+    );
+    let out = bin(&empty)
+        .args(["run", "ok.toml", "--run-id", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let md = report(&empty, &["--summary", ".cutover/runs"]);
     assert!(md.contains("| Readiness gate pass rate | n/a |"), "{md}");
 }
