@@ -108,12 +108,11 @@ pub fn render(r: &Report) -> String {
         "<p><span class=\"outcome {}\">{}</span> <span class=\"muted\">{}{}</span></p>",
         outcome_class(r),
         esc(&r.outcome_label),
-        if r.dry_run {
-            "dry run · "
-        } else {
-            "real run · "
-        },
-        esc(&r.message.clone().unwrap_or_default())
+        if r.dry_run { "dry run" } else { "real run" },
+        r.message
+            .as_ref()
+            .map(|m| format!(" · {}", esc(m)))
+            .unwrap_or_default()
     );
     for w in warnings(r) {
         let _ = write!(o, "<p class=\"banner\">{}</p>", esc(&w));

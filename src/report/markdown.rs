@@ -134,7 +134,7 @@ pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
         (
             "Ended",
             if r.in_progress {
-                format!("{} (in progress)", opt_ts(r.ended))
+                format!("— (in progress; last event {})", opt_ts(r.ended))
             } else {
                 opt_ts(r.ended)
             },
