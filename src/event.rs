@@ -493,6 +493,17 @@ pub enum RollbackReason {
     Rejected { step: String },
 }
 
+impl std::fmt::Display for RollbackReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RollbackReason::StepFailed { step } => write!(f, "step `{step}` failed"),
+            RollbackReason::Trigger { trigger } => write!(f, "trigger `{trigger}` fired"),
+            RollbackReason::Operator => f.write_str("operator chose rollback"),
+            RollbackReason::Rejected { step } => write!(f, "approval of `{step}` rejected"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PauseReason {

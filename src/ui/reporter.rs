@@ -178,7 +178,7 @@ pub fn describe(record: &Record) -> Option<String> {
             format!("trigger `{trigger}`: source error: {detail}")
         }
         Event::RollbackStarted { reason, steps } => format!(
-            "ROLLBACK started ({reason:?}): {}",
+            "ROLLBACK started ({reason}): {}",
             if steps.is_empty() {
                 "nothing to roll back".into()
             } else {

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{Builder, MeasuredCheck};
-use crate::event::{Choice, Event, RollbackReason};
+use crate::event::{Choice, Event};
 use crate::report::model::{
     AttemptReport, Fired, NoteEntry, OutputTail, ReadinessEntry, RollbackReport, RollbackStepReport,
 };
@@ -229,12 +229,7 @@ impl Builder {
                 self.line(seq, at, who, "trigger_source_error", text);
             }
             Event::RollbackStarted { reason, steps } => {
-                let reason = match reason {
-                    RollbackReason::StepFailed { step } => format!("step `{step}` failed"),
-                    RollbackReason::Trigger { trigger } => format!("trigger `{trigger}` fired"),
-                    RollbackReason::Operator => "operator chose rollback".into(),
-                    RollbackReason::Rejected { step } => format!("approval of `{step}` rejected"),
-                };
+                let reason = reason.to_string();
                 let text = format!("ROLLBACK started ({reason}): {}", steps.join(", "));
                 if self.report.rollback.is_none() {
                     self.deviation(at, who, "rollback", None, text.clone());
