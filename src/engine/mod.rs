@@ -7,8 +7,11 @@
 //! action and gates as tasks; `process` is the only place touching pids;
 //! `interrupt` turns OS signals into messages; `probe` is the seam to signals.
 
+pub mod approval;
 mod core;
+mod gonogo;
 mod interrupt;
+mod pause;
 mod probe;
 mod process;
 mod prompt;

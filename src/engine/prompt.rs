@@ -13,6 +13,8 @@ pub(super) enum Prompt {
     Approval(String),
     Manual(String),
     Failure(String),
+    /// The continue / rollback / abort menu after Ctrl-C.
+    Interrupt,
 }
 
 impl Scheduler {
@@ -40,6 +42,7 @@ impl Scheduler {
     pub(super) fn unwait(&mut self, id: &str) {
         self.prompts.retain(|p| match p {
             Prompt::Approval(s) | Prompt::Manual(s) | Prompt::Failure(s) => s != id,
+            Prompt::Interrupt => true,
         });
         self.parked.shift_remove(id);
         self.core.set(id, Slot::Pending);
@@ -57,9 +60,12 @@ impl Scheduler {
     pub(super) fn show_prompt(&mut self) {
         let text = match self.prompts.front() {
             Some(Prompt::Approval(id)) => format!(
-                "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id})",
+                "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id} --reason \"...\")",
                 self.run_ref
             ),
+            Some(Prompt::Interrupt) => {
+                "interrupted; nothing is running now. type continue, rollback or abort (or Ctrl-C again to abort)".to_string()
+            }
             Some(Prompt::Manual(id)) => format!(
                 "manual step `{id}`: do it, then type `done [NOTE]` (or run: cutover done {} {id})",
                 self.run_ref
@@ -104,12 +110,13 @@ impl Scheduler {
             // No one can answer any more: park what was asked.
             self.interactive = false;
             let open: Vec<Prompt> = self.prompts.drain(..).collect();
+            self.menu_open = false;
             for p in open {
-                let (Prompt::Approval(id) | Prompt::Manual(id) | Prompt::Failure(id)) = &p;
-                let reason = match p {
-                    Prompt::Approval(_) => PauseReason::AwaitingApproval,
-                    Prompt::Manual(_) => PauseReason::ManualStep,
-                    Prompt::Failure(_) => PauseReason::StepFailed,
+                let (id, reason) = match &p {
+                    Prompt::Approval(id) => (id, PauseReason::AwaitingApproval),
+                    Prompt::Manual(id) => (id, PauseReason::ManualStep),
+                    Prompt::Failure(id) => (id, PauseReason::StepFailed),
+                    Prompt::Interrupt => continue,
                 };
                 let hint = format!("continue with: cutover resume {}", self.run_ref);
                 self.park(id, reason, hint);
@@ -123,28 +130,9 @@ impl Scheduler {
         let rest = (!rest.trim().is_empty()).then(|| self.masker.mask(rest.trim()));
         let word = word.to_ascii_lowercase();
         let handled = match (&prompt, word.as_str()) {
-            (Prompt::Approval(id), "y" | "yes") => {
-                self.emit(Event::ApprovalGranted {
-                    step: id.clone(),
-                    reason: rest,
-                    auto: false,
-                });
-                self.core.set(id, Slot::Pending);
-                self.exec_phase(id);
-                true
-            }
-            (Prompt::Approval(id), "n" | "no") => {
-                self.emit(Event::ApprovalRejected {
-                    step: id.clone(),
-                    reason: rest,
-                });
-                let on_reject = self.steps[id]
-                    .approval
-                    .as_ref()
-                    .map_or(OnReject::Abort, |a| a.on_reject);
-                self.rejected(id, on_reject);
-                true
-            }
+            (Prompt::Approval(id), "y" | "yes") => self.vote_here(id, rest, false),
+            (Prompt::Approval(id), "n" | "no") => self.vote_here(id, rest, true),
+            (Prompt::Interrupt, choice) => self.menu_choice(choice),
             (Prompt::Manual(id), "done" | "d" | "y" | "yes") => {
                 self.emit(Event::ManualDone {
                     step: id.clone(),
@@ -230,8 +218,16 @@ impl Scheduler {
                         .get(step)
                         .is_some_and(|r| r.approvals >= min)
                     {
+                        self.deadlines.remove(step);
+                        self.sink
+                            .notice(&format!("step `{step}` approved by {}: go", record.who()));
                         self.unwait(step);
-                        self.exec_phase(step);
+                        // Paused meanwhile (Ctrl-C): the step starts when the run goes on.
+                        if matches!(self.mode, Mode::Run) {
+                            self.exec_phase(step);
+                        }
+                    } else {
+                        self.approval_notice(step);
                     }
                 }
             }
@@ -242,6 +238,9 @@ impl Scheduler {
                         .get(step)
                         .and_then(|s| s.approval.as_ref())
                         .map_or(OnReject::Abort, |a| a.on_reject);
+                    self.deadlines.remove(step);
+                    self.sink
+                        .notice(&format!("step `{step}` rejected by {}", record.who()));
                     self.unwait(step);
                     self.rejected(step, on_reject);
                 }

@@ -48,6 +48,9 @@ pub struct Options {
     pub yes: bool,
     /// A person at a terminal can answer prompts.
     pub interactive: bool,
+    /// `--wait`: without a terminal, wait for approvals from other terminals
+    /// (up to the approval's `timeout`) instead of pausing at once.
+    pub wait: bool,
     /// The runbook's directory (step `workdir`s are relative to it).
     pub runbook_dir: PathBuf,
     /// How to name this run in printed commands (run id or journal path).
@@ -136,6 +139,7 @@ pub async fn execute(
         core: Core::new(&plan.runbook.steps, plan.runbook.max_parallel),
         steps,
         triggers: plan.runbook.triggers.clone(),
+        teams: plan.runbook.teams.clone(),
         production: plan.production,
         journal,
         sink,
@@ -154,6 +158,11 @@ pub async fn execute(
         prompts: VecDeque::new(),
         parked: IndexMap::new(),
         interrupts: 0,
+        last_interrupt: None,
+        menu_open: false,
+        deadlines: HashMap::new(),
+        last_reminder: tokio::time::Instant::now(),
+        wait: opts.wait,
         queries_ok: true,
         stdin_started: false,
         dry_run: opts.dry_run,
@@ -183,6 +192,7 @@ pub async fn execute(
 pub(super) struct Scheduler {
     pub(super) steps: IndexMap<String, Step>,
     pub(super) triggers: Vec<Trigger>,
+    pub(super) teams: IndexMap<String, Vec<String>>,
     pub(super) production: bool,
     pub(super) core: Core,
     pub(super) journal: Journal,
@@ -204,6 +214,14 @@ pub(super) struct Scheduler {
     /// Steps stopped for this process, with why and what to do.
     pub(super) parked: IndexMap<String, (PauseReason, String)>,
     pub(super) interrupts: u32,
+    /// When the last SIGINT came: a second one within a few seconds aborts.
+    pub(super) last_interrupt: Option<tokio::time::Instant>,
+    /// The continue / rollback / abort menu after Ctrl-C is showing.
+    pub(super) menu_open: bool,
+    /// Approval timeouts of steps waiting for a go/no-go.
+    pub(super) deadlines: HashMap<String, tokio::time::Instant>,
+    pub(super) last_reminder: tokio::time::Instant,
+    pub(super) wait: bool,
     pub(super) queries_ok: bool,
     pub(super) stdin_started: bool,
     pub(super) dry_run: bool,
@@ -238,6 +256,7 @@ impl Scheduler {
             }
         }
         loop {
+            self.check_deadlines();
             self.decide();
             self.flush()?;
             self.perform();
@@ -341,6 +360,19 @@ impl Scheduler {
                         return;
                     }
                     let after = after.clone();
+                    if self.interactive
+                        && matches!(
+                            after,
+                            After::Pause {
+                                reason: PauseReason::Interrupted,
+                                ..
+                            }
+                        )
+                    {
+                        // Ctrl-C at a terminal: nothing runs now; ask what next.
+                        self.open_menu();
+                        return;
+                    }
                     self.prompts.clear();
                     match after {
                         After::Pause { .. } => self.finish_paused(Some(after)),
@@ -413,21 +445,7 @@ impl Scheduler {
             });
         }
         self.set_state(id, StepState::AwaitingApproval, None);
-        let hint = format!(
-            "approve with: cutover approve {0} {id} --reason \"...\"\nthen continue with: cutover resume {0}{1}",
-            self.run_ref,
-            if self.production {
-                ""
-            } else {
-                "\n(or, outside production: cutover resume --yes)"
-            }
-        );
-        self.wait_for_person(
-            id,
-            Prompt::Approval(id.to_string()),
-            PauseReason::AwaitingApproval,
-            hint,
-        );
+        self.await_approval(id, &approval);
     }
 
     pub(super) fn rejected(&mut self, id: &str, on_reject: OnReject) {
@@ -703,24 +721,6 @@ impl Scheduler {
                     }
                 }
             }
-        }
-    }
-
-    pub(super) fn on_interrupt(&mut self, signal: &'static str) {
-        self.interrupts += 1;
-        if self.interrupts == 1 {
-            self.emit(Event::Interrupted {
-                signal: signal.into(),
-            });
-            if matches!(self.mode, Mode::RollingBack { .. }) {
-                self.sink
-                    .notice("rolling back: the rollback goes on; interrupt again to kill it (the run then ends as rollback failed)");
-            } else {
-                self.sink.notice("stopping: in-flight steps get SIGTERM, then SIGKILL after their grace period; interrupt again to kill them now");
-                self.request(After::Abort);
-            }
-        } else {
-            self.effects.push(Effect::Kill(KillLevel::Now));
         }
     }
 

@@ -26,6 +26,8 @@ pub struct Runbook {
     pub secrets: IndexMap<String, SecretSpec>,
     pub sources: IndexMap<String, Source>,
     pub notify: IndexMap<String, Notify>,
+    /// Team members by team name, for `team:NAME` approvers.
+    pub teams: IndexMap<String, Vec<String>>,
     pub triggers: Vec<Trigger>,
     pub steps: Vec<Step>,
 }

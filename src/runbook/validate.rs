@@ -238,6 +238,7 @@ impl Validator<'_> {
         }
 
         let steps = self.steps(&raw.step, &raw.sources);
+        let teams = self.teams(raw);
         let step_ids: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
         let mut triggers = Vec::new();
         let mut trigger_ids = BTreeMap::new();
@@ -272,9 +273,39 @@ impl Validator<'_> {
             secrets,
             sources,
             notify,
+            teams,
             triggers,
             steps,
         }
+    }
+
+    /// `[teams]`, and every `team:NAME` approver names one of them.
+    fn teams(&mut self, raw: &RawRunbook) -> IndexMap<String, Vec<String>> {
+        for s in &raw.step {
+            let Some(a) = &s.approval else { continue };
+            for who in &a.approvers {
+                if let Some(team) = who.get().strip_prefix("team:")
+                    && !raw.teams.contains_key(team)
+                {
+                    self.warning(
+                        format!("approver `{}` names unknown team `{team}`; no one can approve through it", who.get()),
+                        who.span(),
+                    )
+                    .help = Some(format!(
+                        "list its members in `[teams]`: {team} = [\"alice\", \"bob\"]"
+                    ));
+                }
+            }
+        }
+        raw.teams
+            .iter()
+            .map(|(name, members)| {
+                (
+                    name.clone(),
+                    members.iter().map(|m| m.get().clone()).collect(),
+                )
+            })
+            .collect()
     }
 
     fn source(&mut self, name: &str, s: &RawSource) -> Option<Source> {

@@ -22,3 +22,4 @@ mod probes;
 mod signals;
 mod signals_cli;
 mod validate;
+mod warroom;

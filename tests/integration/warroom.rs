@@ -1,0 +1,280 @@
+//! The war room through the binary: approvals from another process (and the
+//! refusals), rejects, approval timeouts, Ctrl-C pausing, notes and marks
+//! from concurrent processes, `status --follow`, `runs`, notifications.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::engine::{bin, journal, journal_tolerant, of_type};
+use crate::support::cutover::Cutover;
+
+/// Start `cutover run runbook.toml --run-id r ARGS` in the background.
+fn spawn_run(c: &Cutover, extra: &[&str]) -> Child {
+    bin(c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run")
+}
+
+/// Wait until the journal of run `r` has a record matching `pred`.
+fn wait_for(c: &Cutover, what: &str, pred: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if journal_tolerant(c, "r").iter().any(&pred) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn wait_exit(mut child: Child, within: Duration) -> (i32, String) {
+    let deadline = Instant::now() + within;
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            let out = child.wait_with_output().expect("output");
+            return (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "run did not end in {within:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn cutover(c: &Cutover, args: &[&str]) -> (i32, String) {
+    let out = bin(c).args(args).output().expect("run cutover");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const GONOGO: &str = r#"
+[runbook]
+name = "gonogo"
+
+[teams]
+sre = ["bob", "carol"]
+
+[[step]]
+id = "prep"
+run = "echo prep >> effects"
+rollback = "echo undo-prep >> effects"
+
+[[step]]
+id = "switch"
+approval = { required = true, approvers = ["alice", "team:sre"], no_self_approval = true, reason = true, timeout = "60s", on_reject = "ON_REJECT" }
+run = "echo switch >> effects"
+"#;
+
+#[test]
+fn another_process_approves_after_refusals_and_the_run_goes_on() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    // bob drives the run; bob is in team sre, so only no_self_approval stops him.
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+
+    let (code, err) = cutover(
+        &c,
+        &[
+            "approve", "r", "switch", "--as", "mallory", "--reason", "lgtm",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("`mallory` may not approve step `switch`"),
+        "{err}"
+    );
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "bob", "--reason", "mine"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no_self_approval"), "{err}");
+    let (code, err) = cutover(&c, &["approve", "r", "switch", "--as", "alice"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("needs a reason"), "{err}");
+    assert!(err.contains("keeps waiting"), "{err}");
+
+    // Still waiting: nothing approved, the step did not run.
+    std::thread::sleep(Duration::from_millis(600));
+    let j = journal_tolerant(&c, "r");
+    assert!(of_type(&j, "approval_granted").is_empty());
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\n"
+    );
+
+    let (code, err) = cutover(
+        &c,
+        &[
+            "approve",
+            "r",
+            "switch",
+            "--as",
+            "carol",
+            "--reason",
+            "dashboards green",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 of 1 approvals"), "{err}");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+    let j = journal(&c, "r");
+    let granted = of_type(&j, "approval_granted");
+    assert_eq!(granted.len(), 1);
+    assert_eq!(granted[0]["as"], "carol");
+    assert!(granted[0]["actor"].as_str().unwrap().contains('@'));
+    assert_eq!(granted[0]["data"]["reason"], "dashboards green");
+    assert!(granted[0]["ts"].as_str().unwrap().ends_with('Z'));
+    assert!(stderr.contains("approved by"), "{stderr}");
+}
+
+#[test]
+fn a_reject_rolls_back_or_aborts_as_configured() {
+    for (on_reject, code, effects) in [("rollback", 3, "prep\nundo-prep\n"), ("abort", 4, "prep\n")]
+    {
+        let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", on_reject));
+        let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+        wait_for(&c, "approval_requested", |r| {
+            r["type"] == "approval_requested"
+        });
+        let (c2, err) = cutover(
+            &c,
+            &[
+                "approve",
+                "r",
+                "switch",
+                "--reject",
+                "--as",
+                "alice",
+                "--reason",
+                "error rate",
+            ],
+        );
+        assert_eq!(c2, 0, "{err}");
+        let (got, stderr) = wait_exit(child, Duration::from_secs(10));
+        assert_eq!(got, code, "{on_reject}: {stderr}");
+        assert_eq!(std::fs::read_to_string(c.path("effects")).unwrap(), effects);
+        let j = journal(&c, "r");
+        assert_eq!(
+            of_type(&j, "approval_rejected")[0]["data"]["reason"],
+            "error rate"
+        );
+        assert_eq!(of_type(&j, "approval_rejected")[0]["as"], "alice");
+    }
+}
+
+#[test]
+fn an_approval_timeout_pauses_and_resume_counts_votes_given_meanwhile() {
+    let c = Cutover::new().runbook(
+        &GONOGO
+            .replace("ON_REJECT", "rollback")
+            .replace("timeout = \"60s\"", "timeout = \"700ms\""),
+    );
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("cutover approve r switch"), "{stderr}");
+    let j = journal(&c, "r");
+    assert_eq!(
+        of_type(&j, "approval_timed_out")[0]["data"]["on_timeout"],
+        "pause"
+    );
+    // Approved while paused; resume picks it up.
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "ok"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("cutover resume r"), "{err}");
+    let (code, err) = cutover(&c, &["resume", "r", "--as", "bob"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+}
+
+#[test]
+fn without_a_terminal_or_wait_an_approval_pauses_at_once() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let child = spawn_run(&c, &[]);
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains("cutover approve r switch --reason"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cutover resume r"), "{stderr}");
+}
+
+#[test]
+fn one_ctrl_c_mid_step_lets_it_finish_then_pauses() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "pause"
+
+[[step]]
+id = "slow"
+run = "touch started; sleep 1; echo slow >> effects"
+
+[[step]]
+id = "next"
+run = "echo next >> effects"
+"#,
+    );
+    let child = spawn_run(&c, &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("cutover resume r"), "{stderr}");
+    // The running step finished; the next one did not start.
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "slow\n"
+    );
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGINT");
+    let paused = of_type(&j, "paused");
+    assert_eq!(paused.last().unwrap()["data"]["reason"], "interrupted");
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "paused"
+    );
+    // `cutover resume` always continues.
+    let (code, err) = cutover(&c, &["resume", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "slow\nnext\n"
+    );
+}
