@@ -17,6 +17,7 @@ pub mod plan;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;
+pub mod status;
 pub mod trigger;
 pub mod ui;
 

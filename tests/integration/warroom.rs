@@ -278,3 +278,216 @@ run = "echo next >> effects"
         "slow\nnext\n"
     );
 }
+
+#[test]
+fn notes_and_marks_from_four_processes_while_a_run_writes_10000_lines() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "busy"
+
+[[step]]
+id = "chatty"
+run = "touch started; for i in $(seq 1 10000); do echo line-$i; if [ $((i % 250)) = 0 ]; then sleep 0.05; fi; done"
+"#,
+    );
+    // Its 10,000 lines go to stderr: a pipe nobody reads would fill up.
+    let child = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let dir = c.dir().to_path_buf();
+            std::thread::spawn(move || {
+                for n in 0..10 {
+                    let text = format!("writer {w} note {n}");
+                    let out = std::process::Command::new(crate::support::cutover::BIN)
+                        .current_dir(&dir)
+                        .args(["note", "r", &text, "--as", &format!("w{w}")])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                let out = std::process::Command::new(crate::support::cutover::BIN)
+                    .current_dir(&dir)
+                    .args([
+                        "mark",
+                        "r",
+                        if w == 0 { "go-decision" } else { "db_checked" },
+                    ])
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let (code, stderr) = wait_exit(child, Duration::from_secs(30));
+    assert_eq!(code, 0, "{stderr}");
+    // `journal` panics on any line that does not parse.
+    let j = journal(&c, "r");
+    crate::engine::assert_seq_contiguous(&j);
+    let outputs = of_type(&j, "output");
+    assert_eq!(outputs.len(), 10_000);
+    let notes = of_type(&j, "note");
+    assert_eq!(notes.len(), 40);
+    for w in 0..4 {
+        for n in 0..10 {
+            let text = format!("writer {w} note {n}");
+            let found: Vec<_> = notes.iter().filter(|r| r["data"]["text"] == text).collect();
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0]["as"], format!("w{w}"));
+        }
+    }
+    assert_eq!(of_type(&j, "milestone").len(), 4);
+    // The notes really landed among the output lines, not after them.
+    let first_out = outputs[0]["seq"].as_u64().unwrap();
+    let last_out = outputs[outputs.len() - 1]["seq"].as_u64().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| (first_out..last_out).contains(&n["seq"].as_u64().unwrap())),
+        "no note between the output lines"
+    );
+}
+
+#[test]
+fn mark_refuses_odd_names_and_times() {
+    let c =
+        Cutover::new().runbook("[runbook]\nname = \"m\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = cutover(&c, &["mark", "r", "not a name"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("must be a simple name"), "{err}");
+    let (code, err) = cutover(&c, &["mark", "r", "impact-start", "--at", "yesterday"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, err) = cutover(
+        &c,
+        &["mark", "r", "impact-start", "--at", "2026-01-31T22:15:00Z"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let j = journal(&c, "r");
+    assert_eq!(
+        of_type(&j, "milestone")[0]["data"]["at"],
+        "2026-01-31T22:15:00.000Z"
+    );
+}
+
+#[test]
+fn status_follow_shows_a_step_change_within_a_second() {
+    use std::io::BufRead as _;
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "follow"
+
+[[step]]
+id = "first"
+run = "sleep 1"
+
+[[step]]
+id = "second"
+run = "sleep 1"
+"#,
+    );
+    let child = spawn_run(&c, &[]);
+    wait_for(&c, "run_started", |r| r["type"] == "run_started");
+    let mut follow = bin(&c)
+        .args(["status", "r", "--follow", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let mut seen_running_at = None;
+    let mut views = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let view: Value = serde_json::from_str(&line).unwrap();
+        views += 1;
+        let second = view["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "second")
+            .unwrap()
+            .clone();
+        if seen_running_at.is_none() && second["state"] == "running" {
+            seen_running_at = Some(std::time::SystemTime::now());
+        }
+    }
+    assert!(
+        follow.wait().unwrap().success(),
+        "--follow ends with the run"
+    );
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(views >= 2, "{views}");
+    let seen = seen_running_at.expect("saw `second` running");
+    let j = journal(&c, "r");
+    let event = j
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state"
+                && r["data"]["step"] == "second"
+                && r["data"]["state"] == "running"
+        })
+        .unwrap();
+    let at = humantime::parse_rfc3339_weak(event["ts"].as_str().unwrap()).unwrap();
+    let lag = seen.duration_since(at).unwrap_or_default();
+    assert!(
+        lag < Duration::from_secs(1),
+        "shown {lag:?} after the event"
+    );
+}
+
+#[test]
+fn status_and_runs_read_the_journal() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r", "--as", "bob"]);
+    assert_eq!(code, 4, "{err}");
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = cutover(&c, &["note", "r", "waiting on the DBA", "--as", "ic"]);
+    assert_eq!(code, 0, "{err}");
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("PAUSED"), "{text}");
+    assert!(text.contains("1 of 1 approved"), "{text}");
+    assert!(
+        text.contains("approved by") && text.contains("(as alice) at"),
+        "{text}"
+    );
+    assert!(text.contains("(as ic): waiting on the DBA"), "{text}");
+    assert!(text.contains("cutover approve r switch"), "{text}");
+    let out = bin(&c).args(["runs", "--format", "json"]).output().unwrap();
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["run_id"], "r");
+    assert_eq!(runs[0]["outcome"], "paused");
+    let out = bin(&c).args(["runs"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gonogo") && text.contains("paused"), "{text}");
+}
