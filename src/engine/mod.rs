@@ -11,6 +11,7 @@ pub mod approval;
 mod core;
 mod gonogo;
 mod interrupt;
+mod notify;
 mod pause;
 mod probe;
 mod process;

@@ -135,7 +135,15 @@ pub async fn execute(
         .iter()
         .map(|s| (s.id.clone(), s.clone()))
         .collect();
+    let notifier = super::notify::Notifier::new(
+        plan.runbook.notify.values().cloned().collect(),
+        masker.clone(),
+        opts.run_ref.clone(),
+        tx.clone(),
+        !opts.dry_run,
+    );
     let mut sched = Scheduler {
+        notifier,
         core: Core::new(&plan.runbook.steps, plan.runbook.max_parallel),
         steps,
         triggers: plan.runbook.triggers.clone(),
@@ -172,7 +180,10 @@ pub async fn execute(
         dry_final: HashMap::new(),
     };
     let interrupts = super::interrupt::listen(&sched.tx);
-    let result = sched.run(opts.start).await;
+    let mut result = sched.run(opts.start).await;
+    if result.is_ok() {
+        result = sched.drain_notifications().await.and(result);
+    }
     if result.is_err() {
         // The journal cannot be written: nothing may go on unrecorded. Kill
         // every group still running and wait for them to be gone.
@@ -192,6 +203,7 @@ pub async fn execute(
 pub(super) struct Scheduler {
     pub(super) steps: IndexMap<String, Step>,
     pub(super) triggers: Vec<Trigger>,
+    pub(super) notifier: super::notify::Notifier,
     pub(super) teams: IndexMap<String, Vec<String>>,
     pub(super) production: bool,
     pub(super) core: Core,
@@ -299,6 +311,9 @@ impl Scheduler {
         for r in external.iter().chain(written) {
             self.state.apply(r);
             self.sink.record(r);
+        }
+        for r in written {
+            self.notifier.observe(r);
         }
         for r in external {
             self.on_external(r);
@@ -820,6 +835,21 @@ impl Scheduler {
                 None => return,
             }
         }
+    }
+
+    /// The run is over: journal what the webhooks could not be told (their
+    /// deliveries get a few seconds to finish; the steps are long done).
+    async fn drain_notifications(&mut self) -> Result<(), EngineError> {
+        let undelivered = self.notifier.drain().await;
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Event(event @ Event::NotifyFailed { .. }) = msg {
+                self.emit(event);
+            }
+        }
+        for event in undelivered {
+            self.emit(event);
+        }
+        self.flush()
     }
 
     pub(super) fn stop_background(&mut self) {

@@ -491,3 +491,143 @@ fn status_and_runs_read_the_journal() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("gonogo") && text.contains("paused"), "{text}");
 }
+
+/// Milliseconds between two RFC 3339 journal timestamps.
+fn ms_between(from: &Value, to: &Value) -> u128 {
+    let parse = |v: &Value| humantime::parse_rfc3339_weak(v.as_str().unwrap()).unwrap();
+    parse(to).duration_since(parse(from)).unwrap().as_millis()
+}
+
+#[test]
+fn webhooks_that_are_down_or_slow_never_delay_steps_and_failures_are_journaled() {
+    use crate::support::http_server::{HttpServer, Reply};
+    let good = HttpServer::start();
+    good.route("POST", "/hooks/T000/B000/secretpart", [Reply::new(200)]);
+    let slow = HttpServer::start();
+    slow.route(
+        "POST",
+        "/hook",
+        [Reply::new(200).delay(Duration::from_secs(5))],
+    );
+    // A port nobody listens on.
+    let down_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = Cutover::new().runbook(&format!(
+        r#"
+[runbook]
+name = "notified"
+
+[notify.chat]
+kind = "slack"
+url = "{good}/hooks/T000/B000/secretpart"
+
+[notify.slow]
+url = "{slow}/hook"
+
+[notify.down]
+url = "http://127.0.0.1:{down_port}/hook"
+events = ["run_started", "approval_pending"]
+
+[[step]]
+id = "a"
+run = "true"
+
+[[step]]
+id = "b"
+approval = {{ required = true }}
+run = "true"
+
+[[step]]
+id = "c"
+run = "true"
+"#,
+        good = good.url(),
+        slow = slow.url(),
+    ));
+    let child = spawn_run(&c, &["--wait"]);
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+    let (code, err) = cutover(&c, &["approve", "r", "b", "--as", "alice"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(20));
+    assert_eq!(code, 0, "{stderr}");
+    let j = journal(&c, "r");
+    // Steps ran back to back although the slow webhook takes 5 s per request.
+    let started = &of_type(&j, "run_started")[0]["ts"];
+    let a_done = j
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state" && r["data"]["step"] == "a" && r["data"]["state"] == "done"
+        })
+        .unwrap();
+    assert!(
+        ms_between(started, &a_done["ts"]) < 1000,
+        "step a was delayed"
+    );
+    let granted = &of_type(&j, "approval_granted")[0]["ts"];
+    let c_done = j
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state" && r["data"]["step"] == "c" && r["data"]["state"] == "done"
+        })
+        .unwrap();
+    assert!(
+        ms_between(granted, &c_done["ts"]) < 1500,
+        "steps b, c were delayed"
+    );
+    // Failures are journaled, per webhook, never with its URL.
+    let failed = of_type(&j, "notify_failed");
+    let down: Vec<_> = failed
+        .iter()
+        .filter(|r| r["data"]["notify"] == "down")
+        .collect();
+    assert_eq!(down.len(), 2, "{failed:?}");
+    assert!(
+        down.iter()
+            .any(|r| r["data"]["about"] == "approval_pending")
+    );
+    assert!(
+        failed.iter().any(|r| r["data"]["notify"] == "slow"),
+        "{failed:?}"
+    );
+    assert!(
+        !failed.iter().any(|r| r["data"]["notify"] == "chat"),
+        "{failed:?}"
+    );
+    let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap();
+    assert!(
+        !text.contains("secretpart"),
+        "webhook URLs are masked in the journal"
+    );
+    assert!(!stderr.contains("secretpart"), "{stderr}");
+    // Slack got its payload shape, with the exact approve command.
+    let seen = good.requests();
+    let bodies: Vec<Value> = seen
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b.as_object().unwrap().len() == 1 && b["text"].is_string())
+    );
+    assert!(
+        bodies.iter().any(|b| b["text"]
+            .as_str()
+            .unwrap()
+            .contains("cutover approve r b --reason")),
+        "{bodies:?}"
+    );
+    for kind in ["run `r` completed", "started"] {
+        assert!(
+            bodies
+                .iter()
+                .any(|b| b["text"].as_str().unwrap().contains(kind)),
+            "{kind}: {bodies:?}"
+        );
+    }
+}
