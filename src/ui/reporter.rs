@@ -205,7 +205,7 @@ pub fn describe(record: &Record) -> Option<String> {
                 .map(|s| format!(", step `{s}`"))
                 .unwrap_or_default()
         ),
-        Event::Interrupted { signal } => format!("{signal} received: stopping"),
+        Event::Interrupted { signal } => format!("{signal} received"),
         Event::Decision {
             step,
             choice,

@@ -631,3 +631,165 @@ run = "true"
         );
     }
 }
+
+/// `cutover ARGS` on a pseudo-terminal (util-linux `script`): what it prints,
+/// and a way to type into it.
+struct Tty {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Tty {
+    fn start(c: &Cutover, args: &str) -> Tty {
+        use std::io::Read as _;
+        let mut child = std::process::Command::new("script")
+            .current_dir(c.dir())
+            .args([
+                "-qfec",
+                &format!("{} {args}", crate::support::cutover::BIN),
+                "/dev/null",
+            ])
+            .env("NO_COLOR", "1")
+            .env_remove("CUTOVER_ACTOR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn script (util-linux)");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Tty {
+            child,
+            stdin,
+            output,
+        }
+    }
+
+    fn wait_for_text(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.output.lock().unwrap().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no `{text}` on the terminal:\n{}",
+                self.output.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, bytes: &str) {
+        use std::io::Write as _;
+        self.stdin.write_all(bytes.as_bytes()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn finish(mut self) -> (i32, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(50));
+                return (
+                    status.code().unwrap_or(-1),
+                    self.output.lock().unwrap().clone(),
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running:\n{}", self.output.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_at_a_terminal_offers_continue_rollback_abort() {
+    for (answer, code, effects, outcome) in [
+        ("continue", 0, "slow\nnext\n", "completed"),
+        ("rollback", 3, "slow\nundo-slow\n", "rolled_back"),
+        ("abort", 4, "slow\n", "aborted"),
+    ] {
+        let c = Cutover::new().runbook(
+            r#"
+[runbook]
+name = "menu"
+
+[[step]]
+id = "slow"
+run = "touch started; sleep 1; echo slow >> effects"
+rollback = "echo undo-slow >> effects"
+
+[[step]]
+id = "next"
+run = "echo next >> effects"
+rollback = "echo undo-next >> effects"
+"#,
+        );
+        let mut tty = Tty::start(&c, "run runbook.toml --run-id r --no-progress --as op");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !c.path("started").exists() {
+            assert!(Instant::now() < deadline, "step never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Ctrl-C typed at the terminal: the line discipline sends SIGINT.
+        tty.type_line("\x03");
+        tty.wait_for_text("type continue, rollback or abort");
+        wait_for(&c, "slow done", |r| {
+            r["type"] == "step_state" && r["data"]["step"] == "slow" && r["data"]["state"] == "done"
+        });
+        tty.type_line(&format!("{answer}\n"));
+        let (got, screen) = tty.finish();
+        assert_eq!(got, code, "{answer}:\n{screen}");
+        assert_eq!(
+            std::fs::read_to_string(c.path("effects")).unwrap(),
+            effects,
+            "{answer}"
+        );
+        let j = journal(&c, "r");
+        let decision = of_type(&j, "decision");
+        assert_eq!(decision[0]["data"]["context"], "interrupt", "{answer}");
+        assert_eq!(decision[0]["data"]["choice"], answer);
+        assert_eq!(decision[0]["as"], "op", "who chose is journaled");
+        assert_eq!(
+            of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+            outcome
+        );
+    }
+}
+
+#[test]
+fn the_operator_cannot_self_approve_at_the_prompt_and_the_run_keeps_waiting() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let mut tty = Tty::start(&c, "run runbook.toml --run-id r --no-progress --as bob");
+    tty.wait_for_text("type `yes REASON` to approve");
+    tty.type_line("yes looks fine\n");
+    tty.wait_for_text("someone else must approve it; still waiting for approval");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(of_type(&journal_tolerant(&c, "r"), "approval_granted").is_empty());
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, screen) = tty.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("approved by"), "{screen}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+}
