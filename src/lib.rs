@@ -14,6 +14,7 @@ pub mod event;
 pub mod gate;
 pub mod journal;
 pub mod plan;
+pub mod readiness;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;

@@ -1,12 +1,61 @@
-//! `cutover attest`.
+//! `cutover attest CHECKLIST ITEM --evidence URL [--expires 7d] [--as NAME]`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::cli::AttestArgs;
-use crate::error::Error;
+use crate::diag;
+use crate::error::{Error, exit};
+use crate::readiness::{self, edit, time};
 
-pub fn exec(_args: &AttestArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover attest` is not available in this build yet".into(),
-    ))
+/// Apply `change` to the checklist at `path` and write it back, but only if
+/// the result still validates (the file is left untouched otherwise).
+pub(crate) fn edit_file(
+    path: &Path,
+    change: impl FnOnce(&str) -> Result<String, edit::EditError>,
+) -> Result<(), Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path.display(), e))?;
+    let edited = change(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    let loaded = readiness::load_text(path, edited.clone());
+    if loaded.checklist.is_none() {
+        eprintln!(
+            "{}",
+            diag::render_all(&loaded.file, &loaded.diagnostics, diag::stderr_color())
+        );
+        return Err(Error::Usage(format!(
+            "`{}` would not be a valid checklist after this edit; it was left unchanged",
+            path.display()
+        )));
+    }
+    // Write next to the file and rename, so a crash never leaves half a checklist.
+    let tmp = path.with_extension("toml.cutover-tmp");
+    std::fs::write(&tmp, edited).map_err(|e| Error::io("write", tmp.display(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path.display(), e))
+}
+
+pub fn exec(args: &AttestArgs) -> Result<ExitCode, Error> {
+    let now = super::check::now()?;
+    let expires = args
+        .expires
+        .as_deref()
+        .map(|e| time::parse_expiry(e, now))
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--expires: {e}")))?;
+    let by = args
+        .actor
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    edit_file(&args.checklist, |text| {
+        edit::attest(text, &args.item, &by, &args.evidence, expires, now)
+    })?;
+    println!(
+        "{}: `{}` attested by {by}{}",
+        args.checklist.display(),
+        args.item,
+        expires
+            .map(|e| format!(", expires {}", time::format_human(e)))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::from(exit::OK))
 }

@@ -47,7 +47,21 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
             plan.env.as_deref().unwrap_or_default()
         );
     }
-    let (journal, _lock) = Journal::create(&path, &run_id, stamp)?;
+    // Readiness before anything is journaled or started (issue 7): a refused
+    // run leaves no journal behind.
+    let Some(readiness) = crate::readiness::required::gate_run(
+        &plan,
+        args.override_readiness,
+        args.reason.as_deref(),
+        args.dry_run,
+    )?
+    else {
+        return Ok(ExitCode::from(crate::error::exit::NOT_READY));
+    };
+    let (mut journal, _lock) = Journal::create(&path, &run_id, stamp)?;
+    for event in readiness {
+        journal.emit(event);
+    }
     let started = RunStarted {
         plan_hash: plan.hash.clone(),
         runbook_name: plan.runbook.name.clone(),

@@ -9,11 +9,7 @@ use crate::error::{Error, exit};
 pub fn schema_json(kind: SchemaKind) -> Result<String, Error> {
     let schema = match kind {
         SchemaKind::Runbook => schemars::schema_for!(crate::runbook::raw::RawRunbook),
-        SchemaKind::Checklist => {
-            return Err(Error::Usage(
-                "the checklist schema is not available in this build yet".into(),
-            ));
-        }
+        SchemaKind::Checklist => schemars::schema_for!(crate::readiness::raw::RawChecklist),
     };
     Ok(serde_json::to_string_pretty(&schema).expect("a schema serializes"))
 }

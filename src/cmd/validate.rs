@@ -1,4 +1,5 @@
-//! `cutover validate FILE...`: parse and lint runbooks; every finding names file:line:col.
+//! `cutover validate FILE...`: parse and lint runbooks and checklists (a file
+//! with a top-level `[checklist]` table); every finding names file:line:col.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -12,8 +13,12 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
     let color = diag::stderr_color();
     let mut failed = false;
     let mut reports = Vec::new();
+    let mut runbooks = Vec::new();
     for path in &args.files {
-        let loaded = runbook::load_file(path);
+        let loaded = load(path);
+        if loaded.is_runbook {
+            runbooks.push(path.clone());
+        }
         let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = loaded.diagnostics.len() - errors;
         let file_failed = errors > 0 || (args.deny_warnings && warnings > 0);
@@ -26,21 +31,12 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
                         diag::render_all(&loaded.file, &loaded.diagnostics, color)
                     );
                 }
-                let summary = match &loaded.runbook {
-                    Some(rb) => {
-                        let gates: usize = rb.steps.iter().map(|s| s.gates.len()).sum();
-                        format!(
-                            "{}: ok ({} step{}, {} gate{}, {} trigger{}{})",
-                            path.display(),
-                            rb.steps.len(),
-                            s(rb.steps.len()),
-                            gates,
-                            s(gates),
-                            rb.triggers.len(),
-                            s(rb.triggers.len()),
-                            plural_warnings(warnings)
-                        )
-                    }
+                let summary = match &loaded.ok {
+                    Some(what) => format!(
+                        "{}: ok ({what}{})",
+                        path.display(),
+                        plural_warnings(warnings)
+                    ),
                     None => format!(
                         "{}: invalid ({errors} error{}{})",
                         path.display(),
@@ -48,13 +44,13 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
                         plural_warnings(warnings)
                     ),
                 };
-                if file_failed && loaded.runbook.is_some() {
+                if file_failed && loaded.ok.is_some() {
                     eprintln!(
                         "{}: failed (--deny-warnings){}",
                         path.display(),
                         plural_warnings(warnings)
                     );
-                } else if loaded.runbook.is_some() {
+                } else if loaded.ok.is_some() {
                     println!("{summary}");
                 } else {
                     eprintln!("{summary}");
@@ -82,7 +78,7 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
         );
     }
     if !failed && args.check_sources {
-        for path in &args.files {
+        for path in &runbooks {
             let plan = crate::plan::build(
                 path,
                 &crate::cli::VarArgs {
@@ -100,6 +96,58 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
     } else {
         exit::OK
     }))
+}
+
+/// One file after loading, whichever its kind.
+struct Loaded {
+    file: diag::SourceFile,
+    diagnostics: Vec<Diagnostic>,
+    /// What the valid file holds, e.g. "3 steps, 2 gates, 1 trigger"; `None` if invalid.
+    ok: Option<String>,
+    is_runbook: bool,
+}
+
+fn load(path: &std::path::Path) -> Loaded {
+    let is_checklist =
+        std::fs::read_to_string(path).is_ok_and(|text| crate::readiness::is_checklist(&text));
+    if is_checklist {
+        let loaded = crate::readiness::load_file(path);
+        let ok = loaded.checklist.as_ref().map(|c| {
+            let waivers = c.waivers.len();
+            format!(
+                "checklist, {} item{}, {} waiver{}",
+                c.items.len(),
+                s(c.items.len()),
+                waivers,
+                s(waivers)
+            )
+        });
+        return Loaded {
+            file: loaded.file,
+            diagnostics: loaded.diagnostics,
+            ok,
+            is_runbook: false,
+        };
+    }
+    let loaded = runbook::load_file(path);
+    let ok = loaded.runbook.as_ref().map(|rb| {
+        let gates: usize = rb.steps.iter().map(|s| s.gates.len()).sum();
+        format!(
+            "{} step{}, {} gate{}, {} trigger{}",
+            rb.steps.len(),
+            s(rb.steps.len()),
+            gates,
+            s(gates),
+            rb.triggers.len(),
+            s(rb.triggers.len()),
+        )
+    });
+    Loaded {
+        file: loaded.file,
+        diagnostics: loaded.diagnostics,
+        ok,
+        is_runbook: true,
+    }
 }
 
 fn s(n: usize) -> &'static str {

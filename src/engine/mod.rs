@@ -1,14 +1,15 @@
 //! The engine: executes a plan as a DAG of steps with gates, approvals,
 //! triggers and reverse rollback, journaling every event before acting.
 //!
-//! `scheduler` owns the run (its loop, a step's life, failures, effects);
-//! `core` holds the pure scheduling rules; `rollback`, `resume`, `prompt` and
-//! `watch` (triggers, baselines) extend the scheduler; `step` runs one step's
-//! action and gates as tasks; `process` is the only place touching pids;
+//! `scheduler` owns the run (its loop, a step's life, failures); `core`
+//! holds the pure scheduling rules; `effects`, `rollback`, `resume`, `prompt`
+//! and `watch` (triggers, baselines) extend the scheduler; `step` runs one
+//! step's action and gates as tasks; `process` is the only place touching pids;
 //! `interrupt` turns OS signals into messages; `probe` is the seam to signals.
 
 pub mod approval;
 mod core;
+mod effects;
 mod gonogo;
 mod interrupt;
 mod notify;

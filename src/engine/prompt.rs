@@ -13,6 +13,8 @@ pub(super) enum Prompt {
     Approval(String),
     Manual(String),
     Failure(String),
+    /// Resume found the step in flight at a crash (not idempotent).
+    InFlight(String),
     /// The continue / rollback / abort menu after Ctrl-C.
     Interrupt,
 }
@@ -41,7 +43,9 @@ impl Scheduler {
     /// A person answered from elsewhere: drop the prompt or the park.
     pub(super) fn unwait(&mut self, id: &str) {
         self.prompts.retain(|p| match p {
-            Prompt::Approval(s) | Prompt::Manual(s) | Prompt::Failure(s) => s != id,
+            Prompt::Approval(s) | Prompt::Manual(s) | Prompt::Failure(s) | Prompt::InFlight(s) => {
+                s != id
+            }
             Prompt::Interrupt => true,
         });
         self.parked.shift_remove(id);
@@ -73,6 +77,9 @@ impl Scheduler {
             Some(Prompt::Failure(id)) => {
                 format!("step `{id}` failed: type retry, skip, rollback or abort")
             }
+            Some(Prompt::InFlight(id)) => format!(
+                "step `{id}` was in flight when the run stopped and may have partly run: type rerun, skip, rollback or abort"
+            ),
             None => return,
         };
         self.sink.notice(&text);
@@ -116,6 +123,7 @@ impl Scheduler {
                     Prompt::Approval(id) => (id, PauseReason::AwaitingApproval),
                     Prompt::Manual(id) => (id, PauseReason::ManualStep),
                     Prompt::Failure(id) => (id, PauseReason::StepFailed),
+                    Prompt::InFlight(id) => (id, PauseReason::NeedsDecision),
                     Prompt::Interrupt => continue,
                 };
                 let hint = format!("continue with: cutover resume {}", self.run_ref);
@@ -141,16 +149,22 @@ impl Scheduler {
                 self.complete(id, StepState::Done, None);
                 true
             }
-            (Prompt::Failure(id), choice) => {
+            (Prompt::Failure(id) | Prompt::InFlight(id), choice) => {
+                let context = if matches!(prompt, Prompt::InFlight(_)) {
+                    "resume"
+                } else {
+                    "on_failure"
+                };
                 let choice = match choice {
                     "retry" | "r" => Some(Choice::Retry),
+                    "rerun" => Some(Choice::Rerun),
                     "skip" | "s" => Some(Choice::Skip),
                     "rollback" => Some(Choice::Rollback),
                     "abort" | "a" => Some(Choice::Abort),
                     _ => None,
                 };
                 if let Some(choice) = choice {
-                    self.decided(id, choice, "on_failure");
+                    self.decided(id, choice, context);
                 }
                 choice.is_some()
             }

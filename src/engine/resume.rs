@@ -103,7 +103,11 @@ impl Scheduler {
                 if self.interactive {
                     self.core.set(&id, Slot::Prompt);
                     self.sink.notice(&hint);
-                    self.prompts.push_back(Prompt::Failure(id.clone()));
+                    self.prompts.push_back(if rec.state == StepState::Failed {
+                        Prompt::Failure(id.clone())
+                    } else {
+                        Prompt::InFlight(id.clone())
+                    });
                     self.start_stdin();
                 } else {
                     self.park(&id, reason, hint);

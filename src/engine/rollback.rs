@@ -49,13 +49,13 @@ impl Scheduler {
         };
     }
 
-    pub(super) fn on_rollback_done(&mut self, id: &str, result: &ActionResult) {
+    pub(super) fn on_rollback_done(&mut self, id: &str, result: &ActionResult, duration_ms: u64) {
         self.kills.remove(&format!("rollback:{id}"));
         self.emit(Event::RollbackStepFinished {
             step: id.to_string(),
             ok: result.ok,
             exit_code: result.exit_code,
-            duration_ms: 0,
+            duration_ms,
             detail: result.detail.clone(),
         });
         if let Mode::RollingBack {

@@ -19,10 +19,7 @@ use super::core::{Core, Slot};
 use super::probe::Signals;
 use super::process::KillLevel;
 use super::prompt::Prompt;
-use super::step::{
-    ActionCtx, ActionResult, GatesVerdict, Msg, PhaseResult, describe, run_gates, run_rollback,
-    run_step,
-};
+use super::step::{ActionCtx, ActionResult, GatesVerdict, Msg, PhaseResult, describe};
 use crate::event::{
     Event, Outcome, PauseReason, Record, RollbackReason, RunFinished, RunStarted, StepState,
 };
@@ -678,7 +675,11 @@ impl Scheduler {
                 self.effects.push(Effect::Ack(ack));
             }
             Msg::Phase { step, result } => self.on_phase(&step, result),
-            Msg::RollbackDone { step, result } => self.on_rollback_done(&step, &result),
+            Msg::RollbackDone {
+                step,
+                result,
+                duration_ms,
+            } => self.on_rollback_done(&step, &result, duration_ms),
             Msg::Trigger { trigger, update } => self.on_trigger(&trigger, update),
             Msg::Stdin(line) => self.on_stdin(line),
             Msg::Interrupt(signal) => self.on_interrupt(signal),
@@ -739,104 +740,6 @@ impl Scheduler {
         }
     }
 
-    pub(super) fn perform(&mut self) {
-        for effect in std::mem::take(&mut self.effects) {
-            match effect {
-                Effect::Ack(ack) => {
-                    let _ = ack.send(());
-                }
-                Effect::Exec(id) => {
-                    let (kill_tx, kill_rx) = watch::channel(KillLevel::None);
-                    self.kills.insert(id.clone(), kill_tx);
-                    tokio::spawn(run_step(self.steps[&id].clone(), self.ctx.clone(), kill_rx));
-                }
-                Effect::Rollback(id) => {
-                    let (kill_tx, kill_rx) = watch::channel(KillLevel::None);
-                    self.kills.insert(format!("rollback:{id}"), kill_tx);
-                    tokio::spawn(run_rollback(
-                        self.steps[&id].clone(),
-                        self.ctx.clone(),
-                        kill_rx,
-                    ));
-                }
-                Effect::Gates(id, when) => {
-                    let handle = tokio::spawn(run_gates(
-                        self.steps[&id].clone(),
-                        when,
-                        self.signals.clone(),
-                        self.baselines.clone(),
-                        self.masker.clone(),
-                        self.tx.clone(),
-                        self.dry_run,
-                    ));
-                    self.gate_tasks.insert(id, handle);
-                }
-                Effect::Kill(level) => {
-                    for (id, kill) in &self.kills {
-                        // A graceful stop never touches a rollback in progress.
-                        if level == KillLevel::Graceful && id.starts_with("rollback:") {
-                            continue;
-                        }
-                        let _ = kill.send(level);
-                    }
-                }
-                Effect::Arm(id) => {
-                    let Some(trigger) = self.triggers.iter().find(|t| t.id == id).cloned() else {
-                        continue;
-                    };
-                    let (up_tx, mut up_rx) = mpsc::unbounded_channel();
-                    let tx = self.tx.clone();
-                    let baseline = self.baselines.get(&id).copied();
-                    let watch = self.signals.watch(&trigger, baseline, up_tx);
-                    let tid = id.clone();
-                    let handle = tokio::spawn(async move {
-                        let forward = async {
-                            while let Some(update) = up_rx.recv().await {
-                                if tx
-                                    .send(Msg::Trigger {
-                                        trigger: tid.clone(),
-                                        update,
-                                    })
-                                    .is_err()
-                                {
-                                    return;
-                                }
-                            }
-                        };
-                        tokio::join!(watch, forward);
-                    });
-                    if let Some(old) = self.watchers.insert(id, handle) {
-                        old.abort();
-                    }
-                }
-            }
-        }
-    }
-
-    pub(super) async fn emergency_stop(&mut self) {
-        for kill in self.kills.values() {
-            let _ = kill.send(KillLevel::Now);
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !self.kills.is_empty() {
-            let msg = tokio::select! {
-                m = self.rx.recv() => m,
-                () = tokio::time::sleep_until(deadline) => return,
-            };
-            match msg {
-                Some(Msg::Phase { step, .. }) => {
-                    self.kills.remove(&step);
-                }
-                Some(Msg::RollbackDone { step, .. }) => {
-                    self.kills.remove(&format!("rollback:{step}"));
-                }
-                Some(Msg::Durable(_, ack)) => drop(ack),
-                Some(_) => {}
-                None => return,
-            }
-        }
-    }
-
     /// The run is over: journal what the webhooks could not be told (their
     /// deliveries get a few seconds to finish; the steps are long done).
     async fn drain_notifications(&mut self) -> Result<(), EngineError> {
@@ -850,14 +753,5 @@ impl Scheduler {
             self.emit(event);
         }
         self.flush()
-    }
-
-    pub(super) fn stop_background(&mut self) {
-        for (_, h) in self.watchers.drain() {
-            h.abort();
-        }
-        for (_, h) in self.gate_tasks.drain() {
-            h.abort();
-        }
     }
 }

@@ -29,6 +29,7 @@ pub(crate) enum Msg {
     RollbackDone {
         step: String,
         result: ActionResult,
+        duration_ms: u64,
     },
     Trigger {
         trigger: String,
@@ -138,6 +139,7 @@ pub(crate) async fn run_step(step: Step, ctx: ActionCtx, kill: watch::Receiver<K
 
 /// Run a step's rollback action once.
 pub(crate) async fn run_rollback(step: Step, ctx: ActionCtx, kill: watch::Receiver<KillLevel>) {
+    let begun = Instant::now();
     let result = match &step.rollback {
         Some(action) => run_action(&step, action, Phase::Rollback, &ctx, kill).await,
         None => ActionResult {
@@ -150,6 +152,7 @@ pub(crate) async fn run_rollback(step: Step, ctx: ActionCtx, kill: watch::Receiv
     let _ = ctx.tx.send(Msg::RollbackDone {
         step: step.id.clone(),
         result,
+        duration_ms: begun.elapsed().as_millis() as u64,
     });
 }
 

@@ -41,27 +41,48 @@ pub fn validate(file: &SourceFile, raw: &RawRunbook) -> (Option<Runbook>, Vec<Di
     (ok.then_some(runbook), v.diags)
 }
 
-struct Validator<'a> {
+/// The checks shared by every format that declares `[sources.*]` and signal
+/// checks: runbooks here, readiness checklists in `crate::readiness`.
+pub(crate) struct Validator<'a> {
     file: &'a SourceFile,
     diags: Vec<Diagnostic>,
     var_names: BTreeSet<String>,
     secret_names: BTreeSet<String>,
 }
 
-fn is_identifier(s: &str) -> bool {
+pub(crate) fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-impl Validator<'_> {
-    fn error(&mut self, message: impl Into<String>, span: Span) -> &mut Diagnostic {
+impl<'a> Validator<'a> {
+    /// A validator for `file`, knowing the names templates may use.
+    pub(crate) fn new(
+        file: &'a SourceFile,
+        var_names: BTreeSet<String>,
+        secret_names: BTreeSet<String>,
+    ) -> Self {
+        Validator {
+            file,
+            diags: Vec::new(),
+            var_names,
+            secret_names,
+        }
+    }
+
+    /// Every diagnostic collected so far.
+    pub(crate) fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diags
+    }
+
+    pub(crate) fn error(&mut self, message: impl Into<String>, span: Span) -> &mut Diagnostic {
         self.diags.push(Diagnostic::error(message).at(span));
         self.diags.last_mut().expect("just pushed")
     }
 
-    fn warning(&mut self, message: impl Into<String>, span: Span) -> &mut Diagnostic {
+    pub(crate) fn warning(&mut self, message: impl Into<String>, span: Span) -> &mut Diagnostic {
         self.diags.push(Diagnostic::warning(message).at(span));
         self.diags.last_mut().expect("just pushed")
     }
@@ -82,7 +103,7 @@ impl Validator<'_> {
     }
 
     /// Check the templates in a string value.
-    fn templates(&mut self, value: &Sp<String>) {
+    pub(crate) fn templates(&mut self, value: &Sp<String>) {
         self.templates_in(value.get(), &value.span());
     }
 
@@ -121,7 +142,11 @@ impl Validator<'_> {
         }
     }
 
-    fn duration(&mut self, value: Option<&Sp<String>>, allow_zero: bool) -> Option<Duration> {
+    pub(crate) fn duration(
+        &mut self,
+        value: Option<&Sp<String>>,
+        allow_zero: bool,
+    ) -> Option<Duration> {
         let value = value?;
         let text = value.get().trim();
         match humantime::parse_duration(text) {
@@ -147,7 +172,7 @@ impl Validator<'_> {
         }
     }
 
-    fn count(&mut self, value: Option<&Sp<i64>>, min: i64, what: &str) -> Option<u32> {
+    pub(crate) fn count(&mut self, value: Option<&Sp<i64>>, min: i64, what: &str) -> Option<u32> {
         let value = value?;
         let n = *value.get();
         if n < min {
@@ -308,7 +333,7 @@ impl Validator<'_> {
             .collect()
     }
 
-    fn source(&mut self, name: &str, s: &RawSource) -> Option<Source> {
+    pub(crate) fn source(&mut self, name: &str, s: &RawSource) -> Option<Source> {
         for value in [
             &s.url,
             &s.site,
@@ -485,7 +510,7 @@ impl Validator<'_> {
         })
     }
 
-    fn url_shape(&mut self, url: &Sp<String>) {
+    pub(crate) fn url_shape(&mut self, url: &Sp<String>) {
         let u = url.get();
         if !(u.starts_with("http://") || u.starts_with("https://") || u.starts_with("{{")) {
             self.error(format!("`{u}` is not an http(s) URL"), url.span())
@@ -498,7 +523,7 @@ impl Validator<'_> {
         clippy::too_many_arguments,
         reason = "the fields of two raw structs, passed apart"
     )]
-    fn check(
+    pub(crate) fn check(
         &mut self,
         owner: &str,
         source: &Sp<String>,

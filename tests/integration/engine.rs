@@ -760,6 +760,8 @@ fire_if = "> baseline + 50%"
 for = "0s"
 interval = "100ms"
 action = "rollback"
+# A probe slowed down by a loaded test machine must not pause the test run.
+on_error = "ignore"
 from = "raise"
 until = "settle"
 
@@ -775,12 +777,14 @@ rollback = "echo 10 > level; echo undo-raise >> undo.log"
 
 [[step]]
 id = "settle"
-run = "sleep 5"
+run = "sleep 30"
+grace = "1s"
 "#,
         ),
         &[],
     );
-    assert_eq!(out.code, 3, "{}", out.stderr);
+    let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap_or_default();
+    assert_eq!(out.code, 3, "{}\n{text}", out.stderr);
     assert_eq!(
         std::fs::read_to_string(c.path("undo.log")).unwrap(),
         "undo-raise\nundo-prep\n"

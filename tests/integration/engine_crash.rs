@@ -290,3 +290,69 @@ run = "exit 1"
         "rolled_back"
     );
 }
+
+#[test]
+fn notes_appended_from_other_writers_interleave_safely_with_10000_output_lines() {
+    use cutover::event::Event;
+    use cutover::journal::{Stamp, append_external};
+
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "busy"
+
+[[step]]
+id = "chatty"
+run = "i=0; while [ $i -lt 10000 ]; do echo line $i; i=$((i+1)); done"
+"#,
+    );
+    let child = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let path = c.path(".cutover/runs/r/journal.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&path).is_ok_and(|t| t.contains("line 1")) {
+        assert!(Instant::now() < deadline, "output never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let stamp = Stamp::new(Some(format!("writer{w}")));
+                for n in 0..25 {
+                    append_external(
+                        &path,
+                        &stamp,
+                        Event::Note {
+                            text: format!("note {w}-{n}"),
+                        },
+                    )
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let outputs = of_type(&j, "output").len();
+    assert_eq!(outputs, 10_000);
+    let mut notes: Vec<String> = of_type(&j, "note")
+        .iter()
+        .map(|r| r["data"]["text"].as_str().unwrap().to_string())
+        .collect();
+    notes.sort();
+    let mut expected: Vec<String> = (0..4)
+        .flat_map(|w| (0..25).map(move |n| format!("note {w}-{n}")))
+        .collect();
+    expected.sort();
+    assert_eq!(notes, expected, "every note exactly once");
+}

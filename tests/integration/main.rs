@@ -13,6 +13,7 @@
 
 mod support;
 
+mod checks;
 mod datadog;
 mod engine;
 mod engine_crash;

@@ -1,0 +1,480 @@
+//! Evaluating a checklist: every measured item (signal, command, HTTP) is
+//! measured once, all of them concurrently; dry runs are read from the run
+//! journals; attestations and waivers are judged against the clock. The
+//! judgements are synchronous functions, unit-tested below; only the
+//! measuring is async.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use super::journal::{RunSummary, read_runs};
+use super::model::{Attestation, Checklist, Item, ItemKind, Measured, Waiver};
+use super::result::{ChecklistReport, ItemResult, Readiness, Status, WaiverNote, summarize};
+use super::time::{format_ago, format_human, format_instant};
+use crate::cli::VarArgs;
+use crate::runbook::model::Check;
+use crate::signals::{Measurement, SourceSet, Verdict};
+
+/// What a judgement found, before the waiver is applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub status: Status,
+    pub value: Option<String>,
+    pub target: Option<String>,
+    pub detail: String,
+}
+
+/// A number as people read it: `3`, not `3.0`; `0.0004` as is.
+pub fn format_value(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A signal, command or HTTP item from its one measurement. Inconclusive
+/// (no data, NaN) fails: readiness is never granted on missing data.
+pub fn judge_measurement(what: Measured, m: &Measurement) -> Judged {
+    let number = m.value.or_else(|| m.samples.first().map(|s| s.value));
+    let value = match (&m.state, number) {
+        (Some(state), _) => Some(state.clone()),
+        (None, Some(v)) => Some(match what {
+            Measured::Run => format!("exit {}", format_value(v)),
+            Measured::Http => format!("status {}", format_value(v)),
+            Measured::Signal => format_value(v),
+        }),
+        (None, None) if m.verdict != Verdict::Error => Some("no data".into()),
+        (None, None) => None,
+    };
+    let target = m.condition.clone();
+    let (status, detail) = match m.verdict {
+        Verdict::Pass => (Status::Pass, "ok".to_string()),
+        Verdict::Fail => (
+            Status::Fail,
+            format!(
+                "{} does not satisfy `{}`",
+                value.as_deref().unwrap_or("the value"),
+                target.as_deref().unwrap_or("the condition")
+            ),
+        ),
+        Verdict::Inconclusive => (
+            Status::Fail,
+            format!(
+                "inconclusive: {}",
+                m.detail.as_deref().unwrap_or("no usable value")
+            ),
+        ),
+        Verdict::Error => (
+            Status::Error,
+            format!(
+                "could not evaluate: {}",
+                m.detail.as_deref().unwrap_or("source error")
+            ),
+        ),
+    };
+    Judged {
+        status,
+        value,
+        target,
+        detail,
+    }
+}
+
+/// An attestation counts until it expires.
+pub fn judge_attestation(a: &Attestation, now: SystemTime) -> Judged {
+    let day = |t: SystemTime| format_human(t).chars().take(10).collect::<String>();
+    let value = Some(format!("attested {}", day(a.at)));
+    let target = a.expires.map(|e| format!("until {}", day(e)));
+    match a.expires {
+        Some(expires) if expires <= now => Judged {
+            status: Status::Fail,
+            value,
+            target,
+            detail: format!(
+                "attestation by {} expired since {} ({} ago); evidence: {}",
+                a.by,
+                format_human(expires),
+                format_ago(now.duration_since(expires).unwrap_or_default()),
+                a.evidence
+            ),
+        },
+        _ => Judged {
+            status: Status::Pass,
+            value,
+            target,
+            detail: format!("attested by {}; evidence: {}", a.by, a.evidence),
+        },
+    }
+}
+
+/// A dry run of `runbook` (in `env`, when given) completed within `within` of `now`.
+pub fn judge_dry_run(
+    runs: &[RunSummary],
+    runbook: &str,
+    env: Option<&str>,
+    within: std::time::Duration,
+    now: SystemTime,
+) -> Judged {
+    let target = Some(format!(
+        "dry run in {} within {}",
+        env.unwrap_or("any env"),
+        format_ago(within)
+    ));
+    let last = runs
+        .iter()
+        .filter(|r| r.is_of(runbook) && env.is_none_or(|e| r.env.as_deref() == Some(e)))
+        .filter(|r| r.dry_run_completed())
+        .filter_map(|r| r.finished.map(|t| (t, r)))
+        .max_by_key(|(t, _)| *t);
+    let where_ = env.map(|e| format!(" in `{e}`")).unwrap_or_default();
+    match last {
+        Some((t, run)) => {
+            let age = now.duration_since(t).unwrap_or_default();
+            let value = Some(format!("{} ({} ago)", format_human(t), format_ago(age)));
+            if age <= within {
+                Judged {
+                    status: Status::Pass,
+                    value,
+                    target,
+                    detail: format!("dry run `{}` completed", run.run_id),
+                }
+            } else {
+                Judged {
+                    status: Status::Fail,
+                    value,
+                    target,
+                    detail: format!(
+                        "last completed dry run of `{runbook}`{where_} is `{}`, {} old",
+                        run.run_id,
+                        format_ago(age)
+                    ),
+                }
+            }
+        }
+        None => Judged {
+            status: Status::Fail,
+            value: Some("none".into()),
+            target,
+            detail: format!(
+                "no completed dry run of `{runbook}`{where_} found in the run journals"
+            ),
+        },
+    }
+}
+
+/// Apply the item's waiver: a failing or unevaluated item with a waiver that
+/// has not expired is `Waived`; an expired waiver changes nothing but says so.
+pub fn apply_waiver(
+    j: &mut Judged,
+    waiver: Option<&Waiver>,
+    now: SystemTime,
+) -> Option<WaiverNote> {
+    let w = waiver?;
+    let expired = w.expires <= now;
+    if j.status != Status::Pass {
+        if expired {
+            j.detail = format!(
+                "{}; waiver by {} expired since {}",
+                j.detail,
+                w.approver,
+                format_human(w.expires)
+            );
+        } else {
+            j.status = Status::Waived;
+            j.detail = format!(
+                "waived by {} until {}: {} ({})",
+                w.approver,
+                format_human(w.expires),
+                w.reason,
+                j.detail
+            );
+        }
+    }
+    Some(WaiverNote {
+        approver: w.approver.clone(),
+        reason: w.reason.clone(),
+        expires: format_instant(w.expires),
+        expired,
+    })
+}
+
+/// Evaluate one validated checklist. `lookup` reads environment variables
+/// (secrets), `env` selects an `[env.NAME]` overlay.
+pub async fn evaluate(
+    checklist: &Checklist,
+    path: &Path,
+    env: Option<&str>,
+    fail_on_warn: bool,
+    now: SystemTime,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> ChecklistReport {
+    // A checklist without `[env.*]` overlays reads the same in every env;
+    // one that has some must know the env asked for (a typo is an error).
+    let overlay = env.filter(|_| !checklist.signals.envs.is_empty());
+    let args = VarArgs {
+        env: overlay.map(str::to_string),
+        set: Vec::new(),
+    };
+    let resolved = crate::plan::resolve(
+        checklist.signals.clone(),
+        &path.display().to_string(),
+        "",
+        &args,
+        lookup,
+    );
+    let targets: std::collections::BTreeMap<&str, &str> = checklist
+        .signals
+        .triggers
+        .iter()
+        .map(|t| (t.id.as_str(), t.check.condition_text.as_str()))
+        .collect();
+    let (sources, checks, problem) = match resolved {
+        Ok(plan) => {
+            let checks: Vec<Check> = plan
+                .runbook
+                .triggers
+                .iter()
+                .map(|t| t.check.clone())
+                .collect();
+            let ids: Vec<String> = plan.runbook.triggers.iter().map(|t| t.id.clone()).collect();
+            (
+                Some(SourceSet::from_plan(&plan)),
+                ids.into_iter().zip(checks).collect::<Vec<_>>(),
+                None,
+            )
+        }
+        Err(e) => (None, Vec::new(), Some(e.to_string())),
+    };
+    let mut measurements = std::collections::BTreeMap::new();
+    if let Some(sources) = &sources {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (id, check) in checks {
+            let sources = sources.clone();
+            tasks.spawn(async move {
+                let m = sources.measure(&check, None).await;
+                (id, m)
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((id, m)) = done {
+                measurements.insert(id, m);
+            }
+        }
+    }
+    let mut runs_cache: std::collections::BTreeMap<String, Vec<RunSummary>> =
+        std::collections::BTreeMap::new();
+    let mut items = Vec::new();
+    for item in &checklist.items {
+        let (mut judged, measurement) = match &item.kind {
+            ItemKind::Measured { what } => match measurements.remove(&item.id) {
+                Some(m) => {
+                    let mut j = judge_measurement(*what, &m);
+                    if j.target.is_none() {
+                        j.target = targets.get(item.id.as_str()).map(|t| (*t).to_string());
+                    }
+                    (j, Some(m))
+                }
+                None => (
+                    Judged {
+                        status: Status::Error,
+                        value: None,
+                        target: targets.get(item.id.as_str()).map(|t| (*t).to_string()),
+                        detail: format!(
+                            "could not evaluate: {}",
+                            problem
+                                .as_deref()
+                                .unwrap_or("the measurement did not finish")
+                        ),
+                    },
+                    None,
+                ),
+            },
+            ItemKind::DryRunPassed {
+                runbook,
+                env,
+                within,
+                runs_dir,
+            } => {
+                let runs = runs_cache
+                    .entry(runs_dir.clone())
+                    .or_insert_with(|| read_runs(Path::new(runs_dir)));
+                (
+                    judge_dry_run(runs, runbook, env.as_deref(), *within, now),
+                    None,
+                )
+            }
+            ItemKind::Attested(a) => (judge_attestation(a, now), None),
+            ItemKind::AwaitingAttestation => (
+                Judged {
+                    status: Status::Fail,
+                    value: Some("not attested".into()),
+                    target: Some("attested".into()),
+                    detail: format!(
+                        "not attested yet: `cutover attest {} {} --evidence URL`",
+                        path.display(),
+                        item.id
+                    ),
+                },
+                None,
+            ),
+        };
+        let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
+        let note = apply_waiver(&mut judged, waiver, now);
+        items.push(item_result(
+            item,
+            judged,
+            note,
+            measurement,
+            sources.as_ref(),
+        ));
+    }
+    let (mut readiness, summary) = summarize(&items, fail_on_warn);
+    if problem.is_some() {
+        readiness = readiness.worst(Readiness::Error);
+    }
+    ChecklistReport {
+        name: checklist.name.clone(),
+        path: path.display().to_string(),
+        owner: checklist.owner.clone(),
+        launch: checklist.launch.clone(),
+        readiness,
+        summary,
+        items,
+        problem,
+    }
+}
+
+fn item_result(
+    item: &Item,
+    j: Judged,
+    waiver: Option<WaiverNote>,
+    measurement: Option<Measurement>,
+    sources: Option<&SourceSet>,
+) -> ItemResult {
+    // Measurements are masked by `SourceSet`; the texts built around them are
+    // masked again so that no path can carry a secret into an output.
+    let mask = |s: String| sources.map_or_else(|| s.clone(), |set| set.mask(&s));
+    ItemResult {
+        id: item.id.clone(),
+        title: item.title.clone(),
+        owner: item.owner.clone(),
+        severity: item.severity,
+        category: item.category.clone(),
+        kind: item.kind.name().to_string(),
+        status: j.status,
+        value: j.value.map(mask),
+        target: j.target.map(mask),
+        detail: mask(j.detail),
+        waiver,
+        measurement,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::readiness::time::parse_instant;
+
+    fn at(s: &str) -> SystemTime {
+        parse_instant(s).expect("valid")
+    }
+
+    fn attestation(expires: Option<&str>) -> Attestation {
+        Attestation {
+            by: "perf-team".into(),
+            at: at("2026-11-01"),
+            evidence: "https://jira/PERF-1".into(),
+            expires: expires.map(at),
+        }
+    }
+
+    #[test]
+    fn an_expired_attestation_fails_and_says_since_when() {
+        let now = at("2026-11-25T12:00:00Z");
+        let ok = judge_attestation(&attestation(Some("2026-12-01")), now);
+        assert_eq!(ok.status, Status::Pass);
+        let old = judge_attestation(&attestation(Some("2026-11-20")), now);
+        assert_eq!(old.status, Status::Fail);
+        assert!(
+            old.detail.contains("expired since 2026-11-20"),
+            "{}",
+            old.detail
+        );
+        assert_eq!(
+            judge_attestation(&attestation(None), now).status,
+            Status::Pass
+        );
+    }
+
+    #[test]
+    fn waivers_cover_failures_until_they_expire() {
+        let now = at("2026-11-25");
+        let waiver = |expires: &str| Waiver {
+            item: "x".into(),
+            reason: "known".into(),
+            approver: "cto".into(),
+            expires: at(expires),
+        };
+        let failing = || Judged {
+            status: Status::Fail,
+            value: None,
+            target: None,
+            detail: "bad".into(),
+        };
+        let mut j = failing();
+        let note = apply_waiver(&mut j, Some(&waiver("2026-12-01")), now).expect("note");
+        assert_eq!(j.status, Status::Waived);
+        assert!(!note.expired);
+        let mut j = failing();
+        let note = apply_waiver(&mut j, Some(&waiver("2026-11-24")), now).expect("note");
+        assert_eq!(j.status, Status::Fail);
+        assert!(note.expired);
+        assert!(
+            j.detail.contains("expired since 2026-11-24"),
+            "{}",
+            j.detail
+        );
+        let mut j = failing();
+        assert_eq!(apply_waiver(&mut j, None, now), None);
+        assert_eq!(j.status, Status::Fail);
+    }
+
+    #[test]
+    fn dry_runs_must_be_recent_complete_and_in_the_env() {
+        let now = at("2026-11-25");
+        let run = |id: &str, env: &str, dry: bool, outcome: &str, finished: &str| RunSummary {
+            run_id: id.into(),
+            runbook_name: "payments".into(),
+            runbook_path: "runbooks/payments.toml".into(),
+            env: Some(env.into()),
+            dry_run: dry,
+            outcome: Some(outcome.into()),
+            finished: Some(at(finished)),
+        };
+        let week = Duration::from_hours(7 * 24);
+        let runs = vec![
+            run("old", "staging", true, "completed", "2026-11-01"),
+            run("real", "staging", false, "completed", "2026-11-24"),
+            run("failed", "staging", true, "rolled_back", "2026-11-24"),
+            run("prod", "production", true, "completed", "2026-11-24"),
+        ];
+        let j = judge_dry_run(&runs, "payments", Some("staging"), week, now);
+        assert_eq!(j.status, Status::Fail);
+        assert!(j.detail.contains("`old`"), "{}", j.detail);
+        let j = judge_dry_run(&runs, "payments", None, week, now);
+        assert_eq!(j.status, Status::Pass, "{j:?}");
+        let j = judge_dry_run(&runs, "orders", None, week, now);
+        assert_eq!(j.status, Status::Fail);
+        assert_eq!(j.value.as_deref(), Some("none"));
+    }
+
+    #[test]
+    fn values_read_naturally() {
+        assert_eq!(format_value(3.0), "3");
+        assert_eq!(format_value(0.0004), "0.0004");
+        assert_eq!(format_value(f64::NAN), "NaN");
+    }
+}

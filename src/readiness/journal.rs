@@ -1,0 +1,140 @@
+//! `dry_run_passed`: the dry runs recorded in run journals
+//! (`<runs_dir>/<run-id>/journal.jsonl`), read through the journal's wire
+//! shape (`{"type": ..., "data": ..., "ts": ...}` per line after a header).
+//! Only the fields this check needs are read, and a line that does not parse
+//! is skipped: a torn or newer journal never makes the check pass by accident.
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+use super::time::parse_instant;
+
+/// One run, as far as readiness cares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub runbook_name: String,
+    pub runbook_path: String,
+    pub env: Option<String>,
+    pub dry_run: bool,
+    /// `completed`, `rolled_back`, ...; `None` while running or after a crash.
+    pub outcome: Option<String>,
+    /// When the run finished.
+    pub finished: Option<SystemTime>,
+}
+
+#[derive(Deserialize)]
+struct Line {
+    #[serde(default)]
+    run_id: String,
+    #[serde(default)]
+    ts: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    data: serde_json::Value,
+}
+
+/// Every run journal under `dir` (missing directory: none).
+pub fn read_runs(dir: &Path) -> Vec<RunSummary> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<RunSummary> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path().join("journal.jsonl")).ok())
+        .filter_map(|text| summarize(&text))
+        .collect();
+    runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
+    runs
+}
+
+/// The run a journal's text records, if it records a start.
+pub fn summarize(text: &str) -> Option<RunSummary> {
+    let mut run: Option<RunSummary> = None;
+    for line in text.lines() {
+        let Ok(line) = serde_json::from_str::<Line>(line) else {
+            continue;
+        };
+        let text_field = |key: &str| {
+            line.data
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        match line.kind.as_str() {
+            "run_started" => {
+                run = Some(RunSummary {
+                    run_id: line.run_id.clone(),
+                    runbook_name: text_field("runbook_name").unwrap_or_default(),
+                    runbook_path: text_field("runbook_path").unwrap_or_default(),
+                    env: text_field("env"),
+                    dry_run: line
+                        .data
+                        .get("dry_run")
+                        .and_then(serde_json::Value::as_bool)
+                        .unwrap_or(false),
+                    outcome: None,
+                    finished: None,
+                });
+            }
+            "run_finished" => {
+                if let Some(run) = &mut run {
+                    run.outcome = text_field("outcome");
+                    run.finished = parse_instant(&line.ts).ok();
+                }
+            }
+            _ => {}
+        }
+    }
+    run
+}
+
+impl RunSummary {
+    /// Whether this run is of `runbook` (its name, or its path as given).
+    pub fn is_of(&self, runbook: &str) -> bool {
+        self.runbook_name == runbook
+            || self.runbook_path == runbook
+            || Path::new(&self.runbook_path).ends_with(runbook)
+    }
+
+    /// A dry run that ran to completion.
+    pub fn dry_run_completed(&self) -> bool {
+        self.dry_run && self.outcome.as_deref() == Some("completed")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_gives_its_run_and_outcome() {
+        let text = r#"{"format_version":1,"journal":"cutover-journal","run_id":"r1","created":"2026-11-20T10:00:00Z"}
+{"seq":1,"ts":"2026-11-20T10:00:00.125Z","run_id":"r1","actor":"a@h","type":"run_started","data":{"runbook_name":"payments","runbook_path":"runbooks/payments.toml","env":"staging","dry_run":true}}
+{"seq":2,"ts":"2026-11-20T10:05:00.500Z","run_id":"r1","actor":"a@h","type":"run_finished","data":{"outcome":"completed","exit_code":0,"dry_run":true,"message":"ok"}}
+{"seq":3,"ts":"2026-11-20T10:05:01Z","run_id":"r1","actor":"a@h","ty"#;
+        let run = summarize(text).expect("a run");
+        assert!(run.dry_run_completed());
+        assert!(run.is_of("payments"));
+        assert!(run.is_of("payments.toml"));
+        assert!(!run.is_of("orders"));
+        assert_eq!(run.env.as_deref(), Some("staging"));
+        assert_eq!(
+            run.finished
+                .map(super::super::time::format_instant)
+                .as_deref(),
+            Some("2026-11-20T10:05:00Z")
+        );
+    }
+
+    #[test]
+    fn an_unfinished_run_has_no_outcome() {
+        let text = r#"{"seq":1,"ts":"2026-11-20T10:00:00Z","run_id":"r2","actor":"a","type":"run_started","data":{"runbook_name":"p","runbook_path":"p.toml","dry_run":true}}"#;
+        let run = summarize(text).expect("a run");
+        assert!(!run.dry_run_completed());
+        assert_eq!(summarize("not json\n"), None);
+    }
+}
