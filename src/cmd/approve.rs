@@ -68,6 +68,13 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
             }
         )));
     }
+    if !rec.approval_requested {
+        return Err(Error::Usage(format!(
+            "step `{}` of run `{run_id}` is not waiting for approval yet ({}); a go/no-go is given when the step asks for it",
+            args.step,
+            rec.state.label()
+        )));
+    }
     let stamp = Stamp::new(args.actor.clone());
     let who = approval::person(&stamp.actor, stamp.on_behalf.as_deref());
     let reason = args.reason.as_deref().filter(|r| !r.trim().is_empty());

@@ -793,3 +793,41 @@ fn the_operator_cannot_self_approve_at_the_prompt_and_the_run_keeps_waiting() {
         "prep\nswitch\n"
     );
 }
+
+#[test]
+fn a_vote_before_the_step_asks_is_refused() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback").replace(
+        "run = \"echo prep >> effects\"",
+        "run = \"touch started; sleep 1; echo prep >> effects\"",
+    ));
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (code, err) = cutover(
+        &c,
+        &[
+            "approve", "r", "switch", "--as", "alice", "--reason", "early",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not waiting for approval yet"), "{err}");
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "nosuch", "--as", "alice", "--reason", "x"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("has no step `nosuch`"), "{err}");
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "now"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 0, "{stderr}");
+}
