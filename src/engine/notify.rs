@@ -242,7 +242,19 @@ async fn deliver(
                 last_error = if e.is_timeout() {
                     format!("no answer within {}s", TIMEOUT.as_secs())
                 } else {
-                    e.without_url().to_string()
+                    // The cause chain says what went wrong (refused, reset, DNS).
+                    let e = e.without_url();
+                    let mut text = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(cause) = source {
+                        let cause_text = cause.to_string();
+                        if !text.contains(&cause_text) {
+                            text.push_str(": ");
+                            text.push_str(&cause_text);
+                        }
+                        source = cause.source();
+                    }
+                    text
                 };
             }
         }
