@@ -106,3 +106,50 @@ impl Tail {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+    use crate::event::Event;
+
+    fn line(seq: u64) -> String {
+        Record {
+            seq,
+            ts: "2026-01-01T00:00:00.000Z".into(),
+            run_id: "r".into(),
+            actor: "a@h".into(),
+            on_behalf: None,
+            event: Event::Note {
+                text: format!("n{seq}"),
+            },
+        }
+        .to_line()
+    }
+
+    #[test]
+    fn tail_waits_for_a_line_to_be_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let first = format!("{}\n", line(1));
+        let second = line(2);
+        let (head, rest) = second.split_at(10);
+        std::fs::write(&path, format!("{first}{head}")).unwrap();
+        let mut tail = Tail {
+            offset: 0,
+            partial: Vec::new(),
+        };
+        let got = tail.read(&path).unwrap();
+        assert_eq!(got.len(), 1);
+        assert!(tail.read(&path).unwrap().is_empty(), "nothing new");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "{rest}").unwrap();
+        let got = tail.read(&path).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].seq, 2);
+    }
+}
