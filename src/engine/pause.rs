@@ -92,7 +92,7 @@ impl Scheduler {
         }
         self.menu_open = true;
         self.prompts.push_front(Prompt::Interrupt);
-        self.show_prompt();
+        self.prompt_due = true;
         self.start_stdin();
     }
 

@@ -63,6 +63,18 @@ impl Scheduler {
 
     pub(super) fn show_prompt(&mut self) {
         let text = match self.prompts.front() {
+            Some(Prompt::Approval(id))
+                if self
+                    .steps
+                    .get(id)
+                    .and_then(|s| s.approval.as_ref())
+                    .is_some_and(|a| a.no_self_approval) =>
+            {
+                format!(
+                    "step `{id}` needs approval by someone other than the operator (`no_self_approval`): cutover approve {} {id} --reason \"...\"; type `no REASON` here to reject",
+                    self.run_ref
+                )
+            }
             Some(Prompt::Approval(id)) => format!(
                 "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id} --reason \"...\")",
                 self.run_ref

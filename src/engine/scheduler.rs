@@ -165,6 +165,7 @@ pub async fn execute(
         interrupts: 0,
         last_interrupt: None,
         menu_open: false,
+        prompt_due: false,
         deadlines: HashMap::new(),
         last_reminder: tokio::time::Instant::now(),
         wait: opts.wait,
@@ -227,6 +228,8 @@ pub(super) struct Scheduler {
     pub(super) last_interrupt: Option<tokio::time::Instant>,
     /// The continue / rollback / abort menu after Ctrl-C is showing.
     pub(super) menu_open: bool,
+    /// Show the prompt once the records before it are on screen.
+    pub(super) prompt_due: bool,
     /// Approval timeouts of steps waiting for a go/no-go.
     pub(super) deadlines: HashMap<String, tokio::time::Instant>,
     pub(super) last_reminder: tokio::time::Instant,
@@ -269,6 +272,9 @@ impl Scheduler {
             self.decide();
             self.flush()?;
             self.perform();
+            if std::mem::take(&mut self.prompt_due) {
+                self.show_prompt();
+            }
             if let Mode::Finished(outcome) = self.mode {
                 self.flush()?;
                 return Ok(outcome);

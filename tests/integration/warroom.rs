@@ -775,7 +775,7 @@ rollback = "echo undo-next >> effects"
 fn the_operator_cannot_self_approve_at_the_prompt_and_the_run_keeps_waiting() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
     let mut tty = Tty::start(&c, "run runbook.toml --run-id r --no-progress --as bob");
-    tty.wait_for_text("type `yes REASON` to approve");
+    tty.wait_for_text("needs approval by someone other than the operator");
     tty.type_line("yes looks fine\n");
     tty.wait_for_text("someone else must approve it; still waiting for approval");
     std::thread::sleep(Duration::from_millis(300));
