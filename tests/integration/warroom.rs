@@ -472,6 +472,17 @@ fn status_and_runs_read_the_journal() {
     assert_eq!(code, 0, "{err}");
     let (code, err) = cutover(&c, &["note", "r", "waiting on the DBA", "--as", "ic"]);
     assert_eq!(code, 0, "{err}");
+    // CUTOVER_ACTOR works like --as, next to the login user@host.
+    let out = bin(&c)
+        .args(["mark", "r", "go-decision"])
+        .env("CUTOVER_ACTOR", "incident-commander")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let j = journal(&c, "r");
+    let mark = of_type(&j, "milestone")[0];
+    assert_eq!(mark["as"], "incident-commander");
+    assert!(mark["actor"].as_str().unwrap().contains('@'));
     let out = bin(&c).args(["status", "r"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
@@ -483,6 +494,10 @@ fn status_and_runs_read_the_journal() {
     );
     assert!(text.contains("(as ic): waiting on the DBA"), "{text}");
     assert!(text.contains("cutover approve r switch"), "{text}");
+    assert!(
+        text.contains("go-decision (") && text.contains("(as incident-commander)"),
+        "{text}"
+    );
     let out = bin(&c).args(["runs", "--format", "json"]).output().unwrap();
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(runs[0]["run_id"], "r");
@@ -830,4 +845,34 @@ fn a_vote_before_the_step_asks_is_refused() {
     assert_eq!(code, 0, "{err}");
     let (code, stderr) = wait_exit(child, Duration::from_secs(10));
     assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn sigterm_while_waiting_for_approval_aborts_and_resume_goes_on() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGTERM");
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "aborted"
+    );
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = cutover(&c, &["resume", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
 }
