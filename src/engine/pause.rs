@@ -117,6 +117,9 @@ impl Scheduler {
         self.close_menu();
         match choice {
             Choice::Rollback => {
+                // The Ctrl-C that opened the menu must not count against the
+                // rollback: only an interrupt during it may kill it.
+                self.interrupts = 0;
                 self.mode = Mode::Drain(After::Rollback(RollbackReason::Operator));
             }
             Choice::Abort => self.mode = Mode::Drain(After::Abort),
