@@ -319,6 +319,49 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_sent_is_a_known_filter_name() {
+        use crate::event::{Outcome, RunFinished};
+        let records = [
+            Event::ApprovalRequested {
+                step: "s".into(),
+                min: 1,
+                approvers: vec![],
+            },
+            Event::TriggerFired {
+                trigger: "t".into(),
+                action: "notify".into(),
+                condition: "> 1".into(),
+                value: Some(2.0),
+                held_ms: 0,
+            },
+            Event::RollbackStarted {
+                reason: RollbackReason::Operator,
+                steps: vec![],
+            },
+            Event::RollbackFinished {
+                ok: true,
+                failed: vec![],
+            },
+            Event::RunFinished(RunFinished {
+                outcome: Outcome::Completed,
+                exit_code: 0,
+                dry_run: false,
+                failed_steps: vec![],
+                queries_ok: None,
+                message: "ok".into(),
+            }),
+        ];
+        for event in records {
+            let n = notification(&rec(event), "r1").unwrap();
+            assert!(
+                crate::runbook::model::NOTIFY_EVENTS.contains(&n.about),
+                "{}",
+                n.about
+            );
+        }
+    }
+
+    #[test]
     fn slack_and_generic_shapes() {
         let r = rec(Event::RollbackStarted {
             reason: RollbackReason::Operator,

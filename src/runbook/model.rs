@@ -111,6 +111,16 @@ pub enum Auth {
     Bearer { token: String },
 }
 
+/// What a `[notify.NAME]` webhook can be told about (its `events` filter).
+pub const NOTIFY_EVENTS: &[&str] = &[
+    "run_started",
+    "run_finished",
+    "approval_pending",
+    "trigger_fired",
+    "rollback_started",
+    "rollback_finished",
+];
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notify {
     pub name: String,

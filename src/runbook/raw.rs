@@ -122,9 +122,10 @@ pub struct RawNotify {
     pub kind: Option<NotifyKind>,
     /// Webhook URL; it is treated as a secret (use `{{ secrets.NAME }}`).
     pub url: Sp<String>,
-    /// Event kinds to send (default: all).
+    /// Event kinds to send (default: all): `run_started`, `run_finished`,
+    /// `approval_pending`, `trigger_fired`, `rollback_started`, `rollback_finished`.
     #[serde(default)]
-    pub events: Vec<String>,
+    pub events: Vec<Sp<String>>,
 }
 
 /// `[[step.gate]]`: a condition checked before or after a step.

@@ -248,13 +248,32 @@ impl<'a> Validator<'a> {
         let mut notify = IndexMap::new();
         for (name, n) in &raw.notify {
             self.templates(&n.url);
+            for e in &n.events {
+                if !crate::runbook::model::NOTIFY_EVENTS.contains(&e.get().as_str()) {
+                    let help = crate::diag::did_you_mean(
+                        e.get(),
+                        crate::runbook::model::NOTIFY_EVENTS.iter().copied(),
+                    )
+                    .unwrap_or_else(|| {
+                        format!(
+                            "known events: {}",
+                            crate::runbook::model::NOTIFY_EVENTS.join(", ")
+                        )
+                    });
+                    self.error(
+                        format!("notify `{name}` names unknown event `{}`", e.get()),
+                        e.span(),
+                    )
+                    .help = Some(help);
+                }
+            }
             notify.insert(
                 name.clone(),
                 Notify {
                     name: name.clone(),
                     kind: n.kind.unwrap_or(NotifyKind::Generic),
                     url: n.url.get().clone(),
-                    events: n.events.clone(),
+                    events: n.events.iter().map(|e| e.get().clone()).collect(),
                 },
             );
         }
