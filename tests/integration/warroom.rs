@@ -876,3 +876,29 @@ fn sigterm_while_waiting_for_approval_aborts_and_resume_goes_on() {
         "prep\nswitch\n"
     );
 }
+
+#[test]
+fn an_unknown_team_is_a_warning() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "teams"
+
+[teams]
+sre = ["alice"]
+
+[[step]]
+id = "a"
+approval = { required = true, approvers = ["team:sre", "team:dba"] }
+run = "true"
+rollback = "true"
+"#,
+    );
+    let (code, err) = cutover(&c, &["validate", "runbook.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("approver `team:dba` names unknown team `dba`"),
+        "{err}"
+    );
+    assert!(!err.contains("team `sre`"), "{err}");
+}
