@@ -174,6 +174,10 @@ pub struct RunOutputArgs {
     /// Act as this person (recorded next to the login name).
     #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
     pub actor: Option<String>,
+    /// Without a terminal: wait for approvals from other terminals (up to the
+    /// approval's `timeout`) instead of pausing with exit 4 at once.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]

@@ -271,6 +271,24 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// No go/no-go within the approval's `timeout`; `on_timeout` is what follows.
+    ApprovalTimedOut {
+        step: String,
+        waited_ms: u64,
+        /// `pause` or `abort`.
+        on_timeout: String,
+    },
+    /// A webhook could not be told about an event (after its retries). The
+    /// run goes on regardless.
+    NotifyFailed {
+        /// The `[notify.NAME]` name.
+        notify: String,
+        /// What it was to be told: `run_started`, `approval_pending`, ...
+        about: String,
+        attempts: u32,
+        /// Why, masked (never the webhook URL).
+        detail: String,
+    },
     /// A manual step marked done (at the prompt or with `cutover done`).
     ManualDone {
         step: String,
@@ -353,6 +371,7 @@ impl Event {
             | Event::ApprovalRequested { step, .. }
             | Event::ApprovalGranted { step, .. }
             | Event::ApprovalRejected { step, .. }
+            | Event::ApprovalTimedOut { step, .. }
             | Event::ManualDone { step, .. } => Some(step),
             Event::Paused { step, .. } | Event::Decision { step, .. } => step.as_deref(),
             _ => None,

@@ -19,6 +19,7 @@ pub mod report;
 pub mod runbook;
 pub mod secrets;
 pub mod signals;
+pub mod status;
 pub mod trigger;
 pub mod ui;
 

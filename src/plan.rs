@@ -240,7 +240,6 @@ pub fn resolve(
             }
         }
     }
-    let masker = Masker::new(secret_values.values().map(String::as_str));
 
     let mut raw_vars = runbook.vars.clone();
     if let Some(o) = &overlay {
@@ -289,6 +288,13 @@ pub fn resolve(
         .iter()
         .map(|(name, value)| (secret_env_name(name), value.clone()))
         .collect();
+    // Webhook URLs carry their credentials in the path (Slack): mask them like secrets.
+    let masker = Masker::new(
+        secret_values
+            .values()
+            .map(String::as_str)
+            .chain(runbook.notify.values().map(|n| n.url.as_str())),
+    );
     let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         hash: String::new(),

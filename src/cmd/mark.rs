@@ -1,12 +1,86 @@
-//! `cutover mark`.
+//! `cutover mark RUN MILESTONE [--at TIME] [--as NAME]`: a milestone in a run's
+//! journal (well-known names the report understands, or a free identifier).
 
 use std::process::ExitCode;
 
 use crate::cli::MarkArgs;
 use crate::error::Error;
+use crate::event::Event;
+use crate::journal::{Stamp, append_external, locate};
 
-pub fn exec(_args: &MarkArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover mark` is not available in this build yet".into(),
-    ))
+/// Milestones the report places on its timeline.
+pub const WELL_KNOWN: &[&str] = &[
+    "go-decision",
+    "traffic-switched",
+    "impact-start",
+    "impact-detected",
+    "mitigated",
+    "impact-end",
+    "all-clear",
+];
+
+pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
+    let name = args.milestone.trim();
+    if !is_milestone_name(name) {
+        return Err(Error::Usage(format!(
+            "milestone `{name}` must be a simple name (letters, digits, `-`, `_`, starting with a letter); well-known ones: {}",
+            WELL_KNOWN.join(", ")
+        )));
+    }
+    let at = match &args.at {
+        Some(t) => {
+            let parsed = humantime::parse_rfc3339_weak(t).map_err(|e| {
+                Error::Usage(format!(
+                    "`--at {t}` is not a time: {e} (use RFC 3339, e.g. 2026-01-31T22:15:00Z)"
+                ))
+            })?;
+            Some(humantime::format_rfc3339_millis(parsed).to_string())
+        }
+        None => None,
+    };
+    let path = locate(&args.run.run)?;
+    let stamp = Stamp::new(args.actor.clone());
+    let record = append_external(
+        &path,
+        &stamp,
+        Event::Milestone {
+            name: name.to_string(),
+            at,
+        },
+    )?;
+    eprintln!(
+        "marked `{name}` in run `{}` as {} (journal seq {}){}",
+        record.run_id,
+        record.who(),
+        record.seq,
+        if WELL_KNOWN.contains(&name) {
+            ""
+        } else {
+            " (a free milestone: the report lists it but does not place it on the impact timeline)"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A letter, then letters, digits, `-` or `_` (at most 64 characters).
+pub fn is_milestone_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name.len() <= 64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milestone_names() {
+        for ok in WELL_KNOWN.iter().copied().chain(["db_ready", "Phase2"]) {
+            assert!(is_milestone_name(ok), "{ok}");
+        }
+        for bad in ["", "-x", "2go", "a b", "a/b", "ü"] {
+            assert!(!is_milestone_name(bad), "{bad}");
+        }
+    }
 }

@@ -1,12 +1,31 @@
-//! `cutover note`.
+//! `cutover note RUN "text" [--as NAME]`: an operator note in a live or
+//! finished run's journal, through the same append lock the engine uses.
 
 use std::process::ExitCode;
 
 use crate::cli::NoteArgs;
 use crate::error::Error;
+use crate::event::Event;
+use crate::journal::{Stamp, append_external, locate};
 
-pub fn exec(_args: &NoteArgs) -> Result<ExitCode, Error> {
-    Err(Error::Usage(
-        "`cutover note` is not available in this build yet".into(),
-    ))
+pub fn exec(args: &NoteArgs) -> Result<ExitCode, Error> {
+    if args.text.trim().is_empty() {
+        return Err(Error::Usage("a note needs some text".into()));
+    }
+    let path = locate(&args.run.run)?;
+    let stamp = Stamp::new(args.actor.clone());
+    let record = append_external(
+        &path,
+        &stamp,
+        Event::Note {
+            text: args.text.clone(),
+        },
+    )?;
+    eprintln!(
+        "noted in run `{}` as {} (journal seq {})",
+        record.run_id,
+        record.who(),
+        record.seq
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -93,6 +93,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         dry_run: started.dry_run,
         yes: args.output.yes,
         interactive: super::run::interactive(),
+        wait: args.output.wait,
         runbook_dir: super::run::runbook_dir(&started.runbook_path),
         run_ref,
         start: Start::Resume(Box::new(ResumeInput {

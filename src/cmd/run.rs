@@ -79,6 +79,7 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         dry_run: args.dry_run,
         yes: args.output.yes,
         interactive: interactive(),
+        wait: args.output.wait,
         runbook_dir: runbook_dir(&plan.runbook_path),
         run_ref,
         start: Start::New(Box::new(started)),

@@ -7,9 +7,13 @@
 //! step's action and gates as tasks; `process` is the only place touching pids;
 //! `interrupt` turns OS signals into messages; `probe` is the seam to signals.
 
+pub mod approval;
 mod core;
 mod effects;
+mod gonogo;
 mod interrupt;
+mod notify;
+mod pause;
 mod probe;
 mod process;
 mod prompt;

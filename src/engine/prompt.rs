@@ -15,6 +15,8 @@ pub(super) enum Prompt {
     Failure(String),
     /// Resume found the step in flight at a crash (not idempotent).
     InFlight(String),
+    /// The continue / rollback / abort menu after Ctrl-C.
+    Interrupt,
 }
 
 impl Scheduler {
@@ -44,6 +46,7 @@ impl Scheduler {
             Prompt::Approval(s) | Prompt::Manual(s) | Prompt::Failure(s) | Prompt::InFlight(s) => {
                 s != id
             }
+            Prompt::Interrupt => true,
         });
         self.parked.shift_remove(id);
         self.core.set(id, Slot::Pending);
@@ -60,10 +63,25 @@ impl Scheduler {
 
     pub(super) fn show_prompt(&mut self) {
         let text = match self.prompts.front() {
+            Some(Prompt::Approval(id))
+                if self
+                    .steps
+                    .get(id)
+                    .and_then(|s| s.approval.as_ref())
+                    .is_some_and(|a| a.no_self_approval) =>
+            {
+                format!(
+                    "step `{id}` needs approval by someone other than the operator (`no_self_approval`): cutover approve {} {id} --reason \"...\"; type `no REASON` here to reject",
+                    self.run_ref
+                )
+            }
             Some(Prompt::Approval(id)) => format!(
-                "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id})",
+                "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id} --reason \"...\")",
                 self.run_ref
             ),
+            Some(Prompt::Interrupt) => {
+                "interrupted; nothing is running now. type continue, rollback or abort (or Ctrl-C again to abort)".to_string()
+            }
             Some(Prompt::Manual(id)) => format!(
                 "manual step `{id}`: do it, then type `done [NOTE]` (or run: cutover done {} {id})",
                 self.run_ref
@@ -111,16 +129,14 @@ impl Scheduler {
             // No one can answer any more: park what was asked.
             self.interactive = false;
             let open: Vec<Prompt> = self.prompts.drain(..).collect();
+            self.menu_open = false;
             for p in open {
-                let (Prompt::Approval(id)
-                | Prompt::Manual(id)
-                | Prompt::Failure(id)
-                | Prompt::InFlight(id)) = &p;
-                let reason = match p {
-                    Prompt::Approval(_) => PauseReason::AwaitingApproval,
-                    Prompt::Manual(_) => PauseReason::ManualStep,
-                    Prompt::Failure(_) => PauseReason::StepFailed,
-                    Prompt::InFlight(_) => PauseReason::NeedsDecision,
+                let (id, reason) = match &p {
+                    Prompt::Approval(id) => (id, PauseReason::AwaitingApproval),
+                    Prompt::Manual(id) => (id, PauseReason::ManualStep),
+                    Prompt::Failure(id) => (id, PauseReason::StepFailed),
+                    Prompt::InFlight(id) => (id, PauseReason::NeedsDecision),
+                    Prompt::Interrupt => continue,
                 };
                 let hint = format!("continue with: cutover resume {}", self.run_ref);
                 self.park(id, reason, hint);
@@ -134,28 +150,9 @@ impl Scheduler {
         let rest = (!rest.trim().is_empty()).then(|| self.masker.mask(rest.trim()));
         let word = word.to_ascii_lowercase();
         let handled = match (&prompt, word.as_str()) {
-            (Prompt::Approval(id), "y" | "yes") => {
-                self.emit(Event::ApprovalGranted {
-                    step: id.clone(),
-                    reason: rest,
-                    auto: false,
-                });
-                self.core.set(id, Slot::Pending);
-                self.exec_phase(id);
-                true
-            }
-            (Prompt::Approval(id), "n" | "no") => {
-                self.emit(Event::ApprovalRejected {
-                    step: id.clone(),
-                    reason: rest,
-                });
-                let on_reject = self.steps[id]
-                    .approval
-                    .as_ref()
-                    .map_or(OnReject::Abort, |a| a.on_reject);
-                self.rejected(id, on_reject);
-                true
-            }
+            (Prompt::Approval(id), "y" | "yes") => self.vote_here(id, rest, false),
+            (Prompt::Approval(id), "n" | "no") => self.vote_here(id, rest, true),
+            (Prompt::Interrupt, choice) => self.menu_choice(choice),
             (Prompt::Manual(id), "done" | "d" | "y" | "yes") => {
                 self.emit(Event::ManualDone {
                     step: id.clone(),
@@ -247,8 +244,16 @@ impl Scheduler {
                         .get(step)
                         .is_some_and(|r| r.approvals >= min)
                     {
+                        self.deadlines.remove(step);
+                        self.sink
+                            .notice(&format!("step `{step}` approved by {}: go", record.who()));
                         self.unwait(step);
-                        self.exec_phase(step);
+                        // Paused meanwhile (Ctrl-C): the step starts when the run goes on.
+                        if matches!(self.mode, Mode::Run) {
+                            self.exec_phase(step);
+                        }
+                    } else {
+                        self.approval_notice(step);
                     }
                 }
             }
@@ -259,6 +264,9 @@ impl Scheduler {
                         .get(step)
                         .and_then(|s| s.approval.as_ref())
                         .map_or(OnReject::Abort, |a| a.on_reject);
+                    self.deadlines.remove(step);
+                    self.sink
+                        .notice(&format!("step `{step}` rejected by {}", record.who()));
                     self.unwait(step);
                     self.rejected(step, on_reject);
                 }

@@ -45,6 +45,9 @@ pub struct Options {
     pub yes: bool,
     /// A person at a terminal can answer prompts.
     pub interactive: bool,
+    /// `--wait`: without a terminal, wait for approvals from other terminals
+    /// (up to the approval's `timeout`) instead of pausing at once.
+    pub wait: bool,
     /// The runbook's directory (step `workdir`s are relative to it).
     pub runbook_dir: PathBuf,
     /// How to name this run in printed commands (run id or journal path).
@@ -129,10 +132,19 @@ pub async fn execute(
         .iter()
         .map(|s| (s.id.clone(), s.clone()))
         .collect();
+    let notifier = super::notify::Notifier::new(
+        plan.runbook.notify.values().cloned().collect(),
+        masker.clone(),
+        opts.run_ref.clone(),
+        tx.clone(),
+        !opts.dry_run,
+    );
     let mut sched = Scheduler {
+        notifier,
         core: Core::new(&plan.runbook.steps, plan.runbook.max_parallel),
         steps,
         triggers: plan.runbook.triggers.clone(),
+        teams: plan.runbook.teams.clone(),
         production: plan.production,
         journal,
         sink,
@@ -151,6 +163,12 @@ pub async fn execute(
         prompts: VecDeque::new(),
         parked: IndexMap::new(),
         interrupts: 0,
+        last_interrupt: None,
+        menu_open: false,
+        prompt_due: false,
+        deadlines: HashMap::new(),
+        last_reminder: tokio::time::Instant::now(),
+        wait: opts.wait,
         queries_ok: true,
         stdin_started: false,
         dry_run: opts.dry_run,
@@ -160,7 +178,10 @@ pub async fn execute(
         dry_final: HashMap::new(),
     };
     let interrupts = super::interrupt::listen(&sched.tx);
-    let result = sched.run(opts.start).await;
+    let mut result = sched.run(opts.start).await;
+    if result.is_ok() {
+        result = sched.drain_notifications().await.and(result);
+    }
     if result.is_err() {
         // The journal cannot be written: nothing may go on unrecorded. Kill
         // every group still running and wait for them to be gone.
@@ -180,6 +201,8 @@ pub async fn execute(
 pub(super) struct Scheduler {
     pub(super) steps: IndexMap<String, Step>,
     pub(super) triggers: Vec<Trigger>,
+    pub(super) notifier: super::notify::Notifier,
+    pub(super) teams: IndexMap<String, Vec<String>>,
     pub(super) production: bool,
     pub(super) core: Core,
     pub(super) journal: Journal,
@@ -201,6 +224,16 @@ pub(super) struct Scheduler {
     /// Steps stopped for this process, with why and what to do.
     pub(super) parked: IndexMap<String, (PauseReason, String)>,
     pub(super) interrupts: u32,
+    /// When the last SIGINT came: a second one within a few seconds aborts.
+    pub(super) last_interrupt: Option<tokio::time::Instant>,
+    /// The continue / rollback / abort menu after Ctrl-C is showing.
+    pub(super) menu_open: bool,
+    /// Show the prompt once the records before it are on screen.
+    pub(super) prompt_due: bool,
+    /// Approval timeouts of steps waiting for a go/no-go.
+    pub(super) deadlines: HashMap<String, tokio::time::Instant>,
+    pub(super) last_reminder: tokio::time::Instant,
+    pub(super) wait: bool,
     pub(super) queries_ok: bool,
     pub(super) stdin_started: bool,
     pub(super) dry_run: bool,
@@ -235,9 +268,13 @@ impl Scheduler {
             }
         }
         loop {
+            self.check_deadlines();
             self.decide();
             self.flush()?;
             self.perform();
+            if std::mem::take(&mut self.prompt_due) {
+                self.show_prompt();
+            }
             if let Mode::Finished(outcome) = self.mode {
                 self.flush()?;
                 return Ok(outcome);
@@ -277,6 +314,9 @@ impl Scheduler {
         for r in external.iter().chain(written) {
             self.state.apply(r);
             self.sink.record(r);
+        }
+        for r in written {
+            self.notifier.observe(r);
         }
         for r in external {
             self.on_external(r);
@@ -338,6 +378,19 @@ impl Scheduler {
                         return;
                     }
                     let after = after.clone();
+                    if self.interactive
+                        && matches!(
+                            after,
+                            After::Pause {
+                                reason: PauseReason::Interrupted,
+                                ..
+                            }
+                        )
+                    {
+                        // Ctrl-C at a terminal: nothing runs now; ask what next.
+                        self.open_menu();
+                        return;
+                    }
                     self.prompts.clear();
                     match after {
                         After::Pause { .. } => self.finish_paused(Some(after)),
@@ -410,21 +463,7 @@ impl Scheduler {
             });
         }
         self.set_state(id, StepState::AwaitingApproval, None);
-        let hint = format!(
-            "approve with: cutover approve {0} {id} --reason \"...\"\nthen continue with: cutover resume {0}{1}",
-            self.run_ref,
-            if self.production {
-                ""
-            } else {
-                "\n(or, outside production: cutover resume --yes)"
-            }
-        );
-        self.wait_for_person(
-            id,
-            Prompt::Approval(id.to_string()),
-            PauseReason::AwaitingApproval,
-            hint,
-        );
+        self.await_approval(id, &approval);
     }
 
     pub(super) fn rejected(&mut self, id: &str, on_reject: OnReject) {
@@ -707,21 +746,18 @@ impl Scheduler {
         }
     }
 
-    pub(super) fn on_interrupt(&mut self, signal: &'static str) {
-        self.interrupts += 1;
-        if self.interrupts == 1 {
-            self.emit(Event::Interrupted {
-                signal: signal.into(),
-            });
-            if matches!(self.mode, Mode::RollingBack { .. }) {
-                self.sink
-                    .notice("rolling back: the rollback goes on; interrupt again to kill it (the run then ends as rollback failed)");
-            } else {
-                self.sink.notice("stopping: in-flight steps get SIGTERM, then SIGKILL after their grace period; interrupt again to kill them now");
-                self.request(After::Abort);
+    /// The run is over: journal what the webhooks could not be told (their
+    /// deliveries get a few seconds to finish; the steps are long done).
+    async fn drain_notifications(&mut self) -> Result<(), EngineError> {
+        let undelivered = self.notifier.drain().await;
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Event(event @ Event::NotifyFailed { .. }) = msg {
+                self.emit(event);
             }
-        } else {
-            self.effects.push(Effect::Kill(KillLevel::Now));
         }
+        for event in undelivered {
+            self.emit(event);
+        }
+        self.flush()
     }
 }

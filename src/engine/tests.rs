@@ -116,6 +116,7 @@ fn runbook(steps: Vec<crate::runbook::model::Step>, triggers: Vec<Trigger>) -> R
         secrets: IndexMap::new(),
         sources: IndexMap::new(),
         notify: IndexMap::new(),
+        teams: IndexMap::new(),
         triggers,
         steps,
     }
@@ -142,6 +143,7 @@ async fn run(plan: &Plan, dir: &std::path::Path) -> (Outcome, Vec<Record>) {
         dry_run: false,
         yes: false,
         interactive: false,
+        wait: false,
         runbook_dir: dir.to_path_buf(),
         run_ref: "t".into(),
         start: Start::New(Box::new(started)),

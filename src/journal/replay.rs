@@ -19,6 +19,8 @@ pub struct StepRecord {
     pub last_attempt_ok: bool,
     pub approval_requested: bool,
     pub approvals: u32,
+    /// The people who approved, in order (see `engine::approval::person`).
+    pub approved_by: Vec<String>,
     pub rejected: bool,
     pub manual_done: bool,
     pub manual_note: Option<String>,
@@ -36,6 +38,7 @@ impl Default for StepRecord {
             last_attempt_ok: false,
             approval_requested: false,
             approvals: 0,
+            approved_by: Vec::new(),
             rejected: false,
             manual_done: false,
             manual_note: None,
@@ -72,6 +75,8 @@ pub struct RunState {
     /// `seq` values that did not follow their predecessor (should be empty).
     pub seq_gaps: Vec<(u64, u64)>,
     pub notes: Vec<String>,
+    /// The people who drove the run (started or resumed it), for `no_self_approval`.
+    pub operators: Vec<String>,
     /// Baseline values by check (`trigger` or `step.gate`).
     pub baselines: std::collections::BTreeMap<String, f64>,
 }
@@ -95,6 +100,13 @@ impl RunState {
         self.finished.as_ref().map(|f| f.outcome)
     }
 
+    fn add_operator(&mut self, r: &Record) {
+        let who = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
+        if !self.operators.contains(&who) {
+            self.operators.push(who);
+        }
+    }
+
     pub fn apply(&mut self, r: &Record) {
         if self.last_seq != 0 && r.seq != self.last_seq + 1 {
             self.seq_gaps.push((self.last_seq, r.seq));
@@ -104,8 +116,12 @@ impl RunState {
             self.run_id.clone_from(&r.run_id);
         }
         match &r.event {
-            Event::RunStarted(s) => self.started = Some(s.clone()),
+            Event::RunStarted(s) => {
+                self.started = Some(s.clone());
+                self.add_operator(r);
+            }
             Event::RunResumed { .. } => {
+                self.add_operator(r);
                 self.finished = None;
                 self.paused = None;
             }
@@ -132,7 +148,12 @@ impl RunState {
                 rec.last_attempt_ok = *result == AttemptResult::Succeeded;
             }
             Event::ApprovalRequested { step, .. } => self.step(step).approval_requested = true,
-            Event::ApprovalGranted { step, .. } => self.step(step).approvals += 1,
+            Event::ApprovalGranted { step, .. } => {
+                let who = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
+                let rec = self.step(step);
+                rec.approvals += 1;
+                rec.approved_by.push(who);
+            }
             Event::ApprovalRejected { step, .. } => self.step(step).rejected = true,
             Event::ManualDone { step, note } => {
                 let rec = self.step(step);

@@ -202,6 +202,7 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
             secrets,
             sources,
             notify: IndexMap::new(),
+            teams: IndexMap::new(),
             triggers,
             steps: Vec::new(),
         },

@@ -26,6 +26,8 @@ pub struct Runbook {
     pub secrets: IndexMap<String, SecretSpec>,
     pub sources: IndexMap<String, Source>,
     pub notify: IndexMap<String, Notify>,
+    /// Team members by team name, for `team:NAME` approvers.
+    pub teams: IndexMap<String, Vec<String>>,
     pub triggers: Vec<Trigger>,
     pub steps: Vec<Step>,
 }
@@ -108,6 +110,16 @@ pub enum Auth {
     Basic { username: String, password: String },
     Bearer { token: String },
 }
+
+/// What a `[notify.NAME]` webhook can be told about (its `events` filter).
+pub const NOTIFY_EVENTS: &[&str] = &[
+    "run_started",
+    "run_finished",
+    "approval_pending",
+    "trigger_fired",
+    "rollback_started",
+    "rollback_finished",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notify {

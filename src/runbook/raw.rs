@@ -34,6 +34,9 @@ pub struct RawRunbook {
     /// Webhooks told about the run.
     #[serde(default)]
     pub notify: IndexMap<String, RawNotify>,
+    /// Who belongs to which team, for `approvers = ["team:NAME"]`: `sre = ["alice", "bob"]`.
+    #[serde(default)]
+    pub teams: IndexMap<String, Vec<Sp<String>>>,
     /// Rollback triggers, watched in the background for the whole run.
     #[serde(default)]
     pub trigger: Vec<RawTrigger>,
@@ -119,9 +122,10 @@ pub struct RawNotify {
     pub kind: Option<NotifyKind>,
     /// Webhook URL; it is treated as a secret (use `{{ secrets.NAME }}`).
     pub url: Sp<String>,
-    /// Event kinds to send (default: all).
+    /// Event kinds to send (default: all): `run_started`, `run_finished`,
+    /// `approval_pending`, `trigger_fired`, `rollback_started`, `rollback_finished`.
     #[serde(default)]
-    pub events: Vec<String>,
+    pub events: Vec<Sp<String>>,
 }
 
 /// `[[step.gate]]`: a condition checked before or after a step.
@@ -342,7 +346,7 @@ impl<'de> Deserialize<'de> for RawRollback {
 
 impl super::load::Sections for RawRunbook {
     const KEYS: &'static [&'static str] = &[
-        "runbook", "vars", "env", "secrets", "sources", "notify", "trigger", "step",
+        "runbook", "vars", "env", "secrets", "sources", "notify", "teams", "trigger", "step",
     ];
 
     fn section(name: &str) -> Option<super::load::ValueCheck> {
@@ -354,6 +358,7 @@ impl super::load::Sections for RawRunbook {
             "secrets" => check_as::<IndexMap<String, RawSecret>>,
             "sources" => check_as::<IndexMap<String, RawSource>>,
             "notify" => check_as::<IndexMap<String, RawNotify>>,
+            "teams" => check_as::<IndexMap<String, Vec<Sp<String>>>>,
             "trigger" => check_as::<Vec<RawTrigger>>,
             "step" => check_as::<Vec<RawStep>>,
             _ => return None,

@@ -248,13 +248,32 @@ impl<'a> Validator<'a> {
         let mut notify = IndexMap::new();
         for (name, n) in &raw.notify {
             self.templates(&n.url);
+            for e in &n.events {
+                if !crate::runbook::model::NOTIFY_EVENTS.contains(&e.get().as_str()) {
+                    let help = crate::diag::did_you_mean(
+                        e.get(),
+                        crate::runbook::model::NOTIFY_EVENTS.iter().copied(),
+                    )
+                    .unwrap_or_else(|| {
+                        format!(
+                            "known events: {}",
+                            crate::runbook::model::NOTIFY_EVENTS.join(", ")
+                        )
+                    });
+                    self.error(
+                        format!("notify `{name}` names unknown event `{}`", e.get()),
+                        e.span(),
+                    )
+                    .help = Some(help);
+                }
+            }
             notify.insert(
                 name.clone(),
                 Notify {
                     name: name.clone(),
                     kind: n.kind.unwrap_or(NotifyKind::Generic),
                     url: n.url.get().clone(),
-                    events: n.events.clone(),
+                    events: n.events.iter().map(|e| e.get().clone()).collect(),
                 },
             );
         }
@@ -263,6 +282,7 @@ impl<'a> Validator<'a> {
         }
 
         let steps = self.steps(&raw.step, &raw.sources);
+        let teams = self.teams(raw);
         let step_ids: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
         let mut triggers = Vec::new();
         let mut trigger_ids = BTreeMap::new();
@@ -297,9 +317,39 @@ impl<'a> Validator<'a> {
             secrets,
             sources,
             notify,
+            teams,
             triggers,
             steps,
         }
+    }
+
+    /// `[teams]`, and every `team:NAME` approver names one of them.
+    fn teams(&mut self, raw: &RawRunbook) -> IndexMap<String, Vec<String>> {
+        for s in &raw.step {
+            let Some(a) = &s.approval else { continue };
+            for who in &a.approvers {
+                if let Some(team) = who.get().strip_prefix("team:")
+                    && !raw.teams.contains_key(team)
+                {
+                    self.warning(
+                        format!("approver `{}` names unknown team `{team}`; no one can approve through it", who.get()),
+                        who.span(),
+                    )
+                    .help = Some(format!(
+                        "list its members in `[teams]`: {team} = [\"alice\", \"bob\"]"
+                    ));
+                }
+            }
+        }
+        raw.teams
+            .iter()
+            .map(|(name, members)| {
+                (
+                    name.clone(),
+                    members.iter().map(|m| m.get().clone()).collect(),
+                )
+            })
+            .collect()
     }
 
     pub(crate) fn source(&mut self, name: &str, s: &RawSource) -> Option<Source> {

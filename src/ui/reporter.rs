@@ -205,7 +205,7 @@ pub fn describe(record: &Record) -> Option<String> {
                 .map(|s| format!(", step `{s}`"))
                 .unwrap_or_default()
         ),
-        Event::Interrupted { signal } => format!("{signal} received: stopping"),
+        Event::Interrupted { signal } => format!("{signal} received"),
         Event::Decision {
             step,
             choice,
@@ -224,6 +224,22 @@ pub fn describe(record: &Record) -> Option<String> {
             "step `{step}` approved by {}{}",
             record.who(),
             if *auto { " (--yes)" } else { "" }
+        ),
+        Event::ApprovalTimedOut {
+            step,
+            waited_ms,
+            on_timeout,
+        } => format!(
+            "approval of `{step}` TIMED OUT after {}; {on_timeout}",
+            secs(*waited_ms)
+        ),
+        Event::NotifyFailed {
+            notify,
+            about,
+            attempts,
+            detail,
+        } => format!(
+            "notify `{notify}` failed ({about}, {attempts} attempts): {detail}; the run goes on"
         ),
         Event::ApprovalRejected { step, reason } => format!(
             "step `{step}` REJECTED by {}{}",
@@ -252,4 +268,9 @@ pub fn describe(record: &Record) -> Option<String> {
         Event::Unknown { kind, .. } => format!("({kind})"),
     };
     Some(text)
+}
+
+/// `1500` ms → `1.5s`.
+pub(crate) fn secs(ms: u64) -> String {
+    format!("{:.1}s", std::time::Duration::from_millis(ms).as_secs_f64())
 }

@@ -559,7 +559,7 @@ run = "echo reviewed"
 }
 
 #[test]
-fn sigint_and_sigterm_stop_the_run_and_leave_no_child_alive() {
+fn double_sigint_and_sigterm_stop_the_run_and_leave_no_child_alive() {
     for signal in [
         nix::sys::signal::Signal::SIGINT,
         nix::sys::signal::Signal::SIGTERM,
@@ -589,6 +589,11 @@ grace = "500ms"
         std::thread::sleep(Duration::from_millis(50));
         let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
         nix::sys::signal::kill(pid, signal).unwrap();
+        if signal == nix::sys::signal::Signal::SIGINT {
+            // One Ctrl-C pauses after the step ends; a second one soon after aborts it.
+            std::thread::sleep(Duration::from_millis(200));
+            nix::sys::signal::kill(pid, signal).unwrap();
+        }
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(4), "{signal}: {stderr}");

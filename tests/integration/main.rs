@@ -24,3 +24,4 @@ mod report;
 mod signals;
 mod signals_cli;
 mod validate;
+mod warroom;

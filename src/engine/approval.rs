@@ -1,0 +1,239 @@
+//! Who may approve a go/no-go: the `approvers` list (names and `team:NAME`,
+//! with members from the runbook's `[teams]`), `no_self_approval`, a required
+//! reason, and one vote per person. Pure rules, shared by `cutover approve`
+//! (another terminal) and the prompt at the operator's terminal.
+//!
+//! A person is the `--as` / `CUTOVER_ACTOR` name when given, else the login
+//! user (the part of `user@host` before the `@`): on a shared jump host the
+//! login says little, the name given says who.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use crate::runbook::model::Approval;
+
+/// The parts of a step's `approval` that decide who may vote. Read from the
+/// runbook model in the engine, and from the journaled plan in `cutover approve`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Policy {
+    #[serde(default)]
+    pub min: u32,
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    #[serde(default)]
+    pub no_self_approval: bool,
+    /// A reason is required.
+    #[serde(default)]
+    pub reason: bool,
+}
+
+impl From<&Approval> for Policy {
+    fn from(a: &Approval) -> Self {
+        Policy {
+            min: a.min,
+            approvers: a.approvers.clone(),
+            no_self_approval: a.no_self_approval,
+            reason: a.reason,
+        }
+    }
+}
+
+impl Policy {
+    /// Approvals needed (at least one).
+    pub fn needed(&self) -> u32 {
+        self.min.max(1)
+    }
+}
+
+/// One vote about to be journaled.
+#[derive(Debug, Clone)]
+pub struct Ballot<'a> {
+    pub step: &'a str,
+    /// The person voting (see [`person`]).
+    pub person: &'a str,
+    pub reason: Option<&'a str>,
+    pub reject: bool,
+}
+
+/// Why a vote is refused; the run keeps waiting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("`{person}` may not approve step `{step}`: allowed are {allowed}")]
+    NotAnApprover {
+        person: String,
+        step: String,
+        allowed: String,
+    },
+    #[error(
+        "`{person}` is driving this run and step `{step}` has `no_self_approval`: someone else must approve it"
+    )]
+    SelfApproval { person: String, step: String },
+    #[error("step `{step}` needs a reason: add --reason \"...\"")]
+    ReasonRequired { step: String },
+    #[error("`{person}` already approved step `{step}`; it needs {needed} different approvers")]
+    AlreadyApproved {
+        person: String,
+        step: String,
+        needed: u32,
+    },
+}
+
+/// The person behind a record: the `--as` name, else the login user.
+pub fn person(actor: &str, on_behalf: Option<&str>) -> String {
+    match on_behalf {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => actor.split('@').next().unwrap_or(actor).to_string(),
+    }
+}
+
+/// Whether `person` is on the approvers list, directly or through a team.
+pub fn may_approve(policy: &Policy, teams: &IndexMap<String, Vec<String>>, person: &str) -> bool {
+    policy.approvers.is_empty()
+        || policy
+            .approvers
+            .iter()
+            .any(|entry| match entry.strip_prefix("team:") {
+                Some(team) => teams
+                    .get(team)
+                    .is_some_and(|members| members.iter().any(|m| m == person)),
+                None => entry == person,
+            })
+}
+
+/// Check one vote. `operators` are the people driving the run (who started
+/// or resumed it); `already` those who approved the step so far.
+pub fn check(
+    policy: &Policy,
+    teams: &IndexMap<String, Vec<String>>,
+    ballot: &Ballot<'_>,
+    operators: &[String],
+    already: &[String],
+) -> Result<(), Refusal> {
+    if policy.reason && ballot.reason.is_none_or(|r| r.trim().is_empty()) {
+        return Err(Refusal::ReasonRequired {
+            step: ballot.step.to_string(),
+        });
+    }
+    if !may_approve(policy, teams, ballot.person) {
+        return Err(Refusal::NotAnApprover {
+            person: ballot.person.to_string(),
+            step: ballot.step.to_string(),
+            allowed: policy
+                .approvers
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    // Stopping one's own run is always allowed; approving it is what the rule is about.
+    if ballot.reject {
+        return Ok(());
+    }
+    if policy.no_self_approval && operators.iter().any(|o| o == ballot.person) {
+        return Err(Refusal::SelfApproval {
+            person: ballot.person.to_string(),
+            step: ballot.step.to_string(),
+        });
+    }
+    if already.iter().any(|a| a == ballot.person) {
+        return Err(Refusal::AlreadyApproved {
+            person: ballot.person.to_string(),
+            step: ballot.step.to_string(),
+            needed: policy.needed(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy {
+            min: 2,
+            approvers: vec!["alice".into(), "team:sre".into()],
+            no_self_approval: true,
+            reason: true,
+        }
+    }
+
+    fn teams() -> IndexMap<String, Vec<String>> {
+        IndexMap::from([("sre".to_string(), vec!["bob".to_string(), "op".to_string()])])
+    }
+
+    fn vote<'a>(person: &'a str, reason: Option<&'a str>, reject: bool) -> Ballot<'a> {
+        Ballot {
+            step: "switch",
+            person,
+            reason,
+            reject,
+        }
+    }
+
+    #[test]
+    fn persons_prefer_the_name_given() {
+        assert_eq!(person("ops@jump", Some("alice")), "alice");
+        assert_eq!(person("ops@jump", None), "ops");
+        assert_eq!(person("ops", Some("")), "ops");
+    }
+
+    #[test]
+    fn approvers_by_name_and_team() {
+        let ops = ["op".to_string()];
+        let ok = |p| check(&policy(), &teams(), &vote(p, Some("ok"), false), &ops, &[]);
+        assert_eq!(ok("alice"), Ok(()));
+        assert_eq!(ok("bob"), Ok(()));
+        assert!(matches!(ok("mallory"), Err(Refusal::NotAnApprover { .. })));
+        let msg = ok("mallory").unwrap_err().to_string();
+        assert!(msg.contains("`alice`, `team:sre`"), "{msg}");
+    }
+
+    #[test]
+    fn the_operator_cannot_approve_but_may_reject() {
+        let ops = ["op".to_string()];
+        let err = check(
+            &policy(),
+            &teams(),
+            &vote("op", Some("x"), false),
+            &ops,
+            &[],
+        );
+        assert!(matches!(err, Err(Refusal::SelfApproval { .. })));
+        let reject = check(&policy(), &teams(), &vote("op", Some("x"), true), &ops, &[]);
+        assert_eq!(reject, Ok(()));
+    }
+
+    #[test]
+    fn reason_and_one_vote_per_person() {
+        let err = check(&policy(), &teams(), &vote("alice", None, false), &[], &[]);
+        assert!(matches!(err, Err(Refusal::ReasonRequired { .. })));
+        let err = check(
+            &policy(),
+            &teams(),
+            &vote("alice", Some(" "), true),
+            &[],
+            &[],
+        );
+        assert!(matches!(err, Err(Refusal::ReasonRequired { .. })));
+        let err = check(
+            &policy(),
+            &teams(),
+            &vote("alice", Some("go"), false),
+            &[],
+            &["alice".to_string()],
+        );
+        assert!(matches!(
+            err,
+            Err(Refusal::AlreadyApproved { needed: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn an_empty_list_means_anyone() {
+        let open = Policy::default();
+        assert!(may_approve(&open, &IndexMap::new(), "anyone"));
+        assert_eq!(open.needed(), 1);
+    }
+}

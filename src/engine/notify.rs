@@ -1,0 +1,379 @@
+//! Webhooks (`[notify.NAME]`): the run tells people about itself. Which
+//! records are worth a message and what it says is pure ([`notification`]);
+//! delivery runs in background tasks, [`ATTEMPTS`] tries with a short
+//! [`TIMEOUT`] each, so a webhook that is down or slow never delays a step.
+//! A delivery that fails for good is journaled as `notify_failed` (masked:
+//! webhook URLs are secrets and never appear in it). Dry runs notify no one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinHandle;
+
+use super::step::Msg;
+use crate::event::{Event, Record, RollbackReason};
+use crate::runbook::model::{Notify, NotifyKind};
+use crate::secrets::Masker;
+
+/// Tries per message.
+pub(crate) const ATTEMPTS: u32 = 3;
+/// Per try: a webhook slower than this counts as failed.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(2);
+/// Waits between tries.
+const BACKOFF: [Duration; 2] = [Duration::from_millis(300), Duration::from_secs(1)];
+/// At the end of the run, how long to wait for messages still on their way.
+pub(crate) const DRAIN: Duration = Duration::from_secs(3);
+
+/// What to tell: the kind (for `events = [...]` filters) and the text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Notification {
+    pub(crate) about: &'static str,
+    pub(crate) text: String,
+}
+
+/// The message a record deserves, if any. `run_ref` names the run in commands.
+pub(crate) fn notification(record: &Record, run_ref: &str) -> Option<Notification> {
+    let run = &record.run_id;
+    let (about, text) = match &record.event {
+        Event::RunStarted(s) => (
+            "run_started",
+            format!(
+                "cutover `{}` started{} by {} (run `{run}`{})",
+                s.runbook_name,
+                s.env
+                    .as_ref()
+                    .map(|e| format!(" in `{e}`"))
+                    .unwrap_or_default(),
+                record.who(),
+                s.change
+                    .as_ref()
+                    .map(|c| format!(", change {c}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Event::RunFinished(f) => (
+            "run_finished",
+            format!("cutover run `{run}` {}: {}", f.outcome.label(), f.message),
+        ),
+        Event::ApprovalRequested {
+            step,
+            min,
+            approvers,
+        } => (
+            "approval_pending",
+            format!(
+                "run `{run}`: step `{step}` waits for {min} approval(s){}. approve with: cutover approve {run_ref} {step} --reason \"...\"",
+                if approvers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" from {}", approvers.join(", "))
+                }
+            ),
+        ),
+        Event::TriggerFired {
+            trigger,
+            action,
+            condition,
+            value,
+            ..
+        } => (
+            "trigger_fired",
+            format!(
+                "run `{run}`: trigger `{trigger}` FIRED ({condition}, value {}); action: {action}",
+                value.map_or_else(|| "-".into(), |v| v.to_string())
+            ),
+        ),
+        Event::RollbackStarted { reason, steps } => (
+            "rollback_started",
+            format!(
+                "run `{run}`: ROLLBACK started ({}) of {}",
+                match reason {
+                    RollbackReason::StepFailed { step } => format!("step `{step}` failed"),
+                    RollbackReason::Trigger { trigger } => format!("trigger `{trigger}`"),
+                    RollbackReason::Operator => "operator".into(),
+                    RollbackReason::Rejected { step } => format!("`{step}` rejected"),
+                },
+                if steps.is_empty() {
+                    "no steps".into()
+                } else {
+                    steps.join(", ")
+                }
+            ),
+        ),
+        Event::RollbackFinished { ok, failed } => (
+            "rollback_finished",
+            if *ok {
+                format!("run `{run}`: rollback finished")
+            } else {
+                format!("run `{run}`: rollback FAILED for {}", failed.join(", "))
+            },
+        ),
+        _ => return None,
+    };
+    Some(Notification { about, text })
+}
+
+/// The request body for a webhook of `kind`.
+pub(crate) fn payload(kind: NotifyKind, n: &Notification, record: &Record) -> Value {
+    match kind {
+        NotifyKind::Slack => json!({ "text": n.text }),
+        NotifyKind::Generic => {
+            let (_, data) = record.event.to_parts();
+            json!({
+                "event": n.about,
+                "text": n.text,
+                "run_id": record.run_id,
+                "seq": record.seq,
+                "ts": record.ts,
+                "actor": record.who(),
+                "data": data,
+            })
+        }
+    }
+}
+
+/// Sends notifications in the background; failures come back as events.
+pub(crate) struct Notifier {
+    targets: Vec<Notify>,
+    client: reqwest::Client,
+    masker: Arc<Masker>,
+    run_ref: String,
+    tx: UnboundedSender<Msg>,
+    enabled: bool,
+    inflight: Vec<(String, &'static str, JoinHandle<()>)>,
+}
+
+impl Notifier {
+    pub(crate) fn new(
+        targets: Vec<Notify>,
+        masker: Arc<Masker>,
+        run_ref: String,
+        tx: UnboundedSender<Msg>,
+        enabled: bool,
+    ) -> Self {
+        Notifier {
+            targets,
+            client: reqwest::Client::new(),
+            masker,
+            run_ref,
+            tx,
+            enabled,
+            inflight: Vec::new(),
+        }
+    }
+
+    /// A record was journaled: send what it deserves to every target that wants it.
+    pub(crate) fn observe(&mut self, record: &Record) {
+        if !self.enabled || self.targets.is_empty() {
+            return;
+        }
+        let Some(n) = notification(record, &self.run_ref) else {
+            return;
+        };
+        self.inflight.retain(|(_, _, h)| !h.is_finished());
+        for target in &self.targets {
+            if !target.events.is_empty() && !target.events.iter().any(|e| e == n.about) {
+                continue;
+            }
+            let body = payload(target.kind, &n, record);
+            let body = self.masker.mask(&body.to_string());
+            let handle = tokio::spawn(deliver(
+                self.client.clone(),
+                target.clone(),
+                n.about,
+                body,
+                self.masker.clone(),
+                self.tx.clone(),
+            ));
+            self.inflight.push((target.name.clone(), n.about, handle));
+        }
+    }
+
+    /// The run ended: give messages on their way up to [`DRAIN`], then
+    /// name the ones still undelivered (as `notify_failed` events).
+    pub(crate) async fn drain(&mut self) -> Vec<Event> {
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        let mut undelivered = Vec::new();
+        for (notify, about, mut handle) in self.inflight.drain(..) {
+            if tokio::time::timeout_at(deadline, &mut handle)
+                .await
+                .is_err()
+            {
+                handle.abort();
+                undelivered.push(Event::NotifyFailed {
+                    notify,
+                    about: about.to_string(),
+                    attempts: 0,
+                    detail: "still undelivered when the run ended".into(),
+                });
+            }
+        }
+        undelivered
+    }
+}
+
+async fn deliver(
+    client: reqwest::Client,
+    target: Notify,
+    about: &'static str,
+    body: String,
+    masker: Arc<Masker>,
+    tx: UnboundedSender<Msg>,
+) {
+    let mut last_error = String::new();
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(BACKOFF[(attempt as usize - 1).min(BACKOFF.len() - 1)]).await;
+        }
+        let sent = client
+            .post(&target.url)
+            .header("Content-Type", "application/json")
+            .body(body.clone())
+            .timeout(TIMEOUT)
+            .send()
+            .await;
+        match sent {
+            Ok(resp) if resp.status().is_success() => return,
+            Ok(resp) => last_error = format!("HTTP {}", resp.status().as_u16()),
+            // `without_url`: the webhook URL is a secret.
+            Err(e) => {
+                last_error = if e.is_timeout() {
+                    format!("no answer within {}s", TIMEOUT.as_secs())
+                } else {
+                    // The cause chain says what went wrong (refused, reset, DNS).
+                    let e = e.without_url();
+                    let mut text = e.to_string();
+                    let mut source = std::error::Error::source(&e);
+                    while let Some(cause) = source {
+                        let cause_text = cause.to_string();
+                        if !text.contains(&cause_text) {
+                            text.push_str(": ");
+                            text.push_str(&cause_text);
+                        }
+                        source = cause.source();
+                    }
+                    text
+                };
+            }
+        }
+    }
+    let _ = tx.send(Msg::Event(Event::NotifyFailed {
+        notify: target.name.clone(),
+        about: about.to_string(),
+        attempts: ATTEMPTS,
+        detail: masker.mask(&last_error),
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(event: Event) -> Record {
+        Record {
+            seq: 3,
+            ts: "t".into(),
+            run_id: "r1".into(),
+            actor: "op@host".into(),
+            on_behalf: None,
+            event,
+        }
+    }
+
+    #[test]
+    fn approval_pending_carries_the_exact_command() {
+        let n = notification(
+            &rec(Event::ApprovalRequested {
+                step: "switch".into(),
+                min: 2,
+                approvers: vec!["team:sre".into()],
+            }),
+            "r1",
+        )
+        .unwrap();
+        assert_eq!(n.about, "approval_pending");
+        assert!(
+            n.text
+                .contains("cutover approve r1 switch --reason \"...\""),
+            "{}",
+            n.text
+        );
+        assert!(n.text.contains("from team:sre"), "{}", n.text);
+    }
+
+    #[test]
+    fn only_some_records_notify() {
+        assert!(notification(&rec(Event::Note { text: "x".into() }), "r1").is_none());
+        let n = notification(
+            &rec(Event::RollbackFinished {
+                ok: false,
+                failed: vec!["a".into()],
+            }),
+            "r1",
+        )
+        .unwrap();
+        assert_eq!(n.about, "rollback_finished");
+        assert!(n.text.contains("FAILED for a"));
+    }
+
+    #[test]
+    fn every_kind_sent_is_a_known_filter_name() {
+        use crate::event::{Outcome, RunFinished};
+        let records = [
+            Event::ApprovalRequested {
+                step: "s".into(),
+                min: 1,
+                approvers: vec![],
+            },
+            Event::TriggerFired {
+                trigger: "t".into(),
+                action: "notify".into(),
+                condition: "> 1".into(),
+                value: Some(2.0),
+                held_ms: 0,
+            },
+            Event::RollbackStarted {
+                reason: RollbackReason::Operator,
+                steps: vec![],
+            },
+            Event::RollbackFinished {
+                ok: true,
+                failed: vec![],
+            },
+            Event::RunFinished(RunFinished {
+                outcome: Outcome::Completed,
+                exit_code: 0,
+                dry_run: false,
+                failed_steps: vec![],
+                queries_ok: None,
+                message: "ok".into(),
+            }),
+        ];
+        for event in records {
+            let n = notification(&rec(event), "r1").unwrap();
+            assert!(
+                crate::runbook::model::NOTIFY_EVENTS.contains(&n.about),
+                "{}",
+                n.about
+            );
+        }
+    }
+
+    #[test]
+    fn slack_and_generic_shapes() {
+        let r = rec(Event::RollbackStarted {
+            reason: RollbackReason::Operator,
+            steps: vec!["b".into(), "a".into()],
+        });
+        let n = notification(&r, "r1").unwrap();
+        let slack = payload(NotifyKind::Slack, &n, &r);
+        assert_eq!(slack.as_object().unwrap().len(), 1);
+        assert!(slack["text"].as_str().unwrap().contains("ROLLBACK"));
+        let generic = payload(NotifyKind::Generic, &n, &r);
+        assert_eq!(generic["event"], "rollback_started");
+        assert_eq!(generic["data"]["steps"][0], "b");
+        assert_eq!(generic["run_id"], "r1");
+    }
+}

@@ -1,0 +1,606 @@
+//! The war-room view of a run, rebuilt from its journal only: steps with
+//! state and duration, gates with their latest value against the target,
+//! triggers and their health, approvals with who voted, notes, milestones.
+//! `cutover status` renders it as text or JSON; `cutover runs` uses its summary.
+
+use std::fmt::Write as _;
+use std::time::{Duration, SystemTime};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::event::{Event, GateResultKind, Outcome, Record, StepState};
+use crate::journal::RunState;
+use crate::signals::Verdict;
+
+/// How many of the last notes the view keeps.
+const LAST_NOTES: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub run_id: String,
+    pub runbook: Option<String>,
+    pub env: Option<String>,
+    pub dry_run: bool,
+    pub started_at: Option<String>,
+    pub started_by: Option<String>,
+    /// `running`, or how the run ended (`completed`, `paused`, ...).
+    pub state: String,
+    pub outcome: Option<Outcome>,
+    pub message: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub last_seq: u64,
+    pub updated_at: Option<String>,
+    pub steps: Vec<StepView>,
+    pub gates: Vec<GateView>,
+    pub triggers: Vec<TriggerView>,
+    pub approvals: Vec<ApprovalView>,
+    pub notes: Vec<NoteView>,
+    pub milestones: Vec<MilestoneView>,
+    /// The last pause's instructions, while paused.
+    pub paused_hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    pub id: String,
+    pub state: StepState,
+    pub detail: Option<String>,
+    pub attempts: u32,
+    pub started_at: Option<String>,
+    /// Until it ended, or until the last record for a step still going.
+    pub duration_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GateView {
+    pub step: String,
+    pub gate: String,
+    pub condition: String,
+    pub shadow: bool,
+    pub measurements: u32,
+    pub latest_value: Option<f64>,
+    pub latest_verdict: Option<Verdict>,
+    pub result: Option<GateResultKind>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TriggerView {
+    pub id: String,
+    pub armed: bool,
+    pub fired: bool,
+    pub condition: Option<String>,
+    pub latest_value: Option<f64>,
+    pub latest_verdict: Option<Verdict>,
+    /// Source errors since the last good measurement.
+    pub errors: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalView {
+    pub step: String,
+    pub needed: u32,
+    pub approvers: Vec<String>,
+    pub votes: Vec<Vote>,
+    /// Still waiting for votes.
+    pub pending: bool,
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Vote {
+    pub who: String,
+    pub at: String,
+    pub approve: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteView {
+    pub at: String,
+    pub who: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MilestoneView {
+    pub name: String,
+    pub at: String,
+    pub who: String,
+}
+
+fn parse_ts(ts: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(ts).ok()
+}
+
+fn between(from: &str, to: &str) -> Option<u64> {
+    let d = parse_ts(to)?.duration_since(parse_ts(from)?).ok()?;
+    u64::try_from(d.as_millis()).ok()
+}
+
+impl StatusView {
+    /// Fold `records` (a whole journal, in order). `now` ends the durations
+    /// of steps still going; pass `None` to end them at the last record.
+    pub fn build(records: &[Record], now: Option<SystemTime>) -> StatusView {
+        let state = RunState::replay(records);
+        let started = state.started.as_ref();
+        let first = records.first();
+        let last = records.last();
+        let now_ts = now
+            .map(|t| humantime::format_rfc3339_millis(t).to_string())
+            .or_else(|| last.map(|r| r.ts.clone()));
+        let mut steps: IndexMap<String, StepView> = IndexMap::new();
+        // Steps known from the plan come first, in runbook order.
+        if let Some(plan_steps) = started
+            .and_then(|s| s.plan.pointer("/runbook/steps"))
+            .and_then(serde_json::Value::as_array)
+        {
+            for s in plan_steps {
+                if let Some(id) = s.get("id").and_then(serde_json::Value::as_str) {
+                    steps.insert(id.to_string(), step_view(id));
+                }
+            }
+        }
+        let mut ended: IndexMap<String, String> = IndexMap::new();
+        let mut gates: IndexMap<(String, String), GateView> = IndexMap::new();
+        let mut triggers: IndexMap<String, TriggerView> = IndexMap::new();
+        let mut approvals: IndexMap<String, ApprovalView> = IndexMap::new();
+        let mut notes = Vec::new();
+        let mut milestones = Vec::new();
+        let mut paused_hint = None;
+        for r in records {
+            match &r.event {
+                Event::StepState {
+                    step,
+                    state,
+                    detail,
+                    ..
+                } => {
+                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
+                    v.state = *state;
+                    v.detail.clone_from(detail);
+                    if *state == StepState::Pending {
+                        continue;
+                    }
+                    if v.started_at.is_none() {
+                        v.started_at = Some(r.ts.clone());
+                    }
+                    if state.is_complete()
+                        || matches!(state, StepState::Failed | StepState::Stopped)
+                    {
+                        ended.insert(step.clone(), r.ts.clone());
+                    } else {
+                        ended.shift_remove(step);
+                    }
+                }
+                Event::AttemptStarted { step, attempt, .. } => {
+                    if let Some(v) = steps.get_mut(step) {
+                        v.attempts = v.attempts.max(*attempt);
+                    }
+                }
+                Event::GateStarted {
+                    step,
+                    gate,
+                    condition,
+                    shadow,
+                    ..
+                } => {
+                    gates.insert(
+                        (step.clone(), gate.clone()),
+                        GateView {
+                            step: step.clone(),
+                            gate: gate.clone(),
+                            condition: condition.clone(),
+                            shadow: *shadow,
+                            measurements: 0,
+                            latest_value: None,
+                            latest_verdict: None,
+                            result: None,
+                        },
+                    );
+                }
+                Event::GateMeasurement {
+                    step,
+                    gate,
+                    measurement,
+                } => {
+                    if let Some(g) = gates.get_mut(&(step.clone(), gate.clone())) {
+                        g.measurements += 1;
+                        g.latest_value = measurement.value;
+                        g.latest_verdict = Some(measurement.verdict);
+                    }
+                }
+                Event::GateFinished {
+                    step, gate, result, ..
+                } => {
+                    if let Some(g) = gates.get_mut(&(step.clone(), gate.clone())) {
+                        g.result = Some(*result);
+                    }
+                }
+                Event::TriggerArmed { trigger } => {
+                    trigger_view(&mut triggers, trigger).armed = true;
+                }
+                Event::TriggerDisarmed { trigger } => {
+                    trigger_view(&mut triggers, trigger).armed = false;
+                }
+                Event::TriggerMeasurement {
+                    trigger,
+                    measurement,
+                } => {
+                    let t = trigger_view(&mut triggers, trigger);
+                    t.latest_value = measurement.value;
+                    t.latest_verdict = Some(measurement.verdict);
+                    t.condition.clone_from(&measurement.condition);
+                    if measurement.verdict == Verdict::Error {
+                        t.errors += 1;
+                        t.last_error.clone_from(&measurement.detail);
+                    } else {
+                        t.errors = 0;
+                    }
+                }
+                Event::TriggerSourceError { trigger, detail } => {
+                    let t = trigger_view(&mut triggers, trigger);
+                    t.errors += 1;
+                    t.last_error = Some(detail.clone());
+                }
+                Event::TriggerFired {
+                    trigger, condition, ..
+                } => {
+                    let t = trigger_view(&mut triggers, trigger);
+                    t.fired = true;
+                    t.condition = Some(condition.clone());
+                }
+                Event::ApprovalRequested {
+                    step,
+                    min,
+                    approvers,
+                } => {
+                    let a = approval_view(&mut approvals, step);
+                    a.needed = *min;
+                    a.approvers.clone_from(approvers);
+                }
+                Event::ApprovalGranted { step, reason, .. }
+                | Event::ApprovalRejected { step, reason } => {
+                    approval_view(&mut approvals, step).votes.push(Vote {
+                        who: r.who(),
+                        at: r.ts.clone(),
+                        approve: matches!(r.event, Event::ApprovalGranted { .. }),
+                        reason: reason.clone(),
+                    });
+                }
+                Event::ApprovalTimedOut { step, .. } => {
+                    approval_view(&mut approvals, step).timed_out = true;
+                }
+                Event::Note { text } => notes.push(NoteView {
+                    at: r.ts.clone(),
+                    who: r.who(),
+                    text: text.clone(),
+                }),
+                Event::Milestone { name, at } => milestones.push(MilestoneView {
+                    name: name.clone(),
+                    at: at.clone().unwrap_or_else(|| r.ts.clone()),
+                    who: r.who(),
+                }),
+                Event::Paused { hint, .. } if !hint.is_empty() => paused_hint = Some(hint.clone()),
+                Event::RunResumed { .. } => paused_hint = None,
+                _ => {}
+            }
+        }
+        for v in steps.values_mut() {
+            let Some(from) = &v.started_at else { continue };
+            let to = ended.get(&v.id).or(now_ts.as_ref());
+            v.duration_ms = to.and_then(|t| between(from, t));
+        }
+        for (id, a) in &mut approvals {
+            let rec = state.steps.get(id);
+            let yes = u32::try_from(a.votes.iter().filter(|v| v.approve).count()).unwrap_or(0);
+            a.pending = rec.is_some_and(|r| r.state == StepState::AwaitingApproval && !r.rejected)
+                && yes < a.needed.max(1);
+        }
+        let finished = state.finished.as_ref();
+        let duration_ms = match (first, finished.and(last).or(None)) {
+            (Some(f), Some(l)) => between(&f.ts, &l.ts),
+            (Some(f), None) => now_ts.as_deref().and_then(|n| between(&f.ts, n)),
+            _ => None,
+        };
+        let skip = notes.len().saturating_sub(LAST_NOTES);
+        StatusView {
+            run_id: state.run_id.clone(),
+            runbook: started.map(|s| s.runbook_name.clone()),
+            env: started.and_then(|s| s.env.clone()),
+            dry_run: started.is_some_and(|s| s.dry_run),
+            started_at: first.map(|r| r.ts.clone()),
+            started_by: records
+                .iter()
+                .find(|r| matches!(r.event, Event::RunStarted(_)))
+                .map(Record::who),
+            state: finished.map_or_else(|| "running".into(), |f| f.outcome.label().to_string()),
+            outcome: finished.map(|f| f.outcome),
+            message: finished.map(|f| f.message.clone()),
+            duration_ms,
+            last_seq: state.last_seq,
+            updated_at: last.map(|r| r.ts.clone()),
+            steps: steps.into_values().collect(),
+            gates: gates.into_values().collect(),
+            triggers: triggers.into_values().collect(),
+            approvals: approvals.into_values().collect(),
+            notes: notes.into_iter().skip(skip).collect(),
+            milestones,
+            paused_hint: finished.and(paused_hint),
+        }
+    }
+
+    /// The run ended (for `--follow`): a `run_finished` not followed by a resume.
+    pub fn ended(&self) -> bool {
+        self.outcome.is_some()
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "run `{}`{}{}{}: {}{}",
+            self.run_id,
+            self.runbook
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            self.env
+                .as_ref()
+                .map(|e| format!(" env `{e}`"))
+                .unwrap_or_default(),
+            if self.dry_run { " DRY RUN" } else { "" },
+            self.state.to_uppercase(),
+            self.duration_ms
+                .map(|d| format!(" after {}", fmt_ms(d)))
+                .unwrap_or_default()
+        );
+        if let (Some(at), Some(by)) = (&self.started_at, &self.started_by) {
+            let _ = writeln!(out, "  started {at} by {by}");
+        }
+        if let Some(m) = &self.message {
+            let _ = writeln!(out, "  {m}");
+        }
+        out.push_str("\nsteps\n");
+        for s in &self.steps {
+            let _ = writeln!(
+                out,
+                "  {:<24} {:<18} {:>8}{}{}",
+                s.id,
+                s.state.label(),
+                s.duration_ms.map(fmt_ms).unwrap_or_default(),
+                if s.attempts > 1 {
+                    format!("  attempt {}", s.attempts)
+                } else {
+                    String::new()
+                },
+                s.detail
+                    .as_ref()
+                    .map(|d| format!("  {}", d.lines().next().unwrap_or_default()))
+                    .unwrap_or_default()
+            );
+        }
+        if !self.gates.is_empty() {
+            out.push_str("\ngates\n");
+            for g in &self.gates {
+                let _ = writeln!(
+                    out,
+                    "  {}.{:<20} latest {} (target {}) {} after {} measurement(s){}",
+                    g.step,
+                    g.gate,
+                    g.latest_value
+                        .map_or_else(|| "-".into(), |v| format!("{v}")),
+                    g.condition,
+                    g.result
+                        .map_or_else(|| "measuring".into(), |r| format!("{r:?}").to_lowercase()),
+                    g.measurements,
+                    if g.shadow { " (shadow)" } else { "" }
+                );
+            }
+        }
+        if !self.triggers.is_empty() {
+            out.push_str("\ntriggers\n");
+            for t in &self.triggers {
+                let health = if t.fired {
+                    "FIRED".to_string()
+                } else if t.errors > 0 {
+                    format!(
+                        "source failing ({} errors: {})",
+                        t.errors,
+                        t.last_error.as_deref().unwrap_or("?")
+                    )
+                } else if t.armed {
+                    "armed, healthy".into()
+                } else {
+                    "disarmed".into()
+                };
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {health}; latest {}{}",
+                    t.id,
+                    t.latest_value
+                        .map_or_else(|| "-".into(), |v| format!("{v}")),
+                    t.condition
+                        .as_ref()
+                        .map(|c| format!(" (fires if {c})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        if !self.approvals.is_empty() {
+            out.push_str("\napprovals\n");
+            for a in &self.approvals {
+                let yes = a.votes.iter().filter(|v| v.approve).count();
+                let _ = writeln!(
+                    out,
+                    "  {:<24} {}{} of {} approved{}",
+                    a.step,
+                    if a.pending { "PENDING, " } else { "" },
+                    yes,
+                    a.needed.max(1),
+                    if a.timed_out { ", timed out" } else { "" }
+                );
+                for v in &a.votes {
+                    let _ = writeln!(
+                        out,
+                        "    {} by {} at {}{}",
+                        if v.approve { "approved" } else { "REJECTED" },
+                        v.who,
+                        v.at,
+                        v.reason
+                            .as_ref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        if !self.milestones.is_empty() {
+            out.push_str("\nmilestones\n");
+            for m in &self.milestones {
+                let _ = writeln!(out, "  {} {} ({})", m.at, m.name, m.who);
+            }
+        }
+        if !self.notes.is_empty() {
+            out.push_str("\nlast notes\n");
+            for n in &self.notes {
+                let _ = writeln!(out, "  {} {}: {}", n.at, n.who, n.text);
+            }
+        }
+        if let Some(h) = &self.paused_hint {
+            let _ = writeln!(out, "\n{h}");
+        }
+        out
+    }
+}
+
+fn step_view(id: &str) -> StepView {
+    StepView {
+        id: id.to_string(),
+        state: StepState::Pending,
+        detail: None,
+        attempts: 0,
+        started_at: None,
+        duration_ms: None,
+    }
+}
+
+fn trigger_view<'a>(map: &'a mut IndexMap<String, TriggerView>, id: &str) -> &'a mut TriggerView {
+    map.entry(id.to_string()).or_insert_with(|| TriggerView {
+        id: id.to_string(),
+        armed: false,
+        fired: false,
+        condition: None,
+        latest_value: None,
+        latest_verdict: None,
+        errors: 0,
+        last_error: None,
+    })
+}
+
+fn approval_view<'a>(
+    map: &'a mut IndexMap<String, ApprovalView>,
+    step: &str,
+) -> &'a mut ApprovalView {
+    map.entry(step.to_string()).or_insert_with(|| ApprovalView {
+        step: step.to_string(),
+        needed: 1,
+        approvers: Vec::new(),
+        votes: Vec::new(),
+        pending: false,
+        timed_out: false,
+    })
+}
+
+/// `1234` → `1.2s`, `95000` → `1m35s`.
+pub fn fmt_ms(ms: u64) -> String {
+    if ms < 60_000 {
+        format!("{:.1}s", Duration::from_millis(ms).as_secs_f64())
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(seq: u64, ts: &str, event: Event) -> Record {
+        Record {
+            seq,
+            ts: ts.into(),
+            run_id: "r".into(),
+            actor: "op@host".into(),
+            on_behalf: None,
+            event,
+        }
+    }
+
+    fn state(step: &str, state: StepState) -> Event {
+        Event::StepState {
+            step: step.into(),
+            state,
+            detail: None,
+        }
+    }
+
+    #[test]
+    fn steps_durations_approvals_and_notes() {
+        let records = vec![
+            rec(
+                1,
+                "2026-01-01T00:00:00.000Z",
+                state("a", StepState::Running),
+            ),
+            rec(2, "2026-01-01T00:00:02.500Z", state("a", StepState::Done)),
+            rec(
+                3,
+                "2026-01-01T00:00:03.000Z",
+                state("b", StepState::AwaitingApproval),
+            ),
+            rec(
+                4,
+                "2026-01-01T00:00:03.000Z",
+                Event::ApprovalRequested {
+                    step: "b".into(),
+                    min: 2,
+                    approvers: vec![],
+                },
+            ),
+            rec(
+                5,
+                "2026-01-01T00:00:04.000Z",
+                Event::ApprovalGranted {
+                    step: "b".into(),
+                    reason: Some("green".into()),
+                    auto: false,
+                },
+            ),
+            rec(
+                6,
+                "2026-01-01T00:00:05.000Z",
+                Event::Note {
+                    text: "db looks fine".into(),
+                },
+            ),
+        ];
+        let v = StatusView::build(&records, None);
+        assert_eq!(v.state, "running");
+        assert_eq!(v.steps[0].duration_ms, Some(2500));
+        assert_eq!(v.steps[1].state, StepState::AwaitingApproval);
+        assert_eq!(v.steps[1].duration_ms, Some(2000), "until the last record");
+        assert!(v.approvals[0].pending);
+        assert_eq!(v.approvals[0].votes[0].who, "op@host");
+        let text = v.to_text();
+        assert!(text.contains("PENDING, 1 of 2 approved"), "{text}");
+        assert!(text.contains("db looks fine"), "{text}");
+        assert!(text.contains("2.5s"), "{text}");
+    }
+
+    #[test]
+    fn formats_durations() {
+        assert_eq!(fmt_ms(1234), "1.2s");
+        assert_eq!(fmt_ms(95_000), "1m35s");
+    }
+}

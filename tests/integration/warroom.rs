@@ -1,0 +1,904 @@
+//! The war room through the binary: approvals from another process (and the
+//! refusals), rejects, approval timeouts, Ctrl-C pausing, notes and marks
+//! from concurrent processes, `status --follow`, `runs`, notifications.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::engine::{bin, journal, journal_tolerant, of_type};
+use crate::support::cutover::Cutover;
+
+/// Start `cutover run runbook.toml --run-id r ARGS` in the background.
+fn spawn_run(c: &Cutover, extra: &[&str]) -> Child {
+    bin(c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run")
+}
+
+/// Wait until the journal of run `r` has a record matching `pred`.
+fn wait_for(c: &Cutover, what: &str, pred: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if journal_tolerant(c, "r").iter().any(&pred) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn wait_exit(mut child: Child, within: Duration) -> (i32, String) {
+    let deadline = Instant::now() + within;
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            let out = child.wait_with_output().expect("output");
+            return (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            );
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "run did not end in {within:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn cutover(c: &Cutover, args: &[&str]) -> (i32, String) {
+    let out = bin(c).args(args).output().expect("run cutover");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const GONOGO: &str = r#"
+[runbook]
+name = "gonogo"
+
+[teams]
+sre = ["bob", "carol"]
+
+[[step]]
+id = "prep"
+run = "echo prep >> effects"
+rollback = "echo undo-prep >> effects"
+
+[[step]]
+id = "switch"
+approval = { required = true, approvers = ["alice", "team:sre"], no_self_approval = true, reason = true, timeout = "60s", on_reject = "ON_REJECT" }
+run = "echo switch >> effects"
+"#;
+
+#[test]
+fn another_process_approves_after_refusals_and_the_run_goes_on() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    // bob drives the run; bob is in team sre, so only no_self_approval stops him.
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+
+    let (code, err) = cutover(
+        &c,
+        &[
+            "approve", "r", "switch", "--as", "mallory", "--reason", "lgtm",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("`mallory` may not approve step `switch`"),
+        "{err}"
+    );
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "bob", "--reason", "mine"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no_self_approval"), "{err}");
+    let (code, err) = cutover(&c, &["approve", "r", "switch", "--as", "alice"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("needs a reason"), "{err}");
+    assert!(err.contains("keeps waiting"), "{err}");
+
+    // Still waiting: nothing approved, the step did not run.
+    std::thread::sleep(Duration::from_millis(600));
+    let j = journal_tolerant(&c, "r");
+    assert!(of_type(&j, "approval_granted").is_empty());
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\n"
+    );
+
+    let (code, err) = cutover(
+        &c,
+        &[
+            "approve",
+            "r",
+            "switch",
+            "--as",
+            "carol",
+            "--reason",
+            "dashboards green",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 of 1 approvals"), "{err}");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+    let j = journal(&c, "r");
+    let granted = of_type(&j, "approval_granted");
+    assert_eq!(granted.len(), 1);
+    assert_eq!(granted[0]["as"], "carol");
+    assert!(granted[0]["actor"].as_str().unwrap().contains('@'));
+    assert_eq!(granted[0]["data"]["reason"], "dashboards green");
+    assert!(granted[0]["ts"].as_str().unwrap().ends_with('Z'));
+    assert!(stderr.contains("approved by"), "{stderr}");
+}
+
+#[test]
+fn a_reject_rolls_back_or_aborts_as_configured() {
+    for (on_reject, code, effects) in [("rollback", 3, "prep\nundo-prep\n"), ("abort", 4, "prep\n")]
+    {
+        let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", on_reject));
+        let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+        wait_for(&c, "approval_requested", |r| {
+            r["type"] == "approval_requested"
+        });
+        let (c2, err) = cutover(
+            &c,
+            &[
+                "approve",
+                "r",
+                "switch",
+                "--reject",
+                "--as",
+                "alice",
+                "--reason",
+                "error rate",
+            ],
+        );
+        assert_eq!(c2, 0, "{err}");
+        let (got, stderr) = wait_exit(child, Duration::from_secs(10));
+        assert_eq!(got, code, "{on_reject}: {stderr}");
+        assert_eq!(std::fs::read_to_string(c.path("effects")).unwrap(), effects);
+        let j = journal(&c, "r");
+        assert_eq!(
+            of_type(&j, "approval_rejected")[0]["data"]["reason"],
+            "error rate"
+        );
+        assert_eq!(of_type(&j, "approval_rejected")[0]["as"], "alice");
+    }
+}
+
+#[test]
+fn an_approval_timeout_pauses_and_resume_counts_votes_given_meanwhile() {
+    let c = Cutover::new().runbook(
+        &GONOGO
+            .replace("ON_REJECT", "rollback")
+            .replace("timeout = \"60s\"", "timeout = \"700ms\""),
+    );
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("cutover approve r switch"), "{stderr}");
+    let j = journal(&c, "r");
+    assert_eq!(
+        of_type(&j, "approval_timed_out")[0]["data"]["on_timeout"],
+        "pause"
+    );
+    // Approved while paused; resume picks it up.
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "ok"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("cutover resume r"), "{err}");
+    let (code, err) = cutover(&c, &["resume", "r", "--as", "bob"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+}
+
+#[test]
+fn without_a_terminal_or_wait_an_approval_pauses_at_once() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let child = spawn_run(&c, &[]);
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains("cutover approve r switch --reason"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cutover resume r"), "{stderr}");
+}
+
+#[test]
+fn one_ctrl_c_mid_step_lets_it_finish_then_pauses() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "pause"
+
+[[step]]
+id = "slow"
+run = "touch started; sleep 1; echo slow >> effects"
+
+[[step]]
+id = "next"
+run = "echo next >> effects"
+"#,
+    );
+    let child = spawn_run(&c, &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("cutover resume r"), "{stderr}");
+    // The running step finished; the next one did not start.
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "slow\n"
+    );
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGINT");
+    let paused = of_type(&j, "paused");
+    assert_eq!(paused.last().unwrap()["data"]["reason"], "interrupted");
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "paused"
+    );
+    // `cutover resume` always continues.
+    let (code, err) = cutover(&c, &["resume", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "slow\nnext\n"
+    );
+}
+
+#[test]
+fn notes_and_marks_from_four_processes_while_a_run_writes_10000_lines() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "busy"
+
+[[step]]
+id = "chatty"
+run = "touch started; for i in $(seq 1 10000); do echo line-$i; if [ $((i % 250)) = 0 ]; then sleep 0.05; fi; done"
+"#,
+    );
+    // Its 10,000 lines go to stderr: a pipe nobody reads would fill up.
+    let child = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let dir = c.dir().to_path_buf();
+            std::thread::spawn(move || {
+                for n in 0..10 {
+                    let text = format!("writer {w} note {n}");
+                    let out = std::process::Command::new(crate::support::cutover::BIN)
+                        .current_dir(&dir)
+                        .args(["note", "r", &text, "--as", &format!("w{w}")])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                let out = std::process::Command::new(crate::support::cutover::BIN)
+                    .current_dir(&dir)
+                    .args([
+                        "mark",
+                        "r",
+                        if w == 0 { "go-decision" } else { "db_checked" },
+                    ])
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let (code, stderr) = wait_exit(child, Duration::from_secs(30));
+    assert_eq!(code, 0, "{stderr}");
+    // `journal` panics on any line that does not parse.
+    let j = journal(&c, "r");
+    crate::engine::assert_seq_contiguous(&j);
+    let outputs = of_type(&j, "output");
+    assert_eq!(outputs.len(), 10_000);
+    let notes = of_type(&j, "note");
+    assert_eq!(notes.len(), 40);
+    for w in 0..4 {
+        for n in 0..10 {
+            let text = format!("writer {w} note {n}");
+            let found: Vec<_> = notes.iter().filter(|r| r["data"]["text"] == text).collect();
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0]["as"], format!("w{w}"));
+        }
+    }
+    assert_eq!(of_type(&j, "milestone").len(), 4);
+    // The notes really landed among the output lines, not after them.
+    let first_out = outputs[0]["seq"].as_u64().unwrap();
+    let last_out = outputs[outputs.len() - 1]["seq"].as_u64().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| (first_out..last_out).contains(&n["seq"].as_u64().unwrap())),
+        "no note between the output lines"
+    );
+}
+
+#[test]
+fn mark_refuses_odd_names_and_times() {
+    let c =
+        Cutover::new().runbook("[runbook]\nname = \"m\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = cutover(&c, &["mark", "r", "not a name"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("must be a simple name"), "{err}");
+    let (code, err) = cutover(&c, &["mark", "r", "impact-start", "--at", "yesterday"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, err) = cutover(
+        &c,
+        &["mark", "r", "impact-start", "--at", "2026-01-31T22:15:00Z"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let j = journal(&c, "r");
+    assert_eq!(
+        of_type(&j, "milestone")[0]["data"]["at"],
+        "2026-01-31T22:15:00.000Z"
+    );
+}
+
+#[test]
+fn status_follow_shows_a_step_change_within_a_second() {
+    use std::io::BufRead as _;
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "follow"
+
+[[step]]
+id = "first"
+run = "sleep 1"
+
+[[step]]
+id = "second"
+run = "sleep 1"
+"#,
+    );
+    let child = spawn_run(&c, &[]);
+    wait_for(&c, "run_started", |r| r["type"] == "run_started");
+    let mut follow = bin(&c)
+        .args(["status", "r", "--follow", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = follow.stdout.take().unwrap();
+    let mut seen_running_at = None;
+    let mut views = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        let view: Value = serde_json::from_str(&line).unwrap();
+        views += 1;
+        let second = view["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "second")
+            .unwrap()
+            .clone();
+        if seen_running_at.is_none() && second["state"] == "running" {
+            seen_running_at = Some(std::time::SystemTime::now());
+        }
+    }
+    assert!(
+        follow.wait().unwrap().success(),
+        "--follow ends with the run"
+    );
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(views >= 2, "{views}");
+    let seen = seen_running_at.expect("saw `second` running");
+    let j = journal(&c, "r");
+    let event = j
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state"
+                && r["data"]["step"] == "second"
+                && r["data"]["state"] == "running"
+        })
+        .unwrap();
+    let at = humantime::parse_rfc3339_weak(event["ts"].as_str().unwrap()).unwrap();
+    let lag = seen.duration_since(at).unwrap_or_default();
+    assert!(
+        lag < Duration::from_secs(1),
+        "shown {lag:?} after the event"
+    );
+}
+
+#[test]
+fn status_and_runs_read_the_journal() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r", "--as", "bob"]);
+    assert_eq!(code, 4, "{err}");
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = cutover(&c, &["note", "r", "waiting on the DBA", "--as", "ic"]);
+    assert_eq!(code, 0, "{err}");
+    // CUTOVER_ACTOR works like --as, next to the login user@host.
+    let out = bin(&c)
+        .args(["mark", "r", "go-decision"])
+        .env("CUTOVER_ACTOR", "incident-commander")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let j = journal(&c, "r");
+    let mark = of_type(&j, "milestone")[0];
+    assert_eq!(mark["as"], "incident-commander");
+    assert!(mark["actor"].as_str().unwrap().contains('@'));
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("PAUSED"), "{text}");
+    assert!(text.contains("1 of 1 approved"), "{text}");
+    assert!(
+        text.contains("approved by") && text.contains("(as alice) at"),
+        "{text}"
+    );
+    assert!(text.contains("(as ic): waiting on the DBA"), "{text}");
+    assert!(text.contains("cutover approve r switch"), "{text}");
+    assert!(
+        text.contains("go-decision (") && text.contains("(as incident-commander)"),
+        "{text}"
+    );
+    let out = bin(&c).args(["runs", "--format", "json"]).output().unwrap();
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs[0]["run_id"], "r");
+    assert_eq!(runs[0]["outcome"], "paused");
+    let out = bin(&c).args(["runs"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("gonogo") && text.contains("paused"), "{text}");
+}
+
+/// Milliseconds between two RFC 3339 journal timestamps.
+fn ms_between(from: &Value, to: &Value) -> u128 {
+    let parse = |v: &Value| humantime::parse_rfc3339_weak(v.as_str().unwrap()).unwrap();
+    parse(to).duration_since(parse(from)).unwrap().as_millis()
+}
+
+#[test]
+fn webhooks_that_are_down_or_slow_never_delay_steps_and_failures_are_journaled() {
+    use crate::support::http_server::{HttpServer, Reply};
+    let good = HttpServer::start();
+    good.route("POST", "/hooks/T000/B000/secretpart", [Reply::new(200)]);
+    let slow = HttpServer::start();
+    slow.route(
+        "POST",
+        "/hook",
+        [Reply::new(200).delay(Duration::from_secs(5))],
+    );
+    // A port nobody listens on.
+    let down_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let c = Cutover::new().runbook(&format!(
+        r#"
+[runbook]
+name = "notified"
+
+[notify.chat]
+kind = "slack"
+url = "{good}/hooks/T000/B000/secretpart"
+
+[notify.slow]
+url = "{slow}/hook"
+
+[notify.down]
+url = "http://127.0.0.1:{down_port}/hook"
+events = ["run_started", "approval_pending"]
+
+[[step]]
+id = "a"
+run = "true"
+
+[[step]]
+id = "b"
+approval = {{ required = true }}
+run = "true"
+
+[[step]]
+id = "c"
+run = "true"
+"#,
+        good = good.url(),
+        slow = slow.url(),
+    ));
+    let child = spawn_run(&c, &["--wait"]);
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+    let (code, err) = cutover(&c, &["approve", "r", "b", "--as", "alice"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(20));
+    assert_eq!(code, 0, "{stderr}");
+    let j = journal(&c, "r");
+    // Steps ran back to back although the slow webhook takes 5 s per request.
+    let started = &of_type(&j, "run_started")[0]["ts"];
+    let a_done = j
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state" && r["data"]["step"] == "a" && r["data"]["state"] == "done"
+        })
+        .unwrap();
+    assert!(
+        ms_between(started, &a_done["ts"]) < 1000,
+        "step a was delayed"
+    );
+    let granted = &of_type(&j, "approval_granted")[0]["ts"];
+    let c_done = j
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state" && r["data"]["step"] == "c" && r["data"]["state"] == "done"
+        })
+        .unwrap();
+    assert!(
+        ms_between(granted, &c_done["ts"]) < 1500,
+        "steps b, c were delayed"
+    );
+    // Failures are journaled, per webhook, never with its URL.
+    let failed = of_type(&j, "notify_failed");
+    let down: Vec<_> = failed
+        .iter()
+        .filter(|r| r["data"]["notify"] == "down")
+        .collect();
+    assert_eq!(down.len(), 2, "{failed:?}");
+    assert!(
+        down.iter()
+            .any(|r| r["data"]["about"] == "approval_pending")
+    );
+    assert!(
+        failed.iter().any(|r| r["data"]["notify"] == "slow"),
+        "{failed:?}"
+    );
+    assert!(
+        !failed.iter().any(|r| r["data"]["notify"] == "chat"),
+        "{failed:?}"
+    );
+    let text = std::fs::read_to_string(c.path(".cutover/runs/r/journal.jsonl")).unwrap();
+    assert!(
+        !text.contains("secretpart"),
+        "webhook URLs are masked in the journal"
+    );
+    assert!(!stderr.contains("secretpart"), "{stderr}");
+    // Slack got its payload shape, with the exact approve command.
+    let seen = good.requests();
+    let bodies: Vec<Value> = seen
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b.as_object().unwrap().len() == 1 && b["text"].is_string())
+    );
+    assert!(
+        bodies.iter().any(|b| b["text"]
+            .as_str()
+            .unwrap()
+            .contains("cutover approve r b --reason")),
+        "{bodies:?}"
+    );
+    for kind in ["run `r` completed", "started"] {
+        assert!(
+            bodies
+                .iter()
+                .any(|b| b["text"].as_str().unwrap().contains(kind)),
+            "{kind}: {bodies:?}"
+        );
+    }
+}
+
+/// `cutover ARGS` on a pseudo-terminal (util-linux `script`): what it prints,
+/// and a way to type into it.
+struct Tty {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Tty {
+    fn start(c: &Cutover, args: &str) -> Tty {
+        use std::io::Read as _;
+        let mut child = std::process::Command::new("script")
+            .current_dir(c.dir())
+            .args([
+                "-qfec",
+                &format!("{} {args}", crate::support::cutover::BIN),
+                "/dev/null",
+            ])
+            .env("NO_COLOR", "1")
+            .env_remove("CUTOVER_ACTOR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn script (util-linux)");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = output.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Tty {
+            child,
+            stdin,
+            output,
+        }
+    }
+
+    fn wait_for_text(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !self.output.lock().unwrap().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no `{text}` on the terminal:\n{}",
+                self.output.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, bytes: &str) {
+        use std::io::Write as _;
+        self.stdin.write_all(bytes.as_bytes()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn finish(mut self) -> (i32, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(50));
+                return (
+                    status.code().unwrap_or(-1),
+                    self.output.lock().unwrap().clone(),
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("still running:\n{}", self.output.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn ctrl_c_at_a_terminal_offers_continue_rollback_abort() {
+    for (answer, code, effects, outcome) in [
+        ("continue", 0, "slow\nnext\n", "completed"),
+        ("rollback", 3, "slow\nundo-slow\n", "rolled_back"),
+        ("abort", 4, "slow\n", "aborted"),
+    ] {
+        let c = Cutover::new().runbook(
+            r#"
+[runbook]
+name = "menu"
+
+[[step]]
+id = "slow"
+run = "touch started; sleep 1; echo slow >> effects"
+rollback = "echo undo-slow >> effects"
+
+[[step]]
+id = "next"
+run = "echo next >> effects"
+rollback = "echo undo-next >> effects"
+"#,
+        );
+        let mut tty = Tty::start(&c, "run runbook.toml --run-id r --no-progress --as op");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !c.path("started").exists() {
+            assert!(Instant::now() < deadline, "step never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // Ctrl-C typed at the terminal: the line discipline sends SIGINT.
+        tty.type_line("\x03");
+        tty.wait_for_text("type continue, rollback or abort");
+        wait_for(&c, "slow done", |r| {
+            r["type"] == "step_state" && r["data"]["step"] == "slow" && r["data"]["state"] == "done"
+        });
+        tty.type_line(&format!("{answer}\n"));
+        let (got, screen) = tty.finish();
+        assert_eq!(got, code, "{answer}:\n{screen}");
+        assert_eq!(
+            std::fs::read_to_string(c.path("effects")).unwrap(),
+            effects,
+            "{answer}"
+        );
+        let j = journal(&c, "r");
+        let decision = of_type(&j, "decision");
+        assert_eq!(decision[0]["data"]["context"], "interrupt", "{answer}");
+        assert_eq!(decision[0]["data"]["choice"], answer);
+        assert_eq!(decision[0]["as"], "op", "who chose is journaled");
+        assert_eq!(
+            of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+            outcome
+        );
+    }
+}
+
+#[test]
+fn the_operator_cannot_self_approve_at_the_prompt_and_the_run_keeps_waiting() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let mut tty = Tty::start(&c, "run runbook.toml --run-id r --no-progress --as bob");
+    tty.wait_for_text("needs approval by someone other than the operator");
+    tty.type_line("yes looks fine\n");
+    tty.wait_for_text("someone else must approve it; still waiting for approval");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(of_type(&journal_tolerant(&c, "r"), "approval_granted").is_empty());
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, screen) = tty.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("approved by"), "{screen}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+}
+
+#[test]
+fn a_vote_before_the_step_asks_is_refused() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback").replace(
+        "run = \"echo prep >> effects\"",
+        "run = \"touch started; sleep 1; echo prep >> effects\"",
+    ));
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (code, err) = cutover(
+        &c,
+        &[
+            "approve", "r", "switch", "--as", "alice", "--reason", "early",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not waiting for approval yet"), "{err}");
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "nosuch", "--as", "alice", "--reason", "x"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("has no step `nosuch`"), "{err}");
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "now"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn sigterm_while_waiting_for_approval_aborts_and_resume_goes_on() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    wait_for(&c, "approval_requested", |r| {
+        r["type"] == "approval_requested"
+    });
+    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    assert_eq!(code, 4, "{stderr}");
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGTERM");
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "aborted"
+    );
+    let (code, err) = cutover(
+        &c,
+        &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = cutover(&c, &["resume", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+}
+
+#[test]
+fn an_unknown_team_is_a_warning() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "teams"
+
+[teams]
+sre = ["alice"]
+
+[[step]]
+id = "a"
+approval = { required = true, approvers = ["team:sre", "team:dba"] }
+run = "true"
+rollback = "true"
+"#,
+    );
+    let (code, err) = cutover(&c, &["validate", "runbook.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("approver `team:dba` names unknown team `dba`"),
+        "{err}"
+    );
+    assert!(!err.contains("team `sre`"), "{err}");
+}
