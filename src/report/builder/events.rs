@@ -393,6 +393,28 @@ impl Builder {
                 );
                 self.line(seq, at, who, "approval_rejected", text);
             }
+            Event::ApprovalTimedOut {
+                step,
+                waited_ms,
+                on_timeout,
+            } => {
+                let text = format!(
+                    "approval of `{step}` timed out after {}s; {on_timeout}",
+                    waited_ms / 1000
+                );
+                self.approval(at, who, Some(&step), "timed out", None);
+                self.deviation(at, who, "approval-timeout", Some(&step), text.clone());
+                self.line(seq, at, who, "approval_timed_out", text);
+            }
+            Event::NotifyFailed {
+                notify,
+                about,
+                detail,
+                ..
+            } => {
+                let text = format!("notify `{notify}` failed ({about}): {detail}");
+                self.line(seq, at, who, "notify_failed", text);
+            }
             Event::ManualDone { step, note } => {
                 self.approval(at, who, Some(&step), "manual step done", note.clone());
                 let text = format!(
