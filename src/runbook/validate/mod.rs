@@ -1,0 +1,351 @@
+//! Checking a raw runbook and building the typed model. Every problem is
+//! collected as a diagnostic pointing into the file; nothing stops at the first.
+
+mod checks;
+mod sources;
+mod steps;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use super::model::{EnvOverlay, Notify, NotifyKind, Runbook, SecretSpec};
+use super::raw::RawRunbook;
+use super::spanned::Sp;
+use super::template::{self, Namespace};
+use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
+
+pub const DEFAULT_GATE_INTERVAL: Duration = Duration::from_secs(10);
+pub const DEFAULT_TRIGGER_INTERVAL: Duration = Duration::from_secs(5);
+pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+pub const DEFAULT_BACKOFF: Duration = Duration::from_secs(1);
+pub const DEFAULT_ERROR_LIMIT: u32 = 3;
+
+const SOURCE_KINDS: &[&str] = &["prometheus", "datadog", "http", "command"];
+
+/// Checks a raw runbook; the model is returned only if there were no errors.
+pub fn validate(file: &SourceFile, raw: &RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
+    let mut v = Validator {
+        file,
+        diags: Vec::new(),
+        var_names: BTreeSet::new(),
+        secret_names: BTreeSet::new(),
+    };
+    let runbook = v.runbook(raw);
+    let ok = !v.diags.iter().any(Diagnostic::is_error);
+    (ok.then_some(runbook), v.diags)
+}
+
+/// The checks shared by every format that declares `[sources.*]` and signal
+/// checks: runbooks here, readiness checklists in `crate::readiness`.
+pub(crate) struct Validator<'a> {
+    file: &'a SourceFile,
+    diags: Vec<Diagnostic>,
+    var_names: BTreeSet<String>,
+    secret_names: BTreeSet<String>,
+}
+
+pub(crate) fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+impl<'a> Validator<'a> {
+    /// A validator for `file`, knowing the names templates may use.
+    pub(crate) fn new(
+        file: &'a SourceFile,
+        var_names: BTreeSet<String>,
+        secret_names: BTreeSet<String>,
+    ) -> Self {
+        Validator {
+            file,
+            diags: Vec::new(),
+            var_names,
+            secret_names,
+        }
+    }
+
+    /// Every diagnostic collected so far.
+    pub(crate) fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diags
+    }
+
+    pub(crate) fn error(&mut self, message: impl Into<String>, span: Span) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::error(message).at(span));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    pub(crate) fn warning(&mut self, message: impl Into<String>, span: Span) -> &mut Diagnostic {
+        self.diags.push(Diagnostic::warning(message).at(span));
+        self.diags.last_mut().expect("just pushed")
+    }
+
+    /// Byte span of `range` inside the string value at `span`, when the file
+    /// spells the string without escapes; otherwise the whole value.
+    fn inner_span(&self, value: &str, span: &Span, range: std::ops::Range<usize>) -> Span {
+        let raw = self.file.text.get(span.clone()).unwrap_or("");
+        for quote in ["\"\"\"", "'''", "\"", "'"] {
+            if let Some(body) = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote))
+                && body == value
+            {
+                let start = span.start + quote.len();
+                return start + range.start..start + range.end;
+            }
+        }
+        span.clone()
+    }
+
+    /// Check the templates in a string value.
+    pub(crate) fn templates(&mut self, value: &Sp<String>) {
+        self.templates_in(value.get(), &value.span());
+    }
+
+    fn templates_in(&mut self, value: &str, span: &Span) {
+        match template::references(value) {
+            Ok(refs) => {
+                for r in refs {
+                    let (known, what): (&BTreeSet<String>, &str) = match r.namespace {
+                        Namespace::Vars => (&self.var_names, "variable"),
+                        Namespace::Secrets => (&self.secret_names, "secret"),
+                        Namespace::Env => continue,
+                    };
+                    if !known.contains(&r.name) {
+                        let help = did_you_mean(&r.name, known.iter().map(String::as_str));
+                        let declare = match r.namespace {
+                            Namespace::Vars => {
+                                format!("declare it in `[vars]`: {} = \"...\"", r.name)
+                            }
+                            _ => format!(
+                                "declare it in `[secrets]`: {} = {{ env = \"VAR\" }}",
+                                r.name
+                            ),
+                        };
+                        let at = self.inner_span(value, span, r.range.clone());
+                        self.error(format!("template names undefined {what} `{}`", r.name), at)
+                            .with_label(format!("no such {what}"))
+                            .help = Some(help.unwrap_or(declare));
+                    }
+                }
+            }
+            Err(e) => {
+                let at = self.inner_span(value, span, e.range.clone());
+                let d = self.error(e.message, at);
+                d.help = e.help;
+            }
+        }
+    }
+
+    pub(crate) fn duration(
+        &mut self,
+        value: Option<&Sp<String>>,
+        allow_zero: bool,
+    ) -> Option<Duration> {
+        let value = value?;
+        let text = value.get().trim();
+        match humantime::parse_duration(text) {
+            Ok(d) if d.is_zero() && !allow_zero => {
+                self.error("duration must be greater than zero", value.span())
+                    .help = Some("write e.g. \"30s\", \"2m\" or \"1h30m\"".into());
+                None
+            }
+            Ok(d) => Some(d),
+            Err(_) => {
+                let hint = if text.starts_with('-') {
+                    "durations cannot be negative".to_string()
+                } else if text.chars().all(|c| c.is_ascii_digit()) && !text.is_empty() {
+                    format!("add a unit, e.g. \"{text}s\"")
+                } else {
+                    "write e.g. \"30s\", \"2m\", \"1h30m\" or \"500ms\"".to_string()
+                };
+                self.error(format!("invalid duration `{text}`"), value.span())
+                    .with_label("expected a number with a unit")
+                    .help = Some(hint);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn count(&mut self, value: Option<&Sp<i64>>, min: i64, what: &str) -> Option<u32> {
+        let value = value?;
+        let n = *value.get();
+        if n < min {
+            self.error(
+                format!("`{what}` must be at least {min}, found {n}"),
+                value.span(),
+            );
+            return None;
+        }
+        if let Ok(n) = u32::try_from(n) {
+            Some(n)
+        } else {
+            self.error(format!("`{what}` is too large: {n}"), value.span());
+            None
+        }
+    }
+
+    fn runbook(&mut self, raw: &RawRunbook) -> Runbook {
+        // Names first, so templates anywhere can be checked against them.
+        self.var_names.extend(raw.vars.keys().cloned());
+        for env in raw.env.values() {
+            self.var_names.extend(env.vars.keys().cloned());
+        }
+        self.secret_names.extend(raw.secrets.keys().cloned());
+
+        let meta = &raw.runbook;
+        if meta.name.trim().is_empty() {
+            self.error("runbook `name` is empty", meta.name.span());
+        }
+        let max_parallel = self
+            .count(meta.max_parallel.as_ref(), 1, "max_parallel")
+            .unwrap_or(1) as usize;
+        let mut vars = IndexMap::new();
+        for (k, v) in &raw.vars {
+            vars.insert(k.clone(), v.get().to_string());
+            if let super::scalar::Scalar::String(s) = v.get() {
+                self.templates_in(s, &v.span());
+            }
+        }
+        let mut envs = IndexMap::new();
+        for (name, env) in &raw.env {
+            let mut overlay = EnvOverlay {
+                production: env.production,
+                ..EnvOverlay::default()
+            };
+            for (k, v) in &env.vars {
+                overlay.vars.insert(k.clone(), v.get().to_string());
+            }
+            envs.insert(name.clone(), overlay);
+        }
+        let mut secrets = IndexMap::new();
+        for (name, s) in &raw.secrets {
+            if s.env.trim().is_empty() {
+                self.error(
+                    format!("secret `{name}` names an empty environment variable"),
+                    s.env.span(),
+                );
+            }
+            secrets.insert(
+                name.clone(),
+                SecretSpec {
+                    env: s.env.get().clone(),
+                    required: s.required.unwrap_or(true),
+                },
+            );
+        }
+        let mut sources = IndexMap::new();
+        for (name, s) in &raw.sources {
+            if let Some(source) = self.source(name, s) {
+                sources.insert(name.clone(), source);
+            }
+        }
+        let mut notify = IndexMap::new();
+        for (name, n) in &raw.notify {
+            self.templates(&n.url);
+            for e in &n.events {
+                if !crate::runbook::model::NOTIFY_EVENTS.contains(&e.get().as_str()) {
+                    let help = crate::diag::did_you_mean(
+                        e.get(),
+                        crate::runbook::model::NOTIFY_EVENTS.iter().copied(),
+                    )
+                    .unwrap_or_else(|| {
+                        format!(
+                            "known events: {}",
+                            crate::runbook::model::NOTIFY_EVENTS.join(", ")
+                        )
+                    });
+                    self.error(
+                        format!("notify `{name}` names unknown event `{}`", e.get()),
+                        e.span(),
+                    )
+                    .help = Some(help);
+                }
+            }
+            notify.insert(
+                name.clone(),
+                Notify {
+                    name: name.clone(),
+                    kind: n.kind.unwrap_or(NotifyKind::Generic),
+                    url: n.url.get().clone(),
+                    events: n.events.iter().map(|e| e.get().clone()).collect(),
+                },
+            );
+        }
+        for r in &meta.requires {
+            self.templates(r);
+        }
+
+        let steps = self.steps(&raw.step, &raw.sources);
+        let teams = self.teams(raw);
+        let step_ids: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
+        let mut triggers = Vec::new();
+        let mut trigger_ids = BTreeMap::new();
+        for t in &raw.trigger {
+            if let Some(first) = trigger_ids.insert(t.id.get().clone(), t.id.span()) {
+                let (line, _) = self.file.line_col(first.start);
+                self.error(
+                    format!("duplicate trigger id `{}`", t.id.get()),
+                    t.id.span(),
+                )
+                .with_label(format!("first defined on line {line}"));
+            }
+            if let Some(trigger) = self.trigger(t, &raw.sources, &step_ids) {
+                triggers.push(trigger);
+            }
+        }
+        if raw.step.is_empty() {
+            self.error("runbook has no steps", meta.name.span()).help = Some(
+                "add at least one `[[step]]` with an `id` and a `run`, `http` or `manual`".into(),
+            );
+        }
+
+        Runbook {
+            name: meta.name.get().clone(),
+            owner: meta.owner.clone(),
+            change: meta.change.clone(),
+            description: meta.description.clone(),
+            max_parallel,
+            requires: meta.requires.iter().map(|r| r.get().clone()).collect(),
+            vars,
+            envs,
+            secrets,
+            sources,
+            notify,
+            teams,
+            triggers,
+            steps,
+        }
+    }
+
+    /// `[teams]`, and every `team:NAME` approver names one of them.
+    fn teams(&mut self, raw: &RawRunbook) -> IndexMap<String, Vec<String>> {
+        for s in &raw.step {
+            let Some(a) = &s.approval else { continue };
+            for who in &a.approvers {
+                if let Some(team) = who.get().strip_prefix("team:")
+                    && !raw.teams.contains_key(team)
+                {
+                    self.warning(
+                        format!("approver `{}` names unknown team `{team}`; no one can approve through it", who.get()),
+                        who.span(),
+                    )
+                    .help = Some(format!(
+                        "list its members in `[teams]`: {team} = [\"alice\", \"bob\"]"
+                    ));
+                }
+            }
+        }
+        raw.teams
+            .iter()
+            .map(|(name, members)| {
+                (
+                    name.clone(),
+                    members.iter().map(|m| m.get().clone()).collect(),
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,313 @@
+//! `[[step]]`: actions, rollbacks, approvals, gates, `needs` and cycles.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+
+use crate::diag::{Span, did_you_mean};
+use crate::runbook::model::{
+    Action, Approval, DryRunMode, GateWhen, HttpAction, OnFailure, OnReject, OnTimeout, Retries,
+    Step,
+};
+use crate::runbook::raw::{RawApproval, RawHttp, RawRollback, RawSource, RawStep};
+use crate::runbook::spanned::Sp;
+
+use super::{DEFAULT_BACKOFF, DEFAULT_GRACE, Validator, is_identifier};
+
+impl Validator<'_> {
+    pub(super) fn http(&mut self, h: &RawHttp) -> HttpAction {
+        self.templates(&h.url);
+        self.url_shape(&h.url);
+        for v in h.headers.values().chain(h.body.iter()) {
+            self.templates(v);
+        }
+        let mut expect_status = Vec::new();
+        for s in &h.expect_status {
+            match u16::try_from(*s.get()) {
+                Ok(code @ 100..=599) => expect_status.push(code),
+                _ => {
+                    self.error(
+                        format!("`{}` is not an HTTP status code", s.get()),
+                        s.span(),
+                    );
+                }
+            }
+        }
+        HttpAction {
+            method: h
+                .method
+                .as_ref()
+                .map_or_else(|| "POST".into(), |m| m.get().to_uppercase()),
+            url: h.url.get().clone(),
+            headers: h
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get().clone()))
+                .collect(),
+            body: h.body.as_ref().map(|b| b.get().clone()),
+            expect_status,
+        }
+    }
+
+    pub(super) fn action(
+        &mut self,
+        run: Option<&Sp<String>>,
+        http: Option<&RawHttp>,
+        manual: Option<&Sp<String>>,
+        owner: &str,
+        span: Span,
+    ) -> Option<Action> {
+        let given = usize::from(run.is_some())
+            + usize::from(http.is_some())
+            + usize::from(manual.is_some());
+        if given != 1 {
+            let message = if given == 0 {
+                format!("{owner} has nothing to do: give one of `run`, `http` or `manual`")
+            } else {
+                format!("{owner} gives more than one of `run`, `http` and `manual`")
+            };
+            self.error(message, span);
+            return None;
+        }
+        if let Some(r) = run {
+            self.templates(r);
+            if r.trim().is_empty() {
+                self.error(format!("{owner}: `run` is empty"), r.span());
+            }
+            return Some(Action::Run {
+                command: r.get().clone(),
+            });
+        }
+        if let Some(h) = http {
+            return Some(Action::Http(self.http(h)));
+        }
+        let m = manual.expect("counted");
+        self.templates(m);
+        Some(Action::Manual {
+            instructions: m.get().clone(),
+        })
+    }
+
+    pub(super) fn approval(&mut self, a: &RawApproval) -> Option<Approval> {
+        if !a.required {
+            return None;
+        }
+        for who in &a.approvers {
+            self.templates(who);
+        }
+        let min = self.count(a.min.as_ref(), 1, "min").unwrap_or(1);
+        if !a.approvers.is_empty()
+            && a.approvers.iter().all(|p| !p.starts_with("team:"))
+            && min as usize > a.approvers.len()
+        {
+            self.error(
+                format!(
+                    "approval needs {min} approvers but only {} are allowed to approve",
+                    a.approvers.len()
+                ),
+                a.min.as_ref().expect("min > 1 was written").span(),
+            );
+        }
+        Some(Approval {
+            min,
+            approvers: a.approvers.iter().map(|p| p.get().clone()).collect(),
+            no_self_approval: a.no_self_approval,
+            reason: a.reason,
+            timeout: self.duration(a.timeout.as_ref(), false),
+            on_timeout: a.on_timeout.unwrap_or(OnTimeout::Pause),
+            on_reject: a.on_reject.unwrap_or(OnReject::Rollback),
+        })
+    }
+
+    pub(super) fn steps(
+        &mut self,
+        raw: &[RawStep],
+        sources: &IndexMap<String, RawSource>,
+    ) -> Vec<Step> {
+        let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+        for s in raw {
+            if !is_identifier(&s.id) {
+                self.error(
+                    format!(
+                        "step id `{}` may only use letters, digits, `-` and `_`",
+                        s.id.get()
+                    ),
+                    s.id.span(),
+                );
+            }
+            if let Some(first) = seen.get(s.id.get()) {
+                let (line, _) = self.file.line_col(first.start);
+                self.error(format!("duplicate step id `{}`", s.id.get()), s.id.span())
+                    .with_label(format!("first defined on line {line}"));
+            } else {
+                seen.insert(s.id.get().clone(), s.id.span());
+            }
+        }
+        let ids: Vec<&str> = raw.iter().map(|s| s.id.get().as_str()).collect();
+        let id_set: std::collections::HashSet<&str> = ids.iter().copied().collect();
+        let mut steps = Vec::new();
+        for (i, s) in raw.iter().enumerate() {
+            let owner = format!("step `{}`", s.id.get());
+            let needs = match &s.needs {
+                Some(needs) => {
+                    let mut out = Vec::new();
+                    for n in needs.get() {
+                        if n.get() == s.id.get() {
+                            self.error(format!("step `{}` needs itself", s.id.get()), n.span());
+                        } else if !id_set.contains(n.get().as_str()) {
+                            self.error(
+                                format!("step `{}` needs unknown step `{}`", s.id.get(), n.get()),
+                                n.span(),
+                            )
+                            .with_label("no such step")
+                            .help = did_you_mean(n, ids.iter().copied());
+                        } else if out.contains(n.get()) {
+                            self.warning(
+                                format!("step `{}` is listed twice in `needs`", n.get()),
+                                n.span(),
+                            );
+                        } else {
+                            out.push(n.get().clone());
+                        }
+                    }
+                    out
+                }
+                None if i > 0 => vec![raw[i - 1].id.get().clone()],
+                None => Vec::new(),
+            };
+            let action = self.action(
+                s.run.as_ref(),
+                s.http.as_ref(),
+                s.manual.as_ref(),
+                &owner,
+                s.id.span(),
+            );
+            let rollback = s.rollback.as_ref().and_then(|r| match r.get() {
+                RawRollback::Command(c) => {
+                    self.templates_in(c, &r.span());
+                    if c.trim().is_empty() {
+                        self.error(format!("{owner}: `rollback` is empty"), r.span());
+                    }
+                    Some(Action::Run { command: c.clone() })
+                }
+                RawRollback::Table(t) => self.action(
+                    t.run.as_ref(),
+                    t.http.as_ref(),
+                    t.manual.as_ref(),
+                    &format!("rollback of {owner}"),
+                    r.span(),
+                ),
+            });
+            let timeout = self.duration(s.timeout.as_ref(), false);
+            let grace = self
+                .duration(s.grace.as_ref(), true)
+                .unwrap_or(DEFAULT_GRACE);
+            let retries = match &s.retries {
+                Some(r) => Retries {
+                    attempts: self.count(Some(&r.attempts), 0, "attempts").unwrap_or(0),
+                    backoff: self
+                        .duration(r.backoff.as_ref(), true)
+                        .unwrap_or(DEFAULT_BACKOFF),
+                },
+                None => Retries {
+                    attempts: 0,
+                    backoff: DEFAULT_BACKOFF,
+                },
+            };
+            let approval = s.approval.as_ref().and_then(|a| self.approval(a));
+            let mut gates = Vec::new();
+            let mut gate_ids = BTreeSet::new();
+            let (mut before, mut after) = (0, 0);
+            for g in &s.gate {
+                let n = if g.when == Some(GateWhen::Before) {
+                    before += 1;
+                    before
+                } else {
+                    after += 1;
+                    after
+                };
+                if let Some(gate) = self.gate(s.id.get(), n, g, sources) {
+                    if !gate_ids.insert(gate.id.clone()) {
+                        let span = g.name.as_ref().map_or_else(|| g.source.span(), Sp::span);
+                        self.error(
+                            format!("duplicate gate name `{}` in step `{}`", gate.id, s.id.get()),
+                            span,
+                        );
+                    }
+                    gates.push(gate);
+                }
+            }
+            for v in s.env.values() {
+                self.templates(v);
+            }
+            if let Some(w) = &s.workdir {
+                self.templates(w);
+            }
+            let dry_run = s.dry_run.unwrap_or(DryRunMode::Skip);
+            let on_failure = s.on_failure.unwrap_or(OnFailure::Rollback);
+            let Some(action) = action else { continue };
+            if rollback.is_none()
+                && !matches!(action, Action::Manual { .. })
+                && dry_run != DryRunMode::Run
+            {
+                self.warning(
+                    format!("step `{}` changes things but has no `rollback`", s.id.get()),
+                    s.id.span(),
+                )
+                .help = Some(
+                    "add `rollback = \"...\"`, or `dry_run = \"run\"` if the step is read-only"
+                        .into(),
+                );
+            }
+            if s.idempotent && matches!(action, Action::Manual { .. }) {
+                self.warning("`idempotent` has no effect on a manual step", s.id.span());
+            }
+            steps.push(Step {
+                id: s.id.get().clone(),
+                description: s.description.clone(),
+                needs,
+                action,
+                timeout,
+                grace,
+                retries,
+                rollback,
+                on_failure,
+                idempotent: s.idempotent,
+                dry_run,
+                approval,
+                gates,
+                env: s
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.get().clone()))
+                    .collect(),
+                workdir: s.workdir.as_ref().map(|w| w.get().clone()),
+            });
+        }
+        // Cycles only make sense once every `needs` names a real, unique step.
+        if steps.len() == raw.len()
+            && seen.len() == raw.len()
+            && let Err(cycle) = crate::plan::waves(&steps)
+        {
+            // Start the cycle at the step written first, where people look.
+            let mut cycle = cycle;
+            cycle.pop();
+            let start = (0..cycle.len())
+                .min_by_key(|i| raw.iter().position(|s| s.id.get() == &cycle[*i]))
+                .unwrap_or(0);
+            cycle.rotate_left(start);
+            cycle.push(cycle[0].clone());
+            let first = raw
+                .iter()
+                .find(|s| s.id.get() == &cycle[0])
+                .expect("cycle names real steps");
+            let span = first
+                .needs
+                .as_ref()
+                .map_or_else(|| first.id.span(), Sp::span);
+            self.error(format!("dependency cycle: {}", cycle.join(" -> ")), span)
+                .help = Some("remove one of these `needs` so the steps can be ordered".into());
+        }
+        steps
+    }
+}
