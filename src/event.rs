@@ -583,6 +583,15 @@ impl Outcome {
     }
 }
 
+/// A unit enum value as operators read it: its serde name with spaces
+/// (`AwaitingApproval` → `awaiting approval`), never a Rust Debug dump.
+pub fn words<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
+        _ => String::from("?"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

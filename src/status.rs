@@ -393,7 +393,7 @@ impl StatusView {
                         .map_or_else(|| "-".into(), |v| format!("{v}")),
                     g.condition,
                     g.result
-                        .map_or_else(|| "measuring".into(), |r| format!("{r:?}").to_lowercase()),
+                        .map_or_else(|| "measuring".into(), |r| crate::event::words(&r)),
                     g.measurements,
                     if g.shadow { " (shadow)" } else { "" }
                 );

@@ -111,8 +111,11 @@ fn step_text(out: &mut String, step: &Step) {
             humantime::format_duration(step.retries.backoff)
         ));
     }
-    limits.push(format!("on failure: {:?}", step.on_failure).to_lowercase());
-    limits.push(format!("dry run: {:?}", step.dry_run).to_lowercase());
+    limits.push(format!(
+        "on failure: {}",
+        crate::event::words(&step.on_failure)
+    ));
+    limits.push(format!("dry run: {}", crate::event::words(&step.dry_run)));
     if step.idempotent {
         limits.push("idempotent".into());
     }
@@ -186,7 +189,7 @@ pub fn render_text(plan: &Plan) -> String {
                 t.check.condition_text,
                 humantime::format_duration(t.hold_for),
                 humantime::format_duration(t.check.interval),
-                format!("{:?}", t.action).to_lowercase(),
+                crate::event::words(&t.action),
                 t.from
                     .as_ref()
                     .map(|s| format!(", from step {s}"))

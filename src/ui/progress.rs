@@ -39,11 +39,11 @@ impl EventSink for ProgressReporter {
                 measurement,
             } => {
                 self.bar.set_message(format!(
-                    "{step}.{gate}: {} ({:?})",
+                    "{step}.{gate}: {} ({})",
                     measurement
                         .value
                         .map_or_else(|| "no value".into(), |v| v.to_string()),
-                    measurement.verdict
+                    crate::event::words(&measurement.verdict)
                 ));
             }
             _ => {}

@@ -127,11 +127,11 @@ pub fn describe(record: &Record) -> Option<String> {
             gate,
             measurement,
         } => format!(
-            "  gate `{step}.{gate}` {} -> {:?}{}",
+            "  gate `{step}.{gate}` {} -> {}{}",
             measurement
                 .value
                 .map_or_else(|| "no value".into(), |v| format!("{v}")),
-            measurement.verdict,
+            crate::event::words(&measurement.verdict),
             measurement
                 .detail
                 .as_ref()
@@ -145,7 +145,8 @@ pub fn describe(record: &Record) -> Option<String> {
             detail,
             ..
         } => format!(
-            "gate `{step}.{gate}` {result:?}{}",
+            "gate `{step}.{gate}` {}{}",
+            crate::event::words(result),
             detail
                 .as_ref()
                 .map(|d| format!(": {d}"))
@@ -158,7 +159,7 @@ pub fn describe(record: &Record) -> Option<String> {
         } => format!(
             "baseline for `{check}`: {}",
             value.map_or_else(
-                || format!("none ({:?})", measurement.verdict),
+                || format!("none ({})", crate::event::words(&measurement.verdict)),
                 |v| v.to_string()
             )
         ),
@@ -200,7 +201,8 @@ pub fn describe(record: &Record) -> Option<String> {
             failed.join(", ")
         ),
         Event::Paused { reason, step, hint } => format!(
-            "run paused ({reason:?}{})\n{hint}",
+            "run paused ({}{})\n{hint}",
+            crate::event::words(reason),
             step.as_ref()
                 .map(|s| format!(", step `{s}`"))
                 .unwrap_or_default()
@@ -211,8 +213,9 @@ pub fn describe(record: &Record) -> Option<String> {
             choice,
             context,
         } => format!(
-            "decision by {}: {choice:?}{} ({context})",
+            "decision by {}: {}{} ({context})",
             record.who(),
+            crate::event::words(choice),
             step.as_ref()
                 .map(|s| format!(" step `{s}`"))
                 .unwrap_or_default()
