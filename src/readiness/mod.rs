@@ -50,20 +50,23 @@ pub fn load_text(path: &Path, text: String) -> Loaded {
 }
 
 fn check_file(file: SourceFile) -> Loaded {
-    match load::parse_document::<raw::RawChecklist>(&file) {
-        Ok(raw) => {
-            let (checklist, diagnostics) = validate::validate(&file, &raw);
-            Loaded {
-                file,
-                checklist,
-                diagnostics,
-            }
+    let parsed = load::parse_document::<raw::RawChecklist>(&file);
+    let mut diagnostics = parsed.diagnostics;
+    let mut checklist = None;
+    if let Some(raw) = parsed.value {
+        // Rule checks run even after parse errors (on what could be salvaged),
+        // but a model is only handed on when the file is clean.
+        let parse_failed = !diagnostics.is_empty();
+        let (checked, more) = validate::validate(&file, &raw);
+        diagnostics.extend(more);
+        if !parse_failed {
+            checklist = checked;
         }
-        Err(diagnostics) => Loaded {
-            file,
-            checklist: None,
-            diagnostics,
-        },
+    }
+    Loaded {
+        file,
+        checklist,
+        diagnostics,
     }
 }
 

@@ -100,12 +100,24 @@ pub fn check_as<X: DeserializeOwned>(
     X::deserialize(ValueDeserializer::from(value.clone())).map(|_| ())
 }
 
-/// Parse `file` into `T`, or every diagnostic found.
-pub fn parse_document<T: DeserializeOwned + Sections>(
-    file: &SourceFile,
-) -> Result<T, Vec<Diagnostic>> {
+/// The result of parsing a document: every diagnostic found, and the value
+/// when one could be built. A value may come with errors: after an unknown
+/// key or a wrongly typed value the offending entry is dropped and the rest
+/// is parsed again, so the checks that run on the typed value still report
+/// their findings in the same pass ("all errors at once").
+pub struct Parsed<T> {
+    pub value: Option<T>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parse `file` into `T`, collecting every diagnostic.
+pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Parsed<T> {
+    let failed = |diagnostics| Parsed {
+        value: None,
+        diagnostics,
+    };
     if file.text.trim().is_empty() {
-        return Err(vec![
+        return failed(vec![
             Diagnostic::error("file is empty")
                 .at(0..0)
                 .help("a runbook starts with a `[runbook]` table with a `name`; a checklist with `[checklist]`"),
@@ -114,16 +126,66 @@ pub fn parse_document<T: DeserializeOwned + Sections>(
     let (table, errors) = DeTable::parse_recoverable(&file.text);
     if !errors.is_empty() {
         let whole = 0..file.text.len();
-        return Err(errors
-            .iter()
-            .take(MAX_ERRORS)
-            .map(|e| toml_error(e, whole.clone()))
-            .collect());
+        return failed(
+            errors
+                .iter()
+                .take(MAX_ERRORS)
+                .map(|e| toml_error(e, whole.clone()))
+                .collect(),
+        );
     }
-    let mut diags = Vec::new();
     let table_span = table.span();
-    let table = table.into_inner();
-    for (key, value) in &table {
+    let mut table = table.into_inner();
+    let mut diags = check_sections::<T>(&table);
+    if diags.is_empty() {
+        let whole = toml::Spanned::new(table_span, DeValue::Table(table));
+        return match T::deserialize(ValueDeserializer::from(whole)) {
+            Ok(value) => Parsed {
+                value: Some(value),
+                diagnostics: Vec::new(),
+            },
+            Err(e) => failed(vec![toml_error(&e, 0..0)]),
+        };
+    }
+    diags.truncate(MAX_ERRORS);
+    // Salvage: drop what each error points at and try again, a bounded number of times.
+    let unknown: Vec<String> = table
+        .iter()
+        .map(|(k, _)| k.get_ref().to_string())
+        .filter(|k| !T::KEYS.contains(&k.as_str()))
+        .collect();
+    for key in unknown {
+        table.remove(key.as_str());
+    }
+    let mut pending: Vec<Span> = diags.iter().filter_map(|d| d.span.clone()).collect();
+    for _ in 0..MAX_ERRORS {
+        if !pending.iter().all(|span| prune(&mut table, span, 0)) {
+            return failed(diags);
+        }
+        let again = check_sections::<T>(&table);
+        if again.is_empty() {
+            let whole = toml::Spanned::new(table_span, DeValue::Table(table));
+            let value = T::deserialize(ValueDeserializer::from(whole)).ok();
+            return Parsed {
+                value,
+                diagnostics: diags,
+            };
+        }
+        pending = again.iter().filter_map(|d| d.span.clone()).collect();
+        for d in again {
+            if !diags.contains(&d) {
+                diags.push(d);
+            }
+        }
+    }
+    failed(diags)
+}
+
+/// Deserialize each top-level section (and each element of a top-level
+/// array) on its own, so that every bad one is reported.
+fn check_sections<T: Sections>(table: &DeTable<'_>) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for (key, value) in table {
         let name: &str = key.get_ref();
         if !T::KEYS.contains(&name) {
             let expected = format!(
@@ -143,7 +205,6 @@ pub fn parse_document<T: DeserializeOwned + Sections>(
             continue;
         }
         if let (Some(check), DeValue::Array(items)) = (T::element(name), value.get_ref()) {
-            // Check each element on its own so that every bad one is reported.
             for item in items {
                 if let Err(e) = check(item) {
                     diags.push(toml_error(&e, item.span()));
@@ -155,10 +216,54 @@ pub fn parse_document<T: DeserializeOwned + Sections>(
             diags.push(toml_error(&e, value.span()));
         }
     }
-    if !diags.is_empty() {
-        diags.truncate(MAX_ERRORS);
-        return Err(diags);
+    diags
+}
+
+/// Remove the entry an error points at: a key (unknown field) or a value
+/// (wrong type, or a wrong element of an array of scalars) below the top
+/// level. Whole top-level sections and whole array elements are never
+/// dropped, because that would turn one error into many (a dropped step is
+/// "needed" by others). True if something was removed.
+fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> bool {
+    if depth > 0 {
+        let hit = table
+            .iter()
+            .find(|(k, v)| {
+                k.span() == *span
+                    || (v.span() == *span && !is_container(v.get_ref()))
+                    || matches!(v.get_ref(), DeValue::Array(items)
+                        if !is_container(v.get_ref()) && items.iter().any(|i| i.span() == *span))
+            })
+            .map(|(k, _)| k.get_ref().to_string());
+        if let Some(key) = hit {
+            return table.remove(key.as_str()).is_some();
+        }
     }
-    let whole = toml::Spanned::new(table_span.clone(), DeValue::Table(table));
-    T::deserialize(ValueDeserializer::from(whole)).map_err(|e| vec![toml_error(&e, 0..0)])
+    // Table headers (`[runbook]`) do not span their bodies: search every nested table.
+    for (_, value) in table.iter_mut() {
+        match value.get_mut() {
+            DeValue::Table(inner) => {
+                #[expect(clippy::collapsible_match, reason = "a guard cannot borrow `inner` mutably")]
+                if prune(inner, span, depth + 1) {
+                    return true;
+                }
+            }
+            DeValue::Array(items) => {
+                for item in items.iter_mut() {
+                    if let DeValue::Table(inner) = item.get_mut()
+                        && prune(inner, span, depth + 1)
+                    {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+fn is_container(value: &DeValue<'_>) -> bool {
+    matches!(value, DeValue::Table(_))
+        || matches!(value, DeValue::Array(a) if a.iter().any(|i| matches!(i.get_ref(), DeValue::Table(_))))
 }

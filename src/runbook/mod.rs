@@ -44,19 +44,22 @@ pub fn load_text(path: &Path, text: String) -> Loaded {
 }
 
 fn check_file(file: SourceFile) -> Loaded {
-    match load::parse_document::<raw::RawRunbook>(&file) {
-        Ok(raw) => {
-            let (runbook, diagnostics) = validate::validate(&file, &raw);
-            Loaded {
-                file,
-                runbook,
-                diagnostics,
-            }
+    let parsed = load::parse_document::<raw::RawRunbook>(&file);
+    let mut diagnostics = parsed.diagnostics;
+    let mut runbook = None;
+    if let Some(raw) = parsed.value {
+        // Rule checks run even after parse errors (on what could be salvaged),
+        // but a model is only handed on when the file is clean.
+        let parse_failed = !diagnostics.is_empty();
+        let (checked, more) = validate::validate(&file, &raw);
+        diagnostics.extend(more);
+        if !parse_failed {
+            runbook = checked;
         }
-        Err(diagnostics) => Loaded {
-            file,
-            runbook: None,
-            diagnostics,
-        },
+    }
+    Loaded {
+        file,
+        runbook,
+        diagnostics,
     }
 }

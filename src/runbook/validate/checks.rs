@@ -45,6 +45,21 @@ impl Validator<'_> {
             self.templates(v);
         }
         let interval = self.duration(interval, false).unwrap_or(default_interval);
+        // Parsed before anything can return early, so a bad condition is
+        // reported together with, say, an unknown source.
+        let parsed_condition = condition.map(|c| {
+            self.templates(c);
+            match Condition::parse(c.get()) {
+                Ok(parsed) => Some(parsed),
+                Err(e) => {
+                    let at = self.inner_span(c.get(), &c.span(), e.offset..e.offset + e.len.max(1));
+                    self.error(format!("invalid condition: {}", e.message), at).help = Some(
+                        "conditions look like `< 0.3`, `max >= 100`, `between 1 and 5`, `<= baseline + 10%`".into(),
+                    );
+                    None
+                }
+            }
+        });
         let Some(raw_source) = sources.get(source.get()) else {
             let help =
                 did_you_mean(source, sources.keys().map(String::as_str)).unwrap_or_else(|| {
@@ -223,20 +238,7 @@ impl Validator<'_> {
             _ => return None, // the source's own error was reported
         };
         let (condition_text, condition) = match (condition, &probe) {
-            (Some(c), _) => {
-                self.templates(c);
-                match Condition::parse(c.get()) {
-                    Ok(parsed) => (c.get().clone(), parsed),
-                    Err(e) => {
-                        let at =
-                            self.inner_span(c.get(), &c.span(), e.offset..e.offset + e.len.max(1));
-                        self.error(format!("invalid condition: {}", e.message), at).help = Some(
-                            "conditions look like `< 0.3`, `max >= 100`, `between 1 and 5`, `<= baseline + 10%`".into(),
-                        );
-                        return None;
-                    }
-                }
-            }
+            (Some(c), _) => (c.get().clone(), parsed_condition.flatten()?),
             (None, Probe::Monitor { .. }) => ("state == OK".to_string(), Condition::default()),
             (None, _) => {
                 self.error(format!("{owner} needs `{condition_key}`"), span)
