@@ -11,6 +11,73 @@ pub const MASK: &str = "***";
 /// Secrets shorter than this are not masked: masking `a` would mangle every output line.
 const MIN_SECRET_LEN: usize = 4;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// RFC 3986 unreserved characters kept (`curl --data-urlencode`, Go's `QueryEscape`).
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+/// Python's `urllib.parse.quote` (keeps `/` by default).
+const PYTHON_QUOTE: &AsciiSet = &UNRESERVED.remove(b'/');
+/// JavaScript's `encodeURIComponent`.
+const JS_COMPONENT: &AsciiSet = &UNRESERVED
+    .remove(b'!')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+/// HTML forms (`application/x-www-form-urlencoded`, WHATWG): keeps `*-._`, space as `+`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
+
+/// Every URL-encoded spelling of `secret` that common tools produce, with
+/// upper- and lower-case hex digits and `+` for spaces.
+fn url_encodings(secret: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for set in [
+        NON_ALPHANUMERIC,
+        UNRESERVED,
+        PYTHON_QUOTE,
+        JS_COMPONENT,
+        FORM,
+    ] {
+        let upper = utf8_percent_encode(secret, set).to_string();
+        if upper == secret {
+            continue;
+        }
+        let lower = lowercase_escapes(&upper);
+        for form in [upper, lower] {
+            if form.contains("%20") {
+                out.push(form.replace("%20", "+"));
+            }
+            out.push(form);
+        }
+    }
+    out
+}
+
+/// `%2F` → `%2f`: the hex digits of escapes only.
+fn lowercase_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut rest = 0;
+    for (i, _) in encoded.match_indices('%') {
+        if i < rest {
+            continue;
+        }
+        out.push_str(&encoded[rest..i]);
+        let end = (i + 3).min(encoded.len());
+        out.push_str(&encoded[i..end].to_ascii_lowercase());
+        rest = end;
+    }
+    out.push_str(&encoded[rest..]);
+    out
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     /// Every form of every secret, longest first so overlapping forms mask fully.
@@ -25,10 +92,7 @@ impl Masker {
                 continue;
             }
             needles.push(secret.to_string());
-            let encoded =
-                percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
-                    .to_string();
-            needles.push(encoded);
+            needles.extend(url_encodings(secret));
             let std = base64::engine::general_purpose::STANDARD;
             needles.push(std.encode(secret));
             // Base64 of a longer string (e.g. `user:secret` in basic auth) only contains
@@ -88,6 +152,26 @@ mod tests {
             let masked = m.mask(&format!("Authorization: Basic {basic}"));
             assert!(masked.contains(MASK), "{user}: {masked}");
             assert!(!masked.contains(&basic), "{user}: {masked}");
+        }
+    }
+
+    #[test]
+    fn masks_the_url_encodings_of_common_tools() {
+        let secret = "s3cr3t-v@lue+x/y=z.1~a b";
+        let m = Masker::new([secret]);
+        for encoded in [
+            "s3cr3t-v%40lue%2Bx/y%3Dz.1~a%20b",   // python quote
+            "s3cr3t-v%40lue%2Bx%2Fy%3Dz.1~a%20b", // curl --data-urlencode, encodeURIComponent
+            "s3cr3t-v%40lue%2Bx%2Fy%3Dz.1~a+b",   // Go QueryEscape
+            "s3cr3t-v%40lue%2bx%2fy%3dz.1~a%20b", // lower-case hex
+            "s3cr3t%2Dv%40lue%2Bx%2Fy%3Dz%2E1%7Ea%20b",
+            "s3cr3t-v%40lue%2Bx%2Fy%3Dz.1%7Ea+b", // HTML form
+        ] {
+            assert_eq!(
+                m.mask(&format!("password={encoded}&x=1")),
+                "password=***&x=1",
+                "{encoded}"
+            );
         }
     }
 

@@ -21,6 +21,7 @@ mod engine_trigger;
 mod plan;
 mod probes;
 mod report;
+mod secrets;
 mod signals;
 mod signals_cli;
 mod validate;
