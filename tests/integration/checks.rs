@@ -243,6 +243,17 @@ fn github_output_has_one_annotation_per_failing_item_and_a_step_summary() {
         "{}",
         annotations[0]
     );
+    // Each annotation points at the line of its item's `id`.
+    assert!(
+        annotations[0].starts_with("::error file=checks/launch.toml,line=5,title="),
+        "{}",
+        annotations[0]
+    );
+    assert!(
+        annotations[1].starts_with("::error file=checks/launch.toml,line=11,title="),
+        "{}",
+        annotations[1]
+    );
     let summary = std::fs::read_to_string(c.path("summary.md")).expect("summary written");
     assert!(summary.contains("| Item |"), "{summary}");
     assert!(summary.contains("load-test"), "{summary}");
