@@ -338,6 +338,18 @@ attested = { by = "y",  at = "2026-01-01", evidence = "https://old" } # inline
     }
 
     #[test]
+    fn waive_keeps_the_comments_on_the_keys_it_updates() {
+        let text = TEXT.replace("reason = \"flaky\"", "reason = \"flaky\"   # see INC-1");
+        let expires = parse_instant("2026-12-24").expect("valid");
+        let out = waive(&text, "smoke", "still flaky", "vp", expires, now()).expect("edits");
+        assert!(
+            out.lines()
+                .any(|l| l == "reason = \"still flaky\"   # see INC-1"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn attest_refuses_unknown_and_automated_items() {
         let e = attest(TEXT, "load-tset", "a", "e", None, now()).expect_err("unknown");
         assert!(e.to_string().contains("did you mean `load-test`"), "{e}");
