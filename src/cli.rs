@@ -140,6 +140,7 @@ pub struct QueryArgs {
     pub source: String,
     /// Query in the source's language (PromQL, Datadog query, command line, URL).
     pub query: String,
+    /// Runbook whose `[sources]` (and vars/secrets) to use.
     #[arg(long)]
     pub runbook: PathBuf,
     #[command(flatten)]

@@ -41,11 +41,14 @@ pub fn exec(args: &AttestArgs) -> Result<ExitCode, Error> {
         .map(|e| time::parse_expiry(e, now))
         .transpose()
         .map_err(|e| Error::Usage(format!("--expires: {e}")))?;
+    // `--as NAME` when given, else this process's `user@host`, named as the
+    // journal names actors (never `unknown`, even without `$USER`).
     let by = args
         .actor
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map_or_else(crate::journal::local_actor, str::to_string);
     edit_file(&args.checklist, |text| {
         edit::attest(text, &args.item, &by, &args.evidence, expires, now)
     })?;

@@ -33,6 +33,15 @@ pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
     let command = matches!(source.kind, SourceKind::Command { .. });
     let text = resolve_templates(&plan, &args.query, command)?;
     let probe = probe_for(&source.kind, &text)?;
+    let monitor = matches!(probe, Probe::Monitor { .. });
+    if monitor && let Some(c) = &args.condition {
+        // A monitor answers with its state, judged by Datadog itself: a
+        // condition would be silently ignored, so refuse it.
+        return Err(Error::Usage(format!(
+            "`--condition {c}` does not apply to `{}`: a monitor passes when its state is OK",
+            args.query
+        )));
+    }
     let check = Check {
         source: args.source.clone(),
         probe,
@@ -44,7 +53,11 @@ pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
     };
     let sources = SourceSet::from_plan(&plan);
     let mut m = super::runtime()?.block_on(sources.measure(&check, None));
-    if args.condition.is_none() {
+    if monitor {
+        // The monitor's state is the verdict: OK passes, Warn and Alert fail,
+        // No Data is inconclusive; there is no condition to show.
+        m.condition = None;
+    } else if args.condition.is_none() {
         // Without a condition the question is only "did it answer with a value?".
         m.condition = None;
         let read = m.state.is_some() || m.samples.iter().any(|s| !s.value.is_nan());
@@ -159,16 +172,17 @@ pub(crate) fn render_measurement(m: &Measurement) -> String {
         let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
         let _ = writeln!(out, "  {{{}}} {}", labels.join(", "), number(s.value));
     }
-    if let Some(state) = &m.state {
-        let _ = writeln!(out, "  state: {state}");
-    }
     let _ = writeln!(out, "{}", verdict_line(m));
     out
 }
 
-/// `pass  value 0.25 < 0.3  (12 ms)` plus the detail, if any.
+/// `pass  value 0.25 < 0.3  (12 ms)` (or `fail  state Alert  (4 ms)` for a
+/// monitor) plus the detail, if any.
 pub(crate) fn verdict_line(m: &Measurement) -> String {
     let mut line = verdict_word(m.verdict).to_string();
+    if let Some(state) = &m.state {
+        let _ = write!(line, "  state {state}");
+    }
     if let Some(v) = m.value {
         let _ = write!(line, "  value {}", number(v));
     }

@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
+use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
 use super::time::{format_human, format_instant};
 use crate::diag::did_you_mean;
@@ -78,29 +78,50 @@ pub fn attest(
             kind: (*kind).to_string(),
         });
     }
-    let mut attested = InlineTable::new();
-    attested.insert("by", by.into());
-    attested.insert("at", format_instant(now).into());
-    attested.insert("evidence", evidence.into());
-    if let Some(expires) = expires {
-        attested.insert("expires", format_human(expires).into());
-    }
-    attested.fmt();
-    if let Some(existing) = item.get_mut("attested") {
-        // Keep the comment that may follow the old value on its line.
-        let suffix = existing
-            .as_value()
-            .and_then(|v| v.decor().suffix())
-            .and_then(|s| s.as_str())
-            .map(str::to_string);
-        let mut value = Value::InlineTable(attested);
-        value.decor_mut().set_prefix(" ");
-        if let Some(suffix) = suffix {
-            value.decor_mut().set_suffix(suffix);
+    let fields = [
+        ("by", Some(by.to_string())),
+        ("at", Some(format_instant(now))),
+        ("evidence", Some(evidence.to_string())),
+        ("expires", expires.map(format_human)),
+    ];
+    match item.get_mut("attested") {
+        // `[item.attested]` or `attested = { ... }`: update its keys in place,
+        // so the comments and layout around them survive.
+        Some(existing) if existing.is_table_like() => {
+            let table = existing.as_table_like_mut().expect("table-like");
+            for (key, value) in &fields {
+                match value {
+                    Some(v) => set_key(table, key, v),
+                    None => {
+                        table.remove(key);
+                    }
+                }
+            }
+            if let Some(inline) = existing.as_inline_table_mut() {
+                tidy_inline(inline);
+            }
         }
-        *existing = Item::Value(value);
-    } else {
-        item.insert("attested", Item::Value(Value::InlineTable(attested)));
+        // Something else (invalid anyway): replace the value, keeping the
+        // comment that may follow it on its line.
+        Some(existing) => {
+            let suffix = existing
+                .as_value()
+                .and_then(|v| v.decor().suffix())
+                .and_then(|s| s.as_str())
+                .map(str::to_string);
+            let mut value = Value::InlineTable(new_inline(&fields));
+            value.decor_mut().set_prefix(" ");
+            if let Some(suffix) = suffix {
+                value.decor_mut().set_suffix(suffix);
+            }
+            *existing = Item::Value(value);
+        }
+        None => {
+            item.insert(
+                "attested",
+                Item::Value(Value::InlineTable(new_inline(&fields))),
+            );
+        }
     }
     Ok(doc.to_string())
 }
@@ -119,10 +140,10 @@ pub fn waive(
     find_item(&mut doc, id)?;
     let last = last_position(doc.as_table());
     let fill = |t: &mut Table| {
-        t.insert("reason", toml_edit::value(reason));
-        t.insert("approver", toml_edit::value(approver));
-        t.insert("expires", toml_edit::value(format_human(expires)));
-        t.insert("at", toml_edit::value(format_instant(now)));
+        set_key(t, "reason", reason);
+        set_key(t, "approver", approver);
+        set_key(t, "expires", &format_human(expires));
+        set_key(t, "at", &format_instant(now));
     };
     let existing = doc
         .get_mut("waiver")
@@ -154,6 +175,39 @@ pub fn waive(
         out.push('\n');
     }
     Ok(out)
+}
+
+/// Set `key` to the string `value`, keeping the old value's surrounding
+/// whitespace and trailing comment when the key already exists.
+fn set_key(table: &mut dyn TableLike, key: &str, value: &str) {
+    match table.get_mut(key).and_then(Item::as_value_mut) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = Value::from(value);
+            *old.decor_mut() = decor;
+        }
+        None => {
+            table.insert(key, toml_edit::value(value));
+        }
+    }
+}
+
+/// A fresh `{ by = ..., at = ..., ... }` with the usual spacing.
+fn new_inline(fields: &[(&str, Option<String>)]) -> InlineTable {
+    let mut table = InlineTable::new();
+    for (key, value) in fields {
+        if let Some(v) = value {
+            table.insert(*key, v.as_str().into());
+        }
+    }
+    table.fmt();
+    table
+}
+
+/// Give keys added to an existing inline table the usual ` = ` spacing
+/// (an inline table holds no comments, so nothing else is at stake).
+fn tidy_inline(table: &mut InlineTable) {
+    table.fmt();
 }
 
 /// The highest document position of any table, however nested.
@@ -236,6 +290,63 @@ expires = "2026-01-01"
         let again = attest(&out, "load-test", "bob", "https://perf/2", None, now()).expect("edits");
         assert_eq!(again.matches("attested =").count(), 1, "{again}");
         assert!(again.contains("bob"));
+    }
+
+    #[test]
+    fn attest_updates_a_sub_table_in_place_keeping_its_comments() {
+        let text = r#"[checklist]
+name = "launch"
+
+[[item]]
+id = "a"
+title = "A"
+
+# how it was attested
+[item.attested]
+by = "x"   # who
+at = "2026-01-01"
+evidence = "https://old" # link
+expires = "2026-02-01"
+
+# next
+[[item]]
+id = "b"
+title = "B"
+attested = { by = "y",  at = "2026-01-01", evidence = "https://old" } # inline
+"#;
+        let out = attest(text, "a", "me", "https://new", None, now()).expect("edits");
+        for line in [
+            "# how it was attested",
+            "[item.attested]",
+            "by = \"me\"   # who",
+            "at = \"2026-11-25T10:00:00Z\"",
+            "evidence = \"https://new\" # link",
+            "# next",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line:?} missing:\n{out}");
+        }
+        assert!(
+            !out.contains("expires = \"2026-02-01\""),
+            "stale expiry kept:\n{out}"
+        );
+        assert!(!out.contains("attested="), "{out}");
+        let out = attest(&out, "b", "me", "https://new", None, now()).expect("edits");
+        assert!(
+            out.contains(r#"attested = { by = "me", at = "2026-11-25T10:00:00Z", evidence = "https://new" } # inline"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn waive_keeps_the_comments_on_the_keys_it_updates() {
+        let text = TEXT.replace("reason = \"flaky\"", "reason = \"flaky\"   # see INC-1");
+        let expires = parse_instant("2026-12-24").expect("valid");
+        let out = waive(&text, "smoke", "still flaky", "vp", expires, now()).expect("edits");
+        assert!(
+            out.lines()
+                .any(|l| l == "reason = \"still flaky\"   # see INC-1"),
+            "{out}"
+        );
     }
 
     #[test]

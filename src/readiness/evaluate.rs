@@ -368,6 +368,7 @@ fn item_result(
         detail: mask(j.detail),
         waiver,
         measurement,
+        line: item.line,
     }
 }
 

@@ -254,8 +254,9 @@ pub fn github(report: &CheckReport) -> String {
             let vs = value_vs_target(i);
             let _ = writeln!(
                 out,
-                "::{level} file={},title={}::{}: {}{}",
+                "::{level} file={}{},title={}::{}: {}{}",
                 gh_property(&c.path),
+                i.line.map(|l| format!(",line={l}")).unwrap_or_default(),
                 gh_property(&format!("{} {}: {}", c.name, i.status.name(), i.id)),
                 gh_data(&i.title),
                 gh_data(&i.detail),

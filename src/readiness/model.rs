@@ -48,6 +48,8 @@ pub struct Item {
     pub severity: Severity,
     pub category: Option<String>,
     pub kind: ItemKind,
+    /// 1-based line of the item's `id` in its file, for annotations.
+    pub line: Option<usize>,
 }
 
 #[derive(Debug, Clone)]

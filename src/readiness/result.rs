@@ -98,6 +98,10 @@ pub struct ItemResult {
     /// The raw measurement of a signal, run or http item (masked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measurement: Option<Measurement>,
+    /// 1-based line of the item's `id` in its checklist (not part of the
+    /// JSON shape; used by the GitHub annotations).
+    #[serde(skip)]
+    pub line: Option<usize>,
 }
 
 impl ItemResult {
@@ -203,6 +207,7 @@ mod tests {
             detail: String::new(),
             waiver: None,
             measurement: None,
+            line: None,
         }
     }
 

@@ -126,7 +126,8 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
     let mut items = Vec::new();
     let mut triggers = Vec::new();
     for it in &raw.item {
-        if let Some((item, check)) = item(v, it, raw, &mut sources) {
+        if let Some((mut item, check)) = item(v, it, raw, &mut sources) {
+            item.line = Some(file.line_col(it.id.span().start).0);
             if let Some(check) = check {
                 triggers.push(Trigger {
                     id: item.id.clone(),
@@ -449,6 +450,7 @@ fn item(
             severity,
             category: it.category.clone(),
             kind,
+            line: None,
         },
         check,
     ))

@@ -243,6 +243,17 @@ fn github_output_has_one_annotation_per_failing_item_and_a_step_summary() {
         "{}",
         annotations[0]
     );
+    // Each annotation points at the line of its item's `id`.
+    assert!(
+        annotations[0].starts_with("::error file=checks/launch.toml,line=5,title="),
+        "{}",
+        annotations[0]
+    );
+    assert!(
+        annotations[1].starts_with("::error file=checks/launch.toml,line=11,title="),
+        "{}",
+        annotations[1]
+    );
     let summary = std::fs::read_to_string(c.path("summary.md")).expect("summary written");
     assert!(summary.contains("| Item |"), "{summary}");
     assert!(summary.contains("load-test"), "{summary}");
@@ -375,6 +386,102 @@ fn attest_and_waive_keep_every_comment_and_blank_line() {
     ]);
     assert_eq!(code, 1);
     assert!(stderr.contains("already past"), "{stderr}");
+}
+
+const SUB_TABLE: &str = r#"# Launch checklist with an attestation written as a sub-table.
+[checklist]
+name = "launch"
+
+[[item]]
+id = "a"
+title = "A"
+
+# how it was attested
+[item.attested]
+by = "x"   # who
+at = "2026-01-01"
+evidence = "https://old"
+
+# the end
+"#;
+
+#[test]
+fn attest_updates_a_sub_table_attestation_in_place() {
+    let c = Cutover::new()
+        .file("launch.toml", SUB_TABLE)
+        .env("CUTOVER_NOW", NOW);
+    let run = |args: &[&str]| {
+        let mut cmd = c.command();
+        cmd.args(args);
+        let o = cmd.output().expect("run cutover");
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&[
+        "attest",
+        "launch.toml",
+        "a",
+        "--evidence",
+        "https://new",
+        "--as",
+        "me",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let edited = std::fs::read_to_string(c.path("launch.toml")).expect("read");
+    // Every comment line and blank line survives, in order.
+    let kept: Vec<&str> = SUB_TABLE
+        .lines()
+        .filter(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        .collect();
+    keeps_every_line(&kept.join("\n"), &edited);
+    for line in [
+        "[item.attested]",
+        "by = \"me\"   # who",
+        "at = \"2026-11-25T12:00:00Z\"",
+        "evidence = \"https://new\"",
+    ] {
+        assert!(
+            edited.lines().any(|l| l == line),
+            "{line:?} missing:\n{edited}"
+        );
+    }
+    assert!(!edited.contains("attested="), "{edited}");
+    assert!(!edited.contains("https://old"), "{edited}");
+    let (code, stdout, stderr) = run(&["validate", "launch.toml"]);
+    assert_eq!(code, 0, "the edited file validates: {stdout}{stderr}");
+}
+
+#[test]
+fn attest_without_user_or_as_records_user_at_host() {
+    let c = Cutover::new()
+        .file("launch.toml", COMMENTED)
+        .env("CUTOVER_NOW", NOW);
+    let mut cmd = c.command();
+    cmd.env_remove("USER").args([
+        "attest",
+        "launch.toml",
+        "load-test",
+        "--evidence",
+        "https://jira/PERF-1",
+    ]);
+    let o = cmd.output().expect("run cutover");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("unknown"), "{stdout}");
+    let edited = std::fs::read_to_string(c.path("launch.toml")).expect("read");
+    let by = edited
+        .split("by = \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("an attestation");
+    assert!(
+        by.contains('@') && by != "unknown",
+        "by = {by:?}:\n{edited}"
+    );
+    assert!(stdout.contains(&format!("attested by {by}")), "{stdout}");
 }
 
 #[test]

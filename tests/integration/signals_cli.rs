@@ -376,3 +376,108 @@ rollback = "true"
     let sent = server.requests();
     assert!(sent.iter().any(|r| r.header("dd-api-key") == Some(dd_key)));
 }
+
+/// A runbook with a Datadog source `dd` on the fake and a step `deploy`
+/// gated on monitor 123.
+fn monitor_runbook(dd_url: &str) -> String {
+    format!(
+        r#"
+[runbook]
+name = "monitor-cli"
+
+[sources.dd]
+kind = "datadog"
+url = "{dd_url}"
+api_key = "dd-api-key"
+app_key = "dd-app-key"
+timeout = "2s"
+
+[[step]]
+id = "deploy"
+run = "true"
+rollback = "true"
+
+[[step.gate]]
+name = "p99"
+source = "dd"
+monitor = 123
+"#
+    )
+}
+
+fn monitor_reply(state: &str) -> Reply {
+    Reply::json(
+        200,
+        &format!(
+            r#"{{"id":123,"name":"payments p99","type":"metric alert","query":"avg(last_5m):avg:trace.http.request.duration{{service:payments}} > 0.3","overall_state":"{state}","options":{{}}}}"#
+        ),
+    )
+}
+
+#[test]
+fn query_judges_a_monitor_by_its_state() {
+    let server = HttpServer::start();
+    let rb = monitor_runbook(&server.url());
+    let query = |extra: &[&str]| {
+        Cutover::new()
+            .runbook(&rb)
+            .args(["query", "dd", "monitor:123", "--runbook", "runbook.toml"])
+            .args(extra.iter().copied())
+            .run()
+    };
+    server.route("GET", "/api/v1/monitor/123", [monitor_reply("Alert")]);
+    let out = query(&[]);
+    assert_eq!(out.code, 1, "an alerting monitor fails: {out:?}");
+    assert!(out.stdout.contains("fail  state Alert"), "{}", out.stdout);
+    assert!(!out.stdout.contains("pass"), "{}", out.stdout);
+
+    server.route("GET", "/api/v1/monitor/123", [monitor_reply("OK")]);
+    let out = query(&[]);
+    assert_eq!(out.code, 0, "an OK monitor passes: {out:?}");
+    assert!(out.stdout.contains("pass  state OK"), "{}", out.stdout);
+
+    server.route("GET", "/api/v1/monitor/123", [monitor_reply("No Data")]);
+    let out = query(&[]);
+    assert_eq!(out.code, 1, "no data is not a pass: {out:?}");
+    assert!(
+        out.stdout.contains("inconclusive  state No Data"),
+        "{}",
+        out.stdout
+    );
+
+    // A condition cannot apply to a monitor: refused, not silently ignored.
+    let before = server.requests().len();
+    let out = query(&["--condition", "< 1"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("does not apply to `monitor:123`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.requests().len(), before, "nothing was queried");
+}
+
+#[test]
+fn gate_shows_a_monitor_state_in_each_measurement() {
+    let server = HttpServer::start();
+    server.route("GET", "/api/v1/monitor/123", [monitor_reply("Alert")]);
+    let out = Cutover::new()
+        .runbook(&monitor_runbook(&server.url()))
+        .args(["gate", "runbook.toml", "deploy.p99"])
+        .run();
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("#1 "), "{}", out.stdout);
+    assert!(out.stdout.contains("fail  state Alert"), "{}", out.stdout);
+}
+
+#[test]
+fn query_help_describes_every_flag() {
+    let out = Cutover::new().args(["query", "--help"]).run();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("Runbook whose `[sources]` (and vars/secrets) to use"),
+        "{}",
+        out.stdout
+    );
+}
