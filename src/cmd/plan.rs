@@ -59,6 +59,20 @@ fn gate_text(g: &Gate) -> String {
     if let Some(t) = g.timeout {
         let _ = write!(s, ", timeout {}", humantime::format_duration(t));
     }
+    // Settings that loosen a gate are spelled out: a reviewer must see them.
+    if g.check.no_data != crate::runbook::model::NoData::Inconclusive {
+        let _ = write!(
+            s,
+            ", no data counts as {}",
+            crate::event::words(&g.check.no_data)
+        );
+    }
+    if g.inconclusive_limit > 0 {
+        let _ = write!(s, ", up to {} inconclusive", g.inconclusive_limit);
+    }
+    if g.error_limit != crate::runbook::validate::DEFAULT_ERROR_LIMIT {
+        let _ = write!(s, ", up to {} errors in a row", g.error_limit);
+    }
     if g.shadow {
         s.push_str(" (shadow: not enforced)");
     }
@@ -182,7 +196,7 @@ pub fn render_text(plan: &Plan) -> String {
         for t in &rb.triggers {
             let _ = writeln!(
                 out,
-                "  - {}: [{}] {}  fire if {} for {}  every {}  -> {}{}{}",
+                "  - {}: [{}] {}  fire if {} for {}  every {}  -> {}, on source error: {}{}{}{}",
                 t.id,
                 t.check.source,
                 t.check.probe.describe(),
@@ -190,6 +204,15 @@ pub fn render_text(plan: &Plan) -> String {
                 humantime::format_duration(t.hold_for),
                 humantime::format_duration(t.check.interval),
                 crate::event::words(&t.action),
+                crate::event::words(&t.on_error),
+                if t.check.no_data == crate::runbook::model::NoData::Inconclusive {
+                    String::new()
+                } else {
+                    format!(
+                        ", no data counts as {}",
+                        crate::event::words(&t.check.no_data)
+                    )
+                },
                 t.from
                     .as_ref()
                     .map(|s| format!(", from step {s}"))

@@ -88,6 +88,10 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
             )?;
             if !crate::cmd::sources::all_reachable(&plan)? {
                 failed = true;
+                eprintln!(
+                    "{}: valid, but not every signal source answered (see above); exit 1",
+                    path.display()
+                );
             }
         }
     }

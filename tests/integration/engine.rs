@@ -770,14 +770,16 @@ id = "prep"
 run = "echo prep"
 rollback = "echo undo-prep >> undo.log"
 
+# `raise` only stages the new level: the breach appears once `raise` is done,
+# so whether `raise` is rolled back does not depend on when a probe lands.
 [[step]]
 id = "raise"
-run = "echo 20 > level"
+run = "echo 20 > level.next"
 rollback = "echo 10 > level; echo undo-raise >> undo.log"
 
 [[step]]
 id = "settle"
-run = "sleep 30"
+run = "mv level.next level; sleep 30"
 grace = "1s"
 "#,
         ),

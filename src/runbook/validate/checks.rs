@@ -253,7 +253,15 @@ impl Validator<'_> {
             condition_text,
             condition,
             interval,
-            no_data: no_data.unwrap_or(NoData::Inconclusive),
+            no_data: {
+                if no_data == Some(NoData::Pass) {
+                    self.warning(format!("{owner}: a query that returns no data counts as a pass"), span.clone())
+                        .help = Some(
+                        "a metric that disappears (exporter down, label renamed) would then pass; prefer `inconclusive` or `fail`".into(),
+                    );
+                }
+                no_data.unwrap_or(NoData::Inconclusive)
+            },
         })
     }
 
@@ -436,7 +444,18 @@ impl Validator<'_> {
             check: check?,
             hold_for,
             action: t.action.unwrap_or(TriggerAction::Rollback),
-            on_error: t.on_error.unwrap_or(OnError::Pause),
+            on_error: {
+                if t.on_error == Some(OnError::Ignore) {
+                    self.warning(
+                        format!("trigger `{}` ignores errors of its source", t.id.get()),
+                        t.id.span(),
+                    )
+                    .help = Some(
+                        "if the source goes down, nothing watches this signal for the rest of the run; the default `pause` asks the operator".into(),
+                    );
+                }
+                t.on_error.unwrap_or(OnError::Pause)
+            },
             from: t.from.as_ref().map(|s| s.get().clone()),
             until: t.until.as_ref().map(|s| s.get().clone()),
         })

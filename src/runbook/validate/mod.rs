@@ -276,6 +276,24 @@ impl<'a> Validator<'a> {
         }
         for r in &meta.requires {
             self.templates(r);
+            // A mistyped path must show up now, not as a failing checklist on launch night.
+            if !r.contains("{{") {
+                let base = self
+                    .file
+                    .path
+                    .parent()
+                    .unwrap_or_else(|| std::path::Path::new(""));
+                let path = base.join(r.get());
+                if !path.is_file() {
+                    self.error(
+                        format!("required checklist `{}` does not exist", r.get()),
+                        r.span(),
+                    )
+                    .with_label(format!("looked for {}", path.display()))
+                    .help =
+                        Some("paths in `requires` are relative to the runbook's directory".into());
+                }
+            }
         }
 
         let steps = self.steps(&raw.step, &raw.sources);
