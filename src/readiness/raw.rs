@@ -61,6 +61,7 @@ pub struct RawItem {
     /// Who answers for this item (a person or a team).
     pub owner: Option<Sp<String>>,
     /// `blocker` (default: a failure means not ready) or `warning`.
+    #[schemars(extend("enum" = ["blocker", "warning", null]))]
     pub severity: Option<Sp<String>>,
     /// Free-form grouping, e.g. `operations`, `observability`.
     pub category: Option<String>,
@@ -76,6 +77,7 @@ pub struct RawItem {
     /// HTTP source probe method (default GET).
     pub method: Option<Sp<String>>,
     /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
+    #[schemars(extend("enum" = ["status", "latency", "stdout", "exit_code", null]))]
     pub read: Option<Sp<String>>,
     /// HTTP source probe: a JSON pointer into the response body.
     pub json: Option<Sp<String>>,

@@ -87,6 +87,7 @@ pub struct RawSecret {
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
     /// `prometheus`, `datadog`, `http` or `command`.
+    #[schemars(extend("enum" = ["prometheus", "datadog", "http", "command"]))]
     pub kind: Sp<String>,
     /// Base URL (prometheus: required; datadog: overrides `site`; http: optional base for probes).
     pub url: Option<Sp<String>>,
@@ -147,6 +148,7 @@ pub struct RawGate {
     /// HTTP probe method (default GET).
     pub method: Option<Sp<String>>,
     /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
+    #[schemars(extend("enum" = ["status", "latency", "stdout", "exit_code", null]))]
     pub read: Option<Sp<String>>,
     /// HTTP probe: a JSON pointer into the response body, e.g. `/data/ready`.
     pub json: Option<Sp<String>>,
@@ -189,6 +191,7 @@ pub struct RawTrigger {
     /// HTTP probe method (default GET).
     pub method: Option<Sp<String>>,
     /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
+    #[schemars(extend("enum" = ["status", "latency", "stdout", "exit_code", null]))]
     pub read: Option<Sp<String>>,
     /// HTTP probe: a JSON pointer into the response body, e.g. `/data/ready`.
     pub json: Option<Sp<String>>,
