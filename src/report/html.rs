@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::chart;
 use super::escape::html as esc;
 use super::fmt_value;
-use super::markdown::{SECTIONS, summary_rows, target, warnings};
+use super::markdown::{SECTIONS, actual, summary_rows, target, warnings};
 use super::model::{CheckKind, Report};
 use super::time::{Ts, human_ms};
 
@@ -196,6 +196,7 @@ pub fn render(r: &Report) -> String {
             "state",
             "planned timeout",
             "actual",
+            "waited for approval",
             "attempts",
             "output lines",
             "critical path",
@@ -208,7 +209,8 @@ pub fn render(r: &Report) -> String {
                 esc(&s.needs.join(", ")),
                 esc(&s.state),
                 opt_ms(s.planned_timeout_ms),
-                opt_ms(s.duration_ms),
+                esc(&actual(s)),
+                opt_ms(s.waited_for_approval_ms),
                 if retries > 0 {
                     format!(
                         "{} <span class=\"warn\">({retries} retr{})</span>",

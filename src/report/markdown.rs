@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::escape::markdown as esc;
 use super::fmt_value;
-use super::model::{CheckKind, CheckReport, Report};
+use super::model::{CheckKind, CheckReport, Report, StepReport};
 use super::time::{Ts, human_ms};
 
 /// Section headings, shared with the HTML renderer (tests look for them).
@@ -160,6 +160,16 @@ pub fn target(c: &CheckReport) -> String {
     }
 }
 
+/// A step's execution time, with the paused time it leaves out.
+pub fn actual(s: &StepReport) -> String {
+    let d = opt_ms(s.duration_ms);
+    if s.paused_ms > 0 {
+        format!("{d} (+{} paused)", human_ms(s.paused_ms))
+    } else {
+        d
+    }
+}
+
 #[expect(
     clippy::many_single_char_names,
     reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
@@ -257,7 +267,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "\n## {}\n", SECTIONS[3]);
     let _ = writeln!(
         o,
-        "| step | kind | needs | state | planned timeout | actual | attempts | output lines | critical path |\n|---|---|---|---|---|---|---|---|---|"
+        "| step | kind | needs | state | planned timeout | actual | waited for approval | attempts | output lines | critical path |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for s in r.steps.values() {
         let retries = s.attempts.len().saturating_sub(1);
@@ -275,13 +285,14 @@ pub fn render(r: &Report) -> String {
         );
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             esc(&s.id),
             esc(&s.kind),
             esc(&s.needs.join(", ")),
             esc(&s.state),
             opt_ms(s.planned_timeout_ms),
-            opt_ms(s.duration_ms),
+            actual(s),
+            opt_ms(s.waited_for_approval_ms),
             attempts,
             s.output.stdout_lines + s.output.stderr_lines,
             if s.on_critical_path { "yes" } else { "" }

@@ -75,9 +75,16 @@ pub struct StepReport {
     pub approval_required: bool,
     /// The last state journaled (`pending` if never started).
     pub state: String,
+    /// When it started running (first attempt; a manual step: awaiting its
+    /// operator). A step that never ran: its first state after any approval wait.
     pub started: Option<Ts>,
     pub ended: Option<Ts>,
+    /// Execution time: `started` to `ended` less `paused_ms` (not the approval wait).
     pub duration_ms: Option<u64>,
+    /// Time between `started` and `ended` when no cutover process ran (paused, then resumed).
+    pub paused_ms: u64,
+    /// From `awaiting approval` to the approval decision; `None` if it never waited.
+    pub waited_for_approval_ms: Option<u64>,
     pub attempts: Vec<AttemptReport>,
     pub output: OutputTail,
     pub rollback: Option<RollbackStepReport>,
