@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::escape::markdown as esc;
+use super::escape::{code, code_cell, markdown as esc, markdown_line as esc_line};
 use super::fmt_value;
 use super::model::{CheckKind, CheckReport, Report, StepReport};
 use super::time::{Ts, human_ms};
@@ -179,12 +179,12 @@ pub fn render(r: &Report) -> String {
     let title = r.runbook.as_deref().unwrap_or("unknown runbook");
     let _ = writeln!(
         o,
-        "# Post-launch report: {} (run `{}`)\n",
-        esc(title),
-        esc(&r.run_id)
+        "# Post-launch report: {} (run {})\n",
+        esc_line(title),
+        code(&r.run_id)
     );
     for w in warnings(r) {
-        let _ = writeln!(o, "> **{}**\n", esc(&w));
+        let _ = writeln!(o, "> **{}**\n", esc_line(&w));
     }
 
     let _ = writeln!(o, "## {}\n", SECTIONS[0]);
@@ -194,7 +194,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "| {k} | {} |", esc(&v));
     }
     if let Some(m) = &r.message {
-        let _ = writeln!(o, "\n{}", esc(m));
+        let _ = writeln!(o, "\n{}", esc_line(m));
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[1]);
@@ -310,7 +310,7 @@ pub fn render(r: &Report) -> String {
         } else {
             cp.steps
                 .iter()
-                .map(|s| format!("`{}`", esc(s)))
+                .map(|s| code(s))
                 .collect::<Vec<_>>()
                 .join(" → ")
         },
@@ -320,7 +320,7 @@ pub fn render(r: &Report) -> String {
         if s.output.last_lines.is_empty() {
             continue;
         }
-        let _ = writeln!(o, "\nLast output of `{}`:\n\n```text", esc(&s.id));
+        let _ = writeln!(o, "\nLast output of {}:\n\n```text", code(&s.id));
         for l in &s.output.last_lines {
             let _ = writeln!(o, "{}", l.replace("```", "'''"));
         }
@@ -342,7 +342,7 @@ pub fn render(r: &Report) -> String {
                 o,
                 "Started {} because {}; {state}{}.\n",
                 rb.started.rfc3339(),
-                esc(&rb.reason),
+                esc_line(&rb.reason),
                 rb.finished
                     .map(|f| format!(
                         " at {} after {}",
@@ -376,9 +376,9 @@ pub fn render(r: &Report) -> String {
                 };
                 let _ = writeln!(
                     o,
-                    "| {} | `{}` | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} |",
                     esc(id),
-                    esc(&x.action),
+                    code_cell(&x.action),
                     esc(&result),
                     x.exit_code.map_or(String::new(), |c| c.to_string()),
                     opt_ms(x.duration_ms)
@@ -433,8 +433,8 @@ pub fn render(r: &Report) -> String {
             };
             let _ = writeln!(
                 o,
-                "| `{}` | {} | {} | {}/{}/{}/{} | {} | {} | {} | {} | {} |",
-                esc(&c.key),
+                "| {} | {} | {} | {}/{}/{}/{} | {} | {} | {} | {} | {} |",
+                code_cell(&c.key),
                 kind.trim(),
                 esc(&target(c)),
                 c.counts.pass,
@@ -452,10 +452,10 @@ pub fn render(r: &Report) -> String {
         for c in r.checks.values() {
             let _ = writeln!(
                 o,
-                "- `{}` on `{}`: `{}`{}",
-                esc(&c.key),
-                esc(&c.source),
-                esc(&c.query),
+                "- {} on {}: {}{}",
+                code(&c.key),
+                code(&c.source),
+                code(&c.query),
                 c.baseline
                     .map(|b| format!(" (baseline {})", fmt_value(b)))
                     .unwrap_or_default()
@@ -510,7 +510,13 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "None.");
     }
     for n in &r.notes {
-        let _ = writeln!(o, "- {} {}: {}", n.at.rfc3339(), esc(&n.who), esc(&n.text));
+        let _ = writeln!(
+            o,
+            "- {} {}: {}",
+            n.at.rfc3339(),
+            esc_line(&n.who),
+            esc_line(&n.text)
+        );
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[9]);
@@ -531,4 +537,52 @@ pub fn render(r: &Report) -> String {
         "| # | action | owner | due |\n|---|---|---|---|\n| 1 | | | |\n| 2 | | | |\n| 3 | | | |"
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, StepState};
+    use crate::report::builder::Builder;
+
+    #[test]
+    fn commands_in_code_spans_read_as_written() {
+        let cmd = "cp a b && echo 0 > x/error_rate";
+        let mut b = Builder::new("j", "r");
+        let at = "2026-01-01T00:00:00.000Z";
+        b.push(
+            1,
+            at,
+            "op@h",
+            Event::StepState {
+                step: "db_migrate".into(),
+                state: StepState::Failed,
+                detail: Some(format!("`{cmd}` exited 1; see `a|b`")),
+            },
+        );
+        b.push(
+            2,
+            at,
+            "op@h",
+            Event::Note {
+                text: "<script>alert(1)</script> ran `cat x | wc`".into(),
+            },
+        );
+        let md = render(&b.finish(None, Vec::new()));
+        // In the timeline and deviations tables: step id and command verbatim, pipe escaped.
+        assert!(
+            md.contains(&format!(
+                "step `db_migrate` failed: `{cmd}` exited 1; see `a\\|b`"
+            )),
+            "{md}"
+        );
+        assert!(!md.contains("&gt; x/error"), "{md}");
+        assert!(!md.contains("db\\_migrate`"), "{md}");
+        // A note's markup stays escaped outside its code span.
+        assert!(
+            md.contains("&lt;script&gt;alert(1)&lt;/script&gt; ran `cat x | wc`"),
+            "{md}"
+        );
+        assert!(!md.contains("<script>"), "{md}");
+    }
 }
