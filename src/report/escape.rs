@@ -81,18 +81,15 @@ fn inline(text: &str, in_table: bool) -> String {
                 k += 1;
             }
         }
-        match close {
-            Some(k) => {
-                let inner: String = chars[i + n..k].iter().collect();
-                out.push_str(&code_span(&inner, in_table));
-                i = k + n;
+        if let Some(k) = close {
+            let inner: String = chars[i + n..k].iter().collect();
+            out.push_str(&code_span(&inner, in_table));
+            i = k + n;
+        } else {
+            for _ in 0..n {
+                out.push_str("\\`");
             }
-            None => {
-                for _ in 0..n {
-                    out.push_str("\\`");
-                }
-                i += n;
-            }
+            i += n;
         }
     }
     out
