@@ -469,6 +469,11 @@ impl Builder {
                 s.duration_ms = Some(b.since(a).saturating_sub(paused));
             }
         }
+        for c in r.checks.values_mut() {
+            if c.kind == CheckKind::Trigger {
+                c.trigger_counts = Some(c.counts.as_trigger());
+            }
+        }
         let dag: Vec<analysis::DagStep> = r
             .steps
             .values()

@@ -363,7 +363,7 @@ pub fn render(r: &Report) -> String {
         };
         let _ = write!(
             o,
-            "<div class=\"check\"><h3><code>{}</code> <span class=\"muted\">{kind}</span></h3><p>Target: <b>{}</b> · source <code>{}</code> · query <code>{}</code>{}</p><p>Result: {result}</p><p class=\"muted\">{} measurements: {} pass, {} fail, {} inconclusive, {} error · min {} · max {} · last {}{}</p>",
+            "<div class=\"check\"><h3><code>{}</code> <span class=\"muted\">{kind}</span></h3><p>Target: <b>{}</b> · source <code>{}</code> · query <code>{}</code>{}</p><p>Result: {result}</p><p class=\"muted\">{} measurements: {} · min {} · max {} · last {}{}</p>",
             esc(&c.key),
             esc(&target(c)),
             esc(&c.source),
@@ -372,10 +372,7 @@ pub fn render(r: &Report) -> String {
                 .map(|b| format!(" · baseline {}", esc(&fmt_value(b))))
                 .unwrap_or_default(),
             c.points.len(),
-            c.counts.pass,
-            c.counts.fail,
-            c.counts.inconclusive,
-            c.counts.error,
+            c.counts_text(),
             v(c.min),
             v(c.max),
             v(c.last),

@@ -393,7 +393,7 @@ pub fn render(r: &Report) -> String {
     } else {
         let _ = writeln!(
             o,
-            "| check | kind | target | measurements (pass/fail/inconclusive/error) | min | max | last | first breach | result |\n|---|---|---|---|---|---|---|---|---|"
+            "| check | kind | target | measurements (gate: pass / fail; trigger: breach / ok) | min | max | last | first breach | result |\n|---|---|---|---|---|---|---|---|---|"
         );
         for c in r.checks.values() {
             let kind = match (c.kind, c.shadow) {
@@ -433,14 +433,11 @@ pub fn render(r: &Report) -> String {
             };
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {}/{}/{}/{} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 code_cell(&c.key),
                 kind.trim(),
                 esc(&target(c)),
-                c.counts.pass,
-                c.counts.fail,
-                c.counts.inconclusive,
-                c.counts.error,
+                c.counts_text(),
                 v(c.min),
                 v(c.max),
                 v(c.last),
@@ -584,5 +581,61 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("<script>"), "{md}");
+    }
+
+    #[test]
+    fn trigger_measurements_are_breaches_not_passes() {
+        use crate::report::builder::MeasuredCheck;
+        use crate::signals::Verdict;
+        let mut b = Builder::new("j", "r");
+        let gate = MeasuredCheck::Gate {
+            step: "s",
+            gate: "g",
+        };
+        let trigger = MeasuredCheck::Trigger { trigger: "errors" };
+        let at = "2026-01-01T00:00:00.000Z";
+        // A trigger's verdict is its `fire_if`: pass = breach.
+        for v in [
+            Verdict::Fail,
+            Verdict::Fail,
+            Verdict::Fail,
+            Verdict::Pass,
+            Verdict::Pass,
+        ] {
+            b.measurement(trigger, at, Some(1.0), v, None);
+        }
+        b.measurement(trigger, at, None, Verdict::Error, None);
+        b.measurement(gate, at, Some(1.0), Verdict::Pass, None);
+        let r = b.finish(None, Vec::new());
+        let t = &r.checks["errors"];
+        assert_eq!(
+            t.trigger_counts,
+            Some(crate::report::model::TriggerCounts {
+                breach: 2,
+                ok: 3,
+                inconclusive: 0,
+                error: 1
+            })
+        );
+        assert_eq!(r.checks["s.g"].trigger_counts, None);
+        let md = render(&r);
+        assert!(md.contains("| `errors` | trigger |"), "{md}");
+        assert!(
+            md.contains("| 2 breach, 3 ok, 0 inconclusive, 1 error |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1 pass, 0 fail, 0 inconclusive, 0 error |"),
+            "{md}"
+        );
+        let html = crate::report::html::render(&r);
+        assert!(html.contains("6 measurements: 2 breach, 3 ok, 0 inconclusive, 1 error"));
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::report::json::render(&r)).unwrap();
+        assert_eq!(
+            json["checks"]["errors"]["trigger_counts"],
+            serde_json::json!({"breach": 2, "ok": 3, "inconclusive": 0, "error": 1})
+        );
+        assert!(json["checks"]["s.g"]["trigger_counts"].is_null());
     }
 }

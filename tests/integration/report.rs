@@ -200,6 +200,16 @@ fn a_prometheus_rollback_report_matches_the_journal() {
                 || m["data"]["measurement"]["verdict"] == "fail")
             .count() as u64
     );
+    // Named for what they mean: a trigger measurement whose `fire_if` held is a breach.
+    let breaches = |v: &str| {
+        of_type(&j, "trigger_measurement")
+            .iter()
+            .filter(|m| m["data"]["measurement"]["verdict"] == v)
+            .count() as u64
+    };
+    assert_eq!(t["trigger_counts"]["breach"], breaches("pass"));
+    assert_eq!(t["trigger_counts"]["ok"], breaches("fail"));
+    assert!(t["trigger_counts"]["breach"].as_u64().unwrap() >= 1);
     let impact = &json["impact"];
     assert_eq!(
         impact["ttd_ms"].as_i64().unwrap(),
