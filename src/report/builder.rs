@@ -23,12 +23,14 @@ use crate::signals::Verdict;
 pub struct Builder {
     report: Report,
     last_ts: Option<Ts>,
-    /// The time of the event before the one being pushed.
-    prev_ts: Option<Ts>,
+    /// The time of the last event a running cutover process wrote (not a
+    /// note, mark, approval, manual step done or journal repair, which other
+    /// commands write while the run is paused): where a pause began.
+    last_engine_ts: Option<Ts>,
     first_step_seen: bool,
     go_decision_seen: bool,
-    /// Intervals when no cutover process ran: from the last event before a
-    /// `run_resumed` to it.
+    /// Intervals when no cutover process ran: from the run's last event
+    /// before a `run_resumed` to it.
     down: Vec<(Ts, Ts)>,
     /// Per step, what its execution time and approval wait are computed from.
     timing: HashMap<String, StepTiming>,
@@ -140,8 +142,25 @@ impl Builder {
     /// A record that is neither output nor a measurement (those have fast paths).
     pub fn push(&mut self, seq: u64, ts: &str, who: &str, event: Event) {
         self.report.events += 1;
-        self.prev_ts = self.last_ts;
         let at = self.stamp(ts);
+        let by_engine = !matches!(
+            event,
+            Event::Note { .. }
+                | Event::Milestone { .. }
+                | Event::ApprovalGranted { .. }
+                | Event::ApprovalRejected { .. }
+                | Event::ManualDone { .. }
+                | Event::JournalRepaired { .. }
+        );
+        if by_engine && let Event::RunResumed { .. } = event {
+            // No cutover process ran from its last event until this resume.
+            if let Some(from) = self.last_engine_ts.filter(|t| *t <= at) {
+                self.down.push((from, at));
+            }
+        }
+        if by_engine {
+            self.last_engine_ts = Some(at);
+        }
         match event {
             Event::Output {
                 step,
@@ -783,6 +802,9 @@ mod tests {
                 },
             ),
             (&t41, "op@h", finished(Outcome::Paused)),
+            // Other commands write while no run is going; the pause still runs from 00:41.
+            (&t("01:00"), "scribe@h", Event::Note { text: "n".into() }),
+            (&t141, "op@h", Event::JournalRepaired { line: 9, bytes: 3 }),
             (&t141, "op@h", Event::RunResumed { pid: 2 }),
             (&t142, "op@h", state("a", StepState::Running)),
             (&t142, "op@h", attempt(2)),

@@ -52,10 +52,6 @@ impl Builder {
                 }
                 r.resumed_by.push(who.to_string());
                 self.milestone("resumed", at, "derived", Some(who));
-                // No cutover process ran from the last event before the resume.
-                if let Some(prev) = self.prev_ts.filter(|p| *p <= at) {
-                    self.down.push((prev, at));
-                }
                 self.report.in_progress = true;
                 self.deviation(at, who, "resumed", None, "run resumed".into());
                 self.line(seq, at, who, "run_resumed", "run resumed".into());
