@@ -837,6 +837,19 @@ mod tests {
         );
         assert_eq!(r.milestones[2].at.rfc3339(), t41);
         assert_eq!(r.milestones[4].at.rfc3339(), t151);
+        let finishes: Vec<&str> = r
+            .timeline
+            .iter()
+            .filter(|e| e.kind == "run_finished")
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(
+            finishes,
+            [
+                "run stopped, resumed later: paused (m)",
+                "run finished: completed (m)"
+            ]
+        );
         assert!(!r.in_progress);
         assert_eq!(r.outcome, Some(Outcome::Completed));
     }

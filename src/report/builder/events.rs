@@ -50,6 +50,15 @@ impl Builder {
                 {
                     m.name = paused_as.to_string();
                 }
+                if let Some(e) = r
+                    .timeline
+                    .iter_mut()
+                    .rev()
+                    .find(|e| e.kind == "run_finished")
+                    && let Some(rest) = e.text.strip_prefix("run finished: ")
+                {
+                    e.text = format!("run stopped, resumed later: {rest}");
+                }
                 r.resumed_by.push(who.to_string());
                 self.milestone("resumed", at, "derived", Some(who));
                 self.report.in_progress = true;
