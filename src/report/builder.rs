@@ -5,6 +5,8 @@
 
 mod events;
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::analysis;
@@ -21,8 +23,52 @@ use crate::signals::Verdict;
 pub struct Builder {
     report: Report,
     last_ts: Option<Ts>,
+    /// The time of the last event a running cutover process wrote (not a
+    /// note, mark, approval, manual step done or journal repair, which other
+    /// commands write while the run is paused): where a pause began.
+    last_engine_ts: Option<Ts>,
     first_step_seen: bool,
     go_decision_seen: bool,
+    /// Intervals when no cutover process ran: from the run's last event
+    /// before a `run_resumed` to it.
+    down: Vec<(Ts, Ts)>,
+    /// Per step, what its execution time and approval wait are computed from.
+    timing: HashMap<String, StepTiming>,
+}
+
+/// What a step's times are computed from at the end.
+#[derive(Debug, Default)]
+struct StepTiming {
+    /// First `running` (or `awaiting operator` for a manual step).
+    exec_start: Option<Ts>,
+    /// First state other than `pending`, `skipped` or `awaiting approval`
+    /// (for a step that never ran: before-gates that failed, a dry run).
+    first_active: Option<Ts>,
+    /// Open approval wait: since when, and the last decision in it.
+    awaiting_since: Option<Ts>,
+    decided_at: Option<Ts>,
+    waited_ms: u64,
+    waited: bool,
+}
+
+impl StepTiming {
+    fn close_wait(&mut self, at: Ts) {
+        if let Some(since) = self.awaiting_since.take() {
+            let until = self.decided_at.take().unwrap_or(at).max(since);
+            self.waited_ms += until.since(since);
+        }
+    }
+}
+
+/// How much of `[from, to]` the intervals cover (they do not overlap each other).
+fn overlap(intervals: &[(Ts, Ts)], from: Ts, to: Ts) -> u64 {
+    intervals
+        .iter()
+        .map(|&(a, b)| {
+            let (a, b) = (a.max(from), b.min(to));
+            if b > a { b.since(a) } else { 0 }
+        })
+        .sum()
 }
 
 impl Builder {
@@ -97,6 +143,24 @@ impl Builder {
     pub fn push(&mut self, seq: u64, ts: &str, who: &str, event: Event) {
         self.report.events += 1;
         let at = self.stamp(ts);
+        let by_engine = !matches!(
+            event,
+            Event::Note { .. }
+                | Event::Milestone { .. }
+                | Event::ApprovalGranted { .. }
+                | Event::ApprovalRejected { .. }
+                | Event::ManualDone { .. }
+                | Event::JournalRepaired { .. }
+        );
+        if by_engine && let Event::RunResumed { .. } = event {
+            // No cutover process ran from its last event until this resume.
+            if let Some(from) = self.last_engine_ts.filter(|t| *t <= at) {
+                self.down.push((from, at));
+            }
+        }
+        if by_engine {
+            self.last_engine_ts = Some(at);
+        }
         match event {
             Event::Output {
                 step,
@@ -199,12 +263,22 @@ impl Builder {
         state: StepState,
         detail: Option<String>,
     ) {
+        let starts = !matches!(state, StepState::Pending | StepState::Skipped);
+        let t = self.timing.entry(step.to_string()).or_default();
+        if state == StepState::AwaitingApproval {
+            t.awaiting_since.get_or_insert(at);
+            t.waited = true;
+        } else {
+            t.close_wait(at);
+            if starts {
+                t.first_active.get_or_insert(at);
+            }
+        }
+        if matches!(state, StepState::Running | StepState::AwaitingOperator) {
+            t.exec_start.get_or_insert(at);
+        }
         let s = self.step_mut(step);
         s.state = state.label().to_string();
-        let starts = !matches!(state, StepState::Pending | StepState::Skipped);
-        if starts && s.started.is_none() {
-            s.started = Some(at);
-        }
         let ends = matches!(
             state,
             StepState::Done
@@ -248,6 +322,16 @@ impl Builder {
             detail.map(|d| format!(": {d}")).unwrap_or_default()
         );
         self.line(seq, at, who, "step_state", text);
+    }
+
+    /// An approval decision for `step`: its wait for approval ends here (the
+    /// last decision before it moves on counts, for `min` > 1).
+    fn approval_decided(&mut self, step: &str, at: Ts) {
+        if let Some(t) = self.timing.get_mut(step)
+            && t.awaiting_since.is_some()
+        {
+            t.decided_at = Some(at);
+        }
     }
 
     fn step_mut(&mut self, id: &str) -> &mut StepReport {
@@ -387,10 +471,26 @@ impl Builder {
         };
         let end = r.ended;
         for s in r.steps.values_mut() {
+            let Some(t) = self.timing.get_mut(&s.id) else {
+                continue;
+            };
+            // Timed from its execution, not from its wait for approval.
+            s.started = t.exec_start.or(t.first_active);
+            if let Some(e) = end {
+                t.close_wait(e);
+            }
+            s.waited_for_approval_ms = t.waited.then_some(t.waited_ms);
             // A step still going at the end of an unfinished journal runs until its last event.
             let until = s.ended.or(if r.in_progress { end } else { None });
             if let (Some(a), Some(b)) = (s.started, until) {
-                s.duration_ms = Some(b.since(a));
+                let paused = overlap(&self.down, a, b);
+                s.paused_ms = paused;
+                s.duration_ms = Some(b.since(a).saturating_sub(paused));
+            }
+        }
+        for c in r.checks.values_mut() {
+            if c.kind == CheckKind::Trigger {
+                c.trigger_counts = Some(c.counts.as_trigger());
             }
         }
         let dag: Vec<analysis::DagStep> = r
@@ -417,6 +517,8 @@ impl Builder {
             duration_ms: total,
         };
         r.milestones.sort_by_key(|m| m.at.ms);
+        // Stable: events at the same time keep their journal order.
+        r.timeline.sort_by_key(|e| e.at.ms);
         r.impact = analysis::impact(&analysis::ImpactInput::from_report(r));
         self.report
     }
@@ -589,6 +691,22 @@ mod tests {
         );
         // `--at` wins over the time the mark was recorded.
         assert_eq!(r.milestones[2].at.rfc3339(), "2026-01-01T00:00:02.500Z");
+        // The timeline lists it at its `--at` time too, in time order.
+        let times: Vec<i64> = r.timeline.iter().map(|e| e.at.ms).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+        let mark = r
+            .timeline
+            .iter()
+            .position(|e| e.kind == "milestone" && e.text.contains("impact-start"))
+            .expect("the mark is in the timeline");
+        assert_eq!(r.timeline[mark].at.rfc3339(), "2026-01-01T00:00:02.500Z");
+        assert_eq!(r.timeline[mark - 1].kind, "approval_granted");
+        assert_eq!(r.timeline[mark + 1].kind, "interrupted");
+        assert!(
+            r.timeline[mark].text.contains("recorded at"),
+            "{}",
+            r.timeline[mark].text
+        );
         assert_eq!(r.impact.ttm_ms, Some(5_500));
         assert_eq!(r.impact.ttd_ms, None, "nothing detected it");
         assert_eq!(r.notes[0].text, "<b>bold</b>");
@@ -627,5 +745,133 @@ mod tests {
         assert_eq!(r.deviations.iter().filter(|d| d.kind == "retry").count(), 2);
         assert_eq!(r.steps["a"].duration_ms, Some(3_000));
         assert_eq!(r.critical_path.steps, ["a"]);
+    }
+
+    fn finished(outcome: Outcome) -> Event {
+        Event::RunFinished(crate::event::RunFinished {
+            outcome,
+            exit_code: outcome.exit_code(),
+            dry_run: false,
+            failed_steps: Vec::new(),
+            queries_ok: None,
+            message: "m".into(),
+        })
+    }
+
+    #[test]
+    fn a_step_is_timed_from_running_without_its_approval_wait_or_a_pause() {
+        let t = |s: &str| format!("2026-01-01T00:{s}.000Z");
+        let attempt = |n| Event::AttemptStarted {
+            step: "a".into(),
+            attempt: n,
+            attempts: 2,
+            action: "x".into(),
+        };
+        let (t00, t20, t30, t31, t40, t41) = (
+            t("00:00"),
+            t("00:20"),
+            t("00:30"),
+            t("00:31"),
+            t("00:40"),
+            t("00:41"),
+        );
+        let (t141, t142, t150, t151) = (t("01:41"), t("01:42"), t("01:50"), t("01:51"));
+        let r = build(vec![
+            (&t00, "op@h", state("b", StepState::Running)),
+            (&t00, "op@h", state("a", StepState::AwaitingApproval)),
+            (&t20, "op@h", state("b", StepState::Done)),
+            (
+                &t30,
+                "alice@h",
+                Event::ApprovalGranted {
+                    step: "a".into(),
+                    reason: None,
+                    auto: false,
+                },
+            ),
+            (&t31, "op@h", state("a", StepState::Running)),
+            (&t31, "op@h", attempt(1)),
+            (&t40, "op@h", state("a", StepState::Failed)),
+            (
+                &t41,
+                "op@h",
+                Event::Paused {
+                    reason: PauseReason::NeedsDecision,
+                    step: Some("a".into()),
+                    hint: "cutover resume r".into(),
+                },
+            ),
+            (&t41, "op@h", finished(Outcome::Paused)),
+            // Other commands write while no run is going; the pause still runs from 00:41.
+            (&t("01:00"), "scribe@h", Event::Note { text: "n".into() }),
+            (&t141, "op@h", Event::JournalRepaired { line: 9, bytes: 3 }),
+            (&t141, "op@h", Event::RunResumed { pid: 2 }),
+            (&t142, "op@h", state("a", StepState::Running)),
+            (&t142, "op@h", attempt(2)),
+            (&t150, "op@h", state("a", StepState::Done)),
+            (&t151, "op@h", finished(Outcome::Completed)),
+        ]);
+        let a = &r.steps["a"];
+        assert_eq!(a.started.map(Ts::rfc3339).as_deref(), Some(t31.as_str()));
+        assert_eq!(a.waited_for_approval_ms, Some(30_000));
+        assert_eq!(a.paused_ms, 60_000, "00:41 to 01:41 no process ran");
+        // 00:31 → 01:50 is 79 s, less the 60 s pause.
+        assert_eq!(a.duration_ms, Some(19_000));
+        assert_eq!(r.steps["b"].duration_ms, Some(20_000));
+        assert_eq!(r.steps["b"].waited_for_approval_ms, None);
+        // `b` ran longer than `a` executed: it is the critical path.
+        assert_eq!(r.critical_path.steps, ["b"]);
+        assert_eq!(r.critical_path.duration_ms, 20_000);
+
+        // The pause is a milestone of its own; only the last finish is the end.
+        let names: Vec<&str> = r.milestones.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "first-step",
+                "go-decision",
+                "paused",
+                "resumed",
+                "run-finished"
+            ]
+        );
+        assert_eq!(r.milestones[2].at.rfc3339(), t41);
+        assert_eq!(r.milestones[4].at.rfc3339(), t151);
+        let finishes: Vec<&str> = r
+            .timeline
+            .iter()
+            .filter(|e| e.kind == "run_finished")
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(
+            finishes,
+            [
+                "run stopped, resumed later: paused (m)",
+                "run finished: completed (m)"
+            ]
+        );
+        assert!(!r.in_progress);
+        assert_eq!(r.outcome, Some(Outcome::Completed));
+    }
+
+    #[test]
+    fn a_run_that_ends_paused_ends_with_its_run_finished() {
+        let r = build(vec![
+            (
+                "2026-01-01T00:00:00.000Z",
+                "op@h",
+                state("a", StepState::AwaitingApproval),
+            ),
+            (
+                "2026-01-01T00:00:05.000Z",
+                "op@h",
+                finished(Outcome::Paused),
+            ),
+        ]);
+        let names: Vec<&str> = r.milestones.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["first-step", "run-finished"]);
+        // Still waiting when the run stopped: the wait runs to the end, nothing executed.
+        assert_eq!(r.steps["a"].waited_for_approval_ms, Some(5_000));
+        assert_eq!(r.steps["a"].duration_ms, None);
     }
 }

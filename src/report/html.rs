@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::chart;
 use super::escape::html as esc;
 use super::fmt_value;
-use super::markdown::{SECTIONS, summary_rows, target, warnings};
+use super::markdown::{SECTIONS, actual, summary_rows, target, warnings};
 use super::model::{CheckKind, Report};
 use super::time::{Ts, human_ms};
 
@@ -196,6 +196,7 @@ pub fn render(r: &Report) -> String {
             "state",
             "planned timeout",
             "actual",
+            "waited for approval",
             "attempts",
             "output lines",
             "critical path",
@@ -208,7 +209,8 @@ pub fn render(r: &Report) -> String {
                 esc(&s.needs.join(", ")),
                 esc(&s.state),
                 opt_ms(s.planned_timeout_ms),
-                opt_ms(s.duration_ms),
+                esc(&actual(s)),
+                opt_ms(s.waited_for_approval_ms),
                 if retries > 0 {
                     format!(
                         "{} <span class=\"warn\">({retries} retr{})</span>",
@@ -361,7 +363,7 @@ pub fn render(r: &Report) -> String {
         };
         let _ = write!(
             o,
-            "<div class=\"check\"><h3><code>{}</code> <span class=\"muted\">{kind}</span></h3><p>Target: <b>{}</b> · source <code>{}</code> · query <code>{}</code>{}</p><p>Result: {result}</p><p class=\"muted\">{} measurements: {} pass, {} fail, {} inconclusive, {} error · min {} · max {} · last {}{}</p>",
+            "<div class=\"check\"><h3><code>{}</code> <span class=\"muted\">{kind}</span></h3><p>Target: <b>{}</b> · source <code>{}</code> · query <code>{}</code>{}</p><p>Result: {result}</p><p class=\"muted\">{} measurements: {} · min {} · max {} · last {}{}</p>",
             esc(&c.key),
             esc(&target(c)),
             esc(&c.source),
@@ -370,10 +372,7 @@ pub fn render(r: &Report) -> String {
                 .map(|b| format!(" · baseline {}", esc(&fmt_value(b))))
                 .unwrap_or_default(),
             c.points.len(),
-            c.counts.pass,
-            c.counts.fail,
-            c.counts.inconclusive,
-            c.counts.error,
+            c.counts_text(),
             v(c.min),
             v(c.max),
             v(c.last),

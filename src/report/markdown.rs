@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::escape::markdown as esc;
+use super::escape::{code, code_cell, markdown as esc, markdown_line as esc_line};
 use super::fmt_value;
-use super::model::{CheckKind, CheckReport, Report};
+use super::model::{CheckKind, CheckReport, Report, StepReport};
 use super::time::{Ts, human_ms};
 
 /// Section headings, shared with the HTML renderer (tests look for them).
@@ -160,6 +160,16 @@ pub fn target(c: &CheckReport) -> String {
     }
 }
 
+/// A step's execution time, with the paused time it leaves out.
+pub fn actual(s: &StepReport) -> String {
+    let d = opt_ms(s.duration_ms);
+    if s.paused_ms > 0 {
+        format!("{d} (+{} paused)", human_ms(s.paused_ms))
+    } else {
+        d
+    }
+}
+
 #[expect(
     clippy::many_single_char_names,
     reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
@@ -169,12 +179,12 @@ pub fn render(r: &Report) -> String {
     let title = r.runbook.as_deref().unwrap_or("unknown runbook");
     let _ = writeln!(
         o,
-        "# Post-launch report: {} (run `{}`)\n",
-        esc(title),
-        esc(&r.run_id)
+        "# Post-launch report: {} (run {})\n",
+        esc_line(title),
+        code(&r.run_id)
     );
     for w in warnings(r) {
-        let _ = writeln!(o, "> **{}**\n", esc(&w));
+        let _ = writeln!(o, "> **{}**\n", esc_line(&w));
     }
 
     let _ = writeln!(o, "## {}\n", SECTIONS[0]);
@@ -184,7 +194,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "| {k} | {} |", esc(&v));
     }
     if let Some(m) = &r.message {
-        let _ = writeln!(o, "\n{}", esc(m));
+        let _ = writeln!(o, "\n{}", esc_line(m));
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[1]);
@@ -257,7 +267,7 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(o, "\n## {}\n", SECTIONS[3]);
     let _ = writeln!(
         o,
-        "| step | kind | needs | state | planned timeout | actual | attempts | output lines | critical path |\n|---|---|---|---|---|---|---|---|---|"
+        "| step | kind | needs | state | planned timeout | actual | waited for approval | attempts | output lines | critical path |\n|---|---|---|---|---|---|---|---|---|---|"
     );
     for s in r.steps.values() {
         let retries = s.attempts.len().saturating_sub(1);
@@ -275,13 +285,14 @@ pub fn render(r: &Report) -> String {
         );
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             esc(&s.id),
             esc(&s.kind),
             esc(&s.needs.join(", ")),
             esc(&s.state),
             opt_ms(s.planned_timeout_ms),
-            opt_ms(s.duration_ms),
+            actual(s),
+            opt_ms(s.waited_for_approval_ms),
             attempts,
             s.output.stdout_lines + s.output.stderr_lines,
             if s.on_critical_path { "yes" } else { "" }
@@ -299,7 +310,7 @@ pub fn render(r: &Report) -> String {
         } else {
             cp.steps
                 .iter()
-                .map(|s| format!("`{}`", esc(s)))
+                .map(|s| code(s))
                 .collect::<Vec<_>>()
                 .join(" → ")
         },
@@ -309,7 +320,7 @@ pub fn render(r: &Report) -> String {
         if s.output.last_lines.is_empty() {
             continue;
         }
-        let _ = writeln!(o, "\nLast output of `{}`:\n\n```text", esc(&s.id));
+        let _ = writeln!(o, "\nLast output of {}:\n\n```text", code(&s.id));
         for l in &s.output.last_lines {
             let _ = writeln!(o, "{}", l.replace("```", "'''"));
         }
@@ -331,7 +342,7 @@ pub fn render(r: &Report) -> String {
                 o,
                 "Started {} because {}; {state}{}.\n",
                 rb.started.rfc3339(),
-                esc(&rb.reason),
+                esc_line(&rb.reason),
                 rb.finished
                     .map(|f| format!(
                         " at {} after {}",
@@ -365,9 +376,9 @@ pub fn render(r: &Report) -> String {
                 };
                 let _ = writeln!(
                     o,
-                    "| {} | `{}` | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} |",
                     esc(id),
-                    esc(&x.action),
+                    code_cell(&x.action),
                     esc(&result),
                     x.exit_code.map_or(String::new(), |c| c.to_string()),
                     opt_ms(x.duration_ms)
@@ -382,7 +393,7 @@ pub fn render(r: &Report) -> String {
     } else {
         let _ = writeln!(
             o,
-            "| check | kind | target | measurements (pass/fail/inconclusive/error) | min | max | last | first breach | result |\n|---|---|---|---|---|---|---|---|---|"
+            "| check | kind | target | measurements (gate: pass / fail; trigger: breach / ok) | min | max | last | first breach | result |\n|---|---|---|---|---|---|---|---|---|"
         );
         for c in r.checks.values() {
             let kind = match (c.kind, c.shadow) {
@@ -422,14 +433,11 @@ pub fn render(r: &Report) -> String {
             };
             let _ = writeln!(
                 o,
-                "| `{}` | {} | {} | {}/{}/{}/{} | {} | {} | {} | {} | {} |",
-                esc(&c.key),
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                code_cell(&c.key),
                 kind.trim(),
                 esc(&target(c)),
-                c.counts.pass,
-                c.counts.fail,
-                c.counts.inconclusive,
-                c.counts.error,
+                c.counts_text(),
                 v(c.min),
                 v(c.max),
                 v(c.last),
@@ -441,10 +449,10 @@ pub fn render(r: &Report) -> String {
         for c in r.checks.values() {
             let _ = writeln!(
                 o,
-                "- `{}` on `{}`: `{}`{}",
-                esc(&c.key),
-                esc(&c.source),
-                esc(&c.query),
+                "- {} on {}: {}{}",
+                code(&c.key),
+                code(&c.source),
+                code(&c.query),
                 c.baseline
                     .map(|b| format!(" (baseline {})", fmt_value(b)))
                     .unwrap_or_default()
@@ -499,7 +507,13 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "None.");
     }
     for n in &r.notes {
-        let _ = writeln!(o, "- {} {}: {}", n.at.rfc3339(), esc(&n.who), esc(&n.text));
+        let _ = writeln!(
+            o,
+            "- {} {}: {}",
+            n.at.rfc3339(),
+            esc_line(&n.who),
+            esc_line(&n.text)
+        );
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[9]);
@@ -520,4 +534,108 @@ pub fn render(r: &Report) -> String {
         "| # | action | owner | due |\n|---|---|---|---|\n| 1 | | | |\n| 2 | | | |\n| 3 | | | |"
     );
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Event, StepState};
+    use crate::report::builder::Builder;
+
+    #[test]
+    fn commands_in_code_spans_read_as_written() {
+        let cmd = "cp a b && echo 0 > x/error_rate";
+        let mut b = Builder::new("j", "r");
+        let at = "2026-01-01T00:00:00.000Z";
+        b.push(
+            1,
+            at,
+            "op@h",
+            Event::StepState {
+                step: "db_migrate".into(),
+                state: StepState::Failed,
+                detail: Some(format!("`{cmd}` exited 1; see `a|b`")),
+            },
+        );
+        b.push(
+            2,
+            at,
+            "op@h",
+            Event::Note {
+                text: "<script>alert(1)</script> ran `cat x | wc`".into(),
+            },
+        );
+        let md = render(&b.finish(None, Vec::new()));
+        // In the timeline and deviations tables: step id and command verbatim, pipe escaped.
+        assert!(
+            md.contains(&format!(
+                "step `db_migrate` failed: `{cmd}` exited 1; see `a\\|b`"
+            )),
+            "{md}"
+        );
+        assert!(!md.contains("&gt; x/error"), "{md}");
+        assert!(!md.contains("db\\_migrate`"), "{md}");
+        // A note's markup stays escaped outside its code span.
+        assert!(
+            md.contains("&lt;script&gt;alert(1)&lt;/script&gt; ran `cat x | wc`"),
+            "{md}"
+        );
+        assert!(!md.contains("<script>"), "{md}");
+    }
+
+    #[test]
+    fn trigger_measurements_are_breaches_not_passes() {
+        use crate::report::builder::MeasuredCheck;
+        use crate::signals::Verdict;
+        let mut b = Builder::new("j", "r");
+        let gate = MeasuredCheck::Gate {
+            step: "s",
+            gate: "g",
+        };
+        let trigger = MeasuredCheck::Trigger { trigger: "errors" };
+        let at = "2026-01-01T00:00:00.000Z";
+        // A trigger's verdict is its `fire_if`: pass = breach.
+        for v in [
+            Verdict::Fail,
+            Verdict::Fail,
+            Verdict::Fail,
+            Verdict::Pass,
+            Verdict::Pass,
+        ] {
+            b.measurement(trigger, at, Some(1.0), v, None);
+        }
+        b.measurement(trigger, at, None, Verdict::Error, None);
+        b.measurement(gate, at, Some(1.0), Verdict::Pass, None);
+        let r = b.finish(None, Vec::new());
+        let t = &r.checks["errors"];
+        assert_eq!(
+            t.trigger_counts,
+            Some(crate::report::model::TriggerCounts {
+                breach: 2,
+                ok: 3,
+                inconclusive: 0,
+                error: 1
+            })
+        );
+        assert_eq!(r.checks["s.g"].trigger_counts, None);
+        let md = render(&r);
+        assert!(md.contains("| `errors` | trigger |"), "{md}");
+        assert!(
+            md.contains("| 2 breach, 3 ok, 0 inconclusive, 1 error |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 1 pass, 0 fail, 0 inconclusive, 0 error |"),
+            "{md}"
+        );
+        let html = crate::report::html::render(&r);
+        assert!(html.contains("6 measurements: 2 breach, 3 ok, 0 inconclusive, 1 error"));
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::report::json::render(&r)).unwrap();
+        assert_eq!(
+            json["checks"]["errors"]["trigger_counts"],
+            serde_json::json!({"breach": 2, "ok": 3, "inconclusive": 0, "error": 1})
+        );
+        assert!(json["checks"]["s.g"]["trigger_counts"].is_null());
+    }
 }

@@ -75,9 +75,16 @@ pub struct StepReport {
     pub approval_required: bool,
     /// The last state journaled (`pending` if never started).
     pub state: String,
+    /// When it started running (first attempt; a manual step: awaiting its
+    /// operator). A step that never ran: its first state after any approval wait.
     pub started: Option<Ts>,
     pub ended: Option<Ts>,
+    /// Execution time: `started` to `ended` less `paused_ms` (not the approval wait).
     pub duration_ms: Option<u64>,
+    /// Time between `started` and `ended` when no cutover process ran (paused, then resumed).
+    pub paused_ms: u64,
+    /// From `awaiting approval` to the approval decision; `None` if it never waited.
+    pub waited_for_approval_ms: Option<u64>,
     pub attempts: Vec<AttemptReport>,
     pub output: OutputTail,
     pub rollback: Option<RollbackStepReport>,
@@ -155,7 +162,11 @@ pub struct CheckReport {
     pub detail: Option<String>,
     pub started: Option<Ts>,
     pub finished: Option<Ts>,
+    /// Raw verdicts of the check's condition. For a trigger that is `fire_if`:
+    /// `pass` means the fire condition held, a breach; `trigger_counts` says so.
     pub counts: VerdictCounts,
+    /// Triggers only: the measurements as breaches and not.
+    pub trigger_counts: Option<TriggerCounts>,
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub last: Option<f64>,
@@ -175,6 +186,48 @@ pub struct VerdictCounts {
     pub fail: u64,
     pub inconclusive: u64,
     pub error: u64,
+}
+
+/// A trigger's measurements: `breach` (its `fire_if` held), `ok` (it did not),
+/// `inconclusive`, `error`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TriggerCounts {
+    pub breach: u64,
+    pub ok: u64,
+    pub inconclusive: u64,
+    pub error: u64,
+}
+
+impl VerdictCounts {
+    pub fn as_trigger(self) -> TriggerCounts {
+        TriggerCounts {
+            breach: self.pass,
+            ok: self.fail,
+            inconclusive: self.inconclusive,
+            error: self.error,
+        }
+    }
+}
+
+impl CheckReport {
+    /// The measurement counts in words for people: a gate's pass / fail, a
+    /// trigger's breach / ok.
+    pub fn counts_text(&self) -> String {
+        let c = self.counts;
+        match self.kind {
+            CheckKind::Gate => format!(
+                "{} pass, {} fail, {} inconclusive, {} error",
+                c.pass, c.fail, c.inconclusive, c.error
+            ),
+            CheckKind::Trigger => {
+                let t = c.as_trigger();
+                format!(
+                    "{} breach, {} ok, {} inconclusive, {} error",
+                    t.breach, t.ok, t.inconclusive, t.error
+                )
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -297,6 +350,7 @@ impl CheckReport {
             started: None,
             finished: None,
             counts: VerdictCounts::default(),
+            trigger_counts: None,
             min: None,
             max: None,
             last: None,

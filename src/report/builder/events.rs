@@ -36,8 +36,32 @@ impl Builder {
                 self.line(seq, at, who, "run_started", text);
             }
             Event::RunResumed { .. } => {
+                // The run did not end where it last finished: that was a pause.
+                let paused_as = match r.outcome {
+                    Some(crate::event::Outcome::Aborted) => "aborted",
+                    Some(crate::event::Outcome::Failed) => "interrupted",
+                    _ => "paused",
+                };
+                if let Some(m) = r
+                    .milestones
+                    .iter_mut()
+                    .rev()
+                    .find(|m| m.origin == "derived" && m.name == "run-finished")
+                {
+                    m.name = paused_as.to_string();
+                }
+                if let Some(e) = r
+                    .timeline
+                    .iter_mut()
+                    .rev()
+                    .find(|e| e.kind == "run_finished")
+                    && let Some(rest) = e.text.strip_prefix("run finished: ")
+                {
+                    e.text = format!("run stopped, resumed later: {rest}");
+                }
                 r.resumed_by.push(who.to_string());
-                r.in_progress = true;
+                self.milestone("resumed", at, "derived", Some(who));
+                self.report.in_progress = true;
                 self.deviation(at, who, "resumed", None, "run resumed".into());
                 self.line(seq, at, who, "run_resumed", "run resumed".into());
             }
@@ -375,6 +399,7 @@ impl Builder {
                     "approved"
                 };
                 self.approval(at, who, Some(&step), decision, reason.clone());
+                self.approval_decided(&step, at);
                 if !self.go_decision_seen {
                     self.go_decision_seen = true;
                     self.milestone("go-decision", at, "derived", Some(who));
@@ -387,6 +412,7 @@ impl Builder {
             }
             Event::ApprovalRejected { step, reason } => {
                 self.approval(at, who, Some(&step), "rejected", reason.clone());
+                self.approval_decided(&step, at);
                 let text = format!(
                     "`{step}` REJECTED{}",
                     reason.map(|r| format!(": {r}")).unwrap_or_default()
@@ -403,6 +429,7 @@ impl Builder {
                     waited_ms / 1000
                 );
                 self.approval(at, who, Some(&step), "timed out", None);
+                self.approval_decided(&step, at);
                 self.deviation(at, who, "approval-timeout", Some(&step), text.clone());
                 self.line(seq, at, who, "approval_timed_out", text);
             }
@@ -432,9 +459,16 @@ impl Builder {
                 self.line(seq, at, who, "note", format!("note: {text}"));
             }
             Event::Milestone { name, at: when } => {
+                // `--at` is when it happened: the timeline shows it there
+                // (sorted by time at the end), saying when it was recorded.
                 let t = when.as_deref().and_then(Ts::parse).unwrap_or(at);
                 self.milestone(&name, t, "mark", Some(who));
-                self.line(seq, at, who, "milestone", format!("milestone `{name}`"));
+                let text = if t == at {
+                    format!("milestone `{name}`")
+                } else {
+                    format!("milestone `{name}` (recorded at {})", at.clock())
+                };
+                self.line(seq, t, who, "milestone", text);
             }
             Event::Readiness {
                 checklist,
