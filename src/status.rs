@@ -24,8 +24,12 @@ pub struct StatusView {
     pub dry_run: bool,
     pub started_at: Option<String>,
     pub started_by: Option<String>,
-    /// `running`, or how the run ended (`completed`, `paused`, ...).
+    /// `running`, `stopped` (no end journaled and no process drives it), or
+    /// how the run ended (`completed`, `paused`, ...).
     pub state: String,
+    /// Whether a process holds the run's driving lock; `None` when not probed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driven: Option<bool>,
     pub outcome: Option<Outcome>,
     pub message: Option<String>,
     pub duration_ms: Option<u64>,
@@ -316,6 +320,7 @@ impl StatusView {
                 .find(|r| matches!(r.event, Event::RunStarted(_)))
                 .map(Record::who),
             state: finished.map_or_else(|| "running".into(), |f| f.outcome.label().to_string()),
+            driven: None,
             outcome: finished.map(|f| f.outcome),
             message: finished.map(|f| f.message.clone()),
             duration_ms,
@@ -336,6 +341,24 @@ impl StatusView {
         self.outcome.is_some()
     }
 
+    /// Record whether a process drives the run (holds its lock). A run with
+    /// no end journaled and no driver crashed or was killed: `stopped`.
+    /// `run_ref` names the run in the printed `cutover resume` command.
+    pub fn set_driven(&mut self, driven: bool, run_ref: &str) {
+        self.driven = Some(driven);
+        if !driven && !self.ended() {
+            self.state = "stopped".into();
+            self.message = Some(format!(
+                "no process drives it; continue with `cutover resume {run_ref}`"
+            ));
+        }
+    }
+
+    /// No end journaled and no process drives it (crashed or killed).
+    pub fn stopped(&self) -> bool {
+        !self.ended() && self.driven == Some(false)
+    }
+
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -351,7 +374,11 @@ impl StatusView {
                 .map(|e| format!(" env `{e}`"))
                 .unwrap_or_default(),
             if self.dry_run { " DRY RUN" } else { "" },
-            self.state.to_uppercase(),
+            if self.stopped() {
+                format!("STOPPED ({})", self.message.as_deref().unwrap_or_default())
+            } else {
+                self.state.to_uppercase()
+            },
             self.duration_ms
                 .map(|d| format!(" after {}", fmt_ms(d)))
                 .unwrap_or_default()
@@ -359,7 +386,7 @@ impl StatusView {
         if let (Some(at), Some(by)) = (&self.started_at, &self.started_by) {
             let _ = writeln!(out, "  started {at} by {by}");
         }
-        if let Some(m) = &self.message {
+        if let Some(m) = self.message.as_ref().filter(|_| !self.stopped()) {
             let _ = writeln!(out, "  {m}");
         }
         out.push_str("\nsteps\n");

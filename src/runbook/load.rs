@@ -242,8 +242,12 @@ fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> bool {
     // Table headers (`[runbook]`) do not span their bodies: search every nested table.
     for (_, value) in table.iter_mut() {
         match value.get_mut() {
-            DeValue::Table(inner) => {
-                #[expect(clippy::collapsible_match, reason = "a guard cannot borrow `inner` mutably")]
+            DeValue::Table(inner) =>
+            {
+                #[expect(
+                    clippy::collapsible_match,
+                    reason = "a guard cannot borrow `inner` mutably"
+                )]
                 if prune(inner, span, depth + 1) {
                     return true;
                 }

@@ -902,3 +902,67 @@ rollback = "true"
     );
     assert!(!err.contains("team `sre`"), "{err}");
 }
+
+#[test]
+fn status_of_a_killed_run_says_stopped_and_follow_exits() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "killed"
+
+[[step]]
+id = "long"
+run = "echo $$ > leader.pid; sleep 30"
+"#,
+    );
+    let mut child = spawn_run(&c, &[]);
+    wait_for(&c, "the step running", |r| {
+        r["type"] == "attempt_started" && r["data"]["step"] == "long"
+    });
+    // While it is driven, it is running.
+    let out = bin(&c)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["state"], "running", "{view}");
+    assert_eq!(view["driven"], true, "{view}");
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("STOPPED (no process drives it; continue with `cutover resume r`)"),
+        "{text}"
+    );
+    let out = bin(&c)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["state"], "stopped", "{view}");
+    assert_eq!(view["driven"], false, "{view}");
+
+    for format in ["text", "json"] {
+        let follow = bin(&c)
+            .args(["status", "r", "--follow", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, stderr) = wait_exit(follow, Duration::from_secs(5));
+        assert_eq!(code, 0, "{format}: {stderr}");
+    }
+    // The killed run's step lives on in its own group: stop it.
+    if let Some(leader) = std::fs::read_to_string(c.path("leader.pid"))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(leader),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
