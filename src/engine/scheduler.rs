@@ -558,6 +558,15 @@ impl Scheduler {
             "decide, then continue:\n  cutover resume {0} --rerun {id}     (run it again)\n  cutover resume {0} --skip {id}      (carry on without it)\n  cutover resume {0} --rollback       (roll back completed steps)",
             self.run_ref
         );
+        if self.interrupt_pending() {
+            // Ctrl-C came first: the person who pressed it decides (menu at a
+            // terminal, else a pause), not the step's `on_failure`.
+            self.sink.notice(&format!(
+                "step `{id}` failed after the interrupt; its on_failure is not applied: you decide"
+            ));
+            self.park(id, PauseReason::StepFailed, hint);
+            return;
+        }
         match self.steps[id].on_failure {
             OnFailure::Rollback => {
                 self.core.set(id, Slot::Failed { continued: false });
@@ -576,6 +585,17 @@ impl Scheduler {
                 self.park_and_stop(id, PauseReason::StepFailed, hint);
             }
         }
+    }
+
+    /// A first Ctrl-C is waiting for the in-flight steps to end.
+    pub(super) fn interrupt_pending(&self) -> bool {
+        matches!(
+            self.mode,
+            Mode::Drain(After::Pause {
+                reason: PauseReason::Interrupted,
+                ..
+            })
+        )
     }
 
     /// Park the step and start no other step: a failure or an unclear gate

@@ -966,3 +966,57 @@ run = "echo $$ > leader.pid; sleep 30"
         );
     }
 }
+
+#[test]
+fn a_step_that_fails_after_ctrl_c_pauses_instead_of_rolling_back() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "fail-after-interrupt"
+
+[[step]]
+id = "prep"
+run = "true"
+rollback = "echo undo-prep >> effects"
+
+[[step]]
+id = "flaky"
+run = "touch started; sleep 2; exit 1"
+rollback = "echo undo-flaky >> effects"
+"#,
+    );
+    let child = spawn_run(&c, &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let (code, stderr) = wait_exit(child, Duration::from_secs(15));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains("cutover resume r --rerun flaky"),
+        "{stderr}"
+    );
+    assert!(!c.path("effects").exists(), "nothing rolled back: {stderr}");
+    let j = journal(&c, "r");
+    assert!(of_type(&j, "rollback_started").is_empty(), "{stderr}");
+    assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGINT");
+    let paused = of_type(&j, "paused");
+    assert!(
+        paused
+            .iter()
+            .any(|p| p["data"]["reason"] == "step_failed" && p["data"]["step"] == "flaky"),
+        "{paused:?}"
+    );
+    assert!(
+        paused.iter().any(|p| p["data"]["reason"] == "interrupted"),
+        "{paused:?}"
+    );
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "paused"
+    );
+}
