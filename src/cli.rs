@@ -224,8 +224,12 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "STEP")]
     pub skip: Vec<String>,
     /// Roll back the completed steps instead of continuing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "abort")]
     pub rollback: bool,
+    /// End the paused run here without rolling anything back (journaled as
+    /// the operator's decision; exit 4).
+    #[arg(long, conflicts_with_all = ["rerun", "skip"])]
+    pub abort: bool,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }

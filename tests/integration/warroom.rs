@@ -1020,3 +1020,72 @@ rollback = "echo undo-flaky >> effects"
         "paused"
     );
 }
+
+#[test]
+fn pause_hints_name_the_run_and_resume_abort_ends_it_without_rollback() {
+    // A failed step with on_failure = "pause": the last line repeats the
+    // decision, with the run id, not a plain resume that would pause again.
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "hints"
+
+[[step]]
+id = "prep"
+run = "echo prep >> effects"
+rollback = "echo undo-prep >> effects"
+
+[[step]]
+id = "broken"
+run = "exit 1"
+on_failure = "pause"
+rollback = "echo undo-broken >> effects"
+"#,
+    );
+    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
+    assert_eq!(code, 4, "{stderr}");
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.contains("cutover resume r --rerun broken | --skip broken | --rollback | --abort"),
+        "last line: {last}\n{stderr}"
+    );
+    assert!(stderr.contains("cutover resume r --abort"), "{stderr}");
+
+    let (code, stderr) = cutover(&c, &["resume", "r", "--abort", "--as", "dana"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("aborted"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\n",
+        "nothing rolled back, nothing ran"
+    );
+    let j = journal(&c, "r");
+    assert!(of_type(&j, "rollback_started").is_empty());
+    let decision = of_type(&j, "decision");
+    let abort = decision.last().unwrap();
+    assert_eq!(abort["data"]["choice"], "abort");
+    assert_eq!(abort["data"]["context"], "resume");
+    assert_eq!(abort["as"], "dana");
+    assert!(abort["actor"].as_str().unwrap().contains('@'));
+    let finished = of_type(&j, "run_finished");
+    let last = finished.last().unwrap();
+    assert_eq!(last["data"]["outcome"], "aborted");
+    assert_eq!(last["data"]["exit_code"], 4);
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ABORTED"), "{text}");
+}
+
+#[test]
+fn the_approval_hint_names_the_run_in_every_command() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("cutover resume r --yes"), "{stderr}");
+    assert!(!stderr.contains("cutover resume --yes"), "{stderr}");
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.contains("cutover approve r switch --reason") && last.contains("cutover resume r"),
+        "last line: {last}"
+    );
+}
