@@ -1037,3 +1037,33 @@ fn a_second_driver_is_told_who_holds_the_run() {
         assert!(msg.contains(", since 20"), "round {round}: {msg}");
     }
 }
+
+#[test]
+fn help_explains_runbook_run_id_and_follow() {
+    let c = Cutover::new();
+    let help = |args: &[&str]| {
+        let out = bin(&c).args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let run = help(&["run", "--help"]);
+    assert!(run.contains("<RUNBOOK>  The runbook to execute"), "{run}");
+    assert!(
+        run.contains("--run-id <ID>") && run.contains("CUTOVER_RUN_ID"),
+        "{run}"
+    );
+    for cmd in ["plan", "sources", "gate"] {
+        let text = help(&[cmd, "--help"]);
+        assert!(text.contains("<RUNBOOK>  The runbook"), "{cmd}: {text}");
+    }
+    let status = help(&["status", "--help"]);
+    assert!(
+        status.contains("--follow") && status.contains("Keep watching"),
+        "{status}"
+    );
+    let resume = help(&["resume", "--help"]);
+    assert!(
+        resume.contains("--abort") && resume.contains("without rolling"),
+        "{resume}"
+    );
+}
