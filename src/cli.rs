@@ -102,6 +102,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The runbook to plan (a `.toml` file).
+    #[arg(value_name = "RUNBOOK")]
     pub runbook: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
@@ -127,6 +129,8 @@ pub struct SchemaArgs {
 
 #[derive(Debug, Args)]
 pub struct SourcesArgs {
+    /// The runbook whose sources to check (a `.toml` file).
+    #[arg(value_name = "RUNBOOK")]
     pub runbook: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
@@ -141,7 +145,7 @@ pub struct QueryArgs {
     /// Query in the source's language (PromQL, Datadog query, command line, URL).
     pub query: String,
     /// Runbook whose `[sources]` (and vars/secrets) to use.
-    #[arg(long)]
+    #[arg(long, value_name = "RUNBOOK")]
     pub runbook: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
@@ -154,6 +158,8 @@ pub struct QueryArgs {
 
 #[derive(Debug, Args)]
 pub struct GateArgs {
+    /// The runbook holding the gate (a `.toml` file).
+    #[arg(value_name = "RUNBOOK")]
     pub runbook: PathBuf,
     /// `STEP` (all its gates) or `STEP.GATE`.
     pub target: String,
@@ -183,6 +189,8 @@ pub struct RunOutputArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    /// The runbook to execute (a `.toml` file).
+    #[arg(value_name = "RUNBOOK")]
     pub runbook: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
@@ -192,7 +200,9 @@ pub struct RunArgs {
     /// Run nothing with side effects; gates still query their real sources.
     #[arg(long)]
     pub dry_run: bool,
-    #[arg(long)]
+    /// Name of the run (default `<runbook-name>-<UTC time with milliseconds>`;
+    /// also `CUTOVER_RUN_ID`); its journal goes to `.cutover/runs/<run-id>/`.
+    #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
     /// Journal path (default `.cutover/runs/<run-id>/journal.jsonl`).
     #[arg(long)]
@@ -225,8 +235,12 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "STEP")]
     pub skip: Vec<String>,
     /// Roll back the completed steps instead of continuing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "abort")]
     pub rollback: bool,
+    /// End the paused run here without rolling anything back (journaled as
+    /// the operator's decision; exit 4).
+    #[arg(long, conflicts_with_all = ["rerun", "skip"])]
+    pub abort: bool,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }
@@ -280,6 +294,8 @@ pub struct MarkArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub run: RunRef,
+    /// Keep watching: redraw on every journal change until the run ends or
+    /// no process drives it any more (JSON: one view per line).
     #[arg(long)]
     pub follow: bool,
     #[arg(long, value_enum, default_value = "text")]

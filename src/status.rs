@@ -24,8 +24,12 @@ pub struct StatusView {
     pub dry_run: bool,
     pub started_at: Option<String>,
     pub started_by: Option<String>,
-    /// `running`, or how the run ended (`completed`, `paused`, ...).
+    /// `running`, `stopped` (no end journaled and no process drives it), or
+    /// how the run ended (`completed`, `paused`, ...).
     pub state: String,
+    /// Whether a process holds the run's driving lock; `None` when not probed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driven: Option<bool>,
     pub outcome: Option<Outcome>,
     pub message: Option<String>,
     pub duration_ms: Option<u64>,
@@ -71,10 +75,48 @@ pub struct TriggerView {
     pub fired: bool,
     pub condition: Option<String>,
     pub latest_value: Option<f64>,
-    pub latest_verdict: Option<Verdict>,
+    /// What the latest measurement says about the system. A trigger's
+    /// measurement "passes" when its `fire_if` holds, which is bad news, so
+    /// it is shown as `breaching`, never as pass/fail. `None`: not measured yet.
+    pub health: Option<TriggerHealth>,
     /// Source errors since the last good measurement.
     pub errors: u32,
     pub last_error: Option<String>,
+}
+
+/// A trigger's condition as of its latest measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerHealth {
+    /// `fire_if` does not hold.
+    Ok,
+    /// `fire_if` holds (it fires once that lasts its `for`).
+    Breaching,
+    /// No data, or neither side of the condition could be decided.
+    Inconclusive,
+    /// The source could not be queried.
+    SourceFailing,
+}
+
+impl TriggerHealth {
+    /// A trigger measurement's verdict is relative to `fire_if`: pass = breach.
+    pub fn from_verdict(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Pass => TriggerHealth::Breaching,
+            Verdict::Fail => TriggerHealth::Ok,
+            Verdict::Inconclusive => TriggerHealth::Inconclusive,
+            Verdict::Error => TriggerHealth::SourceFailing,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TriggerHealth::Ok => "ok",
+            TriggerHealth::Breaching => "breaching",
+            TriggerHealth::Inconclusive => "inconclusive",
+            TriggerHealth::SourceFailing => "source failing",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -230,7 +272,7 @@ impl StatusView {
                 } => {
                     let t = trigger_view(&mut triggers, trigger);
                     t.latest_value = measurement.value;
-                    t.latest_verdict = Some(measurement.verdict);
+                    t.health = Some(TriggerHealth::from_verdict(measurement.verdict));
                     t.condition.clone_from(&measurement.condition);
                     if measurement.verdict == Verdict::Error {
                         t.errors += 1;
@@ -243,6 +285,7 @@ impl StatusView {
                     let t = trigger_view(&mut triggers, trigger);
                     t.errors += 1;
                     t.last_error = Some(detail.clone());
+                    t.health = Some(TriggerHealth::SourceFailing);
                 }
                 Event::TriggerFired {
                     trigger, condition, ..
@@ -316,6 +359,7 @@ impl StatusView {
                 .find(|r| matches!(r.event, Event::RunStarted(_)))
                 .map(Record::who),
             state: finished.map_or_else(|| "running".into(), |f| f.outcome.label().to_string()),
+            driven: None,
             outcome: finished.map(|f| f.outcome),
             message: finished.map(|f| f.message.clone()),
             duration_ms,
@@ -336,6 +380,24 @@ impl StatusView {
         self.outcome.is_some()
     }
 
+    /// Record whether a process drives the run (holds its lock). A run with
+    /// no end journaled and no driver crashed or was killed: `stopped`.
+    /// `run_ref` names the run in the printed `cutover resume` command.
+    pub fn set_driven(&mut self, driven: bool, run_ref: &str) {
+        self.driven = Some(driven);
+        if !driven && !self.ended() {
+            self.state = "stopped".into();
+            self.message = Some(format!(
+                "no process drives it; continue with `cutover resume {run_ref}`"
+            ));
+        }
+    }
+
+    /// No end journaled and no process drives it (crashed or killed).
+    pub fn stopped(&self) -> bool {
+        !self.ended() && self.driven == Some(false)
+    }
+
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -351,7 +413,11 @@ impl StatusView {
                 .map(|e| format!(" env `{e}`"))
                 .unwrap_or_default(),
             if self.dry_run { " DRY RUN" } else { "" },
-            self.state.to_uppercase(),
+            if self.stopped() {
+                format!("STOPPED ({})", self.message.as_deref().unwrap_or_default())
+            } else {
+                self.state.to_uppercase()
+            },
             self.duration_ms
                 .map(|d| format!(" after {}", fmt_ms(d)))
                 .unwrap_or_default()
@@ -359,7 +425,7 @@ impl StatusView {
         if let (Some(at), Some(by)) = (&self.started_at, &self.started_by) {
             let _ = writeln!(out, "  started {at} by {by}");
         }
-        if let Some(m) = &self.message {
+        if let Some(m) = self.message.as_ref().filter(|_| !self.stopped()) {
             let _ = writeln!(out, "  {m}");
         }
         out.push_str("\nsteps\n");
@@ -410,10 +476,17 @@ impl StatusView {
                         t.errors,
                         t.last_error.as_deref().unwrap_or("?")
                     )
-                } else if t.armed {
-                    "armed, healthy".into()
                 } else {
-                    "disarmed".into()
+                    let health = match t.health {
+                        Some(TriggerHealth::Breaching) => "BREACHING".to_string(),
+                        Some(h) => h.label().to_string(),
+                        None => "not measured yet".into(),
+                    };
+                    if t.armed {
+                        format!("armed, {health}")
+                    } else {
+                        format!("disarmed, last {health}")
+                    }
                 };
                 let _ = writeln!(
                     out,
@@ -493,7 +566,7 @@ fn trigger_view<'a>(map: &'a mut IndexMap<String, TriggerView>, id: &str) -> &'a
         fired: false,
         condition: None,
         latest_value: None,
-        latest_verdict: None,
+        health: None,
         errors: 0,
         last_error: None,
     })
@@ -596,6 +669,65 @@ mod tests {
         assert!(text.contains("PENDING, 1 of 2 approved"), "{text}");
         assert!(text.contains("db looks fine"), "{text}");
         assert!(text.contains("2.5s"), "{text}");
+    }
+
+    fn measured(trigger: &str, value: f64, verdict: &str) -> Event {
+        Event::TriggerMeasurement {
+            trigger: trigger.into(),
+            measurement: serde_json::from_value(serde_json::json!({
+                "source": "prom",
+                "source_kind": "prometheus",
+                "query": "errors",
+                "at": "2026-01-01T00:00:01.000Z",
+                "latency_ms": 1.0,
+                "value": value,
+                "condition": "> 0.05",
+                "verdict": verdict,
+            }))
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn triggers_show_ok_or_breaching_never_pass_or_fail() {
+        let records = [
+            rec(
+                1,
+                "2026-01-01T00:00:00.000Z",
+                Event::TriggerArmed {
+                    trigger: "calm".into(),
+                },
+            ),
+            rec(
+                2,
+                "2026-01-01T00:00:00.000Z",
+                Event::TriggerArmed {
+                    trigger: "hot".into(),
+                },
+            ),
+            // `fire_if` does not hold: the measurement "fails", the system is fine.
+            rec(
+                3,
+                "2026-01-01T00:00:01.000Z",
+                measured("calm", 0.01, "fail"),
+            ),
+            // `fire_if` holds: the measurement "passes", the system is not fine.
+            rec(4, "2026-01-01T00:00:01.000Z", measured("hot", 0.2, "pass")),
+        ];
+        let v = StatusView::build(&records, None);
+        assert_eq!(v.triggers[0].health, Some(TriggerHealth::Ok));
+        assert_eq!(v.triggers[1].health, Some(TriggerHealth::Breaching));
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["triggers"][0]["health"], "ok");
+        assert_eq!(json["triggers"][1]["health"], "breaching");
+        assert!(json["triggers"][0].get("latest_verdict").is_none());
+        let text = v.to_text();
+        assert!(
+            text.contains("calm") && text.contains("armed, ok;"),
+            "{text}"
+        );
+        assert!(text.contains("armed, BREACHING;"), "{text}");
+        assert!(!text.contains("fail") && !text.contains("pass"), "{text}");
     }
 
     #[test]

@@ -38,6 +38,15 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         );
         return Ok(ExitCode::from(outcome.exit_code()));
     }
+    if args.abort
+        && let Some(rb) = &state.rollback
+        && rb.finished.is_none()
+    {
+        return Err(Error::Usage(format!(
+            "run `{}` was rolling back when it stopped; `--abort` would leave it half rolled back: run `cutover resume {}` to finish the rollback",
+            read.header.run_id, args.run.run
+        )));
+    }
     // The plan is rebuilt from the runbook and must hash to the journaled one:
     // a resumed run runs exactly what was started (secrets come from this environment).
     let vars = VarArgs {
@@ -101,6 +110,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             rerun: args.rerun.clone(),
             skip: args.skip.clone(),
             rollback: args.rollback,
+            abort: args.abort,
         })),
     };
     super::run::drive(&plan, journal, opts, args.output.no_progress)

@@ -19,12 +19,17 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         plan.check_against(plan_file)?;
     }
     let stamp = Stamp::new(args.output.actor.clone());
+    let mut reserved = false;
     let run_id = match args
         .run_id
         .clone()
         .or_else(|| std::env::var("CUTOVER_RUN_ID").ok())
     {
         Some(id) => id,
+        None if args.journal.is_none() => {
+            reserved = true;
+            default_run_id(&format!("{}-{}", plan.runbook.name, stamp.clock.compact()))?
+        }
         None => format!("{}-{}", plan.runbook.name, stamp.clock.compact()),
     };
     if run_id.is_empty() || run_id.contains(['/', '\\']) || run_id.starts_with('.') {
@@ -56,6 +61,10 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         args.dry_run,
     )?
     else {
+        if reserved {
+            // The empty run directory reserved for the default id.
+            let _ = std::fs::remove_dir(path.parent().unwrap_or(Path::new(".")));
+        }
         return Ok(ExitCode::from(crate::error::exit::NOT_READY));
     };
     let (mut journal, _lock) = Journal::create(&path, &run_id, stamp)?;
@@ -85,6 +94,29 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         start: Start::New(Box::new(started)),
     };
     drive(&plan, journal, opts, args.output.no_progress)
+}
+
+/// A default run id whose run directory this process created, so two runs
+/// of the same runbook started in the same millisecond (or with a pinned
+/// clock) never share a journal: `NAME-TIME`, else `NAME-TIME-2`, `-3`, ...
+fn default_run_id(base: &str) -> Result<String, Error> {
+    let runs = Path::new(crate::journal::RUNS_DIR);
+    std::fs::create_dir_all(runs).map_err(|e| Error::io("create", runs.display(), e))?;
+    for n in 1..=1000 {
+        let id = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        match std::fs::create_dir(runs.join(&id)) {
+            Ok(()) => return Ok(id),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("create", runs.join(&id).display(), e)),
+        }
+    }
+    Err(Error::Usage(format!(
+        "too many runs named `{base}`; pick one with `--run-id`"
+    )))
 }
 
 /// Run the engine to its end and give the run's exit code.

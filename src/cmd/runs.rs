@@ -3,15 +3,13 @@
 //! `running` if a process holds its driving lock, else `stopped` (crashed or
 //! killed: `cutover resume` continues it).
 
-use std::fs::{File, TryLockError};
-use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
 
 use crate::cli::{RunsArgs, TextOrJson};
 use crate::error::Error;
-use crate::journal::{JOURNAL_FILE, read_journal};
+use crate::journal::{JOURNAL_FILE, is_driven, read_journal};
 use crate::status::{StatusView, fmt_ms};
 
 #[derive(Debug, Serialize)]
@@ -97,19 +95,4 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A process holds the run's driving lock (`journal.lock`).
-fn is_driven(journal: &Path) -> bool {
-    let Ok(file) = File::open(journal.with_file_name("journal.lock")) else {
-        return false;
-    };
-    match file.try_lock_shared() {
-        Ok(()) => {
-            let _ = file.unlock();
-            false
-        }
-        Err(TryLockError::WouldBlock) => true,
-        Err(TryLockError::Error(_)) => false,
-    }
 }

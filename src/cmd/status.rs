@@ -1,7 +1,8 @@
 //! `cutover status RUN [--follow] [--format text|json]`: the run as a live
 //! view rebuilt from its journal only (`status::StatusView`). `--follow`
 //! tails the journal every [`POLL`] and redraws on every change until the
-//! run ends; JSON follows as one view per line.
+//! run ends, or until no process drives it any more (a crashed or killed
+//! run shows as `stopped`); JSON follows as one view per line.
 
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::cli::{StatusArgs, TextOrJson};
 use crate::error::Error;
 use crate::event::Record;
-use crate::journal::{locate, read_journal};
+use crate::journal::{is_driven, locate, read_journal};
 use crate::status::StatusView;
 
 /// How often `--follow` looks at the journal: a step change shows within it.
@@ -21,11 +22,15 @@ const TICK: Duration = Duration::from_secs(1);
 
 pub fn exec(args: &StatusArgs) -> Result<ExitCode, Error> {
     let path = locate(&args.run.run)?;
+    // Probe the driving lock before reading: a driver that ends after the
+    // probe has journaled its end by the time the journal is read.
+    let driven = is_driven(&path);
     let read = read_journal(&path)?;
     let mut records = read.records;
-    let view = StatusView::build(&records, Some(SystemTime::now()));
+    let mut view = StatusView::build(&records, Some(SystemTime::now()));
+    view.set_driven(driven, &args.run.run);
     print(&view, args.format, false)?;
-    if !args.follow || view.ended() {
+    if !args.follow || view.ended() || view.stopped() {
         return Ok(ExitCode::SUCCESS);
     }
     let mut tail = Tail {
@@ -36,17 +41,19 @@ pub fn exec(args: &StatusArgs) -> Result<ExitCode, Error> {
     let mut last_draw = Instant::now();
     loop {
         std::thread::sleep(POLL);
+        let driven = is_driven(&path);
         let new = tail.read(&path)?;
         let news = !new.is_empty();
         records.extend(new);
         let tick = tty && last_draw.elapsed() >= TICK;
-        if !news && !tick {
+        if !news && !tick && driven {
             continue;
         }
-        let view = StatusView::build(&records, Some(SystemTime::now()));
+        let mut view = StatusView::build(&records, Some(SystemTime::now()));
+        view.set_driven(driven, &args.run.run);
         print(&view, args.format, tty)?;
         last_draw = Instant::now();
-        if view.ended() {
+        if view.ended() || view.stopped() {
             return Ok(ExitCode::SUCCESS);
         }
     }

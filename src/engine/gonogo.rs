@@ -50,9 +50,12 @@ impl Scheduler {
             "approve with: cutover approve {0} {id} --reason \"...\"\nthen continue with: cutover resume {0}{1}",
             self.run_ref,
             if self.production {
-                ""
+                String::new()
             } else {
-                "\n(or, outside production: cutover resume --yes)"
+                format!(
+                    "\n(or, outside production: cutover resume {} --yes)",
+                    self.run_ref
+                )
             }
         )
     }

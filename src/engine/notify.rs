@@ -6,6 +6,7 @@
 //! webhook URLs are secrets and never appear in it). Dry runs notify no one.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -142,7 +143,16 @@ pub(crate) struct Notifier {
     run_ref: String,
     tx: UnboundedSender<Msg>,
     enabled: bool,
-    inflight: Vec<(String, &'static str, JoinHandle<()>)>,
+    /// Deliveries on their way: webhook, about what, tries started so far, task.
+    inflight: Vec<InFlight>,
+}
+
+struct InFlight {
+    notify: String,
+    about: &'static str,
+    /// Tries started (the one under way included).
+    tries: Arc<AtomicU32>,
+    handle: JoinHandle<()>,
 }
 
 impl Notifier {
@@ -172,13 +182,14 @@ impl Notifier {
         let Some(n) = notification(record, &self.run_ref) else {
             return;
         };
-        self.inflight.retain(|(_, _, h)| !h.is_finished());
+        self.inflight.retain(|d| !d.handle.is_finished());
         for target in &self.targets {
             if !target.events.is_empty() && !target.events.iter().any(|e| e == n.about) {
                 continue;
             }
             let body = payload(target.kind, &n, record);
             let body = self.masker.mask(&body.to_string());
+            let tries = Arc::new(AtomicU32::new(0));
             let handle = tokio::spawn(deliver(
                 self.client.clone(),
                 target.clone(),
@@ -186,27 +197,45 @@ impl Notifier {
                 body,
                 self.masker.clone(),
                 self.tx.clone(),
+                tries.clone(),
             ));
-            self.inflight.push((target.name.clone(), n.about, handle));
+            self.inflight.push(InFlight {
+                notify: target.name.clone(),
+                about: n.about,
+                tries,
+                handle,
+            });
         }
     }
 
     /// The run ended: give messages on their way up to [`DRAIN`], then
     /// name the ones still undelivered (as `notify_failed` events).
     pub(crate) async fn drain(&mut self) -> Vec<Event> {
-        let deadline = tokio::time::Instant::now() + DRAIN;
+        self.drain_within(DRAIN).await
+    }
+
+    async fn drain_within(&mut self, within: Duration) -> Vec<Event> {
+        let deadline = tokio::time::Instant::now() + within;
         let mut undelivered = Vec::new();
-        for (notify, about, mut handle) in self.inflight.drain(..) {
-            if tokio::time::timeout_at(deadline, &mut handle)
+        for mut d in self.inflight.drain(..) {
+            if tokio::time::timeout_at(deadline, &mut d.handle)
                 .await
                 .is_err()
             {
-                handle.abort();
+                d.handle.abort();
+                // A try still waiting for its answer counts: it was made.
+                let attempts = d.tries.load(Ordering::SeqCst);
                 undelivered.push(Event::NotifyFailed {
-                    notify,
-                    about: about.to_string(),
-                    attempts: 0,
-                    detail: "still undelivered when the run ended".into(),
+                    notify: d.notify,
+                    about: d.about.to_string(),
+                    attempts,
+                    detail: if attempts == 0 {
+                        "still undelivered when the run ended (not tried yet)".into()
+                    } else {
+                        format!(
+                            "still undelivered when the run ended (try {attempts} of {ATTEMPTS} had no answer yet)"
+                        )
+                    },
                 });
             }
         }
@@ -221,12 +250,14 @@ async fn deliver(
     body: String,
     masker: Arc<Masker>,
     tx: UnboundedSender<Msg>,
+    tries: Arc<AtomicU32>,
 ) {
     let mut last_error = String::new();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(BACKOFF[(attempt as usize - 1).min(BACKOFF.len() - 1)]).await;
         }
+        tries.store(attempt + 1, Ordering::SeqCst);
         let sent = client
             .post(&target.url)
             .header("Content-Type", "application/json")
@@ -359,6 +390,60 @@ mod tests {
                 n.about
             );
         }
+    }
+
+    /// A webhook that accepts the connection and never answers.
+    async fn silent_webhook() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                held.push(conn);
+            }
+        });
+        (format!("http://{addr}/hook"), task)
+    }
+
+    #[tokio::test]
+    async fn a_try_still_in_flight_at_the_end_is_counted() {
+        let (url, server) = silent_webhook().await;
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut notifier = Notifier::new(
+            vec![Notify {
+                name: "pager".into(),
+                kind: NotifyKind::Generic,
+                url,
+                events: Vec::new(),
+            }],
+            Arc::new(Masker::default()),
+            "r1".into(),
+            tx,
+            true,
+        );
+        notifier.observe(&rec(Event::RollbackStarted {
+            reason: RollbackReason::Operator,
+            steps: vec![],
+        }));
+        // Well within the first try's timeout: one request is on its way.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let undelivered = notifier.drain_within(Duration::from_millis(200)).await;
+        server.abort();
+        assert_eq!(undelivered.len(), 1);
+        let Event::NotifyFailed {
+            notify,
+            about,
+            attempts,
+            detail,
+        } = &undelivered[0]
+        else {
+            panic!("not a notify_failed event");
+        };
+        assert_eq!(notify, "pager");
+        assert_eq!(about, "rollback_started");
+        assert_eq!(*attempts, 1, "{detail}");
+        assert!(detail.contains("try 1 of 3"), "{detail}");
+        assert!(!detail.contains("127.0.0.1"), "{detail}");
     }
 
     #[test]

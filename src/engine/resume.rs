@@ -20,6 +20,7 @@ impl Scheduler {
             rerun,
             skip,
             rollback,
+            abort,
         } = input;
         if let Some(outcome) = state.outcome()
             && matches!(
@@ -35,6 +36,22 @@ impl Scheduler {
         self.emit(Event::RunResumed {
             pid: std::process::id(),
         });
+        if abort {
+            // The operator ends the run here: nothing runs, nothing rolls back.
+            self.emit(Event::Decision {
+                step: None,
+                choice: Choice::Abort,
+                context: "resume".into(),
+            });
+            self.finish(
+                Outcome::Aborted,
+                format!(
+                    "aborted by the operator without rollback; `cutover resume {}` would continue it",
+                    self.run_ref
+                ),
+            );
+            return Some(Outcome::Aborted);
+        }
         // A rollback that was under way goes on where it stopped.
         if let Some(rb) = &state.rollback
             && rb.finished.is_none()
@@ -70,7 +87,7 @@ impl Scheduler {
         for (id, step) in self.steps.clone() {
             let rec = state.steps.get(&id).cloned().unwrap_or_default();
             let hint = format!(
-                "step `{id}` was {} when the run stopped and is not `idempotent`; decide:\n  cutover resume {1} --rerun {id}\n  cutover resume {1} --skip {id}\n  cutover resume {1} --rollback",
+                "step `{id}` was {} when the run stopped and is not `idempotent`; decide:\n  cutover resume {1} --rerun {id}\n  cutover resume {1} --skip {id}\n  cutover resume {1} --rollback\n  cutover resume {1} --abort",
                 rec.state.label(),
                 self.run_ref
             );

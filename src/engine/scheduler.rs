@@ -66,6 +66,8 @@ pub struct ResumeInput {
     pub rerun: Vec<String>,
     pub skip: Vec<String>,
     pub rollback: bool,
+    /// `--abort`: end the paused run here, without rollback.
+    pub abort: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -555,9 +557,18 @@ impl Scheduler {
     pub(super) fn step_failed(&mut self, id: &str, why: String) {
         self.set_state(id, StepState::Failed, Some(why));
         let hint = format!(
-            "decide, then continue:\n  cutover resume {0} --rerun {id}     (run it again)\n  cutover resume {0} --skip {id}      (carry on without it)\n  cutover resume {0} --rollback       (roll back completed steps)",
+            "decide, then continue:\n  cutover resume {0} --rerun {id}     (run it again)\n  cutover resume {0} --skip {id}      (carry on without it)\n  cutover resume {0} --rollback       (roll back completed steps)\n  cutover resume {0} --abort          (end the run here, no rollback)",
             self.run_ref
         );
+        if self.interrupt_pending() {
+            // Ctrl-C came first: the person who pressed it decides (menu at a
+            // terminal, else a pause), not the step's `on_failure`.
+            self.sink.notice(&format!(
+                "step `{id}` failed after the interrupt; its on_failure is not applied: you decide"
+            ));
+            self.park(id, PauseReason::StepFailed, hint);
+            return;
+        }
         match self.steps[id].on_failure {
             OnFailure::Rollback => {
                 self.core.set(id, Slot::Failed { continued: false });
@@ -576,6 +587,17 @@ impl Scheduler {
                 self.park_and_stop(id, PauseReason::StepFailed, hint);
             }
         }
+    }
+
+    /// A first Ctrl-C is waiting for the in-flight steps to end.
+    pub(super) fn interrupt_pending(&self) -> bool {
+        matches!(
+            self.mode,
+            Mode::Drain(After::Pause {
+                reason: PauseReason::Interrupted,
+                ..
+            })
+        )
     }
 
     /// Park the step and start no other step: a failure or an unclear gate
@@ -625,8 +647,10 @@ impl Scheduler {
     pub(super) fn finish_paused(&mut self, after: Option<After>) {
         let parked: Vec<(String, (PauseReason, String))> = self.parked.drain(..).collect();
         let mut paused_steps = Vec::new();
+        let mut paused_reasons = Vec::new();
         for (id, (reason, hint)) in parked {
             paused_steps.push(id.clone());
+            paused_reasons.push((reason, Some(id.clone())));
             self.emit(Event::Paused {
                 reason,
                 step: Some(id),
@@ -637,12 +661,47 @@ impl Scheduler {
             && !hint.is_empty()
             && step.as_ref().is_none_or(|s| !paused_steps.contains(s))
         {
+            paused_reasons.push((reason, step.clone()));
             self.emit(Event::Paused { reason, step, hint });
         }
-        self.finish(
-            Outcome::Paused,
-            format!("paused; continue with `cutover resume {}`", self.run_ref),
-        );
+        let next = self.resume_line(&paused_reasons);
+        self.finish(Outcome::Paused, format!("paused; {next}"));
+    }
+
+    /// The one line that says how to go on from this pause: the commands of
+    /// the pause that needs the most (a decision over an approval over a
+    /// plain resume), so the last line never suggests a resume that would
+    /// only pause again.
+    pub(super) fn resume_line(&self, paused: &[(PauseReason, Option<String>)]) -> String {
+        let r = &self.run_ref;
+        let rank = |reason: PauseReason| match reason {
+            PauseReason::StepFailed | PauseReason::NeedsDecision => 0,
+            PauseReason::GateInconclusive => 1,
+            PauseReason::ManualStep => 2,
+            PauseReason::AwaitingApproval => 3,
+            PauseReason::Trigger | PauseReason::Interrupted => 4,
+        };
+        let first = paused
+            .iter()
+            .filter(|(reason, step)| step.is_some() || rank(*reason) == 4)
+            .min_by_key(|(reason, _)| rank(*reason));
+        match first {
+            Some((PauseReason::StepFailed | PauseReason::NeedsDecision, Some(s))) => format!(
+                "decide with `cutover resume {r} --rerun {s} | --skip {s} | --rollback | --abort`"
+            ),
+            Some((PauseReason::GateInconclusive, Some(s))) => format!(
+                "look at the signal, then `cutover resume {r}` (gates are measured again) or `cutover resume {r} --skip {s} | --rollback | --abort`"
+            ),
+            Some((PauseReason::ManualStep, Some(s))) => {
+                format!("when it is done: `cutover done {r} {s}`, then `cutover resume {r}`")
+            }
+            Some((PauseReason::AwaitingApproval, Some(s))) => format!(
+                "approve with `cutover approve {r} {s} --reason \"...\"`, then `cutover resume {r}`"
+            ),
+            _ => format!(
+                "continue with `cutover resume {r}` (or `cutover resume {r} --rollback | --abort`)"
+            ),
+        }
     }
 
     pub(super) fn finish(&mut self, outcome: Outcome, message: String) {

@@ -85,3 +85,18 @@ pub(crate) fn sibling(journal: &Path, suffix: &str) -> PathBuf {
         .map_or_else(|| "journal".into(), |s| s.to_string_lossy().into_owned());
     journal.with_file_name(format!("{stem}.{suffix}"))
 }
+
+/// A process holds the driving lock (`journal.lock`) of the journal at `journal`.
+pub fn is_driven(journal: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(sibling(journal, "lock")) else {
+        return false;
+    };
+    match file.try_lock_shared() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(std::fs::TryLockError::WouldBlock) => true,
+        Err(std::fs::TryLockError::Error(_)) => false,
+    }
+}

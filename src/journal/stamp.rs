@@ -32,10 +32,10 @@ impl Clock {
         humantime::format_rfc3339_millis(self.now()).to_string()
     }
 
-    /// `yyyymmddThhmmssZ`, for default run ids.
+    /// `yyyymmddThhmmssmmmZ` (with milliseconds), for default run ids.
     pub fn compact(&self) -> String {
-        let s = humantime::format_rfc3339_seconds(self.now()).to_string();
-        s.replace(['-', ':'], "")
+        let s = humantime::format_rfc3339_millis(self.now()).to_string();
+        s.replace(['-', ':', '.'], "")
     }
 
     pub fn elapsed_since(&self, earlier: SystemTime) -> Duration {
@@ -74,4 +74,20 @@ pub fn local_actor() -> String {
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "localhost".into());
     format!("{user}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn compact_has_milliseconds_and_is_filesystem_safe() {
+        let clock = super::Clock {
+            start_wall: humantime::parse_rfc3339("2026-11-25T22:15:29.123Z").unwrap(),
+            start: std::time::Instant::now(),
+        };
+        let c = clock.compact();
+        assert!(c.starts_with("20261125T221529"), "{c}");
+        assert_eq!(c.len(), "20261125T221529123Z".len(), "{c}");
+        assert!(c.ends_with('Z'));
+        assert!(c.chars().all(|ch| ch.is_ascii_alphanumeric()), "{c}");
+    }
 }

@@ -40,16 +40,9 @@ impl DriveLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
                 return Err(JournalError::Locked {
                     run: run_id.to_string(),
-                    holder: if holder.is_empty() {
-                        "another process".into()
-                    } else {
-                        holder.to_string()
-                    },
+                    holder: read_holder(&mut file),
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => {
@@ -62,11 +55,33 @@ impl DriveLock {
             std::process::id(),
             stamp.clock.rfc3339()
         );
-        let _ = file.set_len(0);
+        // Overwrite in place, then cut what is left of a longer old holder:
+        // the file is never empty once written, so a reader never sees a gap.
         let _ = file.seek(SeekFrom::Start(0));
         let _ = file.write_all(who.as_bytes());
+        let _ = file.set_len(who.len() as u64);
         let _ = file.sync_data();
         Ok(DriveLock { _file: file })
+    }
+}
+
+/// Who holds a lock we could not take. A process that has just taken it
+/// writes its name right after: wait a moment for it rather than say
+/// "another process".
+fn read_holder(file: &mut File) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let mut holder = String::new();
+        let _ = file.seek(SeekFrom::Start(0));
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim();
+        if !holder.is_empty() {
+            return holder.to_string();
+        }
+        if std::time::Instant::now() >= deadline {
+            return "another process (it did not say who)".into();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

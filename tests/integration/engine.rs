@@ -818,7 +818,20 @@ fn run_ids_and_journal_paths() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(4));
-    let journal_path = c.path(".cutover/runs/ids-20260102T030405Z/journal.jsonl");
+    // `NAME-yyyymmddThhmmssmmmZ`: milliseconds, so runs a moment apart differ.
+    let ids: Vec<String> = std::fs::read_dir(c.path(".cutover/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let id = &ids[0];
+    assert!(
+        id.starts_with("ids-20260102T030405")
+            && id.ends_with('Z')
+            && id.len() == "ids-20260102T030405000Z".len(),
+        "{id}"
+    );
+    let journal_path = c.path(&format!(".cutover/runs/{id}/journal.jsonl"));
     let text = std::fs::read_to_string(&journal_path).unwrap();
     assert!(text.contains(r#""ts":"2026-01-02T03:04:05."#), "{text}");
 
@@ -853,10 +866,7 @@ fn run_ids_and_journal_paths() {
         String::from_utf8_lossy(&resumed.stderr)
     );
     // Resuming an ended run says so and gives its exit code.
-    let again = bin(&c)
-        .args(["resume", "ids-20260102T030405Z"])
-        .output()
-        .unwrap();
+    let again = bin(&c).args(["resume", id.as_str()]).output().unwrap();
     assert_eq!(
         again.status.code(),
         Some(4),
@@ -953,5 +963,109 @@ run = "echo switched >> effects"
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "switched\n"
+    );
+}
+
+#[test]
+fn the_same_runbook_started_twice_at_once_gets_two_runs() {
+    let c = Cutover::new()
+        .runbook("[runbook]\nname = \"twice\"\n\n[[step]]\nid = \"a\"\nrun = \"sleep 0.2\"\n");
+    // The same pinned clock: the two ids would be equal without a tie-break.
+    let spawn = || {
+        bin(&c)
+            .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+            .args(["run", "runbook.toml"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut ids: Vec<String> = std::fs::read_dir(c.path(".cutover/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    for id in &ids {
+        let j = journal(&c, id);
+        assert_eq!(
+            of_type(&j, "run_finished")[0]["data"]["outcome"],
+            "completed",
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn a_second_driver_is_told_who_holds_the_run() {
+    for round in 0..5 {
+        let c = Cutover::new()
+            .runbook("[runbook]\nname = \"race\"\n\n[[step]]\nid = \"a\"\nrun = \"sleep 1\"\n");
+        let spawn = || {
+            bin(&c)
+                .args(["run", "runbook.toml", "--run-id", "r"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (spawn(), spawn());
+        let outs = [
+            first.wait_with_output().unwrap(),
+            second.wait_with_output().unwrap(),
+        ];
+        let refused: Vec<String> = outs
+            .iter()
+            .filter(|o| o.status.code() == Some(1))
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect();
+        assert_eq!(refused.len(), 1, "round {round}: one run, one refusal");
+        let msg = &refused[0];
+        assert!(
+            msg.contains("is being driven by") && msg.contains('@') && msg.contains("(pid "),
+            "round {round}: {msg}"
+        );
+        assert!(msg.contains(", since 20"), "round {round}: {msg}");
+    }
+}
+
+#[test]
+fn help_explains_runbook_run_id_and_follow() {
+    let c = Cutover::new();
+    let help = |args: &[&str]| {
+        let out = bin(&c).args(args).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let run = help(&["run", "--help"]);
+    assert!(run.contains("<RUNBOOK>  The runbook to execute"), "{run}");
+    assert!(
+        run.contains("--run-id <ID>") && run.contains("CUTOVER_RUN_ID"),
+        "{run}"
+    );
+    for cmd in ["plan", "sources", "gate"] {
+        let text = help(&[cmd, "--help"]);
+        assert!(text.contains("<RUNBOOK>  The runbook"), "{cmd}: {text}");
+    }
+    let status = help(&["status", "--help"]);
+    assert!(
+        status.contains("--follow") && status.contains("Keep watching"),
+        "{status}"
+    );
+    let resume = help(&["resume", "--help"]);
+    assert!(
+        resume.contains("--abort") && resume.contains("without rolling"),
+        "{resume}"
     );
 }

@@ -902,3 +902,190 @@ rollback = "true"
     );
     assert!(!err.contains("team `sre`"), "{err}");
 }
+
+#[test]
+fn status_of_a_killed_run_says_stopped_and_follow_exits() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "killed"
+
+[[step]]
+id = "long"
+run = "echo $$ > leader.pid; sleep 30"
+"#,
+    );
+    let mut child = spawn_run(&c, &[]);
+    wait_for(&c, "the step running", |r| {
+        r["type"] == "attempt_started" && r["data"]["step"] == "long"
+    });
+    // While it is driven, it is running.
+    let out = bin(&c)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["state"], "running", "{view}");
+    assert_eq!(view["driven"], true, "{view}");
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("STOPPED (no process drives it; continue with `cutover resume r`)"),
+        "{text}"
+    );
+    let out = bin(&c)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let view: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(view["state"], "stopped", "{view}");
+    assert_eq!(view["driven"], false, "{view}");
+
+    for format in ["text", "json"] {
+        let follow = bin(&c)
+            .args(["status", "r", "--follow", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (code, stderr) = wait_exit(follow, Duration::from_secs(5));
+        assert_eq!(code, 0, "{format}: {stderr}");
+    }
+    // The killed run's step lives on in its own group: stop it.
+    if let Some(leader) = std::fs::read_to_string(c.path("leader.pid"))
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+    {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(leader),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+#[test]
+fn a_step_that_fails_after_ctrl_c_pauses_instead_of_rolling_back() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "fail-after-interrupt"
+
+[[step]]
+id = "prep"
+run = "true"
+rollback = "echo undo-prep >> effects"
+
+[[step]]
+id = "flaky"
+run = "touch started; sleep 2; exit 1"
+rollback = "echo undo-flaky >> effects"
+"#,
+    );
+    let child = spawn_run(&c, &[]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c.path("started").exists() {
+        assert!(Instant::now() < deadline, "step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let (code, stderr) = wait_exit(child, Duration::from_secs(15));
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        stderr.contains("cutover resume r --rerun flaky"),
+        "{stderr}"
+    );
+    assert!(!c.path("effects").exists(), "nothing rolled back: {stderr}");
+    let j = journal(&c, "r");
+    assert!(of_type(&j, "rollback_started").is_empty(), "{stderr}");
+    assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGINT");
+    let paused = of_type(&j, "paused");
+    assert!(
+        paused
+            .iter()
+            .any(|p| p["data"]["reason"] == "step_failed" && p["data"]["step"] == "flaky"),
+        "{paused:?}"
+    );
+    assert!(
+        paused.iter().any(|p| p["data"]["reason"] == "interrupted"),
+        "{paused:?}"
+    );
+    assert_eq!(
+        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
+        "paused"
+    );
+}
+
+#[test]
+fn pause_hints_name_the_run_and_resume_abort_ends_it_without_rollback() {
+    // A failed step with on_failure = "pause": the last line repeats the
+    // decision, with the run id, not a plain resume that would pause again.
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "hints"
+
+[[step]]
+id = "prep"
+run = "echo prep >> effects"
+rollback = "echo undo-prep >> effects"
+
+[[step]]
+id = "broken"
+run = "exit 1"
+on_failure = "pause"
+rollback = "echo undo-broken >> effects"
+"#,
+    );
+    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
+    assert_eq!(code, 4, "{stderr}");
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.contains("cutover resume r --rerun broken | --skip broken | --rollback | --abort"),
+        "last line: {last}\n{stderr}"
+    );
+    assert!(stderr.contains("cutover resume r --abort"), "{stderr}");
+
+    let (code, stderr) = cutover(&c, &["resume", "r", "--abort", "--as", "dana"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("aborted"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\n",
+        "nothing rolled back, nothing ran"
+    );
+    let j = journal(&c, "r");
+    assert!(of_type(&j, "rollback_started").is_empty());
+    let decision = of_type(&j, "decision");
+    let abort = decision.last().unwrap();
+    assert_eq!(abort["data"]["choice"], "abort");
+    assert_eq!(abort["data"]["context"], "resume");
+    assert_eq!(abort["as"], "dana");
+    assert!(abort["actor"].as_str().unwrap().contains('@'));
+    let finished = of_type(&j, "run_finished");
+    let last = finished.last().unwrap();
+    assert_eq!(last["data"]["outcome"], "aborted");
+    assert_eq!(last["data"]["exit_code"], 4);
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ABORTED"), "{text}");
+}
+
+#[test]
+fn the_approval_hint_names_the_run_in_every_command() {
+    let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
+    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
+    assert_eq!(code, 4, "{stderr}");
+    assert!(stderr.contains("cutover resume r --yes"), "{stderr}");
+    assert!(!stderr.contains("cutover resume --yes"), "{stderr}");
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(
+        last.contains("cutover approve r switch --reason") && last.contains("cutover resume r"),
+        "last line: {last}"
+    );
+}
