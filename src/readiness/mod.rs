@@ -110,6 +110,25 @@ pub fn invalid_report(path: &Path, loaded: &Loaded) -> result::ChecklistReport {
 /// parses, else on the first table header, so a broken checklist still gets
 /// checklist diagnostics.
 pub fn is_checklist(text: &str) -> bool {
+    // The header tables settle it without parsing the file (a full parse of a
+    // 10,000-step runbook just to tell its kind costs tens of milliseconds).
+    for line in text.lines().map(str::trim) {
+        let header = line.trim_start_matches('[').trim_start();
+        if line.starts_with('[') {
+            if header.starts_with("runbook]")
+                || header.starts_with("runbook.")
+                || header.starts_with("step]")
+            {
+                return false;
+            }
+            if header.starts_with("checklist]")
+                || header.starts_with("checklist.")
+                || header.starts_with("item]")
+            {
+                return true;
+            }
+        }
+    }
     if let Ok(doc) = text.parse::<toml_edit::DocumentMut>() {
         return doc.contains_key("checklist");
     }
