@@ -38,6 +38,7 @@ impl Scheduler {
             .map(|(id, _)| id.clone())
             .collect();
         let order = rollback_order(&self.state.completion_order, &self.steps, &done);
+        self.rollback_reason = Some(reason.clone());
         self.emit(Event::RollbackStarted {
             reason,
             steps: order.clone(),
@@ -109,7 +110,11 @@ impl Scheduler {
                 failed: failed.clone(),
             });
             if ok {
-                self.finish(Outcome::RolledBack, "rolled back".into());
+                let message = match &self.rollback_reason {
+                    Some(reason) => format!("{reason}; every completed step was rolled back"),
+                    None => "every completed step was rolled back".into(),
+                };
+                self.finish(Outcome::RolledBack, message);
             } else {
                 self.finish(
                     Outcome::RollbackFailed,

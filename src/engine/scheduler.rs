@@ -161,6 +161,7 @@ pub async fn execute(
         watchers: HashMap::new(),
         baselines: Arc::new(BTreeMap::new()),
         mode: Mode::Run,
+        rollback_reason: None,
         effects: Vec::new(),
         prompts: VecDeque::new(),
         parked: IndexMap::new(),
@@ -201,6 +202,8 @@ pub async fn execute(
 }
 
 pub(super) struct Scheduler {
+    /// Why the current rollback started, for the run's final message.
+    pub(super) rollback_reason: Option<RollbackReason>,
     pub(super) steps: IndexMap<String, Step>,
     pub(super) triggers: Vec<Trigger>,
     pub(super) notifier: super::notify::Notifier,
