@@ -16,6 +16,7 @@ use crate::runbook::model::{
     Check, CommandRead, EnvOverlay, HttpRead, NoData, OnError, Probe, Runbook, SecretSpec, Source,
     SourceKind, Trigger, TriggerAction,
 };
+use crate::runbook::raw::ProbeFields;
 use crate::runbook::spanned::Sp;
 use crate::runbook::validate::{DEFAULT_GATE_INTERVAL, Validator, is_identifier};
 
@@ -293,16 +294,18 @@ fn item(
     let (kind, check) = if let Some(source) = &it.source {
         let check = v.check(
             &owner,
-            source,
-            it.query.as_ref(),
-            it.monitor.as_ref(),
-            it.url.as_ref(),
-            it.method.as_ref(),
-            it.read.as_ref(),
-            it.json.as_ref(),
-            it.regex.as_ref(),
-            None,
-            it.no_data,
+            ProbeFields {
+                source,
+                query: it.query.as_ref(),
+                monitor: it.monitor.as_ref(),
+                url: it.url.as_ref(),
+                method: it.method.as_ref(),
+                read: it.read.as_ref(),
+                json: it.json.as_ref(),
+                regex: it.regex.as_ref(),
+                interval: None,
+                no_data: it.no_data,
+            },
             it.pass_if.as_ref(),
             "pass_if",
             DEFAULT_GATE_INTERVAL,

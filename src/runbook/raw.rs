@@ -129,6 +129,79 @@ pub struct RawNotify {
     pub events: Vec<Sp<String>>,
 }
 
+/// What a gate or trigger measures, borrowed from its raw table: the probe
+/// fields gates and triggers share (and readiness items reuse).
+#[derive(Clone, Copy)]
+pub struct ProbeFields<'a> {
+    pub source: &'a Sp<String>,
+    pub query: Option<&'a Sp<String>>,
+    pub monitor: Option<&'a Sp<i64>>,
+    pub url: Option<&'a Sp<String>>,
+    pub method: Option<&'a Sp<String>>,
+    pub read: Option<&'a Sp<String>>,
+    pub json: Option<&'a Sp<String>>,
+    pub regex: Option<&'a Sp<String>>,
+    pub interval: Option<&'a Sp<String>>,
+    pub no_data: Option<NoData>,
+}
+
+/// Declares a gate-like raw struct: its own fields followed by the probe
+/// fields, written once here because serde's `flatten` cannot be combined
+/// with `deny_unknown_fields`.
+macro_rules! with_probe {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident : $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// The source to ask (`[sources.NAME]`).
+            pub source: Sp<String>,
+            /// PromQL, a Datadog metric query, or (command source) a command line.
+            pub query: Option<Sp<String>>,
+            /// A Datadog monitor id: passes only while the monitor is `OK`.
+            pub monitor: Option<Sp<i64>>,
+            /// HTTP probe URL (absolute, or relative to the source's `url`).
+            pub url: Option<Sp<String>>,
+            /// HTTP probe method (default GET).
+            pub method: Option<Sp<String>>,
+            /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
+            #[schemars(extend("enum" = ["status", "latency", "stdout", "exit_code", null]))]
+            pub read: Option<Sp<String>>,
+            /// HTTP probe: a JSON pointer into the response body, e.g. `/data/ready`.
+            pub json: Option<Sp<String>>,
+            /// HTTP probe: a regex on the response body; its first group (or the match) is the value.
+            pub regex: Option<Sp<String>>,
+            /// Time between measurements (default 10s for gates, 5s for triggers).
+            pub interval: Option<Sp<String>>,
+            /// What a query with no data counts as: `fail`, `pass` or `inconclusive` (default).
+            pub no_data: Option<NoData>,
+        }
+
+        impl $name {
+            /// The probe fields, for the checks gates and triggers share.
+            pub fn probe(&self) -> ProbeFields<'_> {
+                ProbeFields {
+                    source: &self.source,
+                    query: self.query.as_ref(),
+                    monitor: self.monitor.as_ref(),
+                    url: self.url.as_ref(),
+                    method: self.method.as_ref(),
+                    read: self.read.as_ref(),
+                    json: self.json.as_ref(),
+                    regex: self.regex.as_ref(),
+                    interval: self.interval.as_ref(),
+                    no_data: self.no_data,
+                }
+            }
+        }
+    };
+}
+
+with_probe! {
 /// `[[step.gate]]`: a condition checked before or after a step.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -137,27 +210,6 @@ pub struct RawGate {
     pub name: Option<Sp<String>>,
     /// `before` or `after` (default) the step's action.
     pub when: Option<GateWhen>,
-    /// The source to ask (`[sources.NAME]`).
-    pub source: Sp<String>,
-    /// PromQL, a Datadog metric query, or (command source) a command line.
-    pub query: Option<Sp<String>>,
-    /// A Datadog monitor id: passes only while the monitor is `OK`.
-    pub monitor: Option<Sp<i64>>,
-    /// HTTP probe URL (absolute, or relative to the source's `url`).
-    pub url: Option<Sp<String>>,
-    /// HTTP probe method (default GET).
-    pub method: Option<Sp<String>>,
-    /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
-    #[schemars(extend("enum" = ["status", "latency", "stdout", "exit_code", null]))]
-    pub read: Option<Sp<String>>,
-    /// HTTP probe: a JSON pointer into the response body, e.g. `/data/ready`.
-    pub json: Option<Sp<String>>,
-    /// HTTP probe: a regex on the response body; its first group (or the match) is the value.
-    pub regex: Option<Sp<String>>,
-    /// Time between measurements (default 10s for gates, 5s for triggers).
-    pub interval: Option<Sp<String>>,
-    /// What a query with no data counts as: `fail`, `pass` or `inconclusive` (default).
-    pub no_data: Option<NoData>,
     /// The pass condition, e.g. `< 0.3`, `max <= 250`, `between 1 and 5`, `<= baseline + 10%`.
     pub pass_if: Option<Sp<String>>,
     /// Measurements to take (default 1).
@@ -174,33 +226,14 @@ pub struct RawGate {
     #[serde(default)]
     pub shadow: bool,
 }
+}
 
+with_probe! {
 /// `[[trigger]]`: a rollback trigger.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrigger {
     pub id: Sp<String>,
-    /// The source to ask (`[sources.NAME]`).
-    pub source: Sp<String>,
-    /// PromQL, a Datadog metric query, or (command source) a command line.
-    pub query: Option<Sp<String>>,
-    /// A Datadog monitor id: passes only while the monitor is `OK`.
-    pub monitor: Option<Sp<i64>>,
-    /// HTTP probe URL (absolute, or relative to the source's `url`).
-    pub url: Option<Sp<String>>,
-    /// HTTP probe method (default GET).
-    pub method: Option<Sp<String>>,
-    /// What the value is: `status` or `latency` (http), `exit_code` or `stdout` (command).
-    #[schemars(extend("enum" = ["status", "latency", "stdout", "exit_code", null]))]
-    pub read: Option<Sp<String>>,
-    /// HTTP probe: a JSON pointer into the response body, e.g. `/data/ready`.
-    pub json: Option<Sp<String>>,
-    /// HTTP probe: a regex on the response body; its first group (or the match) is the value.
-    pub regex: Option<Sp<String>>,
-    /// Time between measurements (default 10s for gates, 5s for triggers).
-    pub interval: Option<Sp<String>>,
-    /// What a query with no data counts as: `fail`, `pass` or `inconclusive` (default).
-    pub no_data: Option<NoData>,
     /// The firing condition, e.g. `> 0.02`.
     pub fire_if: Option<Sp<String>>,
     /// The condition must hold this long before firing (default: at once).
@@ -214,6 +247,7 @@ pub struct RawTrigger {
     pub from: Option<Sp<String>>,
     /// Stop watching once this step is done.
     pub until: Option<Sp<String>>,
+}
 }
 
 /// An HTTP request made by a step or a rollback.

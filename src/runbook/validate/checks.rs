@@ -9,7 +9,7 @@ use crate::diag::{Span, did_you_mean};
 use crate::runbook::model::{
     Check, CommandRead, Gate, GateWhen, HttpRead, NoData, OnError, Probe, Trigger, TriggerAction,
 };
-use crate::runbook::raw::{RawGate, RawSource, RawTrigger};
+use crate::runbook::raw::{ProbeFields, RawGate, RawSource, RawTrigger};
 use crate::runbook::spanned::Sp;
 
 use super::{
@@ -25,22 +25,25 @@ impl Validator<'_> {
     pub(crate) fn check(
         &mut self,
         owner: &str,
-        source: &Sp<String>,
-        query: Option<&Sp<String>>,
-        monitor: Option<&Sp<i64>>,
-        url: Option<&Sp<String>>,
-        method: Option<&Sp<String>>,
-        read: Option<&Sp<String>>,
-        json: Option<&Sp<String>>,
-        regex: Option<&Sp<String>>,
-        interval: Option<&Sp<String>>,
-        no_data: Option<NoData>,
+        probe: ProbeFields<'_>,
         condition: Option<&Sp<String>>,
         condition_key: &str,
         default_interval: Duration,
         sources: &IndexMap<String, RawSource>,
         span: Span,
     ) -> Option<Check> {
+        let ProbeFields {
+            source,
+            query,
+            monitor,
+            url,
+            method,
+            read,
+            json,
+            regex,
+            interval,
+            no_data,
+        } = probe;
         for v in [query, url, method, json, regex].into_iter().flatten() {
             self.templates(v);
         }
@@ -299,16 +302,7 @@ impl Validator<'_> {
         let span = g.source.span();
         let check = self.check(
             &owner,
-            &g.source,
-            g.query.as_ref(),
-            g.monitor.as_ref(),
-            g.url.as_ref(),
-            g.method.as_ref(),
-            g.read.as_ref(),
-            g.json.as_ref(),
-            g.regex.as_ref(),
-            g.interval.as_ref(),
-            g.no_data,
+            g.probe(),
             g.pass_if.as_ref(),
             "pass_if",
             DEFAULT_GATE_INTERVAL,
@@ -379,16 +373,7 @@ impl Validator<'_> {
         let owner = format!("trigger `{}`", t.id.get());
         let check = self.check(
             &owner,
-            &t.source,
-            t.query.as_ref(),
-            t.monitor.as_ref(),
-            t.url.as_ref(),
-            t.method.as_ref(),
-            t.read.as_ref(),
-            t.json.as_ref(),
-            t.regex.as_ref(),
-            t.interval.as_ref(),
-            t.no_data,
+            t.probe(),
             t.fire_if.as_ref(),
             "fire_if",
             DEFAULT_TRIGGER_INTERVAL,
