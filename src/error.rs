@@ -59,7 +59,10 @@ impl Error {
             Error::Reported(_) | Error::Plan(_) | Error::Usage(_) => exit::INVALID,
             Error::Io { .. } | Error::Internal(_) | Error::Engine(_) => exit::INTERNAL,
             Error::Report(e) => match e {
-                crate::report::ReportError::Io { .. } => exit::INTERNAL,
+                crate::report::ReportError::Io { .. }
+                | crate::report::ReportError::Journal(crate::journal::JournalError::Io {
+                    ..
+                }) => exit::INTERNAL,
                 _ => exit::INVALID,
             },
             Error::Journal(e) => match e {

@@ -588,7 +588,8 @@ impl Outcome {
 pub fn words<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(s)) => s.replace('_', " "),
-        _ => String::from("?"),
+        Ok(other) => other.to_string(),
+        Err(_) => String::from("?"),
     }
 }
 

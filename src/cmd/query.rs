@@ -179,7 +179,7 @@ pub(crate) fn render_measurement(m: &Measurement) -> String {
 /// `pass  value 0.25 < 0.3  (12 ms)` (or `fail  state Alert  (4 ms)` for a
 /// monitor) plus the detail, if any.
 pub(crate) fn verdict_line(m: &Measurement) -> String {
-    let mut line = verdict_word(m.verdict).to_string();
+    let mut line = crate::event::words(&m.verdict);
     if let Some(state) = &m.state {
         let _ = write!(line, "  state {state}");
     }
@@ -197,15 +197,6 @@ pub(crate) fn verdict_line(m: &Measurement) -> String {
         let _ = write!(line, ": {d}");
     }
     line
-}
-
-pub(crate) fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Inconclusive => "inconclusive",
-        Verdict::Error => "error",
-    }
 }
 
 fn number(v: f64) -> String {

@@ -60,6 +60,23 @@ pub fn stream_journal(path: &Path) -> Result<RecordStream<BufReader<std::fs::Fil
     RecordStream::new(BufReader::new(file), path)
 }
 
+/// The header line of a journal, checked: it must say it is a cutover
+/// journal, of a format version this binary reads.
+pub fn parse_header(text: &str, path: &Path) -> Result<Header, JournalError> {
+    let header = match serde_json::from_str::<Header>(text) {
+        Ok(h) if h.journal == "cutover-journal" => h,
+        _ => return Err(JournalError::NotAJournal(path.display().to_string())),
+    };
+    if header.format_version > FORMAT_VERSION {
+        return Err(JournalError::TooNew {
+            path: path.display().to_string(),
+            found: header.format_version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(header)
+}
+
 /// The records of a journal, in order. After the iterator ends,
 /// `truncated_at`, `warnings` and `error` say how reading went.
 pub struct RecordStream<R: BufRead> {
@@ -98,18 +115,8 @@ impl<R: BufRead> RecordStream<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Header>(text.trim_end()) {
-                Ok(h) if h.journal == "cutover-journal" => break h,
-                _ => return Err(not_a_journal()),
-            }
+            break parse_header(text.trim_end(), path)?;
         };
-        if header.format_version > FORMAT_VERSION {
-            return Err(JournalError::TooNew {
-                path: path.display().to_string(),
-                found: header.format_version,
-                supported: FORMAT_VERSION,
-            });
-        }
         Ok(RecordStream {
             reader,
             path: path.to_path_buf(),

@@ -13,12 +13,12 @@ use super::time::parse_instant;
 use crate::condition::Condition;
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
 use crate::runbook::model::{
-    Check, CommandRead, EnvOverlay, HttpRead, NoData, OnError, Probe, Runbook, SecretSpec, Source,
-    SourceKind, Trigger, TriggerAction,
+    Check, CommandRead, HttpRead, NoData, OnError, Probe, Runbook, Source, SourceKind, Trigger,
+    TriggerAction,
 };
 use crate::runbook::raw::ProbeFields;
 use crate::runbook::spanned::Sp;
-use crate::runbook::validate::{DEFAULT_GATE_INTERVAL, Validator, is_identifier};
+use crate::runbook::validate::{DEFAULT_GATE_INTERVAL, Environment, Validator, is_identifier};
 
 /// Default limit for `run` and `http` items.
 pub const DEFAULT_ITEM_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,46 +64,12 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
     if let Some(launch) = &meta.launch {
         instant(v, launch);
     }
-    let mut vars = IndexMap::new();
-    for (k, value) in &raw.vars {
-        vars.insert(k.clone(), value.get().to_string());
-    }
-    let envs = raw
-        .env
-        .iter()
-        .map(|(name, env)| {
-            let overlay = EnvOverlay {
-                production: env.production,
-                vars: env
-                    .vars
-                    .iter()
-                    .map(|(k, value)| (k.clone(), value.get().to_string()))
-                    .collect(),
-            };
-            (name.clone(), overlay)
-        })
-        .collect();
-    let mut secrets = IndexMap::new();
-    for (name, s) in &raw.secrets {
-        not_empty(
-            v,
-            &s.env,
-            &format!("secret `{name}`'s environment variable"),
-        );
-        secrets.insert(
-            name.clone(),
-            SecretSpec {
-                env: s.env.get().clone(),
-                required: s.required.unwrap_or(true),
-            },
-        );
-    }
-    let mut sources = IndexMap::new();
-    for (name, s) in &raw.sources {
-        if let Some(source) = v.source(name, s) {
-            sources.insert(name.clone(), source);
-        }
-    }
+    let Environment {
+        vars,
+        envs,
+        secrets,
+        mut sources,
+    } = v.environment(&raw.vars, &raw.env, &raw.secrets, &raw.sources);
 
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for it in &raw.item {

@@ -31,14 +31,9 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    #[error("`{0}` is not a cutover journal (no header line)")]
-    NotAJournal(String),
-    #[error("journal `{path}` has format version {found}; this cutover reads up to {supported}")]
-    TooNew {
-        path: String,
-        found: u32,
-        supported: u32,
-    },
+    /// Not a journal, or one too new for this binary.
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
     #[error("`{0}` is not a directory of runs")]
     NotARunsDir(String),
 }
@@ -50,15 +45,6 @@ impl ReportError {
             path: path.display().to_string(),
             source,
         }
-    }
-}
-
-/// The wire name of a serde enum value (`timed_out` → `timed out`), for prose.
-pub(crate) fn label<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s.replace('_', " "),
-        Ok(other) => other.to_string(),
-        Err(_) => "?".into(),
     }
 }
 
@@ -96,6 +82,9 @@ mod tests {
         assert_eq!(fmt_value(f64::NAN), "NaN");
         assert_eq!(fmt_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(fmt_value(0.000_012), "1.200e-5");
-        assert_eq!(label(&crate::event::AttemptResult::TimedOut), "timed out");
+        assert_eq!(
+            crate::event::words(&crate::event::AttemptResult::TimedOut),
+            "timed out"
+        );
     }
 }

@@ -17,7 +17,8 @@ use serde::Deserialize;
 use super::ReportError;
 use super::builder::{Builder, MeasuredCheck};
 use super::model::Report;
-use crate::event::{FORMAT_VERSION, Header, Phase, Record, Stream};
+use crate::event::{Phase, Record, Stream};
+use crate::journal::JournalError;
 use crate::signals::Verdict;
 
 /// Read the journal at `path` into a report.
@@ -73,24 +74,13 @@ pub(crate) fn read_from(mut reader: impl BufRead, path: &Path) -> Result<Report,
             }
         }
     }
-    let builder = builder.ok_or_else(|| ReportError::NotAJournal(shown.clone()))?;
+    let builder = builder.ok_or_else(|| JournalError::NotAJournal(shown.clone()))?;
     Ok(builder.finish(truncated_at, bad))
 }
 
 fn header(text: &str, shown: &str) -> Result<Builder, ReportError> {
-    match serde_json::from_str::<Header>(text) {
-        Ok(h) if h.journal == "cutover-journal" => {
-            if h.format_version > FORMAT_VERSION {
-                return Err(ReportError::TooNew {
-                    path: shown.to_string(),
-                    found: h.format_version,
-                    supported: FORMAT_VERSION,
-                });
-            }
-            Ok(Builder::new(shown, &h.run_id))
-        }
-        _ => Err(ReportError::NotAJournal(shown.to_string())),
-    }
+    let h = crate::journal::parse_header(text, Path::new(shown))?;
+    Ok(Builder::new(shown, &h.run_id))
 }
 
 #[derive(Deserialize)]

@@ -106,7 +106,7 @@ impl Builder {
                 detail,
             } => {
                 let s = self.step_mut(&step);
-                let label = crate::report::label(&result);
+                let label = crate::event::words(&result);
                 if let Some(a) = s.attempts.iter_mut().rev().find(|a| a.attempt == attempt) {
                     a.result = Some(label.clone());
                     a.exit_code = exit_code;
@@ -155,7 +155,7 @@ impl Builder {
                 detail,
             } => {
                 let key = format!("{step}.{gate}");
-                let label = crate::report::label(&result);
+                let label = crate::event::words(&result);
                 let c = self.check_mut(
                     &key,
                     MeasuredCheck::Gate {
@@ -333,7 +333,7 @@ impl Builder {
                 self.line(seq, at, who, "rollback_finished", text);
             }
             Event::Paused { reason, step, hint } => {
-                let reason = crate::report::label(&reason);
+                let reason = crate::event::words(&reason);
                 let text = format!(
                     "paused ({reason}){}: {hint}",
                     step.as_ref()
@@ -353,7 +353,7 @@ impl Builder {
                 choice,
                 context,
             } => {
-                let choice_label = crate::report::label(&choice);
+                let choice_label = crate::event::words(&choice);
                 let kind = match context.as_str() {
                     "resume" | "idempotent" => "resume-decision",
                     "interrupt" => "ctrl-c-decision",

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use super::model::{EnvOverlay, Notify, NotifyKind, Runbook, SecretSpec};
-use super::raw::RawRunbook;
+use super::model::{EnvOverlay, Notify, NotifyKind, Runbook, SecretSpec, Source};
+use super::raw::{RawEnv, RawRunbook, RawSecret, RawSource};
+use super::scalar::Scalar;
 use super::spanned::Sp;
 use super::template::{self, Namespace};
 use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
@@ -45,6 +46,14 @@ pub(crate) struct Validator<'a> {
     diags: Vec<Diagnostic>,
     var_names: BTreeSet<String>,
     secret_names: BTreeSet<String>,
+}
+
+/// The typed form of the tables runbooks and checklists share.
+pub(crate) struct Environment {
+    pub(crate) vars: IndexMap<String, String>,
+    pub(crate) envs: IndexMap<String, EnvOverlay>,
+    pub(crate) secrets: IndexMap<String, SecretSpec>,
+    pub(crate) sources: IndexMap<String, Source>,
 }
 
 pub(crate) fn is_identifier(s: &str) -> bool {
@@ -187,41 +196,32 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn runbook(&mut self, raw: &RawRunbook) -> Runbook {
-        // Names first, so templates anywhere can be checked against them.
-        self.var_names.extend(raw.vars.keys().cloned());
-        for env in raw.env.values() {
-            self.var_names.extend(env.vars.keys().cloned());
-        }
-        self.secret_names.extend(raw.secrets.keys().cloned());
-
-        let meta = &raw.runbook;
-        if meta.name.trim().is_empty() {
-            self.error("runbook `name` is empty", meta.name.span());
-        }
-        let max_parallel = self
-            .count(meta.max_parallel.as_ref(), 1, "max_parallel")
-            .unwrap_or(1) as usize;
-        let mut vars = IndexMap::new();
-        for (k, v) in &raw.vars {
-            vars.insert(k.clone(), v.get().to_string());
-            if let super::scalar::Scalar::String(s) = v.get() {
-                self.templates_in(s, &v.span());
-            }
-        }
-        let mut envs = IndexMap::new();
-        for (name, env) in &raw.env {
-            let mut overlay = EnvOverlay {
-                production: env.production,
-                ..EnvOverlay::default()
-            };
-            for (k, v) in &env.vars {
-                overlay.vars.insert(k.clone(), v.get().to_string());
-            }
-            envs.insert(name.clone(), overlay);
-        }
+    /// The tables runbooks and checklists share: `[vars]`, `[env.*]`,
+    /// `[secrets]` and `[sources.*]`, checked and typed the same way for both.
+    pub(crate) fn environment(
+        &mut self,
+        raw_vars: &IndexMap<String, Sp<Scalar>>,
+        raw_env: &IndexMap<String, RawEnv>,
+        raw_secrets: &IndexMap<String, RawSecret>,
+        raw_sources: &IndexMap<String, RawSource>,
+    ) -> Environment {
+        let text = |vars: &IndexMap<String, Sp<Scalar>>| -> IndexMap<String, String> {
+            vars.iter()
+                .map(|(k, v)| (k.clone(), v.get().to_string()))
+                .collect()
+        };
+        let envs = raw_env
+            .iter()
+            .map(|(name, env)| {
+                let overlay = EnvOverlay {
+                    production: env.production,
+                    vars: text(&env.vars),
+                };
+                (name.clone(), overlay)
+            })
+            .collect();
         let mut secrets = IndexMap::new();
-        for (name, s) in &raw.secrets {
+        for (name, s) in raw_secrets {
             if s.env.trim().is_empty() {
                 self.error(
                     format!("secret `{name}` names an empty environment variable"),
@@ -237,11 +237,45 @@ impl<'a> Validator<'a> {
             );
         }
         let mut sources = IndexMap::new();
-        for (name, s) in &raw.sources {
+        for (name, s) in raw_sources {
             if let Some(source) = self.source(name, s) {
                 sources.insert(name.clone(), source);
             }
         }
+        Environment {
+            vars: text(raw_vars),
+            envs,
+            secrets,
+            sources,
+        }
+    }
+
+    fn runbook(&mut self, raw: &RawRunbook) -> Runbook {
+        // Names first, so templates anywhere can be checked against them.
+        self.var_names.extend(raw.vars.keys().cloned());
+        for env in raw.env.values() {
+            self.var_names.extend(env.vars.keys().cloned());
+        }
+        self.secret_names.extend(raw.secrets.keys().cloned());
+
+        let meta = &raw.runbook;
+        if meta.name.trim().is_empty() {
+            self.error("runbook `name` is empty", meta.name.span());
+        }
+        let max_parallel = self
+            .count(meta.max_parallel.as_ref(), 1, "max_parallel")
+            .unwrap_or(1) as usize;
+        for v in raw.vars.values() {
+            if let super::scalar::Scalar::String(s) = v.get() {
+                self.templates_in(s, &v.span());
+            }
+        }
+        let Environment {
+            vars,
+            envs,
+            secrets,
+            sources,
+        } = self.environment(&raw.vars, &raw.env, &raw.secrets, &raw.sources);
         let mut notify = IndexMap::new();
         for (name, n) in &raw.notify {
             self.templates(&n.url);
