@@ -4,6 +4,7 @@
 //! A secret is masked in its plain, URL-encoded and base64 forms, because
 //! that is how it shows up in URLs, basic-auth headers and tool output.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 
 pub const MASK: &str = "***";
@@ -80,8 +81,9 @@ fn lowercase_escapes(encoded: &str) -> String {
 
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
-    /// Every form of every secret, longest first so overlapping forms mask fully.
-    needles: Vec<String>,
+    /// Every form of every secret, searched in one pass (every output line goes
+    /// through here); leftmost-longest, so a longer form wins over its prefix.
+    matcher: Option<AhoCorasick>,
 }
 
 impl Masker {
@@ -114,24 +116,34 @@ impl Masker {
                 needles.push(stable);
             }
         }
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.sort();
         needles.dedup();
-        Masker { needles }
+        let matcher = (!needles.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&needles)
+                .expect("a few literal strings always build")
+        });
+        Masker { matcher }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.matcher.is_none()
     }
 
     /// `text` with every form of every secret replaced by `***`.
     pub fn mask(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for needle in &self.needles {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
+        match &self.matcher {
+            Some(m) => {
+                let mut out = String::with_capacity(text.len());
+                m.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str(MASK);
+                    true
+                });
+                out
             }
+            None => text.to_string(),
         }
-        out
     }
 }
 
