@@ -649,6 +649,12 @@ run = "true"
 
 /// `cutover ARGS` on a pseudo-terminal (util-linux `script`): what it prints,
 /// and a way to type into it.
+///
+/// `script -c` runs the command through `$SHELL -c`. dash (Debian's `/bin/sh`,
+/// and `$SHELL` on a bare CI machine) stays as cutover's parent in the same
+/// foreground process group, so a typed Ctrl-C kills the shell and `script`
+/// reports 130 even though cutover handled it. `exec` makes cutover the
+/// terminal's only foreground process, whatever the shell.
 struct Tty {
     child: Child,
     stdin: std::process::ChildStdin,
@@ -662,7 +668,7 @@ impl Tty {
             .current_dir(c.dir())
             .args([
                 "-qfec",
-                &format!("{} {args}", crate::support::cutover::BIN),
+                &format!("exec {} {args}", crate::support::cutover::BIN),
                 "/dev/null",
             ])
             .env("NO_COLOR", "1")
