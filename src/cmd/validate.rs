@@ -13,11 +13,12 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
     let color = diag::stderr_color();
     let mut failed = false;
     let mut reports = Vec::new();
-    let mut runbooks = Vec::new();
+    // Valid files whose sources `--check-sources` asks: `None` for a runbook.
+    let mut checked = Vec::new();
     for path in &args.files {
-        let loaded = load(path);
-        if loaded.is_runbook {
-            runbooks.push(path.clone());
+        let mut loaded = load(path);
+        if loaded.ok.is_some() {
+            checked.push((path.clone(), loaded.checklist.take()));
         }
         let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
         let warnings = loaded.diagnostics.len() - errors;
@@ -78,14 +79,19 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
         );
     }
     if !failed && args.check_sources {
-        for path in &runbooks {
-            let plan = crate::plan::build(
-                path,
-                &crate::cli::VarArgs {
-                    env: None,
-                    set: Vec::new(),
-                },
-            )?;
+        for (path, checklist) in &checked {
+            let plan = match checklist {
+                None => crate::plan::build(
+                    path,
+                    &crate::cli::VarArgs {
+                        env: None,
+                        set: Vec::new(),
+                    },
+                )?,
+                Some(c) => crate::readiness::evaluate::signal_plan(c, path, None, &|name| {
+                    std::env::var(name).ok()
+                })?,
+            };
             if !crate::cmd::sources::all_reachable(&plan)? {
                 failed = true;
                 eprintln!(
@@ -108,7 +114,8 @@ struct Loaded {
     diagnostics: Vec<Diagnostic>,
     /// What the valid file holds, e.g. "3 steps, 2 gates, 1 trigger"; `None` if invalid.
     ok: Option<String>,
-    is_runbook: bool,
+    /// The model when the file is a valid checklist.
+    checklist: Option<crate::readiness::model::Checklist>,
 }
 
 fn load(path: &std::path::Path) -> Loaded {
@@ -130,7 +137,7 @@ fn load(path: &std::path::Path) -> Loaded {
             file: loaded.file,
             diagnostics: loaded.diagnostics,
             ok,
-            is_runbook: false,
+            checklist: loaded.checklist,
         };
     }
     let loaded = runbook::load_file(path);
@@ -150,7 +157,7 @@ fn load(path: &std::path::Path) -> Loaded {
         file: loaded.file,
         diagnostics: loaded.diagnostics,
         ok,
-        is_runbook: true,
+        checklist: None,
     }
 }
 

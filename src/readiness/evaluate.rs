@@ -199,6 +199,30 @@ pub fn apply_waiver(
     })
 }
 
+/// The checklist's sources and signal items resolved like a runbook's (its
+/// items are the plan's triggers), for `check` and `validate --check-sources`.
+pub fn signal_plan(
+    checklist: &Checklist,
+    path: &Path,
+    env: Option<&str>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<crate::plan::Plan, crate::plan::PlanError> {
+    // A checklist without `[env.*]` overlays reads the same in every env;
+    // one that has some must know the env asked for (a typo is an error).
+    let overlay = env.filter(|_| !checklist.signals.envs.is_empty());
+    let args = VarArgs {
+        env: overlay.map(str::to_string),
+        set: Vec::new(),
+    };
+    crate::plan::resolve(
+        checklist.signals.clone(),
+        &path.display().to_string(),
+        "",
+        &args,
+        lookup,
+    )
+}
+
 /// Evaluate one validated checklist. `lookup` reads environment variables
 /// (secrets), `env` selects an `[env.NAME]` overlay.
 pub async fn evaluate(
@@ -209,20 +233,7 @@ pub async fn evaluate(
     now: SystemTime,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> ChecklistReport {
-    // A checklist without `[env.*]` overlays reads the same in every env;
-    // one that has some must know the env asked for (a typo is an error).
-    let overlay = env.filter(|_| !checklist.signals.envs.is_empty());
-    let args = VarArgs {
-        env: overlay.map(str::to_string),
-        set: Vec::new(),
-    };
-    let resolved = crate::plan::resolve(
-        checklist.signals.clone(),
-        &path.display().to_string(),
-        "",
-        &args,
-        lookup,
-    );
+    let resolved = signal_plan(checklist, path, env, lookup);
     let targets: std::collections::BTreeMap<&str, &str> = checklist
         .signals
         .triggers

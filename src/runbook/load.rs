@@ -50,8 +50,75 @@ pub fn toml_error(error: &toml::de::Error, fallback: Span) -> Diagnostic {
     let message = error.message().trim().to_string();
     let span = error.span().unwrap_or(fallback);
     let help = unknown_name_help(&message);
-    let message = first_line_lowercase(&message);
+    let message = operator_words(&first_line_lowercase(&message));
     Diagnostic::error(message).at(span).help_opt(help)
+}
+
+/// What serde names by its Rust type, in the words of the file format: an
+/// operator reads "expected a table like `{ env = "VAR" }`", not
+/// "expected struct RawSecret" or "expected i64".
+fn operator_words(message: &str) -> String {
+    const TABLES: &[(&str, &str)] = &[
+        ("RawSecret", "a table like `{ env = \"VAR\" }`"),
+        ("RawSource", "a `[sources.NAME]` table with a `kind`"),
+        (
+            "RawRetries",
+            "a table like `{ attempts = 2, backoff = \"5s\" }`",
+        ),
+        (
+            "RawHttp",
+            "a table like `{ url = \"https://...\", method = \"POST\" }`",
+        ),
+        ("RawApproval", "a table like `{ required = true, min = 1 }`"),
+        ("RawMeta", "a `[runbook]` table with a `name`"),
+        ("RawEnv", "an `[env.NAME]` table"),
+        ("RawNotify", "a `[notify]` table"),
+        ("RawGate", "a `[[step.gate]]` table"),
+        ("RawTrigger", "a `[[trigger]]` table"),
+        ("RawStep", "a `[[step]]` table"),
+        ("RawActionTable", "a table with `run`, `http` or `manual`"),
+        ("RawChecklistMeta", "a `[checklist]` table with a `name`"),
+        ("RawItem", "an `[[item]]` table"),
+        ("RawHttpCheck", "a table like `{ url = \"https://...\" }`"),
+        (
+            "RawDryRunPassed",
+            "a table like `{ runbook = \"runbooks/x.toml\", env = \"staging\", within = \"7d\" }`",
+        ),
+        (
+            "RawAttested",
+            "a table like `{ by = \"alice\", at = \"2026-11-20\", evidence = \"https://...\" }`",
+        ),
+        ("RawWaiver", "a `[[waiver]]` table"),
+    ];
+    const SCALARS: &[(&str, &str)] = &[
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u16", "expected a whole number, 0 or more"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected an array"),
+        ("expected a map", "expected a table"),
+    ];
+    let mut out = message.to_string();
+    if let Some(at) = out.find("expected struct ") {
+        let name_start = at + "expected struct ".len();
+        let name_end = out[name_start..]
+            .find(|c: char| !c.is_alphanumeric() && c != '_')
+            .map_or(out.len(), |n| name_start + n);
+        let name = &out[name_start..name_end];
+        let words = TABLES
+            .iter()
+            .find(|(raw, _)| *raw == name)
+            .map_or("a table", |(_, words)| words);
+        out = format!("{}expected {words}{}", &out[..at], &out[name_end..]);
+    }
+    for (rust, words) in SCALARS {
+        if let Some(rest) = out.strip_suffix(rust) {
+            out = format!("{rest}{words}");
+        }
+    }
+    out
 }
 
 fn first_line_lowercase(message: &str) -> String {
@@ -270,4 +337,31 @@ fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> bool {
 fn is_container(value: &DeValue<'_>) -> bool {
     matches!(value, DeValue::Table(_))
         || matches!(value, DeValue::Array(a) if a.iter().any(|i| matches!(i.get_ref(), DeValue::Table(_))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::operator_words;
+
+    #[test]
+    fn rust_type_names_become_the_file_formats_words() {
+        assert_eq!(
+            operator_words(r#"invalid type: string "TOKEN", expected struct RawSecret"#),
+            r#"invalid type: string "TOKEN", expected a table like `{ env = "VAR" }`"#
+        );
+        assert_eq!(
+            operator_words(r#"invalid type: string "3", expected i64"#),
+            r#"invalid type: string "3", expected an integer"#
+        );
+        assert_eq!(
+            operator_words("invalid type: integer `3`, expected a sequence"),
+            "invalid type: integer `3`, expected an array"
+        );
+        assert_eq!(
+            operator_words("invalid type: string \"x\", expected struct RawSomethingNew"),
+            "invalid type: string \"x\", expected a table"
+        );
+        let unchanged = "unknown field `rn`, expected one of `run`, `http`";
+        assert_eq!(operator_words(unchanged), unchanged);
+    }
 }

@@ -875,3 +875,188 @@ run = "exit {{ vars.code }}"
         "[checklist]\nname = \"p\"\n\n[[item]]\nid = \"a\"\ntitle = \"A\"\nrun = \"true\"\n";
     assert_eq!(check(plain, &["--env", "production"]).1.code, 0);
 }
+
+/// Datadog cannot be reached from here: a local server serves the bodies of
+/// Datadog's API reference ("Query timeseries points", "Get a monitor's
+/// details"). A checklist reads a metric and a monitor through the CLI, with
+/// keys from the environment that never reach any output format.
+#[test]
+fn datadog_metric_and_monitor_items_through_the_cli() {
+    use crate::support::http_server::{HttpServer, Reply};
+    const API_KEY: &str = "dd-api-checklist-0123456789";
+    const APP_KEY: &str = "dd-app-checklist-9876543210";
+    let server = HttpServer::start();
+    server.route(
+        "GET",
+        "/api/v1/query",
+        [Reply::json(
+            200,
+            r#"{"status":"ok","res_type":"time_series","resp_version":1,"query":"avg:trace.http.request.errors{service:payments}","from_date":1700000000000,"to_date":1700000300000,"group_by":[],"message":"","error":"","series":[{"metric":"trace.http.request.errors","display_name":"trace.http.request.errors","unit":null,"pointlist":[[1700000000000,0.002],[1700000060000,0.004],[1700000120000,null]],"start":1700000000000,"end":1700000300000,"interval":60,"length":3,"aggr":"avg","scope":"service:payments","expression":"avg:trace.http.request.errors{service:payments}","tag_set":["service:payments"],"query_index":0}]}"#,
+        )],
+    );
+    let monitor = |id: u64, state: &str| {
+        Reply::json(
+            200,
+            &format!(
+                r#"{{"id":{id},"name":"payments p99","type":"metric alert","query":"avg(last_5m):avg:trace.http.request.duration{{service:payments}} > 0.3","overall_state":"{state}","options":{{}}}}"#
+            ),
+        )
+    };
+    server.route("GET", "/api/v1/monitor/101", [monitor(101, "OK")]);
+    server.route("GET", "/api/v1/monitor/102", [monitor(102, "Alert")]);
+    let text = format!(
+        r#"[checklist]
+name = "launch"
+
+[secrets]
+dd_api_key = {{ env = "DD_API_KEY" }}
+dd_app_key = {{ env = "DD_APP_KEY" }}
+
+[sources.dd]
+kind = "datadog"
+url = "{}"
+api_key = "{{{{ secrets.dd_api_key }}}}"
+app_key = "{{{{ secrets.dd_app_key }}}}"
+timeout = "2s"
+
+[[item]]
+id = "error-rate"
+title = "Error rate below 0.5%"
+source = "dd"
+query = "avg:trace.http.request.errors{{service:payments}}"
+pass_if = "< 0.005"
+
+[[item]]
+id = "latency-monitor"
+title = "Latency monitor is OK"
+source = "dd"
+monitor = 101
+pass_if = "== 0"
+
+[[item]]
+id = "saturation-monitor"
+title = "Saturation monitor is OK"
+severity = "warning"
+source = "dd"
+monitor = 102
+pass_if = "== 0"
+"#,
+        server.url()
+    );
+    let c = Cutover::new()
+        .file("checks/launch.toml", &text)
+        .env("DD_API_KEY", API_KEY)
+        .env("DD_APP_KEY", APP_KEY);
+    let out = c
+        .command()
+        .args(["check", "checks/launch.toml", "--format", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "warnings do not block: {stdout}"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(item(&report, "error-rate")["status"], "pass", "{report}");
+    assert_eq!(item(&report, "latency-monitor")["status"], "pass");
+    assert_eq!(item(&report, "saturation-monitor")["status"], "fail");
+    let with_warn = c
+        .command()
+        .args(["check", "checks/launch.toml", "--fail-on-warn"])
+        .output()
+        .unwrap();
+    assert_eq!(with_warn.status.code(), Some(1), "the Alert monitor fails");
+    let requests = server.requests();
+    assert!(requests.len() >= 6, "{}", requests.len());
+    for r in &requests {
+        assert_eq!(r.header("dd-api-key"), Some(API_KEY));
+        assert_eq!(r.header("dd-application-key"), Some(APP_KEY));
+    }
+    for format in ["human", "json", "junit", "github", "markdown"] {
+        let out = c
+            .command()
+            .args(["check", "checks/launch.toml", "--format", format])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !all.contains(API_KEY) && !all.contains(APP_KEY),
+            "{format}: {all}"
+        );
+    }
+}
+
+#[test]
+fn validate_check_sources_asks_checklist_and_runbook_sources() {
+    let up = shared().url();
+    let down = format!("http://127.0.0.1:{}", free_port());
+    let item = r#"[[item]]
+id = "budget"
+title = "Error budget"
+source = "prom"
+query = "vector(1)"
+pass_if = "> 0"
+"#;
+    let runbook = |url: &str| {
+        format!(
+            r#"[runbook]
+name = "r"
+
+[sources.prom]
+kind = "prometheus"
+url = "{url}"
+timeout = "2s"
+
+[[step]]
+id = "a"
+run = "true"
+rollback = "true"
+"#
+        )
+    };
+    let c = Cutover::new()
+        .file("checks/up.toml", checklist(&up, item))
+        .file("checks/down.toml", checklist(&down, item))
+        .file("up.toml", runbook(&up))
+        .file("down.toml", runbook(&down));
+    let validate = |files: &[&str]| {
+        let out = c
+            .command()
+            .arg("validate")
+            .arg("--check-sources")
+            .args(files)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = validate(&["checks/up.toml", "up.toml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("prom (prometheus): reachable"), "{err}");
+    for down_file in ["checks/down.toml", "down.toml"] {
+        let (code, err) = validate(&["checks/up.toml", down_file]);
+        assert_eq!(code, 1, "{down_file}: {err}");
+        assert!(err.contains("prom (prometheus): unreachable"), "{err}");
+        assert!(
+            err.contains(&format!(
+                "{down_file}: valid, but not every signal source answered"
+            )),
+            "{err}"
+        );
+    }
+    // Without the flag, nothing is asked: a down source is still a valid file.
+    let out = c
+        .command()
+        .args(["validate", "checks/down.toml", "down.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
