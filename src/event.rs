@@ -303,6 +303,10 @@ pub enum Event {
         /// When it happened, if not when it was recorded.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<String>,
+        /// The step whose completion this is (`milestone = "..."` on a step);
+        /// none when a person marked it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
     },
     /// A readiness checklist evaluated before the first step.
     Readiness {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod gate;
 pub mod journal;
+pub mod milestone;
 pub mod plan;
 pub mod readiness;
 pub mod report;

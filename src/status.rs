@@ -320,7 +320,7 @@ impl StatusView {
                     who: r.who(),
                     text: text.clone(),
                 }),
-                Event::Milestone { name, at } => milestones.push(MilestoneView {
+                Event::Milestone { name, at, .. } => milestones.push(MilestoneView {
                     name: name.clone(),
                     at: at.clone().unwrap_or_else(|| r.ts.clone()),
                     who: r.who(),

@@ -7,21 +7,11 @@ use crate::cli::MarkArgs;
 use crate::error::Error;
 use crate::event::Event;
 use crate::journal::{Stamp, append_external, locate};
-
-/// Milestones the report places on its timeline.
-pub const WELL_KNOWN: &[&str] = &[
-    "go-decision",
-    "traffic-switched",
-    "impact-start",
-    "impact-detected",
-    "mitigated",
-    "impact-end",
-    "all-clear",
-];
+use crate::milestone::{WELL_KNOWN, is_valid_name};
 
 pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
     let name = args.milestone.trim();
-    if !is_milestone_name(name) {
+    if !is_valid_name(name) {
         return Err(Error::Usage(format!(
             "milestone `{name}` must be a simple name (letters, digits, `-`, `_`, starting with a letter); well-known ones: {}",
             WELL_KNOWN.join(", ")
@@ -46,6 +36,7 @@ pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
         Event::Milestone {
             name: name.to_string(),
             at,
+            step: None,
         },
     )?;
     eprintln!(
@@ -60,27 +51,4 @@ pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
         }
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// A letter, then letters, digits, `-` or `_` (at most 64 characters).
-pub fn is_milestone_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        && name.len() <= 64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn milestone_names() {
-        for ok in WELL_KNOWN.iter().copied().chain(["db_ready", "Phase2"]) {
-            assert!(is_milestone_name(ok), "{ok}");
-        }
-        for bad in ["", "-x", "2go", "a b", "a/b", "ü"] {
-            assert!(!is_milestone_name(bad), "{bad}");
-        }
-    }
 }

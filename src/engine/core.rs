@@ -143,6 +143,7 @@ pub(crate) mod tests {
             idempotent: false,
             dry_run: DryRunMode::Skip,
             approval: None,
+            milestone: None,
             gates: Vec::new(),
             env: IndexMap::new(),
             workdir: None,

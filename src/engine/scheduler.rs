@@ -548,6 +548,16 @@ impl Scheduler {
 
     pub(super) fn complete(&mut self, id: &str, state: StepState, detail: Option<String>) {
         self.set_state(id, state, detail);
+        // Only a step that really ran marks its milestone: a dry run switched no traffic.
+        if state == StepState::Done
+            && let Some(name) = self.steps[id].milestone.clone()
+        {
+            self.emit(Event::Milestone {
+                name,
+                at: None,
+                step: Some(id.to_string()),
+            });
+        }
         self.core.set(id, Slot::Complete(state));
         self.parked.shift_remove(id);
         for t in self.triggers.clone() {

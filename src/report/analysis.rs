@@ -178,7 +178,8 @@ impl ImpactInput {
         let marks = r
             .milestones
             .iter()
-            .filter(|m| m.origin == "mark")
+            // What people recorded, by hand or through a step's `milestone`.
+            .filter(|m| m.origin == "mark" || m.origin == "step")
             .map(|m| (m.name.clone(), m.at))
             .collect();
         let fired = r

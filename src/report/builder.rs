@@ -614,6 +614,7 @@ mod tests {
                 Event::Milestone {
                     name: "impact-start".into(),
                     at: Some("2026-01-01T00:00:02.500Z".into()),
+                    step: None,
                 },
             ),
             (
@@ -654,6 +655,7 @@ mod tests {
                 Event::Milestone {
                     name: "mitigated".into(),
                     at: None,
+                    step: None,
                 },
             ),
             (

@@ -526,6 +526,7 @@ mod tests {
             Event::Milestone {
                 name: evil.into(),
                 at: None,
+                step: None,
             },
         );
         b.push(

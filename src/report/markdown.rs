@@ -204,16 +204,12 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(o, "| time | milestone | recorded by |\n|---|---|---|");
         for m in &r.milestones {
             let who = m.who.as_deref().unwrap_or("");
-            let origin = if m.origin == "mark" {
-                "mark"
-            } else {
-                "derived"
-            };
             let _ = writeln!(
                 o,
-                "| {} | {} ({origin}) | {} |",
+                "| {} | {} ({}) | {} |",
                 m.at.rfc3339(),
                 esc(&m.name),
+                esc(&m.origin),
                 esc(who)
             );
         }

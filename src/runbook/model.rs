@@ -388,6 +388,9 @@ pub struct Step {
     pub env: IndexMap<String, String>,
     /// Working directory for commands (relative to the runbook's directory).
     pub workdir: Option<String>,
+    /// Journaled as a milestone when the step is done (not in a dry run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone: Option<String>,
 }
 
 impl Step {

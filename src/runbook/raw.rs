@@ -348,6 +348,9 @@ pub struct RawStep {
     pub env: IndexMap<String, Sp<String>>,
     /// Working directory, relative to the runbook's directory.
     pub workdir: Option<Sp<String>>,
+    /// A milestone journaled when the step is done, e.g. `traffic-switched`
+    /// on the step that moves traffic (as `cutover mark` would).
+    pub milestone: Option<Sp<String>>,
 }
 
 /// A rollback: a command line, or a table.

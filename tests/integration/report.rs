@@ -761,3 +761,75 @@ expires = "2099-01-01"
     let md = report(&empty, &["--summary", ".cutover/runs"]);
     assert!(md.contains("| Readiness gate pass rate | n/a |"), "{md}");
 }
+
+#[test]
+fn a_step_milestone_is_journaled_when_the_step_is_done_and_reaches_the_report() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "switch"
+
+[[step]]
+id = "warm"
+run = "true"
+rollback = "true"
+
+[[step]]
+id = "switch-traffic"
+run = "echo switched"
+rollback = "true"
+milestone = "traffic-switched"
+
+[[step]]
+id = "verify"
+run = "true"
+dry_run = "run"
+milestone = "all-clear"
+"#,
+    );
+    let run = |args: &[&str]| {
+        let out = bin(&c)
+            .arg("run")
+            .arg("runbook.toml")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    // A dry run switches no traffic: no milestone.
+    run(&["--run-id", "dry", "--dry-run"]);
+    assert!(of_type(&journal(&c, "dry"), "milestone").is_empty());
+
+    let terminal = run(&["--run-id", "real"]);
+    assert!(
+        terminal.contains("milestone `traffic-switched`"),
+        "{terminal}"
+    );
+    let j = journal(&c, "real");
+    let marks = of_type(&j, "milestone");
+    assert_eq!(marks.len(), 2, "{marks:?}");
+    assert_eq!(marks[0]["data"]["name"], "traffic-switched");
+    assert_eq!(marks[0]["data"]["step"], "switch-traffic");
+    assert_eq!(marks[1]["data"]["name"], "all-clear");
+    let done = crate::engine::seq_of(&j, "switch-traffic", "done");
+    assert_eq!(
+        marks[0]["seq"].as_u64().unwrap(),
+        done + 1,
+        "journaled right after the step is done"
+    );
+
+    let json: Value = serde_json::from_str(&report(&c, &["real", "--format", "json"])).unwrap();
+    let milestones = json["milestones"].as_array().unwrap();
+    let switched = milestones
+        .iter()
+        .find(|m| m["name"] == "traffic-switched")
+        .unwrap_or_else(|| panic!("{milestones:?}"));
+    assert_eq!(switched["origin"], "step");
+    assert_eq!(switched["at"], marks[0]["ts"]);
+    let md = report(&c, &["real", "--format", "md"]);
+    assert!(
+        md.contains("milestone `traffic-switched` (step `switch-traffic` done)"),
+        "{md}"
+    );
+}

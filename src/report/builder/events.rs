@@ -458,15 +458,20 @@ impl Builder {
                 });
                 self.line(seq, at, who, "note", format!("note: {text}"));
             }
-            Event::Milestone { name, at: when } => {
+            Event::Milestone {
+                name,
+                at: when,
+                step,
+            } => {
                 // `--at` is when it happened: the timeline shows it there
                 // (sorted by time at the end), saying when it was recorded.
                 let t = when.as_deref().and_then(Ts::parse).unwrap_or(at);
-                self.milestone(&name, t, "mark", Some(who));
-                let text = if t == at {
-                    format!("milestone `{name}`")
-                } else {
-                    format!("milestone `{name}` (recorded at {})", at.clock())
+                let origin = if step.is_some() { "step" } else { "mark" };
+                self.milestone(&name, t, origin, Some(who));
+                let text = match &step {
+                    Some(step) => format!("milestone `{name}` (step `{step}` done)"),
+                    None if t == at => format!("milestone `{name}`"),
+                    None => format!("milestone `{name}` (recorded at {})", at.clock()),
                 };
                 self.line(seq, t, who, "milestone", text);
             }

@@ -15,6 +15,34 @@ use crate::runbook::spanned::Sp;
 use super::{DEFAULT_BACKOFF, DEFAULT_GRACE, Validator, is_identifier};
 
 impl Validator<'_> {
+    /// `milestone = "..."`: a name `cutover mark` would accept. A free name
+    /// close to a well-known one is probably a typo the report would not
+    /// place on its impact timeline.
+    fn milestone(&mut self, name: &Sp<String>) {
+        use crate::milestone::{WELL_KNOWN, is_valid_name};
+        if !is_valid_name(name.get()) {
+            self.error(
+                format!("milestone `{}` is not a simple name", name.get()),
+                name.span(),
+            )
+            .help = Some(format!(
+                "letters, digits, `-` and `_`, starting with a letter; well-known ones: {}",
+                WELL_KNOWN.join(", ")
+            ));
+        } else if !WELL_KNOWN.contains(&name.get().as_str())
+            && let Some(help) = did_you_mean(name.get(), WELL_KNOWN.iter().copied())
+        {
+            self.warning(
+                format!(
+                    "`{}` is a free milestone: the report lists it but not on the impact timeline",
+                    name.get()
+                ),
+                name.span(),
+            )
+            .help = Some(help);
+        }
+    }
+
     pub(super) fn http(&mut self, h: &RawHttp) -> HttpAction {
         self.templates(&h.url);
         self.url_shape(&h.url);
@@ -259,6 +287,9 @@ impl Validator<'_> {
                         .into(),
                 );
             }
+            if let Some(m) = &s.milestone {
+                self.milestone(m);
+            }
             if s.idempotent && matches!(action, Action::Manual { .. }) {
                 self.warning("`idempotent` has no effect on a manual step", s.id.span());
             }
@@ -282,6 +313,7 @@ impl Validator<'_> {
                     .map(|(k, v)| (k.clone(), v.get().clone()))
                     .collect(),
                 workdir: s.workdir.as_ref().map(|w| w.get().clone()),
+                milestone: s.milestone.as_ref().map(|m| m.get().clone()),
             });
         }
         // Cycles only make sense once every `needs` names a real, unique step.
