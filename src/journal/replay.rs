@@ -323,6 +323,66 @@ mod tests {
     }
 
     #[test]
+    fn a_command_stays_open_until_it_finishes_or_resume_deals_with_it() {
+        let started = |step: &str, phase, pgid| Event::ProcessStarted {
+            step: step.into(),
+            phase,
+            process: ProcessIdentity {
+                pgid,
+                start_ticks: 9,
+                boot_id: "b".into(),
+            },
+        };
+        let open = |events: Vec<Event>| -> Vec<(String, i32)> {
+            let records: Vec<Record> = events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| rec(i as u64 + 1, e))
+                .collect();
+            RunState::replay(&records)
+                .open_processes
+                .into_iter()
+                .map(|p| (p.step, p.process.pgid))
+                .collect()
+        };
+        let finished = Event::AttemptFinished {
+            step: "a".into(),
+            attempt: 1,
+            result: AttemptResult::Failed,
+            exit_code: Some(1),
+            duration_ms: 1,
+            detail: None,
+        };
+        assert_eq!(
+            open(vec![started("a", Phase::Step, 10), finished.clone()]),
+            []
+        );
+        // A retry's group replaces the first one's.
+        assert_eq!(
+            open(vec![
+                started("a", Phase::Step, 10),
+                finished,
+                started("a", Phase::Step, 11),
+                started("b", Phase::Rollback, 12),
+            ]),
+            [("a".to_string(), 11), ("b".to_string(), 12)]
+        );
+        // Survived SIGKILL: the next resume looks again.
+        let orphan = |stopped| Event::OrphanStopped {
+            step: "a".into(),
+            phase: Phase::Step,
+            pgid: 10,
+            signal: "SIGKILL".into(),
+            stopped,
+        };
+        assert_eq!(
+            open(vec![started("a", Phase::Step, 10), orphan(false)]),
+            [("a".to_string(), 10)]
+        );
+        assert_eq!(open(vec![started("a", Phase::Step, 10), orphan(true)]), []);
+    }
+
+    #[test]
     fn notices_seq_gaps_and_rollback_progress() {
         let records = vec![
             rec(
