@@ -662,7 +662,7 @@ pub fn orphan_text(event: &Event) -> Option<String> {
             "{what} was still running from the crashed process (group {pgid}): stopped it with {signal}"
         ),
         Event::OrphanStopped { .. } => format!(
-            "{what} is still running from the crashed process (group {pgid}) even after SIGKILL: nothing runs until it is gone (see `ps -o pid,stat,args -g {pgid}`)"
+            "{what} is still running from the crashed process (group {pgid}) even after SIGKILL: nothing runs until it is gone (see `pgrep -a -g {pgid}`)"
         ),
         Event::OrphanAbsent {
             why: OrphanAbsence::Gone,

@@ -85,7 +85,7 @@ impl Scheduler {
         self.finish(
             Outcome::Paused,
             format!(
-                "paused: process group(s) {} of the crashed process could not be stopped; once `ps -o pid,stat,args -g {}` shows nothing, `cutover resume {}`",
+                "process group(s) {} of the crashed process could not be stopped, so nothing runs next to them; once `pgrep -a -g {}` shows nothing, `cutover resume {}`",
                 groups.join(", "),
                 groups.join(","),
                 self.run_ref
