@@ -153,6 +153,32 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
+    /// A command of a step (or of its rollback) started, in its own process
+    /// group: enough to find that group again after a crash, and to tell it
+    /// apart from an unrelated process that reused the pid.
+    ProcessStarted {
+        step: String,
+        phase: Phase,
+        process: ProcessIdentity,
+    },
+    /// Resume found a command a crashed cutover left running, and stopped it
+    /// (`stopped: false`: it survived SIGKILL; nothing was re-run).
+    OrphanStopped {
+        step: String,
+        phase: Phase,
+        pgid: i32,
+        /// The signal that ended it: `SIGTERM` or `SIGKILL`.
+        signal: String,
+        stopped: bool,
+    },
+    /// Resume looked for a command a crashed cutover may have left running
+    /// and found nothing of it.
+    OrphanAbsent {
+        step: String,
+        phase: Phase,
+        pgid: i32,
+        why: OrphanAbsence,
+    },
     Output {
         step: String,
         stream: Stream,
@@ -367,6 +393,9 @@ impl Event {
             | Event::AttemptStarted { step, .. }
             | Event::AttemptFinished { step, .. }
             | Event::Output { step, .. }
+            | Event::ProcessStarted { step, .. }
+            | Event::OrphanStopped { step, .. }
+            | Event::OrphanAbsent { step, .. }
             | Event::GateStarted { step, .. }
             | Event::GateMeasurement { step, .. }
             | Event::GateFinished { step, .. }
@@ -498,6 +527,30 @@ pub enum Phase {
     Rollback,
 }
 
+/// Who a step's process group was, as recorded when it started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessIdentity {
+    /// The process group id (the pid of its leader, `/bin/sh`).
+    pub pgid: i32,
+    /// The leader's start time in clock ticks since boot (`/proc/PID/stat`
+    /// field 22): with the boot id it tells a reused pid apart.
+    pub start_ticks: u64,
+    /// `/proc/sys/kernel/random/boot_id` when it started.
+    pub boot_id: String,
+}
+
+/// Why resume found nothing left of a crashed run's command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrphanAbsence {
+    /// No process is left in the group.
+    Gone,
+    /// The machine restarted since the command started.
+    Rebooted,
+    /// The group id now belongs to processes that are not the command's.
+    Reused,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GateResultKind {
@@ -585,6 +638,50 @@ impl Outcome {
             Outcome::Failed => "failed",
         }
     }
+}
+
+/// What `cutover resume` found of a command the crashed process left
+/// running, as operators read it (terminal and report); `None` for other
+/// events.
+pub fn orphan_text(event: &Event) -> Option<String> {
+    let (Event::OrphanStopped {
+        step, phase, pgid, ..
+    }
+    | Event::OrphanAbsent {
+        step, phase, pgid, ..
+    }) = event
+    else {
+        return None;
+    };
+    let what = match phase {
+        Phase::Step => format!("step `{step}`"),
+        Phase::Rollback => format!("the rollback of `{step}`"),
+    };
+    Some(match event {
+        Event::OrphanStopped {
+            signal,
+            stopped: true,
+            ..
+        } => format!(
+            "{what} was still running from the crashed process (group {pgid}): stopped it with {signal}"
+        ),
+        Event::OrphanStopped { .. } => format!(
+            "{what} is still running from the crashed process (group {pgid}) even after SIGKILL: nothing runs until it is gone (see `pgrep -a -g {pgid}`)"
+        ),
+        Event::OrphanAbsent {
+            why: OrphanAbsence::Gone,
+            ..
+        } => format!("{what} was in flight when the run stopped; nothing of it is left running"),
+        Event::OrphanAbsent {
+            why: OrphanAbsence::Rebooted,
+            ..
+        } => format!(
+            "{what} was in flight when the run stopped; the machine restarted since, so nothing of it is left running"
+        ),
+        _ => format!(
+            "{what} was in flight when the run stopped; its group id {pgid} now belongs to other processes (left alone), so nothing of it is left running"
+        ),
+    })
 }
 
 /// A unit enum value as operators read it: its serde name with spaces

@@ -1,19 +1,100 @@
-//! Resume: rebuild the scheduler's view of a run from its journal, apply the
-//! operator's `--rerun` / `--skip` / `--rollback`, and decide what a step that
-//! was in flight at a crash needs (idempotent: run again; otherwise ask).
+//! Resume: rebuild the scheduler's view of a run from its journal, stop what
+//! the crashed process left running, apply the operator's `--rerun` /
+//! `--skip` / `--rollback`, and decide what a step that was in flight at a
+//! crash needs (idempotent: run again; otherwise ask).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use super::core::Slot;
+use super::process::{OrphanFate, stop_orphan};
 use super::prompt::Prompt;
-use super::scheduler::{After, Mode, ResumeInput, Scheduler};
+use super::scheduler::{After, EngineError, Mode, ResumeInput, Scheduler};
 use crate::event::{Choice, Event, Outcome, PauseReason, RollbackReason, StepState};
+use crate::journal::RunState;
+
+/// SIGTERM-to-SIGKILL wait for a leftover command whose step is no longer
+/// in the runbook (the plan hash makes that unlikely).
+const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 use crate::runbook::model::OnFailure;
 
 impl Scheduler {
     /// Rebuild the scheduler's view from the journal. `Some(outcome)` when
     /// the run had already ended for good.
+    pub(super) fn begin_resume(&mut self, state: &RunState) -> Option<Outcome> {
+        if let Some(outcome) = state.outcome()
+            && matches!(
+                outcome,
+                Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed
+            )
+        {
+            self.state = state.clone();
+            return Some(outcome);
+        }
+        self.baselines = Arc::new(state.baselines.clone());
+        self.state = state.clone();
+        self.emit(Event::RunResumed {
+            pid: std::process::id(),
+        });
+        None
+    }
+
+    /// Before anything runs again: stop every command the crashed process
+    /// left running (a step in flight, a rollback command), so no step ever
+    /// runs twice at once. Each is journaled (`orphan_stopped` /
+    /// `orphan_absent`). `false` when one survived SIGKILL: the run then
+    /// pauses, since running anything next to it is what this prevents.
+    pub(super) async fn stop_orphans(&mut self) -> Result<bool, EngineError> {
+        let mut survivors = Vec::new();
+        for open in self.state.open_processes.clone() {
+            let grace = self
+                .steps
+                .get(&open.step)
+                .map_or(DEFAULT_GRACE, |s| s.grace);
+            let pgid = open.process.pgid;
+            let fate = stop_orphan(&open.process, grace).await;
+            let event = match fate {
+                OrphanFate::Absent(why) => Event::OrphanAbsent {
+                    step: open.step,
+                    phase: open.phase,
+                    pgid,
+                    why,
+                },
+                OrphanFate::Stopped { signal, stopped } => {
+                    if !stopped {
+                        survivors.push(pgid);
+                    }
+                    Event::OrphanStopped {
+                        step: open.step,
+                        phase: open.phase,
+                        pgid,
+                        signal: signal.as_str().to_string(),
+                        stopped,
+                    }
+                }
+            };
+            self.emit(event);
+            self.flush()?;
+        }
+        if survivors.is_empty() {
+            return Ok(true);
+        }
+        let groups: Vec<String> = survivors.iter().map(i32::to_string).collect();
+        self.finish(
+            Outcome::Paused,
+            format!(
+                "process group(s) {} of the crashed process could not be stopped, so nothing runs next to them; once `pgrep -a -g {}` shows nothing, `cutover resume {}`",
+                groups.join(", "),
+                groups.join(","),
+                self.run_ref
+            ),
+        );
+        Ok(false)
+    }
+
+    /// Apply the operator's resume options and decide what each step needs.
     pub(super) fn init_resume(&mut self, input: ResumeInput) -> Option<Outcome> {
         let ResumeInput {
             state,
@@ -22,20 +103,6 @@ impl Scheduler {
             rollback,
             abort,
         } = input;
-        if let Some(outcome) = state.outcome()
-            && matches!(
-                outcome,
-                Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed
-            )
-        {
-            self.state = state;
-            return Some(outcome);
-        }
-        self.baselines = Arc::new(state.baselines.clone());
-        self.state = state.clone();
-        self.emit(Event::RunResumed {
-            pid: std::process::id(),
-        });
         if abort {
             // The operator ends the run here: nothing runs, nothing rolls back.
             self.emit(Event::Decision {

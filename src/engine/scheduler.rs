@@ -266,6 +266,14 @@ impl Scheduler {
                 }
             }
             Start::Resume(input) => {
+                if let Some(outcome) = self.begin_resume(&input.state) {
+                    self.flush()?;
+                    return Ok(outcome);
+                }
+                if !self.stop_orphans().await? {
+                    self.flush()?;
+                    return Ok(Outcome::Paused);
+                }
                 if let Some(outcome) = self.init_resume(*input) {
                     self.flush()?;
                     return Ok(outcome);

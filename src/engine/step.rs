@@ -200,6 +200,19 @@ async fn run_action(
                 Some(w) => ctx.runbook_dir.join(w),
                 None => PathBuf::from("."),
             };
+            // Journaled as soon as the group exists (sent before any output
+            // line): what `cutover resume` needs to stop it after a crash.
+            let on_start = {
+                let tx = ctx.tx.clone();
+                let id = step.id.clone();
+                move |process| {
+                    let _ = tx.send(Msg::Event(Event::ProcessStarted {
+                        step: id,
+                        phase,
+                        process,
+                    }));
+                }
+            };
             let outcome = run_shell(
                 command,
                 &env,
@@ -208,6 +221,7 @@ async fn run_action(
                 step.grace,
                 kill,
                 line_tx,
+                on_start,
             )
             .await;
             let _ = forward.await;

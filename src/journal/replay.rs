@@ -4,8 +4,8 @@
 use indexmap::IndexMap;
 
 use crate::event::{
-    AttemptResult, Choice, Event, Outcome, PauseReason, Record, RollbackReason, RunFinished,
-    RunStarted, StepState,
+    AttemptResult, Choice, Event, Outcome, PauseReason, Phase, ProcessIdentity, Record,
+    RollbackReason, RunFinished, RunStarted, StepState,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +61,15 @@ pub struct RollbackProgress {
     pub finished: Option<bool>,
 }
 
+/// A command that started and was not journaled as finished: after a crash
+/// it may still be running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenProcess {
+    pub step: String,
+    pub phase: Phase,
+    pub process: ProcessIdentity,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunState {
     pub run_id: String,
@@ -79,6 +88,8 @@ pub struct RunState {
     pub operators: Vec<String>,
     /// Baseline values by check (`trigger` or `step.gate`).
     pub baselines: std::collections::BTreeMap<String, f64>,
+    /// Commands started and not known to be over, in start order.
+    pub open_processes: Vec<OpenProcess>,
 }
 
 impl RunState {
@@ -105,6 +116,11 @@ impl RunState {
         if !self.operators.contains(&who) {
             self.operators.push(who);
         }
+    }
+
+    fn close_process(&mut self, step: &str, phase: Phase) {
+        self.open_processes
+            .retain(|p| !(p.step == step && p.phase == phase));
     }
 
     pub fn apply(&mut self, r: &Record) {
@@ -142,7 +158,27 @@ impl RunState {
                 rec.attempt_open = true;
                 rec.last_attempt_ok = false;
             }
+            Event::ProcessStarted {
+                step,
+                phase,
+                process,
+            } => {
+                self.close_process(step, *phase);
+                self.open_processes.push(OpenProcess {
+                    step: step.clone(),
+                    phase: *phase,
+                    process: process.clone(),
+                });
+            }
+            Event::OrphanStopped {
+                step,
+                phase,
+                stopped: true,
+                ..
+            }
+            | Event::OrphanAbsent { step, phase, .. } => self.close_process(step, *phase),
             Event::AttemptFinished { step, result, .. } => {
+                self.close_process(step, Phase::Step);
                 let rec = self.step(step);
                 rec.attempt_open = false;
                 rec.last_attempt_ok = *result == AttemptResult::Succeeded;
@@ -181,6 +217,7 @@ impl RunState {
                 }
             }
             Event::RollbackStepFinished { step, ok, .. } => {
+                self.close_process(step, Phase::Rollback);
                 if let Some(rb) = &mut self.rollback {
                     rb.open_step = None;
                     rb.finished_steps.push(step.clone());
@@ -283,6 +320,66 @@ mod tests {
         assert!(!s.steps["a"].attempt_open);
         assert!(s.seq_gaps.is_empty());
         assert_eq!(s.outcome(), None);
+    }
+
+    #[test]
+    fn a_command_stays_open_until_it_finishes_or_resume_deals_with_it() {
+        let started = |step: &str, phase, pgid| Event::ProcessStarted {
+            step: step.into(),
+            phase,
+            process: ProcessIdentity {
+                pgid,
+                start_ticks: 9,
+                boot_id: "b".into(),
+            },
+        };
+        let open = |events: Vec<Event>| -> Vec<(String, i32)> {
+            let records: Vec<Record> = events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| rec(i as u64 + 1, e))
+                .collect();
+            RunState::replay(&records)
+                .open_processes
+                .into_iter()
+                .map(|p| (p.step, p.process.pgid))
+                .collect()
+        };
+        let finished = Event::AttemptFinished {
+            step: "a".into(),
+            attempt: 1,
+            result: AttemptResult::Failed,
+            exit_code: Some(1),
+            duration_ms: 1,
+            detail: None,
+        };
+        assert_eq!(
+            open(vec![started("a", Phase::Step, 10), finished.clone()]),
+            []
+        );
+        // A retry's group replaces the first one's.
+        assert_eq!(
+            open(vec![
+                started("a", Phase::Step, 10),
+                finished,
+                started("a", Phase::Step, 11),
+                started("b", Phase::Rollback, 12),
+            ]),
+            [("a".to_string(), 11), ("b".to_string(), 12)]
+        );
+        // Survived SIGKILL: the next resume looks again.
+        let orphan = |stopped| Event::OrphanStopped {
+            step: "a".into(),
+            phase: Phase::Step,
+            pgid: 10,
+            signal: "SIGKILL".into(),
+            stopped,
+        };
+        assert_eq!(
+            open(vec![started("a", Phase::Step, 10), orphan(false)]),
+            [("a".to_string(), 10)]
+        );
+        assert_eq!(open(vec![started("a", Phase::Step, 10), orphan(true)]), []);
     }
 
     #[test]

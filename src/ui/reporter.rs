@@ -92,7 +92,12 @@ pub fn describe(record: &Record) -> Option<String> {
             detail: Some(detail),
             ..
         } => format!("step `{step}` attempt {attempt}: {detail}"),
-        Event::AttemptFinished { .. } | Event::TriggerMeasurement { .. } => return None,
+        Event::AttemptFinished { .. }
+        | Event::TriggerMeasurement { .. }
+        | Event::ProcessStarted { .. } => return None,
+        Event::OrphanStopped { .. } | Event::OrphanAbsent { .. } => {
+            crate::event::orphan_text(&record.event)?
+        }
         Event::Output {
             step,
             stream,

@@ -8,6 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::engine::{assert_seq_contiguous, bin, journal, of_type};
+use crate::engine_orphans::{Reap, wait_for_process_started};
 use crate::support::cutover::Cutover;
 
 const STEPS: usize = 6;
@@ -157,6 +158,7 @@ run = "echo $$ > leader.pid; echo started >> effects; sleep 30"
 rollback = "true"
 "#,
     );
+    let _reap = Reap::new(&c, "leader.pid");
     let mut child = bin(&c)
         .args(["run", "runbook.toml", "--run-id", "r"])
         .stdout(Stdio::null())
@@ -168,6 +170,7 @@ rollback = "true"
         assert!(Instant::now() < deadline, "step did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
+    wait_for_process_started(&c, "transfer", "step");
     child.kill().unwrap();
     let _ = child.wait();
 
@@ -204,17 +207,18 @@ rollback = "true"
         "started\n",
         "not re-run"
     );
-    // The killed run's step lives on in its own group (SIGKILL leaves no
-    // chance to stop it); the test cleans up after itself.
+    // The killed run's step lived on in its own group; the first resume
+    // stopped it before asking for the decision.
     let leader: i32 = std::fs::read_to_string(c.path("leader.pid"))
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(leader),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    assert!(crate::engine::gone(leader), "step {leader} still running");
+    let stopped = of_type(&j, "orphan_stopped");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0]["data"]["step"], "transfer");
+    assert!(stopped[0]["seq"].as_u64() < decision[0]["seq"].as_u64());
 }
 
 #[test]
@@ -233,13 +237,14 @@ rollback = "echo undo-a >> undo.log"
 id = "b"
 run = "true"
 # The first time, hang (the crash comes then); the second time, finish.
-rollback = "echo $$ > rb.pid; if [ -f again ]; then echo undo-b >> undo.log; else touch again; echo undo-b-start >> undo.log; sleep 30; fi"
+rollback = "if [ -f again ]; then echo undo-b >> undo.log; else echo $$ > rb.pid; touch again; echo undo-b-start >> undo.log; sleep 30; fi"
 
 [[step]]
 id = "c"
 run = "exit 1"
 "#,
     );
+    let _reap = Reap::new(&c, "rb.pid");
     let mut child = bin(&c)
         .args(["run", "runbook.toml", "--run-id", "r"])
         .stdout(Stdio::null())
@@ -251,18 +256,19 @@ run = "exit 1"
         assert!(Instant::now() < deadline, "rollback of b never started");
         std::thread::sleep(Duration::from_millis(20));
     }
+    wait_for_process_started(&c, "b", "rollback");
     child.kill().unwrap();
     let _ = child.wait();
-    // The killed run's rollback command lives on in its own group: stop it by
-    // its group id, as an operator would before resuming.
+    // The killed run's rollback command lives on in its own group: resume
+    // must stop it before running b's rollback again.
     let leader: i32 = std::fs::read_to_string(c.path("rb.pid"))
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(leader),
-        nix::sys::signal::Signal::SIGKILL,
+    assert!(
+        !crate::engine::gone(leader),
+        "the rollback died with cutover"
     );
 
     let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
@@ -286,6 +292,11 @@ run = "exit 1"
         .map(|r| r["data"]["step"].as_str().unwrap())
         .collect();
     assert_eq!(finished, ["b", "a"]);
+    let stopped = of_type(&j, "orphan_stopped");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0]["data"]["step"], "b");
+    assert_eq!(stopped[0]["data"]["phase"], "rollback");
+    assert_eq!(stopped[0]["data"]["pgid"], leader);
     assert_eq!(
         of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
         "rolled_back"

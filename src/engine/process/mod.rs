@@ -1,5 +1,7 @@
-//! Child processes. Only `unix.rs` touches pids and process groups.
+//! Child processes. Only this module touches pids and process groups.
 
+mod orphan;
 mod unix;
 
+pub(crate) use orphan::{OrphanFate, stop_orphan};
 pub(crate) use unix::{CommandOutcome, KillLevel, run_shell};

@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
-use crate::event::Stream;
+use crate::event::{ProcessIdentity, Stream};
 
 /// How hard the engine wants a running command stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,7 +46,14 @@ pub(crate) type LineSink = tokio::sync::mpsc::UnboundedSender<(Stream, String)>;
 /// that escaped the group and kept the pipe).
 const LEAK_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// Run `sh -c command` in a new process group with null stdin and piped output.
+/// Run `sh -c command` in a new process group with null stdin and piped
+/// output. `on_start` learns who the group is as soon as it exists (before
+/// any output line is sent), so the caller can journal it: a crashed run's
+/// command can then be found and stopped by `cutover resume`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
 pub(crate) async fn run_shell(
     command: &str,
     env: &[(String, String)],
@@ -55,6 +62,7 @@ pub(crate) async fn run_shell(
     grace: Duration,
     mut kill: watch::Receiver<KillLevel>,
     lines: LineSink,
+    on_start: impl FnOnce(ProcessIdentity) + Send,
 ) -> CommandOutcome {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
@@ -74,6 +82,11 @@ pub(crate) async fn run_shell(
         return CommandOutcome::SpawnFailed("the command exited before it could be tracked".into());
     };
     let group = Pid::from_raw(pid.cast_signed());
+    // A leader that already exited leaves nothing to find after a crash (its
+    // group is killed below before the attempt is journaled as finished).
+    if let Some(identity) = super::orphan::identify(pid) {
+        on_start(identity);
+    }
     let mut readers = Vec::new();
     if let Some(out) = child.stdout.take() {
         readers.push(tokio::spawn(pump(out, Stream::Stdout, lines.clone())));
@@ -223,6 +236,7 @@ mod tests {
             Duration::from_millis(200),
             kill_rx,
             tx,
+            |_| {},
         )
         .await;
         let mut lines = Vec::new();

@@ -65,6 +65,15 @@ impl Builder {
                 self.deviation(at, who, "resumed", None, "run resumed".into());
                 self.line(seq, at, who, "run_resumed", "run resumed".into());
             }
+            Event::OrphanStopped { ref step, .. } => {
+                let text = crate::event::orphan_text(&event).unwrap_or_default();
+                self.deviation(at, who, "orphan-stopped", Some(step), text.clone());
+                self.line(seq, at, who, "orphan_stopped", text);
+            }
+            Event::OrphanAbsent { .. } => {
+                let text = crate::event::orphan_text(&event).unwrap_or_default();
+                self.line(seq, at, who, "orphan_absent", text);
+            }
             Event::JournalRepaired { line, bytes } => {
                 let text = format!("torn journal line {line} ({bytes} bytes) cut off on resume");
                 self.line(seq, at, who, "journal_repaired", text);
@@ -532,8 +541,10 @@ impl Builder {
                 let text = format!("run finished: {} ({})", f.outcome.label(), f.message);
                 self.line(seq, at, who, "run_finished", text);
             }
-            // Handled by the fast paths in `push`.
-            Event::Output { .. }
+            // Handled by the fast paths in `push`; a process id says nothing
+            // to a report reader.
+            Event::ProcessStarted { .. }
+            | Event::Output { .. }
             | Event::GateMeasurement { .. }
             | Event::TriggerMeasurement { .. }
             | Event::Unknown { .. } => {}

@@ -1,0 +1,275 @@
+//! Commands a crashed cutover left running. When a command starts, the
+//! runner records who its process group is ([`identify`]); `cutover resume`
+//! finds what is left of it and stops it ([`stop_orphan`]) before anything
+//! runs again, so a step never runs twice at once.
+//!
+//! Telling the group apart from a stranger that reused its id ([`judge`]):
+//! - another boot id: the machine restarted, nothing of ours runs;
+//! - no live (non-zombie) process in the group: gone;
+//! - the leader (pid = pgid) is alive: ours only if its start time is the
+//!   recorded one;
+//! - the leader is gone but members remain (a backgrounded grandchild): ours
+//!   only if every member started at or after the recorded leader did.
+//!   Descendants of our leader always did. The kernel does not hand out a
+//!   pid while a group of that id has members, so a stranger's group needs
+//!   ours to have emptied first, the pid space to wrap round to the same
+//!   id, and the stranger's own leader to have exited too: we accept that
+//!   residual risk rather than leave a second migration running.
+
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::event::{OrphanAbsence, ProcessIdentity};
+
+/// One line of `/proc/PID/stat`, the fields that matter here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProcStat {
+    pub pid: i32,
+    pub pgid: i32,
+    /// Field 22, clock ticks since boot.
+    pub start_ticks: u64,
+    /// State `Z` (or `X`): exited, only waiting to be reaped.
+    pub dead: bool,
+}
+
+/// What resume should do about a recorded process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Judgement {
+    /// It is the crashed run's command: stop it.
+    Ours,
+    /// Nothing of it is left running.
+    Absent(OrphanAbsence),
+}
+
+/// What resume did about a recorded process group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OrphanFate {
+    Absent(OrphanAbsence),
+    /// Stopped (or, `stopped: false`, still there after) `signal`.
+    Stopped {
+        signal: Signal,
+        stopped: bool,
+    },
+}
+
+/// Parse `/proc/PID/stat`. The command name may hold spaces and parens, so
+/// the fields are counted from the last `)`.
+pub(crate) fn parse_stat(text: &str) -> Option<ProcStat> {
+    let (head, rest) = text.rsplit_once(')')?;
+    let pid = head.split_once('(')?.0.trim().parse().ok()?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state).
+    let state = *fields.first()?;
+    Some(ProcStat {
+        pid,
+        pgid: fields.get(5 - 3)?.parse().ok()?,
+        start_ticks: fields.get(22 - 3)?.parse().ok()?,
+        dead: state == "Z" || state == "X",
+    })
+}
+
+/// The rule in the module docs, on parsed `/proc` data.
+pub(crate) fn judge(recorded: &ProcessIdentity, boot_id: &str, procs: &[ProcStat]) -> Judgement {
+    if boot_id != recorded.boot_id {
+        return Judgement::Absent(OrphanAbsence::Rebooted);
+    }
+    let live: Vec<&ProcStat> = procs
+        .iter()
+        .filter(|p| p.pgid == recorded.pgid && !p.dead)
+        .collect();
+    if live.is_empty() {
+        return Judgement::Absent(OrphanAbsence::Gone);
+    }
+    let ours = match live.iter().find(|p| p.pid == recorded.pgid) {
+        Some(leader) => leader.start_ticks == recorded.start_ticks,
+        None => live.iter().all(|p| p.start_ticks >= recorded.start_ticks),
+    };
+    if ours {
+        Judgement::Ours
+    } else {
+        Judgement::Absent(OrphanAbsence::Reused)
+    }
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Who the group led by `pid` is; `None` if the leader is already gone.
+pub(crate) fn identify(pid: u32) -> Option<ProcessIdentity> {
+    let stat = parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    Some(ProcessIdentity {
+        pgid: stat.pgid,
+        start_ticks: stat.start_ticks,
+        boot_id: boot_id(),
+    })
+}
+
+/// Every process whose stat can be read (others may exit while we look).
+fn processes() -> Vec<ProcStat> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+        .filter_map(|t| parse_stat(&t))
+        .collect()
+}
+
+fn group_alive(pgid: i32) -> bool {
+    // A quick probe first: no process at all in the group.
+    if killpg(Pid::from_raw(pgid), None) == Err(Errno::ESRCH) {
+        return false;
+    }
+    processes().iter().any(|p| p.pgid == pgid && !p.dead)
+}
+
+/// How often the group is looked at while it is being stopped.
+const POLL: Duration = Duration::from_millis(50);
+/// How long to wait for the group to go after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(3);
+
+/// Wait up to `limit` for the group to have no live process.
+async fn gone_within(pgid: i32, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if !group_alive(pgid) {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Find what is left of a crashed run's command and stop it: SIGTERM to the
+/// group, `grace`, then SIGKILL.
+pub(crate) async fn stop_orphan(recorded: &ProcessIdentity, grace: Duration) -> OrphanFate {
+    let boot = boot_id();
+    let verdict = if boot == recorded.boot_id && !group_alive(recorded.pgid) {
+        Judgement::Absent(OrphanAbsence::Gone)
+    } else {
+        judge(recorded, &boot, &processes())
+    };
+    if let Judgement::Absent(why) = verdict {
+        return OrphanFate::Absent(why);
+    }
+    let group = Pid::from_raw(recorded.pgid);
+    super::unix::signal_group(group, Signal::SIGTERM);
+    if gone_within(recorded.pgid, grace).await {
+        return OrphanFate::Stopped {
+            signal: Signal::SIGTERM,
+            stopped: true,
+        };
+    }
+    super::unix::signal_group(group, Signal::SIGKILL);
+    OrphanFate::Stopped {
+        signal: Signal::SIGKILL,
+        stopped: gone_within(recorded.pgid, KILL_WAIT).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded() -> ProcessIdentity {
+        ProcessIdentity {
+            pgid: 1234,
+            start_ticks: 5000,
+            boot_id: "boot-a".into(),
+        }
+    }
+
+    fn p(pid: i32, pgid: i32, start_ticks: u64) -> ProcStat {
+        ProcStat {
+            pid,
+            pgid,
+            start_ticks,
+            dead: false,
+        }
+    }
+
+    #[test]
+    fn parses_a_stat_line_with_spaces_and_parens_in_the_name() {
+        let line = "1234 (my (odd) cmd) S 1 1234 77 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 5000 2000000 100 18446744073709551615";
+        assert_eq!(parse_stat(line), Some(p(1234, 1234, 5000)));
+        let zombie = "99 (sh) Z 1 1234 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5001 0 0 0";
+        assert!(parse_stat(zombie).unwrap().dead);
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn reads_this_process() {
+        let me = identify(std::process::id()).unwrap();
+        assert!(me.start_ticks > 0);
+        assert!(!me.boot_id.is_empty());
+    }
+
+    #[test]
+    fn the_leader_with_its_start_time_is_ours() {
+        let procs = [p(1234, 1234, 5000), p(1240, 1234, 5003), p(1, 1, 1)];
+        assert_eq!(judge(&recorded(), "boot-a", &procs), Judgement::Ours);
+    }
+
+    #[test]
+    fn a_leader_with_another_start_time_is_a_stranger() {
+        let procs = [p(1234, 1234, 9000), p(1240, 1234, 9001)];
+        assert_eq!(
+            judge(&recorded(), "boot-a", &procs),
+            Judgement::Absent(OrphanAbsence::Reused)
+        );
+    }
+
+    #[test]
+    fn another_boot_means_nothing_of_ours_runs() {
+        let procs = [p(1234, 1234, 5000)];
+        assert_eq!(
+            judge(&recorded(), "boot-b", &procs),
+            Judgement::Absent(OrphanAbsence::Rebooted)
+        );
+    }
+
+    #[test]
+    fn an_empty_or_zombie_only_group_is_gone() {
+        let mut zombie = p(1234, 1234, 5000);
+        zombie.dead = true;
+        assert_eq!(
+            judge(&recorded(), "boot-a", &[zombie, p(7, 7, 10)]),
+            Judgement::Absent(OrphanAbsence::Gone)
+        );
+        assert_eq!(
+            judge(&recorded(), "boot-a", &[]),
+            Judgement::Absent(OrphanAbsence::Gone)
+        );
+    }
+
+    #[test]
+    fn without_the_leader_members_count_only_if_none_is_older_than_it() {
+        // The shell died; its backgrounded child lives on.
+        assert_eq!(
+            judge(&recorded(), "boot-a", &[p(1240, 1234, 5001)]),
+            Judgement::Ours
+        );
+        // A member older than our leader cannot descend from it.
+        assert_eq!(
+            judge(
+                &recorded(),
+                "boot-a",
+                &[p(1240, 1234, 5001), p(900, 1234, 4000)]
+            ),
+            Judgement::Absent(OrphanAbsence::Reused)
+        );
+    }
+}

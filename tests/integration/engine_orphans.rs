@@ -1,0 +1,258 @@
+//! A `kill -9` of cutover leaves the running step's process group alive (it
+//! is its own group); `cutover resume` must stop it before the step runs
+//! again, and journal that it did.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+use crate::engine::{assert_seq_contiguous, bin, gone, journal, of_type};
+use crate::support::cutover::Cutover;
+
+/// Kills whatever is left of the step's group when the test ends, passed or
+/// not: no `sleep 60` outlives a test. Only processes still in the recorded
+/// group are killed, never a stranger that reused a pid.
+pub(crate) struct Reap {
+    dir: PathBuf,
+    /// The file the step's shell wrote its pid (`$$`, the group id) to.
+    leader: &'static str,
+}
+
+impl Reap {
+    pub(crate) fn new(c: &Cutover, leader: &'static str) -> Self {
+        Reap {
+            dir: c.dir().to_path_buf(),
+            leader,
+        }
+    }
+}
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let Some(leader) = read_pid(&self.dir.join(self.leader)) else {
+            return;
+        };
+        for file in [self.leader, "grandchild.pid"] {
+            let Some(pid) = read_pid(&self.dir.join(file)) else {
+                continue;
+            };
+            if pgid_of(pid) == Some(leader) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn pgid_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// Wait until the journal says `step`'s command (of `phase`) started: only
+/// then does a crash leave resume something to find.
+pub(crate) fn wait_for_process_started(c: &Cutover, step: &str, phase: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let records = crate::engine::journal_tolerant(c, "r");
+        if of_type(&records, "process_started")
+            .iter()
+            .any(|r| r["data"]["step"] == step && r["data"]["phase"] == phase)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`{step}` ({phase}) never journaled its process"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The first time, start a grandchild and hang (the crash comes then); the
+/// second time, write down whether the first run's grandchild still lives.
+fn runbook(first_time: &str) -> String {
+    format!(
+        r#"
+[runbook]
+name = "orphans"
+
+[[step]]
+id = "migrate"
+idempotent = true
+grace = "1s"
+run = '''
+if [ -f again ]; then
+  g=$(cat grandchild.pid)
+  s=$(cut -d' ' -f3 /proc/$g/stat 2>/dev/null)
+  if [ -n "$s" ] && [ "$s" != Z ]; then echo alive > seen; else echo gone > seen; fi
+else
+  touch again
+  echo $$ > leader.pid
+  {first_time}
+  wait
+fi
+'''
+"#
+    )
+}
+
+/// Start the run, wait until the step's group is journaled, `kill -9`
+/// cutover; returns the step's leader and grandchild pids.
+fn crash_mid_step(c: &Cutover) -> (i32, i32) {
+    let mut child = bin(c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_process_started(c, "migrate", "step");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while read_pid(&c.path("grandchild.pid")).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "step did not start its grandchild"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+    (
+        read_pid(&c.path("leader.pid")).unwrap(),
+        read_pid(&c.path("grandchild.pid")).unwrap(),
+    )
+}
+
+fn resume_and_check(c: &Cutover, leader: i32, grandchild: i32) -> (String, Vec<Value>) {
+    let resumed = bin(c).args(["resume", "r"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&resumed.stderr).into_owned();
+    assert_eq!(resumed.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("seen")).unwrap().trim(),
+        "gone",
+        "the crashed run's grandchild was still alive when the step ran again"
+    );
+    assert!(
+        gone(grandchild),
+        "grandchild {grandchild} survived the resume"
+    );
+    assert!(gone(leader), "leader {leader} survived the resume");
+    let j = journal(c, "r");
+    assert_seq_contiguous(&j);
+    let started = of_type(&j, "process_started");
+    assert_eq!(started.len(), 2, "one group per attempt: {started:?}");
+    assert_eq!(started[0]["data"]["process"]["pgid"], leader);
+    assert_eq!(started[0]["data"]["phase"], "step");
+    assert!(
+        started[0]["data"]["process"]["start_ticks"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    (stderr, j)
+}
+
+#[test]
+fn resume_stops_the_crashed_runs_step_before_running_it_again() {
+    let c = Cutover::new().runbook(&runbook("sleep 60 & echo $! > grandchild.pid"));
+    let _reap = Reap::new(&c, "leader.pid");
+    let (leader, grandchild) = crash_mid_step(&c);
+    // The test can fail: SIGKILL of cutover left the step running.
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        !gone(leader) && !gone(grandchild),
+        "the step died with cutover"
+    );
+
+    let (stderr, j) = resume_and_check(&c, leader, grandchild);
+    let stopped = of_type(&j, "orphan_stopped");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    let data = &stopped[0]["data"];
+    assert_eq!(data["step"], "migrate");
+    assert_eq!(data["phase"], "step");
+    assert_eq!(data["pgid"], leader);
+    assert_eq!(data["signal"], "SIGTERM");
+    assert_eq!(data["stopped"], true);
+    assert!(
+        stderr.contains(&format!(
+            "step `migrate` was still running from the crashed process (group {leader}): stopped it with SIGTERM"
+        )),
+        "{stderr}"
+    );
+    // Stopped before the step's second attempt started.
+    let rerun = of_type(&j, "attempt_started")[1]["seq"].as_u64().unwrap();
+    assert!(stopped[0]["seq"].as_u64().unwrap() < rerun);
+
+    // The report shows it as a deviation.
+    let report = bin(&c)
+        .args(["report", "r", "--format", "md"])
+        .output()
+        .unwrap();
+    assert_eq!(report.status.code(), Some(0));
+    let md = String::from_utf8_lossy(&report.stdout);
+    assert!(md.contains("orphan-stopped"), "{md}");
+}
+
+#[test]
+fn a_grandchild_left_alone_that_ignores_sigterm_is_killed() {
+    // The grandchild ignores SIGTERM, and its shell is gone by the time
+    // resume looks: only the leader-less rule can find it, only SIGKILL end it.
+    let c = Cutover::new().runbook(&runbook(
+        "(trap '' TERM; exec sleep 60) & echo $! > grandchild.pid",
+    ));
+    let _reap = Reap::new(&c, "leader.pid");
+    let (leader, grandchild) = crash_mid_step(&c);
+    let _ = kill(Pid::from_raw(leader), Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gone(leader) {
+        assert!(Instant::now() < deadline, "leader {leader} did not die");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!gone(grandchild), "the grandchild died with its shell");
+    assert_eq!(pgid_of(grandchild), Some(leader));
+
+    let (stderr, j) = resume_and_check(&c, leader, grandchild);
+    let stopped = of_type(&j, "orphan_stopped");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0]["data"]["signal"], "SIGKILL");
+    assert_eq!(stopped[0]["data"]["stopped"], true);
+    assert!(stderr.contains("stopped it with SIGKILL"), "{stderr}");
+}
+
+#[test]
+fn a_step_that_ended_with_the_crash_is_journaled_as_not_running() {
+    let c = Cutover::new().runbook(&runbook("sleep 60 & echo $! > grandchild.pid"));
+    let _reap = Reap::new(&c, "leader.pid");
+    let (leader, grandchild) = crash_mid_step(&c);
+    // An operator stopped it by hand before resuming.
+    let _ = nix::sys::signal::killpg(Pid::from_raw(leader), Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(gone(leader) && gone(grandchild)) {
+        assert!(Instant::now() < deadline, "group {leader} did not die");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let (stderr, j) = resume_and_check(&c, leader, grandchild);
+    assert!(of_type(&j, "orphan_stopped").is_empty());
+    let absent = of_type(&j, "orphan_absent");
+    assert_eq!(absent.len(), 1, "{absent:?}");
+    assert_eq!(absent[0]["data"]["why"], "gone");
+    assert!(
+        stderr.contains(
+            "step `migrate` was in flight when the run stopped; nothing of it is left running"
+        ),
+        "{stderr}"
+    );
+}
