@@ -155,6 +155,7 @@ impl Masker {
         MaskStream {
             masker: self,
             pending: String::new(),
+            shown: false,
         }
     }
 }
@@ -169,6 +170,8 @@ pub struct MaskStream<'a> {
     masker: &'a Masker,
     /// Text received but not yet returned (unmasked).
     pending: String,
+    /// Some text of the current line was returned by [`piece`](Self::piece).
+    shown: bool,
 }
 
 impl MaskStream<'_> {
@@ -208,6 +211,20 @@ impl MaskStream<'_> {
     pub fn finish(&mut self) -> String {
         let rest = std::mem::take(&mut self.pending);
         self.masker.mask(&rest)
+    }
+
+    /// One piece of a stream of lines (`end`: the piece ends its line; the
+    /// stream is then ready for the next line): the masked text to show now,
+    /// or `None` when nothing is due (all of it is held back, or the line
+    /// ended with nothing left to show). An empty line is shown as `""`.
+    pub fn piece(&mut self, text: &str, end: bool) -> Option<String> {
+        let mut out = self.push(text);
+        if end {
+            out.push_str(&self.finish());
+        }
+        let show = !out.is_empty() || (end && !self.shown);
+        self.shown = !end && (self.shown || show);
+        show.then_some(out)
     }
 }
 
@@ -347,6 +364,23 @@ mod tests {
         let mut none = nothing.stream();
         assert_eq!(none.push("abc"), "abc");
         assert_eq!(none.finish(), "");
+    }
+
+    #[test]
+    fn pieces_of_lines_show_each_line_once_and_empty_lines_too() {
+        let m = Masker::new(["abcdef"]);
+        let mut s = m.stream();
+        assert_eq!(s.piece("", true).as_deref(), Some(""));
+        assert_eq!(s.piece("xxab", false).as_deref(), None);
+        assert_eq!(s.piece("cdefyy", false).as_deref(), Some("xx***"));
+        assert_eq!(s.piece("", true).as_deref(), Some("yy"));
+        assert_eq!(s.piece("next", true).as_deref(), Some("next"));
+        let held = m.longest - 1;
+        let z = |n: usize| "z".repeat(n);
+        assert_eq!(s.piece(&z(held + 5), false), Some(z(5)));
+        assert_eq!(s.piece("", true), Some(z(held)));
+        assert_eq!(s.piece(&z(held), false), None);
+        assert_eq!(s.piece("", true), Some(z(held)));
     }
 
     proptest::proptest! {

@@ -2,4 +2,4 @@
 
 mod unix;
 
-pub(crate) use unix::{CommandOutcome, KillLevel, run_shell};
+pub(crate) use unix::{CommandOutcome, KillLevel, Piece, run_shell};
