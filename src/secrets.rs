@@ -84,6 +84,8 @@ pub struct Masker {
     /// Every form of every secret, searched in one pass (every output line goes
     /// through here); leftmost-longest, so a longer form wins over its prefix.
     matcher: Option<AhoCorasick>,
+    /// Length in bytes of the longest form: how much text a match can span.
+    longest: usize,
 }
 
 impl Masker {
@@ -118,13 +120,14 @@ impl Masker {
         }
         needles.sort();
         needles.dedup();
+        let longest = needles.iter().map(String::len).max().unwrap_or(0);
         let matcher = (!needles.is_empty()).then(|| {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
                 .build(&needles)
                 .expect("a few literal strings always build")
         });
-        Masker { matcher }
+        Masker { matcher, longest }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -144,6 +147,84 @@ impl Masker {
             }
             None => text.to_string(),
         }
+    }
+
+    /// A masker for one line that arrives in pieces (a long line read in
+    /// bounded chunks): a secret split across pieces is still masked.
+    pub fn stream(&self) -> MaskStream<'_> {
+        MaskStream {
+            masker: self,
+            pending: String::new(),
+            shown: false,
+        }
+    }
+}
+
+/// Masks one line fed piece by piece. Every [`push`](Self::push) returns the
+/// masked text that can no longer be part of a match, holding back at most
+/// `longest form - 1` bytes (plus a match that reaches into them);
+/// [`finish`](Self::finish) returns the rest. The concatenated output always
+/// equals [`Masker::mask`] of the whole line.
+#[derive(Debug)]
+pub struct MaskStream<'a> {
+    masker: &'a Masker,
+    /// Text received but not yet returned (unmasked).
+    pending: String,
+    /// Some text of the current line was returned by [`piece`](Self::piece).
+    shown: bool,
+}
+
+impl MaskStream<'_> {
+    /// Add the next piece of the line; the masked text that is now final.
+    pub fn push(&mut self, piece: &str) -> String {
+        self.pending.push_str(piece);
+        let Some(m) = &self.masker.matcher else {
+            return std::mem::take(&mut self.pending);
+        };
+        // A match starting before `settled` lies entirely in the text already
+        // received, so no later piece can change it or add one before it.
+        let mut settled = self
+            .pending
+            .len()
+            .saturating_sub(self.masker.longest.saturating_sub(1));
+        while !self.pending.is_char_boundary(settled) {
+            settled -= 1;
+        }
+        let mut out = String::with_capacity(settled);
+        let mut done = 0;
+        for found in m.find_iter(&self.pending) {
+            if found.start() >= settled {
+                break;
+            }
+            out.push_str(&self.pending[done..found.start()]);
+            out.push_str(MASK);
+            done = found.end();
+        }
+        // No match starts in `done..settled`: that text is final as it is.
+        let cut = done.max(settled);
+        out.push_str(&self.pending[done..cut]);
+        self.pending.drain(..cut);
+        out
+    }
+
+    /// The end of the line: everything still held back, masked.
+    pub fn finish(&mut self) -> String {
+        let rest = std::mem::take(&mut self.pending);
+        self.masker.mask(&rest)
+    }
+
+    /// One piece of a stream of lines (`end`: the piece ends its line; the
+    /// stream is then ready for the next line): the masked text to show now,
+    /// or `None` when nothing is due (all of it is held back, or the line
+    /// ended with nothing left to show). An empty line is shown as `""`.
+    pub fn piece(&mut self, text: &str, end: bool) -> Option<String> {
+        let mut out = self.push(text);
+        if end {
+            out.push_str(&self.finish());
+        }
+        let show = !out.is_empty() || (end && !self.shown);
+        self.shown = !end && (self.shown || show);
+        show.then_some(out)
     }
 }
 
@@ -191,5 +272,146 @@ mod tests {
     fn short_values_are_not_masked() {
         let m = Masker::new(["ab"]);
         assert_eq!(m.mask("abc"), "abc");
+    }
+
+    /// Every form the masker searches for (for the tests below).
+    fn forms(secret: &str) -> Vec<String> {
+        let std = base64::engine::general_purpose::STANDARD;
+        let mut forms = url_encodings(secret);
+        forms.push(secret.to_string());
+        forms.push(std.encode(secret));
+        forms.push(std.encode(format!("admin:{secret}")));
+        forms
+    }
+
+    /// `line` masked by feeding it to a stream in the given pieces.
+    fn streamed<'a>(m: &Masker, pieces: impl IntoIterator<Item = &'a str>) -> String {
+        let mut stream = m.stream();
+        let mut out: String = pieces.into_iter().map(|p| stream.push(p)).collect();
+        out.push_str(&stream.finish());
+        out
+    }
+
+    /// `line` cut into pieces of at most `cap` bytes, on char boundaries.
+    fn pieces(line: &str, cap: usize) -> Vec<&str> {
+        let mut out = Vec::new();
+        let mut rest = line;
+        while !rest.is_empty() {
+            let mut cut = cap.min(rest.len());
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            if cut == 0 {
+                cut = rest.chars().next().map_or(rest.len(), char::len_utf8);
+            }
+            let (piece, tail) = rest.split_at(cut);
+            out.push(piece);
+            rest = tail;
+        }
+        out
+    }
+
+    const LONG_SECRET: &str = "s3cr3t/p@ss wörd+x";
+
+    #[test]
+    fn a_secret_split_across_two_pieces_is_masked_at_every_split() {
+        let m = Masker::new([LONG_SECRET]);
+        for form in forms(LONG_SECRET) {
+            let line = format!("before é {form} after {form}{form}.");
+            let whole = m.mask(&line);
+            assert!(!whole.contains(&form), "{whole}");
+            for cut in (0..=line.len()).filter(|&i| line.is_char_boundary(i)) {
+                let out = streamed(&m, [&line[..cut], &line[cut..]]);
+                assert_eq!(out, whole, "{form} cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_secret_longer_than_a_piece_is_masked_across_many_pieces() {
+        let m = Masker::new([LONG_SECRET]);
+        for form in forms(LONG_SECRET) {
+            let line = format!("x{form}y{form}");
+            let whole = m.mask(&line);
+            for cap in 1..=form.len() + 2 {
+                let parts = pieces(&line, cap);
+                if cap < form.len() {
+                    assert!(parts.len() >= 3, "{form} in pieces of {cap}");
+                }
+                let mut stream = m.stream();
+                let mut out = String::new();
+                for part in parts {
+                    let done = stream.push(part);
+                    assert!(!done.contains(&form), "{done}");
+                    out.push_str(&done);
+                }
+                out.push_str(&stream.finish());
+                assert_eq!(out, whole, "{form} in pieces of {cap}");
+                assert!(!out.contains(&form), "{out}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_stream_holds_back_no_more_than_a_secret_can_span() {
+        let m = Masker::new(["abcdef"]);
+        let longest = m.longest;
+        let mut stream = m.stream();
+        let out = stream.push(&"x".repeat(100));
+        assert_eq!(out.len(), 100 - (longest - 1));
+        assert_eq!(stream.finish().len(), longest - 1);
+        let nothing = Masker::default();
+        let mut none = nothing.stream();
+        assert_eq!(none.push("abc"), "abc");
+        assert_eq!(none.finish(), "");
+    }
+
+    #[test]
+    fn pieces_of_lines_show_each_line_once_and_empty_lines_too() {
+        let m = Masker::new(["abcdef"]);
+        let mut s = m.stream();
+        assert_eq!(s.piece("", true).as_deref(), Some(""));
+        assert_eq!(s.piece("xxab", false).as_deref(), None);
+        assert_eq!(s.piece("cdefyy", false).as_deref(), Some("xx***"));
+        assert_eq!(s.piece("", true).as_deref(), Some("yy"));
+        assert_eq!(s.piece("next", true).as_deref(), Some("next"));
+        let held = m.longest - 1;
+        let z = |n: usize| "z".repeat(n);
+        assert_eq!(s.piece(&z(held + 5), false), Some(z(5)));
+        assert_eq!(s.piece("", true), Some(z(held)));
+        assert_eq!(s.piece(&z(held), false), None);
+        assert_eq!(s.piece("", true), Some(z(held)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_equals_masking_the_whole_line(
+            parts in proptest::collection::vec(0usize..6, 0..40),
+            cuts in proptest::collection::vec(0usize..200, 0..8),
+        ) {
+            let secrets = ["p@ss-word.1+x/y=z", "tok3n"];
+            let b64 = base64::engine::general_purpose::STANDARD.encode(secrets[0]);
+            let words = [secrets[0], secrets[1], "p%40ss-word.1%2Bx%2Fy%3Dz", &b64, "ä€ ", "tok"];
+            let line: String = parts.iter().map(|&i| words[i]).collect();
+            let m = Masker::new(secrets);
+            let mut cuts: Vec<usize> = cuts
+                .into_iter()
+                .map(|c| c.min(line.len()))
+                .filter(|&c| line.is_char_boundary(c))
+                .collect();
+            cuts.sort_unstable();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for c in cuts {
+                pieces.push(&line[from..c]);
+                from = c;
+            }
+            pieces.push(&line[from..]);
+            let out = streamed(&m, pieces);
+            proptest::prop_assert_eq!(&out, &m.mask(&line));
+            for word in &words[..4] {
+                proptest::prop_assert!(!out.contains(word), "{}", out);
+            }
+        }
     }
 }

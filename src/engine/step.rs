@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::probe::Signals;
-use super::process::{CommandOutcome, KillLevel, run_shell};
+use super::process::{CommandOutcome, KillLevel, Piece, run_shell};
 use crate::event::{AttemptResult, Event, GateResultKind, Phase, Stream};
 use crate::runbook::model::{Action, GateWhen, HttpAction, Step};
 use crate::secrets::Masker;
@@ -174,19 +174,39 @@ async fn run_action(
 ) -> ActionResult {
     match action {
         Action::Run { command } => {
-            let (line_tx, mut line_rx) = mpsc::unbounded_channel::<(Stream, String)>();
+            let (line_tx, mut line_rx) = mpsc::unbounded_channel::<Piece>();
             let forward = {
                 let tx = ctx.tx.clone();
                 let masker = ctx.masker.clone();
                 let id = step.id.clone();
                 tokio::spawn(async move {
-                    while let Some((stream, line)) = line_rx.recv().await {
+                    let send = |stream, line| {
                         let _ = tx.send(Msg::Event(Event::Output {
                             step: id.clone(),
                             stream,
                             phase,
-                            line: masker.mask(&line),
+                            line,
                         }));
+                    };
+                    // A long line comes in pieces: mask across them, so that a
+                    // secret cut in two by a piece boundary is still masked.
+                    let (mut stdout, mut stderr) = (masker.stream(), masker.stream());
+                    while let Some(piece) = line_rx.recv().await {
+                        let masking = match piece.stream {
+                            Stream::Stdout => &mut stdout,
+                            Stream::Stderr => &mut stderr,
+                        };
+                        if let Some(line) = masking.piece(&piece.text, piece.end) {
+                            send(piece.stream, line);
+                        }
+                    }
+                    for (stream, mut masking) in
+                        [(Stream::Stdout, stdout), (Stream::Stderr, stderr)]
+                    {
+                        let rest = masking.finish();
+                        if !rest.is_empty() {
+                            send(stream, rest);
+                        }
                     }
                 })
             };

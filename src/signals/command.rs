@@ -7,11 +7,12 @@
 //! after the shell exits, so no grandchild outlives a measurement.
 
 use std::process::Stdio;
+use std::sync::Arc;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::{Reading, Sample, SignalError};
+use super::{Masks, Reading, Sample, SignalError};
 use crate::runbook::model::CommandRead;
 
 /// Output kept for error messages.
@@ -20,6 +21,7 @@ const MAX_OUTPUT: usize = 1024 * 1024;
 pub(crate) struct CommandSource {
     shell: String,
     env: Vec<(String, String)>,
+    masks: Arc<Masks>,
 }
 
 /// Kills the process group when dropped, whether the probe finished, timed
@@ -44,8 +46,11 @@ impl Drop for GroupGuard {
 /// How long output may keep arriving after the group was killed.
 const PIPE_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// Read a pipe to its end, keeping the last `MAX_OUTPUT` bytes.
-async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> {
+/// Read a pipe to its end, keeping the last `MAX_OUTPUT` bytes. With
+/// `whole_lines` (text that goes into messages), when more was printed the
+/// tail starts at the first line that starts within them: a line cut at its
+/// start could begin with the end of a secret, which no masking finds.
+async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, whole_lines: bool) -> Vec<u8> {
     use tokio::io::AsyncReadExt as _;
     let Some(mut pipe) = pipe else {
         return Vec::new();
@@ -58,20 +63,31 @@ async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>) -> Vec<u8> 
             Ok(n) => {
                 buf.extend_from_slice(&chunk[..n]);
                 if buf.len() > 2 * MAX_OUTPUT {
-                    buf.drain(..buf.len() - MAX_OUTPUT);
+                    // Keep the byte before the tail, to tell whether it starts a line.
+                    buf.drain(..buf.len() - MAX_OUTPUT - 1);
                 }
             }
         }
     }
-    let start = buf.len().saturating_sub(MAX_OUTPUT);
-    buf.split_off(start)
+    if buf.len() <= MAX_OUTPUT {
+        return buf;
+    }
+    let start = buf.len() - MAX_OUTPUT;
+    if !whole_lines {
+        return buf.split_off(start);
+    }
+    match buf[start - 1..].iter().position(|&b| b == b'\n') {
+        Some(newline) => buf.split_off(start + newline),
+        None => Vec::new(),
+    }
 }
 
 impl CommandSource {
-    pub(crate) fn new(shell: &str, env: Vec<(String, String)>) -> Self {
+    pub(crate) fn new(shell: &str, env: Vec<(String, String)>, masks: Arc<Masks>) -> Self {
         CommandSource {
             shell: shell.to_string(),
             env,
+            masks,
         }
     }
 
@@ -102,8 +118,8 @@ impl CommandSource {
         );
         // Read in tasks of their own: a grandchild left running in the
         // background keeps the pipes open, and the value must not wait for it.
-        let out = tokio::spawn(read_tail(child.stdout.take()));
-        let err = tokio::spawn(read_tail(child.stderr.take()));
+        let out = tokio::spawn(read_tail(child.stdout.take(), false));
+        let err = tokio::spawn(read_tail(child.stderr.take(), true));
         let status = child
             .wait()
             .await
@@ -123,7 +139,7 @@ impl CommandSource {
             return Err(SignalError::Command(format!(
                 "the command was killed by a signal ({}){}",
                 status,
-                tail_note(&stderr)
+                tail_note(&stderr, &self.masks)
             )));
         };
         match read {
@@ -132,7 +148,7 @@ impl CommandSource {
                 if code != 0 {
                     return Err(SignalError::Command(format!(
                         "the command exited with status {code}{}",
-                        tail_note(&stderr)
+                        tail_note(&stderr, &self.masks)
                     )));
                 }
                 match last_number(&stdout) {
@@ -168,10 +184,11 @@ fn one(value: f64) -> Reading {
     }
 }
 
-fn tail_note(stderr: &str) -> String {
+/// The last line of stderr for an error message, masked before it is cut.
+fn tail_note(stderr: &str, masks: &Masks) -> String {
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
     match last {
-        Some(line) => format!(": {}", line.chars().take(300).collect::<String>()),
+        Some(line) => format!(": {}", masks.masked_prefix(line, 300)),
         None => String::new(),
     }
 }
@@ -216,7 +233,11 @@ mod tests {
     #[test]
     fn stdout_exit_code_and_errors() {
         let rt = runtime();
-        let src = CommandSource::new("/bin/sh", vec![("CUTOVER_SECRET_X".into(), "v".into())]);
+        let src = CommandSource::new(
+            "/bin/sh",
+            vec![("CUTOVER_SECRET_X".into(), "v".into())],
+            Arc::default(),
+        );
         let r = rt
             .block_on(src.run("echo start; echo 7", CommandRead::Stdout))
             .unwrap();
@@ -238,15 +259,58 @@ mod tests {
             .unwrap();
         assert_eq!(r.samples[0].value, 3.0);
         let e = rt.block_on(
-            CommandSource::new("/nonexistent/shell", vec![]).run("true", CommandRead::Stdout),
+            CommandSource::new("/nonexistent/shell", vec![], Arc::default())
+                .run("true", CommandRead::Stdout),
         );
         assert!(e.is_err());
     }
 
     #[test]
+    fn stderr_is_masked_before_it_is_cut() {
+        let secret = "s3cr3t-t0ken";
+        let masks = Masks {
+            secrets: crate::secrets::Masker::new([secret]),
+            ..Masks::default()
+        };
+        for at in 290..300 {
+            let note = tail_note(&format!("{}{secret} tail\n\n", "x".repeat(at)), &masks);
+            assert!(!note.contains(&secret[..4]), "{note}");
+        }
+    }
+
+    #[test]
+    fn a_long_stderr_is_kept_from_a_line_start() {
+        let rt = runtime();
+        let src = CommandSource::new("/bin/sh", vec![], Arc::default());
+        // More than MAX_OUTPUT on one line: its start is gone, so none of it is kept.
+        let e = rt
+            .block_on(src.run(
+                "head -c 1100000 /dev/zero | tr '\\0' x >&2; exit 1",
+                CommandRead::Stdout,
+            ))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the command exited with status 1");
+        let e = rt
+            .block_on(src.run(
+                "head -c 1100000 /dev/zero | tr '\\0' x >&2; echo >&2; echo last >&2; exit 1",
+                CommandRead::Stdout,
+            ))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the command exited with status 1: last");
+        // Stdout keeps its last bytes, line start or not: only a number is read there.
+        let r = rt
+            .block_on(src.run(
+                "head -c 1100000 /dev/zero | tr '\\0' x; echo ' 42'",
+                CommandRead::Stdout,
+            ))
+            .unwrap();
+        assert!((r.samples[0].value - 42.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
     fn a_background_grandchild_does_not_hold_the_value_back() {
         let rt = runtime();
-        let src = CommandSource::new("/bin/sh", vec![]);
+        let src = CommandSource::new("/bin/sh", vec![], Arc::default());
         let started = std::time::Instant::now();
         let r = rt
             .block_on(src.run("echo 5; sleep 30 &", CommandRead::Stdout))
@@ -260,7 +324,7 @@ mod tests {
         let rt = runtime();
         let dir = tempfile::tempdir().unwrap();
         let pidfile = dir.path().join("pid");
-        let src = CommandSource::new("/bin/sh", vec![]);
+        let src = CommandSource::new("/bin/sh", vec![], Arc::default());
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
         let r = rt.block_on(async {
             tokio::time::timeout(

@@ -8,13 +8,14 @@
 //! the endpoint needs. The value of a series is its last non-null point.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indexmap::IndexMap;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
-use super::{Reading, Sample, SignalError};
+use super::{Masks, Reading, Sample, SignalError};
 use crate::runbook::model::DatadogApi;
 
 /// How far back a metric query looks for the latest point. Datadog's
@@ -27,6 +28,7 @@ pub(crate) struct DatadogSource {
     client: reqwest::Client,
     api: DatadogApi,
     timeout: Duration,
+    masks: Arc<Masks>,
 }
 
 /// `GET /api/v1/monitor/{id}`, the one field a gate reads.
@@ -68,6 +70,7 @@ impl DatadogSource {
         api: DatadogApi,
         headers: &IndexMap<String, String>,
         timeout: Duration,
+        masks: Arc<Masks>,
     ) -> Result<Self, SignalError> {
         let (base, _) = super::split_url_credentials(url)?;
         let mut map = super::header_map(headers, None)?;
@@ -91,6 +94,7 @@ impl DatadogSource {
             client,
             api,
             timeout,
+            masks,
         })
     }
 
@@ -224,7 +228,7 @@ impl DatadogSource {
             if status.is_success() {
                 return Ok(body);
             }
-            let detail = error_text(&body);
+            let detail = error_text(&body, &self.masks);
             return Err(match status.as_u16() {
                 403 => SignalError::Forbidden {
                     permission: endpoint.permission(),
@@ -241,8 +245,9 @@ impl DatadogSource {
     }
 }
 
-/// Datadog error bodies are `{"errors": ["..."]}`; keep them short.
-fn error_text(body: &str) -> Option<String> {
+/// Datadog error bodies are `{"errors": ["..."]}`; keep them short (masked
+/// before they are cut).
+fn error_text(body: &str, masks: &Masks) -> Option<String> {
     #[derive(Deserialize)]
     struct Errors {
         errors: Vec<serde_json::Value>,
@@ -259,7 +264,7 @@ fn error_text(body: &str) -> Option<String> {
     if texts.is_empty() {
         None
     } else {
-        Some(texts.join("; ").chars().take(500).collect())
+        Some(masks.masked_prefix(&texts.join("; "), 500))
     }
 }
 
@@ -429,10 +434,25 @@ mod tests {
 
     #[test]
     fn error_bodies_are_read() {
+        let masks = Masks::default();
         assert_eq!(
-            error_text(r#"{"errors":["Forbidden"]}"#).as_deref(),
+            error_text(r#"{"errors":["Forbidden"]}"#, &masks).as_deref(),
             Some("Forbidden")
         );
-        assert_eq!(error_text("<html>"), None);
+        assert_eq!(error_text("<html>", &masks), None);
+    }
+
+    #[test]
+    fn error_bodies_are_masked_before_they_are_cut() {
+        let secret = "s3cr3t-t0ken";
+        let masks = Masks {
+            secrets: crate::secrets::Masker::new([secret]),
+            ..Masks::default()
+        };
+        for at in 490..500 {
+            let body = format!(r#"{{"errors":["{}{secret} tail"]}}"#, "x".repeat(at));
+            let text = error_text(&body, &masks).unwrap();
+            assert!(!text.contains(&secret[..4]), "{text}");
+        }
     }
 }

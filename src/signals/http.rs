@@ -5,11 +5,12 @@
 //! `== 200`); the other reads need a 2xx, because the latency or body of an
 //! error response says nothing about the service being healthy.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indexmap::IndexMap;
 
-use super::{Reading, Sample, SignalError};
+use super::{Masks, Reading, Sample, SignalError};
 use crate::runbook::model::{Auth, HttpRead};
 
 /// Bodies larger than this are not read in full for a probe.
@@ -19,6 +20,7 @@ pub(crate) struct HttpSource {
     base: Option<reqwest::Url>,
     client: reqwest::Client,
     timeout: Duration,
+    masks: Arc<Masks>,
 }
 
 impl HttpSource {
@@ -27,6 +29,7 @@ impl HttpSource {
         auth: Option<&Auth>,
         headers: &IndexMap<String, String>,
         timeout: Duration,
+        masks: Arc<Masks>,
     ) -> Result<Self, SignalError> {
         let (base, url_auth) = match base {
             Some(b) => {
@@ -40,6 +43,7 @@ impl HttpSource {
             base,
             client: super::http_client(map, timeout)?,
             timeout,
+            masks,
         })
     }
 
@@ -79,7 +83,7 @@ impl HttpSource {
         if !status.is_success() {
             return Err(SignalError::Status {
                 status: status.as_u16(),
-                detail: snippet(&body),
+                detail: snippet(&body, &self.masks),
             });
         }
         match read {
@@ -167,8 +171,9 @@ async fn read_body(mut resp: reqwest::Response, timeout: Duration) -> Result<Str
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-fn snippet(body: &str) -> String {
-    let s: String = body.chars().take(200).collect();
+/// The start of a body for an error message, masked before it is cut.
+fn snippet(body: &str, masks: &Masks) -> String {
+    let s = masks.masked_prefix(body, 200);
     if s.is_empty() { "empty body".into() } else { s }
 }
 
@@ -177,5 +182,25 @@ fn kind_of(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
         _ => "not a number",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_snippet_is_masked_before_it_is_cut() {
+        let secret = "s3cr3t-t0ken";
+        let masks = Masks {
+            secrets: crate::secrets::Masker::new([secret]),
+            ..Masks::default()
+        };
+        assert_eq!(snippet("", &masks), "empty body");
+        for at in 190..200 {
+            let s = snippet(&format!("{}{secret} tail", "x".repeat(at)), &masks);
+            assert!(!s.contains(&secret[..4]), "{s}");
+            assert!(s.contains('*'), "{s}");
+        }
     }
 }

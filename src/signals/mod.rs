@@ -131,10 +131,29 @@ pub struct Measurement {
 #[derive(Clone)]
 pub struct SourceSet {
     sources: Arc<BTreeMap<String, Arc<SourceClient>>>,
-    masker: Arc<Masker>,
+    masks: Arc<Masks>,
+}
+
+/// The masking of a source set, shared with its clients: they mask a text
+/// before cutting it short, so a cut never leaves half a secret in clear.
+#[derive(Debug, Default)]
+pub(crate) struct Masks {
+    secrets: Masker,
     /// The sources' own credentials, masked even when they were written
     /// literally in the runbook instead of coming from `[secrets]`.
-    credentials: Arc<Masker>,
+    credentials: Masker,
+}
+
+impl Masks {
+    /// `text` with every secret and credential masked.
+    pub(crate) fn mask(&self, text: &str) -> String {
+        self.credentials.mask(&self.secrets.mask(text))
+    }
+
+    /// At most the first `max` characters of `text`, masked (before the cut).
+    pub(crate) fn masked_prefix(&self, text: &str, max: usize) -> String {
+        self.mask(text).chars().take(max).collect()
+    }
 }
 
 /// A built client and the source it was built from.
@@ -163,10 +182,16 @@ impl SourceSet {
         secret_env: &[(String, String)],
     ) -> Self {
         let mut credentials: Vec<String> = Vec::new();
+        for source in sources.values() {
+            collect_credentials(source, &mut credentials);
+        }
+        let masks = Arc::new(Masks {
+            secrets: masker,
+            credentials: Masker::new(credentials.iter().map(String::as_str)),
+        });
         let mut built = BTreeMap::new();
         for (name, source) in sources {
-            collect_credentials(source, &mut credentials);
-            let kind = match build_client(source, secret_env) {
+            let kind = match build_client(source, secret_env, &masks) {
                 Ok(client) => client,
                 Err(e) => Client::Broken(e),
             };
@@ -180,8 +205,7 @@ impl SourceSet {
         }
         SourceSet {
             sources: Arc::new(built),
-            masker: Arc::new(masker),
-            credentials: Arc::new(Masker::new(credentials.iter().map(String::as_str))),
+            masks,
         }
     }
 
@@ -196,7 +220,7 @@ impl SourceSet {
 
     /// `text` with every secret and credential masked.
     pub fn mask(&self, text: &str) -> String {
-        self.credentials.mask(&self.masker.mask(text))
+        self.masks.mask(text)
     }
 
     /// Take one measurement of `check` and judge it. Never panics; an error,
@@ -328,7 +352,11 @@ impl SourceClient {
     }
 }
 
-fn build_client(source: &Source, secret_env: &[(String, String)]) -> Result<Client, SignalError> {
+fn build_client(
+    source: &Source,
+    secret_env: &[(String, String)],
+    masks: &Arc<Masks>,
+) -> Result<Client, SignalError> {
     Ok(match &source.kind {
         SourceKind::Prometheus { url, auth } => Client::Prometheus(
             prometheus::PrometheusSource::new(url, auth.as_ref(), &source.headers, source.timeout)?,
@@ -345,16 +373,20 @@ fn build_client(source: &Source, secret_env: &[(String, String)]) -> Result<Clie
             *api,
             &source.headers,
             source.timeout,
+            masks.clone(),
         )?),
         SourceKind::Http { url, auth } => Client::Http(http::HttpSource::new(
             url.as_deref(),
             auth.as_ref(),
             &source.headers,
             source.timeout,
+            masks.clone(),
         )?),
-        SourceKind::Command { shell } => {
-            Client::Command(command::CommandSource::new(shell, secret_env.to_vec()))
-        }
+        SourceKind::Command { shell } => Client::Command(command::CommandSource::new(
+            shell,
+            secret_env.to_vec(),
+            masks.clone(),
+        )),
     })
 }
 

@@ -4,4 +4,4 @@ mod orphan;
 mod unix;
 
 pub(crate) use orphan::{OrphanFate, stop_orphan};
-pub(crate) use unix::{CommandOutcome, KillLevel, run_shell};
+pub(crate) use unix::{CommandOutcome, KillLevel, Piece, run_shell};

@@ -39,8 +39,18 @@ pub(crate) enum CommandOutcome {
     SpawnFailed(String),
 }
 
-/// Receives each output line (lossily decoded, without its newline).
-pub(crate) type LineSink = tokio::sync::mpsc::UnboundedSender<(Stream, String)>;
+/// A piece of an output line, lossily decoded. A line longer than
+/// [`MAX_LINE`] comes in several pieces, cut between characters; only the last
+/// one has `end` set (and lacks the newline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Piece {
+    pub stream: Stream,
+    pub text: String,
+    pub end: bool,
+}
+
+/// Receives the output, piece by piece.
+pub(crate) type LineSink = tokio::sync::mpsc::UnboundedSender<Piece>;
 
 /// How long output pipes may stay open after the group is gone (a process
 /// that escaped the group and kept the pipe).
@@ -195,30 +205,87 @@ pub(crate) fn signal_group(group: Pid, signal: Signal) {
     }
 }
 
-/// Longer lines are journaled in pieces of this size: a step printing a
-/// huge blob without newlines must not hold it all in memory.
-const MAX_LINE: u64 = 64 * 1024;
+/// Longer lines are journaled in pieces of at most this size: a step
+/// printing a huge blob without newlines must not hold it all in memory.
+/// (Masking holds back a few bytes across pieces: see `Masker::stream`.)
+const MAX_LINE: usize = 64 * 1024;
 
 async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, lines: LineSink) {
     let mut reader = BufReader::new(pipe);
+    // The bytes of a character cut by the previous piece, then the piece.
     let mut buf = Vec::new();
+    // A piece of the current line was sent without `end`.
+    let mut in_line = false;
     loop {
-        buf.clear();
-        match (&mut reader)
-            .take(MAX_LINE)
+        let room = (MAX_LINE - buf.len()) as u64;
+        let read = (&mut reader)
+            .take(room)
             .read_until(b'\n', &mut buf)
             .await
-        {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&buf);
-                let text = text.trim_end_matches(['\n', '\r']).to_string();
-                if lines.send((stream, text)).is_err() {
-                    return;
-                }
+            .unwrap_or(0);
+        let piece = if read == 0 {
+            // End of output: close a line left open.
+            if buf.is_empty() && !in_line {
+                return;
             }
+            let text = String::from_utf8_lossy(&buf).into_owned();
+            buf.clear();
+            Piece {
+                stream,
+                text,
+                end: true,
+            }
+        } else if buf.last() == Some(&b'\n') || buf.len() < MAX_LINE {
+            // A newline, or the end of output without one.
+            let text = String::from_utf8_lossy(&buf);
+            let text = text.trim_end_matches(['\n', '\r']).to_string();
+            buf.clear();
+            Piece {
+                stream,
+                text,
+                end: true,
+            }
+        } else {
+            let cut = complete_utf8_len(&buf);
+            let text = String::from_utf8_lossy(&buf[..cut]).into_owned();
+            buf.drain(..cut);
+            Piece {
+                stream,
+                text,
+                end: false,
+            }
+        };
+        in_line = !piece.end;
+        if lines.send(piece).is_err() {
+            return;
+        }
+        if read == 0 {
+            return;
         }
     }
+}
+
+/// How much of `bytes` to take so as not to cut a UTF-8 character in two:
+/// all of it, or up to the start of an unfinished character at the end.
+fn complete_utf8_len(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(4) {
+        let start = bytes.len() - back;
+        let width = match bytes[start] {
+            0x80..=0xBF => continue,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        // A cut before the only byte would make no progress; that cannot
+        // happen for a full piece, and invalid bytes are decoded lossily anyway.
+        return if width > back && start > 0 {
+            start
+        } else {
+            bytes.len()
+        };
+    }
+    bytes.len()
 }
 
 #[cfg(test)]
@@ -240,8 +307,8 @@ mod tests {
         )
         .await;
         let mut lines = Vec::new();
-        while let Ok((_, l)) = rx.try_recv() {
-            lines.push(l);
+        while let Ok(piece) = rx.try_recv() {
+            lines.push(piece.text);
         }
         (out, lines)
     }
@@ -271,6 +338,60 @@ mod tests {
         assert_eq!(lines.len(), 4, "64 KiB + 64 KiB + the rest, then `end`");
         assert_eq!(lines[0].len(), 65536);
         assert_eq!(lines[3], "end");
+    }
+
+    async fn pieces(cmd: &str) -> Vec<Piece> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_kill_tx, kill_rx) = watch::channel(KillLevel::None);
+        run_shell(
+            cmd,
+            &[],
+            Path::new("."),
+            None,
+            Duration::from_millis(200),
+            kill_rx,
+            tx,
+        )
+        .await;
+        let mut out = Vec::new();
+        while let Ok(piece) = rx.try_recv() {
+            out.push(piece);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn only_the_last_piece_of_a_line_ends_it() {
+        let got = pieces("head -c 150000 /dev/zero | tr '\\0' x; echo; printf 'no newline'").await;
+        let ends: Vec<bool> = got.iter().map(|p| p.end).collect();
+        assert_eq!(ends, [false, false, true, true]);
+        assert_eq!(got[3].text, "no newline");
+        // A line of exactly one piece, then the end of output.
+        let got = pieces("head -c 65536 /dev/zero | tr '\\0' x").await;
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].text.len(), got[0].end), (65536, false));
+        assert_eq!((got[1].text.as_str(), got[1].end), ("", true));
+    }
+
+    #[tokio::test]
+    async fn pieces_are_cut_between_characters() {
+        // 65535 bytes of `x`, then `é` (2 bytes) across the 64 KiB boundary.
+        let got = pieces("head -c 65535 /dev/zero | tr '\\0' x; printf '\\303\\251yz\\n'").await;
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].text.len(), 65535);
+        assert_eq!(got[1].text, "éyz");
+    }
+
+    #[test]
+    fn complete_utf8_len_keeps_characters_whole() {
+        assert_eq!(complete_utf8_len(b"abc"), 3);
+        assert_eq!(complete_utf8_len("aé".as_bytes()), 3);
+        assert_eq!(complete_utf8_len(&"aé".as_bytes()[..2]), 1);
+        assert_eq!(complete_utf8_len(&"a€".as_bytes()[..3]), 1);
+        assert_eq!(complete_utf8_len(&"a😀".as_bytes()[..4]), 1);
+        assert_eq!(complete_utf8_len("a😀".as_bytes()), 5);
+        assert_eq!(complete_utf8_len(b"a\xff"), 2);
+        assert_eq!(complete_utf8_len(b"\x80\x80\x80\x80\x80"), 5);
     }
 
     #[tokio::test]
