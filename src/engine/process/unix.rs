@@ -351,6 +351,7 @@ mod tests {
             Duration::from_millis(200),
             kill_rx,
             tx,
+            |_| {},
         )
         .await;
         let mut out = Vec::new();
