@@ -3,6 +3,7 @@
 //! messages; every decision is the scheduler's.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -298,6 +299,8 @@ fn from_outcome(
 
 /// Body lines journaled for an HTTP step, at most.
 const HTTP_BODY_LINES: usize = 50;
+/// How much of a step's HTTP response body is read (the status decides).
+const HTTP_BODY_BYTES: usize = 1024 * 1024;
 
 async fn run_http(
     step: &Step,
@@ -326,9 +329,22 @@ async fn run_http(
         request = request.timeout(t);
     }
     let send = async {
-        let response = request.send().await?;
+        let mut response = request.send().await?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let (body, more) = crate::signals::read_capped(&mut response, HTTP_BODY_BYTES)
+            .await
+            .unwrap_or_default();
+        let mut text = String::from_utf8_lossy(&body).into_owned();
+        if more {
+            // The cut may fall inside a secret: drop the unfinished last line
+            // rather than show part of one.
+            text.truncate(text.rfind('\n').unwrap_or(0));
+            let _ = write!(
+                text,
+                "\n(the body goes on past {} KiB; the rest was not read)",
+                HTTP_BODY_BYTES / 1024
+            );
+        }
         Ok::<_, reqwest::Error>((status, text))
     };
     let (status, body) = tokio::select! {

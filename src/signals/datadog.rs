@@ -22,6 +22,9 @@ use crate::runbook::model::DatadogApi;
 /// rollups make the newest minute sparse; five minutes always has a point
 /// for a live metric.
 const WINDOW: Duration = Duration::from_mins(5);
+/// A metric query over five minutes is kilobytes; far more means a query
+/// that matched thousands of series, or a URL that is not Datadog.
+const MAX_RESPONSE: usize = 32 * 1024 * 1024;
 
 pub(crate) struct DatadogSource {
     base: reqwest::Url,
@@ -194,7 +197,7 @@ impl DatadogSource {
             let attempt = req
                 .try_clone()
                 .ok_or_else(|| SignalError::Config("request cannot be retried".into()))?;
-            let resp = attempt
+            let mut resp = attempt
                 .send()
                 .await
                 .map_err(|e| super::describe_reqwest(e, self.timeout))?;
@@ -221,10 +224,16 @@ impl DatadogSource {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            let body = resp
-                .text()
+            let (body, more) = super::read_capped(&mut resp, MAX_RESPONSE)
                 .await
                 .map_err(|e| super::describe_reqwest(e, self.timeout))?;
+            if more {
+                return Err(SignalError::Malformed(format!(
+                    "the response is larger than {} MiB: narrow the query",
+                    MAX_RESPONSE / 1024 / 1024
+                )));
+            }
+            let body = String::from_utf8_lossy(&body).into_owned();
             if status.is_success() {
                 return Ok(body);
             }

@@ -154,19 +154,14 @@ fn one(value: f64) -> Reading {
 }
 
 async fn read_body(mut resp: reqwest::Response, timeout: Duration) -> Result<String, SignalError> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
+    let (buf, more) = super::read_capped(&mut resp, MAX_BODY)
         .await
-        .map_err(|e| super::describe_reqwest(e, timeout))?
-    {
-        buf.extend_from_slice(&chunk);
-        if buf.len() > MAX_BODY {
-            return Err(SignalError::Malformed(format!(
-                "the body is larger than {} MiB",
-                MAX_BODY / 1024 / 1024
-            )));
-        }
+        .map_err(|e| super::describe_reqwest(e, timeout))?;
+    if more {
+        return Err(SignalError::Malformed(format!(
+            "the body is larger than {} MiB",
+            MAX_BODY / 1024 / 1024
+        )));
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }

@@ -603,6 +603,25 @@ pub(crate) fn split_url_credentials(
     Ok((parsed, auth))
 }
 
+/// At most `limit` bytes of a response body, and whether there was more
+/// (left unread): a misconfigured URL that streams gigabytes must not take the
+/// engine's memory with it.
+pub(crate) async fn read_capped(
+    resp: &mut reqwest::Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = limit - buf.len();
+        if chunk.len() > room {
+            buf.extend_from_slice(&chunk[..room]);
+            return Ok((buf, true));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((buf, false))
+}
+
 /// A reqwest client with a source's default headers and per-request timeout.
 pub(crate) fn http_client(
     headers: reqwest::header::HeaderMap,
