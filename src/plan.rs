@@ -26,6 +26,14 @@ pub enum PlanError {
     Invalid { path: String, errors: usize },
     #[error("secret `{name}` needs environment variable `{var}`, which is not set")]
     MissingSecret { name: String, var: String },
+    #[error(
+        "secret `{name}` (environment variable `{var}`) is only {len} character(s): too short to mask in output without mangling it, so it would be shown; real keys and tokens are longer"
+    )]
+    SecretTooShort {
+        name: String,
+        var: String,
+        len: usize,
+    },
     #[error("unknown environment `{name}`{}", .help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     UnknownEnv { name: String, help: Option<String> },
     #[error("`--set {0}` is not of the form KEY=VALUE")]
@@ -226,6 +234,13 @@ pub fn resolve(
     let mut secret_values: IndexMap<String, String> = IndexMap::new();
     for (name, spec) in &runbook.secrets {
         match lookup(&spec.env) {
+            Some(v) if !v.is_empty() && v.len() < crate::secrets::MIN_SECRET_LEN => {
+                return Err(PlanError::SecretTooShort {
+                    name: name.clone(),
+                    var: spec.env.clone(),
+                    len: v.chars().count(),
+                });
+            }
             Some(v) => {
                 secret_values.insert(name.clone(), v);
             }

@@ -9,8 +9,9 @@ use base64::Engine as _;
 
 pub const MASK: &str = "***";
 
-/// Secrets shorter than this are not masked: masking `a` would mangle every output line.
-const MIN_SECRET_LEN: usize = 4;
+/// Secrets shorter than this are not masked: masking `a` would mangle every
+/// output line. Plans refuse such a secret instead of printing it.
+pub const MIN_SECRET_LEN: usize = 4;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 

@@ -71,6 +71,9 @@ pub enum SourceKind {
         app_key: Option<String>,
         /// Which metric query endpoint `query` probes use (`api = "v1" | "v2"`, default v1).
         api: DatadogApi,
+        /// Metric queries ask for `[now - lookback, now]` and read the last point.
+        #[serde(with = "crate::runbook::duration_serde")]
+        lookback: Duration,
     },
     Http {
         /// Base URL that relative probe URLs are joined to.

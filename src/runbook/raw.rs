@@ -100,6 +100,9 @@ pub struct RawSource {
     /// Datadog metric query endpoint: `v1` (`GET /api/v1/query`, default) or
     /// `v2` (`POST /api/v2/query/timeseries`).
     pub api: Option<Sp<String>>,
+    /// Datadog metric queries: how far back to look for the last point
+    /// (default 5m); longer for metrics that arrive late (cloud integrations).
+    pub lookback: Option<Sp<String>>,
     /// Basic auth user (prometheus, http).
     pub username: Option<Sp<String>>,
     /// Basic auth password (prometheus, http; use `{{ secrets.NAME }}`).

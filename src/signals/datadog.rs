@@ -21,7 +21,8 @@ use crate::runbook::model::DatadogApi;
 /// How far back a metric query looks for the latest point. Datadog's
 /// rollups make the newest minute sparse; five minutes always has a point
 /// for a live metric.
-const WINDOW: Duration = Duration::from_mins(5);
+/// The look-back when a source does not say (`lookback`).
+const DEFAULT_LOOKBACK: Duration = Duration::from_mins(5);
 /// A metric query over five minutes is kilobytes; far more means a query
 /// that matched thousands of series, or a URL that is not Datadog.
 const MAX_RESPONSE: usize = 32 * 1024 * 1024;
@@ -31,6 +32,8 @@ pub(crate) struct DatadogSource {
     client: reqwest::Client,
     api: DatadogApi,
     timeout: Duration,
+    /// Metric queries cover `[now - lookback, now]`.
+    lookback: Duration,
     masks: Arc<Masks>,
 }
 
@@ -97,8 +100,15 @@ impl DatadogSource {
             client,
             api,
             timeout,
+            lookback: DEFAULT_LOOKBACK,
             masks,
         })
+    }
+
+    /// Metric queries cover `[now - lookback, now]`.
+    pub(crate) fn looking_back(mut self, lookback: Duration) -> Self {
+        self.lookback = lookback;
+        self
     }
 
     fn url(&self, path: &str) -> Result<reqwest::Url, SignalError> {
@@ -119,7 +129,7 @@ impl DatadogSource {
         let to = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
-        let from = to.saturating_sub(WINDOW);
+        let from = to.saturating_sub(self.lookback);
         match self.api {
             DatadogApi::V1 => {
                 let url = self.url("api/v1/query")?;

@@ -366,15 +366,19 @@ fn build_client(
             api_key,
             app_key,
             api,
-        } => Client::Datadog(datadog::DatadogSource::new(
-            url,
-            api_key,
-            app_key.as_deref(),
-            *api,
-            &source.headers,
-            source.timeout,
-            masks.clone(),
-        )?),
+            lookback,
+        } => Client::Datadog(
+            datadog::DatadogSource::new(
+                url,
+                api_key,
+                app_key.as_deref(),
+                *api,
+                &source.headers,
+                source.timeout,
+                masks.clone(),
+            )?
+            .looking_back(*lookback),
+        ),
         SourceKind::Http { url, auth } => Client::Http(http::HttpSource::new(
             url.as_deref(),
             auth.as_ref(),

@@ -314,3 +314,71 @@ fn the_keys_never_reach_a_measurement_in_any_form() {
     }
     assert!(json.contains("***"), "{json}");
 }
+
+#[test]
+fn lookback_sets_the_window_of_metric_queries() {
+    use crate::support::cutover::Cutover;
+    let server = HttpServer::start();
+    server.route(
+        "GET",
+        "/api/v1/query",
+        [Reply::json(200, &v1_body("[[1700000000000,0.1]]"))],
+    );
+    let runbook = |lookback: &str| {
+        format!(
+            r#"[runbook]
+name = "dd"
+
+[secrets]
+dd_api_key = {{ env = "DD_API_KEY" }}
+
+[sources.dd]
+kind = "datadog"
+url = "{}"
+api_key = "{{{{ secrets.dd_api_key }}}}"
+{lookback}
+
+[[step]]
+id = "a"
+run = "true"
+rollback = "true"
+"#,
+            server.url()
+        )
+    };
+    for (line, seconds) in [("", 300), ("lookback = \"20m\"", 1200)] {
+        let c = Cutover::new()
+            .runbook(&runbook(line))
+            .env("DD_API_KEY", API_KEY)
+            .args([
+                "query",
+                "dd",
+                "avg:trace.http.request.errors{service:payments}",
+                "--runbook",
+                "runbook.toml",
+            ]);
+        let out = c.run();
+        assert_eq!(out.code, 0, "{out:?}");
+        let sent = server.requests().pop().unwrap();
+        let param = |name: &str| -> u64 {
+            let (_, rest) = sent.path.split_once(&format!("{name}=")).unwrap();
+            rest.split('&').next().unwrap().parse().unwrap()
+        };
+        assert_eq!(
+            param("to") - param("from"),
+            seconds,
+            "{line}: {}",
+            sent.path
+        );
+    }
+    let c = Cutover::new()
+        .runbook(&runbook("lookback = \"2d\""))
+        .args(["validate", "runbook.toml"]);
+    let out = c.run();
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("`lookback` longer than 24h"),
+        "{}",
+        out.stderr
+    );
+}

@@ -153,6 +153,31 @@ fn missing_secret_variable_is_an_error_naming_it() {
 }
 
 #[test]
+fn a_secret_too_short_to_mask_is_refused_not_printed() {
+    for (value, refused) in [("abc", true), ("abcd", false)] {
+        let out = Cutover::new()
+            .runbook(RUNBOOK)
+            .env("PLAN_TEST_TOKEN", value)
+            .args(["plan", "runbook.toml", "--format", "json"])
+            .run();
+        if refused {
+            assert_eq!(out.code, 1, "{out:?}");
+            assert!(
+                out.stderr.contains(
+                    "secret `token` (environment variable `PLAN_TEST_TOKEN`) is only 3 character(s)"
+                ),
+                "{}",
+                out.stderr
+            );
+            assert!(!out.stdout.contains(value) && !out.stderr.contains(&format!("{value} ")));
+        } else {
+            assert_eq!(out.code, 0, "{out:?}");
+            assert!(!out.stdout.contains(value), "masked once long enough");
+        }
+    }
+}
+
+#[test]
 fn unknown_env_and_unknown_set_are_errors_with_suggestions() {
     let out = plan(&["--env", "stagin"]);
     assert_eq!(out.code, 1);

@@ -8,6 +8,11 @@ use crate::runbook::template::{self};
 
 use super::{DEFAULT_SOURCE_TIMEOUT, SOURCE_KINDS, Validator};
 
+/// Datadog's newest rollup bucket is often still empty; five minutes holds
+/// a few points of a metric reported every minute.
+const DEFAULT_DATADOG_LOOKBACK: std::time::Duration = std::time::Duration::from_mins(5);
+const MAX_DATADOG_LOOKBACK: std::time::Duration = std::time::Duration::from_hours(24);
+
 impl Validator<'_> {
     pub(crate) fn source(&mut self, name: &str, s: &RawSource) -> Option<Source> {
         for value in [
@@ -37,7 +42,7 @@ impl Validator<'_> {
         // prometheus source is a mistake, not something to ignore on launch night.
         let allowed: &[&str] = match kind {
             "prometheus" | "http" => &["url", "username", "password", "bearer_token"],
-            "datadog" => &["url", "site", "api_key", "app_key", "api"],
+            "datadog" => &["url", "site", "api_key", "app_key", "api", "lookback"],
             "command" => &["shell"],
             _ => &[],
         };
@@ -48,6 +53,7 @@ impl Validator<'_> {
                 ("api_key", &s.api_key),
                 ("app_key", &s.app_key),
                 ("api", &s.api),
+                ("lookback", &s.lookback),
                 ("username", &s.username),
                 ("password", &s.password),
                 ("bearer_token", &s.bearer_token),
@@ -145,11 +151,23 @@ impl Validator<'_> {
                         DatadogApi::V1
                     }
                 };
+                let lookback = self
+                    .duration(s.lookback.as_ref(), false)
+                    .unwrap_or(DEFAULT_DATADOG_LOOKBACK);
+                if lookback > MAX_DATADOG_LOOKBACK
+                    && let Some(l) = &s.lookback
+                {
+                    self.error(
+                        "`lookback` longer than 24h: a gate wants a recent value",
+                        l.span(),
+                    );
+                }
                 SourceKind::Datadog {
                     url,
                     api_key,
                     app_key: string(&s.app_key),
                     api,
+                    lookback,
                 }
             }
             "http" => {

@@ -34,6 +34,7 @@ pub fn datadog(url: &str, api_key: &str, app_key: Option<&str>, api: DatadogApi)
         api_key: api_key.into(),
         app_key: app_key.map(Into::into),
         api,
+        lookback: std::time::Duration::from_mins(5),
     }
 }
 
