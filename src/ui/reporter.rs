@@ -263,6 +263,11 @@ pub fn describe(record: &Record) -> Option<String> {
             note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
         ),
         Event::Note { text } => format!("note by {}: {text}", record.who()),
+        Event::Milestone {
+            name,
+            step: Some(step),
+            ..
+        } => format!("milestone `{name}` (step `{step}` done)"),
         Event::Milestone { name, .. } => format!("milestone `{name}` by {}", record.who()),
         Event::Readiness {
             checklist, ready, ..

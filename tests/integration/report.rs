@@ -803,7 +803,7 @@ milestone = "all-clear"
 
     let terminal = run(&["--run-id", "real"]);
     assert!(
-        terminal.contains("milestone `traffic-switched`"),
+        terminal.contains("milestone `traffic-switched` (step `switch-traffic` done)"),
         "{terminal}"
     );
     let j = journal(&c, "real");
