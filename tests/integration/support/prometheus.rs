@@ -30,6 +30,27 @@ pub struct Prometheus {
 
 static SHARED: OnceLock<Prometheus> = OnceLock::new();
 
+/// Runbook text: source `prom` at `url` and a rollback trigger `id` firing
+/// when `query` is above 0.5 for `hold` (checked every `interval`).
+pub fn rollback_trigger(url: &str, id: &str, query: &str, hold: &str, interval: &str) -> String {
+    format!(
+        r#"
+[sources.prom]
+kind = "prometheus"
+url = "{url}"
+
+[[trigger]]
+id = "{id}"
+source = "prom"
+query = '{query}'
+fire_if = "> 0.5"
+for = "{hold}"
+interval = "{interval}"
+action = "rollback"
+"#
+    )
+}
+
 /// The shared Prometheus + pushgateway of this test binary, scraping every 1 s.
 pub fn shared() -> &'static Prometheus {
     SHARED.get_or_init(|| Prometheus::start(true))
@@ -184,6 +205,15 @@ impl Prometheus {
             (200..300).contains(&status),
             "push to {url}: {status} {body}"
         );
+    }
+
+    /// Push `metric value` under `job` and wait until Prometheus has scraped
+    /// it; returns the query `metric{job="JOB"}` that reads it.
+    pub fn push_visible(&self, job: &str, metric: &str, value: &str) -> String {
+        self.push(job, metric, value);
+        let query = format!("{metric}{{job=\"{job}\"}}");
+        self.wait_for_value(&query, value);
+        query
     }
 
     /// Delete every series of `job` from the pushgateway.
