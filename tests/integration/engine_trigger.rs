@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{assert_seq_contiguous, journal, of_type, outcome, seq, seq_of};
 use crate::support::prometheus::{rollback_trigger, shared};
-use crate::support::run::{gone, read_pid, run_until_file_then, spawn_run_quiet, wait_for_file};
+use crate::support::run::{gone, read_pid, spawn_run_quiet, wait_for_file};
 
 #[test]
 fn a_prometheus_trigger_stops_the_step_and_rolls_back_in_reverse_order() {
@@ -38,10 +38,7 @@ grace = "1s"
 "#,
         trigger = rollback_trigger(&prom.url(), "errors", &query, "0s", "500ms")
     ));
-    let out = run_until_file_then(&c, "soak.pid", Duration::from_secs(20), || {
-        prom.push(&job, "cutover_engine_errors", "1");
-    });
-    prom.delete(&job);
+    let out = prom.breach_mid_run(&c, &job, "cutover_engine_errors", Duration::from_secs(20));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("TRIGGER `errors` FIRED"), "{stderr}");

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{journal, of_type, seq_of, state_record};
 use crate::support::prometheus::{rollback_trigger, shared};
-use crate::support::run::{bin, cutover_exits, run_until_file_then};
+use crate::support::run::{bin, cutover_exits};
 
 const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
 /// No host name resolves: the page cannot reach any network.
@@ -100,10 +100,7 @@ grace = "1s"
 "#,
             trigger = rollback_trigger(&prom.url(), "error-rate", &query, "1s", "250ms")
         ));
-        let out = run_until_file_then(&c, "soak.pid", Duration::from_secs(30), || {
-            prom.push(&job, "cutover_report_errors", "1");
-        });
-        prom.delete(&job);
+        let out = prom.breach_mid_run(&c, &job, "cutover_report_errors", Duration::from_secs(30));
         assert_eq!(
             out.status.code(),
             Some(3),
@@ -274,6 +271,23 @@ fn chromium() -> &'static str {
     CHROMIUM
 }
 
+/// The DOM headless Chromium builds from the page at `path`, offline.
+fn dump_dom(path: &Path) -> String {
+    let out = Command::new(chromium())
+        .args([
+            "--no-sandbox",
+            "--disable-gpu",
+            NO_NETWORK,
+            "--dump-dom",
+            &format!("file://{}", path.display()),
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn target_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     std::fs::create_dir_all(&dir).unwrap();
@@ -301,20 +315,7 @@ fn the_html_report_renders_in_a_real_browser() {
     // no script running in the report, is proven instead by the assertions
     // below: the page has no <script> element at all, and its own CSP
     // (`default-src 'none'`) blocks script, checked by injecting one.
-    let url = format!("file://{}", html_path.display());
-    let out = Command::new(chromium())
-        .args([
-            "--no-sandbox",
-            "--disable-gpu",
-            NO_NETWORK,
-            "--dump-dom",
-            &url,
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed");
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(&html_path);
     assert!(dom.contains("</html>"), "no DOM dumped: {dom}");
     for s in SECTIONS {
         assert!(
@@ -357,19 +358,7 @@ fn the_html_report_renders_in_a_real_browser() {
         ),
     )
     .unwrap();
-    let out = Command::new(chromium())
-        .args([
-            "--no-sandbox",
-            "--disable-gpu",
-            NO_NETWORK,
-            "--dump-dom",
-            &format!("file://{}", injected.display()),
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed");
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(&injected);
     assert!(
         dom.contains("setAttribute('data-js','ran')"),
         "not injected"
@@ -386,7 +375,7 @@ fn the_html_report_renders_in_a_real_browser() {
             "--hide-scrollbars",
             &format!("--screenshot={}", shot.display()),
             "--window-size=1280,3200",
-            &url,
+            &format!("file://{}", html_path.display()),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -43,9 +43,7 @@ rollback = "true"
 fn query_prints_the_value_and_judges_the_condition() {
     let prom = shared();
     let job = job("query");
-    prom.push(&job, "cutover_cli_latency", "0.25");
-    let q = format!("cutover_cli_latency{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "0.25");
+    let q = prom.push_visible(&job, "cutover_cli_latency", "0.25");
     let rb = runbook(&prom.url(), "");
     let run = |extra: &[&str]| {
         Cutover::new()
@@ -137,9 +135,7 @@ fn query_errors_exit_one_and_show_prometheus_text() {
 fn gate_evaluates_with_count_and_interval_and_exits_by_outcome() {
     let prom = shared();
     let job = job("gate");
-    prom.push(&job, "cutover_cli_errors", "0.01");
-    let q = format!("cutover_cli_errors{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "0.01");
+    let q = prom.push_visible(&job, "cutover_cli_errors", "0.01");
     let gates = format!(
         r#"
 [[step.gate]]

@@ -16,7 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::cutover::Cutover;
 use super::http_server::{encode, request};
+use super::run::run_until_file_then;
 
 pub const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
 pub const PUSHGATEWAY_BIN: &str = "/usr/bin/prometheus-pushgateway";
@@ -214,6 +216,21 @@ impl Prometheus {
         let query = format!("{metric}{{job=\"{job}\"}}");
         self.wait_for_value(&query, value);
         query
+    }
+
+    /// Run `r` of `c` until its step writes `soak.pid` (within `within`),
+    /// then push `metric 1` under `job`; once the run ended, the job is
+    /// deleted and the run's output returned.
+    pub fn breach_mid_run(
+        &self,
+        c: &Cutover,
+        job: &str,
+        metric: &str,
+        within: Duration,
+    ) -> std::process::Output {
+        let out = run_until_file_then(c, "soak.pid", within, || self.push(job, metric, "1"));
+        self.delete(job);
+        out
     }
 
     /// Delete every series of `job` from the pushgateway.
