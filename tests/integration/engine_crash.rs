@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use crate::engine_orphans::Reap;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{
     assert_seq_contiguous, journal, journal_tolerant, of_type, outcome, steps_of,
 };
 use crate::support::run::{
-    cutover, cutover_exits, gone, kill9, read_pid, spawn_run_quiet, wait_for_process_started,
+    Reap, cutover, cutover_exits, gone, kill9, read_pid, spawn_run_quiet, wait_for_process_started,
     wait_for_text,
 };
 

@@ -2,7 +2,6 @@
 //! is its own group); `cutover resume` must stop it before the step runs
 //! again, and journal that it did.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -12,53 +11,9 @@ use serde_json::Value;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{assert_seq_contiguous, journal, of_type};
 use crate::support::run::{
-    bin, cutover_exits, gone, kill9, pid_in, read_pid, spawn_run_quiet, wait_for_process_started,
-    wait_until,
+    Reap, bin, cutover_exits, gone, kill9, pgid_of, pid_in, read_pid, spawn_run_quiet,
+    wait_for_process_started, wait_until,
 };
-
-/// Kills whatever is left of the step's group when the test ends, passed or
-/// not: no `sleep 60` outlives a test. Only processes still in the recorded
-/// group are killed, never a stranger that reused a pid.
-pub(crate) struct Reap {
-    dir: PathBuf,
-    /// The file the step's shell wrote its pid (`$$`, the group id) to.
-    leader: &'static str,
-}
-
-impl Reap {
-    pub(crate) fn new(c: &Cutover, leader: &'static str) -> Self {
-        Reap {
-            dir: c.dir().to_path_buf(),
-            leader,
-        }
-    }
-}
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let Some(leader) = pid_in(&self.dir.join(self.leader)) else {
-            return;
-        };
-        for file in [self.leader, "grandchild.pid"] {
-            let Some(pid) = pid_in(&self.dir.join(file)) else {
-                continue;
-            };
-            if pgid_of(pid) == Some(leader) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-}
-
-fn pgid_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(2)?
-        .parse()
-        .ok()
-}
 
 /// The first time, start a grandchild and hang (the crash comes then); the
 /// second time, write down whether the first run's grandchild still lives.

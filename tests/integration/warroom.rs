@@ -13,8 +13,8 @@ use crate::support::journal::{
     assert_seq_contiguous, journal, journal_tolerant, of_type, outcome, state_record,
 };
 use crate::support::run::{
-    bin, cutover, cutover_exits, kill9, pid_in, signal, spawn_run, spawn_run_quiet, wait_exit,
-    wait_for, wait_for_file, wait_for_type,
+    bin, cutover_exits, kill9, pid_in, signal, spawn_run, spawn_run_quiet, wait_exit, wait_for,
+    wait_for_file, wait_for_type,
 };
 
 const GONOGO: &str = r#"
@@ -42,25 +42,24 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
     let child = spawn_run(&c, &["--wait", "--as", "bob"]);
     wait_for_type(&c, "approval_requested");
 
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &[
             "approve", "r", "switch", "--as", "mallory", "--reason", "lgtm",
         ],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("`mallory` may not approve step `switch`"),
         "{err}"
     );
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "bob", "--reason", "mine"],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(err.contains("no_self_approval"), "{err}");
-    let (code, err) = cutover(&c, &["approve", "r", "switch", "--as", "alice"]);
-    assert_eq!(code, 1, "{err}");
+    let err = cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 1);
     assert!(err.contains("needs a reason"), "{err}");
     assert!(err.contains("keeps waiting"), "{err}");
 
@@ -73,7 +72,7 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
         "prep\n"
     );
 
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &[
             "approve",
@@ -84,8 +83,8 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
             "--reason",
             "dashboards green",
         ],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     assert!(err.contains("1 of 1 approvals"), "{err}");
     let (code, stderr) = wait_exit(child, Duration::from_secs(10));
     assert_eq!(code, 0, "{stderr}");
@@ -110,7 +109,7 @@ fn a_reject_rolls_back_or_aborts_as_configured() {
         let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", on_reject));
         let child = spawn_run(&c, &["--wait", "--as", "bob"]);
         wait_for_type(&c, "approval_requested");
-        let (c2, err) = cutover(
+        cutover_exits(
             &c,
             &[
                 "approve",
@@ -122,8 +121,8 @@ fn a_reject_rolls_back_or_aborts_as_configured() {
                 "--reason",
                 "error rate",
             ],
+            0,
         );
-        assert_eq!(c2, 0, "{err}");
         let (got, stderr) = wait_exit(child, Duration::from_secs(10));
         assert_eq!(got, code, "{on_reject}: {stderr}");
         assert_eq!(std::fs::read_to_string(c.path("effects")).unwrap(), effects);
@@ -153,14 +152,13 @@ fn an_approval_timeout_pauses_and_resume_counts_votes_given_meanwhile() {
         "pause"
     );
     // Approved while paused; resume picks it up.
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "ok"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     assert!(err.contains("cutover resume r"), "{err}");
-    let (code, err) = cutover(&c, &["resume", "r", "--as", "bob"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["resume", "r", "--as", "bob"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "prep\nswitch\n"
@@ -213,8 +211,7 @@ run = "echo next >> effects"
     assert_eq!(paused.last().unwrap()["data"]["reason"], "interrupted");
     assert_eq!(outcome(&j), "paused");
     // `cutover resume` always continues.
-    let (code, err) = cutover(&c, &["resume", "r"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["resume", "r"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "slow\nnext\n"
@@ -282,18 +279,15 @@ run = "touch started; for i in $(seq 1 10000); do echo line-$i; if [ $((i % 250)
 fn mark_refuses_odd_names_and_times() {
     let c =
         Cutover::new().runbook("[runbook]\nname = \"m\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
-    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
-    assert_eq!(code, 0, "{err}");
-    let (code, err) = cutover(&c, &["mark", "r", "not a name"]);
-    assert_eq!(code, 1, "{err}");
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 0);
+    let err = cutover_exits(&c, &["mark", "r", "not a name"], 1);
     assert!(err.contains("must be a simple name"), "{err}");
-    let (code, err) = cutover(&c, &["mark", "r", "impact-start", "--at", "yesterday"]);
-    assert_eq!(code, 1, "{err}");
-    let (code, err) = cutover(
+    cutover_exits(&c, &["mark", "r", "impact-start", "--at", "yesterday"], 1);
+    cutover_exits(
         &c,
         &["mark", "r", "impact-start", "--at", "2026-01-31T22:15:00Z"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     let j = journal(&c, "r");
     assert_eq!(
         of_type(&j, "milestone")[0]["data"]["at"],
@@ -365,15 +359,17 @@ run = "sleep 1"
 #[test]
 fn status_and_runs_read_the_journal() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
-    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r", "--as", "bob"]);
-    assert_eq!(code, 4, "{err}");
-    let (code, err) = cutover(
+    cutover_exits(
+        &c,
+        &["run", "runbook.toml", "--run-id", "r", "--as", "bob"],
+        4,
+    );
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
-    let (code, err) = cutover(&c, &["note", "r", "waiting on the DBA", "--as", "ic"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["note", "r", "waiting on the DBA", "--as", "ic"], 0);
     // CUTOVER_ACTOR works like --as, next to the login user@host.
     let out = bin(&c)
         .args(["mark", "r", "go-decision"])
@@ -466,8 +462,7 @@ run = "true"
     ));
     let child = spawn_run(&c, &["--wait"]);
     wait_for_type(&c, "approval_requested");
-    let (code, err) = cutover(&c, &["approve", "r", "b", "--as", "alice"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["approve", "r", "b", "--as", "alice"], 0);
     let (code, stderr) = wait_exit(child, Duration::from_secs(20));
     assert_eq!(code, 0, "{stderr}");
     let j = journal(&c, "r");
@@ -684,11 +679,11 @@ fn the_operator_cannot_self_approve_at_the_prompt_and_the_run_keeps_waiting() {
     tty.wait_for_text("someone else must approve it; still waiting for approval");
     std::thread::sleep(Duration::from_millis(300));
     assert!(of_type(&journal_tolerant(&c, "r"), "approval_granted").is_empty());
-    let (code, err) = cutover(
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     let (code, screen) = tty.finish();
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("approved by"), "{screen}");
@@ -706,26 +701,26 @@ fn a_vote_before_the_step_asks_is_refused() {
     ));
     let child = spawn_run(&c, &["--wait", "--as", "bob"]);
     wait_for_file(&c, "started");
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &[
             "approve", "r", "switch", "--as", "alice", "--reason", "early",
         ],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(err.contains("not waiting for approval yet"), "{err}");
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &["approve", "r", "nosuch", "--as", "alice", "--reason", "x"],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(err.contains("has no step `nosuch`"), "{err}");
     wait_for_type(&c, "approval_requested");
-    let (code, err) = cutover(
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "now"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     let (code, stderr) = wait_exit(child, Duration::from_secs(10));
     assert_eq!(code, 0, "{stderr}");
 }
@@ -741,13 +736,12 @@ fn sigterm_while_waiting_for_approval_aborts_and_resume_goes_on() {
     let j = journal(&c, "r");
     assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGTERM");
     assert_eq!(outcome(&j), "aborted");
-    let (code, err) = cutover(
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
-    let (code, err) = cutover(&c, &["resume", "r"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["resume", "r"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "prep\nswitch\n"
@@ -771,8 +765,7 @@ run = "true"
 rollback = "true"
 "#,
     );
-    let (code, err) = cutover(&c, &["validate", "runbook.toml"]);
-    assert_eq!(code, 0, "{err}");
+    let err = cutover_exits(&c, &["validate", "runbook.toml"], 0);
     assert!(
         err.contains("approver `team:dba` names unknown team `dba`"),
         "{err}"
@@ -907,8 +900,7 @@ on_failure = "pause"
 rollback = "echo undo-broken >> effects"
 "#,
     );
-    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
-    assert_eq!(code, 4, "{stderr}");
+    let stderr = cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
     assert!(
         last.contains("cutover resume r --rerun broken | --skip broken | --rollback | --abort"),
@@ -916,8 +908,7 @@ rollback = "echo undo-broken >> effects"
     );
     assert!(stderr.contains("cutover resume r --abort"), "{stderr}");
 
-    let (code, stderr) = cutover(&c, &["resume", "r", "--abort", "--as", "dana"]);
-    assert_eq!(code, 4, "{stderr}");
+    let stderr = cutover_exits(&c, &["resume", "r", "--abort", "--as", "dana"], 4);
     assert!(stderr.contains("aborted"), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
@@ -944,8 +935,7 @@ rollback = "echo undo-broken >> effects"
 #[test]
 fn the_approval_hint_names_the_run_in_every_command() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
-    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
-    assert_eq!(code, 4, "{stderr}");
+    let stderr = cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
     assert!(stderr.contains("cutover resume r --yes"), "{stderr}");
     assert!(!stderr.contains("cutover resume --yes"), "{stderr}");
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();

@@ -1,11 +1,12 @@
 //! Driving the binary as a process: start it, wait for what it journals or
 //! writes, signal or `kill -9` it, and check that processes are gone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 use super::cutover::{BIN, Cutover};
@@ -164,8 +165,8 @@ pub fn kill9(child: &mut Child) {
 
 /// Send `signal` to the child.
 pub fn signal(child: &Child, signal: Signal) {
-    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
-    nix::sys::signal::kill(pid, signal).expect("signal the run");
+    let pid = Pid::from_raw(child.id().cast_signed());
+    kill(pid, signal).expect("signal the run");
 }
 
 /// The pid written to the file at `path`, if any.
@@ -185,7 +186,7 @@ pub fn gone(pid: i32) -> bool {
             .next()
             .is_some_and(|r| r.trim_start().starts_with('Z'))
     });
-    zombie || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
+    zombie || kill(Pid::from_raw(pid), None).is_err()
 }
 
 /// Whether `pid` is gone within `within`.
@@ -195,4 +196,49 @@ pub fn gone_within(pid: i32, within: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     gone(pid)
+}
+
+/// Kills whatever is left of the step's group when the test ends, passed or
+/// not: no `sleep 60` outlives a test. Only processes still in the recorded
+/// group are killed, never a stranger that reused a pid.
+pub struct Reap {
+    dir: PathBuf,
+    /// The file the step's shell wrote its pid (`$$`, the group id) to.
+    leader: &'static str,
+}
+
+impl Reap {
+    pub fn new(c: &Cutover, leader: &'static str) -> Self {
+        Reap {
+            dir: c.dir().to_path_buf(),
+            leader,
+        }
+    }
+}
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let Some(leader) = pid_in(&self.dir.join(self.leader)) else {
+            return;
+        };
+        for file in [self.leader, "grandchild.pid"] {
+            let Some(pid) = pid_in(&self.dir.join(file)) else {
+                continue;
+            };
+            if pgid_of(pid) == Some(leader) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+}
+
+/// The process group of `pid`, from /proc.
+pub fn pgid_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
 }
