@@ -40,6 +40,19 @@ fn check(text: &str, extra: &[&str]) -> (Cutover, Output) {
     (c, out)
 }
 
+/// `launch.toml` holding `text`, with the clock pinned to `NOW`.
+fn launch(text: &str) -> Cutover {
+    Cutover::new()
+        .file("launch.toml", text)
+        .env("CUTOVER_NOW", NOW)
+}
+
+/// `cutover ARGS` with `c`'s environment: (exit code, stdout, stderr).
+fn cli(c: &Cutover, args: &[&str]) -> (i32, String, String) {
+    let out = c.exec(args);
+    (out.code, out.stdout, out.stderr)
+}
+
 fn json(out: &Output) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("json ({e}): {out:?}"))
 }
@@ -67,16 +80,14 @@ pass_if = "> 0.25"
     );
     let text = checklist(&prom.url(), &items);
 
-    prom.push(&job, "cutover_checks_error_budget", "0.8");
-    prom.wait_for_value(&query, "0.8");
+    prom.push_visible(&job, "cutover_checks_error_budget", "0.8");
     let (_, out) = check(&text, &[]);
     assert_eq!(out.code, 0, "ready: {out:?}");
     assert!(out.stdout.contains("PASS"), "{}", out.stdout);
     assert!(out.stdout.contains("0.8 vs > 0.25"), "{}", out.stdout);
     assert!(out.stdout.contains("readiness: ready"), "{}", out.stdout);
 
-    prom.push(&job, "cutover_checks_error_budget", "0.1");
-    prom.wait_for_value(&query, "0.1");
+    prom.push_visible(&job, "cutover_checks_error_budget", "0.1");
     let (_, out) = check(&text, &["--format", "json"]);
     assert_eq!(out.code, 1, "not ready: {out:?}");
     let report = json(&out);
@@ -306,19 +317,8 @@ fn keeps_every_line(before: &str, after: &str) {
 
 #[test]
 fn attest_and_waive_keep_every_comment_and_blank_line() {
-    let c = Cutover::new()
-        .file("launch.toml", COMMENTED)
-        .env("CUTOVER_NOW", NOW);
-    let run = |args: &[&str]| {
-        let mut cmd = c.command();
-        cmd.args(args);
-        let o = cmd.output().expect("run cutover");
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let c = launch(COMMENTED);
+    let run = |args: &[&str]| cli(&c, args);
     let (code, stdout, stderr) = run(&[
         "attest",
         "launch.toml",
@@ -407,19 +407,8 @@ evidence = "https://old"
 
 #[test]
 fn attest_updates_a_sub_table_attestation_in_place() {
-    let c = Cutover::new()
-        .file("launch.toml", SUB_TABLE)
-        .env("CUTOVER_NOW", NOW);
-    let run = |args: &[&str]| {
-        let mut cmd = c.command();
-        cmd.args(args);
-        let o = cmd.output().expect("run cutover");
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into_owned(),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
-    };
+    let c = launch(SUB_TABLE);
+    let run = |args: &[&str]| cli(&c, args);
     let (code, stdout, stderr) = run(&[
         "attest",
         "launch.toml",
@@ -456,9 +445,7 @@ fn attest_updates_a_sub_table_attestation_in_place() {
 
 #[test]
 fn attest_without_user_or_as_records_user_at_host() {
-    let c = Cutover::new()
-        .file("launch.toml", COMMENTED)
-        .env("CUTOVER_NOW", NOW);
+    let c = launch(COMMENTED);
     let mut cmd = c.command();
     cmd.env_remove("USER").args([
         "attest",
@@ -519,11 +506,8 @@ approver = "p"
 expires = "2026-12-01"
 "#;
     let c = Cutover::new().file("checks/bad.toml", text);
-    let mut cmd = c.command();
-    cmd.args(["validate", "checks/bad.toml"]);
-    let out = cmd.output().expect("run");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, _, stderr) = cli(&c, &["validate", "checks/bad.toml"]);
+    assert_eq!(code, 1, "{stderr}");
     for expected in [
         "checks/bad.toml:11:12",
         "unknown severity `blocer`",
@@ -545,11 +529,9 @@ expires = "2026-12-01"
         );
     }
     // Same file through `check`: could not evaluate.
-    let mut cmd = c.command();
-    cmd.args(["check", "checks/bad.toml", "--format", "json"]);
-    let out = cmd.output().expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let out = c.exec(&["check", "checks/bad.toml", "--format", "json"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let report = json(&out);
     assert_eq!(report["readiness"], "error");
     assert!(
         report["checklists"][0]["problem"]
@@ -686,11 +668,8 @@ fn history_reports_the_pass_rate_per_week() {
         cmd.env("CUTOVER_NOW", now).args(["check", "c.toml"]);
         assert_eq!(cmd.output().expect("run").status.code(), Some(code));
     }
-    let mut cmd = c.command();
-    cmd.args(["check", "--history"]);
-    let out = cmd.output().expect("run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let (code, stdout, _) = cli(&c, &["check", "--history"]);
+    assert_eq!(code, 0, "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{stdout}");
     assert!(
@@ -701,9 +680,7 @@ fn history_reports_the_pass_rate_per_week() {
         lines[2].contains("2026-W48") && lines[2].ends_with("0%"),
         "{stdout}"
     );
-    let mut cmd = c.command();
-    cmd.args(["check", "--history", "--format", "json"]);
-    let rates: Value = serde_json::from_slice(&cmd.output().expect("run").stdout).expect("json");
+    let rates = json(&c.exec(&["check", "--history", "--format", "json"]));
     assert_eq!(rates[0]["runs"], 2);
     assert_eq!(rates[0]["pass_rate"], 1.0);
 }
@@ -776,14 +753,11 @@ fn a_runbook_with_a_failing_required_checklist_refuses_to_run_without_override()
         .file("runbooks/r.toml", REQUIRING)
         .file("checks/c.toml", FAILING_CHECKLIST);
     let run = |extra: &[&str]| {
-        let mut cmd = c.command();
-        cmd.args(["run", "runbooks/r.toml", "--no-progress"])
-            .args(extra);
-        let o = cmd.output().expect("run");
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stderr).into_owned(),
-        )
+        let (code, _, stderr) = cli(
+            &c,
+            &[&["run", "runbooks/r.toml", "--no-progress"], extra].concat(),
+        );
+        (code, stderr)
     };
     let (code, stderr) = run(&["--run-id", "refused"]);
     assert_eq!(code, 1, "{stderr}");
@@ -947,27 +921,14 @@ pass_if = "== 0"
         .file("checks/launch.toml", &text)
         .env("DD_API_KEY", API_KEY)
         .env("DD_APP_KEY", APP_KEY);
-    let out = c
-        .command()
-        .args(["check", "checks/launch.toml", "--format", "json"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "warnings do not block: {stdout}"
-    );
-    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let out = c.exec(&["check", "checks/launch.toml", "--format", "json"]);
+    assert_eq!(out.code, 0, "warnings do not block: {}", out.stdout);
+    let report = json(&out);
     assert_eq!(item(&report, "error-rate")["status"], "pass", "{report}");
     assert_eq!(item(&report, "latency-monitor")["status"], "pass");
     assert_eq!(item(&report, "saturation-monitor")["status"], "fail");
-    let with_warn = c
-        .command()
-        .args(["check", "checks/launch.toml", "--fail-on-warn"])
-        .output()
-        .unwrap();
-    assert_eq!(with_warn.status.code(), Some(1), "the Alert monitor fails");
+    let with_warn = c.exec(&["check", "checks/launch.toml", "--fail-on-warn"]);
+    assert_eq!(with_warn.code, 1, "the Alert monitor fails");
     let requests = server.requests();
     assert!(requests.len() >= 6, "{}", requests.len());
     for r in &requests {
@@ -975,16 +936,8 @@ pass_if = "== 0"
         assert_eq!(r.header("dd-application-key"), Some(APP_KEY));
     }
     for format in ["human", "json", "junit", "github", "markdown"] {
-        let out = c
-            .command()
-            .args(["check", "checks/launch.toml", "--format", format])
-            .output()
-            .unwrap();
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = c.exec(&["check", "checks/launch.toml", "--format", format]);
+        let all = format!("{}{}", out.stdout, out.stderr);
         assert!(
             !all.contains(API_KEY) && !all.contains(APP_KEY),
             "{format}: {all}"
@@ -1026,17 +979,8 @@ rollback = "true"
         .file("up.toml", runbook(&up))
         .file("down.toml", runbook(&down));
     let validate = |files: &[&str]| {
-        let out = c
-            .command()
-            .arg("validate")
-            .arg("--check-sources")
-            .args(files)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        let (code, _, stderr) = cli(&c, &[&["validate", "--check-sources"], files].concat());
+        (code, stderr)
     };
     let (code, err) = validate(&["checks/up.toml", "up.toml"]);
     assert_eq!(code, 0, "{err}");
@@ -1053,10 +997,6 @@ rollback = "true"
         );
     }
     // Without the flag, nothing is asked: a down source is still a valid file.
-    let out = c
-        .command()
-        .args(["validate", "checks/down.toml", "down.toml"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    let (code, _, stderr) = cli(&c, &["validate", "checks/down.toml", "down.toml"]);
+    assert_eq!(code, 0, "{stderr}");
 }

@@ -2,70 +2,15 @@
 //! rollback, failed rollback, process-group kills, dry run, manual steps,
 //! secrets, `run --plan`, and resume after a torn journal line.
 
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use serde_json::Value;
+use nix::sys::signal::Signal;
 
 use crate::support::cutover::{Cutover, Output};
-
-/// The records of run `id` (header left out).
-pub(crate) fn journal(c: &Cutover, id: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(c.path(&format!(".cutover/runs/{id}/journal.jsonl")))
-        .expect("read journal");
-    text.lines()
-        .skip(1)
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l}: {e}")))
-        .collect()
-}
-
-/// Like `journal`, but a torn last line (a crash mid-write) is left out.
-pub(crate) fn journal_tolerant(c: &Cutover, id: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(c.path(&format!(".cutover/runs/{id}/journal.jsonl")))
-        .unwrap_or_default();
-    let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
-    complete
-        .lines()
-        .skip(1)
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l}: {e}")))
-        .collect()
-}
-
-pub(crate) fn of_type<'a>(records: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    records.iter().filter(|r| r["type"] == kind).collect()
-}
-
-/// `seq` of the first record of `kind` about `step` in `state` (for step_state).
-pub(crate) fn seq_of(records: &[Value], step: &str, state: &str) -> u64 {
-    records
-        .iter()
-        .find(|r| {
-            r["type"] == "step_state" && r["data"]["step"] == step && r["data"]["state"] == state
-        })
-        .and_then(|r| r["seq"].as_u64())
-        .unwrap_or_else(|| panic!("no `{state}` for `{step}`"))
-}
-
-pub(crate) fn assert_seq_contiguous(records: &[Value]) {
-    let seqs: Vec<u64> = records
-        .iter()
-        .map(|r| r["seq"].as_u64().expect("seq"))
-        .collect();
-    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
-    assert_eq!(seqs, expected, "seq must be 1..=n with no gap or duplicate");
-}
-
-fn outcome(records: &[Value]) -> String {
-    of_type(records, "run_finished")
-        .last()
-        .map(|r| {
-            r["data"]["outcome"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .unwrap_or_default()
-}
+pub(crate) use crate::support::journal::*;
+pub(crate) use crate::support::run::*;
 
 fn run(c: Cutover, extra: &[&str]) -> (Cutover, Output) {
     let c = c
@@ -73,26 +18,6 @@ fn run(c: Cutover, extra: &[&str]) -> (Cutover, Output) {
         .args(extra.iter().copied());
     let out = c.run();
     (c, out)
-}
-
-/// The binary in the test's directory, without the `run` arguments of `c`.
-pub(crate) fn bin(c: &Cutover) -> std::process::Command {
-    let mut cmd = std::process::Command::new(crate::support::cutover::BIN);
-    cmd.current_dir(c.dir())
-        .env("NO_COLOR", "1")
-        .env_remove("CUTOVER_ACTOR")
-        .stdin(std::process::Stdio::null());
-    cmd
-}
-
-/// A process is gone: no such pid, or only a zombie waiting for its reaper.
-pub(crate) fn gone(pid: i32) -> bool {
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z'))
-    });
-    zombie || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err()
 }
 
 #[test]
@@ -185,11 +110,7 @@ fn a_failed_step_rolls_back_completed_steps_in_reverse_order() {
     let started = of_type(&j, "rollback_started");
     assert_eq!(started[0]["data"]["steps"], serde_json::json!(["b", "a"]));
     assert_eq!(started[0]["data"]["reason"]["step"], "c");
-    let finished: Vec<&str> = of_type(&j, "rollback_step_finished")
-        .iter()
-        .map(|r| r["data"]["step"].as_str().unwrap())
-        .collect();
-    assert_eq!(finished, ["b", "a"]);
+    assert_eq!(steps_of(&j, "rollback_step_finished"), ["b", "a"]);
     assert_eq!(
         of_type(&j, "attempt_finished").last().unwrap()["data"]["exit_code"],
         7
@@ -245,16 +166,11 @@ grace = "500ms"
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(started.elapsed() < Duration::from_secs(20));
-    let pid: i32 = std::fs::read_to_string(c.path("grandchild.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while !gone(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(gone(pid), "grandchild {pid} of the timed-out step survived");
+    let pid = read_pid(&c, "grandchild.pid");
+    assert!(
+        gone_within(pid, Duration::from_secs(3)),
+        "grandchild {pid} of the timed-out step survived"
+    );
     let j = journal(&c, "r");
     let attempt = of_type(&j, "attempt_finished");
     assert_eq!(attempt[0]["data"]["result"], "timed_out");
@@ -351,30 +267,17 @@ run = "echo two >> effects"
         out.stderr
     );
     assert!(out.stderr.contains("cutover resume r"), "{}", out.stderr);
-    let done = bin(&c)
-        .args([
-            "done",
-            "r",
-            "call-bank",
-            "--note",
-            "bank says yes",
-            "--as",
-            "carol",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
-    assert_eq!(
-        resumed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    let done = [
+        "done",
+        "r",
+        "call-bank",
+        "--note",
+        "bank says yes",
+        "--as",
+        "carol",
+    ];
+    cutover_exits(&c, &done, 0);
+    cutover_exits(&c, &["resume", "r"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "one\ntwo\n"
@@ -416,9 +319,7 @@ run = "echo switch >> effects"
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(r#"{"seq":99,"ts":"2026-"#);
     std::fs::write(&path, text).unwrap();
-    let resumed = bin(&c).args(["resume", "r", "--yes"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&resumed.stderr);
-    assert_eq!(resumed.status.code(), Some(0), "{stderr}");
+    let stderr = cutover_exits(&c, &["resume", "r", "--yes"], 0);
     assert!(stderr.contains("journal truncated at line"), "{stderr}");
     let j = journal(&c, "r");
     assert_seq_contiguous(&j);
@@ -443,20 +344,9 @@ run = "sleep 2"
 "#,
     );
     let c = c.args(["run", "runbook.toml", "--run-id", "r"]);
-    let mut first = c
-        .command()
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let journal_path = c.path(".cutover/runs/r/journal.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(&journal_path).is_ok_and(|t| t.contains("\"running\"")) {
-        assert!(Instant::now() < deadline, "run did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let resume = bin(&c).args(["resume", "r"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&resume.stderr);
-    assert_eq!(resume.status.code(), Some(1), "{stderr}");
+    let mut first = c.command().stderr(Stdio::null()).spawn().unwrap();
+    wait_for_text(&c, ".cutover/runs/r/journal.jsonl", "\"running\"");
+    let stderr = cutover_exits(&c, &["resume", "r"], 1);
     assert!(stderr.contains("is being driven by"), "{stderr}");
     assert!(stderr.contains(&format!("pid {}", first.id())), "{stderr}");
     assert!(first.wait().unwrap().success());
@@ -520,50 +410,36 @@ id = "a"
 run = "echo reviewed"
 "#,
     );
-    let plan = bin(&c)
-        .args([
-            "plan",
-            "runbook.toml",
-            "--format",
-            "json",
-            "-o",
-            "plan.json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        plan.status.success(),
-        "{}",
-        String::from_utf8_lossy(&plan.stderr)
-    );
+    let plan = [
+        "plan",
+        "runbook.toml",
+        "--format",
+        "json",
+        "-o",
+        "plan.json",
+    ];
+    cutover_exits(&c, &plan, 0);
     std::fs::write(
         c.path("runbook.toml"),
         "[runbook]\nname = \"planned\"\n\n[[step]]\nid = \"a\"\nrun = \"echo not reviewed\"\n",
     )
     .unwrap();
-    let out = bin(&c)
-        .args([
-            "run",
-            "runbook.toml",
-            "--plan",
-            "plan.json",
-            "--run-id",
-            "r",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let run = [
+        "run",
+        "runbook.toml",
+        "--plan",
+        "plan.json",
+        "--run-id",
+        "r",
+    ];
+    let stderr = cutover_exits(&c, &run, 1);
     assert!(stderr.contains("changed"), "{stderr}");
     assert!(!c.path(".cutover/runs/r").exists(), "nothing ran");
 }
 
 #[test]
 fn double_sigint_and_sigterm_stop_the_run_and_leave_no_child_alive() {
-    for signal in [
-        nix::sys::signal::Signal::SIGINT,
-        nix::sys::signal::Signal::SIGTERM,
-    ] {
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
         let c = Cutover::new().runbook(
             r#"
 [runbook]
@@ -575,45 +451,31 @@ run = "sleep 60 & echo $! > grandchild.pid; echo $$ > leader.pid; wait"
 grace = "500ms"
 "#,
         );
-        let child = bin(&c)
-            .args(["run", "runbook.toml", "--run-id", "r"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(c.path("grandchild.pid").exists() && c.path("leader.pid").exists()) {
-            assert!(Instant::now() < deadline, "step never started");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = spawn_run(&c, &[]);
+        wait_for_file(&c, "grandchild.pid");
+        wait_for_file(&c, "leader.pid");
         std::thread::sleep(Duration::from_millis(50));
-        let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
-        nix::sys::signal::kill(pid, signal).unwrap();
-        if signal == nix::sys::signal::Signal::SIGINT {
+        signal(&child, sig);
+        if sig == Signal::SIGINT {
             // One Ctrl-C pauses after the step ends; a second one soon after aborts it.
             std::thread::sleep(Duration::from_millis(200));
-            nix::sys::signal::kill(pid, signal).unwrap();
+            signal(&child, sig);
         }
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(4), "{signal}: {stderr}");
+        assert_eq!(out.status.code(), Some(4), "{sig}: {stderr}");
         for file in ["grandchild.pid", "leader.pid"] {
-            let pid: i32 = std::fs::read_to_string(c.path(file))
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while !gone(pid) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            assert!(gone(pid), "{signal}: {file} {pid} survived");
+            let pid = read_pid(&c, file);
+            assert!(
+                gone_within(pid, Duration::from_secs(3)),
+                "{sig}: {file} {pid} survived"
+            );
         }
         let j = journal(&c, "r");
         assert_seq_contiguous(&j);
         assert_eq!(
             of_type(&j, "interrupted")[0]["data"]["signal"],
-            signal.as_str()
+            sig.as_str()
         );
         seq_of(&j, "long", "stopped");
         assert_eq!(outcome(&j), "aborted");
@@ -721,16 +583,7 @@ run = "echo later >> effects"
         "in-flight work finishes"
     );
     std::fs::write(c.path("ready"), "").unwrap();
-    let resumed = bin(&c)
-        .args(["resume", "r", "--rerun", "check"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        resumed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    cutover_exits(&c, &["resume", "r", "--rerun", "check"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "other\nlater\n"
@@ -836,48 +689,19 @@ fn run_ids_and_journal_paths() {
     assert!(text.contains(r#""ts":"2026-01-02T03:04:05."#), "{text}");
 
     // An explicit journal path: commands name the run by that path.
-    let out = bin(&c)
-        .args(["run", "runbook.toml", "--journal", "elsewhere/j.jsonl"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    let run = ["run", "runbook.toml", "--journal", "elsewhere/j.jsonl"];
+    let stderr = cutover_exits(&c, &run, 4);
     assert!(
         stderr.contains("cutover done elsewhere/j.jsonl a"),
         "{stderr}"
     );
-    let done = bin(&c)
-        .args(["done", "elsewhere/j.jsonl", "a"])
-        .output()
-        .unwrap();
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    let resumed = bin(&c)
-        .args(["resume", "elsewhere/j.jsonl"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        resumed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    cutover_exits(&c, &["done", "elsewhere/j.jsonl", "a"], 0);
+    cutover_exits(&c, &["resume", "elsewhere/j.jsonl"], 0);
     // Resuming an ended run says so and gives its exit code.
-    let again = bin(&c).args(["resume", id.as_str()]).output().unwrap();
-    assert_eq!(
-        again.status.code(),
-        Some(4),
-        "still waiting for its manual step"
-    );
-    let again = bin(&c)
-        .args(["resume", "elsewhere/j.jsonl"])
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already ended: completed"));
+    let (code, _) = cutover(&c, &["resume", id.as_str()]);
+    assert_eq!(code, 4, "still waiting for its manual step");
+    let again = cutover_exits(&c, &["resume", "elsewhere/j.jsonl"], 0);
+    assert!(again.contains("already ended: completed"), "{again}");
 }
 
 #[test]
@@ -975,8 +799,8 @@ fn the_same_runbook_started_twice_at_once_gets_two_runs() {
         bin(&c)
             .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
             .args(["run", "runbook.toml"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap()
     };
@@ -1012,15 +836,7 @@ fn a_second_driver_is_told_who_holds_the_run() {
     for round in 0..5 {
         let c = Cutover::new()
             .runbook("[runbook]\nname = \"race\"\n\n[[step]]\nid = \"a\"\nrun = \"sleep 1\"\n");
-        let spawn = || {
-            bin(&c)
-                .args(["run", "runbook.toml", "--run-id", "r"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
-        let (first, second) = (spawn(), spawn());
+        let (first, second) = (spawn_run(&c, &[]), spawn_run(&c, &[]));
         let outs = [
             first.wait_with_output().unwrap(),
             second.wait_with_output().unwrap(),

@@ -4,12 +4,16 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::engine::{assert_seq_contiguous, bin, journal, of_type};
-use crate::engine_orphans::{Reap, wait_for_process_started};
 use crate::support::cutover::Cutover;
+use crate::support::journal::{
+    assert_seq_contiguous, journal, journal_tolerant, of_type, outcome, steps_of,
+};
+use crate::support::run::{
+    Reap, cutover, cutover_exits, gone, kill9, read_pid, spawn_run_quiet, wait_for_process_started,
+    wait_for_text,
+};
 
 const STEPS: usize = 6;
 
@@ -54,28 +58,14 @@ fn done_steps(records: &[serde_json::Value]) -> Vec<String> {
 fn kill_9_at_twenty_points_then_resume_loses_and_repeats_nothing() {
     // One full run to learn how many events a run has.
     let full = Cutover::new().runbook(&runbook());
-    let out = bin(&full)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    cutover_exits(&full, &["run", "runbook.toml", "--run-id", "r"], 0);
     let total = journal(&full, "r").len();
     assert!(total > 25, "a run of {STEPS} steps has {total} events");
 
     let points: Vec<usize> = (0..20).map(|i| 1 + i * (total - 2) / 20).collect();
     for at in points {
         let c = Cutover::new().runbook(&runbook());
-        let mut child = bin(&c)
-            .args(["run", "runbook.toml", "--run-id", "r"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run_quiet(&c, &[]);
         let path = c.path(".cutover/runs/r/journal.jsonl");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -87,12 +77,11 @@ fn kill_9_at_twenty_points_then_resume_loses_and_repeats_nothing() {
             assert!(Instant::now() < deadline, "run did not reach event {at}");
             std::thread::yield_now();
         }
-        child.kill().unwrap(); // SIGKILL
-        let _ = child.wait();
+        kill9(&mut child);
         // Children of the killed process are in their own groups: let any
         // in-flight one finish its side effect before counting.
         std::thread::sleep(Duration::from_millis(150));
-        let before = crate::engine::journal_tolerant(&c, "r");
+        let before = journal_tolerant(&c, "r");
         let done_before = done_steps(&before);
         let effects_before = effects(&c);
 
@@ -100,13 +89,8 @@ fn kill_9_at_twenty_points_then_resume_loses_and_repeats_nothing() {
             "killed at event {at}/{total}: {} event(s) durable, done {done_before:?}",
             before.len()
         );
-        let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
-        let stderr = String::from_utf8_lossy(&resumed.stderr);
-        assert_eq!(
-            resumed.status.code(),
-            Some(0),
-            "killed at event {at}: {stderr}"
-        );
+        let (code, stderr) = cutover(&c, &["resume", "r"]);
+        assert_eq!(code, 0, "killed at event {at}: {stderr}");
 
         let after = journal(&c, "r");
         assert_seq_contiguous(&after);
@@ -159,24 +143,12 @@ rollback = "true"
 "#,
     );
     let _reap = Reap::new(&c, "leader.pid");
-    let mut child = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(c.path("effects")).is_ok_and(|t| t.contains("started")) {
-        assert!(Instant::now() < deadline, "step did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_run_quiet(&c, &[]);
+    wait_for_text(&c, "effects", "started");
     wait_for_process_started(&c, "transfer", "step");
-    child.kill().unwrap();
-    let _ = child.wait();
+    kill9(&mut child);
 
-    let paused = bin(&c).args(["resume", "r"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&paused.stderr);
-    assert_eq!(paused.status.code(), Some(4), "{stderr}");
+    let stderr = cutover_exits(&c, &["resume", "r"], 4);
     assert!(
         stderr.contains("cutover resume r --rerun transfer"),
         "{stderr}"
@@ -186,15 +158,10 @@ rollback = "true"
         "{stderr}"
     );
 
-    let skipped = bin(&c)
-        .args(["resume", "r", "--skip", "transfer", "--as", "dana"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        skipped.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&skipped.stderr)
+    cutover_exits(
+        &c,
+        &["resume", "r", "--skip", "transfer", "--as", "dana"],
+        0,
     );
     let j = journal(&c, "r");
     assert_seq_contiguous(&j);
@@ -209,12 +176,8 @@ rollback = "true"
     );
     // The killed run's step lived on in its own group; the first resume
     // stopped it before asking for the decision.
-    let leader: i32 = std::fs::read_to_string(c.path("leader.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(crate::engine::gone(leader), "step {leader} still running");
+    let leader = read_pid(&c, "leader.pid");
+    assert!(gone(leader), "step {leader} still running");
     let stopped = of_type(&j, "orphan_stopped");
     assert_eq!(stopped.len(), 1, "{stopped:?}");
     assert_eq!(stopped[0]["data"]["step"], "transfer");
@@ -245,35 +208,16 @@ run = "exit 1"
 "#,
     );
     let _reap = Reap::new(&c, "rb.pid");
-    let mut child = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(c.path("undo.log")).is_ok_and(|t| t.contains("undo-b-start")) {
-        assert!(Instant::now() < deadline, "rollback of b never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = spawn_run_quiet(&c, &[]);
+    wait_for_text(&c, "undo.log", "undo-b-start");
     wait_for_process_started(&c, "b", "rollback");
-    child.kill().unwrap();
-    let _ = child.wait();
+    kill9(&mut child);
     // The killed run's rollback command lives on in its own group: resume
     // must stop it before running b's rollback again.
-    let leader: i32 = std::fs::read_to_string(c.path("rb.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(
-        !crate::engine::gone(leader),
-        "the rollback died with cutover"
-    );
+    let leader = read_pid(&c, "rb.pid");
+    assert!(!gone(leader), "the rollback died with cutover");
 
-    let resumed = bin(&c).args(["resume", "r"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&resumed.stderr);
-    assert_eq!(resumed.status.code(), Some(3), "{stderr}");
+    cutover_exits(&c, &["resume", "r"], 3);
     assert_eq!(
         std::fs::read_to_string(c.path("undo.log")).unwrap(),
         "undo-b-start\nundo-b\nundo-a\n",
@@ -287,20 +231,13 @@ run = "exit 1"
         "one rollback, resumed"
     );
     assert_eq!(of_type(&j, "run_resumed").len(), 1);
-    let finished: Vec<&str> = of_type(&j, "rollback_step_finished")
-        .iter()
-        .map(|r| r["data"]["step"].as_str().unwrap())
-        .collect();
-    assert_eq!(finished, ["b", "a"]);
+    assert_eq!(steps_of(&j, "rollback_step_finished"), ["b", "a"]);
     let stopped = of_type(&j, "orphan_stopped");
     assert_eq!(stopped.len(), 1, "{stopped:?}");
     assert_eq!(stopped[0]["data"]["step"], "b");
     assert_eq!(stopped[0]["data"]["phase"], "rollback");
     assert_eq!(stopped[0]["data"]["pgid"], leader);
-    assert_eq!(
-        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
-        "rolled_back"
-    );
+    assert_eq!(outcome(&j), "rolled_back");
 }
 
 #[test]
@@ -318,18 +255,9 @@ id = "chatty"
 run = "i=0; while [ $i -lt 10000 ]; do echo line $i; i=$((i+1)); done"
 "#,
     );
-    let child = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn_run_quiet(&c, &[]);
+    wait_for_text(&c, ".cutover/runs/r/journal.jsonl", "line 1");
     let path = c.path(".cutover/runs/r/journal.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(&path).is_ok_and(|t| t.contains("line 1")) {
-        assert!(Instant::now() < deadline, "output never started");
-        std::thread::sleep(Duration::from_millis(5));
-    }
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let path = path.clone();

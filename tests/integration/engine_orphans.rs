@@ -2,84 +2,19 @@
 //! is its own group); `cutover resume` must stop it before the step runs
 //! again, and journal that it did.
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::engine::{assert_seq_contiguous, bin, gone, journal, of_type};
 use crate::support::cutover::Cutover;
-
-/// Kills whatever is left of the step's group when the test ends, passed or
-/// not: no `sleep 60` outlives a test. Only processes still in the recorded
-/// group are killed, never a stranger that reused a pid.
-pub(crate) struct Reap {
-    dir: PathBuf,
-    /// The file the step's shell wrote its pid (`$$`, the group id) to.
-    leader: &'static str,
-}
-
-impl Reap {
-    pub(crate) fn new(c: &Cutover, leader: &'static str) -> Self {
-        Reap {
-            dir: c.dir().to_path_buf(),
-            leader,
-        }
-    }
-}
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let Some(leader) = read_pid(&self.dir.join(self.leader)) else {
-            return;
-        };
-        for file in [self.leader, "grandchild.pid"] {
-            let Some(pid) = read_pid(&self.dir.join(file)) else {
-                continue;
-            };
-            if pgid_of(pid) == Some(leader) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-}
-
-fn read_pid(path: &Path) -> Option<i32> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
-}
-
-fn pgid_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(2)?
-        .parse()
-        .ok()
-}
-
-/// Wait until the journal says `step`'s command (of `phase`) started: only
-/// then does a crash leave resume something to find.
-pub(crate) fn wait_for_process_started(c: &Cutover, step: &str, phase: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let records = crate::engine::journal_tolerant(c, "r");
-        if of_type(&records, "process_started")
-            .iter()
-            .any(|r| r["data"]["step"] == step && r["data"]["phase"] == phase)
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`{step}` ({phase}) never journaled its process"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use crate::support::journal::{assert_seq_contiguous, journal, of_type};
+// Also reachable from here, where other test files found them first.
+pub(crate) use crate::support::run::{Reap, wait_for_process_started};
+use crate::support::run::{
+    bin, cutover_exits, gone, kill9, pgid_of, pid_in, read_pid, spawn_run_quiet, wait_until,
+};
 
 /// The first time, start a grandchild and hang (the crash comes then); the
 /// second time, write down whether the first run's grandchild still lives.
@@ -112,33 +47,19 @@ fi
 /// Start the run, wait until the step's group is journaled, `kill -9`
 /// cutover; returns the step's leader and grandchild pids.
 fn crash_mid_step(c: &Cutover) -> (i32, i32) {
-    let mut child = bin(c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run_quiet(c, &[]);
     wait_for_process_started(c, "migrate", "step");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while read_pid(&c.path("grandchild.pid")).is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "step did not start its grandchild"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL
-    let _ = child.wait();
-    (
-        read_pid(&c.path("leader.pid")).unwrap(),
-        read_pid(&c.path("grandchild.pid")).unwrap(),
-    )
+    wait_until(
+        "the step to start its grandchild",
+        Duration::from_secs(10),
+        || pid_in(&c.path("grandchild.pid")).is_some(),
+    );
+    kill9(&mut child);
+    (read_pid(c, "leader.pid"), read_pid(c, "grandchild.pid"))
 }
 
 fn resume_and_check(c: &Cutover, leader: i32, grandchild: i32) -> (String, Vec<Value>) {
-    let resumed = bin(c).args(["resume", "r"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&resumed.stderr).into_owned();
-    assert_eq!(resumed.status.code(), Some(0), "{stderr}");
+    let stderr = cutover_exits(c, &["resume", "r"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("seen")).unwrap().trim(),
         "gone",
@@ -200,7 +121,12 @@ fn resume_stops_the_crashed_runs_step_before_running_it_again() {
         .args(["report", "r", "--format", "md"])
         .output()
         .unwrap();
-    assert_eq!(report.status.code(), Some(0));
+    assert_eq!(
+        report.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
     let md = String::from_utf8_lossy(&report.stdout);
     assert!(md.contains("orphan-stopped"), "{md}");
 }
@@ -215,11 +141,11 @@ fn a_grandchild_left_alone_that_ignores_sigterm_is_killed() {
     let _reap = Reap::new(&c, "leader.pid");
     let (leader, grandchild) = crash_mid_step(&c);
     let _ = kill(Pid::from_raw(leader), Signal::SIGKILL);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !gone(leader) {
-        assert!(Instant::now() < deadline, "leader {leader} did not die");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        &format!("leader {leader} to die"),
+        Duration::from_secs(5),
+        || gone(leader),
+    );
     assert!(!gone(grandchild), "the grandchild died with its shell");
     assert_eq!(pgid_of(grandchild), Some(leader));
 
@@ -238,11 +164,11 @@ fn a_step_that_ended_with_the_crash_is_journaled_as_not_running() {
     let (leader, grandchild) = crash_mid_step(&c);
     // An operator stopped it by hand before resuming.
     let _ = nix::sys::signal::killpg(Pid::from_raw(leader), Signal::SIGKILL);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !(gone(leader) && gone(grandchild)) {
-        assert!(Instant::now() < deadline, "group {leader} did not die");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        &format!("group {leader} to die"),
+        Duration::from_secs(5),
+        || gone(leader) && gone(grandchild),
+    );
 
     let (stderr, j) = resume_and_check(&c, leader, grandchild);
     assert!(of_type(&j, "orphan_stopped").is_empty());

@@ -2,39 +2,24 @@
 //! pushed above the trigger's threshold mid-run stops the in-flight step and
 //! rolls back the completed ones in reverse order, exit 3, all journaled.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::engine::{assert_seq_contiguous, bin, journal, of_type, seq_of};
 use crate::support::cutover::Cutover;
-use crate::support::prometheus::shared;
+use crate::support::journal::{assert_seq_contiguous, journal, of_type, outcome, seq, seq_of};
+use crate::support::prometheus::{rollback_trigger, shared};
+use crate::support::run::{gone, read_pid, spawn_run_quiet, wait_for_file};
 
 #[test]
 fn a_prometheus_trigger_stops_the_step_and_rolls_back_in_reverse_order() {
     let prom = shared();
     let job = format!("engine_trigger_{}", std::process::id());
-    prom.push(&job, "cutover_engine_errors", "0");
-    let query = format!("cutover_engine_errors{{job=\"{job}\"}}");
-    prom.wait_for_value(&query, "0");
+    let query = prom.push_visible(&job, "cutover_engine_errors", "0");
 
     let c = Cutover::new().runbook(&format!(
         r#"
 [runbook]
 name = "trigger"
-
-[sources.prom]
-kind = "prometheus"
-url = "{url}"
-
-[[trigger]]
-id = "errors"
-source = "prom"
-query = '{query}'
-fire_if = "> 0.5"
-for = "0s"
-interval = "500ms"
-action = "rollback"
-
+{trigger}
 [[step]]
 id = "a"
 run = "echo a"
@@ -51,22 +36,9 @@ run = "echo $$ > soak.pid; sleep 60"
 rollback = "echo undo-soak >> undo.log"
 grace = "1s"
 "#,
-        url = prom.url()
+        trigger = rollback_trigger(&prom.url(), "errors", &query, "0s", "500ms")
     ));
-    let child = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !c.path("soak.pid").exists() {
-        assert!(Instant::now() < deadline, "soak never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    prom.push(&job, "cutover_engine_errors", "1");
-    let out = child.wait_with_output().unwrap();
-    prom.delete(&job);
+    let out = prom.breach_mid_run(&c, &job, "cutover_engine_errors", Duration::from_secs(20));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("TRIGGER `errors` FIRED"), "{stderr}");
@@ -74,15 +46,8 @@ grace = "1s"
         std::fs::read_to_string(c.path("undo.log")).unwrap(),
         "undo-b\nundo-a\n"
     );
-    let leader: i32 = std::fs::read_to_string(c.path("soak.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(
-        crate::engine::gone(leader),
-        "the in-flight step's process is gone"
-    );
+    let leader = read_pid(&c, "soak.pid");
+    assert!(gone(leader), "the in-flight step's process is gone");
 
     let j = journal(&c, "r");
     assert_seq_contiguous(&j);
@@ -94,15 +59,13 @@ grace = "1s"
     let rollback = of_type(&j, "rollback_started");
     assert_eq!(rollback[0]["data"]["reason"]["trigger"], "errors");
     assert_eq!(rollback[0]["data"]["steps"], serde_json::json!(["b", "a"]));
-    assert!(fired[0]["seq"].as_u64().unwrap() < stopped);
+    assert!(seq(fired[0]) < stopped);
     assert!(
-        stopped < rollback[0]["seq"].as_u64().unwrap(),
+        stopped < seq(rollback[0]),
         "in-flight steps stop before rollback"
     );
-    assert_eq!(
-        of_type(&j, "run_finished")[0]["data"]["outcome"],
-        "rolled_back"
-    );
+    assert_eq!(of_type(&j, "run_finished").len(), 1);
+    assert_eq!(outcome(&j), "rolled_back");
 }
 
 fn now_ns() -> u128 {
@@ -123,27 +86,19 @@ fn trigger_reaction_latency() {
     let mut latencies = Vec::new();
     for round in 0..5 {
         let job = format!("engine_latency_{}_{round}", std::process::id());
-        prom.push(&job, "cutover_latency_errors", "0");
-        let query = format!("cutover_latency_errors{{job=\"{job}\"}}");
-        prom.wait_for_value(&query, "0");
+        let query = prom.push_visible(&job, "cutover_latency_errors", "0");
+        let trigger = rollback_trigger(
+            &prom.url(),
+            "errors",
+            &query,
+            "0s",
+            &format!("{interval_ms}ms"),
+        );
         let c = Cutover::new().runbook(&format!(
             r#"
 [runbook]
 name = "latency"
-
-[sources.prom]
-kind = "prometheus"
-url = "{url}"
-
-[[trigger]]
-id = "errors"
-source = "prom"
-query = '{query}'
-fire_if = "> 0.5"
-for = "0s"
-interval = "{interval_ms}ms"
-action = "rollback"
-
+{trigger}
 [[step]]
 id = "a"
 run = "true"
@@ -153,21 +108,13 @@ rollback = "date +%s%N > rollback.ns"
 id = "soak"
 run = "touch soaking; sleep 60"
 grace = "1s"
-"#,
-            url = prom.url()
+"#
         ));
         // Start at a different phase against Prometheus's 1 s scrape each
         // round: the watcher's tick would otherwise stay locked to it.
         std::thread::sleep(Duration::from_millis((round * 293) % 1000));
-        let child = bin(&c)
-            .args(["run", "runbook.toml", "--run-id", "r"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        while !c.path("soaking").exists() {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let child = spawn_run_quiet(&c, &[]);
+        wait_for_file(&c, "soaking");
         // Let the watcher settle into its rhythm, at a random-ish phase.
         std::thread::sleep(Duration::from_millis(1500 + 137 * round));
         prom.push(&job, "cutover_latency_errors", "1");

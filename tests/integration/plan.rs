@@ -179,30 +179,21 @@ fn a_secret_too_short_to_mask_is_refused_not_printed() {
 
 #[test]
 fn unknown_env_and_unknown_set_are_errors_with_suggestions() {
-    let out = plan(&["--env", "stagin"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("unknown environment `stagin` (did you mean `staging`?)"),
-        "{}",
-        out.stderr
-    );
-    let out = plan(&["--set", "regoin=x"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains(
-            "`--set regoin=...` names no variable of the runbook (did you mean `region`?)"
+    for (args, error) in [
+        (
+            ["--env", "stagin"],
+            "unknown environment `stagin` (did you mean `staging`?)",
         ),
-        "{}",
-        out.stderr
-    );
-    let out = plan(&["--set", "novalue"]);
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stderr.contains("is not of the form KEY=VALUE"),
-        "{}",
-        out.stderr
-    );
+        (
+            ["--set", "regoin=x"],
+            "`--set regoin=...` names no variable of the runbook (did you mean `region`?)",
+        ),
+        (["--set", "novalue"], "is not of the form KEY=VALUE"),
+    ] {
+        let out = plan(&args);
+        assert_eq!(out.code, 1, "{args:?}: {out:?}");
+        assert!(out.stderr.contains(error), "{args:?}: {}", out.stderr);
+    }
 }
 
 #[test]

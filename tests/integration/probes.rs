@@ -37,69 +37,61 @@ fn status_latency_json_pointer_and_regex() {
         block_on(sources.measure(&check("web", http_probe(url, read), cond), None))
     };
 
-    assert_eq!(
-        measure("/health", HttpRead::Status, "== 200").verdict,
-        Verdict::Pass
-    );
     let m = measure("/down", HttpRead::Status, "== 200");
     assert_eq!(
         (m.verdict, m.value),
         (Verdict::Fail, Some(503.0)),
         "a status is a value"
     );
-
     let m = measure("/slow", HttpRead::Latency, "< 0.1");
     assert_eq!(m.verdict, Verdict::Fail, "{m:?}");
     assert!(m.value.unwrap() >= 0.3);
-    assert_eq!(
-        measure("/health", HttpRead::Latency, "< 0.25").verdict,
-        Verdict::Pass
-    );
-    assert_eq!(
-        measure("/down", HttpRead::Latency, "< 10").verdict,
-        Verdict::Error,
-        "the latency of an error response is not a pass"
-    );
 
     let json = |p: &str| HttpRead::JsonPointer(p.into());
-    assert_eq!(
-        measure("/stats", json("/queue/depth"), "< 20").verdict,
-        Verdict::Pass
-    );
-    assert_eq!(
-        measure("/stats", json("/queue/lag"), "== 0.5").verdict,
-        Verdict::Pass
-    );
-    assert_eq!(
-        measure("/stats", json("/queue/ok"), "== 1").verdict,
-        Verdict::Pass
-    );
-    assert_eq!(
-        measure("/stats", json("/queue/missing"), "< 20").verdict,
-        Verdict::Inconclusive
-    );
-    assert_eq!(
-        measure("/stats", json("/queue/list"), "< 20").verdict,
-        Verdict::Error
-    );
-    assert_eq!(
-        measure("/health", json("/x"), "< 20").verdict,
-        Verdict::Error,
-        "not json"
-    );
-    assert_eq!(measure("/down", json("/x"), "< 20").verdict, Verdict::Error);
-
     let re = |r: &str| HttpRead::Regex(r.into());
-    let m = measure("/metrics", re(r"queue_depth (\d+)"), "== 42");
-    assert_eq!(m.verdict, Verdict::Pass, "{m:?}");
-    assert_eq!(
-        measure("/metrics", re(r"nothing (\d+)"), "== 42").verdict,
-        Verdict::Inconclusive
-    );
-    assert_eq!(
-        measure("/metrics", re(r"# (HELP)"), "== 42").verdict,
-        Verdict::Error
-    );
+    for (url, read, cond, verdict, why) in [
+        ("/health", HttpRead::Status, "== 200", Verdict::Pass, ""),
+        ("/health", HttpRead::Latency, "< 0.25", Verdict::Pass, ""),
+        (
+            "/down",
+            HttpRead::Latency,
+            "< 10",
+            Verdict::Error,
+            "the latency of an error response is not a pass",
+        ),
+        ("/stats", json("/queue/depth"), "< 20", Verdict::Pass, ""),
+        ("/stats", json("/queue/lag"), "== 0.5", Verdict::Pass, ""),
+        ("/stats", json("/queue/ok"), "== 1", Verdict::Pass, ""),
+        (
+            "/stats",
+            json("/queue/missing"),
+            "< 20",
+            Verdict::Inconclusive,
+            "",
+        ),
+        ("/stats", json("/queue/list"), "< 20", Verdict::Error, ""),
+        ("/health", json("/x"), "< 20", Verdict::Error, "not json"),
+        ("/down", json("/x"), "< 20", Verdict::Error, ""),
+        (
+            "/metrics",
+            re(r"queue_depth (\d+)"),
+            "== 42",
+            Verdict::Pass,
+            "",
+        ),
+        (
+            "/metrics",
+            re(r"nothing (\d+)"),
+            "== 42",
+            Verdict::Inconclusive,
+            "",
+        ),
+        ("/metrics", re(r"# (HELP)"), "== 42", Verdict::Error, ""),
+    ] {
+        let what = format!("{url} {read:?} {cond}");
+        let m = measure(url, read, cond);
+        assert_eq!(m.verdict, verdict, "{what} {why}: {m:?}");
+    }
 
     // Absolute URLs work too, and an unreachable one is an error.
     let abs = format!("{}/health", server.url());

@@ -10,13 +10,14 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::engine::{bin, journal, of_type};
 use crate::support::cutover::Cutover;
-use crate::support::prometheus::shared;
+use crate::support::journal::{journal, of_type, seq_of, state_record};
+use crate::support::prometheus::{rollback_trigger, shared};
+use crate::support::run::{bin, cutover_exits};
 
 const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
 /// No host name resolves: the page cannot reach any network.
@@ -64,28 +65,13 @@ fn rolled_back() -> &'static Cutover {
     RUN.get_or_init(|| {
         let prom = shared();
         let job = format!("report_trigger_{}", std::process::id());
-        prom.push(&job, "cutover_report_errors", "0");
-        let query = format!("cutover_report_errors{{job=\"{job}\"}}");
-        prom.wait_for_value(&query, "0");
+        let query = prom.push_visible(&job, "cutover_report_errors", "0");
         let c = Cutover::new().runbook(&format!(
             r#"
 [runbook]
 name = "payments-cutover"
 change = "CHG-4242"
-
-[sources.prom]
-kind = "prometheus"
-url = "{url}"
-
-[[trigger]]
-id = "error-rate"
-source = "prom"
-query = '{query}'
-fire_if = "> 0.5"
-for = "1s"
-interval = "250ms"
-action = "rollback"
-
+{trigger}
 [[step]]
 id = "freeze-writes"
 run = "echo frozen"
@@ -112,22 +98,9 @@ timeout = "5m"
 rollback = "echo soak-undo"
 grace = "1s"
 "#,
-            url = prom.url()
+            trigger = rollback_trigger(&prom.url(), "error-rate", &query, "1s", "250ms")
         ));
-        let child = bin(&c)
-            .args(["run", "runbook.toml", "--run-id", "r"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !c.path("soak.pid").exists() {
-            assert!(Instant::now() < deadline, "soak never started");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        prom.push(&job, "cutover_report_errors", "1");
-        let out = child.wait_with_output().unwrap();
-        prom.delete(&job);
+        let out = prom.breach_mid_run(&c, &job, "cutover_report_errors", Duration::from_secs(30));
         assert_eq!(
             out.status.code(),
             Some(3),
@@ -298,6 +271,23 @@ fn chromium() -> &'static str {
     CHROMIUM
 }
 
+/// The DOM headless Chromium builds from the page at `path`, offline.
+fn dump_dom(path: &Path) -> String {
+    let out = Command::new(chromium())
+        .args([
+            "--no-sandbox",
+            "--disable-gpu",
+            NO_NETWORK,
+            "--dump-dom",
+            &format!("file://{}", path.display()),
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn target_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     std::fs::create_dir_all(&dir).unwrap();
@@ -325,20 +315,7 @@ fn the_html_report_renders_in_a_real_browser() {
     // no script running in the report, is proven instead by the assertions
     // below: the page has no <script> element at all, and its own CSP
     // (`default-src 'none'`) blocks script, checked by injecting one.
-    let url = format!("file://{}", html_path.display());
-    let out = Command::new(chromium())
-        .args([
-            "--no-sandbox",
-            "--disable-gpu",
-            NO_NETWORK,
-            "--dump-dom",
-            &url,
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed");
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(&html_path);
     assert!(dom.contains("</html>"), "no DOM dumped: {dom}");
     for s in SECTIONS {
         assert!(
@@ -381,19 +358,7 @@ fn the_html_report_renders_in_a_real_browser() {
         ),
     )
     .unwrap();
-    let out = Command::new(chromium())
-        .args([
-            "--no-sandbox",
-            "--disable-gpu",
-            NO_NETWORK,
-            "--dump-dom",
-            &format!("file://{}", injected.display()),
-        ])
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "chromium failed");
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = dump_dom(&injected);
     assert!(
         dom.contains("setAttribute('data-js','ran')"),
         "not injected"
@@ -410,7 +375,7 @@ fn the_html_report_renders_in_a_real_browser() {
             "--hide-scrollbars",
             &format!("--screenshot={}", shot.display()),
             "--window-size=1280,3200",
-            &url,
+            &format!("file://{}", html_path.display()),
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -423,15 +388,17 @@ fn the_html_report_renders_in_a_real_browser() {
     );
 }
 
+/// The `ts` of a record.
+fn ts(record: &Value) -> String {
+    record["ts"].as_str().unwrap().to_string()
+}
+
 /// The `ts` of the first record of `kind` whose data matches `pred`.
 fn ts_of(j: &[Value], kind: &str, pred: impl Fn(&Value) -> bool) -> String {
-    of_type(j, kind)
+    ts(of_type(j, kind)
         .into_iter()
         .find(|r| pred(&r["data"]))
-        .unwrap_or_else(|| panic!("no {kind}"))["ts"]
-        .as_str()
-        .unwrap()
-        .to_string()
+        .unwrap_or_else(|| panic!("no {kind}")))
 }
 
 #[test]
@@ -452,36 +419,19 @@ approval = { required = true, approvers = ["alice"] }
 run = "sleep 0.2"
 "#,
     );
-    let run = |args: &[&str]| {
-        let out = bin(&c).args(args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
     // No terminal: the run pauses awaiting approval (exit 4), approved 1.5 s later, then resumed.
-    let (code, err) = run(&["run", "runbook.toml", "--run-id", "r"]);
-    assert_eq!(code, Some(4), "{err}");
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
     std::thread::sleep(Duration::from_millis(1500));
-    let (code, err) = run(&["approve", "r", "switch", "--as", "alice"]);
-    assert_eq!(code, Some(0), "{err}");
+    cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 0);
     std::thread::sleep(Duration::from_millis(500));
     // Marked with `--at` the time `prep` started, 0.2 s before it finished and the run paused.
     let j = journal(&c, "r");
-    let prep_running = ts_of(&j, "step_state", |d| {
-        d["step"] == "prep" && d["state"] == "running"
-    });
-    let (code, err) = run(&["mark", "r", "impact-start", "--at", &prep_running]);
-    assert_eq!(code, Some(0), "{err}");
-    let (code, err) = run(&["resume", "r"]);
-    assert_eq!(code, Some(0), "{err}");
+    let prep_running = ts(state_record(&j, "prep", "running"));
+    cutover_exits(&c, &["mark", "r", "impact-start", "--at", &prep_running], 0);
+    cutover_exits(&c, &["resume", "r"], 0);
 
     let j = journal(&c, "r");
-    let state_ts = |state: &str| {
-        ts_of(&j, "step_state", |d| {
-            d["step"] == "switch" && d["state"] == state
-        })
-    };
+    let state_ts = |state: &str| ts(state_record(&j, "switch", state));
     let awaiting = ms(&state_ts("awaiting_approval"));
     let running = state_ts("running");
     let done = ms(&state_ts("done"));
@@ -567,11 +517,7 @@ id = "b"
 run = "echo b"
 "#,
     );
-    let out = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 0);
     let path = c.path(".cutover/runs/r/journal.jsonl");
     let text = std::fs::read_to_string(&path).unwrap();
     // Cut the run short after step `a` finished, as a crash would leave it.
@@ -659,13 +605,7 @@ expires = "2099-01-01"
             "[runbook]\nname = \"bad\"\nrequires = [\"notready.toml\"]\n[[step]]\nid = \"a\"\nrun = \"echo a\"\nrollback = \"echo undo\"\n[[step]]\nid = \"b\"\nrun = \"exit 1\"\n",
         );
     let go = |args: &[&str], code: i32| {
-        let out = bin(&c).args(args).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cutover_exits(&c, args, code);
     };
     go(&["run", "ok.toml", "--run-id", "1-ok-dry", "--dry-run"], 0);
     go(&["run", "ok.toml", "--run-id", "2-ok-dry", "--dry-run"], 0);
@@ -753,11 +693,7 @@ expires = "2099-01-01"
         "ok.toml",
         "[runbook]\nname = \"ok\"\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n",
     );
-    let out = bin(&empty)
-        .args(["run", "ok.toml", "--run-id", "x"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    cutover_exits(&empty, &["run", "ok.toml", "--run-id", "x"], 0);
     let md = report(&empty, &["--summary", ".cutover/runs"]);
     assert!(md.contains("| Readiness gate pass rate | n/a |"), "{md}");
 }
@@ -787,16 +723,7 @@ dry_run = "run"
 milestone = "all-clear"
 "#,
     );
-    let run = |args: &[&str]| {
-        let out = bin(&c)
-            .arg("run")
-            .arg("runbook.toml")
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{out:?}");
-        String::from_utf8_lossy(&out.stderr).to_string()
-    };
+    let run = |args: &[&str]| cutover_exits(&c, &[&["run", "runbook.toml"], args].concat(), 0);
     // A dry run switches no traffic: no milestone.
     run(&["--run-id", "dry", "--dry-run"]);
     assert!(of_type(&journal(&c, "dry"), "milestone").is_empty());
@@ -812,7 +739,7 @@ milestone = "all-clear"
     assert_eq!(marks[0]["data"]["name"], "traffic-switched");
     assert_eq!(marks[0]["data"]["step"], "switch-traffic");
     assert_eq!(marks[1]["data"]["name"], "all-clear");
-    let done = crate::engine::seq_of(&j, "switch-traffic", "done");
+    let done = seq_of(&j, "switch-traffic", "done");
     assert_eq!(
         marks[0]["seq"].as_u64().unwrap(),
         done + 1,

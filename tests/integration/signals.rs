@@ -22,9 +22,7 @@ fn job(name: &str) -> String {
 fn a_pushed_value_is_seen_and_a_gate_passes_or_fails_on_it() {
     let prom = shared();
     let job = job("pushed");
-    prom.push(&job, "cutover_test_latency", "0.25");
-    let q = format!("cutover_test_latency{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "0.25");
+    let q = prom.push_visible(&job, "cutover_test_latency", "0.25");
 
     let sources = set(vec![source("prom", prometheus(&prom.url(), None))], &[]);
     let m = block_on(sources.measure(&check("prom", query(&q), "< 0.3"), None));
@@ -62,9 +60,7 @@ fn a_pushed_value_is_seen_and_a_gate_passes_or_fails_on_it() {
 fn changing_the_value_mid_gate_changes_the_verdict() {
     let prom = shared();
     let job = job("midgate");
-    prom.push(&job, "cutover_test_errors", "0.01");
-    let q = format!("cutover_test_errors{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "0.01");
+    let q = prom.push_visible(&job, "cutover_test_errors", "0.01");
     let sources = set(vec![source("prom", prometheus(&prom.url(), None))], &[]);
     let mut g = gate(check("prom", query(&q), "< 0.02"), 200);
     g.check.interval = Duration::from_millis(100);
@@ -173,9 +169,7 @@ fn nan_and_scalars() {
     let m = block_on(sources.measure(&check("prom", query("1+1"), "== 2"), None));
     assert_eq!(m.verdict, Verdict::Pass, "{m:?}");
     let job = job("nan");
-    prom.push(&job, "cutover_test_nan", "NaN");
-    let q = format!("cutover_test_nan{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "NaN");
+    let q = prom.push_visible(&job, "cutover_test_nan", "NaN");
     let m = block_on(sources.measure(&check("prom", query(&q), "!= 0"), None));
     assert_eq!(m.verdict, Verdict::Inconclusive, "{m:?}");
     let json = serde_json::to_string(&m).unwrap();
@@ -367,9 +361,7 @@ fn a_trigger_fires_only_after_holding_and_reports_a_down_source() {
     use cutover::trigger::{TriggerEvent, watch_trigger};
     let prom = shared();
     let job = job("trigger");
-    prom.push(&job, "cutover_test_error_rate", "0.01");
-    let q = format!("cutover_test_error_rate{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "0.01");
+    let q = prom.push_visible(&job, "cutover_test_error_rate", "0.01");
     let closed = format!("http://127.0.0.1:{}", free_port());
     let sources = set(
         vec![
@@ -460,20 +452,16 @@ fn baseline_relative_gates() {
     use cutover::trigger::measure_baseline;
     let prom = shared();
     let job = job("baseline");
-    prom.push(&job, "cutover_test_p99", "100");
-    let q = format!("cutover_test_p99{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "100");
+    let q = prom.push_visible(&job, "cutover_test_p99", "100");
     let sources = set(vec![source("prom", prometheus(&prom.url(), None))], &[]);
     let c = check("prom", query(&q), "<= baseline + 10%");
     let baseline = block_on(measure_baseline(&c, &sources));
     assert_eq!(baseline.value, Some(100.0), "{baseline:?}");
-    prom.push(&job, "cutover_test_p99", "105");
-    prom.wait_for_value(&q, "105");
+    prom.push_visible(&job, "cutover_test_p99", "105");
     let m = block_on(sources.measure(&c, baseline.value));
     assert_eq!(m.verdict, Verdict::Pass, "{m:?}");
     assert_eq!(m.baseline, Some(100.0), "the baseline is recorded");
-    prom.push(&job, "cutover_test_p99", "120");
-    prom.wait_for_value(&q, "120");
+    prom.push_visible(&job, "cutover_test_p99", "120");
     assert_eq!(
         block_on(sources.measure(&c, baseline.value)).verdict,
         Verdict::Fail

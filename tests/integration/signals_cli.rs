@@ -43,9 +43,7 @@ rollback = "true"
 fn query_prints_the_value_and_judges_the_condition() {
     let prom = shared();
     let job = job("query");
-    prom.push(&job, "cutover_cli_latency", "0.25");
-    let q = format!("cutover_cli_latency{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "0.25");
+    let q = prom.push_visible(&job, "cutover_cli_latency", "0.25");
     let rb = runbook(&prom.url(), "");
     let run = |extra: &[&str]| {
         Cutover::new()
@@ -137,9 +135,7 @@ fn query_errors_exit_one_and_show_prometheus_text() {
 fn gate_evaluates_with_count_and_interval_and_exits_by_outcome() {
     let prom = shared();
     let job = job("gate");
-    prom.push(&job, "cutover_cli_errors", "0.01");
-    let q = format!("cutover_cli_errors{{job=\"{job}\"}}");
-    prom.wait_for_value(&q, "0.01");
+    let q = prom.push_visible(&job, "cutover_cli_errors", "0.01");
     let gates = format!(
         r#"
 [[step.gate]]
@@ -188,29 +184,25 @@ error_limit = 1
         "{}",
         out.stdout
     );
-    let out = gate("deploy.strict");
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stdout.contains("gate deploy.strict: fail"),
-        "{}",
-        out.stdout
-    );
-    let out = gate("deploy.down");
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stdout.contains("gate deploy.down: error"),
-        "{}",
-        out.stdout
-    );
-    assert!(!out.stdout.contains("gate deploy.down: pass"));
-    // The whole step: every gate, exit 1 because some fail.
-    let out = gate("deploy");
-    assert_eq!(out.code, 1);
-    assert!(
-        out.stdout.contains("gate deploy.ok: pass"),
-        "{}",
-        out.stdout
-    );
+    // The whole step (`deploy`): every gate, exit 1 because some fail.
+    for (target, shown, not_shown) in [
+        (
+            "deploy.strict",
+            "gate deploy.strict: fail",
+            "gate deploy.strict: pass",
+        ),
+        (
+            "deploy.down",
+            "gate deploy.down: error",
+            "gate deploy.down: pass",
+        ),
+        ("deploy", "gate deploy.ok: pass", "gate deploy.down: pass"),
+    ] {
+        let out = gate(target);
+        assert_eq!(out.code, 1, "{target}: {out:?}");
+        assert!(out.stdout.contains(shown), "{target}: {}", out.stdout);
+        assert!(!out.stdout.contains(not_shown), "{target}: {}", out.stdout);
+    }
     let out = gate("deploy.nope");
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("has no gate `nope`"), "{}", out.stderr);

@@ -5,63 +5,17 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use crate::engine::{bin, journal, journal_tolerant, of_type};
 use crate::support::cutover::Cutover;
-
-/// Start `cutover run runbook.toml --run-id r ARGS` in the background.
-fn spawn_run(c: &Cutover, extra: &[&str]) -> Child {
-    bin(c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn run")
-}
-
-/// Wait until the journal of run `r` has a record matching `pred`.
-fn wait_for(c: &Cutover, what: &str, pred: impl Fn(&Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if journal_tolerant(c, "r").iter().any(&pred) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-fn wait_exit(mut child: Child, within: Duration) -> (i32, String) {
-    let deadline = Instant::now() + within;
-    loop {
-        if child.try_wait().expect("try_wait").is_some() {
-            let out = child.wait_with_output().expect("output");
-            return (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "run did not end in {within:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn cutover(c: &Cutover, args: &[&str]) -> (i32, String) {
-    let out = bin(c).args(args).output().expect("run cutover");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::support::journal::{
+    assert_seq_contiguous, journal, journal_tolerant, of_type, outcome, state_record,
+};
+use crate::support::run::{
+    bin, cutover_exits, kill9, pid_in, signal, spawn_run, spawn_run_quiet, wait_exit, wait_for,
+    wait_for_file, wait_for_type,
+};
 
 const GONOGO: &str = r#"
 [runbook]
@@ -86,29 +40,26 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
     // bob drives the run; bob is in team sre, so only no_self_approval stops him.
     let child = spawn_run(&c, &["--wait", "--as", "bob"]);
-    wait_for(&c, "approval_requested", |r| {
-        r["type"] == "approval_requested"
-    });
+    wait_for_type(&c, "approval_requested");
 
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &[
             "approve", "r", "switch", "--as", "mallory", "--reason", "lgtm",
         ],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("`mallory` may not approve step `switch`"),
         "{err}"
     );
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "bob", "--reason", "mine"],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(err.contains("no_self_approval"), "{err}");
-    let (code, err) = cutover(&c, &["approve", "r", "switch", "--as", "alice"]);
-    assert_eq!(code, 1, "{err}");
+    let err = cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 1);
     assert!(err.contains("needs a reason"), "{err}");
     assert!(err.contains("keeps waiting"), "{err}");
 
@@ -121,7 +72,7 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
         "prep\n"
     );
 
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &[
             "approve",
@@ -132,8 +83,8 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
             "--reason",
             "dashboards green",
         ],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     assert!(err.contains("1 of 1 approvals"), "{err}");
     let (code, stderr) = wait_exit(child, Duration::from_secs(10));
     assert_eq!(code, 0, "{stderr}");
@@ -157,10 +108,8 @@ fn a_reject_rolls_back_or_aborts_as_configured() {
     {
         let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", on_reject));
         let child = spawn_run(&c, &["--wait", "--as", "bob"]);
-        wait_for(&c, "approval_requested", |r| {
-            r["type"] == "approval_requested"
-        });
-        let (c2, err) = cutover(
+        wait_for_type(&c, "approval_requested");
+        cutover_exits(
             &c,
             &[
                 "approve",
@@ -172,8 +121,8 @@ fn a_reject_rolls_back_or_aborts_as_configured() {
                 "--reason",
                 "error rate",
             ],
+            0,
         );
-        assert_eq!(c2, 0, "{err}");
         let (got, stderr) = wait_exit(child, Duration::from_secs(10));
         assert_eq!(got, code, "{on_reject}: {stderr}");
         assert_eq!(std::fs::read_to_string(c.path("effects")).unwrap(), effects);
@@ -203,14 +152,13 @@ fn an_approval_timeout_pauses_and_resume_counts_votes_given_meanwhile() {
         "pause"
     );
     // Approved while paused; resume picks it up.
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "ok"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     assert!(err.contains("cutover resume r"), "{err}");
-    let (code, err) = cutover(&c, &["resume", "r", "--as", "bob"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["resume", "r", "--as", "bob"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "prep\nswitch\n"
@@ -247,13 +195,8 @@ run = "echo next >> effects"
 "#,
     );
     let child = spawn_run(&c, &[]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.path("started").exists() {
-        assert!(Instant::now() < deadline, "step never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    wait_for_file(&c, "started");
+    signal(&child, Signal::SIGINT);
     let (code, stderr) = wait_exit(child, Duration::from_secs(10));
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("cutover resume r"), "{stderr}");
@@ -266,13 +209,9 @@ run = "echo next >> effects"
     assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGINT");
     let paused = of_type(&j, "paused");
     assert_eq!(paused.last().unwrap()["data"]["reason"], "interrupted");
-    assert_eq!(
-        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
-        "paused"
-    );
+    assert_eq!(outcome(&j), "paused");
     // `cutover resume` always continues.
-    let (code, err) = cutover(&c, &["resume", "r"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["resume", "r"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "slow\nnext\n"
@@ -292,59 +231,26 @@ run = "touch started; for i in $(seq 1 10000); do echo line-$i; if [ $((i % 250)
 "#,
     );
     // Its 10,000 lines go to stderr: a pipe nobody reads would fill up.
-    let child = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.path("started").exists() {
-        assert!(Instant::now() < deadline, "step never started");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let writers: Vec<_> = (0..4)
-        .map(|w| {
-            let dir = c.dir().to_path_buf();
-            std::thread::spawn(move || {
+    let child = spawn_run_quiet(&c, &[]);
+    wait_for_file(&c, "started");
+    std::thread::scope(|scope| {
+        for w in 0..4 {
+            let c = &c;
+            scope.spawn(move || {
                 for n in 0..10 {
                     let text = format!("writer {w} note {n}");
-                    let out = std::process::Command::new(crate::support::cutover::BIN)
-                        .current_dir(&dir)
-                        .args(["note", "r", &text, "--as", &format!("w{w}")])
-                        .output()
-                        .unwrap();
-                    assert!(
-                        out.status.success(),
-                        "{}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    cutover_exits(c, &["note", "r", &text, "--as", &format!("w{w}")], 0);
                 }
-                let out = std::process::Command::new(crate::support::cutover::BIN)
-                    .current_dir(&dir)
-                    .args([
-                        "mark",
-                        "r",
-                        if w == 0 { "go-decision" } else { "db_checked" },
-                    ])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            })
-        })
-        .collect();
-    for w in writers {
-        w.join().unwrap();
-    }
+                let name = if w == 0 { "go-decision" } else { "db_checked" };
+                cutover_exits(c, &["mark", "r", name], 0);
+            });
+        }
+    });
     let (code, stderr) = wait_exit(child, Duration::from_secs(30));
     assert_eq!(code, 0, "{stderr}");
     // `journal` panics on any line that does not parse.
     let j = journal(&c, "r");
-    crate::engine::assert_seq_contiguous(&j);
+    assert_seq_contiguous(&j);
     let outputs = of_type(&j, "output");
     assert_eq!(outputs.len(), 10_000);
     let notes = of_type(&j, "note");
@@ -373,18 +279,15 @@ run = "touch started; for i in $(seq 1 10000); do echo line-$i; if [ $((i % 250)
 fn mark_refuses_odd_names_and_times() {
     let c =
         Cutover::new().runbook("[runbook]\nname = \"m\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
-    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
-    assert_eq!(code, 0, "{err}");
-    let (code, err) = cutover(&c, &["mark", "r", "not a name"]);
-    assert_eq!(code, 1, "{err}");
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 0);
+    let err = cutover_exits(&c, &["mark", "r", "not a name"], 1);
     assert!(err.contains("must be a simple name"), "{err}");
-    let (code, err) = cutover(&c, &["mark", "r", "impact-start", "--at", "yesterday"]);
-    assert_eq!(code, 1, "{err}");
-    let (code, err) = cutover(
+    cutover_exits(&c, &["mark", "r", "impact-start", "--at", "yesterday"], 1);
+    cutover_exits(
         &c,
         &["mark", "r", "impact-start", "--at", "2026-01-31T22:15:00Z"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     let j = journal(&c, "r");
     assert_eq!(
         of_type(&j, "milestone")[0]["data"]["at"],
@@ -410,7 +313,7 @@ run = "sleep 1"
 "#,
     );
     let child = spawn_run(&c, &[]);
-    wait_for(&c, "run_started", |r| r["type"] == "run_started");
+    wait_for_type(&c, "run_started");
     let mut follow = bin(&c)
         .args(["status", "r", "--follow", "--format", "json"])
         .stdout(Stdio::piped())
@@ -444,14 +347,7 @@ run = "sleep 1"
     assert!(views >= 2, "{views}");
     let seen = seen_running_at.expect("saw `second` running");
     let j = journal(&c, "r");
-    let event = j
-        .iter()
-        .find(|r| {
-            r["type"] == "step_state"
-                && r["data"]["step"] == "second"
-                && r["data"]["state"] == "running"
-        })
-        .unwrap();
+    let event = state_record(&j, "second", "running");
     let at = humantime::parse_rfc3339_weak(event["ts"].as_str().unwrap()).unwrap();
     let lag = seen.duration_since(at).unwrap_or_default();
     assert!(
@@ -463,15 +359,17 @@ run = "sleep 1"
 #[test]
 fn status_and_runs_read_the_journal() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
-    let (code, err) = cutover(&c, &["run", "runbook.toml", "--run-id", "r", "--as", "bob"]);
-    assert_eq!(code, 4, "{err}");
-    let (code, err) = cutover(
+    cutover_exits(
+        &c,
+        &["run", "runbook.toml", "--run-id", "r", "--as", "bob"],
+        4,
+    );
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
-    let (code, err) = cutover(&c, &["note", "r", "waiting on the DBA", "--as", "ic"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["note", "r", "waiting on the DBA", "--as", "ic"], 0);
     // CUTOVER_ACTOR works like --as, next to the login user@host.
     let out = bin(&c)
         .args(["mark", "r", "go-decision"])
@@ -563,33 +461,20 @@ run = "true"
         slow = slow.url(),
     ));
     let child = spawn_run(&c, &["--wait"]);
-    wait_for(&c, "approval_requested", |r| {
-        r["type"] == "approval_requested"
-    });
-    let (code, err) = cutover(&c, &["approve", "r", "b", "--as", "alice"]);
-    assert_eq!(code, 0, "{err}");
+    wait_for_type(&c, "approval_requested");
+    cutover_exits(&c, &["approve", "r", "b", "--as", "alice"], 0);
     let (code, stderr) = wait_exit(child, Duration::from_secs(20));
     assert_eq!(code, 0, "{stderr}");
     let j = journal(&c, "r");
     // Steps ran back to back although the slow webhook takes 5 s per request.
     let started = &of_type(&j, "run_started")[0]["ts"];
-    let a_done = j
-        .iter()
-        .find(|r| {
-            r["type"] == "step_state" && r["data"]["step"] == "a" && r["data"]["state"] == "done"
-        })
-        .unwrap();
+    let a_done = state_record(&j, "a", "done");
     assert!(
         ms_between(started, &a_done["ts"]) < 1000,
         "step a was delayed"
     );
     let granted = &of_type(&j, "approval_granted")[0]["ts"];
-    let c_done = j
-        .iter()
-        .find(|r| {
-            r["type"] == "step_state" && r["data"]["step"] == "c" && r["data"]["state"] == "done"
-        })
-        .unwrap();
+    let c_done = state_record(&j, "c", "done");
     assert!(
         ms_between(granted, &c_done["ts"]) < 1500,
         "steps b, c were delayed"
@@ -739,7 +624,7 @@ impl Tty {
 
 #[test]
 fn ctrl_c_at_a_terminal_offers_continue_rollback_abort() {
-    for (answer, code, effects, outcome) in [
+    for (answer, code, effects, expected) in [
         ("continue", 0, "slow\nnext\n", "completed"),
         ("rollback", 3, "slow\nundo-slow\n", "rolled_back"),
         ("abort", 4, "slow\n", "aborted"),
@@ -761,11 +646,7 @@ rollback = "echo undo-next >> effects"
 "#,
         );
         let mut tty = Tty::start(&c, "run runbook.toml --run-id r --no-progress --as op");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !c.path("started").exists() {
-            assert!(Instant::now() < deadline, "step never started");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_for_file(&c, "started");
         // Ctrl-C typed at the terminal: the line discipline sends SIGINT.
         tty.type_line("\x03");
         tty.wait_for_text("type continue, rollback or abort");
@@ -785,10 +666,7 @@ rollback = "echo undo-next >> effects"
         assert_eq!(decision[0]["data"]["context"], "interrupt", "{answer}");
         assert_eq!(decision[0]["data"]["choice"], answer);
         assert_eq!(decision[0]["as"], "op", "who chose is journaled");
-        assert_eq!(
-            of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
-            outcome
-        );
+        assert_eq!(outcome(&j), expected, "{answer}");
     }
 }
 
@@ -801,11 +679,11 @@ fn the_operator_cannot_self_approve_at_the_prompt_and_the_run_keeps_waiting() {
     tty.wait_for_text("someone else must approve it; still waiting for approval");
     std::thread::sleep(Duration::from_millis(300));
     assert!(of_type(&journal_tolerant(&c, "r"), "approval_granted").is_empty());
-    let (code, err) = cutover(
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     let (code, screen) = tty.finish();
     assert_eq!(code, 0, "{screen}");
     assert!(screen.contains("approved by"), "{screen}");
@@ -822,33 +700,27 @@ fn a_vote_before_the_step_asks_is_refused() {
         "run = \"touch started; sleep 1; echo prep >> effects\"",
     ));
     let child = spawn_run(&c, &["--wait", "--as", "bob"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.path("started").exists() {
-        assert!(Instant::now() < deadline, "step never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let (code, err) = cutover(
+    wait_for_file(&c, "started");
+    let err = cutover_exits(
         &c,
         &[
             "approve", "r", "switch", "--as", "alice", "--reason", "early",
         ],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(err.contains("not waiting for approval yet"), "{err}");
-    let (code, err) = cutover(
+    let err = cutover_exits(
         &c,
         &["approve", "r", "nosuch", "--as", "alice", "--reason", "x"],
+        1,
     );
-    assert_eq!(code, 1, "{err}");
     assert!(err.contains("has no step `nosuch`"), "{err}");
-    wait_for(&c, "approval_requested", |r| {
-        r["type"] == "approval_requested"
-    });
-    let (code, err) = cutover(
+    wait_for_type(&c, "approval_requested");
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "now"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
     let (code, stderr) = wait_exit(child, Duration::from_secs(10));
     assert_eq!(code, 0, "{stderr}");
 }
@@ -857,26 +729,19 @@ fn a_vote_before_the_step_asks_is_refused() {
 fn sigterm_while_waiting_for_approval_aborts_and_resume_goes_on() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
     let child = spawn_run(&c, &["--wait", "--as", "bob"]);
-    wait_for(&c, "approval_requested", |r| {
-        r["type"] == "approval_requested"
-    });
-    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    wait_for_type(&c, "approval_requested");
+    signal(&child, Signal::SIGTERM);
     let (code, stderr) = wait_exit(child, Duration::from_secs(10));
     assert_eq!(code, 4, "{stderr}");
     let j = journal(&c, "r");
     assert_eq!(of_type(&j, "interrupted")[0]["data"]["signal"], "SIGTERM");
-    assert_eq!(
-        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
-        "aborted"
-    );
-    let (code, err) = cutover(
+    assert_eq!(outcome(&j), "aborted");
+    cutover_exits(
         &c,
         &["approve", "r", "switch", "--as", "alice", "--reason", "go"],
+        0,
     );
-    assert_eq!(code, 0, "{err}");
-    let (code, err) = cutover(&c, &["resume", "r"]);
-    assert_eq!(code, 0, "{err}");
+    cutover_exits(&c, &["resume", "r"], 0);
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "prep\nswitch\n"
@@ -900,8 +765,7 @@ run = "true"
 rollback = "true"
 "#,
     );
-    let (code, err) = cutover(&c, &["validate", "runbook.toml"]);
-    assert_eq!(code, 0, "{err}");
+    let err = cutover_exits(&c, &["validate", "runbook.toml"], 0);
     assert!(
         err.contains("approver `team:dba` names unknown team `dba`"),
         "{err}"
@@ -933,8 +797,7 @@ run = "echo $$ > leader.pid; sleep 30"
     let view: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(view["state"], "running", "{view}");
     assert_eq!(view["driven"], true, "{view}");
-    child.kill().unwrap(); // SIGKILL
-    let _ = child.wait();
+    kill9(&mut child);
 
     let out = bin(&c).args(["status", "r"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -962,10 +825,7 @@ run = "echo $$ > leader.pid; sleep 30"
         assert_eq!(code, 0, "{format}: {stderr}");
     }
     // The killed run's step lives on in its own group: stop it.
-    if let Some(leader) = std::fs::read_to_string(c.path("leader.pid"))
-        .ok()
-        .and_then(|t| t.trim().parse::<i32>().ok())
-    {
+    if let Some(leader) = pid_in(&c.path("leader.pid")) {
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(leader),
             nix::sys::signal::Signal::SIGKILL,
@@ -992,14 +852,9 @@ rollback = "echo undo-flaky >> effects"
 "#,
     );
     let child = spawn_run(&c, &[]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !c.path("started").exists() {
-        assert!(Instant::now() < deadline, "step never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_file(&c, "started");
     std::thread::sleep(Duration::from_millis(500));
-    let pid = nix::unistd::Pid::from_raw(child.id().cast_signed());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    signal(&child, Signal::SIGINT);
     let (code, stderr) = wait_exit(child, Duration::from_secs(15));
     assert_eq!(code, 4, "{stderr}");
     assert!(
@@ -1021,10 +876,7 @@ rollback = "echo undo-flaky >> effects"
         paused.iter().any(|p| p["data"]["reason"] == "interrupted"),
         "{paused:?}"
     );
-    assert_eq!(
-        of_type(&j, "run_finished").last().unwrap()["data"]["outcome"],
-        "paused"
-    );
+    assert_eq!(outcome(&j), "paused");
 }
 
 #[test]
@@ -1048,8 +900,7 @@ on_failure = "pause"
 rollback = "echo undo-broken >> effects"
 "#,
     );
-    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
-    assert_eq!(code, 4, "{stderr}");
+    let stderr = cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
     assert!(
         last.contains("cutover resume r --rerun broken | --skip broken | --rollback | --abort"),
@@ -1057,8 +908,7 @@ rollback = "echo undo-broken >> effects"
     );
     assert!(stderr.contains("cutover resume r --abort"), "{stderr}");
 
-    let (code, stderr) = cutover(&c, &["resume", "r", "--abort", "--as", "dana"]);
-    assert_eq!(code, 4, "{stderr}");
+    let stderr = cutover_exits(&c, &["resume", "r", "--abort", "--as", "dana"], 4);
     assert!(stderr.contains("aborted"), "{stderr}");
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
@@ -1085,8 +935,7 @@ rollback = "echo undo-broken >> effects"
 #[test]
 fn the_approval_hint_names_the_run_in_every_command() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
-    let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
-    assert_eq!(code, 4, "{stderr}");
+    let stderr = cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
     assert!(stderr.contains("cutover resume r --yes"), "{stderr}");
     assert!(!stderr.contains("cutover resume --yes"), "{stderr}");
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap();

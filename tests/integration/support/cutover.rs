@@ -88,14 +88,20 @@ impl Cutover {
     }
 
     pub fn run(&self) -> Output {
+        self.exec(&[])
+    }
+
+    /// Like `run`, with `extra` arguments after those given so far.
+    pub fn exec(&self, extra: &[&str]) -> Output {
         let mut cmd = self.command();
-        cmd.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        cmd.args(extra)
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn cutover");
         if let Some(input) = &self.stdin {
             use std::io::Write as _;

@@ -2,5 +2,7 @@
 
 pub mod cutover;
 pub mod http_server;
+pub mod journal;
 pub mod model;
 pub mod prometheus;
+pub mod run;

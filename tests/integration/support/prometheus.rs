@@ -16,7 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::cutover::Cutover;
 use super::http_server::{encode, request};
+use super::run::run_until_file_then;
 
 pub const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
 pub const PUSHGATEWAY_BIN: &str = "/usr/bin/prometheus-pushgateway";
@@ -29,6 +31,27 @@ pub struct Prometheus {
 }
 
 static SHARED: OnceLock<Prometheus> = OnceLock::new();
+
+/// Runbook text: source `prom` at `url` and a rollback trigger `id` firing
+/// when `query` is above 0.5 for `hold` (checked every `interval`).
+pub fn rollback_trigger(url: &str, id: &str, query: &str, hold: &str, interval: &str) -> String {
+    format!(
+        r#"
+[sources.prom]
+kind = "prometheus"
+url = "{url}"
+
+[[trigger]]
+id = "{id}"
+source = "prom"
+query = '{query}'
+fire_if = "> 0.5"
+for = "{hold}"
+interval = "{interval}"
+action = "rollback"
+"#
+    )
+}
 
 /// The shared Prometheus + pushgateway of this test binary, scraping every 1 s.
 pub fn shared() -> &'static Prometheus {
@@ -184,6 +207,30 @@ impl Prometheus {
             (200..300).contains(&status),
             "push to {url}: {status} {body}"
         );
+    }
+
+    /// Push `metric value` under `job` and wait until Prometheus has scraped
+    /// it; returns the query `metric{job="JOB"}` that reads it.
+    pub fn push_visible(&self, job: &str, metric: &str, value: &str) -> String {
+        self.push(job, metric, value);
+        let query = format!("{metric}{{job=\"{job}\"}}");
+        self.wait_for_value(&query, value);
+        query
+    }
+
+    /// Run `r` of `c` until its step writes `soak.pid` (within `within`),
+    /// then push `metric 1` under `job`; once the run ended, the job is
+    /// deleted and the run's output returned.
+    pub fn breach_mid_run(
+        &self,
+        c: &Cutover,
+        job: &str,
+        metric: &str,
+        within: Duration,
+    ) -> std::process::Output {
+        let out = run_until_file_then(c, "soak.pid", within, || self.push(job, metric, "1"));
+        self.delete(job);
+        out
     }
 
     /// Delete every series of `job` from the pushgateway.
