@@ -856,6 +856,7 @@ run = "exit {{ vars.code }}"
 /// keys from the environment that never reach any output format.
 #[test]
 fn datadog_metric_and_monitor_items_through_the_cli() {
+    use crate::datadog::{monitor_reply, v1_body};
     use crate::support::http_server::{HttpServer, Reply};
     const API_KEY: &str = "dd-api-checklist-0123456789";
     const APP_KEY: &str = "dd-app-checklist-9876543210";
@@ -865,19 +866,11 @@ fn datadog_metric_and_monitor_items_through_the_cli() {
         "/api/v1/query",
         [Reply::json(
             200,
-            r#"{"status":"ok","res_type":"time_series","resp_version":1,"query":"avg:trace.http.request.errors{service:payments}","from_date":1700000000000,"to_date":1700000300000,"group_by":[],"message":"","error":"","series":[{"metric":"trace.http.request.errors","display_name":"trace.http.request.errors","unit":null,"pointlist":[[1700000000000,0.002],[1700000060000,0.004],[1700000120000,null]],"start":1700000000000,"end":1700000300000,"interval":60,"length":3,"aggr":"avg","scope":"service:payments","expression":"avg:trace.http.request.errors{service:payments}","tag_set":["service:payments"],"query_index":0}]}"#,
+            &v1_body("[[1700000000000,0.002],[1700000060000,0.004],[1700000120000,null]]"),
         )],
     );
-    let monitor = |id: u64, state: &str| {
-        Reply::json(
-            200,
-            &format!(
-                r#"{{"id":{id},"name":"payments p99","type":"metric alert","query":"avg(last_5m):avg:trace.http.request.duration{{service:payments}} > 0.3","overall_state":"{state}","options":{{}}}}"#
-            ),
-        )
-    };
-    server.route("GET", "/api/v1/monitor/101", [monitor(101, "OK")]);
-    server.route("GET", "/api/v1/monitor/102", [monitor(102, "Alert")]);
+    server.route("GET", "/api/v1/monitor/101", [monitor_reply(101, "OK")]);
+    server.route("GET", "/api/v1/monitor/102", [monitor_reply(102, "Alert")]);
     let text = format!(
         r#"[checklist]
 name = "launch"

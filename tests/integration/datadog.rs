@@ -16,8 +16,18 @@ use crate::support::model::{block_on, check, datadog, gate, query, set, source};
 const API_KEY: &str = "dd-api-0123456789abcdef";
 const APP_KEY: &str = "dd-app-fedcba9876543210";
 
+/// `GET /api/v1/monitor/{id}` response (API reference, "Get a monitor's details").
+pub(crate) fn monitor_reply(id: u64, state: &str) -> Reply {
+    Reply::json(
+        200,
+        &format!(
+            r#"{{"id":{id},"name":"payments p99","type":"metric alert","query":"avg(last_5m):avg:trace.http.request.duration{{service:payments}} > 0.3","overall_state":"{state}","options":{{}}}}"#
+        ),
+    )
+}
+
 /// `GET /api/v1/query` response (API reference, "Query timeseries points").
-fn v1_body(points: &str) -> String {
+pub(crate) fn v1_body(points: &str) -> String {
     format!(
         r#"{{"status":"ok","res_type":"time_series","resp_version":1,"query":"avg:trace.http.request.errors{{service:payments}}","from_date":1700000000000,"to_date":1700000300000,"group_by":[],"message":"","error":"","series":[{{"metric":"trace.http.request.errors","display_name":"trace.http.request.errors","unit":null,"pointlist":{points},"start":1700000000000,"end":1700000300000,"interval":60,"length":3,"aggr":"avg","scope":"service:payments","expression":"avg:trace.http.request.errors{{service:payments}}","tag_set":["service:payments"],"query_index":0}}]}}"#
     )
@@ -91,14 +101,7 @@ fn v2_timeseries_query() {
 #[test]
 fn monitor_states() {
     let server = HttpServer::start();
-    let monitor = |state: &str| {
-        Reply::json(
-            200,
-            &format!(
-                r#"{{"id":123,"name":"payments p99","type":"metric alert","query":"avg(last_5m):avg:trace.http.request.duration{{service:payments}} > 0.3","overall_state":"{state}","options":{{}}}}"#
-            ),
-        )
-    };
+    let monitor = |state: &str| monitor_reply(123, state);
     server.route(
         "GET",
         "/api/v1/monitor/123",
