@@ -18,6 +18,7 @@ mod datadog;
 mod engine;
 mod engine_crash;
 mod engine_orphans;
+mod engine_partial;
 mod engine_trigger;
 mod plan;
 mod probes;
