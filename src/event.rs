@@ -243,10 +243,17 @@ pub enum Event {
         reason: RollbackReason,
         /// Steps whose rollback will run, in order.
         steps: Vec<String>,
+        /// Those of `steps` rolled back although they did not finish
+        /// (`rollback_partial`); they come first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        partial: Vec<String>,
     },
     RollbackStepStarted {
         step: String,
         action: String,
+        /// The step started its action but did not finish it (`rollback_partial`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
     },
     RollbackStepFinished {
         step: String,
@@ -682,6 +689,22 @@ pub fn orphan_text(event: &Event) -> Option<String> {
             "{what} was in flight when the run stopped; its group id {pgid} now belongs to other processes (left alone), so nothing of it is left running"
         ),
     })
+}
+
+/// The steps of a rollback for people, in order, each partial one (see
+/// `rollback_partial`) marked as such: "migrate (did not finish), a".
+pub fn rollback_steps_text(steps: &[String], partial: &[String], sep: &str) -> String {
+    steps
+        .iter()
+        .map(|s| {
+            if partial.contains(s) {
+                format!("{s} (did not finish)")
+            } else {
+                s.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// A unit enum value as operators read it: its serde name with spaces

@@ -139,7 +139,16 @@ fn step_text(out: &mut String, step: &Step) {
     }
     match &step.rollback {
         Some(r) => {
-            let _ = writeln!(out, "      rollback {}", action_text(r));
+            let _ = writeln!(
+                out,
+                "      rollback {}{}",
+                action_text(r),
+                if step.rollback_partial {
+                    " (also if the step started but did not finish: rollback_partial)"
+                } else {
+                    ""
+                }
+            );
         }
         None => {
             let _ = writeln!(out, "      rollback: none");

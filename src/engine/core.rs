@@ -139,6 +139,7 @@ pub(crate) mod tests {
             rollback: Some(Action::Run {
                 command: format!("echo undo {id}"),
             }),
+            rollback_partial: false,
             on_failure: OnFailure::Rollback,
             idempotent: false,
             dry_run: DryRunMode::Skip,

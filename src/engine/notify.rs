@@ -86,7 +86,11 @@ pub(crate) fn notification(record: &Record, run_ref: &str) -> Option<Notificatio
                 value.map_or_else(|| "-".into(), |v| v.to_string())
             ),
         ),
-        Event::RollbackStarted { reason, steps } => (
+        Event::RollbackStarted {
+            reason,
+            steps,
+            partial,
+        } => (
             "rollback_started",
             format!(
                 "run `{run}`: ROLLBACK started ({}) of {}",
@@ -99,7 +103,7 @@ pub(crate) fn notification(record: &Record, run_ref: &str) -> Option<Notificatio
                 if steps.is_empty() {
                     "no steps".into()
                 } else {
-                    steps.join(", ")
+                    crate::event::rollback_steps_text(steps, partial, ", ")
                 }
             ),
         ),
@@ -368,6 +372,7 @@ mod tests {
             Event::RollbackStarted {
                 reason: RollbackReason::Operator,
                 steps: vec![],
+                partial: vec![],
             },
             Event::RollbackFinished {
                 ok: true,
@@ -424,6 +429,7 @@ mod tests {
         notifier.observe(&rec(Event::RollbackStarted {
             reason: RollbackReason::Operator,
             steps: vec![],
+            partial: vec![],
         }));
         // Well within the first try's timeout: one request is on its way.
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -451,6 +457,7 @@ mod tests {
         let r = rec(Event::RollbackStarted {
             reason: RollbackReason::Operator,
             steps: vec!["b".into(), "a".into()],
+            partial: vec!["b".into()],
         });
         let n = notification(&r, "r1").unwrap();
         let slack = payload(NotifyKind::Slack, &n, &r);

@@ -145,6 +145,7 @@ impl Scheduler {
             }
             self.mode = Mode::RollingBack {
                 remaining,
+                partial: rb.partial.clone(),
                 current: None,
                 failed: rb.failed.clone(),
             };

@@ -96,6 +96,8 @@ pub(super) enum Mode {
     Drain(After),
     RollingBack {
         remaining: VecDeque<String>,
+        /// Steps in `remaining` rolled back although they did not finish.
+        partial: Vec<String>,
         current: Option<String>,
         failed: Vec<String>,
     },
@@ -161,6 +163,7 @@ pub async fn execute(
         watchers: HashMap::new(),
         baselines: Arc::new(BTreeMap::new()),
         mode: Mode::Run,
+        redecide: false,
         rollback_reason: None,
         effects: Vec::new(),
         prompts: VecDeque::new(),
@@ -224,6 +227,8 @@ pub(super) struct Scheduler {
     pub(super) watchers: HashMap<String, JoinHandle<()>>,
     pub(super) baselines: Arc<BTreeMap<String, f64>>,
     pub(super) mode: Mode,
+    /// `decide` stopped until the journal is flushed; decide again after it.
+    pub(super) redecide: bool,
     pub(super) effects: Vec<Effect>,
     pub(super) prompts: VecDeque<Prompt>,
     /// Steps stopped for this process, with why and what to do.
@@ -284,6 +289,10 @@ impl Scheduler {
             self.check_deadlines();
             self.decide();
             self.flush()?;
+            if std::mem::take(&mut self.redecide) {
+                self.decide();
+                self.flush()?;
+            }
             self.perform();
             if std::mem::take(&mut self.prompt_due) {
                 self.show_prompt();
@@ -407,6 +416,13 @@ impl Scheduler {
                     self.prompts.clear();
                     match after {
                         After::Pause { .. } => self.finish_paused(Some(after)),
+                        // What to roll back is read from the replayed journal
+                        // (completion and start order): decide it only once the
+                        // last steps' ends are durable and folded in.
+                        After::Rollback(_) if self.journal.has_pending() => {
+                            self.redecide = true;
+                            return;
+                        }
                         After::Rollback(reason) => self.start_rollback(reason),
                         After::Abort => {
                             let hint = format!(

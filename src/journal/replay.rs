@@ -25,6 +25,10 @@ pub struct StepRecord {
     pub manual_done: bool,
     pub manual_note: Option<String>,
     pub rolled_back: bool,
+    /// The step's action (command, request) started at some point in this
+    /// run: a step stopped in its before-gates or approval never touched
+    /// anything. For `rollback_partial`.
+    pub action_started: bool,
     /// The last operator decision about this step not yet acted on.
     pub decision: Option<Choice>,
 }
@@ -43,6 +47,7 @@ impl Default for StepRecord {
             manual_done: false,
             manual_note: None,
             rolled_back: false,
+            action_started: false,
             decision: None,
         }
     }
@@ -52,6 +57,8 @@ impl Default for StepRecord {
 pub struct RollbackProgress {
     pub reason: RollbackReason,
     pub planned: Vec<String>,
+    /// Those of `planned` that did not finish (`rollback_partial`).
+    pub partial: Vec<String>,
     /// Rollback steps that finished (ok or not).
     pub finished_steps: Vec<String>,
     pub failed: Vec<String>,
@@ -77,6 +84,9 @@ pub struct RunState {
     pub steps: IndexMap<String, StepRecord>,
     /// Steps in the order they became done: rollback runs in reverse.
     pub completion_order: Vec<String>,
+    /// Steps in the order their action (last) started: a partial rollback
+    /// (`rollback_partial`) runs most recently started first.
+    pub start_order: Vec<String>,
     pub rollback: Option<RollbackProgress>,
     pub paused: Option<PauseReason>,
     pub finished: Option<RunFinished>,
@@ -144,7 +154,11 @@ impl RunState {
             Event::StepState { step, state, .. } => {
                 let rec = self.step(step);
                 rec.state = *state;
-                if *state != StepState::Running {
+                if *state == StepState::Running {
+                    rec.action_started = true;
+                    self.start_order.retain(|s| s != step);
+                    self.start_order.push(step.clone());
+                } else {
                     rec.attempt_open = false;
                 }
                 if *state == StepState::Done {
@@ -201,10 +215,15 @@ impl RunState {
                 choice,
                 ..
             } => self.step(step).decision = Some(*choice),
-            Event::RollbackStarted { reason, steps } => {
+            Event::RollbackStarted {
+                reason,
+                steps,
+                partial,
+            } => {
                 self.rollback = Some(RollbackProgress {
                     reason: reason.clone(),
                     planned: steps.clone(),
+                    partial: partial.clone(),
                     finished_steps: Vec::new(),
                     failed: Vec::new(),
                     open_step: None,
@@ -390,6 +409,7 @@ mod tests {
                 Event::RollbackStarted {
                     reason: RollbackReason::Operator,
                     steps: vec!["b".into(), "a".into()],
+                    partial: Vec::new(),
                 },
             ),
             rec(
@@ -397,6 +417,7 @@ mod tests {
                 Event::RollbackStepStarted {
                     step: "b".into(),
                     action: "x".into(),
+                    partial: false,
                 },
             ),
             rec(
@@ -416,5 +437,50 @@ mod tests {
         assert_eq!(rb.finished_steps, ["b"]);
         assert_eq!(rb.finished, None);
         assert!(s.steps["b"].rolled_back);
+    }
+
+    #[test]
+    fn knows_which_actions_started_and_a_partial_rollback_that_ran() {
+        let events = vec![
+            state("a", StepState::Running),
+            state("a", StepState::Done),
+            state("g", StepState::BeforeGates),
+            state("m", StepState::Running),
+            state("m", StepState::Failed),
+            state("g", StepState::Stopped),
+            Event::RollbackStarted {
+                reason: RollbackReason::Operator,
+                steps: vec!["m".into(), "a".into()],
+                partial: vec!["m".into()],
+            },
+            Event::RollbackStepStarted {
+                step: "m".into(),
+                action: "undo".into(),
+                partial: true,
+            },
+            Event::RollbackStepFinished {
+                step: "m".into(),
+                ok: true,
+                exit_code: Some(0),
+                duration_ms: 1,
+                detail: None,
+            },
+        ];
+        let records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, e))
+            .collect();
+        let s = RunState::replay(&records);
+        assert_eq!(s.start_order, ["a", "m"]);
+        assert!(s.steps["m"].action_started);
+        assert!(!s.steps["g"].action_started, "stopped in its before-gates");
+        assert!(
+            s.steps["m"].rolled_back,
+            "a second resume must not run it again"
+        );
+        let rb = s.rollback.unwrap();
+        assert_eq!(rb.partial, ["m"]);
+        assert_eq!(rb.finished_steps, ["m"]);
     }
 }

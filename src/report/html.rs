@@ -288,17 +288,26 @@ pub fn render(r: &Report) -> String {
             table(
                 &mut o,
                 &["step", "rollback action", "result", "exit", "duration"],
-                rb.steps.iter().map(
-                    |id| match r.steps.get(id).and_then(|s| s.rollback.as_ref()) {
+                rb.steps.iter().map(|id| {
+                    // A step rolled back although it did not finish (`rollback_partial`).
+                    let name = if rb.partial.contains(id) {
+                        format!(
+                            "<code>{}</code> <span class=\"warn\">partial: it did not finish</span>",
+                            esc(id)
+                        )
+                    } else {
+                        format!("<code>{}</code>", esc(id))
+                    };
+                    match r.steps.get(id).and_then(|s| s.rollback.as_ref()) {
                         None => vec![
-                            format!("<code>{}</code>", esc(id)),
+                            name,
                             String::new(),
                             "not started".into(),
                             String::new(),
                             String::new(),
                         ],
                         Some(x) => vec![
-                            format!("<code>{}</code>", esc(id)),
+                            name,
                             format!("<code>{}</code>", esc(&x.action)),
                             match x.ok {
                                 Some(true) => "<span class=\"ok\">ok</span>".into(),
@@ -311,8 +320,8 @@ pub fn render(r: &Report) -> String {
                             x.exit_code.map_or(String::new(), |c| c.to_string()),
                             opt_ms(x.duration_ms),
                         ],
-                    },
-                ),
+                    }
+                }),
             );
         }
     }

@@ -355,8 +355,14 @@ pub fn render(r: &Report) -> String {
                 let Some(step) = r.steps.get(id) else {
                     continue;
                 };
+                // A step rolled back although it did not finish (`rollback_partial`).
+                let name = if rb.partial.contains(id) {
+                    format!("{} (partial: it did not finish)", esc(id))
+                } else {
+                    esc(id)
+                };
                 let Some(x) = &step.rollback else {
-                    let _ = writeln!(o, "| {} | | not started | | |", esc(id));
+                    let _ = writeln!(o, "| {name} | | not started | | |");
                     continue;
                 };
                 let result = match x.ok {
@@ -372,8 +378,7 @@ pub fn render(r: &Report) -> String {
                 };
                 let _ = writeln!(
                     o,
-                    "| {} | {} | {} | {} | {} |",
-                    esc(id),
+                    "| {name} | {} | {} | {} | {} |",
                     code_cell(&x.action),
                     esc(&result),
                     x.exit_code.map_or(String::new(), |c| c.to_string()),

@@ -125,6 +125,8 @@ impl OutputTail {
 #[derive(Debug, Clone, Serialize)]
 pub struct RollbackStepReport {
     pub action: String,
+    /// The step started its action but did not finish it (`rollback_partial`).
+    pub partial: bool,
     pub started: Ts,
     pub ended: Option<Ts>,
     pub ok: Option<bool>,
@@ -319,6 +321,9 @@ pub struct RollbackReport {
     pub reason: String,
     /// Steps whose rollback was planned, in order.
     pub steps: Vec<String>,
+    /// Those of `steps` rolled back although they did not finish
+    /// (`rollback_partial`); they come first.
+    pub partial: Vec<String>,
     pub finished: Option<Ts>,
     pub ok: Option<bool>,
     pub failed: Vec<String>,

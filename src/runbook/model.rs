@@ -382,6 +382,12 @@ pub struct Step {
     pub grace: Duration,
     pub retries: Retries,
     pub rollback: Option<Action>,
+    /// Also roll back this step when its action started but it is not done
+    /// (failed, stopped, or in flight at a crash): its rollback runs first.
+    /// Left out of the plan JSON when false, so plan hashes of runbooks that
+    /// do not use it stay what they were.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rollback_partial: bool,
     pub on_failure: OnFailure,
     pub idempotent: bool,
     pub dry_run: DryRunMode,

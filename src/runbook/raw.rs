@@ -336,6 +336,11 @@ pub struct RawStep {
     pub retries: Option<RawRetries>,
     /// Undo: a shell command line, or a table with `run`, `http` or `manual`.
     pub rollback: Option<Sp<RawRollback>>,
+    /// Also run `rollback` when this step started its action but did not
+    /// finish it (failed, timed out, stopped, or in flight at a crash), before
+    /// the rollbacks of done steps. Only for a rollback that is safe on a
+    /// half-done step. Default false.
+    pub rollback_partial: Option<Sp<bool>>,
     /// `rollback` (default), `ask`, `pause` or `continue`.
     pub on_failure: Option<OnFailure>,
     /// Safe to run twice: a step in flight when a run crashed is re-run on resume.

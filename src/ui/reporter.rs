@@ -183,14 +183,23 @@ pub fn describe(record: &Record) -> Option<String> {
         Event::TriggerSourceError { trigger, detail } => {
             format!("trigger `{trigger}`: source error: {detail}")
         }
-        Event::RollbackStarted { reason, steps } => format!(
+        Event::RollbackStarted {
+            reason,
+            steps,
+            partial,
+        } => format!(
             "ROLLBACK started ({reason}): {}",
             if steps.is_empty() {
                 "nothing to roll back".into()
             } else {
-                steps.join(" <- ")
+                crate::event::rollback_steps_text(steps, partial, " <- ")
             }
         ),
+        Event::RollbackStepStarted {
+            step,
+            partial: true,
+            ..
+        } => format!("rolling back `{step}` (it did not finish)"),
         Event::RollbackStepStarted { step, .. } => format!("rollback of `{step}` running"),
         Event::RollbackStepFinished { step, ok: true, .. } => format!("rollback of `{step}` done"),
         Event::RollbackStepFinished { step, detail, .. } => format!(

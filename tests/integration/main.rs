@@ -19,6 +19,7 @@ mod engine;
 mod engine_crash;
 mod engine_http;
 mod engine_orphans;
+mod engine_partial;
 mod engine_trigger;
 mod plan;
 mod probes;

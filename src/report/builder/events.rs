@@ -261,9 +261,16 @@ impl Builder {
                 let text = format!("trigger `{trigger}` source error: {detail}");
                 self.line(seq, at, who, "trigger_source_error", text);
             }
-            Event::RollbackStarted { reason, steps } => {
+            Event::RollbackStarted {
+                reason,
+                steps,
+                partial,
+            } => {
                 let reason = reason.to_string();
-                let text = format!("ROLLBACK started ({reason}): {}", steps.join(", "));
+                let text = format!(
+                    "ROLLBACK started ({reason}): {}",
+                    crate::event::rollback_steps_text(&steps, &partial, ", ")
+                );
                 if self.report.rollback.is_none() {
                     self.deviation(at, who, "rollback", None, text.clone());
                     self.milestone("rollback-started", at, "derived", Some(who));
@@ -271,6 +278,7 @@ impl Builder {
                         started: at,
                         reason,
                         steps,
+                        partial,
                         finished: None,
                         ok: None,
                         failed: Vec::new(),
@@ -278,9 +286,14 @@ impl Builder {
                 }
                 self.line(seq, at, who, "rollback_started", text);
             }
-            Event::RollbackStepStarted { step, action } => {
+            Event::RollbackStepStarted {
+                step,
+                action,
+                partial,
+            } => {
                 self.step_mut(&step).rollback = Some(RollbackStepReport {
                     action,
+                    partial,
                     started: at,
                     ended: None,
                     ok: None,
@@ -294,7 +307,11 @@ impl Builder {
                     at,
                     who,
                     "rollback_step_started",
-                    format!("rollback of `{step}` started"),
+                    if partial {
+                        format!("rollback of `{step}` started (partial: it did not finish)")
+                    } else {
+                        format!("rollback of `{step}` started")
+                    },
                 );
             }
             Event::RollbackStepFinished {
@@ -307,6 +324,7 @@ impl Builder {
                 let s = self.step_mut(&step);
                 let rb = s.rollback.get_or_insert_with(|| RollbackStepReport {
                     action: String::new(),
+                    partial: false,
                     started: at,
                     ended: None,
                     ok: None,

@@ -290,6 +290,36 @@ impl Validator<'_> {
             if let Some(m) = &s.milestone {
                 self.milestone(m);
             }
+            let rollback_partial = s.rollback_partial.as_ref().is_some_and(|p| *p.get())
+                && rollback.is_some()
+                && !matches!(action, Action::Manual { .. });
+            if let Some(p) = s.rollback_partial.as_ref().filter(|p| *p.get()) {
+                // The raw field: a rollback that is there but invalid has its own error.
+                if s.rollback.is_none() {
+                    self.error(
+                        format!(
+                            "step `{}` has `rollback_partial` but no `rollback`",
+                            s.id.get()
+                        ),
+                        p.span(),
+                    )
+                    .help = Some(
+                        "add a `rollback` that is safe on a half-done step, or remove `rollback_partial`"
+                            .into(),
+                    );
+                } else if matches!(action, Action::Manual { .. }) {
+                    // A manual step never has a half-run action the engine
+                    // knows of: it is done when a person says so.
+                    self.warning(
+                        "`rollback_partial` has no effect on a manual step",
+                        p.span(),
+                    )
+                    .help = Some(
+                        "a manual step is rolled back once it is done; the person doing it undoes a half-done one"
+                            .into(),
+                    );
+                }
+            }
             if s.idempotent && matches!(action, Action::Manual { .. }) {
                 self.warning("`idempotent` has no effect on a manual step", s.id.span());
             }
@@ -302,6 +332,7 @@ impl Validator<'_> {
                 grace,
                 retries,
                 rollback,
+                rollback_partial,
                 on_failure,
                 idempotent: s.idempotent,
                 dry_run,
