@@ -54,6 +54,41 @@ pub struct StepView {
     pub started_at: Option<String>,
     /// Until it ended, or until the last record for a step still going.
     pub duration_ms: Option<u64>,
+    /// Its rollback, once started; `None` if it was not rolled back.
+    pub rollback: Option<StepRollbackView>,
+}
+
+/// A step's rollback as far as the journal goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StepRollbackView {
+    pub state: RollbackState,
+    /// Rolled back although the step did not finish (`rollback_partial`).
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackState {
+    /// Its rollback action started and has not finished.
+    RollingBack,
+    RolledBack,
+    Failed,
+}
+
+impl StepRollbackView {
+    /// `rolled back`, `rolling back`, `rollback FAILED`, with `(partial)`.
+    pub fn label(self) -> String {
+        let state = match self.state {
+            RollbackState::RollingBack => "rolling back",
+            RollbackState::RolledBack => "rolled back",
+            RollbackState::Failed => "rollback FAILED",
+        };
+        if self.partial {
+            format!("{state} (partial)")
+        } else {
+            state.to_string()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -214,6 +249,22 @@ impl StatusView {
                         ended.insert(step.clone(), r.ts.clone());
                     } else {
                         ended.shift_remove(step);
+                    }
+                }
+                Event::RollbackStepStarted { step, partial, .. } => {
+                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
+                    v.rollback = Some(StepRollbackView {
+                        state: RollbackState::RollingBack,
+                        partial: *partial,
+                    });
+                }
+                Event::RollbackStepFinished { step, ok, .. } => {
+                    if let Some(rb) = steps.get_mut(step).and_then(|v| v.rollback.as_mut()) {
+                        rb.state = if *ok {
+                            RollbackState::RolledBack
+                        } else {
+                            RollbackState::Failed
+                        };
                     }
                 }
                 Event::AttemptStarted { step, attempt, .. } => {
@@ -432,7 +483,7 @@ impl StatusView {
         for s in &self.steps {
             let _ = writeln!(
                 out,
-                "  {:<24} {:<18} {:>8}{}{}",
+                "  {:<24} {:<18} {:>8}{}{}{}",
                 s.id,
                 s.state.label(),
                 s.duration_ms.map(fmt_ms).unwrap_or_default(),
@@ -441,6 +492,9 @@ impl StatusView {
                 } else {
                     String::new()
                 },
+                s.rollback
+                    .map(|rb| format!("  {}", rb.label()))
+                    .unwrap_or_default(),
                 s.detail
                     .as_ref()
                     .map(|d| format!("  {}", d.lines().next().unwrap_or_default()))
@@ -556,6 +610,7 @@ fn step_view(id: &str) -> StepView {
         attempts: 0,
         started_at: None,
         duration_ms: None,
+        rollback: None,
     }
 }
 
@@ -728,6 +783,52 @@ mod tests {
         );
         assert!(text.contains("armed, BREACHING;"), "{text}");
         assert!(!text.contains("fail") && !text.contains("pass"), "{text}");
+    }
+
+    #[test]
+    fn a_partial_rollback_is_marked() {
+        let rb_started = |step: &str, partial: bool| Event::RollbackStepStarted {
+            step: step.into(),
+            action: "undo".into(),
+            partial,
+        };
+        let rb_finished = |step: &str, ok: bool| Event::RollbackStepFinished {
+            step: step.into(),
+            ok,
+            exit_code: None,
+            duration_ms: 1,
+            detail: None,
+        };
+        let at = "2026-01-01T00:00:01.000Z";
+        let records = [
+            rec(1, at, state("a", StepState::Done)),
+            rec(2, at, state("b", StepState::Failed)),
+            rec(3, at, rb_started("b", true)),
+            rec(4, at, rb_finished("b", true)),
+            rec(5, at, rb_started("a", false)),
+        ];
+        let v = StatusView::build(&records, None);
+        assert_eq!(v.steps[0].rollback.unwrap().label(), "rolling back");
+        assert_eq!(
+            v.steps[1].rollback.unwrap().label(),
+            "rolled back (partial)"
+        );
+        let text = v.to_text();
+        assert!(text.contains("rolled back (partial)"), "{text}");
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(
+            json["steps"][1]["rollback"],
+            serde_json::json!({"state": "rolled_back", "partial": true})
+        );
+        let records = [
+            rec(1, at, rb_started("c", true)),
+            rec(2, at, rb_finished("c", false)),
+        ];
+        let v = StatusView::build(&records, None);
+        assert_eq!(
+            v.steps[0].rollback.unwrap().label(),
+            "rollback FAILED (partial)"
+        );
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
         for run in &args.runs {
             let path = locate(run)?;
             let r = report::read_report(&path)?;
-            for w in report::markdown::warnings(&r) {
+            for w in report::view::warnings(&r) {
                 eprintln!("warning: run `{}`: {w}", r.run_id);
             }
             parts.push(render(&r, args.format));

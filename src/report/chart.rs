@@ -9,6 +9,7 @@ use super::escape::html as esc;
 use super::fmt_value;
 use super::model::{CheckKind, CheckReport, Point, Report};
 use super::time::human_ms;
+use super::view::PARTIAL;
 use crate::condition::{Adjust, Condition, Operand, Predicate};
 
 /// At most `max` points, keeping each bucket's lowest and highest value (so
@@ -72,7 +73,8 @@ const LABEL_W: f64 = 190.0;
 const ROW_H: f64 = 22.0;
 
 /// One row per step that started (`rect.bar.step`), one per rollback step
-/// (`rect.bar.rollback`); the planned timeout is an outline behind the bar.
+/// (`rect.bar.rollback`; pale and dashed, `rect.bar.rollback.partial`, for a step rolled
+/// back although it did not finish); the planned timeout is an outline behind the bar.
 #[expect(
     clippy::many_single_char_names,
     reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
@@ -148,6 +150,13 @@ pub fn gantt(r: &Report) -> String {
             } else {
                 ""
             };
+            // A step rolled back although it did not finish (`rollback_partial`):
+            // a pale, dashed bar.
+            let (partial, note) = if x_rb.partial {
+                (" partial", format!(" {PARTIAL}"))
+            } else {
+                ("", String::new())
+            };
             let _ = write!(
                 rows,
                 r#"<text class="label rollback" x="4" y="{:.1}">↩ {}</text>"#,
@@ -156,7 +165,7 @@ pub fn gantt(r: &Report) -> String {
             );
             let _ = write!(
                 rows,
-                r#"<rect class="bar rollback{failed}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>rollback of {} ({})</title></rect>"#,
+                r#"<rect class="bar rollback{partial}{failed}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>rollback of {}{note} ({})</title></rect>"#,
                 x(x_rb.started.ms),
                 y + 5.0,
                 w(dur),

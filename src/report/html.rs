@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use super::chart;
 use super::escape::html as esc;
 use super::fmt_value;
-use super::markdown::{SECTIONS, actual, summary_rows, target, warnings};
 use super::model::{CheckKind, Report};
-use super::time::{Ts, human_ms};
+use super::view::{
+    self, SECTIONS, Span, Table, opt_ms, opt_ts, summary_rows, target, value as v, warnings,
+};
 
 const CSS: &str = r"
 :root { --fg:#1b1f24; --muted:#5b6470; --line:#d0d7de; --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --rb:#8250df; --bar:#0969da; }
@@ -32,6 +33,7 @@ svg .planned { fill: none; stroke: var(--muted); stroke-dasharray: 4 3; } svg .p
 svg .bar.step { fill: var(--bar); } svg .bar.step.failed, svg .bar.step.stopped { fill: var(--bad); }
 svg .bar.step.critical { stroke: #000; stroke-width: 1.5; }
 svg .bar.rollback { fill: var(--rb); } svg .bar.rollback.failed { fill: var(--bad); }
+svg .bar.rollback.partial { fill: #d8c6f5; stroke: var(--rb); stroke-width: 1.5; stroke-dasharray: 3 2; } svg .bar.rollback.partial.failed { fill: #ffd8d3; stroke: var(--bad); }
 svg .label.rollback { fill: var(--rb); }
 svg .threshold { stroke: var(--bad); stroke-dasharray: 5 3; stroke-width: 1.2; } svg .threshold-label { fill: var(--bad); }
 svg .line { fill: none; stroke: var(--bar); stroke-width: 1.2; }
@@ -52,12 +54,36 @@ fn h2(o: &mut String, i: usize) {
     let _ = write!(o, "<section id=\"{id}\"><h2>{}</h2>", SECTIONS[i]);
 }
 
-fn opt_ts(t: Option<Ts>) -> String {
-    t.map_or_else(|| "—".into(), Ts::rfc3339)
+/// Spans as HTML: every string escaped, a step id or code in `<code>`, a
+/// tone as a CSS class.
+pub fn spans(s: &[Span]) -> String {
+    let mut out = String::new();
+    for sp in s {
+        match sp {
+            Span::Text(t) => out.push_str(&esc(t)),
+            Span::Id(t) | Span::Code(t) => {
+                let _ = write!(out, "<code>{}</code>", esc(t));
+            }
+            Span::Tone(tone, t) => {
+                let _ = write!(out, "<span class=\"{}\">{}</span>", tone.class(), esc(t));
+            }
+            Span::Value(t) => {
+                let _ = write!(out, "<b class=\"fired-value\">{}</b>", esc(t));
+            }
+        }
+    }
+    out
 }
 
-fn opt_ms(ms: Option<u64>) -> String {
-    ms.map_or_else(|| "—".into(), human_ms)
+/// A table of the view's cells.
+fn view_table(o: &mut String, t: &Table) {
+    table(
+        o,
+        t.head,
+        t.rows
+            .iter()
+            .map(|row| row.iter().map(|c| spans(c)).collect()),
+    );
 }
 
 fn table(o: &mut String, head: &[&str], rows: impl IntoIterator<Item = Vec<String>>) {
@@ -86,10 +112,6 @@ fn outcome_class(r: &Report) -> &'static str {
     }
 }
 
-#[expect(
-    clippy::many_single_char_names,
-    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
-)]
 pub fn render(r: &Report) -> String {
     let mut o = String::with_capacity(64 * 1024);
     let title = format!(
@@ -185,67 +207,14 @@ pub fn render(r: &Report) -> String {
     o.push_str("</section>");
 
     h2(&mut o, 3);
-    o.push_str("<p class=\"legend\"><span><i class=\"sw\" style=\"background:#0969da\"></i>step (actual)</span><span><i class=\"sw\" style=\"border:1px dashed #5b6470\"></i>planned timeout</span><span><i class=\"sw\" style=\"background:#cf222e\"></i>failed / stopped</span><span><i class=\"sw\" style=\"background:#8250df\"></i>rollback</span><span><i class=\"sw\" style=\"background:#0969da;outline:1.5px solid #000\"></i>critical path</span></p>");
+    o.push_str("<p class=\"legend\"><span><i class=\"sw\" style=\"background:#0969da\"></i>step (actual)</span><span><i class=\"sw\" style=\"border:1px dashed #5b6470\"></i>planned timeout</span><span><i class=\"sw\" style=\"background:#cf222e\"></i>failed / stopped</span><span><i class=\"sw\" style=\"background:#8250df\"></i>rollback</span><span><i class=\"sw\" style=\"background:#0969da;outline:1.5px solid #000\"></i>critical path</span>");
+    if r.rollback.as_ref().is_some_and(|rb| !rb.partial.is_empty()) {
+        o.push_str("<span class=\"partial-rollback\"><i class=\"sw\" style=\"background:#d8c6f5;border:1.5px dashed #8250df\"></i>rollback of a step that did not finish (partial)</span>");
+    }
+    o.push_str("</p>");
     o.push_str(&chart::gantt(r));
-    table(
-        &mut o,
-        &[
-            "step",
-            "kind",
-            "needs",
-            "state",
-            "planned timeout",
-            "actual",
-            "waited for approval",
-            "attempts",
-            "output lines",
-            "critical path",
-        ],
-        r.steps.values().map(|s| {
-            let retries = s.attempts.len().saturating_sub(1);
-            vec![
-                format!("<code>{}</code>", esc(&s.id)),
-                esc(&s.kind),
-                esc(&s.needs.join(", ")),
-                esc(&s.state),
-                opt_ms(s.planned_timeout_ms),
-                esc(&actual(s)),
-                opt_ms(s.waited_for_approval_ms),
-                if retries > 0 {
-                    format!(
-                        "{} <span class=\"warn\">({retries} retr{})</span>",
-                        s.attempts.len(),
-                        if retries == 1 { "y" } else { "ies" }
-                    )
-                } else {
-                    s.attempts.len().to_string()
-                },
-                (s.output.stdout_lines + s.output.stderr_lines).to_string(),
-                if s.on_critical_path {
-                    "yes".into()
-                } else {
-                    String::new()
-                },
-            ]
-        }),
-    );
-    let cp = &r.critical_path;
-    let _ = write!(
-        o,
-        "<p>Critical path: {} ({}{}).</p>",
-        if cp.steps.is_empty() {
-            "—".into()
-        } else {
-            cp.steps
-                .iter()
-                .map(|s| format!("<code>{}</code>", esc(s)))
-                .collect::<Vec<_>>()
-                .join(" → ")
-        },
-        human_ms(cp.duration_ms),
-        cp.share
-            .map_or(String::new(), |s| format!(", {:.0}% of the run", s * 100.0))
-    );
+    view_table(&mut o, &view::steps(r));
+    let _ = write!(o, "<p>{}</p>", spans(&view::critical_path(r)));
     for s in r.steps.values().filter(|s| !s.output.last_lines.is_empty()) {
         let _ = write!(
             o,
@@ -261,68 +230,11 @@ pub fn render(r: &Report) -> String {
     o.push_str("</section>");
 
     h2(&mut o, 4);
-    match &r.rollback {
+    match view::rollback(r) {
         None => o.push_str("<p>No rollback.</p>"),
         Some(rb) => {
-            let state = match rb.ok {
-                Some(true) => "<span class=\"ok\">finished</span>".to_string(),
-                Some(false) => format!(
-                    "<span class=\"bad\">FAILED for {}</span>",
-                    esc(&rb.failed.join(", "))
-                ),
-                None => "<span class=\"warn\">did not finish</span>".into(),
-            };
-            let _ = write!(
-                o,
-                "<p>Started {} because {}; {state}{}.</p>",
-                rb.started.rfc3339(),
-                esc(&rb.reason),
-                rb.finished
-                    .map(|f| format!(
-                        " at {} after {}",
-                        f.rfc3339(),
-                        human_ms(f.since(rb.started))
-                    ))
-                    .unwrap_or_default()
-            );
-            table(
-                &mut o,
-                &["step", "rollback action", "result", "exit", "duration"],
-                rb.steps.iter().map(|id| {
-                    // A step rolled back although it did not finish (`rollback_partial`).
-                    let name = if rb.partial.contains(id) {
-                        format!(
-                            "<code>{}</code> <span class=\"warn\">partial: it did not finish</span>",
-                            esc(id)
-                        )
-                    } else {
-                        format!("<code>{}</code>", esc(id))
-                    };
-                    match r.steps.get(id).and_then(|s| s.rollback.as_ref()) {
-                        None => vec![
-                            name,
-                            String::new(),
-                            "not started".into(),
-                            String::new(),
-                            String::new(),
-                        ],
-                        Some(x) => vec![
-                            name,
-                            format!("<code>{}</code>", esc(&x.action)),
-                            match x.ok {
-                                Some(true) => "<span class=\"ok\">ok</span>".into(),
-                                Some(false) => format!(
-                                    "<span class=\"bad\">FAILED</span> {}",
-                                    esc(x.detail.as_deref().unwrap_or(""))
-                                ),
-                                None => "running".into(),
-                            },
-                            x.exit_code.map_or(String::new(), |c| c.to_string()),
-                            opt_ms(x.duration_ms),
-                        ],
-                    }
-                }),
-            );
+            let _ = write!(o, "<p>{}</p>", spans(&rb.sentence));
+            view_table(&mut o, &rb.table);
         }
     }
     o.push_str("</section>");
@@ -346,30 +258,7 @@ pub fn render(r: &Report) -> String {
                     .unwrap_or_default()
             ),
         };
-        let v = |x: Option<f64>| x.map_or_else(|| "—".into(), fmt_value);
-        let result = match (&c.fired, &c.result) {
-            (Some(f), _) => format!(
-                "<span class=\"bad\">FIRED</span> at {}: value <b class=\"fired-value\">{}</b> {} (held {} ms), action {}",
-                f.at.rfc3339(),
-                esc(&v(f.value)),
-                esc(&f.condition),
-                f.held_ms,
-                esc(&f.action)
-            ),
-            (None, Some(res)) => format!(
-                "<span class=\"{}\">{}</span>{}",
-                if res == "pass" { "ok" } else { "bad" },
-                esc(res),
-                c.detail
-                    .as_ref()
-                    .map(|d| format!(": {}", esc(d)))
-                    .unwrap_or_default()
-            ),
-            (None, None) if c.kind == CheckKind::Trigger && !c.points.is_empty() => {
-                "<span class=\"ok\">did not fire</span>".into()
-            }
-            _ => "<span class=\"muted\">not evaluated</span>".into(),
-        };
+        let result = spans(&view::check_result(c));
         let _ = write!(
             o,
             "<div class=\"check\"><h3><code>{}</code> <span class=\"muted\">{kind}</span></h3><p>Target: <b>{}</b> · source <code>{}</code> · query <code>{}</code>{}</p><p>Result: {result}</p><p class=\"muted\">{} measurements: {} · min {} · max {} · last {}{}</p>",
@@ -402,19 +291,7 @@ pub fn render(r: &Report) -> String {
     if r.approvals.is_empty() {
         o.push_str("<p>None.</p>");
     } else {
-        table(
-            &mut o,
-            &["time", "who", "step", "decision", "why"],
-            r.approvals.iter().map(|a| {
-                vec![
-                    a.at.rfc3339(),
-                    esc(&a.who),
-                    esc(a.step.as_deref().unwrap_or("")),
-                    esc(&a.decision),
-                    esc(a.reason.as_deref().unwrap_or("")),
-                ]
-            }),
-        );
+        view_table(&mut o, &view::approvals(r));
     }
     o.push_str("</section>");
 
@@ -422,19 +299,7 @@ pub fn render(r: &Report) -> String {
     if r.deviations.is_empty() {
         o.push_str("<p>None: the run went as planned.</p>");
     } else {
-        table(
-            &mut o,
-            &["time", "kind", "step", "what", "who"],
-            r.deviations.iter().map(|d| {
-                vec![
-                    d.at.rfc3339(),
-                    esc(&d.kind),
-                    esc(d.step.as_deref().unwrap_or("")),
-                    esc(&d.text),
-                    esc(&d.who),
-                ]
-            }),
-        );
+        view_table(&mut o, &view::deviations(r));
     }
     o.push_str("</section>");
 
@@ -457,25 +322,7 @@ pub fn render(r: &Report) -> String {
     o.push_str("</section>");
 
     h2(&mut o, 9);
-    table(
-        &mut o,
-        &["time (UTC)", "who", "event"],
-        r.timeline.iter().map(|e| {
-            let class = match e.kind.as_str() {
-                "trigger_fired" | "rollback_started" | "approval_rejected" => " class=\"bad\"",
-                "rollback_step_finished" | "rollback_finished" | "rollback_step_started" => {
-                    " class=\"rb\""
-                }
-                "note" | "milestone" => " class=\"warn\"",
-                _ => "",
-            };
-            vec![
-                e.at.clock(),
-                esc(&e.who),
-                format!("<span{class}>{}</span>", esc(&e.text)),
-            ]
-        }),
-    );
+    view_table(&mut o, &view::timeline(r));
     o.push_str("</section>");
 
     h2(&mut o, 10);

@@ -5,175 +5,42 @@ use std::fmt::Write as _;
 
 use super::escape::{code, code_cell, markdown as esc, markdown_line as esc_line};
 use super::fmt_value;
-use super::model::{CheckKind, CheckReport, Report, StepReport};
-use super::time::{Ts, human_ms};
+use super::model::{CheckKind, Report};
+use super::view::{
+    self, SECTIONS, Span, Table, opt_ms, opt_ts, summary_rows, target, value as v, warnings,
+};
 
-/// Section headings, shared with the HTML renderer (tests look for them).
-pub const SECTIONS: [&str; 11] = [
-    "Summary",
-    "Milestones",
-    "Time to detect and mitigate",
-    "Planned vs actual",
-    "Rollback",
-    "Gates and triggers",
-    "Approvals and decisions",
-    "Deviations",
-    "Operator notes",
-    "Timeline",
-    "Action items",
-];
-
-fn opt_ts(t: Option<Ts>) -> String {
-    t.map_or_else(|| "—".into(), Ts::rfc3339)
+/// Spans as Markdown: text escaped (for a table cell or a line), a step id
+/// as prose, code as a code span; tones are not shown.
+pub fn spans(s: &[Span], in_table: bool) -> String {
+    let mut out = String::new();
+    for sp in s {
+        match sp {
+            Span::Text(t) | Span::Id(t) | Span::Tone(_, t) | Span::Value(t) => {
+                out.push_str(&if in_table { esc(t) } else { esc_line(t) });
+            }
+            Span::Code(t) => out.push_str(&if in_table { code_cell(t) } else { code(t) }),
+        }
+    }
+    out
 }
 
-fn opt_ms(ms: Option<u64>) -> String {
-    ms.map_or_else(|| "—".into(), human_ms)
-}
-
-/// Lines that say what a reader must know before trusting the numbers.
-pub fn warnings(r: &Report) -> Vec<String> {
-    let mut w = Vec::new();
-    if r.in_progress {
-        w.push("in progress: the run has not finished; figures are as of its last event".into());
-    }
-    if let Some(n) = r.truncated_at {
-        w.push(format!(
-            "journal truncated at line {n} (a crash mid-write); that line is ignored"
-        ));
-    }
-    if !r.bad_lines.is_empty() {
-        w.push(format!(
-            "{} unreadable journal line(s) skipped: {}",
-            r.bad_lines.len(),
-            r.bad_lines.join("; ")
-        ));
-    }
-    if !r.unknown_kinds.is_empty() {
-        let kinds: Vec<String> = r
-            .unknown_kinds
-            .iter()
-            .map(|(k, n)| format!("{k} ×{n}"))
-            .collect();
-        w.push(format!(
-            "event kinds from a newer cutover ignored: {}",
-            kinds.join(", ")
-        ));
-    }
-    w
-}
-
-/// The readiness checklists evaluated before the first step, in a line.
-fn readiness(r: &Report) -> String {
-    if r.readiness.is_empty() {
-        return "— (no checklist required)".into();
-    }
-    r.readiness
-        .iter()
-        .map(|x| {
-            let state = match (x.ready, x.overridden) {
-                (true, _) => "ready".to_string(),
-                (false, true) => format!(
-                    "NOT ready, overridden{}",
-                    x.reason
-                        .as_ref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                ),
-                (false, false) => format!(
-                    "NOT ready{}",
-                    x.reason
-                        .as_ref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
-                ),
-            };
-            format!("{} {state}", x.checklist)
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-/// The summary table's rows (plain text, escaped by each renderer).
-pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
-    vec![
-        ("Runbook", r.runbook.clone().unwrap_or_default()),
-        (
-            "Change ticket",
-            r.change.clone().unwrap_or_else(|| "—".into()),
-        ),
-        ("Owner", r.owner.clone().unwrap_or_else(|| "—".into())),
-        (
-            "Environment",
-            format!(
-                "{}{}",
-                r.env.as_deref().unwrap_or("(default)"),
-                if r.production { " (production)" } else { "" }
-            ),
-        ),
-        (
-            "Mode",
-            if r.dry_run {
-                "dry run".into()
-            } else {
-                "real run".into()
-            },
-        ),
-        ("Outcome", r.outcome_label.clone()),
-        ("Run by", r.started_by.clone().unwrap_or_default()),
-        (
-            "Resumed by",
-            if r.resumed_by.is_empty() {
-                "—".into()
-            } else {
-                r.resumed_by.join(", ")
-            },
-        ),
-        ("Readiness", readiness(r)),
-        ("Started", opt_ts(r.started)),
-        (
-            "Ended",
-            if r.in_progress {
-                format!("— (in progress; last event {})", opt_ts(r.ended))
-            } else {
-                opt_ts(r.ended)
-            },
-        ),
-        ("Duration", opt_ms(r.duration_ms)),
-        ("Run id", r.run_id.clone()),
-        ("Plan", r.plan_hash.clone().unwrap_or_default()),
-        (
-            "Journal",
-            format!(
-                "{} ({} events, {} output lines, {} measurements)",
-                r.journal, r.events, r.output_lines, r.measurements
-            ),
-        ),
-    ]
-}
-
-/// Target of a check in words: `must be < 0.3` / `fires if > 0.02 for 30s`.
-pub fn target(c: &CheckReport) -> String {
-    match c.kind {
-        CheckKind::Gate => format!("pass if {}", c.condition),
-        CheckKind::Trigger => format!("fire if {}", c.condition),
+fn table(o: &mut String, t: &Table) {
+    let _ = writeln!(
+        o,
+        "| {} |\n|{}",
+        t.head.join(" | "),
+        "---|".repeat(t.head.len())
+    );
+    for row in &t.rows {
+        o.push('|');
+        for c in row {
+            let _ = write!(o, " {} |", spans(c, true));
+        }
+        o.push('\n');
     }
 }
 
-/// A step's execution time, with the paused time it leaves out.
-pub fn actual(s: &StepReport) -> String {
-    let d = opt_ms(s.duration_ms);
-    if s.paused_ms > 0 {
-        format!("{d} (+{} paused)", human_ms(s.paused_ms))
-    } else {
-        d
-    }
-}
-
-#[expect(
-    clippy::many_single_char_names,
-    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
-)]
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let title = r.runbook.as_deref().unwrap_or("unknown runbook");
@@ -261,57 +128,8 @@ pub fn render(r: &Report) -> String {
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[3]);
-    let _ = writeln!(
-        o,
-        "| step | kind | needs | state | planned timeout | actual | waited for approval | attempts | output lines | critical path |\n|---|---|---|---|---|---|---|---|---|---|"
-    );
-    for s in r.steps.values() {
-        let retries = s.attempts.len().saturating_sub(1);
-        let attempts = format!(
-            "{}{}",
-            s.attempts.len(),
-            if retries > 0 {
-                format!(
-                    " ({retries} retr{})",
-                    if retries == 1 { "y" } else { "ies" }
-                )
-            } else {
-                String::new()
-            }
-        );
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            esc(&s.id),
-            esc(&s.kind),
-            esc(&s.needs.join(", ")),
-            esc(&s.state),
-            opt_ms(s.planned_timeout_ms),
-            actual(s),
-            opt_ms(s.waited_for_approval_ms),
-            attempts,
-            s.output.stdout_lines + s.output.stderr_lines,
-            if s.on_critical_path { "yes" } else { "" }
-        );
-    }
-    let cp = &r.critical_path;
-    let share = cp
-        .share
-        .map_or(String::new(), |s| format!(", {:.0}% of the run", s * 100.0));
-    let _ = writeln!(
-        o,
-        "\nCritical path: {} ({}{share}).",
-        if cp.steps.is_empty() {
-            "—".into()
-        } else {
-            cp.steps
-                .iter()
-                .map(|s| code(s))
-                .collect::<Vec<_>>()
-                .join(" → ")
-        },
-        human_ms(cp.duration_ms)
-    );
+    table(&mut o, &view::steps(r));
+    let _ = writeln!(o, "\n{}", spans(&view::critical_path(r), false));
     for s in r.steps.values() {
         if s.output.last_lines.is_empty() {
             continue;
@@ -324,67 +142,13 @@ pub fn render(r: &Report) -> String {
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[4]);
-    match &r.rollback {
+    match view::rollback(r) {
         None => {
             let _ = writeln!(o, "No rollback.");
         }
         Some(rb) => {
-            let state = match rb.ok {
-                Some(true) => "finished".to_string(),
-                Some(false) => format!("FAILED for {}", rb.failed.join(", ")),
-                None => "did not finish".into(),
-            };
-            let _ = writeln!(
-                o,
-                "Started {} because {}; {state}{}.\n",
-                rb.started.rfc3339(),
-                esc_line(&rb.reason),
-                rb.finished
-                    .map(|f| format!(
-                        " at {} after {}",
-                        f.rfc3339(),
-                        human_ms(f.since(rb.started))
-                    ))
-                    .unwrap_or_default()
-            );
-            let _ = writeln!(
-                o,
-                "| step | rollback action | result | exit | duration |\n|---|---|---|---|---|"
-            );
-            for id in &rb.steps {
-                let Some(step) = r.steps.get(id) else {
-                    continue;
-                };
-                // A step rolled back although it did not finish (`rollback_partial`).
-                let name = if rb.partial.contains(id) {
-                    format!("{} (partial: it did not finish)", esc(id))
-                } else {
-                    esc(id)
-                };
-                let Some(x) = &step.rollback else {
-                    let _ = writeln!(o, "| {name} | | not started | | |");
-                    continue;
-                };
-                let result = match x.ok {
-                    Some(true) => "ok".to_string(),
-                    Some(false) => format!(
-                        "FAILED{}",
-                        x.detail
-                            .as_ref()
-                            .map(|d| format!(": {d}"))
-                            .unwrap_or_default()
-                    ),
-                    None => "running".into(),
-                };
-                let _ = writeln!(
-                    o,
-                    "| {name} | {} | {} | {} | {} |",
-                    code_cell(&x.action),
-                    esc(&result),
-                    x.exit_code.map_or(String::new(), |c| c.to_string()),
-                    opt_ms(x.duration_ms)
-                );
-            }
+            let _ = writeln!(o, "{}\n", spans(&rb.sentence, false));
+            table(&mut o, &rb.table);
         }
     }
 
@@ -404,34 +168,11 @@ pub fn render(r: &Report) -> String {
                 (CheckKind::Gate, false) => format!("{} gate", c.when.as_deref().unwrap_or("")),
                 (CheckKind::Trigger, _) => "trigger".into(),
             };
-            let v = |x: Option<f64>| x.map_or_else(|| "—".into(), fmt_value);
             let breach = c.first_breach.map_or_else(
                 || "—".into(),
                 |t| format!("{} at {}", v(c.first_breach_value), t.clock()),
             );
-            let result = match (&c.fired, &c.result) {
-                (Some(f), _) => format!(
-                    "FIRED at {}: value {} {} (held {} ms), {}",
-                    f.at.rfc3339(),
-                    v(f.value),
-                    f.condition,
-                    f.held_ms,
-                    f.action
-                ),
-                (None, Some(res)) => format!(
-                    "{res}{}",
-                    c.detail
-                        .as_ref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
-                ),
-                (None, None)
-                    if c.kind == CheckKind::Trigger && c.counts.pass + c.counts.fail > 0 =>
-                {
-                    "did not fire".into()
-                }
-                _ => "not evaluated".into(),
-            };
+            let result = spans(&view::check_result(c), true);
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -443,7 +184,7 @@ pub fn render(r: &Report) -> String {
                 v(c.max),
                 v(c.last),
                 breach,
-                esc(&result)
+                result
             );
         }
         let _ = writeln!(o, "\nQueries:\n");
@@ -465,42 +206,14 @@ pub fn render(r: &Report) -> String {
     if r.approvals.is_empty() {
         let _ = writeln!(o, "None.");
     } else {
-        let _ = writeln!(
-            o,
-            "| time | who | step | decision | why |\n|---|---|---|---|---|"
-        );
-        for a in &r.approvals {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} |",
-                a.at.rfc3339(),
-                esc(&a.who),
-                esc(a.step.as_deref().unwrap_or("")),
-                esc(&a.decision),
-                esc(a.reason.as_deref().unwrap_or(""))
-            );
-        }
+        table(&mut o, &view::approvals(r));
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[7]);
     if r.deviations.is_empty() {
         let _ = writeln!(o, "None: the run went as planned.");
     } else {
-        let _ = writeln!(
-            o,
-            "| time | kind | step | what | who |\n|---|---|---|---|---|"
-        );
-        for d in &r.deviations {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} |",
-                d.at.rfc3339(),
-                esc(&d.kind),
-                esc(d.step.as_deref().unwrap_or("")),
-                esc(&d.text),
-                esc(&d.who)
-            );
-        }
+        table(&mut o, &view::deviations(r));
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[8]);
@@ -518,16 +231,7 @@ pub fn render(r: &Report) -> String {
     }
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[9]);
-    let _ = writeln!(o, "| time | who | event |\n|---|---|---|");
-    for e in &r.timeline {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} |",
-            e.at.clock(),
-            esc(&e.who),
-            esc(&e.text)
-        );
-    }
+    table(&mut o, &view::timeline(r));
 
     let _ = writeln!(o, "\n## {}\n", SECTIONS[10]);
     let _ = writeln!(

@@ -3,7 +3,8 @@
 //! `read` streams the journal into `builder::Builder` (plain synchronous code,
 //! unit-tested without files); `analysis` computes the critical path and time
 //! to detect / mitigate; `markdown`, `html` (with `chart` for its SVG) and
-//! `json` render a `model::Report`; `summary` folds many runs into program KPIs.
+//! `json` render a `model::Report`, the first two from the words `view`
+//! computes for both; `summary` folds many runs into program KPIs.
 
 pub mod analysis;
 pub mod builder;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod read;
 pub mod summary;
 pub mod time;
+pub mod view;
 
 use std::path::Path;
 

@@ -147,6 +147,78 @@ rollback_partial = {flag}
             assert!(json["steps"]["migrate"]["rollback"].is_null());
             assert!(!md.contains("did not finish"), "{md}");
         }
+        // The Gantt chart draws a partial step's rollback bar apart, with a legend entry.
+        let gantt = html
+            .split("<svg class=\"gantt\"")
+            .nth(1)
+            .and_then(|s| s.split("</svg>").next())
+            .expect("a Gantt chart");
+        let bars: Vec<&str> = gantt
+            .split("<rect class=\"bar rollback")
+            .skip(1)
+            .map(|b| b.split("</rect>").next().unwrap_or_default())
+            .collect();
+        let legend = html.contains("rollback of a step that did not finish (partial)");
+        if flag {
+            assert_eq!(bars.len(), 2, "{gantt}");
+            assert!(
+                bars[0].starts_with(" partial\"")
+                    && bars[0].contains("rollback of migrate (partial: it did not finish)"),
+                "{gantt}"
+            );
+            assert!(
+                bars[1].starts_with('"') && bars[1].contains("rollback of a ("),
+                "{gantt}"
+            );
+            assert!(legend, "{html}");
+        } else {
+            assert_eq!(bars.len(), 1, "{gantt}");
+            assert!(!gantt.contains("partial"), "{gantt}");
+            assert!(!legend);
+        }
+
+        // So does `cutover status`, as text and as JSON.
+        let status = |format: &str| {
+            let out = bin(&c)
+                .args(["status", "r", "--format", format])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "status --format {format}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let text = status("text");
+        let line = |id: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+                .unwrap_or_else(|| panic!("no line for `{id}`:\n{text}"))
+                .to_string()
+        };
+        assert!(line("a").contains("  rolled back"), "{text}");
+        assert!(!line("a").contains("(partial)"), "{text}");
+        let json: Value = serde_json::from_str(&status("json")).unwrap();
+        let step = |id: &str| {
+            json["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["id"] == id)
+                .cloned()
+                .unwrap_or_else(|| panic!("no step `{id}`: {json}"))
+        };
+        assert_eq!(
+            step("a")["rollback"],
+            json!({"state": "rolled_back", "partial": false})
+        );
+        if flag {
+            assert!(line("migrate").contains("rolled back (partial)"), "{text}");
+            assert_eq!(
+                step("migrate")["rollback"],
+                json!({"state": "rolled_back", "partial": true})
+            );
+        } else {
+            assert!(!line("migrate").contains("rolled back"), "{text}");
+            assert!(step("migrate")["rollback"].is_null(), "{json}");
+        }
     }
 }
 
@@ -215,6 +287,28 @@ grace = "1s"
     assert_eq!(rb[0]["reason"]["trigger"], "errors");
     assert_eq!(rb[0]["steps"], json!(["migrate", "a"]));
     assert_eq!(outcome(&j), "rolled_back");
+
+    // `cutover status` says the stopped step's rollback was partial.
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let migrate = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("migrate "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        migrate.contains("stopped") && migrate.contains("rolled back (partial)"),
+        "{text}"
+    );
+    let html = bin(&c)
+        .args(["report", "r", "--format", "html"])
+        .output()
+        .unwrap();
+    let html = String::from_utf8(html.stdout).unwrap();
+    assert_eq!(
+        html.matches("<rect class=\"bar rollback partial\"").count(),
+        1,
+        "{html}"
+    );
 }
 
 #[test]
