@@ -133,6 +133,9 @@ fn step_text(out: &mut String, step: &Step) {
     if step.idempotent {
         limits.push("idempotent".into());
     }
+    if let Some(m) = &step.milestone {
+        limits.push(format!("marks milestone `{m}` when done"));
+    }
     let _ = writeln!(out, "      {}", limits.join(", "));
     for g in step.gates(crate::runbook::model::GateWhen::After) {
         let _ = writeln!(out, "      {}", gate_text(g));

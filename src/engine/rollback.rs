@@ -128,7 +128,8 @@ impl Scheduler {
         else {
             return;
         };
-        let (remaining, failed) = (remaining.clone(), failed.clone());
+        let (remaining, failed, partial_steps) =
+            (remaining.clone(), failed.clone(), partial.clone());
         let is_partial = remaining.front().is_some_and(|next| partial.contains(next));
         if let Some(next) = remaining.front().cloned() {
             if let Mode::RollingBack {
@@ -157,9 +158,10 @@ impl Scheduler {
                 failed: failed.clone(),
             });
             if ok {
+                let what = rolled_back_words(&partial_steps);
                 let message = match &self.rollback_reason {
-                    Some(reason) => format!("{reason}; every completed step was rolled back"),
-                    None => "every completed step was rolled back".into(),
+                    Some(reason) => format!("{reason}; {what}"),
+                    None => what,
                 };
                 self.finish(Outcome::RolledBack, message);
             } else {
@@ -173,6 +175,18 @@ impl Scheduler {
             }
         }
     }
+}
+
+/// What a finished rollback undid, naming the steps that had not finished.
+fn rolled_back_words(partial: &[String]) -> String {
+    if partial.is_empty() {
+        return "every completed step was rolled back".into();
+    }
+    let names: Vec<String> = partial.iter().map(|s| format!("`{s}`")).collect();
+    format!(
+        "every completed step was rolled back, and the unfinished {} too",
+        names.join(", ")
+    )
 }
 
 #[cfg(test)]

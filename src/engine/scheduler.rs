@@ -593,8 +593,13 @@ impl Scheduler {
 
     pub(super) fn step_failed(&mut self, id: &str, why: String) {
         self.set_state(id, StepState::Failed, Some(why));
+        let rollback_what = if self.steps[id].rollback_partial {
+            "roll back this step, then completed steps"
+        } else {
+            "roll back completed steps"
+        };
         let hint = format!(
-            "decide, then continue:\n  cutover resume {0} --rerun {id}     (run it again)\n  cutover resume {0} --skip {id}      (carry on without it)\n  cutover resume {0} --rollback       (roll back completed steps)\n  cutover resume {0} --abort          (end the run here, no rollback)",
+            "decide, then continue:\n  cutover resume {0} --rerun {id}     (run it again)\n  cutover resume {0} --skip {id}      (carry on without it)\n  cutover resume {0} --rollback       ({rollback_what})\n  cutover resume {0} --abort          (end the run here, no rollback)",
             self.run_ref
         );
         if self.interrupt_pending() {

@@ -100,7 +100,10 @@ fn operator_words(message: &str) -> String {
         ("expected a sequence", "expected an array"),
         ("expected a map", "expected a table"),
     ];
-    let mut out = message.to_string();
+    // What was found, in TOML's words.
+    let mut out = message
+        .replacen("invalid type: map,", "invalid type: table,", 1)
+        .replacen("invalid type: sequence,", "invalid type: array,", 1);
     if let Some(at) = out.find("expected struct ") {
         let name_start = at + "expected struct ".len();
         let name_end = out[name_start..]
@@ -225,9 +228,14 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
         table.remove(key.as_str());
     }
     let mut pending: Vec<Span> = diags.iter().filter_map(|d| d.span.clone()).collect();
+    // Each dropped entry: the span that pointed at it, and its key.
+    let mut pruned: Vec<(Span, String)> = Vec::new();
     for _ in 0..MAX_ERRORS {
-        if !pending.iter().all(|span| prune(&mut table, span, 0)) {
-            return failed(diags);
+        for span in pending.drain(..) {
+            match prune(&mut table, &span, 0) {
+                Some(key) => pruned.push((span, key)),
+                None => return failed(diags),
+            }
         }
         let again = check_sections::<T>(&table);
         if again.is_empty() {
@@ -240,12 +248,25 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
         }
         pending = again.iter().filter_map(|d| d.span.clone()).collect();
         for d in again {
-            if !diags.contains(&d) {
+            if !diags.contains(&d) && !follows_from_pruning(&d, &pruned) {
                 diags.push(d);
             }
         }
     }
     failed(diags)
+}
+
+/// A "missing field" in a table from which salvage dropped a wrongly typed
+/// value is that value's error again, not a second mistake of the author's
+/// (`retries = { attempts = "2" }` is one error, not two).
+fn follows_from_pruning(d: &Diagnostic, pruned: &[(Span, String)]) -> bool {
+    d.span.as_ref().is_some_and(|outer| {
+        pruned.iter().any(|(p, key)| {
+            d.message == format!("missing field `{key}`")
+                && outer.start <= p.start
+                && p.end <= outer.end
+        })
+    })
 }
 
 /// Deserialize each top-level section (and each element of a top-level
@@ -290,8 +311,8 @@ fn check_sections<T: Sections>(table: &DeTable<'_>) -> Vec<Diagnostic> {
 /// (wrong type, or a wrong element of an array of scalars) below the top
 /// level. Whole top-level sections and whole array elements are never
 /// dropped, because that would turn one error into many (a dropped step is
-/// "needed" by others). True if something was removed.
-fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> bool {
+/// "needed" by others). The key removed, if any.
+fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> Option<String> {
     if depth > 0 {
         let hit = table
             .iter()
@@ -303,35 +324,30 @@ fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> bool {
             })
             .map(|(k, _)| k.get_ref().to_string());
         if let Some(key) = hit {
-            return table.remove(key.as_str()).is_some();
+            return table.remove(key.as_str()).map(|_| key);
         }
     }
     // Table headers (`[runbook]`) do not span their bodies: search every nested table.
     for (_, value) in table.iter_mut() {
         match value.get_mut() {
-            DeValue::Table(inner) =>
-            {
-                #[expect(
-                    clippy::collapsible_match,
-                    reason = "a guard cannot borrow `inner` mutably"
-                )]
-                if prune(inner, span, depth + 1) {
-                    return true;
+            DeValue::Table(inner) => {
+                if let Some(key) = prune(inner, span, depth + 1) {
+                    return Some(key);
                 }
             }
             DeValue::Array(items) => {
                 for item in items.iter_mut() {
                     if let DeValue::Table(inner) = item.get_mut()
-                        && prune(inner, span, depth + 1)
+                        && let Some(key) = prune(inner, span, depth + 1)
                     {
-                        return true;
+                        return Some(key);
                     }
                 }
             }
             _ => {}
         }
     }
-    false
+    None
 }
 
 fn is_container(value: &DeValue<'_>) -> bool {
@@ -341,7 +357,35 @@ fn is_container(value: &DeValue<'_>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::operator_words;
+    use super::{operator_words, parse_document};
+    use crate::diag::SourceFile;
+    use crate::runbook::raw::RawRunbook;
+
+    fn messages(text: &str) -> Vec<String> {
+        let file = SourceFile::new(std::path::Path::new("r.toml"), text.to_string());
+        parse_document::<RawRunbook>(&file)
+            .diagnostics
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn a_dropped_value_is_one_error_not_also_a_missing_field() {
+        let step = "[runbook]\nname = \"x\"\n[[step]]\nid = \"a\"\nrun = \"true\"\n";
+        assert_eq!(
+            messages(&format!("{step}retries = {{ attempts = \"2\" }}\n")),
+            [r#"invalid type: string "2", expected an integer"#]
+        );
+        // A field that really is missing next to a dropped one is still reported.
+        assert_eq!(
+            messages(&format!("{step}retries = {{ backoff = 5 }}\n")),
+            [
+                "invalid type: integer `5`, expected a string",
+                "missing field `attempts`"
+            ]
+        );
+    }
 
     #[test]
     fn rust_type_names_become_the_file_formats_words() {
@@ -360,6 +404,14 @@ mod tests {
         assert_eq!(
             operator_words("invalid type: string \"x\", expected struct RawSomethingNew"),
             "invalid type: string \"x\", expected a table"
+        );
+        assert_eq!(
+            operator_words("invalid type: map, expected a string"),
+            "invalid type: table, expected a string"
+        );
+        assert_eq!(
+            operator_words("invalid type: sequence, expected a map"),
+            "invalid type: array, expected a table"
         );
         let unchanged = "unknown field `rn`, expected one of `run`, `http`";
         assert_eq!(operator_words(unchanged), unchanged);

@@ -55,6 +55,7 @@ id = "d"
 needs = ["b", "c"]
 run = "true"
 rollback = "true"
+milestone = "all-clear"
 "#;
 
 const SECRET: &str = "s3cr3t-t0ken/with+chars";
@@ -231,6 +232,7 @@ fn text_plan_shows_waves_gates_and_rollbacks() {
         "rollback run: undeploy --region eu-west-1",
         "after gate `after-1`: [api] GET /health?token=*** (status)  pass if == 200",
         "token = *** (from $PLAN_TEST_TOKEN)",
+        "marks milestone `all-clear` when done",
     ] {
         assert!(
             out.stdout.contains(needle),
