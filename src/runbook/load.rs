@@ -178,6 +178,9 @@ pub fn check_as<X: DeserializeOwned>(
 pub struct Parsed<T> {
     pub value: Option<T>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Entries salvage removed, by path (`["step", "2", "http"]`): the rule
+    /// checks must not report them missing as a second error.
+    pub dropped: Vec<Vec<String>>,
 }
 
 /// Parse `file` into `T`, collecting every diagnostic.
@@ -185,6 +188,7 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
     let failed = |diagnostics| Parsed {
         value: None,
         diagnostics,
+        dropped: Vec::new(),
     };
     if file.text.trim().is_empty() {
         return failed(vec![
@@ -213,6 +217,7 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
             Ok(value) => Parsed {
                 value: Some(value),
                 diagnostics: Vec::new(),
+                dropped: Vec::new(),
             },
             Err(e) => failed(vec![toml_error(&e, 0..0)]),
         };
@@ -228,12 +233,12 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
         table.remove(key.as_str());
     }
     let mut pending: Vec<Span> = diags.iter().filter_map(|d| d.span.clone()).collect();
-    // Each dropped entry: the span that pointed at it, and its key.
-    let mut pruned: Vec<(Span, String)> = Vec::new();
+    // Each dropped entry: the span that pointed at it, and its key's path.
+    let mut pruned: Vec<(Span, Vec<String>)> = Vec::new();
     for _ in 0..MAX_ERRORS {
         for span in pending.drain(..) {
             match prune(&mut table, &span, 0) {
-                Some(key) => pruned.push((span, key)),
+                Some(path) => pruned.push((span, path)),
                 None => return failed(diags),
             }
         }
@@ -244,6 +249,7 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
             return Parsed {
                 value,
                 diagnostics: diags,
+                dropped: pruned.into_iter().map(|(_, path)| path).collect(),
             };
         }
         pending = again.iter().filter_map(|d| d.span.clone()).collect();
@@ -259,10 +265,11 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
 /// A "missing field" in a table from which salvage dropped a wrongly typed
 /// value is that value's error again, not a second mistake of the author's
 /// (`retries = { attempts = "2" }` is one error, not two).
-fn follows_from_pruning(d: &Diagnostic, pruned: &[(Span, String)]) -> bool {
+fn follows_from_pruning(d: &Diagnostic, pruned: &[(Span, Vec<String>)]) -> bool {
     d.span.as_ref().is_some_and(|outer| {
-        pruned.iter().any(|(p, key)| {
-            d.message == format!("missing field `{key}`")
+        pruned.iter().any(|(p, path)| {
+            path.last()
+                .is_some_and(|key| d.message == format!("missing field `{key}`"))
                 && outer.start <= p.start
                 && p.end <= outer.end
         })
@@ -311,8 +318,9 @@ fn check_sections<T: Sections>(table: &DeTable<'_>) -> Vec<Diagnostic> {
 /// (wrong type, or a wrong element of an array of scalars) below the top
 /// level. Whole top-level sections and whole array elements are never
 /// dropped, because that would turn one error into many (a dropped step is
-/// "needed" by others). The key removed, if any.
-fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> Option<String> {
+/// "needed" by others). The path of the key removed (`["step", "2", "http"]`,
+/// array elements by index), if any.
+fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> Option<Vec<String>> {
     if depth > 0 {
         let hit = table
             .iter()
@@ -324,23 +332,30 @@ fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> Option<String> {
             })
             .map(|(k, _)| k.get_ref().to_string());
         if let Some(key) = hit {
-            return table.remove(key.as_str()).map(|_| key);
+            return table.remove(key.as_str()).map(|_| vec![key]);
         }
     }
     // Table headers (`[runbook]`) do not span their bodies: search every nested table.
-    for (_, value) in table.iter_mut() {
+    for (key, value) in table.iter_mut() {
+        let within = |mut path: Vec<String>, index: Option<usize>| {
+            if let Some(i) = index {
+                path.insert(0, i.to_string());
+            }
+            path.insert(0, key.get_ref().to_string());
+            path
+        };
         match value.get_mut() {
             DeValue::Table(inner) => {
-                if let Some(key) = prune(inner, span, depth + 1) {
-                    return Some(key);
+                if let Some(path) = prune(inner, span, depth + 1) {
+                    return Some(within(path, None));
                 }
             }
             DeValue::Array(items) => {
-                for item in items.iter_mut() {
+                for (i, item) in items.iter_mut().enumerate() {
                     if let DeValue::Table(inner) = item.get_mut()
-                        && let Some(key) = prune(inner, span, depth + 1)
+                        && let Some(path) = prune(inner, span, depth + 1)
                     {
-                        return Some(key);
+                        return Some(within(path, Some(i)));
                     }
                 }
             }
@@ -368,6 +383,22 @@ mod tests {
             .into_iter()
             .map(|d| d.message)
             .collect()
+    }
+
+    #[test]
+    fn a_dropped_action_is_not_also_reported_missing_by_the_rule_checks() {
+        let text = "[runbook]\nname = \"x\"\n[[step]]\nid = \"a\"\nhttp = \"http://x\"\nrollback = \"true\"\n";
+        let loaded = crate::runbook::load_text(std::path::Path::new("r.toml"), text.to_string());
+        let messages: Vec<&str> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].starts_with("invalid type: string"),
+            "{messages:?}"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn check_file(file: SourceFile) -> Loaded {
         // Rule checks run even after parse errors (on what could be salvaged),
         // but a model is only handed on when the file is clean.
         let parse_failed = !diagnostics.is_empty();
-        let (checked, more) = validate::validate(&file, &raw);
+        let (checked, more) = validate::validate(&file, &raw, &parsed.dropped);
         diagnostics.extend(more);
         if !parse_failed {
             runbook = checked;

@@ -27,12 +27,19 @@ pub const DEFAULT_ERROR_LIMIT: u32 = 3;
 const SOURCE_KINDS: &[&str] = &["prometheus", "datadog", "http", "command"];
 
 /// Checks a raw runbook; the model is returned only if there were no errors.
-pub fn validate(file: &SourceFile, raw: &RawRunbook) -> (Option<Runbook>, Vec<Diagnostic>) {
+/// `dropped`: entries the loader removed after reporting them (see
+/// [`crate::runbook::load::Parsed::dropped`]).
+pub fn validate(
+    file: &SourceFile,
+    raw: &RawRunbook,
+    dropped: &[Vec<String>],
+) -> (Option<Runbook>, Vec<Diagnostic>) {
     let mut v = Validator {
         file,
         diags: Vec::new(),
         var_names: BTreeSet::new(),
         secret_names: BTreeSet::new(),
+        dropped: dropped.to_vec(),
     };
     let runbook = v.runbook(raw);
     let ok = !v.diags.iter().any(Diagnostic::is_error);
@@ -46,6 +53,8 @@ pub(crate) struct Validator<'a> {
     diags: Vec<Diagnostic>,
     var_names: BTreeSet<String>,
     secret_names: BTreeSet<String>,
+    /// Paths of entries the loader dropped after reporting them.
+    dropped: Vec<Vec<String>>,
 }
 
 /// The typed form of the tables runbooks and checklists share.
@@ -64,6 +73,13 @@ pub(crate) fn is_identifier(s: &str) -> bool {
 }
 
 impl<'a> Validator<'a> {
+    /// Whether the loader dropped the entry at `path` (or one below it).
+    pub(crate) fn was_dropped(&self, path: &[&str]) -> bool {
+        self.dropped
+            .iter()
+            .any(|d| d.len() >= path.len() && d.iter().zip(path).all(|(a, b)| a == b))
+    }
+
     /// A validator for `file`, knowing the names templates may use.
     pub(crate) fn new(
         file: &'a SourceFile,
@@ -75,6 +91,7 @@ impl<'a> Validator<'a> {
             diags: Vec::new(),
             var_names,
             secret_names,
+            dropped: Vec::new(),
         }
     }
 

@@ -203,13 +203,21 @@ impl Validator<'_> {
                 None if i > 0 => vec![raw[i - 1].id.get().clone()],
                 None => Vec::new(),
             };
-            let action = self.action(
-                s.run.as_ref(),
-                s.http.as_ref(),
-                s.manual.as_ref(),
-                &owner,
-                s.id.span(),
-            );
+            // An action the loader dropped (wrongly typed) was reported there.
+            let action_dropped = ["run", "http", "manual"]
+                .iter()
+                .any(|key| self.was_dropped(&["step", &i.to_string(), key]));
+            let action = if action_dropped {
+                None
+            } else {
+                self.action(
+                    s.run.as_ref(),
+                    s.http.as_ref(),
+                    s.manual.as_ref(),
+                    &owner,
+                    s.id.span(),
+                )
+            };
             let rollback = s.rollback.as_ref().and_then(|r| match r.get() {
                 RawRollback::Command(c) => {
                     self.templates_in(c, &r.span());
