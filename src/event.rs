@@ -178,6 +178,9 @@ pub enum Event {
         phase: Phase,
         pgid: i32,
         why: OrphanAbsence,
+        /// `elsewhere`: the host the command started on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
     },
     Output {
         step: String,
@@ -544,6 +547,14 @@ pub struct ProcessIdentity {
     pub start_ticks: u64,
     /// `/proc/sys/kernel/random/boot_id` when it started.
     pub boot_id: String,
+    /// The host it ran on (`gethostname`); empty in older journals.
+    #[serde(default)]
+    pub host: String,
+    /// The PID namespace it ran in (`/proc/self/ns/pid`, e.g.
+    /// `pid:[4026531836]`): pids mean nothing outside it. Empty in older
+    /// journals.
+    #[serde(default)]
+    pub pid_ns: String,
 }
 
 /// Why resume found nothing left of a crashed run's command.
@@ -556,6 +567,10 @@ pub enum OrphanAbsence {
     Rebooted,
     /// The group id now belongs to processes that are not the command's.
     Reused,
+    /// Not absent for sure: it started on another host or in another PID
+    /// namespace, where this process cannot see it. Left alone; nobody can
+    /// tell whether it still runs, so the operator decides about its step.
+    Elsewhere,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -684,6 +699,14 @@ pub fn orphan_text(event: &Event) -> Option<String> {
             ..
         } => format!(
             "{what} was in flight when the run stopped; the machine restarted since, so nothing of it is left running"
+        ),
+        Event::OrphanAbsent {
+            why: OrphanAbsence::Elsewhere,
+            host,
+            ..
+        } => format!(
+            "{what} was in flight when the run stopped; it started on host {} (or in another PID namespace), so cutover cannot tell whether it still runs: left alone (group {pgid} there)",
+            host.as_deref().filter(|h| !h.is_empty()).unwrap_or("?")
         ),
         _ => format!(
             "{what} was in flight when the run stopped; its group id {pgid} now belongs to other processes (left alone), so nothing of it is left running"

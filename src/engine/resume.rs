@@ -8,17 +8,63 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
+
 use super::core::Slot;
-use super::process::{OrphanFate, stop_orphan};
+use super::process::{Here, Judgement, group_alive, judge_now, signal_orphan};
 use super::prompt::Prompt;
 use super::scheduler::{After, EngineError, Mode, ResumeInput, Scheduler};
-use crate::event::{Choice, Event, Outcome, PauseReason, RollbackReason, StepState};
+use super::step::Msg;
+use crate::event::{
+    Choice, Event, OrphanAbsence, Outcome, PauseReason, Phase, RollbackReason, StepState,
+};
 use crate::journal::RunState;
 
 /// SIGTERM-to-SIGKILL wait for a leftover command whose step is no longer
 /// in the runbook (the plan hash makes that unlikely).
 const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// How often the leftover groups are looked at while they are being stopped.
+const POLL: Duration = Duration::from_millis(50);
+/// How long to wait for a group to go after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(3);
 use crate::runbook::model::OnFailure;
+
+/// A command of the crashed process that resume is stopping.
+struct Leftover {
+    step: String,
+    phase: Phase,
+    pgid: i32,
+    grace: Duration,
+    /// The last signal sent.
+    signal: Signal,
+    /// When SIGKILL was sent.
+    killed_at: Option<tokio::time::Instant>,
+    gone: bool,
+}
+
+impl Leftover {
+    fn kill(&mut self, now: tokio::time::Instant) {
+        signal_orphan(self.pgid, Signal::SIGKILL);
+        self.signal = Signal::SIGKILL;
+        self.killed_at = Some(now);
+    }
+}
+
+/// What the stop phase found that the rest of resume must know.
+#[derive(Debug, Default)]
+pub(super) struct Leftovers {
+    /// Steps whose command started on another host or in another PID
+    /// namespace (`elsewhere`): maybe still running, so never re-run
+    /// without the operator's decision.
+    pub(super) elsewhere: Vec<String>,
+}
+
+fn seconds(d: Duration) -> String {
+    humantime::format_duration(Duration::from_millis(
+        u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+    ))
+    .to_string()
+}
 
 impl Scheduler {
     /// Rebuild the scheduler's view from the journal. `Some(outcome)` when
@@ -43,59 +89,188 @@ impl Scheduler {
 
     /// Before anything runs again: stop every command the crashed process
     /// left running (a step in flight, a rollback command), so no step ever
-    /// runs twice at once. Each is journaled (`orphan_stopped` /
-    /// `orphan_absent`). `false` when one survived SIGKILL: the run then
-    /// pauses, since running anything next to it is what this prevents.
-    pub(super) async fn stop_orphans(&mut self) -> Result<bool, EngineError> {
-        let mut survivors = Vec::new();
+    /// runs twice at once. Every recorded group is judged first; all of
+    /// ours get SIGTERM at once, each its step's grace (concurrently), then
+    /// SIGKILL. Each is journaled (`orphan_stopped` / `orphan_absent`).
+    /// `None` when the run paused instead: a group survived SIGKILL
+    /// (running anything next to it is what this prevents), a signal came
+    /// while waiting, or a rollback command may still run elsewhere.
+    pub(super) async fn stop_orphans(&mut self) -> Result<Option<Leftovers>, EngineError> {
+        let here = Here::now();
+        let mut ours = Vec::new();
+        let mut found = Leftovers::default();
+        let mut rollback_elsewhere = Vec::new();
         for open in self.state.open_processes.clone() {
-            let grace = self
-                .steps
-                .get(&open.step)
-                .map_or(DEFAULT_GRACE, |s| s.grace);
             let pgid = open.process.pgid;
-            let fate = stop_orphan(&open.process, grace).await;
-            let event = match fate {
-                OrphanFate::Absent(why) => Event::OrphanAbsent {
+            match judge_now(&open.process, &here) {
+                Judgement::Ours => ours.push(Leftover {
+                    grace: self
+                        .steps
+                        .get(&open.step)
+                        .map_or(DEFAULT_GRACE, |s| s.grace),
                     step: open.step,
                     phase: open.phase,
                     pgid,
-                    why,
-                },
-                OrphanFate::Stopped { signal, stopped } => {
-                    if !stopped {
-                        survivors.push(pgid);
+                    signal: Signal::SIGTERM,
+                    killed_at: None,
+                    gone: false,
+                }),
+                Judgement::Absent(why) => {
+                    let host = (why == OrphanAbsence::Elsewhere).then(|| open.process.host.clone());
+                    if let Some(host) = &host {
+                        match open.phase {
+                            Phase::Step => found.elsewhere.push(open.step.clone()),
+                            Phase::Rollback => {
+                                rollback_elsewhere.push((open.step.clone(), host.clone()));
+                            }
+                        }
                     }
-                    Event::OrphanStopped {
+                    self.emit(Event::OrphanAbsent {
                         step: open.step,
                         phase: open.phase,
                         pgid,
-                        signal: signal.as_str().to_string(),
-                        stopped,
-                    }
+                        why,
+                        host,
+                    });
                 }
-            };
-            self.emit(event);
+            }
+        }
+        self.flush()?;
+        let mut interrupted = None;
+        if !ours.is_empty() {
+            interrupted = self.stop_leftovers(&mut ours).await;
+            for l in &ours {
+                self.emit(Event::OrphanStopped {
+                    step: l.step.clone(),
+                    phase: l.phase,
+                    pgid: l.pgid,
+                    signal: l.signal.as_str().to_string(),
+                    stopped: l.gone,
+                });
+            }
             self.flush()?;
         }
-        if survivors.is_empty() {
-            return Ok(true);
+        let survivors: Vec<String> = ours
+            .iter()
+            .filter(|l| !l.gone)
+            .map(|l| l.pgid.to_string())
+            .collect();
+        if !survivors.is_empty() {
+            self.finish(
+                Outcome::Paused,
+                format!(
+                    "process group(s) {} of the crashed process could not be stopped, so nothing runs next to them; once `pgrep -a -g {}` shows nothing, `cutover resume {}`",
+                    survivors.join(", "),
+                    survivors.join(","),
+                    self.run_ref
+                ),
+            );
+            return Ok(None);
         }
-        let groups: Vec<String> = survivors.iter().map(i32::to_string).collect();
-        self.finish(
-            Outcome::Paused,
-            format!(
-                "process group(s) {} of the crashed process could not be stopped, so nothing runs next to them; once `pgrep -a -g {}` shows nothing, `cutover resume {}`",
-                groups.join(", "),
-                groups.join(","),
+        if interrupted.is_some() {
+            // Nothing was re-run or decided: the person who pressed Ctrl-C
+            // (or the supervisor) gets the run back paused.
+            let hint = format!(
+                "interrupted; continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
                 self.run_ref
-            ),
-        );
-        Ok(false)
+            );
+            self.finish_paused(Some(After::Pause {
+                reason: PauseReason::Interrupted,
+                step: None,
+                hint,
+            }));
+            return Ok(None);
+        }
+        if let Some((step, host)) = rollback_elsewhere.first()
+            && self
+                .state
+                .rollback
+                .as_ref()
+                .is_some_and(|rb| rb.finished.is_none())
+        {
+            let hint = format!(
+                "the rollback of `{step}` started on host {host} (or in another PID namespace) and may still be running there; make sure it is over, then `cutover resume {}` runs it again",
+                self.run_ref
+            );
+            self.emit(Event::Paused {
+                reason: PauseReason::NeedsDecision,
+                step: Some(step.clone()),
+                hint: hint.clone(),
+            });
+            self.finish(Outcome::Paused, format!("paused; {hint}"));
+            return Ok(None);
+        }
+        Ok(Some(found))
+    }
+
+    /// SIGTERM every leftover group at once, SIGKILL each still there after
+    /// its grace, and wait for them. A SIGINT/SIGTERM meanwhile kills them
+    /// all at once and is returned (it ends the resume as paused).
+    async fn stop_leftovers(&mut self, ours: &mut [Leftover]) -> Option<&'static str> {
+        let longest = ours.iter().map(|l| l.grace).max().unwrap_or_default();
+        let same = ours.iter().all(|l| l.grace == longest);
+        self.sink.notice(&format!(
+            "stopping {} command{} left running by the crashed process: SIGTERM now, SIGKILL in {}{}",
+            ours.len(),
+            if ours.len() == 1 { "" } else { "s" },
+            if same { "" } else { "at most " },
+            seconds(longest),
+        ));
+        for l in ours.iter() {
+            signal_orphan(l.pgid, Signal::SIGTERM);
+        }
+        let start = tokio::time::Instant::now();
+        let mut interrupted = None;
+        // Messages other than signals wait until the stop phase is over.
+        let mut deferred = Vec::new();
+        loop {
+            let now = tokio::time::Instant::now();
+            for l in ours.iter_mut().filter(|l| !l.gone) {
+                if !group_alive(l.pgid) {
+                    l.gone = true;
+                } else if l.killed_at.is_none()
+                    && (interrupted.is_some() || now.duration_since(start) >= l.grace)
+                {
+                    l.kill(now);
+                }
+            }
+            let waiting = ours.iter().filter(|l| !l.gone).any(|l| {
+                l.killed_at
+                    .is_none_or(|at| now.duration_since(at) < KILL_WAIT)
+            });
+            if !waiting {
+                break;
+            }
+            if interrupted.is_some() {
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            tokio::select! {
+                msg = self.rx.recv() => match msg {
+                    Some(Msg::Interrupt(signal)) => {
+                        interrupted = Some(signal);
+                        self.emit(Event::Interrupted { signal: signal.into() });
+                        self.sink.notice(&format!(
+                            "{signal}: killing the leftover commands now (SIGKILL); the run pauses before anything runs again"
+                        ));
+                        for l in ours.iter_mut().filter(|l| !l.gone) {
+                            l.kill(tokio::time::Instant::now());
+                        }
+                    }
+                    Some(other) => deferred.push(other),
+                    None => tokio::time::sleep(POLL).await,
+                },
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+        for msg in deferred {
+            let _ = self.tx.send(msg);
+        }
+        interrupted
     }
 
     /// Apply the operator's resume options and decide what each step needs.
-    pub(super) fn init_resume(&mut self, input: ResumeInput) -> Option<Outcome> {
+    pub(super) fn init_resume(&mut self, input: ResumeInput, found: &Leftovers) -> Option<Outcome> {
         let ResumeInput {
             state,
             rerun,
@@ -129,6 +304,14 @@ impl Scheduler {
                 .filter(|s| !rb.finished_steps.contains(s))
                 .cloned()
                 .collect();
+            if let Some(open) = &rb.open_step
+                && !rb.finished_steps.contains(open)
+            {
+                // Stopped above if it was still running; it starts over.
+                self.sink.notice(&format!(
+                    "rollback of `{open}` was cut off by the crash: running it again"
+                ));
+            }
             for id in self.steps.keys().cloned().collect::<Vec<_>>() {
                 let done = state
                     .steps
@@ -154,10 +337,18 @@ impl Scheduler {
         let mut resume_after_gates = Vec::new();
         for (id, step) in self.steps.clone() {
             let rec = state.steps.get(&id).cloned().unwrap_or_default();
+            // Its command started where this process cannot see it: maybe
+            // still running there, so never re-run on our own.
+            let elsewhere = found.elsewhere.contains(&id);
             let hint = format!(
-                "step `{id}` was {} when the run stopped and is not `idempotent`; decide:\n  cutover resume {1} --rerun {id}\n  cutover resume {1} --skip {id}\n  cutover resume {1} --rollback\n  cutover resume {1} --abort",
-                rec.state.label(),
-                self.run_ref
+                "step `{id}` was {state} when the run stopped and {why}; decide:\n  cutover resume {r} --rerun {id}\n  cutover resume {r} --skip {id}\n  cutover resume {r} --rollback\n  cutover resume {r} --abort",
+                state = rec.state.label(),
+                r = self.run_ref,
+                why = if elsewhere {
+                    "may still be running on the host (or PID namespace) it started in"
+                } else {
+                    "is not `idempotent`"
+                },
             );
             let uncertain = match rec.state {
                 s if s.is_complete() => {
@@ -177,7 +368,13 @@ impl Scheduler {
                 self.decided(&id, Choice::Rerun, "resume");
             } else if skip.contains(&id) {
                 self.decided(&id, Choice::Skip, "resume");
-            } else if uncertain && rec.state != StepState::Failed && step.idempotent {
+            } else if uncertain
+                && rec.state != StepState::Failed
+                && step.idempotent
+                && !elsewhere
+                && !rollback
+            {
+                // (With `--rollback` nothing is re-run: no decision to journal.)
                 self.decided(&id, Choice::Rerun, "idempotent");
             } else if uncertain && !rollback {
                 let reason = if rec.state == StepState::Failed {

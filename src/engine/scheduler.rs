@@ -275,11 +275,13 @@ impl Scheduler {
                     self.flush()?;
                     return Ok(outcome);
                 }
-                if !self.stop_orphans().await? {
+                // `run_resumed` is durable before anything is stopped.
+                self.flush()?;
+                let Some(found) = self.stop_orphans().await? else {
                     self.flush()?;
                     return Ok(Outcome::Paused);
-                }
-                if let Some(outcome) = self.init_resume(*input) {
+                };
+                if let Some(outcome) = self.init_resume(*input, &found) {
                     self.flush()?;
                     return Ok(outcome);
                 }
@@ -576,9 +578,19 @@ impl Scheduler {
         if state == StepState::Done
             && let Some(name) = self.steps[id].milestone.clone()
         {
+            // A manual step marked done with `cutover done` (or at another
+            // terminal) happened then, not when this process completes it.
+            let at = match self.steps[id].action {
+                Action::Manual { .. } => self
+                    .state
+                    .steps
+                    .get(id)
+                    .and_then(|r| r.manual_done_at.clone()),
+                _ => None,
+            };
             self.emit(Event::Milestone {
                 name,
-                at: None,
+                at,
                 step: Some(id.to_string()),
             });
         }

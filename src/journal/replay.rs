@@ -24,6 +24,8 @@ pub struct StepRecord {
     pub rejected: bool,
     pub manual_done: bool,
     pub manual_note: Option<String>,
+    /// When the step was marked done (the `manual_done` record's time).
+    pub manual_done_at: Option<String>,
     pub rolled_back: bool,
     /// The step's action (command, request) started at some point in this
     /// run: a step stopped in its before-gates or approval never touched
@@ -46,6 +48,7 @@ impl Default for StepRecord {
             rejected: false,
             manual_done: false,
             manual_note: None,
+            manual_done_at: None,
             rolled_back: false,
             action_started: false,
             decision: None,
@@ -209,6 +212,7 @@ impl RunState {
                 let rec = self.step(step);
                 rec.manual_done = true;
                 rec.manual_note.clone_from(note);
+                rec.manual_done_at = Some(r.ts.clone());
             }
             Event::Decision {
                 step: Some(step),
@@ -350,6 +354,8 @@ mod tests {
                 pgid,
                 start_ticks: 9,
                 boot_id: "b".into(),
+                host: "h".into(),
+                pid_ns: String::new(),
             },
         };
         let open = |events: Vec<Event>| -> Vec<(String, i32)> {

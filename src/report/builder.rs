@@ -34,6 +34,9 @@ pub struct Builder {
     down: Vec<(Ts, Ts)>,
     /// Per step, what its execution time and approval wait are computed from.
     timing: HashMap<String, StepTiming>,
+    /// Who marked each manual step done: its `milestone` is theirs, not the
+    /// resume's that journaled it.
+    manual_done_by: HashMap<String, String>,
 }
 
 /// What a step's times are computed from at the end.

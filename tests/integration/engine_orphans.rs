@@ -182,3 +182,284 @@ fn a_step_that_ended_with_the_crash_is_journaled_as_not_running() {
         "{stderr}"
     );
 }
+
+/// One step of `max_parallel` runs that ignores SIGTERM the first time (so
+/// only SIGKILL ends it) and writes its leader's pid to `ID.pid`; counts its
+/// starts in `ID.starts`.
+fn stubborn_step(id: &str, idempotent: bool, grace: &str) -> String {
+    format!(
+        r#"
+[[step]]
+id = "{id}"
+needs = []
+idempotent = {idempotent}
+grace = "{grace}"
+run = '''
+echo x >> {id}.starts
+if [ -f {id}.again ]; then exit 0; fi
+touch {id}.again
+echo $$ > {id}.pid
+trap '' TERM
+sleep 60 &
+wait
+'''
+"#
+    )
+}
+
+/// Start the run, wait until every one of `steps` journaled its group and
+/// wrote its pid, `kill -9` cutover.
+fn crash_with_running(c: &Cutover, steps: &[&str]) {
+    let mut child = spawn_run_quiet(c, &[]);
+    for step in steps {
+        wait_for_process_started(c, step, "step");
+        wait_until(
+            &format!("`{step}` to write its pid"),
+            Duration::from_secs(10),
+            || pid_in(&c.path(&format!("{step}.pid"))).is_some(),
+        );
+    }
+    kill9(&mut child);
+}
+
+fn starts(c: &Cutover, step: &str) -> usize {
+    std::fs::read_to_string(c.path(&format!("{step}.starts")))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[test]
+fn leftover_commands_are_stopped_together_not_one_after_another() {
+    let grace = Duration::from_secs(3);
+    let c = Cutover::new().runbook(&format!(
+        "[runbook]\nname = \"parallel\"\nmax_parallel = 3\n{}{}{}",
+        stubborn_step("a", true, "3s"),
+        stubborn_step("b", true, "3s"),
+        stubborn_step("c", true, "3s"),
+    ));
+    let _reap = [
+        Reap::new(&c, "a.pid"),
+        Reap::new(&c, "b.pid"),
+        Reap::new(&c, "c.pid"),
+    ];
+    crash_with_running(&c, &["a", "b", "c"]);
+    let leaders: Vec<i32> = ["a", "b", "c"]
+        .iter()
+        .map(|s| read_pid(&c, &format!("{s}.pid")))
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        leaders.iter().all(|&p| !gone(p)),
+        "a step died with cutover"
+    );
+
+    let started = std::time::Instant::now();
+    let stderr = cutover_exits(&c, &["resume", "r"], 0);
+    let took = started.elapsed();
+    assert!(
+        took < grace * 2,
+        "resume took {took:?}: the groups were not stopped together\n{stderr}"
+    );
+    assert!(took >= grace, "SIGKILL came before the grace: {took:?}");
+    for &leader in &leaders {
+        assert!(gone(leader), "group {leader} survived the resume");
+    }
+    assert!(
+        stderr.contains(
+            "stopping 3 commands left running by the crashed process: SIGTERM now, SIGKILL in 3s"
+        ),
+        "{stderr}"
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let stopped = of_type(&j, "orphan_stopped");
+    assert_eq!(stopped.len(), 3, "{stopped:?}");
+    let mut pgids: Vec<i64> = stopped
+        .iter()
+        .map(|s| s["data"]["pgid"].as_i64().unwrap())
+        .collect();
+    pgids.sort_unstable();
+    let mut expected: Vec<i64> = leaders.iter().map(|&p| i64::from(p)).collect();
+    expected.sort_unstable();
+    assert_eq!(pgids, expected);
+    for s in &stopped {
+        assert_eq!(s["data"]["signal"], "SIGKILL");
+        assert_eq!(s["data"]["stopped"], true);
+    }
+    for step in ["a", "b", "c"] {
+        assert_eq!(starts(&c, step), 2, "`{step}` runs again once");
+    }
+}
+
+#[test]
+fn a_signal_while_leftovers_are_stopped_kills_them_and_pauses_before_any_rerun() {
+    let c = Cutover::new().runbook(&format!(
+        "[runbook]\nname = \"stop-phase\"\n{}",
+        stubborn_step("migrate", true, "8s"),
+    ));
+    let _reap = Reap::new(&c, "migrate.pid");
+    crash_with_running(&c, &["migrate"]);
+    let leader = read_pid(&c, "migrate.pid");
+    assert!(!gone(leader), "the step died with cutover");
+
+    let resume = bin(&c)
+        .args(["resume", "r"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let spawned = std::time::Instant::now();
+    // `run_resumed` is durable before anything is stopped.
+    crate::support::run::wait_for_type(&c, "run_resumed");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!gone(leader), "stopped before the grace was over");
+    crate::support::run::signal(&resume, Signal::SIGINT);
+    let (code, stderr) = crate::support::run::wait_exit(resume, Duration::from_secs(10));
+    let took = spawned.elapsed();
+    assert_eq!(code, 4, "{stderr}");
+    assert!(
+        took < Duration::from_secs(4),
+        "the signal waited for the grace: {took:?}\n{stderr}"
+    );
+    assert!(gone(leader), "the leftover group survived the signal");
+    assert_eq!(starts(&c, "migrate"), 1, "the step ran again: {stderr}");
+    assert!(
+        stderr.contains(
+            "stopping 1 command left running by the crashed process: SIGTERM now, SIGKILL in 8s"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cutover resume r"), "{stderr}");
+
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let seq = |r: &Value| r["seq"].as_u64().unwrap();
+    let resumed = of_type(&j, "run_resumed");
+    let stopped = of_type(&j, "orphan_stopped");
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert_eq!(stopped[0]["data"]["signal"], "SIGKILL");
+    assert_eq!(stopped[0]["data"]["stopped"], true);
+    assert!(seq(resumed[0]) < seq(stopped[0]), "run_resumed came late");
+    assert_eq!(of_type(&j, "interrupted").len(), 1);
+    assert!(of_type(&j, "decision").is_empty(), "decided anyway");
+    assert_eq!(of_type(&j, "attempt_started").len(), 1, "re-run anyway");
+    let paused = of_type(&j, "paused");
+    assert_eq!(paused.last().unwrap()["data"]["reason"], "interrupted");
+    let finished = of_type(&j, "run_finished");
+    assert_eq!(finished.last().unwrap()["data"]["outcome"], "paused");
+
+    // A plain resume then goes on: nothing is left to stop.
+    cutover_exits(&c, &["resume", "r"], 0);
+    assert_eq!(starts(&c, "migrate"), 2);
+}
+
+#[test]
+fn a_command_started_on_another_host_is_left_alone_and_the_operator_decides() {
+    let c = Cutover::new().runbook(&runbook("sleep 60 & echo $! > grandchild.pid"));
+    let _reap = Reap::new(&c, "leader.pid");
+    let (leader, grandchild) = crash_mid_step(&c);
+
+    // The journal is on shared storage; resume runs on another host.
+    let path = c.path(".cutover/runs/r/journal.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut edited = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let Ok(mut v) = serde_json::from_str::<Value>(l) else {
+                return l.to_string();
+            };
+            if v["type"] != "process_started" {
+                return l.to_string();
+            }
+            assert!(
+                v["data"]["process"]["host"]
+                    .as_str()
+                    .is_some_and(|h| !h.is_empty())
+            );
+            assert!(
+                v["data"]["process"]["pid_ns"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("pid:["))
+            );
+            v["data"]["process"]["host"] = "db-other".into();
+            edited += 1;
+            v.to_string()
+        })
+        .collect();
+    assert_eq!(edited, 1);
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+
+    let stderr = cutover_exits(&c, &["resume", "r"], 4);
+    assert!(!gone(leader), "resume touched a group of another host");
+    assert!(!gone(grandchild), "resume touched a group of another host");
+    assert!(!c.path("seen").exists(), "the step ran again");
+    assert!(
+        stderr.contains("it started on host db-other (or in another PID namespace), so cutover cannot tell whether it still runs"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cutover resume r --rerun migrate"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cutover resume r --abort"), "{stderr}");
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    assert!(of_type(&j, "orphan_stopped").is_empty());
+    let absent = of_type(&j, "orphan_absent");
+    assert_eq!(absent.len(), 1, "{absent:?}");
+    assert_eq!(absent[0]["data"]["why"], "elsewhere");
+    assert_eq!(absent[0]["data"]["host"], "db-other");
+    assert!(of_type(&j, "decision").is_empty(), "decided on its own");
+    assert_eq!(of_type(&j, "attempt_started").len(), 1);
+    let paused = of_type(&j, "paused");
+    assert_eq!(paused.last().unwrap()["data"]["reason"], "needs_decision");
+    assert_eq!(paused.last().unwrap()["data"]["step"], "migrate");
+}
+
+#[test]
+fn resume_rollback_journals_no_rerun_decision_for_an_idempotent_step_in_flight() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "rollback-in-flight"
+
+[[step]]
+id = "warm"
+run = "echo warm >> effects"
+rollback = "echo undo-warm >> effects"
+
+[[step]]
+id = "migrate"
+idempotent = true
+grace = "1s"
+run = "echo $$ > leader.pid; echo migrate >> effects; sleep 60"
+rollback = "echo undo-migrate >> effects"
+"#,
+    );
+    let _reap = Reap::new(&c, "leader.pid");
+    let mut child = spawn_run_quiet(&c, &[]);
+    wait_for_process_started(&c, "migrate", "step");
+    wait_until("the step's pid", Duration::from_secs(10), || {
+        pid_in(&c.path("leader.pid")).is_some()
+    });
+    kill9(&mut child);
+
+    let stderr = cutover_exits(&c, &["resume", "r", "--rollback"], 3);
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "warm\nmigrate\nundo-warm\n",
+        "{stderr}"
+    );
+    let j = journal(&c, "r");
+    let decisions: Vec<&Value> = of_type(&j, "decision");
+    assert!(
+        decisions.iter().all(|d| d["data"]["choice"] != "rerun"),
+        "a rerun nobody ran: {decisions:?}"
+    );
+    assert!(
+        decisions.iter().any(|d| d["data"]["choice"] == "rollback"),
+        "{decisions:?}"
+    );
+}

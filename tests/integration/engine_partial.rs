@@ -425,6 +425,10 @@ grace = "1s"
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert_eq!(effects(&c), "a\nhalf\nundo-migrate\nundo-a\n");
+    assert!(
+        stderr.contains("rollback of `a` was cut off by the crash: running it again"),
+        "{stderr}"
+    );
 
     // 4. Once more: the run is over, nothing runs.
     let again = bin(&c)

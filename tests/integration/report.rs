@@ -760,3 +760,78 @@ milestone = "all-clear"
         "{md}"
     );
 }
+
+/// The `traffic-switched` milestone of manual step `switch`: its journaled
+/// `at`, and its time and person in the report.
+fn switch_milestone(c: &Cutover) -> (Value, Value, Value) {
+    let j = journal(c, "r");
+    let done = of_type(&j, "manual_done");
+    assert_eq!(done.len(), 1, "{done:?}");
+    let marks = of_type(&j, "milestone");
+    assert_eq!(marks.len(), 1, "{marks:?}");
+    assert_eq!(marks[0]["data"]["step"], "switch");
+    let json: Value = serde_json::from_str(&report(c, &["r", "--format", "json"])).unwrap();
+    let milestones = json["milestones"].as_array().unwrap();
+    let switched = milestones
+        .iter()
+        .find(|m| m["name"] == "traffic-switched")
+        .unwrap_or_else(|| panic!("{milestones:?}"))
+        .clone();
+    (done[0].clone(), marks[0].clone(), switched)
+}
+
+const MANUAL_SWITCH: &str = r#"
+[runbook]
+name = "manual-switch"
+max_parallel = 2
+
+[[step]]
+id = "switch"
+manual = "flip the load balancer"
+milestone = "traffic-switched"
+"#;
+
+#[test]
+fn a_manual_steps_milestone_is_when_it_was_marked_done_not_when_resume_saw_it() {
+    let c = Cutover::new().runbook(MANUAL_SWITCH);
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
+    cutover_exits(&c, &["done", "r", "switch", "--as", "carol"], 0);
+    std::thread::sleep(Duration::from_millis(1500));
+    cutover_exits(&c, &["resume", "r", "--as", "dave"], 0);
+
+    let (done, mark, switched) = switch_milestone(&c);
+    assert_eq!(mark["data"]["at"], done["ts"], "{mark}");
+    assert_ne!(mark["ts"], done["ts"]);
+    assert_eq!(switched["at"], done["ts"], "{switched}");
+    assert_eq!(switched["origin"], "step");
+    assert!(
+        switched["who"]
+            .as_str()
+            .is_some_and(|w| w.contains("carol")),
+        "{switched}"
+    );
+}
+
+#[test]
+fn a_manual_step_marked_done_while_the_run_goes_on_gets_the_done_time() {
+    // `soak` keeps the run alive while `switch` waits; another terminal
+    // marks it done and the live engine completes it.
+    let c = Cutover::new().runbook(&format!(
+        "{MANUAL_SWITCH}\n[[step]]\nid = \"soak\"\nneeds = []\nrun = \"touch soaking; sleep 3\"\n"
+    ));
+    let child = crate::support::run::spawn_run(&c, &[]);
+    crate::support::run::wait_for(&c, "`switch` to wait for a person", |r| {
+        r["type"] == "step_state"
+            && r["data"]["step"] == "switch"
+            && r["data"]["state"] == "awaiting_operator"
+    });
+    crate::support::run::wait_for_file(&c, "soaking");
+    cutover_exits(&c, &["done", "r", "switch", "--as", "carol"], 0);
+    let (code, stderr) = crate::support::run::wait_exit(child, Duration::from_secs(20));
+    assert_eq!(code, 0, "{stderr}");
+
+    let (done, mark, switched) = switch_milestone(&c);
+    assert_eq!(of_type(&journal(&c, "r"), "run_resumed").len(), 0);
+    assert_eq!(mark["data"]["at"], done["ts"], "{mark}");
+    assert_eq!(switched["at"], done["ts"], "{switched}");
+}

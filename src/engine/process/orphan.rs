@@ -1,9 +1,13 @@
 //! Commands a crashed cutover left running. When a command starts, the
 //! runner records who its process group is ([`identify`]); `cutover resume`
-//! finds what is left of it and stops it ([`stop_orphan`]) before anything
-//! runs again, so a step never runs twice at once.
+//! judges what is left of each ([`judge_now`]) and stops all of its own at
+//! once (`engine::resume`) before anything runs again, so a step never runs
+//! twice at once.
 //!
 //! Telling the group apart from a stranger that reused its id ([`judge`]):
+//! - another host, or another PID namespace on this one: the group cannot be
+//!   seen from here; nothing is touched and nobody can tell whether it still
+//!   runs (`elsewhere`);
 //! - another boot id: the machine restarted, nothing of ours runs;
 //! - no live (non-zombie) process in the group: gone;
 //! - the leader (pid = pgid) is alive: ours only if its start time is the
@@ -15,8 +19,6 @@
 //!   ours to have emptied first, the pid space to wrap round to the same
 //!   id, and the stranger's own leader to have exited too: we accept that
 //!   residual risk rather than leave a second migration running.
-
-use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
@@ -40,19 +42,27 @@ pub(crate) struct ProcStat {
 pub(crate) enum Judgement {
     /// It is the crashed run's command: stop it.
     Ours,
-    /// Nothing of it is left running.
+    /// Nothing of it is left running, or (`Elsewhere`) it cannot be seen
+    /// from here: either way it is not touched.
     Absent(OrphanAbsence),
 }
 
-/// What resume did about a recorded process group.
+/// Where this process runs: what a recorded identity is compared with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum OrphanFate {
-    Absent(OrphanAbsence),
-    /// Stopped (or, `stopped: false`, still there after) `signal`.
-    Stopped {
-        signal: Signal,
-        stopped: bool,
-    },
+pub(crate) struct Here {
+    pub boot_id: String,
+    pub host: String,
+    pub pid_ns: String,
+}
+
+impl Here {
+    pub(crate) fn now() -> Here {
+        Here {
+            boot_id: boot_id(),
+            host: host(),
+            pid_ns: pid_ns(),
+        }
+    }
 }
 
 /// Parse `/proc/PID/stat`. The command name may hold spaces and parens, so
@@ -71,10 +81,26 @@ pub(crate) fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
+/// Whether the recorded command ran somewhere this process cannot see: on
+/// another host, or in another PID namespace. (Journals written before host
+/// and namespace were recorded leave them empty: not known to differ.)
+fn elsewhere(recorded: &ProcessIdentity, here: &Here) -> bool {
+    let differs = |rec: &str, now: &str| !rec.is_empty() && rec != now;
+    differs(&recorded.host, &here.host) || differs(&recorded.pid_ns, &here.pid_ns)
+}
+
 /// The rule in the module docs, on parsed `/proc` data.
-pub(crate) fn judge(recorded: &ProcessIdentity, boot_id: &str, procs: &[ProcStat]) -> Judgement {
-    if boot_id != recorded.boot_id {
+pub(crate) fn judge(recorded: &ProcessIdentity, here: &Here, procs: &[ProcStat]) -> Judgement {
+    // A boot id means nothing across hosts: look at the host first.
+    let other_host = !recorded.host.is_empty() && recorded.host != here.host;
+    if other_host {
+        return Judgement::Absent(OrphanAbsence::Elsewhere);
+    }
+    if here.boot_id != recorded.boot_id {
         return Judgement::Absent(OrphanAbsence::Rebooted);
+    }
+    if elsewhere(recorded, here) {
+        return Judgement::Absent(OrphanAbsence::Elsewhere);
     }
     let live: Vec<&ProcStat> = procs
         .iter()
@@ -94,19 +120,44 @@ pub(crate) fn judge(recorded: &ProcessIdentity, boot_id: &str, procs: &[ProcStat
     }
 }
 
+/// Judge a recorded group against this machine as it is now.
+pub(crate) fn judge_now(recorded: &ProcessIdentity, here: &Here) -> Judgement {
+    if here.boot_id == recorded.boot_id && !elsewhere(recorded, here) && !group_alive(recorded.pgid)
+    {
+        return Judgement::Absent(OrphanAbsence::Gone);
+    }
+    judge(recorded, here, &processes())
+}
+
 fn boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .map(|s| s.trim().to_string())
         .unwrap_or_default()
 }
 
+fn host() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The PID namespace, as `/proc/self/ns/pid` names it (`pid:[4026531836]`).
+fn pid_ns() -> String {
+    std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Who the group led by `pid` is; `None` if the leader is already gone.
 pub(crate) fn identify(pid: u32) -> Option<ProcessIdentity> {
     let stat = parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    let here = Here::now();
     Some(ProcessIdentity {
         pgid: stat.pgid,
         start_ticks: stat.start_ticks,
-        boot_id: boot_id(),
+        boot_id: here.boot_id,
+        host: here.host,
+        pid_ns: here.pid_ns,
     })
 }
 
@@ -126,7 +177,8 @@ fn processes() -> Vec<ProcStat> {
         .collect()
 }
 
-fn group_alive(pgid: i32) -> bool {
+/// Whether any live (non-zombie) process is left in group `pgid`.
+pub(crate) fn group_alive(pgid: i32) -> bool {
     // A quick probe first: no process at all in the group.
     if killpg(Pid::from_raw(pgid), None) == Err(Errno::ESRCH) {
         return false;
@@ -134,50 +186,9 @@ fn group_alive(pgid: i32) -> bool {
     processes().iter().any(|p| p.pgid == pgid && !p.dead)
 }
 
-/// How often the group is looked at while it is being stopped.
-const POLL: Duration = Duration::from_millis(50);
-/// How long to wait for the group to go after SIGKILL.
-const KILL_WAIT: Duration = Duration::from_secs(3);
-
-/// Wait up to `limit` for the group to have no live process.
-async fn gone_within(pgid: i32, limit: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if !group_alive(pgid) {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Find what is left of a crashed run's command and stop it: SIGTERM to the
-/// group, `grace`, then SIGKILL.
-pub(crate) async fn stop_orphan(recorded: &ProcessIdentity, grace: Duration) -> OrphanFate {
-    let boot = boot_id();
-    let verdict = if boot == recorded.boot_id && !group_alive(recorded.pgid) {
-        Judgement::Absent(OrphanAbsence::Gone)
-    } else {
-        judge(recorded, &boot, &processes())
-    };
-    if let Judgement::Absent(why) = verdict {
-        return OrphanFate::Absent(why);
-    }
-    let group = Pid::from_raw(recorded.pgid);
-    super::unix::signal_group(group, Signal::SIGTERM);
-    if gone_within(recorded.pgid, grace).await {
-        return OrphanFate::Stopped {
-            signal: Signal::SIGTERM,
-            stopped: true,
-        };
-    }
-    super::unix::signal_group(group, Signal::SIGKILL);
-    OrphanFate::Stopped {
-        signal: Signal::SIGKILL,
-        stopped: gone_within(recorded.pgid, KILL_WAIT).await,
-    }
+/// Send `signal` to a crashed run's group judged [`Judgement::Ours`].
+pub(crate) fn signal_orphan(pgid: i32, signal: Signal) {
+    super::unix::signal_group(Pid::from_raw(pgid), signal);
 }
 
 #[cfg(test)]
@@ -189,6 +200,16 @@ mod tests {
             pgid: 1234,
             start_ticks: 5000,
             boot_id: "boot-a".into(),
+            host: "db1".into(),
+            pid_ns: "pid:[1]".into(),
+        }
+    }
+
+    fn here(boot_id: &str) -> Here {
+        Here {
+            boot_id: boot_id.into(),
+            host: "db1".into(),
+            pid_ns: "pid:[1]".into(),
         }
     }
 
@@ -215,19 +236,21 @@ mod tests {
         let me = identify(std::process::id()).unwrap();
         assert!(me.start_ticks > 0);
         assert!(!me.boot_id.is_empty());
+        assert!(!me.host.is_empty());
+        assert!(me.pid_ns.starts_with("pid:["), "{}", me.pid_ns);
     }
 
     #[test]
     fn the_leader_with_its_start_time_is_ours() {
         let procs = [p(1234, 1234, 5000), p(1240, 1234, 5003), p(1, 1, 1)];
-        assert_eq!(judge(&recorded(), "boot-a", &procs), Judgement::Ours);
+        assert_eq!(judge(&recorded(), &here("boot-a"), &procs), Judgement::Ours);
     }
 
     #[test]
     fn a_leader_with_another_start_time_is_a_stranger() {
         let procs = [p(1234, 1234, 9000), p(1240, 1234, 9001)];
         assert_eq!(
-            judge(&recorded(), "boot-a", &procs),
+            judge(&recorded(), &here("boot-a"), &procs),
             Judgement::Absent(OrphanAbsence::Reused)
         );
     }
@@ -236,7 +259,7 @@ mod tests {
     fn another_boot_means_nothing_of_ours_runs() {
         let procs = [p(1234, 1234, 5000)];
         assert_eq!(
-            judge(&recorded(), "boot-b", &procs),
+            judge(&recorded(), &here("boot-b"), &procs),
             Judgement::Absent(OrphanAbsence::Rebooted)
         );
     }
@@ -246,11 +269,11 @@ mod tests {
         let mut zombie = p(1234, 1234, 5000);
         zombie.dead = true;
         assert_eq!(
-            judge(&recorded(), "boot-a", &[zombie, p(7, 7, 10)]),
+            judge(&recorded(), &here("boot-a"), &[zombie, p(7, 7, 10)]),
             Judgement::Absent(OrphanAbsence::Gone)
         );
         assert_eq!(
-            judge(&recorded(), "boot-a", &[]),
+            judge(&recorded(), &here("boot-a"), &[]),
             Judgement::Absent(OrphanAbsence::Gone)
         );
     }
@@ -259,17 +282,70 @@ mod tests {
     fn without_the_leader_members_count_only_if_none_is_older_than_it() {
         // The shell died; its backgrounded child lives on.
         assert_eq!(
-            judge(&recorded(), "boot-a", &[p(1240, 1234, 5001)]),
+            judge(&recorded(), &here("boot-a"), &[p(1240, 1234, 5001)]),
             Judgement::Ours
         );
         // A member older than our leader cannot descend from it.
         assert_eq!(
             judge(
                 &recorded(),
-                "boot-a",
+                &here("boot-a"),
                 &[p(1240, 1234, 5001), p(900, 1234, 4000)]
             ),
             Judgement::Absent(OrphanAbsence::Reused)
         );
+    }
+
+    #[test]
+    fn another_host_or_pid_namespace_cannot_be_judged_from_here() {
+        // Same pgid and start time, even a live leader: on another host that
+        // says nothing, and nothing here may be touched.
+        let procs = [p(1234, 1234, 5000)];
+        let mut there = here("boot-b");
+        there.host = "db2".into();
+        assert_eq!(
+            judge(&recorded(), &there, &procs),
+            Judgement::Absent(OrphanAbsence::Elsewhere)
+        );
+        // Another host with the same boot id (cloned machines) too.
+        there.boot_id = "boot-a".into();
+        assert_eq!(
+            judge(&recorded(), &there, &procs),
+            Judgement::Absent(OrphanAbsence::Elsewhere)
+        );
+        // Same host and boot, another PID namespace (a container).
+        let mut container = here("boot-a");
+        container.pid_ns = "pid:[2]".into();
+        assert_eq!(
+            judge(&recorded(), &container, &procs),
+            Judgement::Absent(OrphanAbsence::Elsewhere)
+        );
+        assert_eq!(
+            judge_now(&recorded(), &container),
+            Judgement::Absent(OrphanAbsence::Elsewhere)
+        );
+        // Same host, restarted: gone, whatever the namespace says.
+        container.boot_id = "boot-b".into();
+        assert_eq!(
+            judge(&recorded(), &container, &procs),
+            Judgement::Absent(OrphanAbsence::Rebooted)
+        );
+    }
+
+    #[test]
+    fn an_identity_without_host_and_namespace_is_judged_as_before() {
+        let mut old = recorded();
+        old.host = String::new();
+        old.pid_ns = String::new();
+        let procs = [p(1234, 1234, 5000)];
+        assert_eq!(judge(&old, &here("boot-a"), &procs), Judgement::Ours);
+        assert_eq!(
+            judge(&old, &here("boot-b"), &procs),
+            Judgement::Absent(OrphanAbsence::Rebooted)
+        );
+        let parsed: ProcessIdentity =
+            serde_json::from_str(r#"{"pgid":1,"start_ticks":2,"boot_id":"b"}"#).unwrap();
+        assert_eq!(parsed.host, "");
+        assert_eq!(parsed.pid_ns, "");
     }
 }

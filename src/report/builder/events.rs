@@ -70,8 +70,14 @@ impl Builder {
                 self.deviation(at, who, "orphan-stopped", Some(step), text.clone());
                 self.line(seq, at, who, "orphan_stopped", text);
             }
-            Event::OrphanAbsent { .. } => {
+            Event::OrphanAbsent {
+                ref step, ref why, ..
+            } => {
                 let text = crate::event::orphan_text(&event).unwrap_or_default();
+                if *why == crate::event::OrphanAbsence::Elsewhere {
+                    // Maybe still running where it started: worth a look.
+                    self.deviation(at, who, "orphan-elsewhere", Some(step), text.clone());
+                }
                 self.line(seq, at, who, "orphan_absent", text);
             }
             Event::JournalRepaired { line, bytes } => {
@@ -470,6 +476,7 @@ impl Builder {
                 self.line(seq, at, who, "notify_failed", text);
             }
             Event::ManualDone { step, note } => {
+                self.manual_done_by.insert(step.clone(), who.to_string());
                 self.approval(at, who, Some(&step), "manual step done", note.clone());
                 let text = format!(
                     "manual step `{step}` marked done{}",
@@ -494,7 +501,11 @@ impl Builder {
                 // (sorted by time at the end), saying when it was recorded.
                 let t = when.as_deref().and_then(Ts::parse).unwrap_or(at);
                 let origin = if step.is_some() { "step" } else { "mark" };
-                self.milestone(&name, t, origin, Some(who));
+                let by = step
+                    .as_ref()
+                    .and_then(|s| self.manual_done_by.get(s))
+                    .cloned();
+                self.milestone(&name, t, origin, Some(by.as_deref().unwrap_or(who)));
                 let text = match &step {
                     Some(step) => format!("milestone `{name}` (step `{step}` done)"),
                     None if t == at => format!("milestone `{name}`"),
