@@ -112,6 +112,12 @@ rollback_partial = {flag}
             flag,
             "{stderr}"
         );
+        assert_eq!(
+            stderr
+                .contains("every completed step was rolled back, and the unfinished `migrate` too"),
+            flag,
+            "the run's last words name the partial step: {stderr}"
+        );
 
         let j = journal(&c, "r");
         let rb = rollbacks(&j);
