@@ -288,6 +288,16 @@ mod tests {
         }
     }
 
+    /// The state after `events`, numbered from seq 1.
+    fn replay(events: Vec<Event>) -> RunState {
+        let records: Vec<Record> = events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| rec(i as u64 + 1, e))
+            .collect();
+        RunState::replay(&records)
+    }
+
     fn state(step: &str, state: StepState) -> Event {
         Event::StepState {
             step: step.into(),
@@ -330,12 +340,7 @@ mod tests {
                 action: "y".into(),
             },
         ];
-        let records: Vec<Record> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| rec(i as u64 + 1, e))
-            .collect();
-        let s = RunState::replay(&records);
+        let s = replay(events);
         assert_eq!(s.completion_order, ["a", "c"]);
         assert_eq!(s.steps["b"].state, StepState::Running);
         assert!(s.steps["b"].attempt_open);
@@ -359,12 +364,7 @@ mod tests {
             },
         };
         let open = |events: Vec<Event>| -> Vec<(String, i32)> {
-            let records: Vec<Record> = events
-                .into_iter()
-                .enumerate()
-                .map(|(i, e)| rec(i as u64 + 1, e))
-                .collect();
-            RunState::replay(&records)
+            replay(events)
                 .open_processes
                 .into_iter()
                 .map(|p| (p.step, p.process.pgid))
@@ -472,12 +472,7 @@ mod tests {
                 detail: None,
             },
         ];
-        let records: Vec<Record> = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| rec(i as u64 + 1, e))
-            .collect();
-        let s = RunState::replay(&records);
+        let s = replay(events);
         assert_eq!(s.start_order, ["a", "m"]);
         assert!(s.steps["m"].action_started);
         assert!(!s.steps["g"].action_started, "stopped in its before-gates");
