@@ -32,7 +32,12 @@ pub struct StatusView {
     pub driven: Option<bool>,
     pub outcome: Option<Outcome>,
     pub message: Option<String>,
+    /// From `run_started` to the last `run_finished`; for a run still going,
+    /// to now (or its last record). For a paused run: until it paused.
     pub duration_ms: Option<u64>,
+    /// A paused run: how long since it paused (only when built with `now`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_for_ms: Option<u64>,
     pub last_seq: u64,
     pub updated_at: Option<String>,
     pub steps: Vec<StepView>,
@@ -393,9 +398,32 @@ impl StatusView {
                 && yes < a.needed.max(1);
         }
         let finished = state.finished.as_ref();
-        let duration_ms = match (first, finished.and(last).or(None)) {
-            (Some(f), Some(l)) => between(&f.ts, &l.ts),
-            (Some(f), None) => now_ts.as_deref().and_then(|n| between(&f.ts, n)),
+        // From `run_started` to the last `run_finished` (or to now / the
+        // last record while it goes on): notes, marks and votes appended
+        // after the end do not make the run longer.
+        let start_ts = records
+            .iter()
+            .find(|r| matches!(r.event, Event::RunStarted(_)))
+            .or(first)
+            .map(|r| r.ts.clone());
+        let end_ts = if finished.is_some() {
+            records
+                .iter()
+                .rev()
+                .find(|r| matches!(r.event, Event::RunFinished(_)))
+                .map(|r| r.ts.clone())
+        } else {
+            now_ts.clone()
+        };
+        let duration_ms = match (&start_ts, &end_ts) {
+            (Some(s), Some(e)) => between(s, e),
+            _ => None,
+        };
+        // How long it has been paused: from its `run_finished` to now.
+        let paused_for_ms = match (finished.map(|f| f.outcome), &end_ts, now) {
+            (Some(Outcome::Paused), Some(e), Some(_)) => {
+                now_ts.as_deref().and_then(|n| between(e, n))
+            }
             _ => None,
         };
         let skip = notes.len().saturating_sub(LAST_NOTES);
@@ -404,7 +432,7 @@ impl StatusView {
             runbook: started.map(|s| s.runbook_name.clone()),
             env: started.and_then(|s| s.env.clone()),
             dry_run: started.is_some_and(|s| s.dry_run),
-            started_at: first.map(|r| r.ts.clone()),
+            started_at: start_ts,
             started_by: records
                 .iter()
                 .find(|r| matches!(r.event, Event::RunStarted(_)))
@@ -414,6 +442,7 @@ impl StatusView {
             outcome: finished.map(|f| f.outcome),
             message: finished.map(|f| f.message.clone()),
             duration_ms,
+            paused_for_ms,
             last_seq: state.last_seq,
             updated_at: last.map(|r| r.ts.clone()),
             steps: steps.into_values().collect(),
@@ -469,9 +498,16 @@ impl StatusView {
             } else {
                 self.state.to_uppercase()
             },
-            self.duration_ms
-                .map(|d| format!(" after {}", fmt_ms(d)))
-                .unwrap_or_default()
+            match (self.paused_for_ms, self.duration_ms) {
+                (Some(p), Some(d)) => format!(
+                    " for {} (it paused {} after it started)",
+                    fmt_ms(p),
+                    fmt_ms(d)
+                ),
+                (Some(p), None) => format!(" for {}", fmt_ms(p)),
+                (None, Some(d)) => format!(" after {}", fmt_ms(d)),
+                (None, None) => String::new(),
+            }
         );
         if let (Some(at), Some(by)) = (&self.started_at, &self.started_by) {
             let _ = writeln!(out, "  started {at} by {by}");
@@ -829,6 +865,99 @@ mod tests {
             v.steps[0].rollback.unwrap().label(),
             "rollback FAILED (partial)"
         );
+    }
+
+    fn started() -> Event {
+        Event::RunStarted(crate::event::RunStarted {
+            plan_hash: "h".into(),
+            runbook_name: "b".into(),
+            runbook_path: "b.toml".into(),
+            runbook_sha256: "s".into(),
+            change: None,
+            env: None,
+            production: false,
+            dry_run: false,
+            pid: 1,
+            set: Vec::new(),
+            plan: serde_json::Value::Null,
+        })
+    }
+
+    fn finished(outcome: Outcome) -> Event {
+        Event::RunFinished(crate::event::RunFinished {
+            outcome,
+            exit_code: outcome.exit_code(),
+            dry_run: false,
+            failed_steps: Vec::new(),
+            queries_ok: None,
+            message: "m".into(),
+        })
+    }
+
+    #[test]
+    fn notes_and_marks_after_the_end_do_not_lengthen_the_run() {
+        let records = [
+            rec(1, "2026-01-01T00:00:00.000Z", started()),
+            rec(2, "2026-01-01T00:00:11.469Z", finished(Outcome::Completed)),
+            rec(
+                3,
+                "2026-01-01T00:00:47.000Z",
+                Event::Note {
+                    text: "late".into(),
+                },
+            ),
+            rec(
+                4,
+                "2026-01-01T00:01:00.000Z",
+                Event::Milestone {
+                    name: "all-clear".into(),
+                    at: None,
+                    step: None,
+                },
+            ),
+        ];
+        for now in [None, parse_ts("2026-01-01T00:05:00.000Z")] {
+            let v = StatusView::build(&records, now);
+            assert_eq!(v.duration_ms, Some(11_469));
+            assert_eq!(v.paused_for_ms, None);
+            assert!(v.to_text().contains("COMPLETED after 11.5s"));
+        }
+    }
+
+    #[test]
+    fn a_paused_run_says_how_long_it_ran_and_how_long_it_has_been_paused() {
+        let records = [
+            rec(1, "2026-01-01T00:00:00.000Z", started()),
+            rec(
+                2,
+                "2026-01-01T00:00:00.010Z",
+                state("m", StepState::AwaitingOperator),
+            ),
+            rec(3, "2026-01-01T00:00:00.020Z", finished(Outcome::Paused)),
+        ];
+        let v = StatusView::build(&records, parse_ts("2026-01-01T00:00:01.420Z"));
+        assert_eq!(v.duration_ms, Some(20));
+        assert_eq!(v.paused_for_ms, Some(1_400));
+        assert_eq!(v.steps[0].duration_ms, Some(1_410), "still waiting");
+        let text = v.to_text();
+        assert!(
+            text.contains("PAUSED for 1.4s (it paused 0.0s after it started)"),
+            "{text}"
+        );
+        // Without `now` (as `runs` builds it): until the pause only.
+        let v = StatusView::build(&records, None);
+        assert_eq!(v.paused_for_ms, None);
+        assert!(v.to_text().contains("PAUSED after 0.0s"));
+        // Resumed: running again, timed from the start to now.
+        let mut records = records.to_vec();
+        records.push(rec(
+            4,
+            "2026-01-01T00:00:02.000Z",
+            Event::RunResumed { pid: 2 },
+        ));
+        let v = StatusView::build(&records, parse_ts("2026-01-01T00:00:03.000Z"));
+        assert_eq!(v.duration_ms, Some(3_000));
+        assert_eq!(v.paused_for_ms, None);
     }
 
     #[test]

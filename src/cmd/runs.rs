@@ -3,6 +3,7 @@
 //! `running` if a process holds its driving lock, else `stopped` (crashed or
 //! killed: `cutover resume` continues it).
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -17,6 +18,8 @@ struct RunRow {
     run_id: String,
     runbook: Option<String>,
     env: Option<String>,
+    /// A dry run (`--dry-run`): nothing with side effects ran.
+    dry_run: bool,
     outcome: String,
     started_at: Option<String>,
     duration_ms: Option<u64>,
@@ -57,6 +60,7 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
             run_id: read.header.run_id.clone(),
             runbook: view.runbook.clone(),
             env: view.env.clone(),
+            dry_run: view.dry_run,
             outcome,
             started_at: view
                 .started_at
@@ -77,22 +81,99 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
             serde_json::to_string_pretty(&rows)
                 .map_err(|e| Error::Internal(format!("failed to render runs: {e}")))?
         ),
-        TextOrJson::Text => {
-            println!(
-                "{:<36} {:<24} {:<14} {:<25} {:>9}",
-                "RUN", "RUNBOOK", "OUTCOME", "STARTED", "DURATION"
-            );
-            for r in &rows {
-                println!(
-                    "{:<36} {:<24} {:<14} {:<25} {:>9}",
-                    r.run_id,
-                    r.runbook.as_deref().unwrap_or("-"),
-                    r.outcome,
-                    r.started_at.as_deref().unwrap_or("-"),
-                    r.duration_ms.map_or_else(|| "-".into(), fmt_ms)
-                );
-            }
-        }
+        TextOrJson::Text => print!("{}", table(&rows)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The text table: each column as wide as its widest cell, so a long run id
+/// or runbook name never pushes the columns after it out of line.
+fn table(rows: &[RunRow]) -> String {
+    let header = ["RUN", "RUNBOOK", "MODE", "OUTCOME", "STARTED", "DURATION"];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.run_id.clone(),
+                r.runbook.clone().unwrap_or_else(|| "-".into()),
+                if r.dry_run { "dry run" } else { "real" }.to_string(),
+                r.outcome.clone(),
+                r.started_at.clone().unwrap_or_else(|| "-".into()),
+                r.duration_ms.map_or_else(|| "-".into(), fmt_ms),
+            ]
+        })
+        .collect();
+    let mut width = header.map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |row: [&str; 6]| {
+        let mut text = String::new();
+        for (i, (c, w)) in row.iter().zip(width).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            // DURATION is right-aligned; the rest left.
+            if i == 5 {
+                let _ = write!(text, "{c:>w$}");
+            } else {
+                let _ = write!(text, "{c:<w$}");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(header);
+    for row in &cells {
+        line([
+            row[0].as_str(),
+            row[1].as_str(),
+            row[2].as_str(),
+            row[3].as_str(),
+            row[4].as_str(),
+            row[5].as_str(),
+        ]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, dry_run: bool) -> RunRow {
+        RunRow {
+            run_id: id.into(),
+            runbook: Some("payments-database-migration".into()),
+            env: None,
+            dry_run,
+            outcome: "completed".into(),
+            started_at: Some("2026-01-01T00:00:00.000Z".into()),
+            duration_ms: Some(11_469),
+            journal: String::new(),
+        }
+    }
+
+    #[test]
+    fn columns_are_as_wide_as_their_content() {
+        let long = "payments-database-migration-20260101T000000Z-1a2b";
+        assert!(long.len() > 36);
+        let text = table(&[row(long, false), row("r", true)]);
+        let lines: Vec<&str> = text.lines().collect();
+        // Every column starts at the same offset on every line.
+        let col = |l: &str, cell: &str| l.find(cell).unwrap();
+        assert_eq!(col(lines[0], "MODE"), col(lines[1], "real"), "{text}");
+        assert_eq!(col(lines[0], "MODE"), col(lines[2], "dry run"), "{text}");
+        assert_eq!(
+            col(lines[0], "OUTCOME"),
+            col(lines[2], "completed"),
+            "{text}"
+        );
+        assert_eq!(col(lines[1], "completed"), col(lines[2], "completed"));
+        assert_eq!(lines[1].len(), lines[2].len(), "{text}");
+        assert!(lines[1].ends_with("11.5s"), "{text}");
+    }
 }

@@ -29,6 +29,8 @@ pub struct Builder {
     last_engine_ts: Option<Ts>,
     first_step_seen: bool,
     go_decision_seen: bool,
+    /// Per step with an approval: what its go/no-go needs and has so far.
+    gonogo: HashMap<String, GoNoGo>,
     /// Intervals when no cutover process ran: from the run's last event
     /// before a `run_resumed` to it.
     down: Vec<(Ts, Ts)>,
@@ -37,6 +39,36 @@ pub struct Builder {
     /// Who marked each manual step done: its `milestone` is theirs, not the
     /// resume's that journaled it.
     manual_done_by: HashMap<String, String>,
+}
+
+/// A step's go/no-go as the journal tells it: the decision is made by the
+/// vote that reaches `min`, and never if the step was rejected first.
+#[derive(Debug, Default)]
+struct GoNoGo {
+    /// From `approval_requested` (else the plan's `approval.min`); at least 1.
+    min: u32,
+    granted: u32,
+    rejected: bool,
+    decided: bool,
+}
+
+impl GoNoGo {
+    /// Count one vote; whether it is the one that decides "go".
+    fn vote(&mut self, granted: bool, auto: bool) -> bool {
+        if self.rejected || self.decided {
+            return false;
+        }
+        if !granted {
+            self.rejected = true;
+            return false;
+        }
+        self.granted += 1;
+        // `--yes` outside production grants the whole approval at once.
+        if auto || self.granted >= self.min.max(1) {
+            self.decided = true;
+        }
+        self.decided
+    }
 }
 
 /// What a step's times are computed from at the end.
@@ -418,6 +450,10 @@ impl Builder {
                 .unwrap_or(0) as u32;
             s.has_rollback = step.get("rollback").is_some_and(|r| !r.is_null());
             s.approval_required = step.get("approval").is_some_and(|a| !a.is_null());
+            if let Some(min) = step.pointer("/approval/min").and_then(Value::as_u64) {
+                self.gonogo.entry(id.to_string()).or_default().min =
+                    u32::try_from(min).unwrap_or(u32::MAX);
+            }
             for gate in step
                 .get("gates")
                 .and_then(Value::as_array)
@@ -878,5 +914,85 @@ mod tests {
         // Still waiting when the run stopped: the wait runs to the end, nothing executed.
         assert_eq!(r.steps["a"].waited_for_approval_ms, Some(5_000));
         assert_eq!(r.steps["a"].duration_ms, None);
+    }
+
+    fn requested(min: u32) -> Event {
+        Event::ApprovalRequested {
+            step: "a".into(),
+            min,
+            approvers: Vec::new(),
+        }
+    }
+
+    fn granted() -> Event {
+        Event::ApprovalGranted {
+            step: "a".into(),
+            reason: None,
+            auto: false,
+        }
+    }
+
+    fn go_decision(r: &Report) -> Option<(String, Option<String>)> {
+        r.milestones
+            .iter()
+            .find(|m| m.name == "go-decision")
+            .map(|m| (m.at.rfc3339(), m.who.clone()))
+    }
+
+    #[test]
+    fn the_go_decision_is_the_vote_that_reaches_min() {
+        let r = build(vec![
+            ("2026-01-01T00:00:00.000Z", "op@h", requested(2)),
+            ("2026-01-01T00:00:01.000Z", "alice@h", granted()),
+            ("2026-01-01T00:00:05.000Z", "bob@h", granted()),
+            (
+                "2026-01-01T00:00:06.000Z",
+                "op@h",
+                state("a", StepState::Running),
+            ),
+        ]);
+        assert_eq!(
+            go_decision(&r),
+            Some(("2026-01-01T00:00:05.000Z".into(), Some("bob@h".into())))
+        );
+    }
+
+    #[test]
+    fn a_rejected_go_no_go_has_no_go_decision() {
+        let r = build(vec![
+            ("2026-01-01T00:00:00.000Z", "op@h", requested(2)),
+            ("2026-01-01T00:00:01.000Z", "alice@h", granted()),
+            (
+                "2026-01-01T00:00:02.000Z",
+                "bob@h",
+                Event::ApprovalRejected {
+                    step: "a".into(),
+                    reason: Some("error rate".into()),
+                },
+            ),
+            // A vote after the rejection decides nothing.
+            ("2026-01-01T00:00:03.000Z", "carol@h", granted()),
+        ]);
+        assert_eq!(go_decision(&r), None);
+        // One vote short of `min` is no decision either.
+        let r = build(vec![
+            ("2026-01-01T00:00:00.000Z", "op@h", requested(2)),
+            ("2026-01-01T00:00:01.000Z", "alice@h", granted()),
+        ]);
+        assert_eq!(go_decision(&r), None);
+        // `--yes` grants the approval at once.
+        let r = build(vec![(
+            "2026-01-01T00:00:04.000Z",
+            "op@h",
+            Event::ApprovalGranted {
+                step: "a".into(),
+                reason: Some("--yes".into()),
+                auto: true,
+            },
+        )]);
+        assert_eq!(
+            go_decision(&r).map(|g| g.0).as_deref(),
+            Some("2026-01-01T00:00:04.000Z")
+        );
     }
 }

@@ -72,15 +72,74 @@ pub struct Summary {
     pub failed_changes: u32,
     /// Failed changes / finished real runs; `None` when there is none.
     pub change_failure_rate: Option<f64>,
+    /// Readiness evaluations journaled by runs that started (a run refused
+    /// for not being ready has no journal: see `readiness_history`).
     pub readiness_checks: u32,
-    /// Passed readiness checks / all; `None` ("n/a") when no journal has any.
+    /// Passed readiness checks / all, of runs that started; `None` ("n/a")
+    /// when no journal has any.
     pub readiness_pass_rate: Option<f64>,
+    /// Every readiness check of the project (`cutover check` and runs,
+    /// refused ones included), from `.cutover/checks/history.jsonl` next to
+    /// the runs dir; `None` when there is no such file.
+    pub readiness_history: Option<ReadinessHistory>,
     pub mean_ttd_ms: Option<u64>,
     pub mean_ttm_ms: Option<u64>,
     /// Mean over real runs of the dry runs before them.
     pub mean_dry_runs_before: Option<f64>,
     /// Journals that could not be read, with why.
     pub unreadable: Vec<String>,
+}
+
+/// The readiness checks in the project's `history.jsonl`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadinessHistory {
+    pub path: String,
+    /// One per checklist per check.
+    pub checks: u32,
+    /// Those that were ready.
+    pub passed: u32,
+    /// `passed / checks`; `None` when the file has no record.
+    pub pass_rate: Option<f64>,
+    /// Lines that did not parse, skipped.
+    pub skipped: u32,
+}
+
+/// Where the readiness history of the project owning `runs_dir` is: for the
+/// default `PROJECT/.cutover/runs` it is `PROJECT/.cutover/checks/history.jsonl`
+/// (what `cutover check` writes, run from `PROJECT`). Another runs dir has
+/// no known project: `None`.
+pub fn history_path(runs_dir: &Path) -> Option<PathBuf> {
+    let dir = std::fs::canonicalize(runs_dir).unwrap_or_else(|_| runs_dir.to_path_buf());
+    let dot = dir.parent()?;
+    (dot.file_name()? == ".cutover").then(|| {
+        dot.join(
+            Path::new(crate::readiness::history::HISTORY_PATH)
+                .strip_prefix(".cutover")
+                .unwrap_or(Path::new("checks/history.jsonl")),
+        )
+    })
+}
+
+/// Read the readiness history at `path`; `None` if there is no such file.
+pub fn readiness_history(path: &Path) -> Result<Option<ReadinessHistory>, ReportError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ReportError::io("read", path, e)),
+    };
+    let (records, skipped) = crate::readiness::history::parse(&text);
+    let checks = records.len() as u32;
+    let passed = records
+        .iter()
+        .filter(|r| r.readiness == crate::readiness::result::Readiness::Ready)
+        .count() as u32;
+    Ok(Some(ReadinessHistory {
+        path: path.display().to_string(),
+        checks,
+        passed,
+        pass_rate: (checks > 0).then(|| f64::from(passed) / f64::from(checks)),
+        skipped: skipped as u32,
+    }))
 }
 
 fn mean(values: impl Iterator<Item = u64>) -> Option<u64> {
@@ -123,6 +182,7 @@ pub fn summarize(runs_dir: &str, mut rows: Vec<RunRow>, unreadable: Vec<String>)
             .then(|| f64::from(failed) / finished.len() as f64),
         readiness_checks: checks,
         readiness_pass_rate: (checks > 0).then(|| f64::from(passed) / f64::from(checks)),
+        readiness_history: None,
         mean_ttd_ms: mean(real.iter().filter_map(|r| r.ttd_ms)),
         mean_ttm_ms: mean(real.iter().filter_map(|r| r.ttm_ms)),
         mean_dry_runs_before: (!dry_before.is_empty())
@@ -162,7 +222,11 @@ pub fn summary_of(dir: &Path) -> Result<Summary, ReportError> {
             Err(e) => unreadable.push(e.to_string()),
         }
     }
-    Ok(summarize(&dir.display().to_string(), rows, unreadable))
+    let mut s = summarize(&dir.display().to_string(), rows, unreadable);
+    if let Some(path) = history_path(dir) {
+        s.readiness_history = readiness_history(&path)?;
+    }
+    Ok(s)
 }
 
 fn pct(x: Option<f64>) -> String {
@@ -185,7 +249,7 @@ fn kpis(s: &Summary) -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "Readiness gate pass rate",
+            "Readiness gate pass rate (runs that started)",
             format!(
                 "{}{}",
                 pct(s.readiness_pass_rate),
@@ -195,6 +259,19 @@ fn kpis(s: &Summary) -> Vec<(&'static str, String)> {
                     String::new()
                 }
             ),
+        ),
+        (
+            "Readiness checks passed (all checks)",
+            match &s.readiness_history {
+                Some(h) if h.checks > 0 => format!(
+                    "{} ({} of {} checks in .cutover/checks/history.jsonl)",
+                    pct(h.pass_rate),
+                    h.passed,
+                    h.checks
+                ),
+                Some(_) => "n/a (no check in .cutover/checks/history.jsonl)".into(),
+                None => "n/a (no .cutover/checks/history.jsonl)".into(),
+            },
         ),
         ("Mean time to detect", ms(s.mean_ttd_ms)),
         ("Mean time to mitigate", ms(s.mean_ttm_ms)),
@@ -317,6 +394,7 @@ mod tests {
         );
         assert_eq!(s.mean_dry_runs_before, Some(1.0));
         assert_eq!(s.readiness_pass_rate, None);
-        assert!(markdown(&s).contains("| Readiness gate pass rate | n/a |"));
+        assert!(markdown(&s).contains("| Readiness gate pass rate (runs that started) | n/a |"));
+        assert!(markdown(&s).contains("| Readiness checks passed (all checks) | n/a (no "));
     }
 }

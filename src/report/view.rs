@@ -149,6 +149,18 @@ fn readiness(r: &Report) -> String {
         .join("; ")
 }
 
+/// Each name once, in order of first appearance (a run resumed three times
+/// by the same person lists them once).
+fn distinct(names: &[String]) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for n in names {
+        if !out.contains(&n.as_str()) {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// The summary table's rows.
 pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
     vec![
@@ -181,7 +193,7 @@ pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
             if r.resumed_by.is_empty() {
                 "—".into()
             } else {
-                r.resumed_by.join(", ")
+                distinct(&r.resumed_by).join(", ")
             },
         ),
         ("Readiness", readiness(r)),
@@ -462,5 +474,21 @@ pub fn timeline(r: &Report) -> Table {
                 vec![cell(e.at.clock()), cell(e.who.clone()), vec![event]]
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resumed_by_names_each_person_once() {
+        let r = Report {
+            resumed_by: vec!["root@vm".into(), "bob@h".into(), "root@vm".into()],
+            ..Report::default()
+        };
+        let rows = summary_rows(&r);
+        let (_, by) = rows.iter().find(|(k, _)| *k == "Resumed by").unwrap();
+        assert_eq!(by, "root@vm, bob@h");
     }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{journal, of_type, seq_of, state_record};
 use crate::support::prometheus::{rollback_trigger, shared};
-use crate::support::run::{bin, cutover_exits};
+use crate::support::run::{bin, cutover, cutover_exits};
 
 const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
 /// No host name resolves: the page cannot reach any network.
@@ -685,9 +685,47 @@ expires = "2099-01-01"
         "{md}"
     );
     assert!(
-        md.contains("| Readiness gate pass rate | 75.0% (4 checks) |"),
+        md.contains("| Readiness gate pass rate (runs that started) | 75.0% (4 checks) |"),
         "{md}"
     );
+    // Not every check started a run: `cutover check` (and a run refused for
+    // not being ready, which leaves no journal) count in the history only.
+    cutover(&c, &["check", "notready.toml"]);
+    cutover(&c, &["check", "ready.toml"]);
+    cutover(&c, &["run", "bad.toml", "--run-id", "5-refused"]);
+    assert!(!c.path(".cutover/runs/5-refused/journal.jsonl").exists());
+    let history = std::fs::read_to_string(c.path(".cutover/checks/history.jsonl")).unwrap();
+    let lines: Vec<Value> = history
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ready = lines.iter().filter(|l| l["readiness"] == "ready").count();
+    assert!(lines.len() >= 2 && ready < lines.len(), "{history}");
+    let s: Value = serde_json::from_str(&report(
+        &c,
+        &["--summary", ".cutover/runs", "--format", "json"],
+    ))
+    .unwrap();
+    // The journals' figure is unchanged; the history's is its own.
+    assert_eq!(s["readiness_pass_rate"], 0.75);
+    let h = &s["readiness_history"];
+    assert_eq!(h["checks"], lines.len());
+    assert_eq!(h["passed"], ready);
+    assert_eq!(h["pass_rate"], ready as f64 / lines.len() as f64);
+    assert!(
+        h["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(".cutover/checks/history.jsonl"),
+        "{h}"
+    );
+    let md = report(&c, &["--summary", ".cutover/runs"]);
+    let want = format!(
+        "| Readiness checks passed (all checks) | {:.1}% ({ready} of {} checks in .cutover/checks/history.jsonl) |",
+        ready as f64 * 100.0 / lines.len() as f64,
+        lines.len()
+    );
+    assert!(md.contains(&want), "{want}\n{md}");
     // Without readiness events the rate is "n/a", not 0%.
     let empty = Cutover::new().file(
         "ok.toml",
@@ -695,7 +733,80 @@ expires = "2099-01-01"
     );
     cutover_exits(&empty, &["run", "ok.toml", "--run-id", "x"], 0);
     let md = report(&empty, &["--summary", ".cutover/runs"]);
-    assert!(md.contains("| Readiness gate pass rate | n/a |"), "{md}");
+    assert!(
+        md.contains("| Readiness gate pass rate (runs that started) | n/a |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| Readiness checks passed (all checks) | n/a (no .cutover/checks/history.jsonl) |"
+        ),
+        "{md}"
+    );
+    let s: Value = serde_json::from_str(&report(
+        &empty,
+        &["--summary", ".cutover/runs", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(s["readiness_history"], Value::Null);
+}
+
+const TWO_OF_TWO: &str = r#"
+[runbook]
+name = "two-of-two"
+
+[[step]]
+id = "switch"
+approval = { required = true, min = 2, approvers = ["alice", "bob", "carol"] }
+run = "echo switch"
+"#;
+
+/// The report's `go-decision` milestone, as (time, who), if any.
+fn go_decision(c: &Cutover) -> Option<(String, String)> {
+    let r: Value = serde_json::from_str(&report(c, &["r", "--format", "json"])).unwrap();
+    r["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "go-decision")
+        .map(|m| {
+            (
+                m["at"].as_str().unwrap().to_string(),
+                m["who"].as_str().unwrap().to_string(),
+            )
+        })
+}
+
+#[test]
+fn the_go_decision_is_the_vote_that_reaches_min_and_none_when_rejected() {
+    // 2 of 2: the decision is the second vote, not the first.
+    let c = Cutover::new().runbook(TWO_OF_TWO);
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
+    cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 0);
+    std::thread::sleep(Duration::from_millis(20));
+    cutover_exits(&c, &["approve", "r", "switch", "--as", "bob"], 0);
+    let j = journal(&c, "r");
+    let votes = of_type(&j, "approval_granted");
+    assert_eq!(votes.len(), 2);
+    let (at, who) = go_decision(&c).expect("a go-decision");
+    assert_eq!(at, votes[1]["ts"].as_str().unwrap());
+    assert!(who.contains("(as bob)"), "{who}");
+
+    // One approval, then a rejection: no go was ever decided.
+    let c = Cutover::new().runbook(TWO_OF_TWO);
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
+    cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 0);
+    cutover_exits(
+        &c,
+        &["approve", "r", "switch", "--reject", "--as", "bob"],
+        0,
+    );
+    assert_eq!(go_decision(&c), None);
+    // Only the first of two votes: not decided yet either.
+    let c = Cutover::new().runbook(TWO_OF_TWO);
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
+    cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 0);
+    assert_eq!(go_decision(&c), None);
 }
 
 #[test]

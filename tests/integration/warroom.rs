@@ -944,3 +944,117 @@ fn the_approval_hint_names_the_run_in_every_command() {
         "last line: {last}"
     );
 }
+
+/// The `runs` text table's line for `run_id`.
+fn runs_line(text: &str, run_id: &str) -> String {
+    text.lines()
+        .find(|l| l.starts_with(run_id))
+        .unwrap_or_else(|| panic!("no `{run_id}` in\n{text}"))
+        .to_string()
+}
+
+#[test]
+fn runs_show_the_mode_and_durations_end_with_the_run() {
+    let book = "[runbook]\nname = \"payments-database-migration\"\n[[step]]\nid = \"a\"\nrun = \"sleep 0.3\"\n";
+    let c = Cutover::new().runbook(book);
+    // Default run ids: a runbook name over 16 chars gives one over 36.
+    cutover_exits(&c, &["run", "runbook.toml", "--dry-run"], 0);
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 0);
+    let runs = |c: &Cutover| -> Value {
+        let out = bin(c).args(["runs", "--format", "json"]).output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let before = runs(&c);
+    let rows = before.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let dry = rows.iter().find(|r| r["run_id"] != "r").unwrap();
+    let real = rows.iter().find(|r| r["run_id"] == "r").unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(real["dry_run"], false);
+    let long_id = dry["run_id"].as_str().unwrap().to_string();
+    assert!(long_id.len() > 36, "{long_id}");
+
+    // Notes and marks after the end do not make the run longer, in `runs`,
+    // `status` and the report alike.
+    std::thread::sleep(Duration::from_millis(600));
+    cutover_exits(&c, &["note", "r", "all quiet", "--as", "ic"], 0);
+    cutover_exits(&c, &["mark", "r", "all-clear", "--as", "ic"], 0);
+    let after = runs(&c);
+    let real_after = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == "r")
+        .unwrap();
+    let j = journal(&c, "r");
+    let want = ms_between(
+        &of_type(&j, "run_started")[0]["ts"],
+        &of_type(&j, "run_finished")[0]["ts"],
+    );
+    assert_eq!(real_after["duration_ms"], real["duration_ms"]);
+    assert_eq!(
+        u128::from(real_after["duration_ms"].as_u64().unwrap()),
+        want
+    );
+    let out = bin(&c)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["duration_ms"], real["duration_ms"]);
+    let out = bin(&c)
+        .args(["report", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["duration_ms"], real["duration_ms"]);
+
+    // Text: a MODE column, and every column lined up whatever the id's length.
+    let out = bin(&c).args(["runs"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let header = text.lines().next().unwrap().to_string();
+    let (dry_line, real_line) = (runs_line(&text, &long_id), runs_line(&text, "r "));
+    for (col, dry_cell, real_cell) in [
+        ("MODE", "dry run", "real"),
+        ("OUTCOME", "completed", "completed"),
+    ] {
+        let at = header.find(col).unwrap();
+        assert_eq!(dry_line.find(dry_cell), Some(at), "{text}");
+        assert_eq!(real_line.find(real_cell), Some(at), "{text}");
+    }
+    assert_eq!(dry_line.len(), real_line.len(), "{text}");
+    assert_eq!(header.len(), real_line.len(), "{text}");
+}
+
+#[test]
+fn status_of_a_paused_manual_step_says_how_long_it_has_been_paused() {
+    let c = Cutover::new()
+        .runbook("[runbook]\nname = \"m\"\n[[step]]\nid = \"call\"\nmanual = \"call the bank\"\n");
+    // No terminal: the manual step pauses the run at once.
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
+    std::thread::sleep(Duration::from_millis(1_200));
+    let out = bin(&c)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ran = v["duration_ms"].as_u64().unwrap();
+    let paused = v["paused_for_ms"].as_u64().unwrap();
+    assert!(paused >= 1_200, "{v}");
+    assert!(ran < 1_000, "{v}");
+    let j = journal(&c, "r");
+    let want = ms_between(
+        &of_type(&j, "run_started")[0]["ts"],
+        &of_type(&j, "run_finished")[0]["ts"],
+    );
+    assert_eq!(u128::from(ran), want);
+    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.contains("PAUSED for ") && first.contains("after it started)"),
+        "{text}"
+    );
+    assert!(!first.contains("PAUSED after"), "{text}");
+}

@@ -422,6 +422,7 @@ impl Builder {
                     format!(" from {}", approvers.join(", "))
                 };
                 let text = format!("approval of `{step}` requested ({min} needed{list})");
+                self.gonogo.entry(step.clone()).or_default().min = min;
                 self.approval(at, who, Some(&step), "requested", None);
                 self.line(seq, at, who, "approval_requested", text);
             }
@@ -433,7 +434,12 @@ impl Builder {
                 };
                 self.approval(at, who, Some(&step), decision, reason.clone());
                 self.approval_decided(&step, at);
-                if !self.go_decision_seen {
+                let go = self
+                    .gonogo
+                    .entry(step.clone())
+                    .or_default()
+                    .vote(true, auto);
+                if go && !self.go_decision_seen {
                     self.go_decision_seen = true;
                     self.milestone("go-decision", at, "derived", Some(who));
                 }
@@ -446,6 +452,10 @@ impl Builder {
             Event::ApprovalRejected { step, reason } => {
                 self.approval(at, who, Some(&step), "rejected", reason.clone());
                 self.approval_decided(&step, at);
+                self.gonogo
+                    .entry(step.clone())
+                    .or_default()
+                    .vote(false, false);
                 let text = format!(
                     "`{step}` REJECTED{}",
                     reason.map(|r| format!(": {r}")).unwrap_or_default()
