@@ -286,6 +286,10 @@ pub struct MarkArgs {
     /// When it happened (RFC 3339), if not now.
     #[arg(long)]
     pub at: Option<String>,
+    /// Record MILESTONE as a free milestone even if it is close to a
+    /// well-known name (which is otherwise refused as a likely typo).
+    #[arg(long)]
+    pub free: bool,
     #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
     pub actor: Option<String>,
 }

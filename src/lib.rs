@@ -44,6 +44,47 @@ pub fn init_tracing(verbose: u8) {
         .try_init();
 }
 
+/// Parse the process's command line. A usage error (unknown flag, missing
+/// argument, ...) prints clap's message and gives exit code 1 ("invalid
+/// input", as for every other invalid input), except for `cutover check`,
+/// whose documented 1 means "not ready": there it is 2, "could not evaluate".
+/// `--help` and `--version` print and give 0.
+pub fn parse_command_line() -> Result<Cli, ExitCode> {
+    parse_command_line_from(std::env::args_os())
+}
+
+/// [`parse_command_line`] over given arguments (the first is the program name).
+pub fn parse_command_line_from(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Cli, ExitCode> {
+    use clap::Parser;
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    match Cli::try_parse_from(&args) {
+        Ok(cli) => Ok(cli),
+        Err(e) => {
+            let _ = e.print();
+            Err(ExitCode::from(usage_error_exit_code(&e, &args)))
+        }
+    }
+}
+
+fn usage_error_exit_code(e: &clap::Error, args: &[std::ffi::OsString]) -> u8 {
+    if e.exit_code() == 0 {
+        // --help, --version: not an error.
+        return error::exit::OK;
+    }
+    // The subcommand is the first argument that is not a (global) flag.
+    let subcommand = args
+        .iter()
+        .skip(1)
+        .find(|a| !a.to_string_lossy().starts_with('-'));
+    if subcommand.is_some_and(|s| s == "check") {
+        error::exit::CHECK_ERROR
+    } else {
+        error::exit::INVALID
+    }
+}
+
 /// Execute one parsed command line and give the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {

@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     cutover::exit_quietly_on_broken_pipe();
-    let cli = cutover::cli::Cli::parse();
+    let cli = match cutover::parse_command_line() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     cutover::init_tracing(cli.verbose);
     cutover::run(cli)
 }

@@ -21,15 +21,22 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
     let state = RunState::replay(&read.records);
     let run_id = &read.header.run_id;
     let plan = state.started.as_ref().map(|s| &s.plan);
-    let step = plan
+    let steps: &[Value] = plan
         .and_then(|p| p.pointer("/runbook/steps"))
         .and_then(Value::as_array)
-        .and_then(|steps| {
-            steps
+        .map_or(&[], Vec::as_slice);
+    let step = steps
+        .iter()
+        .find(|s| s.get("id").and_then(Value::as_str) == Some(args.step.as_str()))
+        .ok_or_else(|| {
+            let ids = steps
                 .iter()
-                .find(|s| s.get("id").and_then(Value::as_str) == Some(args.step.as_str()))
-        })
-        .ok_or_else(|| Error::Usage(format!("run `{run_id}` has no step `{}`", args.step)))?;
+                .filter_map(|s| s.get("id").and_then(Value::as_str));
+            let hint = crate::diag::did_you_mean(&args.step, ids)
+                .map(|h| format!(": {h}"))
+                .unwrap_or_default();
+            Error::Usage(format!("run `{run_id}` has no step `{}`{hint}", args.step))
+        })?;
     let policy: Policy = match step.get("approval") {
         Some(a) if !a.is_null() => serde_json::from_value(a.clone()).map_err(|e| {
             Error::Internal(format!(
@@ -87,8 +94,14 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
     if let Err(refusal) =
         approval::check(&policy, &teams, &ballot, &state.operators, &rec.approved_by)
     {
+        // `--as team:sre` names a team, and teams do not vote: people do.
+        let team_hint = if who.starts_with("team:") {
+            format!(" (`{who}` is a team: vote as one of its members, e.g. `--as NAME`)")
+        } else {
+            String::new()
+        };
         return Err(Error::Usage(format!(
-            "{refusal}; the run keeps waiting for approval"
+            "{refusal}{team_hint}; the run keeps waiting for approval"
         )));
     }
     let event = if args.reject {

@@ -1,5 +1,6 @@
-//! `cutover mark RUN MILESTONE [--at TIME] [--as NAME]`: a milestone in a run's
-//! journal (well-known names the report understands, or a free identifier).
+//! `cutover mark RUN MILESTONE [--at TIME] [--as NAME] [--free]`: a milestone in a run's
+//! journal (well-known names the report understands, or a free identifier;
+//! a name close to a well-known one is refused as a typo unless `--free`).
 
 use std::process::ExitCode;
 
@@ -15,6 +16,14 @@ pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
         return Err(Error::Usage(format!(
             "milestone `{name}` must be a simple name (letters, digits, `-`, `_`, starting with a letter); well-known ones: {}",
             WELL_KNOWN.join(", ")
+        )));
+    }
+    if !args.free
+        && !WELL_KNOWN.contains(&name)
+        && let Some(hint) = crate::diag::did_you_mean(name, WELL_KNOWN.iter().copied())
+    {
+        return Err(Error::Usage(format!(
+            "milestone `{name}` is not well-known: {hint} (pass --free to record `{name}` as a free milestone)"
         )));
     }
     let at = match &args.at {

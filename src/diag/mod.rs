@@ -82,13 +82,25 @@ impl Diagnostic {
 }
 
 /// The closest candidate to `name` by edit distance, if it is close enough to be a typo.
+/// A name of 3 or more characters that starts exactly one candidate
+/// (`warn` for `warning`) is a typo of it too.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
     candidates
-        .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(name, c), *c))
         .filter(|(d, c)| *d <= 2.max(name.len().min(c.len()) / 3) && *d < name.len().max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
+        .or_else(|| {
+            let mut prefixed = candidates
+                .iter()
+                .filter(|c| name.len() >= 3 && c.len() > name.len() && c.starts_with(name));
+            match (prefixed.next(), prefixed.next()) {
+                (Some(only), None) => Some(*only),
+                _ => None,
+            }
+        })
 }
 
 /// `did you mean `x`?` help text, if any candidate is close.
@@ -108,5 +120,7 @@ mod tests {
         assert_eq!(suggest("migrte", ["migrate", "freeze"]), Some("migrate"));
         assert_eq!(suggest("tiemout", ["timeout", "retries"]), Some("timeout"));
         assert_eq!(suggest("zzz", ["timeout", "retries"]), None);
+        assert_eq!(suggest("warn", ["blocker", "warning"]), Some("warning"));
+        assert_eq!(suggest("impact", ["impact-start", "impact-end"]), None);
     }
 }

@@ -58,7 +58,7 @@ pub struct Ballot<'a> {
 /// Why a vote is refused; the run keeps waiting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("`{person}` may not approve step `{step}`: allowed are {allowed}")]
+    #[error("`{person}` may not vote on step `{step}`: allowed: {allowed}")]
     NotAnApprover {
         person: String,
         step: String,
@@ -100,6 +100,37 @@ pub fn may_approve(policy: &Policy, teams: &IndexMap<String, Vec<String>>, perso
             })
 }
 
+/// Who may vote, teams expanded: `carol, or team sre: alice, bob`.
+fn allowed(policy: &Policy, teams: &IndexMap<String, Vec<String>>) -> String {
+    let (team_entries, names): (Vec<&String>, Vec<&String>) = policy
+        .approvers
+        .iter()
+        .partition(|a| a.starts_with("team:"));
+    let names = names
+        .iter()
+        .map(|n| n.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let teams = team_entries
+        .iter()
+        .map(|entry| {
+            let team = entry.trim_start_matches("team:");
+            match teams.get(team) {
+                Some(members) if !members.is_empty() => {
+                    format!("team {team}: {}", members.join(", "))
+                }
+                _ => format!("team {team} (no members)"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; or ");
+    match (names.is_empty(), teams.is_empty()) {
+        (false, false) => format!("{names}, or {teams}"),
+        (true, _) => teams,
+        (_, true) => names,
+    }
+}
+
 /// Check one vote. `operators` are the people driving the run (who started
 /// or resumed it); `already` those who approved the step so far.
 pub fn check(
@@ -118,12 +149,7 @@ pub fn check(
         return Err(Refusal::NotAnApprover {
             person: ballot.person.to_string(),
             step: ballot.step.to_string(),
-            allowed: policy
-                .approvers
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
+            allowed: allowed(policy, teams),
         });
     }
     // Stopping one's own run is always allowed; approving it is what the rule is about.
@@ -187,7 +213,10 @@ mod tests {
         assert_eq!(ok("bob"), Ok(()));
         assert!(matches!(ok("mallory"), Err(Refusal::NotAnApprover { .. })));
         let msg = ok("mallory").unwrap_err().to_string();
-        assert!(msg.contains("`alice`, `team:sre`"), "{msg}");
+        assert!(
+            msg.contains("may not vote on step `switch`: allowed: alice, or team sre: bob, op"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -132,7 +132,34 @@ pub fn judge_dry_run(
         Some((t, run)) => {
             let age = now.duration_since(t).unwrap_or_default();
             let value = Some(format!("{} ({} ago)", format_human(t), format_ago(age)));
-            if age <= within {
+            if age <= within && !run.queries_worked() {
+                let failed = match run.failed_queries.len() {
+                    0 => "some queries".to_string(),
+                    1 => format!(
+                        "1 query (`{}`)",
+                        run.failed_queries.iter().next().unwrap_or(&String::new())
+                    ),
+                    n => format!(
+                        "{n} queries ({})",
+                        run.failed_queries
+                            .iter()
+                            .map(|q| format!("`{q}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                Judged {
+                    status: Status::Fail,
+                    value,
+                    target,
+                    detail: format!(
+                        "the dry run `{}` of `{runbook}` on `{}` completed but {failed} failed: \
+                         a dry run must show the gate and trigger queries work",
+                        run.run_id,
+                        run.env.as_deref().unwrap_or("the default env"),
+                    ),
+                }
+            } else if age <= within {
                 Judged {
                     status: Status::Pass,
                     value,
@@ -465,6 +492,8 @@ mod tests {
             dry_run: dry,
             outcome: Some(outcome.into()),
             finished: Some(at(finished)),
+            queries_ok: Some(true),
+            failed_queries: std::collections::BTreeSet::default(),
         };
         let week = Duration::from_hours(7 * 24);
         let runs = vec![
@@ -481,6 +510,19 @@ mod tests {
         let j = judge_dry_run(&runs, "orders", None, week, now);
         assert_eq!(j.status, Status::Fail);
         assert_eq!(j.value.as_deref(), Some("none"));
+        // Completed, recent, in the env, but its queries did not work.
+        let mut broken = run("broken", "staging", true, "completed", "2026-11-24");
+        broken.queries_ok = Some(false);
+        broken.failed_queries.insert("switch.before-1".into());
+        let j = judge_dry_run(&[broken], "payments", Some("staging"), week, now);
+        assert_eq!(j.status, Status::Fail);
+        assert!(
+            j.detail.contains(
+                "the dry run `broken` of `payments` on `staging` completed but 1 query (`switch.before-1`) failed"
+            ),
+            "{}",
+            j.detail
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Only the fields this check needs are read, and a line that does not parse
 //! is skipped: a torn or newer journal never makes the check pass by accident.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -23,6 +24,11 @@ pub struct RunSummary {
     pub outcome: Option<String>,
     /// When the run finished.
     pub finished: Option<SystemTime>,
+    /// Dry run: whether every gate and trigger query worked (`run_finished`'s
+    /// `queries_ok`; `None` in journals that do not say).
+    pub queries_ok: Option<bool>,
+    /// The gates (`step.gate`), triggers and baselines whose query errored.
+    pub failed_queries: BTreeSet<String>,
 }
 
 #[derive(Deserialize)]
@@ -78,11 +84,32 @@ pub fn summarize(text: &str) -> Option<RunSummary> {
                         .unwrap_or(false),
                     outcome: None,
                     finished: None,
+                    queries_ok: None,
+                    failed_queries: BTreeSet::new(),
                 });
+            }
+            "gate_measurement" | "trigger_measurement" | "baseline" | "trigger_source_error" => {
+                let errored = line.kind == "trigger_source_error"
+                    || line.data.pointer("/measurement/verdict")
+                        == Some(&serde_json::Value::from("error"));
+                let which = match line.kind.as_str() {
+                    "gate_measurement" => text_field("step")
+                        .zip(text_field("gate"))
+                        .map(|(step, gate)| format!("{step}.{gate}")),
+                    "baseline" => text_field("check"),
+                    _ => text_field("trigger"),
+                };
+                if let (true, Some(run), Some(which)) = (errored, &mut run, which) {
+                    run.failed_queries.insert(which);
+                }
             }
             "run_finished" => {
                 if let Some(run) = &mut run {
                     run.outcome = text_field("outcome");
+                    run.queries_ok = line
+                        .data
+                        .get("queries_ok")
+                        .and_then(serde_json::Value::as_bool);
                     run.finished = parse_instant(&line.ts).ok();
                 }
             }
@@ -104,6 +131,12 @@ impl RunSummary {
     pub fn dry_run_completed(&self) -> bool {
         self.dry_run && self.outcome.as_deref() == Some("completed")
     }
+
+    /// Whether every gate and trigger query of this (dry) run worked: a dry
+    /// run exists so you learn the queries work against the environment.
+    pub fn queries_worked(&self) -> bool {
+        self.queries_ok != Some(false) && self.failed_queries.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -118,6 +151,7 @@ mod tests {
 {"seq":3,"ts":"2026-11-20T10:05:01Z","run_id":"r1","actor":"a@h","ty"#;
         let run = summarize(text).expect("a run");
         assert!(run.dry_run_completed());
+        assert!(run.queries_worked());
         assert!(run.is_of("payments"));
         assert!(run.is_of("payments.toml"));
         assert!(!run.is_of("orders"));
@@ -131,10 +165,24 @@ mod tests {
     }
 
     #[test]
+    fn a_dry_run_whose_queries_errored_completed_but_did_not_work() {
+        let text = r#"{"seq":1,"ts":"2026-11-20T10:00:00Z","run_id":"r3","actor":"a","type":"run_started","data":{"runbook_name":"p","runbook_path":"p.toml","dry_run":true}}
+{"seq":2,"ts":"2026-11-20T10:00:01Z","run_id":"r3","actor":"a","type":"gate_measurement","data":{"step":"switch","gate":"before-1","measurement":{"verdict":"error"}}}
+{"seq":3,"ts":"2026-11-20T10:00:01Z","run_id":"r3","actor":"a","type":"gate_measurement","data":{"step":"switch","gate":"before-1","measurement":{"verdict":"error"}}}
+{"seq":4,"ts":"2026-11-20T10:00:01Z","run_id":"r3","actor":"a","type":"trigger_source_error","data":{"trigger":"errors","detail":"refused"}}
+{"seq":5,"ts":"2026-11-20T10:00:02Z","run_id":"r3","actor":"a","type":"run_finished","data":{"outcome":"completed","exit_code":0,"dry_run":true,"queries_ok":false,"message":"m"}}"#;
+        let run = summarize(text).expect("a run");
+        assert!(run.dry_run_completed());
+        assert!(!run.queries_worked());
+        assert_eq!(run.failed_queries.len(), 2);
+    }
+
+    #[test]
     fn an_unfinished_run_has_no_outcome() {
         let text = r#"{"seq":1,"ts":"2026-11-20T10:00:00Z","run_id":"r2","actor":"a","type":"run_started","data":{"runbook_name":"p","runbook_path":"p.toml","dry_run":true}}"#;
         let run = summarize(text).expect("a run");
         assert!(!run.dry_run_completed());
+        assert!(run.queries_worked());
         assert_eq!(summarize("not json\n"), None);
     }
 }

@@ -58,7 +58,16 @@ fn check_file(file: SourceFile) -> Loaded {
         // but a model is only handed on when the file is clean.
         let parse_failed = !diagnostics.is_empty();
         let (checked, more) = validate::validate(&file, &raw);
-        diagnostics.extend(more);
+        // An item dropped for a missing `id` (or an `[[itme]]` typo) was
+        // reported already: "no items" would be the same mistake again.
+        let item_dropped = parsed
+            .dropped
+            .iter()
+            .any(|p| p.first().is_some_and(|k| k == "item"));
+        diagnostics.extend(
+            more.into_iter()
+                .filter(|d| !(item_dropped && d.message == "checklist has no items")),
+        );
         if !parse_failed {
             checklist = checked;
         }

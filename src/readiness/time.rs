@@ -25,7 +25,12 @@ pub fn parse_expiry(text: &str, now: SystemTime) -> Result<SystemTime, String> {
         return Ok(now + d);
     }
     parse_instant(text).map_err(|_| {
-        format!("`{text}` is neither a duration (`7d`, `12h`) nor a date (`YYYY-MM-DD`)")
+        let bare = text.trim();
+        if !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit()) {
+            format!("`{text}` has no unit: write e.g. `{bare}d` (days) or a date (`YYYY-MM-DD`)")
+        } else {
+            format!("`{text}` is neither a duration (`7d`, `12h`) nor a date (`YYYY-MM-DD`)")
+        }
     })
 }
 
@@ -105,6 +110,7 @@ mod tests {
             "2026-12-24"
         );
         assert!(parse_expiry("soon", now).is_err());
+        assert!(parse_expiry("7", now).unwrap_err().contains("`7d`"));
     }
 
     #[test]

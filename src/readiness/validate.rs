@@ -372,7 +372,7 @@ fn item(
         )
     } else if let Some(d) = &it.dry_run_passed {
         not_empty(v, &d.runbook, &format!("{owner}: `dry_run_passed.runbook`"));
-        let within = v.duration(Some(&d.within), false);
+        let within = v.duration_in(Some(&d.within), false, "d");
         (
             ItemKind::DryRunPassed {
                 runbook: d.runbook.get().clone(),

@@ -229,17 +229,48 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
         .map(|(k, _)| k.get_ref().to_string())
         .filter(|k| !T::KEYS.contains(&k.as_str()))
         .collect();
+    // Their diagnostics point at the keys, now handled: nothing left to prune.
+    let mut handled: Vec<Span> = Vec::new();
+    let mut typo_dropped: Vec<Vec<String>> = Vec::new();
     for key in unknown {
-        table.remove(key.as_str());
+        let Some((span_key, value)) = table.remove_entry(key.as_str()) else {
+            continue;
+        };
+        handled.push(span_key.span());
+        // A typo of a section the file lacks (`[checklst]`): reported above,
+        // then checked under the name it was meant to have, so the errors
+        // inside it (and the rule checks) are not hidden by a missing section.
+        match typo_of_absent_section::<T>(&table, &key, value.get_ref()) {
+            Some((meant, true)) => {
+                table.insert(
+                    toml::Spanned::new(span_key.span(), std::borrow::Cow::Owned(meant.to_string())),
+                    value,
+                );
+            }
+            // `[stpe]` for `[[step]]`: "no steps" would be the same mistake again.
+            Some((meant, false)) => typo_dropped.push(vec![meant.to_string()]),
+            None => {}
+        }
     }
-    let mut pending: Vec<Span> = diags.iter().filter_map(|d| d.span.clone()).collect();
+    let mut pending: Vec<(Span, String)> = diags
+        .iter()
+        .filter_map(|d| d.span.clone().map(|s| (s, d.message.clone())))
+        .filter(|(s, _)| !handled.contains(s))
+        .collect();
     // Each dropped entry: the span that pointed at it, and its key's path.
     let mut pruned: Vec<(Span, Vec<String>)> = Vec::new();
     for _ in 0..MAX_ERRORS {
-        for span in pending.drain(..) {
-            match prune(&mut table, &span, 0) {
-                Some(path) => pruned.push((span, path)),
-                None => return failed(diags),
+        for (span, message) in pending.drain(..) {
+            if let Some(path) = prune(&mut table, &span, 0) {
+                pruned.push((span, path));
+            } else if let Some((key, index)) = drop_element_without_id(&mut table, &span, &message)
+            {
+                forget_element(&mut pruned, &key, index);
+                // Recorded as `[key, MISSING_ID]`: the rule checks must not
+                // report the array empty when this was its only element.
+                pruned.push((span, vec![key, MISSING_ID.to_string()]));
+            } else {
+                return failed(diags);
             }
         }
         let again = check_sections::<T>(&table);
@@ -249,10 +280,17 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
             return Parsed {
                 value,
                 diagnostics: diags,
-                dropped: pruned.into_iter().map(|(_, path)| path).collect(),
+                dropped: pruned
+                    .into_iter()
+                    .map(|(_, path)| path)
+                    .chain(typo_dropped)
+                    .collect(),
             };
         }
-        pending = again.iter().filter_map(|d| d.span.clone()).collect();
+        pending = again
+            .iter()
+            .filter_map(|d| d.span.clone().map(|s| (s, d.message.clone())))
+            .collect();
         for d in again {
             if !diags.contains(&d) && !follows_from_pruning(&d, &pruned) {
                 diags.push(d);
@@ -260,6 +298,78 @@ pub fn parse_document<T: DeserializeOwned + Sections>(file: &SourceFile) -> Pars
         }
     }
     failed(diags)
+}
+
+/// The path element that marks a whole array element salvage dropped because
+/// it had no `id` (`["step", MISSING_ID]`).
+pub const MISSING_ID: &str = "<missing id>";
+
+/// The known top-level key an unknown one is a typo of, when the file lacks
+/// that section, and whether the value has its shape (a table for
+/// `[runbook]`, an array of tables for `[[step]]`).
+fn typo_of_absent_section<T: Sections>(
+    table: &DeTable<'_>,
+    key: &str,
+    value: &DeValue<'_>,
+) -> Option<(&'static str, bool)> {
+    let meant = crate::diag::suggest(key, T::KEYS.iter().copied())?;
+    if table.contains_key(meant) {
+        return None;
+    }
+    let shape_fits = if T::element(meant).is_some() {
+        matches!(value, DeValue::Array(items)
+            if items.iter().all(|i| matches!(i.get_ref(), DeValue::Table(_))))
+    } else {
+        matches!(value, DeValue::Table(_))
+    };
+    Some((meant, shape_fits))
+}
+
+/// An element of a top-level array (`[[step]]`, `[[item]]`) without its
+/// required `id`: nothing can refer to it, so dropping it after reporting
+/// the error hides no other mistake and invents none. Which array and index.
+fn drop_element_without_id(
+    table: &mut DeTable<'_>,
+    span: &Span,
+    message: &str,
+) -> Option<(String, usize)> {
+    if message != "missing field `id`" {
+        return None;
+    }
+    for (key, value) in table.iter_mut() {
+        if let DeValue::Array(items) = value.get_mut()
+            && let Some(index) = items
+                .iter()
+                .position(|i| i.span() == *span && matches!(i.get_ref(), DeValue::Table(_)))
+        {
+            let rest = std::mem::replace(items, toml::de::DeArray::new())
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| *i != index)
+                .map(|(_, item)| item)
+                .collect();
+            *items = rest;
+            return Some((key.get_ref().to_string(), index));
+        }
+    }
+    None
+}
+
+/// Element `index` of array `key` is gone: paths into it are void and the
+/// elements after it moved down by one.
+fn forget_element(pruned: &mut Vec<(Span, Vec<String>)>, key: &str, index: usize) {
+    pruned.retain(|(_, path)| {
+        !(path.first().is_some_and(|k| k == key)
+            && path.get(1).and_then(|i| i.parse::<usize>().ok()) == Some(index))
+    });
+    for (_, path) in pruned.iter_mut() {
+        if path.first().is_some_and(|k| k == key)
+            && let Some(i) = path.get(1).and_then(|i| i.parse::<usize>().ok())
+            && i > index
+        {
+            path[1] = (i - 1).to_string();
+        }
+    }
 }
 
 /// A "missing field" in a table from which salvage dropped a wrongly typed

@@ -993,3 +993,131 @@ rollback = "true"
     let (code, _, stderr) = cli(&c, &["validate", "checks/down.toml", "down.toml"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn a_checklist_with_a_top_level_typo_still_reports_every_other_error() {
+    let text = r#"[checklst]
+name = "launch"
+
+[sources.prom]
+kind = "prometheus"
+url = "http://127.0.0.1:9090"
+
+[[item]]
+id = "a"
+title = "A"
+severity = "warn"
+source = "prm"
+query = "up"
+pass_if = "> 0"
+
+[[item]]
+id = "a"
+title = "Twice"
+run = "true"
+timeout = "soon"
+
+[[item]]
+title = "No id"
+run = "true"
+
+[[item]]
+id = "b"
+title = "B"
+dry_run_passed = { runbook = "x", env = "staging", within = "7" }
+"#;
+    let c = Cutover::new().file("checks/bad.toml", text);
+    let (code, _, stderr) = cli(&c, &["validate", "checks/bad.toml"]);
+    assert_eq!(code, 1, "{stderr}");
+    for expected in [
+        "checks/bad.toml:1:2",
+        "unknown top-level key `checklst`",
+        "did you mean `checklist`",
+        "checks/bad.toml:11:12",
+        "unknown severity `warn`",
+        "did you mean `warning`",
+        "checks/bad.toml:12:10",
+        "unknown source `prm`",
+        "checks/bad.toml:17:6",
+        "duplicate item id `a`",
+        "checks/bad.toml:20:11",
+        "invalid duration `soon`",
+        "checks/bad.toml:22:1",
+        "missing field `id`",
+        "checks/bad.toml:29:61",
+        "invalid duration `7`",
+        "add a unit, e.g. \"7d\"",
+        "checks/bad.toml: invalid (7 errors)",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn dry_run_passed_fails_when_the_dry_runs_queries_did_not_work() {
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let runbook = format!(
+        r#"[runbook]
+name = "payments-db-cutover"
+
+[env.staging]
+
+[sources.prom]
+kind = "prometheus"
+url = "{closed}"
+timeout = "1s"
+
+[[step]]
+id = "switch"
+run = "echo switched >> effects"
+rollback = "true"
+
+[[step.gate]]
+when = "before"
+source = "prom"
+query = "up"
+pass_if = "> 0"
+count = 1
+interval = "50ms"
+error_limit = 0
+"#
+    );
+    let checklist = r#"[checklist]
+name = "launch"
+
+[[item]]
+id = "rehearsed"
+title = "Dry run in staging this week"
+dry_run_passed = { runbook = "payments-db-cutover", env = "staging", within = "7d" }
+"#;
+    let c = Cutover::new()
+        .file("runbooks/cutover.toml", runbook)
+        .file("c.toml", checklist);
+    let out = c.exec(&[
+        "run",
+        "runbooks/cutover.toml",
+        "--dry-run",
+        "--env",
+        "staging",
+        "--run-id",
+        "d",
+        "--no-progress",
+    ]);
+    assert_eq!(out.code, 0, "a dry run reports, it does not fail: {out:?}");
+    assert!(out.stderr.contains("queries FAILED"), "{}", out.stderr);
+    let out = c.exec(&["check", "c.toml", "--format", "json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = json(&out);
+    let it = item(&report, "rehearsed");
+    assert_eq!(it["status"], "fail", "{it}");
+    let detail = it["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(
+            "the dry run `d` of `payments-db-cutover` on `staging` completed but 1 query (`switch.before-1`) failed"
+        ),
+        "{detail}"
+    );
+}

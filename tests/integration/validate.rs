@@ -329,3 +329,83 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn command_line_usage_errors_exit_1_except_check_which_exits_2() {
+    let c =
+        Cutover::new().runbook("[runbook]\nname = \"u\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["validate", "runbook.toml", "--deny-warning"],
+            1,
+            "--deny-warning",
+        ),
+        (&["run", "runbook.toml", "--dryrun"], 1, "--dryrun"),
+        (
+            &["run", "runbook.toml", "--override-readiness"],
+            1,
+            "--reason",
+        ),
+        (&["resume"], 1, "RUN"),
+        (&["done", "r"], 1, "STEP"),
+        (&["note", "r", "x", "--bogus"], 1, "--bogus"),
+        (&["-v", "mark", "r", "x", "--when", "now"], 1, "--when"),
+        (&["frobnicate"], 1, "frobnicate"),
+        (&[], 1, "Usage"),
+        (
+            &["check", "c.toml", "--fail-on-warning"],
+            2,
+            "--fail-on-warning",
+        ),
+        (&["-v", "check", "c.toml", "--format", "xml"], 2, "xml"),
+        (&["--help"], 0, ""),
+        (&["run", "--help"], 0, ""),
+        (&["--version"], 0, ""),
+    ];
+    for (args, code, needle) in cases {
+        let out = c.exec(args);
+        assert_eq!(out.code, *code, "cutover {args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(needle),
+            "cutover {args:?}: {}",
+            out.stderr
+        );
+        if *code != 0 && !args.is_empty() {
+            // clap's own message is kept.
+            assert!(
+                out.stderr.starts_with("error:"),
+                "cutover {args:?}: {}",
+                out.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn read_only_http_steps_need_no_rollback() {
+    let rb = r#"[runbook]
+name = "x"
+[[step]]
+id = "probe"
+http = { url = "http://127.0.0.1:1/health", method = "GET" }
+[[step]]
+id = "head"
+http = { url = "http://127.0.0.1:1/health", method = "head" }
+[[step]]
+id = "poke"
+http = { url = "http://127.0.0.1:1/switch", method = "POST" }
+"#;
+    let out = Cutover::new()
+        .runbook(rb)
+        .args(["validate", "runbook.toml"])
+        .run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("warning: step `poke` changes things but has no `rollback`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("step `probe`"), "{}", out.stderr);
+    assert!(!out.stderr.contains("step `head`"), "{}", out.stderr);
+}

@@ -50,7 +50,41 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
         1,
     );
     assert!(
-        err.contains("`mallory` may not approve step `switch`"),
+        err.contains(
+            "`mallory` may not vote on step `switch`: allowed: alice, or team sre: bob, carol"
+        ),
+        "{err}"
+    );
+    let err = cutover_exits(
+        &c,
+        &[
+            "approve", "r", "switch", "--as", "team:sre", "--reason", "lgtm",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("allowed: alice, or team sre: bob, carol"),
+        "{err}"
+    );
+    assert!(err.contains("vote as one of its members"), "{err}");
+    let err = cutover_exits(
+        &c,
+        &[
+            "approve", "r", "switch", "--reject", "--as", "mallory", "--reason", "no",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("`mallory` may not vote on step `switch`"),
+        "{err}"
+    );
+    let err = cutover_exits(
+        &c,
+        &["approve", "r", "swich", "--as", "alice", "--reason", "lgtm"],
+        1,
+    );
+    assert!(
+        err.contains("run `r` has no step `swich`") && err.contains("did you mean `switch`?"),
         "{err}"
     );
     let err = cutover_exits(
@@ -293,6 +327,31 @@ fn mark_refuses_odd_names_and_times() {
         of_type(&j, "milestone")[0]["data"]["at"],
         "2026-01-31T22:15:00.000Z"
     );
+}
+
+#[test]
+fn mark_refuses_a_near_miss_of_a_well_known_milestone_unless_free() {
+    let c =
+        Cutover::new().runbook("[runbook]\nname = \"m\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 0);
+    let err = cutover_exits(&c, &["mark", "r", "impact-strat"], 1);
+    assert!(
+        err.contains(
+            "did you mean `impact-start`? (pass --free to record `impact-strat` as a free milestone)"
+        ),
+        "{err}"
+    );
+    assert!(of_type(&journal(&c, "r"), "milestone").is_empty());
+    // A name far from every well-known one is a free milestone as before.
+    cutover_exits(&c, &["mark", "r", "db_checked"], 0);
+    let err = cutover_exits(&c, &["mark", "r", "impact-strat", "--free"], 0);
+    assert!(err.contains("a free milestone"), "{err}");
+    let j = journal(&c, "r");
+    let names: Vec<_> = of_type(&j, "milestone")
+        .iter()
+        .map(|m| m["data"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["db_checked", "impact-strat"]);
 }
 
 #[test]

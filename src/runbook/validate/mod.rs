@@ -170,6 +170,17 @@ impl<'a> Validator<'a> {
         value: Option<&Sp<String>>,
         allow_zero: bool,
     ) -> Option<Duration> {
+        self.duration_in(value, allow_zero, "s")
+    }
+
+    /// [`Self::duration`] for a field whose natural unit is `unit`: a bare
+    /// number is hinted as `"7d"` for a days-scale window, not `"7s"`.
+    pub(crate) fn duration_in(
+        &mut self,
+        value: Option<&Sp<String>>,
+        allow_zero: bool,
+        unit: &str,
+    ) -> Option<Duration> {
         let value = value?;
         let text = value.get().trim();
         match humantime::parse_duration(text) {
@@ -183,7 +194,7 @@ impl<'a> Validator<'a> {
                 let hint = if text.starts_with('-') {
                     "durations cannot be negative".to_string()
                 } else if text.chars().all(|c| c.is_ascii_digit()) && !text.is_empty() {
-                    format!("add a unit, e.g. \"{text}s\"")
+                    format!("add a unit, e.g. \"{text}{unit}\"")
                 } else {
                     "write e.g. \"30s\", \"2m\", \"1h30m\" or \"500ms\"".to_string()
                 };
@@ -365,7 +376,8 @@ impl<'a> Validator<'a> {
                 triggers.push(trigger);
             }
         }
-        if raw.step.is_empty() {
+        // A step dropped for a missing `id`, or a `[stpe]` typo, was reported already.
+        if raw.step.is_empty() && !self.was_dropped(&["step"]) {
             self.error("runbook has no steps", meta.name.span()).help = Some(
                 "add at least one `[[step]]` with an `id` and a `run`, `http` or `manual`".into(),
             );
