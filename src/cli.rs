@@ -234,9 +234,14 @@ pub struct ResumeArgs {
     /// Carry on without this step (journaled as skipped).
     #[arg(long, value_name = "STEP")]
     pub skip: Vec<String>,
-    /// Roll back the completed steps instead of continuing.
+    /// Roll back the completed steps instead of continuing; after a failed
+    /// rollback (exit 5), run the failed rollback again, then the rest.
     #[arg(long, conflicts_with = "abort")]
     pub rollback: bool,
+    /// After a failed rollback: this step's rollback was done by hand, do not
+    /// run it (journaled as the operator's decision); the rest goes on.
+    #[arg(long, value_name = "STEP", conflicts_with = "abort")]
+    pub skip_rollback: Vec<String>,
     /// End the paused run here without rolling anything back (journaled as
     /// the operator's decision; exit 4).
     #[arg(long, conflicts_with_all = ["rerun", "skip"])]

@@ -316,7 +316,7 @@ pub fn resolve(
         runbook_path: runbook_path.to_string(),
         runbook_sha256: runbook_sha256.to_string(),
         env: args.env.clone(),
-        production: overlay.is_some_and(|o| o.production),
+        production: overlay.map_or(runbook.production, |o| o.production),
         vars,
         waves,
         runbook,

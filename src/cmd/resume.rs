@@ -28,15 +28,79 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             path.display()
         )));
     };
-    if let Some(outcome @ (Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed)) =
-        state.outcome()
-    {
-        eprintln!(
-            "run `{}` already ended: {}; nothing to resume",
-            read.header.run_id,
-            outcome.label()
-        );
-        return Ok(ExitCode::from(outcome.exit_code()));
+    let retry_rollback = args.rollback || !args.skip_rollback.is_empty();
+    match state.outcome() {
+        Some(outcome @ (Outcome::Completed | Outcome::RolledBack)) => {
+            eprintln!(
+                "run `{}` already ended: {}; nothing to resume",
+                read.header.run_id,
+                outcome.label()
+            );
+            return Ok(ExitCode::from(outcome.exit_code()));
+        }
+        Some(outcome @ Outcome::RollbackFailed) if !retry_rollback => {
+            let failed = state
+                .rollback
+                .as_ref()
+                .and_then(|rb| rb.failed.last().cloned())
+                .unwrap_or_else(|| "STEP".into());
+            let left: Vec<String> = state
+                .rollbacks_left()
+                .into_iter()
+                .filter(|s| *s != failed)
+                .collect();
+            eprintln!(
+                "run `{id}` ended: {label} at `{failed}`{left}; fix it, then:\n  cutover resume {r} --rollback                 (run the rollback of `{failed}` again, then the rest)\n  cutover resume {r} --skip-rollback {failed}   (`{failed}` was undone by hand; go on with the rest)",
+                id = read.header.run_id,
+                label = outcome.label(),
+                left = if left.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; not rolled back yet: {}",
+                        left.iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                r = args.run.run,
+            );
+            return Ok(ExitCode::from(outcome.exit_code()));
+        }
+        _ => {}
+    }
+    if !args.skip_rollback.is_empty() {
+        let Some(rb) = state
+            .rollback
+            .as_ref()
+            .filter(|rb| rb.finished != Some(true))
+        else {
+            return Err(Error::Usage(format!(
+                "run `{}` has no rollback to go on with; `--skip-rollback` is for a rollback that failed or was cut off",
+                read.header.run_id
+            )));
+        };
+        let left = state.rollbacks_left();
+        for step in &args.skip_rollback {
+            if !rb.planned.contains(step) {
+                return Err(Error::Usage(format!(
+                    "the rollback of run `{}` does not roll back `{step}` (it rolls back {})",
+                    read.header.run_id,
+                    rb.planned
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            if !left.contains(step) {
+                return Err(Error::Usage(format!(
+                    "the rollback of `{step}` in run `{}` already ran or was skipped",
+                    read.header.run_id
+                )));
+            }
+        }
     }
     if args.abort
         && let Some(rb) = &state.rollback
@@ -86,6 +150,17 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             "warning: `--yes` does not approve anything in a production env; approvals need a person"
         );
     }
+    if args.output.yes && !plan.production && !started.dry_run {
+        let waiting = plan.runbook.steps.iter().filter(|s| {
+            state
+                .steps
+                .get(&s.id)
+                .is_none_or(|r| !r.state.is_complete())
+        });
+        for line in crate::engine::approval::yes_summary(waiting) {
+            eprintln!("{line}");
+        }
+    }
     if let Some(outcome) = state.outcome() {
         eprintln!(
             "run `{}` was {}; resuming",
@@ -110,6 +185,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             rerun: args.rerun.clone(),
             skip: args.skip.clone(),
             rollback: args.rollback,
+            skip_rollback: args.skip_rollback.clone(),
             abort: args.abort,
         })),
     };

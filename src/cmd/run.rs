@@ -48,9 +48,17 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     };
     if args.output.yes && plan.production {
         eprintln!(
-            "warning: `--yes` does not approve anything in production env `{}`; approvals need a person",
-            plan.env.as_deref().unwrap_or_default()
+            "warning: `--yes` does not approve anything in production {}; approvals need a person",
+            plan.env.as_deref().map_or_else(
+                || "(the default env: `[runbook] production = true`)".to_string(),
+                |env| format!("env `{env}`")
+            )
         );
+    }
+    if args.output.yes && !plan.production && !args.dry_run {
+        for line in crate::engine::approval::yes_summary(&plan.runbook.steps) {
+            eprintln!("{line}");
+        }
     }
     // Readiness before anything is journaled or started (issue 7): a refused
     // run leaves no journal behind.

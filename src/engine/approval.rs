@@ -10,7 +10,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use crate::runbook::model::Approval;
+use crate::runbook::model::{Approval, Step};
 
 /// The parts of a step's `approval` that decide who may vote. Read from the
 /// runbook model in the engine, and from the journaled plan in `cutover approve`.
@@ -43,6 +43,58 @@ impl Policy {
     pub fn needed(&self) -> u32 {
         self.min.max(1)
     }
+}
+
+/// Why `--yes` does not stand in for this approval, or `None` when it does:
+/// `--yes` only replaces a plain go/no-go (no `approvers`, no
+/// `no_self_approval`, `min` at most 1). Anything stricter names the people
+/// who must decide, and a flag is not them.
+pub fn yes_refusal(policy: &Policy) -> Option<String> {
+    let mut why = Vec::new();
+    if !policy.approvers.is_empty() {
+        why.push("names approvers".to_string());
+    }
+    if policy.needed() > 1 {
+        why.push(format!("needs {} people", policy.needed()));
+    }
+    if policy.no_self_approval {
+        why.push("forbids self-approval".to_string());
+    }
+    let last = why.pop()?;
+    let text = if why.is_empty() {
+        last
+    } else {
+        format!("{} and {last}", why.join(", "))
+    };
+    Some(format!(
+        "--yes does not stand in for an approval that {text}"
+    ))
+}
+
+/// What `--yes` will do in a run of `steps` outside production, one line
+/// each: the approvals it grants, and those it does not stand in for.
+pub fn yes_summary<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Vec<String> {
+    let mut auto = Vec::new();
+    let mut lines = Vec::new();
+    for step in steps {
+        let Some(approval) = &step.approval else {
+            continue;
+        };
+        match yes_refusal(&Policy::from(approval)) {
+            None => auto.push(format!("`{}`", step.id)),
+            Some(why) => lines.push(format!("step `{}`: {why}; it needs real votes", step.id)),
+        }
+    }
+    if !auto.is_empty() {
+        lines.insert(
+            0,
+            format!(
+                "--yes approves automatically (journaled as auto): {}",
+                auto.join(", ")
+            ),
+        );
+    }
+    lines
 }
 
 /// One vote about to be journaled.
@@ -264,5 +316,39 @@ mod tests {
         let open = Policy::default();
         assert!(may_approve(&open, &IndexMap::new(), "anyone"));
         assert_eq!(open.needed(), 1);
+    }
+
+    #[test]
+    fn yes_stands_in_only_for_a_plain_go_no_go() {
+        assert_eq!(yes_refusal(&Policy::default()), None);
+        let one = Policy {
+            min: 1,
+            reason: true,
+            ..Policy::default()
+        };
+        assert_eq!(yes_refusal(&one), None);
+        let names = Policy {
+            approvers: vec!["team:sre".into()],
+            ..Policy::default()
+        };
+        assert_eq!(
+            yes_refusal(&names).as_deref(),
+            Some("--yes does not stand in for an approval that names approvers")
+        );
+        let two = Policy {
+            min: 2,
+            ..Policy::default()
+        };
+        assert_eq!(
+            yes_refusal(&two).as_deref(),
+            Some("--yes does not stand in for an approval that needs 2 people")
+        );
+        let all = policy();
+        assert_eq!(
+            yes_refusal(&all).as_deref(),
+            Some(
+                "--yes does not stand in for an approval that names approvers, needs 2 people and forbids self-approval"
+            )
+        );
     }
 }

@@ -49,7 +49,7 @@ impl Scheduler {
         format!(
             "approve with: cutover approve {0} {id} --reason \"...\"\nthen continue with: cutover resume {0}{1}",
             self.run_ref,
-            if self.production {
+            if self.production || approval::yes_refusal(&self.policy(id)).is_some() {
                 String::new()
             } else {
                 format!(

@@ -18,6 +18,7 @@ use super::step::Msg;
 use crate::event::{
     Choice, Event, OrphanAbsence, Outcome, PauseReason, Phase, RollbackReason, StepState,
 };
+use crate::journal::ROLLBACK_CONTEXT;
 use crate::journal::RunState;
 
 /// SIGTERM-to-SIGKILL wait for a leftover command whose step is no longer
@@ -68,13 +69,12 @@ fn seconds(d: Duration) -> String {
 
 impl Scheduler {
     /// Rebuild the scheduler's view from the journal. `Some(outcome)` when
-    /// the run had already ended for good.
-    pub(super) fn begin_resume(&mut self, state: &RunState) -> Option<Outcome> {
+    /// the run had already ended for good. A failed rollback goes on only
+    /// when the operator says how (`retry`: `--rollback` / `--skip-rollback`).
+    pub(super) fn begin_resume(&mut self, state: &RunState, retry: bool) -> Option<Outcome> {
         if let Some(outcome) = state.outcome()
-            && matches!(
-                outcome,
-                Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed
-            )
+            && (matches!(outcome, Outcome::Completed | Outcome::RolledBack)
+                || (outcome == Outcome::RollbackFailed && !retry))
         {
             self.state = state.clone();
             return Some(outcome);
@@ -276,6 +276,7 @@ impl Scheduler {
             rerun,
             skip,
             rollback,
+            skip_rollback,
             abort,
         } = input;
         if abort {
@@ -294,16 +295,62 @@ impl Scheduler {
             );
             return Some(Outcome::Aborted);
         }
-        // A rollback that was under way goes on where it stopped.
+        // A rollback that was under way (or failed, and the operator says
+        // how to go on) goes on where it stopped.
         if let Some(rb) = &state.rollback
-            && rb.finished.is_none()
+            && rb.finished != Some(true)
         {
-            let remaining: VecDeque<String> = rb
-                .planned
+            let retry = rollback || !skip_rollback.is_empty();
+            for id in &skip_rollback {
+                self.emit(Event::Decision {
+                    step: Some(id.clone()),
+                    choice: Choice::Skip,
+                    context: ROLLBACK_CONTEXT.into(),
+                });
+                self.sink.notice(&format!(
+                    "rollback of `{id}` skipped: the operator undid it by hand"
+                ));
+            }
+            let left: Vec<String> = state
+                .rollbacks_left()
+                .into_iter()
+                .filter(|s| !skip_rollback.contains(s))
+                .collect();
+            let failed: Vec<String> = if retry {
+                Vec::new()
+            } else {
+                rb.failed
+                    .iter()
+                    .filter(|s| left.contains(s))
+                    .cloned()
+                    .collect()
+            };
+            if retry && let Some(again) = rb.failed.iter().find(|s| left.contains(s)) {
+                self.emit(Event::Decision {
+                    step: Some(again.clone()),
+                    choice: Choice::Retry,
+                    context: ROLLBACK_CONTEXT.into(),
+                });
+                self.sink
+                    .notice(&format!("running the rollback of `{again}` again"));
+            }
+            let remaining: VecDeque<String> = if failed.is_empty() {
+                left.iter().cloned().collect()
+            } else {
+                // Crashed after a rollback step failed: it still stops there.
+                self.rollback_not_run = left
+                    .iter()
+                    .filter(|s| !failed.contains(s))
+                    .cloned()
+                    .collect();
+                VecDeque::new()
+            };
+            let unconfirmed = left
                 .iter()
-                .filter(|s| !rb.finished_steps.contains(s))
+                .filter(|s| !rb.partial.contains(s) && state.action_finished(s))
                 .cloned()
                 .collect();
+            self.rollback_reason = Some(rb.reason.clone());
             if let Some(open) = &rb.open_step
                 && !rb.finished_steps.contains(open)
             {
@@ -329,8 +376,9 @@ impl Scheduler {
             self.mode = Mode::RollingBack {
                 remaining,
                 partial: rb.partial.clone(),
+                unconfirmed,
                 current: None,
-                failed: rb.failed.clone(),
+                failed,
             };
             return None;
         }

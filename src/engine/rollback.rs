@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use super::core::Slot;
 use super::scheduler::{Effect, Mode, Scheduler};
 use super::step::{ActionResult, describe};
-use crate::event::{Event, Outcome, RollbackReason};
+use crate::event::{Event, Outcome, RollbackReason, StepState};
 use crate::runbook::model::Step;
 
 /// What a rollback will undo, in order.
@@ -17,43 +17,62 @@ pub(crate) struct RollbackPlan {
     pub(crate) steps: Vec<String>,
     /// Those of `steps` that started their action but did not finish it.
     pub(crate) partial: Vec<String>,
+    /// Those of `steps` whose action finished but whose after-gates failed
+    /// (or were stopped): the change is live, so it is undone first.
+    pub(crate) unconfirmed: Vec<String>,
 }
 
-/// The steps to roll back, first the partial ones: steps with
-/// `rollback_partial` whose action started (`start_order`, oldest first)
-/// but that are not finished, most recently started first (the one that
-/// failed or was stopped last is the one nearest to the current state of
-/// the system); then the completed steps with a `rollback`, most recently
-/// completed first. Steps in `already` were rolled back before (a second
-/// resume) and are left out.
+/// The steps to roll back. First the steps whose action started
+/// (`start_order`, oldest first) but that are not finished, most recently
+/// started first (the one that failed or was stopped last is the one
+/// nearest to the current state of the system): a step whose action
+/// finished (`action_ok`: its last attempt ended ok) but whose after-gates
+/// failed or were stopped, always (its change is live); a step whose action
+/// did not finish, only with `rollback_partial`. Then the completed steps
+/// with a `rollback`, most recently completed first. Steps in `already`
+/// were rolled back before (a second resume) and are left out.
 pub(crate) fn rollback_order(
     completion_order: &[String],
     start_order: &[String],
     finished: impl Fn(&str) -> bool,
+    action_ok: impl Fn(&str) -> bool,
     steps: &IndexMap<String, Step>,
     already: &[String],
 ) -> RollbackPlan {
-    let partial: Vec<String> = start_order
-        .iter()
-        .rev()
-        .filter(|id| {
-            steps
-                .get(id.as_str())
-                .is_some_and(|s| s.rollback.is_some() && s.rollback_partial)
-        })
-        .filter(|id| !finished(id) && !completion_order.contains(id))
-        .filter(|id| !already.contains(id))
-        .cloned()
-        .collect();
+    let mut first: Vec<String> = Vec::new();
+    let mut partial = Vec::new();
+    let mut unconfirmed = Vec::new();
+    for id in start_order.iter().rev() {
+        let Some(step) = steps.get(id.as_str()) else {
+            continue;
+        };
+        if step.rollback.is_none()
+            || finished(id)
+            || completion_order.contains(id)
+            || already.contains(id)
+            || first.contains(id)
+        {
+            continue;
+        }
+        if action_ok(id) {
+            unconfirmed.push(id.clone());
+        } else if step.rollback_partial {
+            partial.push(id.clone());
+        } else {
+            continue;
+        }
+        first.push(id.clone());
+    }
     let done = completion_order
         .iter()
         .rev()
         .filter(|id| steps.get(id.as_str()).is_some_and(|s| s.rollback.is_some()))
-        .filter(|id| !already.contains(id) && !partial.contains(id))
+        .filter(|id| !already.contains(id) && !first.contains(id))
         .cloned();
     RollbackPlan {
-        steps: partial.iter().cloned().chain(done).collect(),
+        steps: first.iter().cloned().chain(done).collect(),
         partial,
+        unconfirmed,
     }
 }
 
@@ -74,6 +93,7 @@ impl Scheduler {
             &self.state.completion_order,
             &self.state.start_order,
             |id| matches!(self.core.slot(id), Slot::Complete(_)),
+            |id| self.state.action_finished(id),
             &self.steps,
             &done,
         );
@@ -86,6 +106,7 @@ impl Scheduler {
         self.mode = Mode::RollingBack {
             remaining: plan.steps.into(),
             partial: plan.partial,
+            unconfirmed: plan.unconfirmed,
             current: None,
             failed: Vec::new(),
         };
@@ -112,7 +133,7 @@ impl Scheduler {
                 // Stop: rolling back earlier steps on top of a half-undone later one
                 // can make things worse. A person decides.
                 failed.push(id.to_string());
-                remaining.clear();
+                self.rollback_not_run = remaining.drain(..).collect();
             }
         }
     }
@@ -123,13 +144,18 @@ impl Scheduler {
             remaining,
             failed,
             partial,
+            unconfirmed,
             ..
         } = &self.mode
         else {
             return;
         };
-        let (remaining, failed, partial_steps) =
-            (remaining.clone(), failed.clone(), partial.clone());
+        let (remaining, failed, partial_steps, unconfirmed) = (
+            remaining.clone(),
+            failed.clone(),
+            partial.clone(),
+            unconfirmed.clone(),
+        );
         let is_partial = remaining.front().is_some_and(|next| partial.contains(next));
         if let Some(next) = remaining.front().cloned() {
             if let Mode::RollingBack {
@@ -145,6 +171,19 @@ impl Scheduler {
                 .map(describe)
                 .unwrap_or_default();
             let action = self.masker.mask(&action);
+            if unconfirmed.contains(&next) {
+                let why = if self
+                    .state
+                    .steps
+                    .get(&next)
+                    .is_some_and(|r| r.state == StepState::Failed)
+                {
+                    "its after-gates failed"
+                } else {
+                    "its action finished, its after-gates did not pass"
+                };
+                self.sink.notice(&format!("rolling back `{next}` ({why})"));
+            }
             self.emit(Event::RollbackStepStarted {
                 step: next.clone(),
                 action,
@@ -158,34 +197,57 @@ impl Scheduler {
                 failed: failed.clone(),
             });
             if ok {
-                let what = rolled_back_words(&partial_steps);
+                let what = rolled_back_words(&partial_steps, &unconfirmed);
                 let message = match &self.rollback_reason {
                     Some(reason) => format!("{reason}; {what}"),
                     None => what,
                 };
                 self.finish(Outcome::RolledBack, message);
             } else {
-                self.finish(
-                    Outcome::RollbackFailed,
-                    format!(
-                        "ROLLBACK FAILED at `{}`; later rollbacks were not run",
-                        failed.join(", ")
-                    ),
-                );
+                let message = rollback_failed_words(&failed, &self.rollback_not_run, &self.run_ref);
+                self.finish(Outcome::RollbackFailed, message);
             }
         }
     }
 }
 
+fn names(ids: &[String]) -> String {
+    ids.iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What a finished rollback undid, naming the steps that had not finished.
-fn rolled_back_words(partial: &[String]) -> String {
-    if partial.is_empty() {
-        return "every completed step was rolled back".into();
+fn rolled_back_words(partial: &[String], unconfirmed: &[String]) -> String {
+    let mut parts = vec!["every completed step was rolled back".to_string()];
+    if !unconfirmed.is_empty() {
+        parts.push(format!(
+            "and {} whose after-gates did not pass",
+            names(unconfirmed)
+        ));
     }
-    let names: Vec<String> = partial.iter().map(|s| format!("`{s}`")).collect();
+    if !partial.is_empty() {
+        parts.push(format!("and the unfinished {} too", names(partial)));
+    }
+    parts.join(", ")
+}
+
+/// The last words of a failed rollback: where it stopped, which rollbacks
+/// did not run (in order), and the two ways forward.
+pub(super) fn rollback_failed_words(failed: &[String], not_run: &[String], run: &str) -> String {
+    let at = failed.last().map(String::as_str).unwrap_or_default();
+    let left = if not_run.is_empty() {
+        "no other rollback was left to run".to_string()
+    } else {
+        format!(
+            "later rollbacks were not run; not rolled back yet: {}",
+            names(not_run)
+        )
+    };
     format!(
-        "every completed step was rolled back, and the unfinished {} too",
-        names.join(", ")
+        "ROLLBACK FAILED at `{}`; {left}; fix it, then `cutover resume {run} --rollback` (runs the rollback of `{at}` again, then the rest) or, if `{at}` was undone by hand, `cutover resume {run} --skip-rollback {at}`",
+        failed.join(", ")
     )
 }
 
@@ -209,7 +271,9 @@ mod tests {
         let mut steps = steps(&["a", "b", "c", "d"]);
         steps["c"].rollback = None;
         let order = ids(&["b", "a", "c", "d"]);
-        let plan = |already: &[String]| rollback_order(&order, &order, |_| true, &steps, already);
+        let plan = |already: &[String]| {
+            rollback_order(&order, &order, |_| true, |_| true, &steps, already)
+        };
         assert_eq!(plan(&[]).steps, ["d", "a", "b"]);
         assert!(plan(&[]).partial.is_empty());
         assert_eq!(plan(&ids(&["d"])).steps, ["a", "b"]);
@@ -227,7 +291,7 @@ mod tests {
         let done = ids(&["a", "b"]);
         let started = ids(&["a", "m1", "b", "m2", "m3"]);
         let finished = |id: &str| done.iter().any(|d| d == id);
-        let plan = rollback_order(&done, &started, finished, &steps, &[]);
+        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &[]);
         assert_eq!(plan.steps, ["m2", "m1", "b", "a"]);
         assert_eq!(plan.partial, ["m2", "m1"]);
     }
@@ -240,11 +304,11 @@ mod tests {
         let started = ids(&["a", "m"]);
         let finished = |id: &str| id == "a";
         // A second resume: `m`'s partial rollback already ran.
-        let plan = rollback_order(&done, &started, finished, &steps, &ids(&["m"]));
+        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &ids(&["m"]));
         assert_eq!(plan.steps, ["a"]);
         assert!(plan.partial.is_empty());
         steps["m"].rollback = None;
-        let plan = rollback_order(&done, &started, finished, &steps, &[]);
+        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &[]);
         assert_eq!(plan.steps, ["a"]);
     }
 
@@ -254,8 +318,84 @@ mod tests {
         steps["a"].rollback_partial = true;
         steps["s"].rollback_partial = true;
         // `s` failed, then the operator skipped it: it counts as finished.
-        let plan = rollback_order(&ids(&["a"]), &ids(&["a", "s"]), |_| true, &steps, &[]);
+        let plan = rollback_order(
+            &ids(&["a"]),
+            &ids(&["a", "s"]),
+            |_| true,
+            |_| true,
+            &steps,
+            &[],
+        );
         assert_eq!(plan.steps, ["a"]);
         assert!(plan.partial.is_empty());
+    }
+
+    #[test]
+    fn a_step_whose_after_gates_failed_rolls_back_first_without_rollback_partial() {
+        // a, b done; `switch` ran its command fine, then its after-gates
+        // failed: its change is live, so it is undone first, although it
+        // does not have `rollback_partial`.
+        let steps = steps(&["a", "b", "switch"]);
+        let done = ids(&["a", "b"]);
+        let started = ids(&["a", "b", "switch"]);
+        let finished = |id: &str| done.iter().any(|d| d == id);
+        let plan = rollback_order(&done, &started, finished, |_| true, &steps, &[]);
+        assert_eq!(plan.steps, ["switch", "b", "a"]);
+        assert_eq!(plan.unconfirmed, ["switch"]);
+        assert!(plan.partial.is_empty());
+        // Its action did not finish (failed): not rolled back without the opt-in.
+        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &[]);
+        assert_eq!(plan.steps, ["b", "a"]);
+        assert!(plan.unconfirmed.is_empty());
+        // Already rolled back (resume after a crash): never again.
+        let plan = rollback_order(
+            &done,
+            &started,
+            finished,
+            |_| true,
+            &steps,
+            &ids(&["switch"]),
+        );
+        assert_eq!(plan.steps, ["b", "a"]);
+    }
+
+    #[test]
+    fn unfinished_steps_go_first_most_recently_started_first_whatever_their_kind() {
+        // Parallel steps: m1 (rollback_partial, failed mid-action), then
+        // gated (action ok, after-gates failed), then m2 (partial, stopped)
+        // started in that order; `plain` failed without the opt-in.
+        let mut steps = steps(&["a", "m1", "gated", "m2", "plain"]);
+        steps["m1"].rollback_partial = true;
+        steps["m2"].rollback_partial = true;
+        steps["gated"].rollback_partial = true; // action ok: counts as unconfirmed, not partial
+        let done = ids(&["a"]);
+        let started = ids(&["a", "m1", "gated", "plain", "m2"]);
+        let finished = |id: &str| id == "a";
+        let ok = |id: &str| id == "gated" || id == "a";
+        let plan = rollback_order(&done, &started, finished, ok, &steps, &[]);
+        assert_eq!(plan.steps, ["m2", "gated", "m1", "a"]);
+        assert_eq!(plan.partial, ["m2", "m1"]);
+        assert_eq!(plan.unconfirmed, ["gated"]);
+        // Without a `rollback`, nothing to run for it.
+        steps["gated"].rollback = None;
+        let plan = rollback_order(&done, &started, finished, ok, &steps, &[]);
+        assert_eq!(plan.steps, ["m2", "m1", "a"]);
+    }
+
+    #[test]
+    fn a_failed_rollback_names_what_was_not_rolled_back() {
+        let text = rollback_failed_words(&ids(&["freeze"]), &ids(&["prep", "zero"]), "r1");
+        assert!(text.contains("ROLLBACK FAILED at `freeze`"), "{text}");
+        assert!(
+            text.contains("not rolled back yet: `prep`, `zero`"),
+            "{text}"
+        );
+        assert!(text.contains("cutover resume r1 --rollback"), "{text}");
+        assert!(
+            text.contains("cutover resume r1 --skip-rollback freeze"),
+            "{text}"
+        );
+        let text = rollback_failed_words(&ids(&["freeze"]), &[], "r1");
+        assert!(text.contains("no other rollback was left to run"), "{text}");
     }
 }

@@ -66,6 +66,9 @@ pub struct ResumeInput {
     pub rerun: Vec<String>,
     pub skip: Vec<String>,
     pub rollback: bool,
+    /// `--skip-rollback STEP`: the operator undid these by hand; their
+    /// rollback is not run (a rollback that failed goes on with the rest).
+    pub skip_rollback: Vec<String>,
     /// `--abort`: end the paused run here, without rollback.
     pub abort: bool,
 }
@@ -98,6 +101,9 @@ pub(super) enum Mode {
         remaining: VecDeque<String>,
         /// Steps in `remaining` rolled back although they did not finish.
         partial: Vec<String>,
+        /// Steps in `remaining` whose action finished but whose after-gates
+        /// did not pass.
+        unconfirmed: Vec<String>,
         current: Option<String>,
         failed: Vec<String>,
     },
@@ -165,6 +171,7 @@ pub async fn execute(
         mode: Mode::Run,
         redecide: false,
         rollback_reason: None,
+        rollback_not_run: Vec::new(),
         effects: Vec::new(),
         prompts: VecDeque::new(),
         parked: IndexMap::new(),
@@ -207,6 +214,8 @@ pub async fn execute(
 pub(super) struct Scheduler {
     /// Why the current rollback started, for the run's final message.
     pub(super) rollback_reason: Option<RollbackReason>,
+    /// The rollbacks left when a rollback step failed, in order.
+    pub(super) rollback_not_run: Vec<String>,
     pub(super) steps: IndexMap<String, Step>,
     pub(super) triggers: Vec<Trigger>,
     pub(super) notifier: super::notify::Notifier,
@@ -271,7 +280,8 @@ impl Scheduler {
                 }
             }
             Start::Resume(input) => {
-                if let Some(outcome) = self.begin_resume(&input.state) {
+                let retry = input.rollback || !input.skip_rollback.is_empty();
+                if let Some(outcome) = self.begin_resume(&input.state, retry) {
                     self.flush()?;
                     return Ok(outcome);
                 }
@@ -479,12 +489,19 @@ impl Scheduler {
             return self.exec_phase(id);
         }
         if self.yes && !self.production {
-            self.emit(Event::ApprovalGranted {
-                step: id.to_string(),
-                reason: Some("--yes".into()),
-                auto: true,
-            });
-            return self.exec_phase(id);
+            match super::approval::yes_refusal(&(&approval).into()) {
+                None => {
+                    self.emit(Event::ApprovalGranted {
+                        step: id.to_string(),
+                        reason: Some("--yes".into()),
+                        auto: true,
+                    });
+                    return self.exec_phase(id);
+                }
+                Some(why) => self
+                    .sink
+                    .notice(&format!("step `{id}`: {why}; it needs real votes")),
+            }
         }
         if !rec.approval_requested {
             self.emit(Event::ApprovalRequested {

@@ -111,6 +111,7 @@ fn runbook(steps: Vec<crate::runbook::model::Step>, triggers: Vec<Trigger>) -> R
         description: None,
         max_parallel: 1,
         requires: Vec::new(),
+        production: false,
         vars: IndexMap::new(),
         envs: IndexMap::new(),
         secrets: IndexMap::new(),

@@ -27,6 +27,8 @@ pub struct StepRecord {
     /// When the step was marked done (the `manual_done` record's time).
     pub manual_done_at: Option<String>,
     pub rolled_back: bool,
+    /// The operator said its rollback is not to run (`--skip-rollback`).
+    pub rollback_skipped: bool,
     /// The step's action (command, request) started at some point in this
     /// run: a step stopped in its before-gates or approval never touched
     /// anything. For `rollback_partial`.
@@ -50,6 +52,7 @@ impl Default for StepRecord {
             manual_note: None,
             manual_done_at: None,
             rolled_back: false,
+            rollback_skipped: false,
             action_started: false,
             decision: None,
         }
@@ -105,7 +108,36 @@ pub struct RunState {
     pub open_processes: Vec<OpenProcess>,
 }
 
+/// The `context` of a `decision` about a step's rollback (`--skip-rollback`,
+/// `--rollback` retrying a failed one).
+pub const ROLLBACK_CONTEXT: &str = "rollback";
+
 impl RunState {
+    /// The step's action finished (its last attempt ended ok) but the step
+    /// is not complete: its after-gates failed, were stopped, or had not
+    /// run at a crash. Its change is live.
+    pub fn action_finished(&self, id: &str) -> bool {
+        self.steps.get(id).is_some_and(|r| {
+            r.action_started && r.last_attempt_ok && !r.attempt_open && !r.state.is_complete()
+        })
+    }
+
+    /// The rollbacks of the last rollback still to run, in its order: not
+    /// rolled back OK yet and not skipped by the operator.
+    pub fn rollbacks_left(&self) -> Vec<String> {
+        self.rollback.as_ref().map_or_else(Vec::new, |rb| {
+            rb.planned
+                .iter()
+                .filter(|s| {
+                    self.steps
+                        .get(s.as_str())
+                        .is_none_or(|r| !r.rolled_back && !r.rollback_skipped)
+                })
+                .cloned()
+                .collect()
+        })
+    }
+
     pub fn replay<'a>(records: impl IntoIterator<Item = &'a Record>) -> RunState {
         let mut state = RunState::default();
         for r in records {
@@ -216,6 +248,22 @@ impl RunState {
             }
             Event::Decision {
                 step: Some(step),
+                choice: Choice::Skip,
+                context,
+            } if context == ROLLBACK_CONTEXT => {
+                self.step(step).rollback_skipped = true;
+                if let Some(rb) = &mut self.rollback {
+                    rb.failed.retain(|s| s != step);
+                }
+            }
+            // A retried rollback: its `rollback_step_started` says the rest.
+            Event::Decision {
+                step: Some(_),
+                context,
+                ..
+            } if context == ROLLBACK_CONTEXT => {}
+            Event::Decision {
+                step: Some(step),
                 choice,
                 ..
             } => self.step(step).decision = Some(*choice),
@@ -237,6 +285,9 @@ impl RunState {
             Event::RollbackStepStarted { step, .. } => {
                 if let Some(rb) = &mut self.rollback {
                     rb.open_step = Some(step.clone());
+                    // A rollback that failed is going on again (`resume --rollback`).
+                    rb.finished = None;
+                    rb.failed.retain(|s| s != step);
                 }
             }
             Event::RollbackStepFinished { step, ok, .. } => {
@@ -483,5 +534,94 @@ mod tests {
         let rb = s.rollback.unwrap();
         assert_eq!(rb.partial, ["m"]);
         assert_eq!(rb.finished_steps, ["m"]);
+    }
+
+    #[test]
+    fn a_failed_rollback_goes_on_without_what_ran_or_was_skipped() {
+        let finished = |step: &str, ok| Event::RollbackStepFinished {
+            step: step.into(),
+            ok,
+            exit_code: Some(if ok { 0 } else { 7 }),
+            duration_ms: 1,
+            detail: None,
+        };
+        let started = |step: &str| Event::RollbackStepStarted {
+            step: step.into(),
+            action: "undo".into(),
+            partial: false,
+        };
+        let mut events = vec![
+            state("a", StepState::Done),
+            state("b", StepState::Done),
+            state("c", StepState::Done),
+            Event::RollbackStarted {
+                reason: RollbackReason::Operator,
+                steps: vec!["c".into(), "b".into(), "a".into()],
+                partial: Vec::new(),
+            },
+            started("c"),
+            finished("c", true),
+            started("b"),
+            finished("b", false),
+            Event::RollbackFinished {
+                ok: false,
+                failed: vec!["b".into()],
+            },
+        ];
+        let s = replay(events.clone());
+        assert_eq!(s.rollbacks_left(), ["b", "a"]);
+        assert_eq!(s.rollback.as_ref().unwrap().finished, Some(false));
+        // The operator undid `b` by hand.
+        events.push(Event::Decision {
+            step: Some("b".into()),
+            choice: Choice::Skip,
+            context: ROLLBACK_CONTEXT.into(),
+        });
+        let s = replay(events.clone());
+        assert_eq!(s.rollbacks_left(), ["a"]);
+        assert!(s.steps["b"].rollback_skipped);
+        assert_eq!(s.steps["b"].decision, None, "not a decision about the step");
+        // The retry under way: no longer finished, no longer failed.
+        events.push(started("a"));
+        let rb = replay(events).rollback.unwrap();
+        assert_eq!(rb.finished, None);
+        assert!(rb.failed.is_empty());
+    }
+
+    #[test]
+    fn an_action_that_finished_is_live_until_its_step_completes() {
+        let attempt = |ok| Event::AttemptFinished {
+            step: "s".into(),
+            attempt: 1,
+            result: if ok {
+                AttemptResult::Succeeded
+            } else {
+                AttemptResult::Failed
+            },
+            exit_code: Some(0),
+            duration_ms: 1,
+            detail: None,
+        };
+        let start = Event::AttemptStarted {
+            step: "s".into(),
+            attempt: 1,
+            attempts: 1,
+            action: "x".into(),
+        };
+        let base = vec![state("s", StepState::Running), start.clone()];
+        assert!(!replay(base.clone()).action_finished("s"), "still open");
+        let mut ok = base.clone();
+        ok.extend([attempt(true), state("s", StepState::AfterGates)]);
+        assert!(replay(ok.clone()).action_finished("s"));
+        ok.push(state("s", StepState::Failed));
+        assert!(
+            replay(ok.clone()).action_finished("s"),
+            "after-gates failed"
+        );
+        ok.push(state("s", StepState::Done));
+        assert!(!replay(ok).action_finished("s"), "done is not unconfirmed");
+        let mut failed = base;
+        failed.extend([attempt(false), state("s", StepState::Failed)]);
+        assert!(!replay(failed).action_finished("s"));
     }
 }

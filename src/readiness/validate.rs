@@ -165,6 +165,7 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
             description: None,
             max_parallel: 1,
             requires: Vec::new(),
+            production: false,
             vars,
             envs,
             secrets,

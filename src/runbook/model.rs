@@ -21,6 +21,9 @@ pub struct Runbook {
     pub max_parallel: usize,
     /// Readiness checklists that must pass before the first step (paths relative to the runbook).
     pub requires: Vec<String>,
+    /// The default env (no `--env`) is production (`[runbook] production`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub production: bool,
     pub vars: IndexMap<String, String>,
     pub envs: IndexMap<String, EnvOverlay>,
     pub secrets: IndexMap<String, SecretSpec>,

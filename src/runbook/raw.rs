@@ -59,6 +59,10 @@ pub struct RawMeta {
     /// Readiness checklists that must pass before the first step.
     #[serde(default)]
     pub requires: Vec<Sp<String>>,
+    /// The default env (run without `--env`) is production: `--yes` approves
+    /// nothing. An `[env.NAME]` overlay inherits this unless it sets its own.
+    #[serde(default)]
+    pub production: bool,
 }
 
 /// `[env.NAME]`: an environment overlay.
@@ -67,9 +71,9 @@ pub struct RawMeta {
 pub struct RawEnv {
     #[serde(default)]
     pub vars: IndexMap<String, Sp<Scalar>>,
-    /// A production environment refuses `--yes` auto-approval.
-    #[serde(default)]
-    pub production: bool,
+    /// A production environment refuses `--yes` auto-approval. Unset: as the
+    /// runbook's `[runbook] production` (default false).
+    pub production: Option<bool>,
 }
 
 /// `[secrets] NAME = { env = "VAR" }`.
@@ -336,10 +340,11 @@ pub struct RawStep {
     pub retries: Option<RawRetries>,
     /// Undo: a shell command line, or a table with `run`, `http` or `manual`.
     pub rollback: Option<Sp<RawRollback>>,
-    /// Also run `rollback` when this step started its action but did not
-    /// finish it (failed, timed out, stopped, or in flight at a crash), before
-    /// the rollbacks of done steps. Only for a rollback that is safe on a
-    /// half-done step. Default false.
+    /// Also run `rollback` when this step started its action but the action
+    /// did not finish (failed, timed out, stopped, or in flight at a crash),
+    /// before the rollbacks of done steps. Only for a rollback that is safe on
+    /// a half-done step. Default false. (A step whose action finished but
+    /// whose after-gates failed is rolled back anyway.)
     pub rollback_partial: Option<Sp<bool>>,
     /// `rollback` (default), `ask`, `pause` or `continue`.
     pub on_failure: Option<OnFailure>,

@@ -242,7 +242,7 @@ impl<'a> Validator<'a> {
             .iter()
             .map(|(name, env)| {
                 let overlay = EnvOverlay {
-                    production: env.production,
+                    production: env.production.unwrap_or(false),
                     vars: text(&env.vars),
                 };
                 (name.clone(), overlay)
@@ -304,6 +304,15 @@ impl<'a> Validator<'a> {
             secrets,
             sources,
         } = self.environment(&raw.vars, &raw.env, &raw.secrets, &raw.sources);
+        // An overlay that does not say inherits `[runbook] production`.
+        let mut envs = envs;
+        for (name, env) in &raw.env {
+            if env.production.is_none()
+                && let Some(o) = envs.get_mut(name)
+            {
+                o.production = raw.runbook.production;
+            }
+        }
         let mut notify = IndexMap::new();
         for (name, n) in &raw.notify {
             self.templates(&n.url);
@@ -390,6 +399,7 @@ impl<'a> Validator<'a> {
             description: meta.description.clone(),
             max_parallel,
             requires: meta.requires.iter().map(|r| r.get().clone()).collect(),
+            production: meta.production,
             vars,
             envs,
             secrets,
