@@ -110,8 +110,10 @@ fn step_text(out: &mut String, step: &Step) {
     }
     let _ = writeln!(out, "      {}", action_text(&step.action));
     let mut limits = Vec::new();
-    if let Some(t) = step.timeout {
-        limits.push(format!("timeout {}", humantime::format_duration(t)));
+    match step.timeout {
+        Some(t) => limits.push(format!("timeout {}", humantime::format_duration(t))),
+        // A reviewer should see that this step may wait forever.
+        None => limits.push("no timeout".into()),
     }
     if step.retries.attempts > 0 {
         limits.push(format!(

@@ -46,6 +46,11 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     } else {
         run_id.clone()
     };
+    // A taken run id is refused before the readiness checklists are
+    // evaluated (and written to the check history) for nothing.
+    if !reserved && path.exists() {
+        return Err(crate::journal::JournalError::Exists(path.display().to_string()).into());
+    }
     if args.output.yes && plan.production {
         eprintln!(
             "warning: `--yes` does not approve anything in production {}; approvals need a person",

@@ -120,7 +120,9 @@ pub enum Refusal {
         "`{person}` is driving this run and step `{step}` has `no_self_approval`: someone else must approve it"
     )]
     SelfApproval { person: String, step: String },
-    #[error("step `{step}` needs a reason: add --reason \"...\"")]
+    #[error(
+        "step `{step}` needs a reason: `--reason \"...\"` with `cutover approve`, or `yes REASON` / `no REASON` at the prompt"
+    )]
     ReasonRequired { step: String },
     #[error("`{person}` already approved step `{step}`; it needs {needed} different approvers")]
     AlreadyApproved {

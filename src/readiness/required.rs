@@ -148,8 +148,12 @@ pub fn gate_run(
     }
     let result = check_required(plan)?;
     let decision = decide(&result, override_readiness, reason, dry_run);
-    for c in &result.report.checklists {
-        eprintln!("readiness `{}`: {}", c.path, c.readiness.name());
+    // When the run proceeds, the journaled readiness events are shown with
+    // the rest of the run; print here only what would otherwise go unseen.
+    if decision != Decision::Proceed {
+        for c in &result.report.checklists {
+            eprintln!("readiness `{}`: {}", c.path, c.readiness.name());
+        }
     }
     let blocking = result.blocking();
     match &decision {

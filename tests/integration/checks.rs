@@ -1121,3 +1121,61 @@ dry_run_passed = { runbook = "payments-db-cutover", env = "staging", within = "7
         "{detail}"
     );
 }
+
+#[test]
+fn a_taken_run_id_is_refused_before_readiness_runs_and_ready_is_said_once() {
+    let c = Cutover::new()
+        .file(
+            "runbooks/r.toml",
+            r#"[runbook]
+name = "r"
+requires = ["../checks/c.toml"]
+
+[[step]]
+id = "a"
+run = "true"
+rollback = "true"
+"#,
+        )
+        .file(
+            "checks/c.toml",
+            r#"[checklist]
+name = "c"
+
+[[item]]
+id = "counted"
+title = "Counts its evaluations"
+run = "echo x >> evaluated"
+"#,
+        );
+    let run = || {
+        cli(
+            &c,
+            &[
+                "run",
+                "runbooks/r.toml",
+                "--run-id",
+                "once",
+                "--no-progress",
+            ],
+        )
+    };
+    let (code, _, stderr) = run();
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stderr.matches("readiness `").count(),
+        1,
+        "said once, with the run's events: {stderr}"
+    );
+    let (code, _, stderr) = run();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("already exists"), "{stderr}");
+    let evaluated = std::fs::read_to_string(c.path("checks/evaluated"))
+        .or_else(|_| std::fs::read_to_string(c.path("evaluated")))
+        .unwrap();
+    assert_eq!(
+        evaluated.lines().count(),
+        1,
+        "the checklist ran only for the first run"
+    );
+}

@@ -233,6 +233,7 @@ fn text_plan_shows_waves_gates_and_rollbacks() {
         "after gate `after-1`: [api] GET /health?token=*** (status)  pass if == 200",
         "token = *** (from $PLAN_TEST_TOKEN)",
         "marks milestone `all-clear` when done",
+        "no timeout, on failure: rollback",
     ] {
         assert!(
             out.stdout.contains(needle),
