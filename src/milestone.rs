@@ -22,6 +22,24 @@ pub fn is_valid_name(name: &str) -> bool {
         && name.len() <= 64
 }
 
+/// The well-known milestone `name` is probably a typo of: one edit away, or
+/// two for a name of the same length (`impact-strat`). A name that merely
+/// extends or shortens one (`all-clear-eu`, `impact-started`, `traffic`) is a
+/// deliberate free milestone, not a typo.
+pub fn near_miss(name: &str) -> Option<&'static str> {
+    if WELL_KNOWN.contains(&name) {
+        return None;
+    }
+    WELL_KNOWN
+        .iter()
+        .copied()
+        .filter(|w| !name.starts_with(w) && !w.starts_with(name))
+        .map(|w| (strsim::damerau_levenshtein(name, w), w))
+        .filter(|(d, w)| *d <= 1 || (*d <= 2 && w.len() == name.len()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, w)| w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,6 +51,31 @@ mod tests {
         }
         for bad in ["", "-x", "2go", "a b", "a/b", "ü"] {
             assert!(!is_valid_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn near_misses_are_typos_but_extensions_are_free_names() {
+        for (typo, meant) in [
+            ("impact-strat", "impact-start"),
+            ("go-decison", "go-decision"),
+            ("trafic-switched", "traffic-switched"),
+            ("mitigatd", "mitigated"),
+            ("all_clear", "all-clear"),
+        ] {
+            assert_eq!(near_miss(typo), Some(meant), "{typo}");
+        }
+        for free in [
+            "all-clear-eu",
+            "mitigated-eu",
+            "go-decision-2",
+            "impact-started",
+            "impact-end2",
+            "traffic",
+            "db-ready",
+            "impact-start",
+        ] {
+            assert_eq!(near_miss(free), None, "{free}");
         }
     }
 }

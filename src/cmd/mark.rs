@@ -19,11 +19,10 @@ pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
         )));
     }
     if !args.free
-        && !WELL_KNOWN.contains(&name)
-        && let Some(hint) = crate::diag::did_you_mean(name, WELL_KNOWN.iter().copied())
+        && let Some(meant) = crate::milestone::near_miss(name)
     {
         return Err(Error::Usage(format!(
-            "milestone `{name}` is not well-known: {hint} (pass --free to record `{name}` as a free milestone)"
+            "milestone `{name}` is not well-known: did you mean `{meant}`? (pass --free to record `{name}` as a free milestone)"
         )));
     }
     let at = match &args.at {

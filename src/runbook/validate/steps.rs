@@ -29,9 +29,7 @@ impl Validator<'_> {
                 "letters, digits, `-` and `_`, starting with a letter; well-known ones: {}",
                 WELL_KNOWN.join(", ")
             ));
-        } else if !WELL_KNOWN.contains(&name.get().as_str())
-            && let Some(help) = did_you_mean(name.get(), WELL_KNOWN.iter().copied())
-        {
+        } else if let Some(meant) = crate::milestone::near_miss(name.get()) {
             self.warning(
                 format!(
                     "`{}` is a free milestone: the report lists it but not on the impact timeline",
@@ -39,7 +37,7 @@ impl Validator<'_> {
                 ),
                 name.span(),
             )
-            .help = Some(help);
+            .help = Some(format!("did you mean `{meant}`?"));
         }
     }
 
