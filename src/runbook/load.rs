@@ -342,17 +342,21 @@ fn drop_element_without_id(
                 .iter()
                 .position(|i| i.span() == *span && matches!(i.get_ref(), DeValue::Table(_)))
         {
-            let rest = std::mem::replace(items, toml::de::DeArray::new())
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| *i != index)
-                .map(|(_, item)| item)
-                .collect();
-            *items = rest;
+            remove_element(items, index);
             return Some((key.get_ref().to_string(), index));
         }
     }
     None
+}
+
+fn remove_element(items: &mut toml::de::DeArray<'_>, index: usize) {
+    let rest = std::mem::replace(items, toml::de::DeArray::new())
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .map(|(_, item)| item)
+        .collect();
+    *items = rest;
 }
 
 /// Element `index` of array `key` is gone: paths into it are void and the
@@ -443,6 +447,18 @@ fn prune(table: &mut DeTable<'_>, span: &Span, depth: usize) -> Option<Vec<Strin
             .map(|(k, _)| k.get_ref().to_string());
         if let Some(key) = hit {
             return table.remove(key.as_str()).map(|_| vec![key]);
+        }
+        // A whole element of a nested array of tables (`[[step.gate]]` without
+        // its `source`): nothing refers to it, so dropping it hides nothing.
+        for (key, value) in table.iter_mut() {
+            if let DeValue::Array(items) = value.get_mut()
+                && let Some(index) = items
+                    .iter()
+                    .position(|i| i.span() == *span && matches!(i.get_ref(), DeValue::Table(_)))
+            {
+                remove_element(items, index);
+                return Some(vec![key.get_ref().to_string(), index.to_string()]);
+            }
         }
     }
     // Table headers (`[runbook]`) do not span their bodies: search every nested table.
