@@ -353,6 +353,7 @@ impl Scheduler {
             self.rollback_reason = Some(rb.reason.clone());
             if let Some(open) = &rb.open_step
                 && !rb.finished_steps.contains(open)
+                && !skip_rollback.contains(open)
             {
                 // Stopped above if it was still running; it starts over.
                 self.sink.notice(&format!(

@@ -1,6 +1,6 @@
-//! Rollback: which steps roll back and in which order (partial ones with
-//! `rollback_partial` first, then completed ones), and the scheduler's
-//! progress through them, one step at a time.
+//! Rollback: which steps roll back and in which order (every change undone
+//! in reverse order of when it happened), and the scheduler's progress
+//! through them, one step at a time.
 
 use indexmap::IndexMap;
 
@@ -8,69 +8,69 @@ use super::core::Slot;
 use super::scheduler::{Effect, Mode, Scheduler};
 use super::step::{ActionResult, describe};
 use crate::event::{Event, Outcome, RollbackReason, StepState};
+use crate::journal::Change;
 use crate::runbook::model::Step;
 
 /// What a rollback will undo, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RollbackPlan {
-    /// Every step whose rollback runs, in order: the partial ones first.
+    /// Every step whose rollback runs, in order: most recent change first.
     pub(crate) steps: Vec<String>,
     /// Those of `steps` that started their action but did not finish it.
     pub(crate) partial: Vec<String>,
     /// Those of `steps` whose action finished but whose after-gates failed
-    /// (or were stopped): the change is live, so it is undone first.
+    /// (or were stopped): the change is live, so it is undone.
     pub(crate) unconfirmed: Vec<String>,
 }
 
-/// The steps to roll back. First the steps whose action started
-/// (`start_order`, oldest first) but that are not finished, most recently
-/// started first (the one that failed or was stopped last is the one
-/// nearest to the current state of the system): a step whose action
-/// finished (`action_ok`: its last attempt ended ok) but whose after-gates
-/// failed or were stopped, always (its change is live); a step whose action
-/// did not finish, only with `rollback_partial`. Then the completed steps
-/// with a `rollback`, most recently completed first. Steps in `already`
-/// were rolled back before (a second resume) and are left out.
+/// The steps to roll back, on one timeline (`timeline`, oldest first: each
+/// step's last action start and last completion), most recent change first.
+/// A done step with a `rollback` counts at its completion. A step whose
+/// action started but that is not finished counts at the start of its
+/// (last) action: a step whose action finished (`action_ok`: some attempt
+/// ended ok) but whose after-gates failed or were stopped, always (its
+/// change is live); a step whose action did not finish, only with
+/// `rollback_partial`. So a step built on top of a live unconfirmed one
+/// (`on_failure = "continue"`) is undone before it. Steps in `already` were
+/// rolled back before (a second resume) and are left out.
 pub(crate) fn rollback_order(
-    completion_order: &[String],
-    start_order: &[String],
+    timeline: &[(String, Change)],
     finished: impl Fn(&str) -> bool,
     action_ok: impl Fn(&str) -> bool,
     steps: &IndexMap<String, Step>,
     already: &[String],
 ) -> RollbackPlan {
-    let mut first: Vec<String> = Vec::new();
+    let done: Vec<&String> = timeline
+        .iter()
+        .filter(|(_, c)| *c == Change::Done)
+        .map(|(id, _)| id)
+        .collect();
+    let mut order: Vec<String> = Vec::new();
     let mut partial = Vec::new();
     let mut unconfirmed = Vec::new();
-    for id in start_order.iter().rev() {
+    for (id, change) in timeline.iter().rev() {
         let Some(step) = steps.get(id.as_str()) else {
             continue;
         };
-        if step.rollback.is_none()
-            || finished(id)
-            || completion_order.contains(id)
-            || already.contains(id)
-            || first.contains(id)
-        {
+        if step.rollback.is_none() || already.contains(id) || order.contains(id) {
             continue;
         }
-        if action_ok(id) {
-            unconfirmed.push(id.clone());
-        } else if step.rollback_partial {
-            partial.push(id.clone());
-        } else {
-            continue;
+        if *change == Change::Started {
+            if finished(id) || done.contains(&id) {
+                continue;
+            }
+            if action_ok(id) {
+                unconfirmed.push(id.clone());
+            } else if step.rollback_partial {
+                partial.push(id.clone());
+            } else {
+                continue;
+            }
         }
-        first.push(id.clone());
+        order.push(id.clone());
     }
-    let done = completion_order
-        .iter()
-        .rev()
-        .filter(|id| steps.get(id.as_str()).is_some_and(|s| s.rollback.is_some()))
-        .filter(|id| !already.contains(id) && !first.contains(id))
-        .cloned();
     RollbackPlan {
-        steps: first.iter().cloned().chain(done).collect(),
+        steps: order,
         partial,
         unconfirmed,
     }
@@ -90,8 +90,7 @@ impl Scheduler {
             .map(|(id, _)| id.clone())
             .collect();
         let plan = rollback_order(
-            &self.state.completion_order,
-            &self.state.start_order,
+            &self.state.timeline,
             |id| matches!(self.core.slot(id), Slot::Complete(_)),
             |id| self.state.action_finished(id),
             &self.steps,
@@ -172,12 +171,10 @@ impl Scheduler {
                 .unwrap_or_default();
             let action = self.masker.mask(&action);
             if unconfirmed.contains(&next) {
-                let why = if self
-                    .state
-                    .steps
-                    .get(&next)
-                    .is_some_and(|r| r.state == StepState::Failed)
-                {
+                let rec = self.state.steps.get(&next);
+                let why = if rec.is_some_and(|r| !r.last_attempt_ok) {
+                    "an earlier attempt's action finished, its after-gates did not pass"
+                } else if rec.is_some_and(|r| r.state == StepState::Failed) {
                     "its after-gates failed"
                 } else {
                     "its action finished, its after-gates did not pass"
@@ -197,7 +194,8 @@ impl Scheduler {
                 failed: failed.clone(),
             });
             if ok {
-                let what = rolled_back_words(&partial_steps, &unconfirmed);
+                let skipped = self.state.rollbacks_skipped();
+                let what = rolled_back_words(&partial_steps, &unconfirmed, &skipped);
                 let message = match &self.rollback_reason {
                     Some(reason) => format!("{reason}; {what}"),
                     None => what,
@@ -218,17 +216,45 @@ fn names(ids: &[String]) -> String {
         .join(", ")
 }
 
-/// What a finished rollback undid, naming the steps that had not finished.
-fn rolled_back_words(partial: &[String], unconfirmed: &[String]) -> String {
-    let mut parts = vec!["every completed step was rolled back".to_string()];
+/// What a finished rollback undid, naming the steps that had not finished
+/// and those whose rollback the operator skipped (`skipped`: step, who).
+fn rolled_back_words(
+    partial: &[String],
+    unconfirmed: &[String],
+    skipped: &[(String, String)],
+) -> String {
+    let not_skipped = |ids: &[String]| -> Vec<String> {
+        ids.iter()
+            .filter(|id| !skipped.iter().any(|(s, _)| s == *id))
+            .cloned()
+            .collect()
+    };
+    let (partial, unconfirmed) = (not_skipped(partial), not_skipped(unconfirmed));
+    let mut first = vec!["every completed step was rolled back".to_string()];
+    if !skipped.is_empty() {
+        let except = skipped
+            .iter()
+            .map(|(id, who)| {
+                let by = if who.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {who}")
+                };
+                format!("`{id}` (rollback skipped{by}: undone by hand)")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        first.push(format!("except {except}"));
+    }
+    let mut parts = vec![first.join(", ")];
     if !unconfirmed.is_empty() {
         parts.push(format!(
             "and {} whose after-gates did not pass",
-            names(unconfirmed)
+            names(&unconfirmed)
         ));
     }
     if !partial.is_empty() {
-        parts.push(format!("and the unfinished {} too", names(partial)));
+        parts.push(format!("and the unfinished {} too", names(&partial)));
     }
     parts.join(", ")
 }
@@ -266,33 +292,54 @@ mod tests {
             .collect()
     }
 
+    /// A timeline: `+id` its action started, `=id` it became done.
+    fn timeline(marks: &[&str]) -> Vec<(String, Change)> {
+        marks
+            .iter()
+            .map(|m| {
+                let change = if m.starts_with('+') {
+                    Change::Started
+                } else {
+                    Change::Done
+                };
+                (m[1..].to_string(), change)
+            })
+            .collect()
+    }
+
     #[test]
     fn rollback_runs_in_reverse_completion_order() {
         let mut steps = steps(&["a", "b", "c", "d"]);
         steps["c"].rollback = None;
-        let order = ids(&["b", "a", "c", "d"]);
-        let plan = |already: &[String]| {
-            rollback_order(&order, &order, |_| true, |_| true, &steps, already)
-        };
+        let order = timeline(&["+b", "=b", "+a", "=a", "+c", "=c", "+d", "=d"]);
+        let plan = |already: &[String]| rollback_order(&order, |_| true, |_| true, &steps, already);
         assert_eq!(plan(&[]).steps, ["d", "a", "b"]);
         assert!(plan(&[]).partial.is_empty());
         assert_eq!(plan(&ids(&["d"])).steps, ["a", "b"]);
+        // A done step run again (`--rerun`) counts at its last completion.
+        let order = timeline(&["+a", "+b", "=b", "=a", "+b", "=b"]);
+        let plan = rollback_order(&order, |_| true, |_| true, &steps, &[]);
+        assert_eq!(plan.steps, ["b", "a"]);
     }
 
     #[test]
-    fn partial_steps_roll_back_first_most_recently_started_first() {
+    fn partial_steps_roll_back_most_recently_started_first() {
         let mut steps = steps(&["a", "b", "m1", "m2", "m3", "gated"]);
         for id in ["m1", "m2", "gated"] {
             steps[id].rollback_partial = true;
         }
         // m3 did not finish either but did not opt in; `gated` never
         // started its action (stopped in its before-gates), so it is not
-        // in `start_order`.
-        let done = ids(&["a", "b"]);
-        let started = ids(&["a", "m1", "b", "m2", "m3"]);
-        let finished = |id: &str| done.iter().any(|d| d == id);
-        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &[]);
+        // on the timeline.
+        let order = timeline(&["+a", "=a", "+b", "=b", "+m1", "+m2", "+m3"]);
+        let finished = |id: &str| id == "a" || id == "b";
+        let plan = rollback_order(&order, finished, |_| false, &steps, &[]);
         assert_eq!(plan.steps, ["m2", "m1", "b", "a"]);
+        assert_eq!(plan.partial, ["m2", "m1"]);
+        // `b` (parallel) completed after `m1` started: undone before it.
+        let order = timeline(&["+a", "=a", "+b", "+m1", "=b", "+m2", "+m3"]);
+        let plan = rollback_order(&order, finished, |_| false, &steps, &[]);
+        assert_eq!(plan.steps, ["m2", "b", "m1", "a"]);
         assert_eq!(plan.partial, ["m2", "m1"]);
     }
 
@@ -300,15 +347,14 @@ mod tests {
     fn a_partial_step_needs_a_rollback_and_is_not_rolled_back_twice() {
         let mut steps = steps(&["a", "m"]);
         steps["m"].rollback_partial = true;
-        let done = ids(&["a"]);
-        let started = ids(&["a", "m"]);
+        let order = timeline(&["+a", "=a", "+m"]);
         let finished = |id: &str| id == "a";
         // A second resume: `m`'s partial rollback already ran.
-        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &ids(&["m"]));
+        let plan = rollback_order(&order, finished, |_| false, &steps, &ids(&["m"]));
         assert_eq!(plan.steps, ["a"]);
         assert!(plan.partial.is_empty());
         steps["m"].rollback = None;
-        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &[]);
+        let plan = rollback_order(&order, finished, |_| false, &steps, &[]);
         assert_eq!(plan.steps, ["a"]);
     }
 
@@ -318,49 +364,48 @@ mod tests {
         steps["a"].rollback_partial = true;
         steps["s"].rollback_partial = true;
         // `s` failed, then the operator skipped it: it counts as finished.
-        let plan = rollback_order(
-            &ids(&["a"]),
-            &ids(&["a", "s"]),
-            |_| true,
-            |_| true,
-            &steps,
-            &[],
-        );
+        let order = timeline(&["+a", "=a", "+s"]);
+        let plan = rollback_order(&order, |_| true, |_| true, &steps, &[]);
         assert_eq!(plan.steps, ["a"]);
         assert!(plan.partial.is_empty());
     }
 
     #[test]
-    fn a_step_whose_after_gates_failed_rolls_back_first_without_rollback_partial() {
+    fn a_step_whose_after_gates_failed_is_rolled_back_without_rollback_partial() {
         // a, b done; `switch` ran its command fine, then its after-gates
-        // failed: its change is live, so it is undone first, although it
-        // does not have `rollback_partial`.
+        // failed: its change is live, so it is undone (first: it is the
+        // most recent change), although it does not have `rollback_partial`.
         let steps = steps(&["a", "b", "switch"]);
-        let done = ids(&["a", "b"]);
-        let started = ids(&["a", "b", "switch"]);
-        let finished = |id: &str| done.iter().any(|d| d == id);
-        let plan = rollback_order(&done, &started, finished, |_| true, &steps, &[]);
+        let order = timeline(&["+a", "=a", "+b", "=b", "+switch"]);
+        let finished = |id: &str| id == "a" || id == "b";
+        let plan = rollback_order(&order, finished, |_| true, &steps, &[]);
         assert_eq!(plan.steps, ["switch", "b", "a"]);
         assert_eq!(plan.unconfirmed, ["switch"]);
         assert!(plan.partial.is_empty());
         // Its action did not finish (failed): not rolled back without the opt-in.
-        let plan = rollback_order(&done, &started, finished, |_| false, &steps, &[]);
+        let plan = rollback_order(&order, finished, |_| false, &steps, &[]);
         assert_eq!(plan.steps, ["b", "a"]);
         assert!(plan.unconfirmed.is_empty());
         // Already rolled back (resume after a crash): never again.
-        let plan = rollback_order(
-            &done,
-            &started,
-            finished,
-            |_| true,
-            &steps,
-            &ids(&["switch"]),
-        );
+        let plan = rollback_order(&order, finished, |_| true, &steps, &ids(&["switch"]));
         assert_eq!(plan.steps, ["b", "a"]);
     }
 
     #[test]
-    fn unfinished_steps_go_first_most_recently_started_first_whatever_their_kind() {
+    fn a_step_built_on_top_of_an_unconfirmed_one_is_undone_before_it() {
+        // `switch`'s after-gates failed with `on_failure = "continue"`;
+        // `later` (needs `switch`) then ran and completed on top of it.
+        let steps = steps(&["a", "switch", "later", "boom"]);
+        let order = timeline(&["+a", "=a", "+switch", "+later", "=later", "+boom"]);
+        let finished = |id: &str| id == "a" || id == "later";
+        let ok = |id: &str| id != "boom";
+        let plan = rollback_order(&order, finished, ok, &steps, &[]);
+        assert_eq!(plan.steps, ["later", "switch", "a"]);
+        assert_eq!(plan.unconfirmed, ["switch"]);
+    }
+
+    #[test]
+    fn unfinished_steps_go_most_recently_started_first_whatever_their_kind() {
         // Parallel steps: m1 (rollback_partial, failed mid-action), then
         // gated (action ok, after-gates failed), then m2 (partial, stopped)
         // started in that order; `plain` failed without the opt-in.
@@ -368,18 +413,29 @@ mod tests {
         steps["m1"].rollback_partial = true;
         steps["m2"].rollback_partial = true;
         steps["gated"].rollback_partial = true; // action ok: counts as unconfirmed, not partial
-        let done = ids(&["a"]);
-        let started = ids(&["a", "m1", "gated", "plain", "m2"]);
+        let order = timeline(&["+a", "=a", "+m1", "+gated", "+plain", "+m2"]);
         let finished = |id: &str| id == "a";
         let ok = |id: &str| id == "gated" || id == "a";
-        let plan = rollback_order(&done, &started, finished, ok, &steps, &[]);
+        let plan = rollback_order(&order, finished, ok, &steps, &[]);
         assert_eq!(plan.steps, ["m2", "gated", "m1", "a"]);
         assert_eq!(plan.partial, ["m2", "m1"]);
         assert_eq!(plan.unconfirmed, ["gated"]);
         // Without a `rollback`, nothing to run for it.
         steps["gated"].rollback = None;
-        let plan = rollback_order(&done, &started, finished, ok, &steps, &[]);
+        let plan = rollback_order(&order, finished, ok, &steps, &[]);
         assert_eq!(plan.steps, ["m2", "m1", "a"]);
+    }
+
+    #[test]
+    fn the_final_words_name_the_rollbacks_skipped_by_hand() {
+        let text = rolled_back_words(&[], &[], &[]);
+        assert_eq!(text, "every completed step was rolled back");
+        let skipped = vec![("b".to_string(), "alice@host".to_string())];
+        let text = rolled_back_words(&[], &ids(&["b", "s"]), &skipped);
+        assert_eq!(
+            text,
+            "every completed step was rolled back, except `b` (rollback skipped by alice@host: undone by hand), and `s` whose after-gates did not pass"
+        );
     }
 
     #[test]

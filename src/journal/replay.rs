@@ -17,6 +17,9 @@ pub struct StepRecord {
     pub attempt_open: bool,
     /// The last finished attempt succeeded (its command must not run again).
     pub last_attempt_ok: bool,
+    /// Some attempt's action succeeded since the step was last rolled back:
+    /// its change may be live even if a later attempt failed.
+    pub action_succeeded_once: bool,
     pub approval_requested: bool,
     pub approvals: u32,
     /// The people who approved, in order (see `engine::approval::person`).
@@ -29,6 +32,8 @@ pub struct StepRecord {
     pub rolled_back: bool,
     /// The operator said its rollback is not to run (`--skip-rollback`).
     pub rollback_skipped: bool,
+    /// Who skipped its rollback: the name given (`--as`), else the actor.
+    pub rollback_skipped_by: Option<String>,
     /// The step's action (command, request) started at some point in this
     /// run: a step stopped in its before-gates or approval never touched
     /// anything. For `rollback_partial`.
@@ -44,6 +49,7 @@ impl Default for StepRecord {
             attempts: 0,
             attempt_open: false,
             last_attempt_ok: false,
+            action_succeeded_once: false,
             approval_requested: false,
             approvals: 0,
             approved_by: Vec::new(),
@@ -53,6 +59,7 @@ impl Default for StepRecord {
             manual_done_at: None,
             rolled_back: false,
             rollback_skipped: false,
+            rollback_skipped_by: None,
             action_started: false,
             decision: None,
         }
@@ -93,6 +100,9 @@ pub struct RunState {
     /// Steps in the order their action (last) started: a partial rollback
     /// (`rollback_partial`) runs most recently started first.
     pub start_order: Vec<String>,
+    /// Both of the above on one timeline, oldest first: each step's last
+    /// action start and last completion. Rollback undoes in reverse.
+    pub timeline: Vec<(String, Change)>,
     pub rollback: Option<RollbackProgress>,
     pub paused: Option<PauseReason>,
     pub finished: Option<RunFinished>,
@@ -108,18 +118,52 @@ pub struct RunState {
     pub open_processes: Vec<OpenProcess>,
 }
 
+/// A point on a run's timeline (`RunState::timeline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The step's action started (`running`).
+    Started,
+    /// The step became done.
+    Done,
+}
+
 /// The `context` of a `decision` about a step's rollback (`--skip-rollback`,
 /// `--rollback` retrying a failed one).
 pub const ROLLBACK_CONTEXT: &str = "rollback";
 
 impl RunState {
-    /// The step's action finished (its last attempt ended ok) but the step
-    /// is not complete: its after-gates failed, were stopped, or had not
-    /// run at a crash. Its change is live.
+    /// The step's action finished OK in some attempt since it was last
+    /// rolled back, but the step is not complete: its after-gates failed,
+    /// were stopped, or had not run at a crash, or a later attempt (a
+    /// rerun) failed. Its change is live.
     pub fn action_finished(&self, id: &str) -> bool {
-        self.steps.get(id).is_some_and(|r| {
-            r.action_started && r.last_attempt_ok && !r.attempt_open && !r.state.is_complete()
-        })
+        self.steps
+            .get(id)
+            .is_some_and(|r| r.action_started && r.action_succeeded_once && !r.state.is_complete())
+    }
+
+    /// The steps whose rollback the operator skipped (`--skip-rollback`)
+    /// and that were not rolled back, with who skipped them, in the order
+    /// of the rollback's plan.
+    pub fn rollbacks_skipped(&self) -> Vec<(String, String)> {
+        let planned = self
+            .rollback
+            .as_ref()
+            .map(|rb| rb.planned.clone())
+            .unwrap_or_default();
+        let mut ids: Vec<&String> = planned.iter().collect();
+        ids.extend(self.steps.keys().filter(|id| !planned.contains(id)));
+        ids.into_iter()
+            .filter_map(|id| {
+                let r = self.steps.get(id)?;
+                (r.rollback_skipped && !r.rolled_back).then(|| {
+                    (
+                        id.clone(),
+                        r.rollback_skipped_by.clone().unwrap_or_default(),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// The rollbacks of the last rollback still to run, in its order: not
@@ -163,6 +207,11 @@ impl RunState {
         }
     }
 
+    fn mark(&mut self, step: &str, change: Change) {
+        self.timeline.retain(|(s, c)| !(s == step && *c == change));
+        self.timeline.push((step.to_string(), change));
+    }
+
     fn close_process(&mut self, step: &str, phase: Phase) {
         self.open_processes
             .retain(|p| !(p.step == step && p.phase == phase));
@@ -193,12 +242,14 @@ impl RunState {
                     rec.action_started = true;
                     self.start_order.retain(|s| s != step);
                     self.start_order.push(step.clone());
+                    self.mark(step, Change::Started);
                 } else {
                     rec.attempt_open = false;
                 }
                 if *state == StepState::Done {
                     self.completion_order.retain(|s| s != step);
                     self.completion_order.push(step.clone());
+                    self.mark(step, Change::Done);
                 }
             }
             Event::AttemptStarted { step, attempt, .. } => {
@@ -231,6 +282,7 @@ impl RunState {
                 let rec = self.step(step);
                 rec.attempt_open = false;
                 rec.last_attempt_ok = *result == AttemptResult::Succeeded;
+                rec.action_succeeded_once |= rec.last_attempt_ok;
             }
             Event::ApprovalRequested { step, .. } => self.step(step).approval_requested = true,
             Event::ApprovalGranted { step, .. } => {
@@ -251,7 +303,13 @@ impl RunState {
                 choice: Choice::Skip,
                 context,
             } if context == ROLLBACK_CONTEXT => {
-                self.step(step).rollback_skipped = true;
+                let who = match r.on_behalf.as_deref() {
+                    Some(name) if !name.is_empty() => name.to_string(),
+                    _ => r.actor.clone(),
+                };
+                let rec = self.step(step);
+                rec.rollback_skipped = true;
+                rec.rollback_skipped_by = Some(who);
                 if let Some(rb) = &mut self.rollback {
                     rb.failed.retain(|s| s != step);
                 }
@@ -300,7 +358,9 @@ impl RunState {
                     }
                 }
                 if *ok {
-                    self.step(step).rolled_back = true;
+                    let rec = self.step(step);
+                    rec.rolled_back = true;
+                    rec.action_succeeded_once = false;
                 }
             }
             Event::RollbackFinished { ok, .. } => {
@@ -623,5 +683,113 @@ mod tests {
         let mut failed = base;
         failed.extend([attempt(false), state("s", StepState::Failed)]);
         assert!(!replay(failed).action_finished("s"));
+    }
+
+    #[test]
+    fn a_change_stays_live_after_a_later_attempt_failed_until_rolled_back() {
+        let attempt = |ok| Event::AttemptFinished {
+            step: "s".into(),
+            attempt: 1,
+            result: if ok {
+                AttemptResult::Succeeded
+            } else {
+                AttemptResult::Failed
+            },
+            exit_code: Some(0),
+            duration_ms: 1,
+            detail: None,
+        };
+        let start = Event::AttemptStarted {
+            step: "s".into(),
+            attempt: 1,
+            attempts: 1,
+            action: "x".into(),
+        };
+        let mut events = vec![
+            state("s", StepState::Running),
+            start.clone(),
+            attempt(true),
+            state("s", StepState::Failed),
+            // `resume --rerun s`: the action fails ("already exists").
+            state("s", StepState::Running),
+            start,
+            attempt(false),
+            state("s", StepState::Failed),
+        ];
+        let s = replay(events.clone());
+        assert!(!s.steps["s"].last_attempt_ok);
+        assert!(s.action_finished("s"), "the first attempt's change is live");
+        events.extend([
+            Event::RollbackStepStarted {
+                step: "s".into(),
+                action: "undo".into(),
+                partial: false,
+            },
+            Event::RollbackStepFinished {
+                step: "s".into(),
+                ok: true,
+                exit_code: Some(0),
+                duration_ms: 1,
+                detail: None,
+            },
+        ]);
+        assert!(!replay(events).action_finished("s"), "undone");
+    }
+
+    #[test]
+    fn one_timeline_of_starts_and_completions_and_who_skipped_a_rollback() {
+        let mut records: Vec<Record> = vec![
+            state("a", StepState::Running),
+            state("a", StepState::Done),
+            state("s", StepState::Running),
+            state("l", StepState::Running),
+            state("l", StepState::Done),
+            state("s", StepState::Running),
+            Event::RollbackStarted {
+                reason: RollbackReason::Operator,
+                steps: vec!["l".into(), "s".into(), "a".into()],
+                partial: Vec::new(),
+            },
+            Event::Decision {
+                step: Some("a".into()),
+                choice: Choice::Skip,
+                context: ROLLBACK_CONTEXT.into(),
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| rec(i as u64 + 1, e))
+        .collect();
+        records.push(Record {
+            on_behalf: Some("alice".into()),
+            ..rec(
+                9,
+                Event::Decision {
+                    step: Some("l".into()),
+                    choice: Choice::Skip,
+                    context: ROLLBACK_CONTEXT.into(),
+                },
+            )
+        });
+        let s = RunState::replay(&records);
+        let marks: Vec<(&str, Change)> =
+            s.timeline.iter().map(|(id, c)| (id.as_str(), *c)).collect();
+        assert_eq!(
+            marks,
+            [
+                ("a", Change::Started),
+                ("a", Change::Done),
+                ("l", Change::Started),
+                ("l", Change::Done),
+                ("s", Change::Started),
+            ]
+        );
+        assert_eq!(
+            s.rollbacks_skipped(),
+            [
+                ("l".to_string(), "alice".to_string()),
+                ("a".to_string(), "a".to_string())
+            ]
+        );
     }
 }

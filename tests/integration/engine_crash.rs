@@ -241,6 +241,58 @@ run = "exit 1"
 }
 
 #[test]
+fn a_rollback_cut_off_by_a_crash_and_then_skipped_is_not_said_to_run_again() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "rollback-crash-skip"
+
+[[step]]
+id = "a"
+run = "true"
+rollback = "echo undo-a >> undo.log"
+
+[[step]]
+id = "b"
+run = "true"
+rollback = "echo $$ > rb.pid; echo undo-b-start >> undo.log; sleep 30"
+
+[[step]]
+id = "c"
+run = "exit 1"
+"#,
+    );
+    let _reap = Reap::new(&c, "rb.pid");
+    let mut child = spawn_run_quiet(&c, &[]);
+    wait_for_text(&c, "undo.log", "undo-b-start");
+    wait_for_process_started(&c, "b", "rollback");
+    kill9(&mut child);
+    let stderr = cutover_exits(
+        &c,
+        &["resume", "r", "--skip-rollback", "b", "--as", "alice"],
+        3,
+    );
+    assert!(stderr.contains("rollback of `b` skipped"), "{stderr}");
+    assert!(!stderr.contains("cut off by the crash"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("undo.log")).unwrap(),
+        "undo-b-start\nundo-a\n",
+        "{stderr}"
+    );
+    let j = journal(&c, "r");
+    assert_eq!(outcome(&j), "rolled_back");
+    let finished = of_type(&j, "run_finished");
+    let message = finished.last().unwrap()["data"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("except `b` (rollback skipped by alice: undone by hand)"),
+        "{message}"
+    );
+}
+
+#[test]
 fn notes_appended_from_other_writers_interleave_safely_with_10000_output_lines() {
     use cutover::event::Event;
     use cutover::journal::{Stamp, append_external};

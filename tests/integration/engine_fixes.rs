@@ -278,6 +278,13 @@ fn a_rollback_done_by_hand_is_skipped_and_the_rest_runs() {
     assert_eq!(decision["as"], "alice");
     assert_eq!(steps_of(&j, "rollback_step_started"), ["freeze", "prep"]);
     assert_eq!(outcome(&j), "rolled_back");
+    let message = last_finished(&j)["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains(
+            "every completed step was rolled back, except `freeze` (rollback skipped by alice: undone by hand)"
+        ),
+        "{message}"
+    );
 }
 
 // ---- 3. a failed after-gate rolls its step back ---------------------------
@@ -331,6 +338,106 @@ interval = "50ms"
     let message = last_finished(&j)["message"].as_str().unwrap().to_string();
     assert!(
         message.contains("`switch-dns` whose after-gates did not pass"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_step_built_on_top_of_a_step_whose_after_gate_failed_is_undone_first() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "continue"
+
+[sources.local]
+kind = "command"
+
+[[step]]
+id = "a"
+run = "echo a >> effects"
+rollback = "echo undo-a >> effects"
+
+[[step]]
+id = "switch"
+needs = ["a"]
+on_failure = "continue"
+run = "echo switch >> effects"
+rollback = "echo undo-switch >> effects"
+
+[[step.gate]]
+when = "after"
+source = "local"
+query = "echo 5"
+pass_if = "< 1"
+count = 1
+interval = "50ms"
+
+[[step]]
+id = "later"
+needs = ["switch"]
+run = "echo later >> effects"
+rollback = "echo undo-later >> effects"
+
+[[step]]
+id = "boom"
+needs = ["later"]
+run = "false"
+"#,
+    );
+    let stderr = cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 3);
+    // Reverse order of the changes: `later` ran on top of `switch`.
+    assert_eq!(
+        effects(&c),
+        "a\nswitch\nlater\nundo-later\nundo-switch\nundo-a\n",
+        "{stderr}"
+    );
+    let j = journal(&c, "r");
+    let started = of_type(&j, "rollback_started")[0]["data"].clone();
+    assert_eq!(
+        started["steps"],
+        serde_json::json!(["later", "switch", "a"])
+    );
+}
+
+#[test]
+fn a_live_change_is_rolled_back_although_a_rerun_of_its_step_failed() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "rerun"
+
+[sources.local]
+kind = "command"
+
+[[step]]
+id = "switch"
+run = "test ! -f marker && touch marker"
+rollback = "rm -f marker"
+on_failure = "ask"
+
+[[step.gate]]
+when = "after"
+source = "local"
+query = "echo 5"
+pass_if = "< 1"
+count = 1
+interval = "50ms"
+"#,
+    );
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "x1"], 4);
+    assert!(c.path("marker").exists());
+    // Not idempotent: the second time, the action fails ("already exists").
+    cutover_exits(&c, &["resume", "x1", "--rerun", "switch"], 4);
+    let stderr = cutover_exits(&c, &["resume", "x1", "--rollback"], 3);
+    assert!(
+        !c.path("marker").exists(),
+        "the first attempt's change is undone: {stderr}"
+    );
+    let j = journal(&c, "x1");
+    assert_eq!(steps_of(&j, "rollback_step_finished"), ["switch"]);
+    let message = last_finished(&j)["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("`switch` whose after-gates did not pass"),
         "{message}"
     );
 }
