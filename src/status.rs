@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::event::{Event, GateResultKind, Outcome, Record, StepState};
+use crate::event::{Choice, Event, GateResultKind, Outcome, Record, StepState};
 use crate::journal::RunState;
 use crate::signals::Verdict;
 
@@ -64,11 +64,28 @@ pub struct StepView {
 }
 
 /// A step's rollback as far as the journal goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StepRollbackView {
     pub state: RollbackState,
     /// Rolled back although the step did not finish (`rollback_partial`).
     pub partial: bool,
+    /// How many times its rollback action started (`cutover resume
+    /// --rollback` runs a failed one again); 0 if skipped before it ran.
+    /// In JSON only when not 1.
+    #[serde(skip_serializing_if = "is_one")]
+    pub attempts: u32,
+    /// `skipped`: who skipped it (`cutover resume --skip-rollback`), the
+    /// `--as` name if one was given. In JSON only when skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_by: Option<String>,
+}
+
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,21 +95,32 @@ pub enum RollbackState {
     RollingBack,
     RolledBack,
     Failed,
+    /// The operator undid it by hand and skipped it (`cutover resume
+    /// --skip-rollback`).
+    Skipped,
 }
 
 impl StepRollbackView {
-    /// `rolled back`, `rolling back`, `rollback FAILED`, with `(partial)`.
-    pub fn label(self) -> String {
-        let state = match self.state {
-            RollbackState::RollingBack => "rolling back",
-            RollbackState::RolledBack => "rolled back",
-            RollbackState::Failed => "rollback FAILED",
+    /// `rolled back`, `rolling back`, `rollback FAILED`, `rollback skipped
+    /// (by NAME: undone by hand)`, with `(partial)` and the attempt if
+    /// it ran more than once.
+    pub fn label(&self) -> String {
+        let mut out = match self.state {
+            RollbackState::RollingBack => "rolling back".to_string(),
+            RollbackState::RolledBack => "rolled back".to_string(),
+            RollbackState::Failed => "rollback FAILED".to_string(),
+            RollbackState::Skipped => format!(
+                "rollback skipped (by {}: undone by hand)",
+                self.skipped_by.as_deref().unwrap_or("the operator")
+            ),
         };
         if self.partial {
-            format!("{state} (partial)")
-        } else {
-            state.to_string()
+            out.push_str(" (partial)");
         }
+        if self.attempts > 1 {
+            let _ = write!(out, " (attempt {})", self.attempts);
+        }
+        out
     }
 }
 
@@ -258,9 +286,12 @@ impl StatusView {
                 }
                 Event::RollbackStepStarted { step, partial, .. } => {
                     let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
+                    let attempts = v.rollback.as_ref().map_or(0, |rb| rb.attempts);
                     v.rollback = Some(StepRollbackView {
                         state: RollbackState::RollingBack,
                         partial: *partial,
+                        attempts: attempts + 1,
+                        skipped_by: None,
                     });
                 }
                 Event::RollbackStepFinished { step, ok, .. } => {
@@ -271,6 +302,21 @@ impl StatusView {
                             RollbackState::Failed
                         };
                     }
+                }
+                Event::Decision {
+                    step: Some(step),
+                    choice: Choice::Skip,
+                    context,
+                } if context == "rollback" => {
+                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
+                    let rb = v.rollback.get_or_insert(StepRollbackView {
+                        state: RollbackState::Skipped,
+                        partial: false,
+                        attempts: 0,
+                        skipped_by: None,
+                    });
+                    rb.state = RollbackState::Skipped;
+                    rb.skipped_by = Some(r.on_behalf.clone().unwrap_or_else(|| r.actor.clone()));
                 }
                 Event::AttemptStarted { step, attempt, .. } => {
                     if let Some(v) = steps.get_mut(step) {
@@ -529,6 +575,7 @@ impl StatusView {
                     String::new()
                 },
                 s.rollback
+                    .as_ref()
                     .map(|rb| format!("  {}", rb.label()))
                     .unwrap_or_default(),
                 s.detail
@@ -844,9 +891,12 @@ mod tests {
             rec(5, at, rb_started("a", false)),
         ];
         let v = StatusView::build(&records, None);
-        assert_eq!(v.steps[0].rollback.unwrap().label(), "rolling back");
         assert_eq!(
-            v.steps[1].rollback.unwrap().label(),
+            v.steps[0].rollback.as_ref().unwrap().label(),
+            "rolling back"
+        );
+        assert_eq!(
+            v.steps[1].rollback.as_ref().unwrap().label(),
             "rolled back (partial)"
         );
         let text = v.to_text();
@@ -862,7 +912,7 @@ mod tests {
         ];
         let v = StatusView::build(&records, None);
         assert_eq!(
-            v.steps[0].rollback.unwrap().label(),
+            v.steps[0].rollback.as_ref().unwrap().label(),
             "rollback FAILED (partial)"
         );
     }

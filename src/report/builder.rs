@@ -5,6 +5,8 @@
 
 mod events;
 
+pub(crate) use events::SKIPPED_WHY;
+
 use std::collections::HashMap;
 
 use serde_json::Value;

@@ -139,7 +139,13 @@ pub fn gantt(r: &Report) -> String {
     }
     if let Some(rb) = &r.rollback {
         for id in &rb.steps {
-            let Some(x_rb) = r.steps.get(id).and_then(|s| s.rollback.as_ref()) else {
+            // Skipped before its action ever ran (`--skip-rollback`): no bar.
+            let Some(x_rb) = r
+                .steps
+                .get(id)
+                .and_then(|s| s.rollback.as_ref())
+                .filter(|x| x.attempts > 0)
+            else {
                 continue;
             };
             let dur = x_rb

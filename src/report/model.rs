@@ -134,6 +134,52 @@ pub struct RollbackStepReport {
     pub duration_ms: Option<u64>,
     pub detail: Option<String>,
     pub output: OutputTail,
+    /// How many times its rollback action ran (`cutover resume --rollback`
+    /// runs a failed one again); 0 if it was skipped before it ran. The
+    /// fields above are about the last of them.
+    pub attempts: u32,
+    /// Every attempt before the last, oldest first: each failed (only a
+    /// failed rollback is run again).
+    pub failed_attempts: Vec<RollbackAttemptReport>,
+    /// Who skipped it with `cutover resume --skip-rollback` (it was undone by
+    /// hand); `None` if it was not skipped.
+    pub skipped_by: Option<String>,
+    /// When it was skipped.
+    pub skipped_at: Option<Ts>,
+}
+
+impl RollbackStepReport {
+    /// A rollback step before its action started.
+    pub(crate) fn new(action: String, partial: bool, started: Ts) -> Self {
+        RollbackStepReport {
+            action,
+            partial,
+            started,
+            ended: None,
+            ok: None,
+            exit_code: None,
+            duration_ms: None,
+            detail: None,
+            output: OutputTail::default(),
+            attempts: 0,
+            failed_attempts: Vec::new(),
+            skipped_by: None,
+            skipped_at: None,
+        }
+    }
+}
+
+/// A rollback attempt that was followed by another one.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackAttemptReport {
+    /// 1-based.
+    pub attempt: u32,
+    pub started: Ts,
+    pub ended: Option<Ts>,
+    pub ok: Option<bool>,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<u64>,
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -3,8 +3,9 @@
 //! unescaped strings (`Span`s). Each renderer only escapes them and lays them
 //! out (`markdown::spans`, `html::spans`); the JSON renders the model itself.
 
+use super::builder::SKIPPED_WHY;
 use super::fmt_value;
-use super::model::{CheckKind, CheckReport, Report, StepReport};
+use super::model::{CheckKind, CheckReport, Report, RollbackStepReport, StepReport};
 use super::time::{Ts, human_ms};
 
 /// Section headings (tests look for them).
@@ -352,18 +353,12 @@ pub fn rollback(r: &Report) -> Option<RollbackView> {
                 None => vec![name, vec![], cell("not started"), vec![], vec![]],
                 Some(x) => vec![
                     name,
-                    vec![Span::Code(x.action.clone())],
-                    match x.ok {
-                        Some(true) => vec![Span::Tone(Tone::Ok, "ok".into())],
-                        Some(false) => {
-                            let mut c = vec![Span::Tone(Tone::Bad, "FAILED".into())];
-                            if let Some(d) = &x.detail {
-                                c.push(text(format!(": {d}")));
-                            }
-                            c
-                        }
-                        None => cell("running"),
+                    if x.action.is_empty() {
+                        vec![]
+                    } else {
+                        vec![Span::Code(x.action.clone())]
                     },
+                    rollback_result(x),
                     cell(x.exit_code.map_or(String::new(), |c| c.to_string())),
                     cell(opt_ms(x.duration_ms)),
                 ],
@@ -377,6 +372,69 @@ pub fn rollback(r: &Report) -> Option<RollbackView> {
             rows,
         },
     })
+}
+
+/// A rollback step's result: every attempt, and a skip (`--skip-rollback`).
+fn rollback_result(x: &RollbackStepReport) -> Vec<Span> {
+    let mut out = Vec::new();
+    if let Some(by) = &x.skipped_by {
+        out.push(Span::Tone(Tone::Warn, format!("skipped by {by}")));
+        out.push(text(format!(" ({SKIPPED_WHY})")));
+        // What its own action did before the operator skipped it.
+        match (x.ok, &x.detail) {
+            (Some(false), Some(d)) => out.push(text(format!(" after it failed: {d}"))),
+            (Some(false), None) => out.push(text(" after it failed")),
+            (None, _) if x.attempts > 0 => out.push(text(" after it did not finish")),
+            _ => {}
+        }
+    } else {
+        out.extend(match x.ok {
+            Some(true) => vec![Span::Tone(Tone::Ok, "ok".into())],
+            Some(false) => {
+                let mut c = vec![Span::Tone(Tone::Bad, "FAILED".into())];
+                if let Some(d) = &x.detail {
+                    c.push(text(format!(": {d}")));
+                }
+                c
+            }
+            None if x.attempts == 0 => cell("not started"),
+            None => cell("running"),
+        });
+    }
+    if !x.failed_attempts.is_empty() {
+        let earlier: Vec<String> = x
+            .failed_attempts
+            .iter()
+            .map(|a| {
+                let why = match (a.exit_code, &a.detail, a.ok) {
+                    (Some(c), _, _) => format!("exit {c}"),
+                    (None, Some(d), _) => d.clone(),
+                    (None, None, None) => "did not finish".into(),
+                    (None, None, Some(_)) => "failed".into(),
+                };
+                let verb = if a.ok.is_none() { "" } else { "failed: " };
+                format!("{} {verb}{why}", ordinal(a.attempt))
+            })
+            .collect();
+        out.push(text(format!(
+            " ({} attempt; {})",
+            ordinal(x.attempts),
+            earlier.join("; ")
+        )));
+    }
+    out
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, ...
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// A measured value, `—` if none.

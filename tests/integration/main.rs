@@ -25,6 +25,7 @@ mod engine_trigger;
 mod plan;
 mod probes;
 mod report;
+mod rollback_views;
 mod secrets;
 mod signals;
 mod signals_cli;

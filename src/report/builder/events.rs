@@ -7,8 +7,23 @@ use serde_json::Value;
 use super::{Builder, MeasuredCheck};
 use crate::event::{Choice, Event};
 use crate::report::model::{
-    AttemptReport, Fired, NoteEntry, OutputTail, ReadinessEntry, RollbackReport, RollbackStepReport,
+    AttemptReport, Fired, NoteEntry, ReadinessEntry, RollbackAttemptReport, RollbackReport,
+    RollbackStepReport,
 };
+
+/// The `context` of a decision made after a failed rollback.
+const ROLLBACK_CONTEXT: &str = "rollback";
+
+/// What skipping a rollback (`cutover resume --skip-rollback`) means.
+pub(crate) const SKIPPED_WHY: &str = "undone by hand";
+
+/// The person behind `who`: the `--as` name if one was given, else `user@host`.
+fn person(who: &str) -> String {
+    who.rsplit_once(" (as ")
+        .and_then(|(_, n)| n.strip_suffix(')'))
+        .unwrap_or(who)
+        .to_string()
+}
 use crate::report::time::Ts;
 
 impl Builder {
@@ -297,26 +312,45 @@ impl Builder {
                 action,
                 partial,
             } => {
-                self.step_mut(&step).rollback = Some(RollbackStepReport {
-                    action,
-                    partial,
-                    started: at,
-                    ended: None,
-                    ok: None,
-                    exit_code: None,
-                    duration_ms: None,
-                    detail: None,
-                    output: OutputTail::default(),
-                });
+                let rb = self
+                    .step_mut(&step)
+                    .rollback
+                    .get_or_insert_with(|| RollbackStepReport::new(String::new(), partial, at));
+                // Run again (`resume --rollback`): the earlier attempt is kept.
+                if rb.attempts > 0 {
+                    rb.failed_attempts.push(RollbackAttemptReport {
+                        attempt: rb.attempts,
+                        started: rb.started,
+                        ended: rb.ended,
+                        ok: rb.ok,
+                        exit_code: rb.exit_code,
+                        duration_ms: rb.duration_ms,
+                        detail: rb.detail.take(),
+                    });
+                }
+                rb.attempts += 1;
+                rb.action = action;
+                rb.partial = partial;
+                rb.started = at;
+                rb.ended = None;
+                rb.ok = None;
+                rb.exit_code = None;
+                rb.duration_ms = None;
+                let attempt = rb.attempts;
+                let again = if attempt > 1 {
+                    format!(" again (attempt {attempt})")
+                } else {
+                    String::new()
+                };
                 self.line(
                     seq,
                     at,
                     who,
                     "rollback_step_started",
                     if partial {
-                        format!("rollback of `{step}` started (partial: it did not finish)")
+                        format!("rollback of `{step}` started{again} (partial: it did not finish)")
                     } else {
-                        format!("rollback of `{step}` started")
+                        format!("rollback of `{step}` started{again}")
                     },
                 );
             }
@@ -328,16 +362,10 @@ impl Builder {
                 detail,
             } => {
                 let s = self.step_mut(&step);
-                let rb = s.rollback.get_or_insert_with(|| RollbackStepReport {
-                    action: String::new(),
-                    partial: false,
-                    started: at,
-                    ended: None,
-                    ok: None,
-                    exit_code: None,
-                    duration_ms: None,
-                    detail: None,
-                    output: OutputTail::default(),
+                let rb = s.rollback.get_or_insert_with(|| {
+                    let mut rb = RollbackStepReport::new(String::new(), false, at);
+                    rb.attempts = 1;
+                    rb
                 });
                 rb.ended = Some(at);
                 rb.ok = Some(ok);
@@ -380,6 +408,49 @@ impl Builder {
                 let text = format!("{signal} received: scheduling stopped");
                 self.deviation(at, who, "ctrl-c", None, text.clone());
                 self.line(seq, at, who, "interrupted", text);
+            }
+            Event::Decision {
+                step,
+                choice,
+                context,
+            } if context == ROLLBACK_CONTEXT => {
+                // After a failed rollback: `--skip-rollback STEP` (undone by
+                // hand) or `--rollback` (its rollback runs again).
+                let name = step.clone().unwrap_or_default();
+                let (kind, text) = if choice == Choice::Skip {
+                    let by = person(who);
+                    let rb = self
+                        .step_mut(&name)
+                        .rollback
+                        .get_or_insert_with(|| RollbackStepReport::new(String::new(), false, at));
+                    rb.skipped_by = Some(by.clone());
+                    rb.skipped_at = Some(at);
+                    (
+                        "rollback-skipped",
+                        format!("rollback of `{name}` skipped by {by}: {SKIPPED_WHY}"),
+                    )
+                } else {
+                    (
+                        "rollback-retried",
+                        format!(
+                            "operator chose {} for the rollback of `{name}`",
+                            crate::event::words(&choice)
+                        ),
+                    )
+                };
+                self.deviation(at, who, kind, step.as_deref(), text.clone());
+                self.approval(
+                    at,
+                    who,
+                    step.as_deref(),
+                    &format!("decision: {} rollback", crate::event::words(&choice)),
+                    Some(if choice == Choice::Skip {
+                        SKIPPED_WHY.to_string()
+                    } else {
+                        context
+                    }),
+                );
+                self.line(seq, at, who, "decision", text);
             }
             Event::Decision {
                 step,
