@@ -49,6 +49,8 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     // A taken run id is refused before the readiness checklists are
     // evaluated (and written to the check history) for nothing.
     if !reserved && path.exists() {
+        // The answer creating it would give: who drives it, else that it exists.
+        drop(crate::journal::DriveLock::acquire(&path, &run_id, &stamp)?);
         return Err(crate::journal::JournalError::Exists(path.display().to_string()).into());
     }
     if args.output.yes && plan.production {
