@@ -246,6 +246,12 @@ pub struct ResumeArgs {
     /// the operator's decision; exit 4).
     #[arg(long, conflicts_with_all = ["rerun", "skip"])]
     pub abort: bool,
+    /// What the operator did or why (journaled with the decisions this
+    /// resume makes; masked): with `--skip-rollback`, how the step was
+    /// undone by hand, shown in `status` and the report instead of
+    /// "undone by hand".
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }

@@ -289,6 +289,10 @@ pub enum Event {
         choice: Choice,
         /// Where it was made: `resume`, `on_failure`, `interrupt`, `idempotent`.
         context: String,
+        /// What the operator said about it (`cutover resume --reason`;
+        /// masked): for `--skip-rollback`, how the step was undone by hand.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     ApprovalRequested {
         step: String,
@@ -777,6 +781,37 @@ mod tests {
         assert!(matches!(r.event, Event::Unknown { .. }));
         // Written back unchanged.
         assert!(r.to_line().contains(r#""type":"hologram","data":{"x":1}"#));
+    }
+
+    #[test]
+    fn a_decision_without_a_reason_still_reads_and_one_with_it_round_trips() {
+        // As journaled before decisions had a `reason`.
+        let line = r#"{"seq":9,"ts":"t","run_id":"r","actor":"a","type":"decision","data":{"step":"b","choice":"skip","context":"rollback"}}"#;
+        let r = Record::from_line(line).unwrap();
+        assert!(
+            matches!(
+                &r.event,
+                Event::Decision {
+                    reason: None,
+                    choice: Choice::Skip,
+                    ..
+                }
+            ),
+            "{r:?}"
+        );
+        assert!(!r.to_line().contains("reason"), "{}", r.to_line());
+        let r = record(Event::Decision {
+            step: Some("b".into()),
+            choice: Choice::Skip,
+            context: "rollback".into(),
+            reason: Some("restored from snapshot by hand".into()),
+        });
+        let line = r.to_line();
+        assert!(
+            line.contains(r#""reason":"restored from snapshot by hand""#),
+            "{line}"
+        );
+        assert_eq!(Record::from_line(&line).unwrap(), r);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::event::{Choice, Event, GateResultKind, Outcome, Record, StepState};
-use crate::journal::RunState;
+use crate::journal::{RunState, SKIPPED_WHY};
 use crate::signals::Verdict;
 
 /// How many of the last notes the view keeps.
@@ -78,6 +78,10 @@ pub struct StepRollbackView {
     /// `--as` name if one was given. In JSON only when skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_by: Option<String>,
+    /// `skipped`: what the operator said they did (`--reason`). In JSON
+    /// only when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
 }
 
 #[allow(
@@ -102,7 +106,7 @@ pub enum RollbackState {
 
 impl StepRollbackView {
     /// `rolled back`, `rolling back`, `rollback FAILED`, `rollback skipped
-    /// (by NAME: undone by hand)`, with `(partial)` and the attempt if
+    /// (by NAME: REASON)` (REASON: `--reason`, else "undone by hand"), with `(partial)` and the attempt if
     /// it ran more than once.
     pub fn label(&self) -> String {
         let mut out = match self.state {
@@ -110,8 +114,9 @@ impl StepRollbackView {
             RollbackState::RolledBack => "rolled back".to_string(),
             RollbackState::Failed => "rollback FAILED".to_string(),
             RollbackState::Skipped => format!(
-                "rollback skipped (by {}: undone by hand)",
-                self.skipped_by.as_deref().unwrap_or("the operator")
+                "rollback skipped (by {}: {})",
+                self.skipped_by.as_deref().unwrap_or("the operator"),
+                self.skip_reason.as_deref().unwrap_or(SKIPPED_WHY)
             ),
         };
         if self.partial {
@@ -292,6 +297,7 @@ impl StatusView {
                         partial: *partial,
                         attempts: attempts + 1,
                         skipped_by: None,
+                        skip_reason: None,
                     });
                 }
                 Event::RollbackStepFinished { step, ok, .. } => {
@@ -307,6 +313,7 @@ impl StatusView {
                     step: Some(step),
                     choice: Choice::Skip,
                     context,
+                    reason,
                 } if context == "rollback" => {
                     let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
                     let rb = v.rollback.get_or_insert(StepRollbackView {
@@ -314,9 +321,11 @@ impl StatusView {
                         partial: false,
                         attempts: 0,
                         skipped_by: None,
+                        skip_reason: None,
                     });
                     rb.state = RollbackState::Skipped;
                     rb.skipped_by = Some(r.on_behalf.clone().unwrap_or_else(|| r.actor.clone()));
+                    rb.skip_reason.clone_from(reason);
                 }
                 Event::AttemptStarted { step, attempt, .. } => {
                     if let Some(v) = steps.get_mut(step) {

@@ -102,6 +102,12 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             }
         }
     }
+    if !args.skip_rollback.is_empty() && args.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+    {
+        eprintln!(
+            "hint: `--reason \"...\"` records how it was undone by hand (shown in status and the report; without it: \"undone by hand\")"
+        );
+    }
     if args.abort
         && let Some(rb) = &state.rollback
         && rb.finished.is_none()
@@ -187,6 +193,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             rollback: args.rollback,
             skip_rollback: args.skip_rollback.clone(),
             abort: args.abort,
+            reason: args.reason.clone(),
         })),
     };
     super::run::drive(&plan, journal, opts, args.output.no_progress)

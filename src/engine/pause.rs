@@ -113,6 +113,7 @@ impl Scheduler {
             step: None,
             choice,
             context: "interrupt".into(),
+            reason: None,
         });
         self.close_menu();
         match choice {

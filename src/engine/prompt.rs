@@ -176,7 +176,7 @@ impl Scheduler {
                     _ => None,
                 };
                 if let Some(choice) = choice {
-                    self.decided(id, choice, context);
+                    self.decided(id, choice, context, rest);
                 }
                 choice.is_some()
             }
@@ -188,12 +188,20 @@ impl Scheduler {
         self.show_prompt();
     }
 
-    /// Journal an operator's choice about a step and act on it.
-    pub(super) fn decided(&mut self, id: &str, choice: Choice, context: &str) {
+    /// Journal an operator's choice about a step (with their words, masked)
+    /// and act on it.
+    pub(super) fn decided(
+        &mut self,
+        id: &str,
+        choice: Choice,
+        context: &str,
+        reason: Option<String>,
+    ) {
         self.emit(Event::Decision {
             step: Some(id.to_string()),
             choice,
             context: context.into(),
+            reason,
         });
         self.parked.shift_remove(id);
         match choice {

@@ -278,13 +278,19 @@ impl Scheduler {
             rollback,
             skip_rollback,
             abort,
+            reason: said,
         } = input;
+        // The operator's words, masked like everything else they type.
+        let said = said
+            .map(|r| self.masker.mask(r.trim()))
+            .filter(|r| !r.is_empty());
         if abort {
             // The operator ends the run here: nothing runs, nothing rolls back.
             self.emit(Event::Decision {
                 step: None,
                 choice: Choice::Abort,
                 context: "resume".into(),
+                reason: said,
             });
             self.finish(
                 Outcome::Aborted,
@@ -306,9 +312,13 @@ impl Scheduler {
                     step: Some(id.clone()),
                     choice: Choice::Skip,
                     context: ROLLBACK_CONTEXT.into(),
+                    reason: said.clone(),
                 });
                 self.sink.notice(&format!(
-                    "rollback of `{id}` skipped: the operator undid it by hand"
+                    "rollback of `{id}` skipped: the operator undid it by hand{}",
+                    said.as_deref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
                 ));
             }
             let left: Vec<String> = state
@@ -330,6 +340,8 @@ impl Scheduler {
                     step: Some(again.clone()),
                     choice: Choice::Retry,
                     context: ROLLBACK_CONTEXT.into(),
+                    // The words are about the skipped steps when there are any.
+                    reason: skip_rollback.is_empty().then(|| said.clone()).flatten(),
                 });
                 self.sink
                     .notice(&format!("running the rollback of `{again}` again"));
@@ -414,9 +426,9 @@ impl Scheduler {
                 continue;
             }
             if rerun.contains(&id) {
-                self.decided(&id, Choice::Rerun, "resume");
+                self.decided(&id, Choice::Rerun, "resume", said.clone());
             } else if skip.contains(&id) {
-                self.decided(&id, Choice::Skip, "resume");
+                self.decided(&id, Choice::Skip, "resume", said.clone());
             } else if uncertain
                 && rec.state != StepState::Failed
                 && step.idempotent
@@ -424,7 +436,7 @@ impl Scheduler {
                 && !rollback
             {
                 // (With `--rollback` nothing is re-run: no decision to journal.)
-                self.decided(&id, Choice::Rerun, "idempotent");
+                self.decided(&id, Choice::Rerun, "idempotent", None);
             } else if uncertain && !rollback {
                 let reason = if rec.state == StepState::Failed {
                     PauseReason::StepFailed
@@ -455,6 +467,7 @@ impl Scheduler {
                 step: None,
                 choice: Choice::Rollback,
                 context: "resume".into(),
+                reason: said.clone(),
             });
             self.request(After::Rollback(RollbackReason::Operator));
             return None;

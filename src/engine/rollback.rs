@@ -8,7 +8,7 @@ use super::core::Slot;
 use super::scheduler::{Effect, Mode, Scheduler};
 use super::step::{ActionResult, describe};
 use crate::event::{Event, Outcome, RollbackReason, StepState};
-use crate::journal::Change;
+use crate::journal::{Change, SKIPPED_WHY, SkippedRollback};
 use crate::runbook::model::Step;
 
 /// What a rollback will undo, in order.
@@ -217,15 +217,16 @@ fn names(ids: &[String]) -> String {
 }
 
 /// What a finished rollback undid, naming the steps that had not finished
-/// and those whose rollback the operator skipped (`skipped`: step, who).
+/// and those whose rollback the operator skipped, with what they said they
+/// did (`--reason`) or else "undone by hand".
 fn rolled_back_words(
     partial: &[String],
     unconfirmed: &[String],
-    skipped: &[(String, String)],
+    skipped: &[SkippedRollback],
 ) -> String {
     let not_skipped = |ids: &[String]| -> Vec<String> {
         ids.iter()
-            .filter(|id| !skipped.iter().any(|(s, _)| s == *id))
+            .filter(|id| !skipped.iter().any(|s| s.step == **id))
             .cloned()
             .collect()
     };
@@ -234,13 +235,14 @@ fn rolled_back_words(
     if !skipped.is_empty() {
         let except = skipped
             .iter()
-            .map(|(id, who)| {
-                let by = if who.is_empty() {
+            .map(|s| {
+                let by = if s.by.is_empty() {
                     String::new()
                 } else {
-                    format!(" by {who}")
+                    format!(" by {}", s.by)
                 };
-                format!("`{id}` (rollback skipped{by}: undone by hand)")
+                let what = s.reason.as_deref().unwrap_or(SKIPPED_WHY);
+                format!("`{}` (rollback skipped{by}: {what})", s.step)
             })
             .collect::<Vec<_>>()
             .join(", ");
@@ -430,11 +432,21 @@ mod tests {
     fn the_final_words_name_the_rollbacks_skipped_by_hand() {
         let text = rolled_back_words(&[], &[], &[]);
         assert_eq!(text, "every completed step was rolled back");
-        let skipped = vec![("b".to_string(), "alice@host".to_string())];
+        let mut skipped = vec![SkippedRollback {
+            step: "b".into(),
+            by: "alice@host".into(),
+            reason: None,
+        }];
         let text = rolled_back_words(&[], &ids(&["b", "s"]), &skipped);
         assert_eq!(
             text,
             "every completed step was rolled back, except `b` (rollback skipped by alice@host: undone by hand), and `s` whose after-gates did not pass"
+        );
+        skipped[0].reason = Some("restored from snapshot by hand".into());
+        let text = rolled_back_words(&[], &[], &skipped);
+        assert_eq!(
+            text,
+            "every completed step was rolled back, except `b` (rollback skipped by alice@host: restored from snapshot by hand)"
         );
     }
 

@@ -71,6 +71,9 @@ pub struct ResumeInput {
     pub skip_rollback: Vec<String>,
     /// `--abort`: end the paused run here, without rollback.
     pub abort: bool,
+    /// `--reason`: the operator's words, journaled with each decision made
+    /// here (for `--skip-rollback`: how the step was undone by hand).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

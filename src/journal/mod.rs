@@ -12,7 +12,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use reader::{JournalRead, RecordStream, parse_header, read_journal, stream_journal};
-pub use replay::{Change, ROLLBACK_CONTEXT, RunState, StepRecord};
+pub use replay::{Change, ROLLBACK_CONTEXT, RunState, SKIPPED_WHY, SkippedRollback, StepRecord};
 pub use stamp::{Clock, Stamp, local_actor};
 pub use writer::{DriveLock, Flushed, Journal, append_external};
 

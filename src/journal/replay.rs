@@ -34,12 +34,25 @@ pub struct StepRecord {
     pub rollback_skipped: bool,
     /// Who skipped its rollback: the name given (`--as`), else the actor.
     pub rollback_skipped_by: Option<String>,
+    /// What they said they did (`cutover resume --reason`), if anything.
+    pub rollback_skip_reason: Option<String>,
     /// The step's action (command, request) started at some point in this
     /// run: a step stopped in its before-gates or approval never touched
     /// anything. For `rollback_partial`.
     pub action_started: bool,
     /// The last operator decision about this step not yet acted on.
     pub decision: Option<Choice>,
+}
+
+/// A rollback the operator skipped (`cutover resume --skip-rollback`): it
+/// was undone by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRollback {
+    pub step: String,
+    /// The `--as` name, else the actor.
+    pub by: String,
+    /// What they did (`--reason`), if they said.
+    pub reason: Option<String>,
 }
 
 impl Default for StepRecord {
@@ -60,6 +73,7 @@ impl Default for StepRecord {
             rolled_back: false,
             rollback_skipped: false,
             rollback_skipped_by: None,
+            rollback_skip_reason: None,
             action_started: false,
             decision: None,
         }
@@ -131,6 +145,10 @@ pub enum Change {
 /// `--rollback` retrying a failed one).
 pub const ROLLBACK_CONTEXT: &str = "rollback";
 
+/// What a skipped rollback (`cutover resume --skip-rollback`) says when the
+/// operator gave no `--reason`.
+pub const SKIPPED_WHY: &str = "undone by hand";
+
 impl RunState {
     /// The step's action finished OK in some attempt since it was last
     /// rolled back, but the step is not complete: its after-gates failed,
@@ -143,9 +161,9 @@ impl RunState {
     }
 
     /// The steps whose rollback the operator skipped (`--skip-rollback`)
-    /// and that were not rolled back, with who skipped them, in the order
-    /// of the rollback's plan.
-    pub fn rollbacks_skipped(&self) -> Vec<(String, String)> {
+    /// and that were not rolled back, with who skipped them and what they
+    /// said, in the order of the rollback's plan.
+    pub fn rollbacks_skipped(&self) -> Vec<SkippedRollback> {
         let planned = self
             .rollback
             .as_ref()
@@ -156,11 +174,10 @@ impl RunState {
         ids.into_iter()
             .filter_map(|id| {
                 let r = self.steps.get(id)?;
-                (r.rollback_skipped && !r.rolled_back).then(|| {
-                    (
-                        id.clone(),
-                        r.rollback_skipped_by.clone().unwrap_or_default(),
-                    )
+                (r.rollback_skipped && !r.rolled_back).then(|| SkippedRollback {
+                    step: id.clone(),
+                    by: r.rollback_skipped_by.clone().unwrap_or_default(),
+                    reason: r.rollback_skip_reason.clone(),
                 })
             })
             .collect()
@@ -302,6 +319,7 @@ impl RunState {
                 step: Some(step),
                 choice: Choice::Skip,
                 context,
+                reason,
             } if context == ROLLBACK_CONTEXT => {
                 let who = match r.on_behalf.as_deref() {
                     Some(name) if !name.is_empty() => name.to_string(),
@@ -310,6 +328,7 @@ impl RunState {
                 let rec = self.step(step);
                 rec.rollback_skipped = true;
                 rec.rollback_skipped_by = Some(who);
+                rec.rollback_skip_reason.clone_from(reason);
                 if let Some(rb) = &mut self.rollback {
                     rb.failed.retain(|s| s != step);
                 }
@@ -636,6 +655,7 @@ mod tests {
             step: Some("b".into()),
             choice: Choice::Skip,
             context: ROLLBACK_CONTEXT.into(),
+            reason: None,
         });
         let s = replay(events.clone());
         assert_eq!(s.rollbacks_left(), ["a"]);
@@ -754,6 +774,7 @@ mod tests {
                 step: Some("a".into()),
                 choice: Choice::Skip,
                 context: ROLLBACK_CONTEXT.into(),
+                reason: None,
             },
         ]
         .into_iter()
@@ -768,6 +789,7 @@ mod tests {
                     step: Some("l".into()),
                     choice: Choice::Skip,
                     context: ROLLBACK_CONTEXT.into(),
+                    reason: Some("restored from snapshot by hand".into()),
                 },
             )
         });
@@ -787,8 +809,16 @@ mod tests {
         assert_eq!(
             s.rollbacks_skipped(),
             [
-                ("l".to_string(), "alice".to_string()),
-                ("a".to_string(), "a".to_string())
+                SkippedRollback {
+                    step: "l".into(),
+                    by: "alice".into(),
+                    reason: Some("restored from snapshot by hand".into()),
+                },
+                SkippedRollback {
+                    step: "a".into(),
+                    by: "a".into(),
+                    reason: None,
+                }
             ]
         );
     }

@@ -672,6 +672,7 @@ mod tests {
                     step: None,
                     choice: Choice::Rollback,
                     context: "interrupt".into(),
+                    reason: None,
                 },
             ),
             (

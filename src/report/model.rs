@@ -146,6 +146,10 @@ pub struct RollbackStepReport {
     pub skipped_by: Option<String>,
     /// When it was skipped.
     pub skipped_at: Option<Ts>,
+    /// What the operator said they did (`--reason`); in JSON only when given
+    /// (without it: "undone by hand").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
 }
 
 impl RollbackStepReport {
@@ -165,6 +169,7 @@ impl RollbackStepReport {
             failed_attempts: Vec::new(),
             skipped_by: None,
             skipped_at: None,
+            skip_reason: None,
         }
     }
 }

@@ -379,7 +379,10 @@ fn rollback_result(x: &RollbackStepReport) -> Vec<Span> {
     let mut out = Vec::new();
     if let Some(by) = &x.skipped_by {
         out.push(Span::Tone(Tone::Warn, format!("skipped by {by}")));
-        out.push(text(format!(" ({SKIPPED_WHY})")));
+        out.push(text(match &x.skip_reason {
+            Some(said) => format!(": {said}"),
+            None => format!(" ({SKIPPED_WHY})"),
+        }));
         // What its own action did before the operator skipped it.
         match (x.ok, &x.detail) {
             (Some(false), Some(d)) => out.push(text(format!(" after it failed: {d}"))),

@@ -226,12 +226,17 @@ pub fn describe(record: &Record) -> Option<String> {
             step,
             choice,
             context,
+            reason,
         } => format!(
-            "decision by {}: {}{} ({context})",
+            "decision by {}: {}{} ({context}){}",
             record.who(),
             crate::event::words(choice),
             step.as_ref()
                 .map(|s| format!(" step `{s}`"))
+                .unwrap_or_default(),
+            reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         ),
         Event::ApprovalRequested { step, min, .. } => {

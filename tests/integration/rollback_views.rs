@@ -82,10 +82,19 @@ fn status_step<'a>(v: &'a Value, step: &str) -> &'a Value {
 #[test]
 fn a_skipped_rollback_shows_as_skipped_by_whom_in_status_and_report() {
     let c = failed_rollback();
-    cutover_exits(
+    let stderr = cutover_exits(
         &c,
         &["resume", "r3", "--skip-rollback", "b", "--as", "alice"],
         3,
+    );
+    // Allowed without `--reason`, with a hint; the final words fall back.
+    assert!(
+        stderr.contains("hint: `--reason \"...\"` records how it was undone by hand"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("except `b` (rollback skipped by alice: undone by hand)"),
+        "{stderr}"
     );
 
     // status, text: b's rollback was skipped, not failed.
@@ -104,6 +113,7 @@ fn a_skipped_rollback_shows_as_skipped_by_whom_in_status_and_report() {
     let rb = &status_step(&v, "b")["rollback"];
     assert_eq!(rb["state"], "skipped", "{rb}");
     assert_eq!(rb["skipped_by"], "alice", "{rb}");
+    assert!(rb.get("skip_reason").is_none(), "{rb}");
     let a_rb = &status_step(&v, "a")["rollback"];
     assert_eq!(a_rb["state"], "rolled_back", "{a_rb}");
     assert!(a_rb.get("skipped_by").is_none(), "{a_rb}");
@@ -139,6 +149,7 @@ fn a_skipped_rollback_shows_as_skipped_by_whom_in_status_and_report() {
     assert_eq!(report["rollback"]["failed"], serde_json::json!([]));
     let b_rb = &report["steps"]["b"]["rollback"];
     assert_eq!(b_rb["skipped_by"], "alice", "{b_rb}");
+    assert!(b_rb.get("skip_reason").is_none(), "{b_rb}");
     assert!(b_rb["skipped_at"].is_string(), "{b_rb}");
     assert_eq!(b_rb["attempts"], 1, "{b_rb}");
     assert_eq!(report["steps"]["a"]["rollback"]["skipped_by"], Value::Null);
@@ -150,6 +161,90 @@ fn a_skipped_rollback_shows_as_skipped_by_whom_in_status_and_report() {
             .any(|d| d["kind"] == "rollback-skipped" && d["step"] == "b"),
         "{}",
         report["deviations"]
+    );
+}
+
+#[test]
+fn a_skipped_rollback_shows_what_the_operator_did_by_hand() {
+    const SAID: &str = "restored from snapshot by hand";
+    let c = failed_rollback();
+    let stderr = cutover_exits(
+        &c,
+        &[
+            "resume",
+            "r3",
+            "--skip-rollback",
+            "b",
+            "--reason",
+            SAID,
+            "--as",
+            "alice",
+        ],
+        3,
+    );
+    assert!(!stderr.contains("hint: `--reason"), "{stderr}");
+    // The final message.
+    assert!(
+        stderr.contains(&format!("except `b` (rollback skipped by alice: {SAID})")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("undone by hand)"), "{stderr}");
+
+    // status, text and JSON.
+    let text = stdout(&c, &["status", "r3"]);
+    let b_line = status_line(&text, "b");
+    assert!(
+        b_line.contains(&format!("rollback skipped (by alice: {SAID})")),
+        "{b_line}"
+    );
+    let v = json(&c, &["status", "r3", "--format", "json"]);
+    let rb = &status_step(&v, "b")["rollback"];
+    assert_eq!(rb["state"], "skipped", "{rb}");
+    assert_eq!(rb["skipped_by"], "alice", "{rb}");
+    assert_eq!(rb["skip_reason"], SAID, "{rb}");
+    assert!(
+        status_step(&v, "a")["rollback"]
+            .get("skip_reason")
+            .is_none(),
+        "{v}"
+    );
+
+    // report, Markdown: Rollback table, deviation and the decision's why.
+    let md = stdout(&c, &["report", "r3"]);
+    let row = rollback_row(&md, "b");
+    assert!(row.contains(&format!("skipped by alice: {SAID}")), "{row}");
+    assert!(!row.contains("undone by hand"), "{row}");
+    let deviations = md.split("## Deviations").nth(1).unwrap_or_default();
+    let deviations = deviations.split("\n## ").next().unwrap_or_default();
+    assert!(
+        deviations.contains(&format!(
+            "| rollback-skipped | b | rollback of `b` skipped by alice: {SAID} |"
+        )),
+        "{deviations}"
+    );
+    let decisions = md
+        .split("## Approvals and decisions")
+        .nth(1)
+        .unwrap_or_default();
+    let decisions = decisions.split("\n## ").next().unwrap_or_default();
+    assert!(
+        decisions.contains(&format!("| b | decision: skip rollback | {SAID} |")),
+        "{decisions}"
+    );
+
+    // report, JSON.
+    let report = json(&c, &["report", "r3", "--format", "json"]);
+    let b_rb = &report["steps"]["b"]["rollback"];
+    assert_eq!(b_rb["skipped_by"], "alice", "{b_rb}");
+    assert_eq!(b_rb["skip_reason"], SAID, "{b_rb}");
+    assert!(
+        report["approvals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["decision"] == "decision: skip rollback" && a["reason"] == SAID),
+        "{}",
+        report["approvals"]
     );
 }
 
@@ -223,4 +318,31 @@ fn a_rollback_that_fails_again_lists_both_attempts() {
     assert_eq!(b_rb["failed_attempts"].as_array().map(Vec::len), Some(1));
     let v = json(&c, &["status", "r3", "--format", "json"]);
     assert_eq!(status_step(&v, "b")["rollback"]["state"], "skipped");
+}
+
+#[test]
+fn the_reason_for_a_skipped_rollback_is_masked() {
+    const PW: &str = "s3cr3t-Pw-rbviews";
+    let runbook = RUNBOOK.replace(
+        "name = \"rbviews\"\n",
+        "name = \"rbviews\"\n[secrets]\npw = { env = \"RBVIEWS_PW\" }\n",
+    );
+    let c = Cutover::new().runbook(&runbook).env("RBVIEWS_PW", PW);
+    // (`exec`, not `cutover_exits`: the secret comes from `c`'s env.)
+    let out = c.exec(&["run", "runbook.toml", "--run-id", "r3"]);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    let said = format!("reset the password to {PW} by hand");
+    let out = c.exec(&["resume", "r3", "--skip-rollback", "b", "--reason", &said]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let stderr = out.stderr;
+    let journal = std::fs::read_to_string(c.path(".cutover/runs/r3/journal.jsonl")).unwrap();
+    let md = stdout(&c, &["report", "r3"]);
+    for (what, text) in [("stderr", &stderr), ("journal", &journal), ("report", &md)] {
+        assert!(!text.contains(PW), "{what} leaks the secret:\n{text}");
+    }
+    let report = json(&c, &["report", "r3", "--format", "json"]);
+    assert_eq!(
+        report["steps"]["b"]["rollback"]["skip_reason"],
+        "reset the password to *** by hand"
+    );
 }

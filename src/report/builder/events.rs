@@ -14,8 +14,9 @@ use crate::report::model::{
 /// The `context` of a decision made after a failed rollback.
 const ROLLBACK_CONTEXT: &str = "rollback";
 
-/// What skipping a rollback (`cutover resume --skip-rollback`) means.
-pub(crate) const SKIPPED_WHY: &str = "undone by hand";
+/// What skipping a rollback (`cutover resume --skip-rollback`) means when
+/// the operator did not say (`--reason`).
+pub(crate) use crate::journal::SKIPPED_WHY;
 
 /// The person behind `who`: the `--as` name if one was given, else `user@host`.
 fn person(who: &str) -> String {
@@ -413,6 +414,7 @@ impl Builder {
                 step,
                 choice,
                 context,
+                reason,
             } if context == ROLLBACK_CONTEXT => {
                 // After a failed rollback: `--skip-rollback STEP` (undone by
                 // hand) or `--rollback` (its rollback runs again).
@@ -425,16 +427,22 @@ impl Builder {
                         .get_or_insert_with(|| RollbackStepReport::new(String::new(), false, at));
                     rb.skipped_by = Some(by.clone());
                     rb.skipped_at = Some(at);
+                    rb.skip_reason.clone_from(&reason);
+                    let what = reason.as_deref().unwrap_or(SKIPPED_WHY);
                     (
                         "rollback-skipped",
-                        format!("rollback of `{name}` skipped by {by}: {SKIPPED_WHY}"),
+                        format!("rollback of `{name}` skipped by {by}: {what}"),
                     )
                 } else {
                     (
                         "rollback-retried",
                         format!(
-                            "operator chose {} for the rollback of `{name}`",
-                            crate::event::words(&choice)
+                            "operator chose {} for the rollback of `{name}`{}",
+                            crate::event::words(&choice),
+                            reason
+                                .as_deref()
+                                .map(|r| format!(": {r}"))
+                                .unwrap_or_default()
                         ),
                     )
                 };
@@ -444,10 +452,10 @@ impl Builder {
                     who,
                     step.as_deref(),
                     &format!("decision: {} rollback", crate::event::words(&choice)),
-                    Some(if choice == Choice::Skip {
-                        SKIPPED_WHY.to_string()
-                    } else {
-                        context
+                    Some(match (choice, reason) {
+                        (_, Some(said)) => said,
+                        (Choice::Skip, None) => SKIPPED_WHY.to_string(),
+                        (_, None) => context,
                     }),
                 );
                 self.line(seq, at, who, "decision", text);
@@ -456,6 +464,7 @@ impl Builder {
                 step,
                 choice,
                 context,
+                reason,
             } => {
                 let choice_label = crate::event::words(&choice);
                 let kind = match context.as_str() {
@@ -465,9 +474,13 @@ impl Builder {
                     _ => "decision",
                 };
                 let text = format!(
-                    "operator chose {choice_label}{} ({context})",
+                    "operator chose {choice_label}{} ({context}){}",
                     step.as_ref()
                         .map(|s| format!(" for `{s}`"))
+                        .unwrap_or_default(),
+                    reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
                         .unwrap_or_default()
                 );
                 if choice != Choice::Continue || kind != "decision" {
@@ -478,7 +491,7 @@ impl Builder {
                     who,
                     step.as_deref(),
                     &format!("decision: {choice_label}"),
-                    Some(context),
+                    Some(reason.unwrap_or(context)),
                 );
                 self.line(seq, at, who, "decision", text);
             }
