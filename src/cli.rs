@@ -172,7 +172,7 @@ pub struct GateArgs {
 /// Output flags shared by `run` and `resume`.
 #[derive(Debug, Clone, Args)]
 pub struct RunOutputArgs {
-    /// Approve go/no-go prompts automatically (refused in production envs).
+    /// Approve plain go/no-go prompts automatically: not in production envs, and never one that names approvers, needs more than one person or forbids self-approval.
     #[arg(long)]
     pub yes: bool,
     /// Plain timestamped lines instead of the progress view.
