@@ -213,15 +213,7 @@ pub fn resolve(
                             Some(if runbook.envs.is_empty() {
                                 "the runbook declares no `[env.NAME]` overlays".into()
                             } else {
-                                format!(
-                                    "declared: {}",
-                                    runbook
-                                        .envs
-                                        .keys()
-                                        .map(|k| format!("`{k}`"))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                )
+                                format!("declared: {}", crate::diag::code_list(runbook.envs.keys()))
                             })
                         }),
                 });

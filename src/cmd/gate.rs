@@ -29,12 +29,12 @@ pub fn exec(args: &GateArgs) -> Result<ExitCode, Error> {
     };
     let gates: Vec<&Gate> = if let Some(id) = gate_id {
         let Some(g) = step.gates.iter().find(|g| g.id == id) else {
-            let names: Vec<String> = step.gates.iter().map(|g| format!("`{}`", g.id)).collect();
             let mut message = format!("step `{step_id}` has no gate `{id}`");
             if let Some(best) = crate::diag::suggest(id, step.gates.iter().map(|g| g.id.as_str())) {
                 let _ = write!(message, " (did you mean `{best}`?)");
-            } else if !names.is_empty() {
-                let _ = write!(message, "; its gates: {}", names.join(", "));
+            } else if !step.gates.is_empty() {
+                let names = crate::diag::code_list(step.gates.iter().map(|g| &g.id));
+                let _ = write!(message, "; its gates: {names}");
             }
             return Err(Error::Usage(message));
         };

@@ -154,11 +154,11 @@ pub(crate) fn unknown_source<'a>(
     if let Some(best) = crate::diag::suggest(name, known.clone().into_iter().map(String::as_str)) {
         let _ = write!(message, " (did you mean `{best}`?)");
     } else {
-        let names: Vec<String> = known.into_iter().map(|n| format!("`{n}`")).collect();
+        let names = crate::diag::code_list(known);
         if names.is_empty() {
             message.push_str(": the runbook declares no `[sources.*]`");
         } else {
-            let _ = write!(message, ", expected one of {}", names.join(", "));
+            let _ = write!(message, ", expected one of {names}");
         }
     }
     Error::Usage(message)

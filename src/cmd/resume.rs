@@ -56,13 +56,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
                 left = if left.is_empty() {
                     String::new()
                 } else {
-                    format!(
-                        "; not rolled back yet: {}",
-                        left.iter()
-                            .map(|s| format!("`{s}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
+                    format!("; not rolled back yet: {}", crate::diag::code_list(&left))
                 },
                 r = args.run.run,
             );
@@ -87,11 +81,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
                 return Err(Error::Usage(format!(
                     "the rollback of run `{}` does not roll back `{step}` (it rolls back {})",
                     read.header.run_id,
-                    rb.planned
-                        .iter()
-                        .map(|s| format!("`{s}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    crate::diag::code_list(&rb.planned)
                 )));
             }
             if !left.contains(step) {

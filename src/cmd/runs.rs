@@ -128,14 +128,7 @@ fn table(rows: &[RunRow]) -> String {
     };
     line(header);
     for row in &cells {
-        line([
-            row[0].as_str(),
-            row[1].as_str(),
-            row[2].as_str(),
-            row[3].as_str(),
-            row[4].as_str(),
-            row[5].as_str(),
-        ]);
+        line(row.each_ref().map(String::as_str));
     }
     out
 }

@@ -103,6 +103,15 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         })
 }
 
+/// Names as an operator reads them in a message: `` `a`, `b`, `c` ``.
+pub fn code_list<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> String {
+    names
+        .into_iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `did you mean `x`?` help text, if any candidate is close.
 pub fn did_you_mean<'a>(
     name: &str,

@@ -135,17 +135,10 @@ pub fn judge_dry_run(
             if age <= within && !run.queries_worked() {
                 let failed = match run.failed_queries.len() {
                     0 => "some queries".to_string(),
-                    1 => format!(
-                        "1 query (`{}`)",
-                        run.failed_queries.iter().next().unwrap_or(&String::new())
-                    ),
                     n => format!(
-                        "{n} queries ({})",
-                        run.failed_queries
-                            .iter()
-                            .map(|q| format!("`{q}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        "{n} quer{} ({})",
+                        if n == 1 { "y" } else { "ies" },
+                        crate::diag::code_list(&run.failed_queries)
                     ),
                 };
                 Judged {

@@ -222,11 +222,7 @@ fn item(
         v.error(
             format!(
                 "{owner} gives more than one check: {}",
-                given
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::diag::code_list(&given)
             ),
             it.id.span(),
         )

@@ -397,14 +397,7 @@ fn check_sections<T: Sections>(table: &DeTable<'_>) -> Vec<Diagnostic> {
     for (key, value) in table {
         let name: &str = key.get_ref();
         if !T::KEYS.contains(&name) {
-            let expected = format!(
-                "expected one of {}",
-                T::KEYS
-                    .iter()
-                    .map(|k| format!("`{k}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let expected = format!("expected one of {}", crate::diag::code_list(T::KEYS));
             diags.push(
                 Diagnostic::error(format!("unknown top-level key `{name}`"))
                     .at(key.span())

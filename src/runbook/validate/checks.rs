@@ -71,11 +71,7 @@ impl Validator<'_> {
                     } else {
                         format!(
                             "declared sources: {}",
-                            sources
-                                .keys()
-                                .map(|k| format!("`{k}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            crate::diag::code_list(sources.keys())
                         )
                     }
                 });
