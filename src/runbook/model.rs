@@ -409,9 +409,17 @@ impl Step {
     pub fn gates(&self, when: GateWhen) -> impl Iterator<Item = &Gate> {
         self.gates.iter().filter(move |g| g.when == when)
     }
+}
 
-    /// A step with side effects: anything but a read-only command.
-    pub fn mutates(&self) -> bool {
-        !matches!(self.action, Action::Manual { .. }) && self.dry_run != DryRunMode::Run
+impl Action {
+    /// Whether running this can change things: not a manual step (a person
+    /// acts and undoes), not a command marked read-only (`dry_run = "run"`),
+    /// not an HTTP GET, HEAD or OPTIONS.
+    pub fn mutates(&self, dry_run: DryRunMode) -> bool {
+        match self {
+            Action::Manual { .. } => false,
+            Action::Http(h) if ["GET", "HEAD", "OPTIONS"].contains(&h.method.as_str()) => false,
+            Action::Run { .. } | Action::Http(_) => dry_run != DryRunMode::Run,
+        }
     }
 }

@@ -280,14 +280,7 @@ impl Validator<'_> {
             let dry_run = s.dry_run.unwrap_or(DryRunMode::Skip);
             let on_failure = s.on_failure.unwrap_or(OnFailure::Rollback);
             let Some(action) = action else { continue };
-            // An HTTP GET/HEAD/OPTIONS reads; it has nothing to roll back.
-            let reads_only = matches!(&action, Action::Http(h)
-                if ["GET", "HEAD", "OPTIONS"].contains(&h.method.to_ascii_uppercase().as_str()));
-            if rollback.is_none()
-                && !matches!(action, Action::Manual { .. })
-                && !reads_only
-                && dry_run != DryRunMode::Run
-            {
+            if rollback.is_none() && action.mutates(dry_run) {
                 self.warning(
                     format!("step `{}` changes things but has no `rollback`", s.id.get()),
                     s.id.span(),
