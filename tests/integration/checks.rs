@@ -471,6 +471,21 @@ fn attest_without_user_or_as_records_user_at_host() {
     assert!(stdout.contains(&format!("attested by {by}")), "{stdout}");
 }
 
+/// `validate checks/bad.toml` of `text` exits 1 and its stderr holds every
+/// one of `expected`.
+fn validate_fails_saying(text: &str, expected: &[&str]) -> Cutover {
+    let c = Cutover::new().file("checks/bad.toml", text);
+    let (code, _, stderr) = cli(&c, &["validate", "checks/bad.toml"]);
+    assert_eq!(code, 1, "{stderr}");
+    for expected in expected {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    c
+}
+
 #[test]
 fn checklist_errors_point_at_file_line_and_column() {
     let text = r#"[checklist]
@@ -505,29 +520,24 @@ reason = "r"
 approver = "p"
 expires = "2026-12-01"
 "#;
-    let c = Cutover::new().file("checks/bad.toml", text);
-    let (code, _, stderr) = cli(&c, &["validate", "checks/bad.toml"]);
-    assert_eq!(code, 1, "{stderr}");
-    for expected in [
-        "checks/bad.toml:11:12",
-        "unknown severity `blocer`",
-        "did you mean `blocker`",
-        "checks/bad.toml:12:10",
-        "unknown source `prm`",
-        "checks/bad.toml:17:6",
-        "duplicate item id `a`",
-        "checks/bad.toml:20:11",
-        "invalid duration `soon`",
-        "checks/bad.toml:25:29",
-        "invalid date `yesterday`",
-        "checks/bad.toml:28:8",
-        "waiver names unknown item `c`",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
+    let c = validate_fails_saying(
+        text,
+        &[
+            "checks/bad.toml:11:12",
+            "unknown severity `blocer`",
+            "did you mean `blocker`",
+            "checks/bad.toml:12:10",
+            "unknown source `prm`",
+            "checks/bad.toml:17:6",
+            "duplicate item id `a`",
+            "checks/bad.toml:20:11",
+            "invalid duration `soon`",
+            "checks/bad.toml:25:29",
+            "invalid date `yesterday`",
+            "checks/bad.toml:28:8",
+            "waiver names unknown item `c`",
+        ],
+    );
     // Same file through `check`: could not evaluate.
     let out = c.exec(&["check", "checks/bad.toml", "--format", "json"]);
     assert_eq!(out.code, 2, "{out:?}");
@@ -1026,34 +1036,29 @@ id = "b"
 title = "B"
 dry_run_passed = { runbook = "x", env = "staging", within = "7" }
 "#;
-    let c = Cutover::new().file("checks/bad.toml", text);
-    let (code, _, stderr) = cli(&c, &["validate", "checks/bad.toml"]);
-    assert_eq!(code, 1, "{stderr}");
-    for expected in [
-        "checks/bad.toml:1:2",
-        "unknown top-level key `checklst`",
-        "did you mean `checklist`",
-        "checks/bad.toml:11:12",
-        "unknown severity `warn`",
-        "did you mean `warning`",
-        "checks/bad.toml:12:10",
-        "unknown source `prm`",
-        "checks/bad.toml:17:6",
-        "duplicate item id `a`",
-        "checks/bad.toml:20:11",
-        "invalid duration `soon`",
-        "checks/bad.toml:22:1",
-        "missing field `id`",
-        "checks/bad.toml:29:61",
-        "invalid duration `7`",
-        "add a unit, e.g. \"7d\"",
-        "checks/bad.toml: invalid (7 errors)",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
+    validate_fails_saying(
+        text,
+        &[
+            "checks/bad.toml:1:2",
+            "unknown top-level key `checklst`",
+            "did you mean `checklist`",
+            "checks/bad.toml:11:12",
+            "unknown severity `warn`",
+            "did you mean `warning`",
+            "checks/bad.toml:12:10",
+            "unknown source `prm`",
+            "checks/bad.toml:17:6",
+            "duplicate item id `a`",
+            "checks/bad.toml:20:11",
+            "invalid duration `soon`",
+            "checks/bad.toml:22:1",
+            "missing field `id`",
+            "checks/bad.toml:29:61",
+            "invalid duration `7`",
+            "add a unit, e.g. \"7d\"",
+            "checks/bad.toml: invalid (7 errors)",
+        ],
+    );
 }
 
 #[test]

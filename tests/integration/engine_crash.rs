@@ -184,12 +184,13 @@ rollback = "true"
     assert!(stopped[0]["seq"].as_u64() < decision[0]["seq"].as_u64());
 }
 
-#[test]
-fn a_crash_mid_rollback_resumes_the_rollback() {
-    let c = Cutover::new().runbook(
+/// `a`, `b` done, `c` fails: the rollback runs `b_rollback` (which must
+/// write its pid to `rb.pid` and `undo-b-start` to `undo.log`), then `a`'s.
+fn rollback_runbook(name: &str, b_rollback: &str) -> String {
+    format!(
         r#"
 [runbook]
-name = "rollback-crash"
+name = "{name}"
 
 [[step]]
 id = "a"
@@ -199,19 +200,32 @@ rollback = "echo undo-a >> undo.log"
 [[step]]
 id = "b"
 run = "true"
-# The first time, hang (the crash comes then); the second time, finish.
-rollback = "if [ -f again ]; then echo undo-b >> undo.log; else echo $$ > rb.pid; touch again; echo undo-b-start >> undo.log; sleep 30; fi"
+rollback = "{b_rollback}"
 
 [[step]]
 id = "c"
 run = "exit 1"
-"#,
-    );
-    let _reap = Reap::new(&c, "rb.pid");
-    let mut child = spawn_run_quiet(&c, &[]);
-    wait_for_text(&c, "undo.log", "undo-b-start");
-    wait_for_process_started(&c, "b", "rollback");
+"#
+    )
+}
+
+/// Run `r` and `kill -9` it once `b`'s rollback has started.
+fn crash_in_the_rollback_of_b(c: &Cutover) {
+    let mut child = spawn_run_quiet(c, &[]);
+    wait_for_text(c, "undo.log", "undo-b-start");
+    wait_for_process_started(c, "b", "rollback");
     kill9(&mut child);
+}
+
+#[test]
+fn a_crash_mid_rollback_resumes_the_rollback() {
+    let c = Cutover::new().runbook(&rollback_runbook(
+        "rollback-crash",
+        // The first time, hang (the crash comes then); the second time, finish.
+        "if [ -f again ]; then echo undo-b >> undo.log; else echo $$ > rb.pid; touch again; echo undo-b-start >> undo.log; sleep 30; fi",
+    ));
+    let _reap = Reap::new(&c, "rb.pid");
+    crash_in_the_rollback_of_b(&c);
     // The killed run's rollback command lives on in its own group: resume
     // must stop it before running b's rollback again.
     let leader = read_pid(&c, "rb.pid");
@@ -242,31 +256,12 @@ run = "exit 1"
 
 #[test]
 fn a_rollback_cut_off_by_a_crash_and_then_skipped_is_not_said_to_run_again() {
-    let c = Cutover::new().runbook(
-        r#"
-[runbook]
-name = "rollback-crash-skip"
-
-[[step]]
-id = "a"
-run = "true"
-rollback = "echo undo-a >> undo.log"
-
-[[step]]
-id = "b"
-run = "true"
-rollback = "echo $$ > rb.pid; echo undo-b-start >> undo.log; sleep 30"
-
-[[step]]
-id = "c"
-run = "exit 1"
-"#,
-    );
+    let c = Cutover::new().runbook(&rollback_runbook(
+        "rollback-crash-skip",
+        "echo $$ > rb.pid; echo undo-b-start >> undo.log; sleep 30",
+    ));
     let _reap = Reap::new(&c, "rb.pid");
-    let mut child = spawn_run_quiet(&c, &[]);
-    wait_for_text(&c, "undo.log", "undo-b-start");
-    wait_for_process_started(&c, "b", "rollback");
-    kill9(&mut child);
+    crash_in_the_rollback_of_b(&c);
     let stderr = cutover_exits(
         &c,
         &["resume", "r", "--skip-rollback", "b", "--as", "alice"],

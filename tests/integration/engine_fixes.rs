@@ -4,18 +4,17 @@
 
 use serde_json::Value;
 
-use crate::engine::{cutover, cutover_exits, journal, of_type, outcome, steps_of};
 use crate::support::cutover::Cutover;
+use crate::support::journal::{journal, of_type, outcome, steps_of};
+use crate::support::run::{cutover, cutover_exits, effects};
 
-fn effects(c: &Cutover) -> String {
-    std::fs::read_to_string(c.path("effects")).unwrap_or_default()
-}
-
-fn last_finished(j: &[Value]) -> Value {
-    of_type(j, "run_finished")
+/// The message of the last `run_finished`; panics when there is none.
+fn finished_message(j: &[Value]) -> String {
+    let last = of_type(j, "run_finished")
         .last()
         .map(|r| r["data"].clone())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    last["message"].as_str().unwrap().to_string()
 }
 
 // ---- 1. --yes and production ---------------------------------------------
@@ -136,38 +135,22 @@ run = "echo {{ vars.target }} >> effects"
     let j = journal(&c, "r");
     assert_eq!(of_type(&j, "run_started")[0]["data"]["production"], true);
     assert!(of_type(&j, "approval_granted").is_empty());
-    // An overlay that says `production = false` is not.
-    let c = Cutover::new().runbook(runbook);
-    cutover_exits(
-        &c,
-        &[
+    // An overlay that says `production = false` is not; one that does not
+    // say inherits the runbook's.
+    for (env, code, effect) in [("staging", 0, "staging-db\n"), ("canary", 4, "")] {
+        let c = Cutover::new().runbook(runbook);
+        let args = [
             "run",
             "runbook.toml",
             "--run-id",
             "r",
             "--env",
-            "staging",
+            env,
             "--yes",
-        ],
-        0,
-    );
-    assert_eq!(effects(&c), "staging-db\n");
-    // One that does not say inherits the runbook's.
-    let c = Cutover::new().runbook(runbook);
-    cutover_exits(
-        &c,
-        &[
-            "run",
-            "runbook.toml",
-            "--run-id",
-            "r",
-            "--env",
-            "canary",
-            "--yes",
-        ],
-        4,
-    );
-    assert_eq!(effects(&c), "");
+        ];
+        cutover_exits(&c, &args, code);
+        assert_eq!(effects(&c), effect, "--env {env}");
+    }
 }
 
 // ---- 2. after a failed rollback ------------------------------------------
@@ -202,7 +185,7 @@ fn failed_rollback() -> Cutover {
         "{stderr}"
     );
     let j = journal(&c, "r");
-    let message = last_finished(&j)["message"].as_str().unwrap().to_string();
+    let message = finished_message(&j);
     assert!(message.contains("not rolled back yet: `prep`"), "{message}");
     assert_eq!(effects(&c), "prep\nfreeze\n");
     // A plain resume says what to do, and changes nothing.
@@ -278,7 +261,7 @@ fn a_rollback_done_by_hand_is_skipped_and_the_rest_runs() {
     assert_eq!(decision["as"], "alice");
     assert_eq!(steps_of(&j, "rollback_step_started"), ["freeze", "prep"]);
     assert_eq!(outcome(&j), "rolled_back");
-    let message = last_finished(&j)["message"].as_str().unwrap().to_string();
+    let message = finished_message(&j);
     assert!(
         message.contains(
             "every completed step was rolled back, except `freeze` (rollback skipped by alice: undone by hand)"
@@ -335,7 +318,7 @@ interval = "50ms"
     let started = of_type(&j, "rollback_started")[0]["data"].clone();
     assert_eq!(started["steps"], serde_json::json!(["switch-dns", "prep"]));
     assert!(started.get("partial").is_none(), "{started}");
-    let message = last_finished(&j)["message"].as_str().unwrap().to_string();
+    let message = finished_message(&j);
     assert!(
         message.contains("`switch-dns` whose after-gates did not pass"),
         "{message}"
@@ -435,7 +418,7 @@ interval = "50ms"
     );
     let j = journal(&c, "x1");
     assert_eq!(steps_of(&j, "rollback_step_finished"), ["switch"]);
-    let message = last_finished(&j)["message"].as_str().unwrap().to_string();
+    let message = finished_message(&j);
     assert!(
         message.contains("`switch` whose after-gates did not pass"),
         "{message}"

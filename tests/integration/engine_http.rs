@@ -2,9 +2,10 @@
 //! engine reads a bounded prefix, decides on the status, and never shows a
 //! line cut in the middle (it could hold part of a secret).
 
-use crate::engine::{bin, journal, of_type};
 use crate::support::cutover::Cutover;
 use crate::support::http_server::{HttpServer, Reply};
+use crate::support::journal::{journal, of_type};
+use crate::support::run::bin;
 
 const TOKEN: &str = "tok-0123456789abcdef";
 

@@ -10,10 +10,9 @@ use serde_json::Value;
 
 use crate::support::cutover::Cutover;
 use crate::support::journal::{assert_seq_contiguous, journal, of_type};
-// Also reachable from here, where other test files found them first.
-pub(crate) use crate::support::run::{Reap, wait_for_process_started};
 use crate::support::run::{
-    bin, cutover_exits, gone, kill9, pgid_of, pid_in, read_pid, spawn_run_quiet, wait_until,
+    Reap, bin, cutover_exits, gone, kill9, pgid_of, pid_in, read_pid, spawn_run_quiet,
+    wait_for_process_started, wait_until,
 };
 
 /// The first time, start a grandchild and hang (the crash comes then); the

@@ -3,32 +3,20 @@
 //! back too, before the done steps; a step that never started its action
 //! is not.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::engine::{bin, journal, of_type, seq_of};
-use crate::engine_orphans::{Reap, wait_for_process_started};
 use crate::support::cutover::Cutover;
+use crate::support::journal::{journal, of_type, outcome, seq_of};
+use crate::support::run::{
+    Reap, bin, cutover, cutover_exits, effects, gone, kill9, read_pid, spawn_run, spawn_run_quiet,
+    wait_for_process_started, wait_until,
+};
 
-fn effects(c: &Cutover) -> String {
-    std::fs::read_to_string(c.path("effects")).unwrap_or_default()
-}
-
+/// Wait (20 s at most) until `file` exists; `what` names it in the panic.
 fn wait_for(c: &Cutover, file: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !c.path(file).exists() {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn outcome(records: &[Value]) -> Value {
-    of_type(records, "run_finished")
-        .last()
-        .map(|r| r["data"]["outcome"].clone())
-        .unwrap_or_default()
+    wait_until(what, Duration::from_secs(20), || c.path(file).exists());
 }
 
 /// `rollback_started` records of the journal.
@@ -96,16 +84,8 @@ rollback = "echo undo-migrate >> effects"
 rollback_partial = {flag}
 "#
         ));
-        let out = bin(&c)
-            .args(["run", "runbook.toml", "--run-id", "r"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(
-            out.status.code(),
-            Some(3),
-            "rollback_partial={flag}: {stderr}"
-        );
+        let (code, stderr) = cutover(&c, &["run", "runbook.toml", "--run-id", "r"]);
+        assert_eq!(code, 3, "rollback_partial={flag}: {stderr}");
         assert_eq!(effects(&c), case.effects, "rollback_partial={flag}");
         assert_eq!(
             stderr.contains("rolling back `migrate` (it did not finish)"),
@@ -261,24 +241,15 @@ grace = "1s"
 "#,
     );
     let _reap = Reap::new(&c, "migrate.pid");
-    let child = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_run(&c, &[]);
     wait_for(&c, "migrate.pid", "`migrate` starting");
     std::fs::write(c.path("level"), "1\n").unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert_eq!(effects(&c), "a\nhalf\nundo-migrate\nundo-a\n");
-    let leader: i32 = std::fs::read_to_string(c.path("migrate.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(crate::engine::gone(leader), "the step's group is stopped");
+    let leader = read_pid(&c, "migrate.pid");
+    assert!(gone(leader), "the step's group is stopped");
 
     let j = journal(&c, "r");
     let stopped = seq_of(&j, "migrate", "stopped");
@@ -354,12 +325,7 @@ run = "while [ ! -e gate-measured ]; do sleep 0.05; done; exit 1"
 rollback = "echo undo-boom >> effects"
 "#,
     );
-    let out = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 3);
     assert_eq!(effects(&c), "a\nundo-a\n");
     let j = journal(&c, "r");
     seq_of(&j, "gated", "before_gates");
@@ -400,36 +366,24 @@ grace = "1s"
     let _reap_undo = Reap::new(&c, "undo-a.pid");
 
     // 1. Crash while `migrate` is in flight.
-    let mut child = bin(&c)
-        .args(["run", "runbook.toml", "--run-id", "r"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run_quiet(&c, &[]);
     wait_for_process_started(&c, "migrate", "step");
     wait_for(&c, "migrate.pid", "`migrate` starting");
-    child.kill().unwrap(); // SIGKILL
-    let _ = child.wait();
+    kill9(&mut child);
 
     // 2. Roll back: `migrate` first; crash again in the rollback of `a`.
     let mut child = bin(&c)
         .args(["resume", "r", "--rollback"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     wait_for(&c, "undo-a.pid", "the rollback of `a`");
-    child.kill().unwrap();
-    let _ = child.wait();
-    assert_eq!(
-        std::fs::read_to_string(c.path("effects")).unwrap(),
-        "a\nhalf\nundo-migrate\n"
-    );
+    kill9(&mut child);
+    assert_eq!(effects(&c), "a\nhalf\nundo-migrate\n");
 
     // 3. Resume: the rollback under way goes on, without `migrate` again.
-    let out = bin(&c).args(["resume", "r"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let stderr = cutover_exits(&c, &["resume", "r"], 3);
     assert_eq!(effects(&c), "a\nhalf\nundo-migrate\nundo-a\n");
     assert!(
         stderr.contains("rollback of `a` was cut off by the crash: running it again"),
@@ -437,11 +391,7 @@ grace = "1s"
     );
 
     // 4. Once more: the run is over, nothing runs.
-    let again = bin(&c)
-        .args(["resume", "r", "--rollback"])
-        .output()
-        .unwrap();
-    assert_eq!(again.status.code(), Some(3));
+    cutover_exits(&c, &["resume", "r", "--rollback"], 3);
     assert_eq!(effects(&c), "a\nhalf\nundo-migrate\nundo-a\n");
 
     let j = journal(&c, "r");
@@ -503,9 +453,7 @@ rollback_partial = true
     // No effect on a manual step, so the plan does not claim it.
     assert!(steps[1].get("rollback_partial").is_none());
 
-    let out = bin(&c).args(["validate", "runbook.toml"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = cutover_exits(&c, &["validate", "runbook.toml"], 0);
     assert!(
         stderr.contains("warning: `rollback_partial` has no effect on a manual step"),
         "{stderr}"

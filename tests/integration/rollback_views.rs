@@ -58,6 +58,12 @@ fn status_line(text: &str, step: &str) -> String {
         .to_string()
 }
 
+/// The text of the report's `## title` section ("" when there is none).
+fn section<'a>(md: &'a str, title: &str) -> &'a str {
+    let rest = md.split(&format!("## {title}")).nth(1).unwrap_or_default();
+    rest.split("\n## ").next().unwrap_or_default()
+}
+
 /// The row of a step in the report's Rollback table.
 fn rollback_row(md: &str, step: &str) -> String {
     let section = md
@@ -125,19 +131,14 @@ fn a_skipped_rollback_shows_as_skipped_by_whom_in_status_and_report() {
     assert!(!row.contains("FAILED"), "{row}");
     assert!(rollback_row(&md, "a").contains("| ok |"), "{md}");
     // The skip is an operator's choice: a decision and a deviation.
-    let deviations = md.split("## Deviations").nth(1).unwrap_or_default();
-    let deviations = deviations.split("\n## ").next().unwrap_or_default();
+    let deviations = section(&md, "Deviations");
     assert!(
         deviations.contains(
             "| rollback-skipped | b | rollback of `b` skipped by alice: undone by hand |"
         ),
         "{deviations}"
     );
-    let decisions = md
-        .split("## Approvals and decisions")
-        .nth(1)
-        .unwrap_or_default();
-    let decisions = decisions.split("\n## ").next().unwrap_or_default();
+    let decisions = section(&md, "Approvals and decisions");
     assert!(
         decisions.contains("| b | decision: skip rollback | undone by hand |"),
         "{decisions}"
@@ -214,19 +215,14 @@ fn a_skipped_rollback_shows_what_the_operator_did_by_hand() {
     let row = rollback_row(&md, "b");
     assert!(row.contains(&format!("skipped by alice: {SAID}")), "{row}");
     assert!(!row.contains("undone by hand"), "{row}");
-    let deviations = md.split("## Deviations").nth(1).unwrap_or_default();
-    let deviations = deviations.split("\n## ").next().unwrap_or_default();
+    let deviations = section(&md, "Deviations");
     assert!(
         deviations.contains(&format!(
             "| rollback-skipped | b | rollback of `b` skipped by alice: {SAID} |"
         )),
         "{deviations}"
     );
-    let decisions = md
-        .split("## Approvals and decisions")
-        .nth(1)
-        .unwrap_or_default();
-    let decisions = decisions.split("\n## ").next().unwrap_or_default();
+    let decisions = section(&md, "Approvals and decisions");
     assert!(
         decisions.contains(&format!("| b | decision: skip rollback | {SAID} |")),
         "{decisions}"

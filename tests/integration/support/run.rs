@@ -31,6 +31,11 @@ pub fn cutover(c: &Cutover, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// What the steps appended to file `effects` (empty when none wrote it).
+pub fn effects(c: &Cutover) -> String {
+    std::fs::read_to_string(c.path("effects")).unwrap_or_default()
+}
+
 /// `cutover ARGS` to its end, which must exit `code`; returns stderr.
 pub fn cutover_exits(c: &Cutover, args: &[&str], code: i32) -> String {
     let (got, stderr) = cutover(c, args);
