@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::event::{Choice, Event, GateResultKind, Outcome, Record, StepState};
-use crate::journal::{RunState, SKIPPED_WHY};
+use crate::journal::{ROLLBACK_CONTEXT, RunState, SKIPPED_WHY};
 use crate::signals::Verdict;
 
 /// How many of the last notes the view keeps.
@@ -314,7 +314,7 @@ impl StatusView {
                     choice: Choice::Skip,
                     context,
                     reason,
-                } if context == "rollback" => {
+                } if context == ROLLBACK_CONTEXT => {
                     let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
                     let rb = v.rollback.get_or_insert(StepRollbackView {
                         state: RollbackState::Skipped,
