@@ -313,8 +313,9 @@ impl StatusView {
                     step: Some(step),
                     choice: Choice::Skip,
                     context,
-                    reason,
+                    ..
                 } if context == ROLLBACK_CONTEXT => {
+                    // Who skipped it and why: from the replayed state below.
                     let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
                     let rb = v.rollback.get_or_insert(StepRollbackView {
                         state: RollbackState::Skipped,
@@ -324,13 +325,6 @@ impl StatusView {
                         skip_reason: None,
                     });
                     rb.state = RollbackState::Skipped;
-                    rb.skipped_by = Some(r.on_behalf.clone().unwrap_or_else(|| r.actor.clone()));
-                    rb.skip_reason.clone_from(reason);
-                }
-                Event::AttemptStarted { step, attempt, .. } => {
-                    if let Some(v) = steps.get_mut(step) {
-                        v.attempts = v.attempts.max(*attempt);
-                    }
                 }
                 Event::GateStarted {
                     step,
@@ -442,6 +436,17 @@ impl StatusView {
             }
         }
         for v in steps.values_mut() {
+            if let Some(rec) = state.steps.get(&v.id) {
+                v.attempts = rec.attempts;
+                if let Some(rb) = v
+                    .rollback
+                    .as_mut()
+                    .filter(|rb| rb.state == RollbackState::Skipped)
+                {
+                    rb.skipped_by.clone_from(&rec.rollback_skipped_by);
+                    rb.skip_reason.clone_from(&rec.rollback_skip_reason);
+                }
+            }
             let Some(from) = &v.started_at else { continue };
             let to = ended.get(&v.id).or(now_ts.as_ref());
             v.duration_ms = to.and_then(|t| between(from, t));
