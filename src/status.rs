@@ -461,11 +461,10 @@ impl StatusView {
         // From `run_started` to the last `run_finished` (or to now / the
         // last record while it goes on): notes, marks and votes appended
         // after the end do not make the run longer.
-        let start_ts = records
+        let run_started = records
             .iter()
-            .find(|r| matches!(r.event, Event::RunStarted(_)))
-            .or(first)
-            .map(|r| r.ts.clone());
+            .find(|r| matches!(r.event, Event::RunStarted(_)));
+        let start_ts = run_started.or(first).map(|r| r.ts.clone());
         let end_ts = if finished.is_some() {
             records
                 .iter()
@@ -493,10 +492,7 @@ impl StatusView {
             env: started.and_then(|s| s.env.clone()),
             dry_run: started.is_some_and(|s| s.dry_run),
             started_at: start_ts,
-            started_by: records
-                .iter()
-                .find(|r| matches!(r.event, Event::RunStarted(_)))
-                .map(Record::who),
+            started_by: run_started.map(Record::who),
             state: finished.map_or_else(|| "running".into(), |f| f.outcome.label().to_string()),
             driven: None,
             outcome: finished.map(|f| f.outcome),
