@@ -411,9 +411,9 @@ impl Builder {
         let steps = book
             .and_then(|b| b.get("steps"))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for step in &steps {
+            .into_iter()
+            .flatten();
+        for step in steps {
             let Some(id) = step.get("id").and_then(Value::as_str) else {
                 continue;
             };
@@ -473,9 +473,9 @@ impl Builder {
         let triggers = book
             .and_then(|b| b.get("triggers"))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for t in &triggers {
+            .into_iter()
+            .flatten();
+        for t in triggers {
             let Some(id) = t.get("id").and_then(Value::as_str) else {
                 continue;
             };
