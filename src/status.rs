@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::event::{Choice, Event, GateResultKind, Outcome, Record, StepState};
-use crate::journal::{RunState, SKIPPED_WHY};
+use crate::journal::{ROLLBACK_CONTEXT, RunState, SKIPPED_WHY};
 use crate::signals::Verdict;
 
 /// How many of the last notes the view keeps.
@@ -313,8 +313,9 @@ impl StatusView {
                     step: Some(step),
                     choice: Choice::Skip,
                     context,
-                    reason,
-                } if context == "rollback" => {
+                    ..
+                } if context == ROLLBACK_CONTEXT => {
+                    // Who skipped it and why: from the replayed state below.
                     let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
                     let rb = v.rollback.get_or_insert(StepRollbackView {
                         state: RollbackState::Skipped,
@@ -324,13 +325,6 @@ impl StatusView {
                         skip_reason: None,
                     });
                     rb.state = RollbackState::Skipped;
-                    rb.skipped_by = Some(r.on_behalf.clone().unwrap_or_else(|| r.actor.clone()));
-                    rb.skip_reason.clone_from(reason);
-                }
-                Event::AttemptStarted { step, attempt, .. } => {
-                    if let Some(v) = steps.get_mut(step) {
-                        v.attempts = v.attempts.max(*attempt);
-                    }
                 }
                 Event::GateStarted {
                     step,
@@ -442,6 +436,17 @@ impl StatusView {
             }
         }
         for v in steps.values_mut() {
+            if let Some(rec) = state.steps.get(&v.id) {
+                v.attempts = rec.attempts;
+                if let Some(rb) = v
+                    .rollback
+                    .as_mut()
+                    .filter(|rb| rb.state == RollbackState::Skipped)
+                {
+                    rb.skipped_by.clone_from(&rec.rollback_skipped_by);
+                    rb.skip_reason.clone_from(&rec.rollback_skip_reason);
+                }
+            }
             let Some(from) = &v.started_at else { continue };
             let to = ended.get(&v.id).or(now_ts.as_ref());
             v.duration_ms = to.and_then(|t| between(from, t));
@@ -456,11 +461,10 @@ impl StatusView {
         // From `run_started` to the last `run_finished` (or to now / the
         // last record while it goes on): notes, marks and votes appended
         // after the end do not make the run longer.
-        let start_ts = records
+        let run_started = records
             .iter()
-            .find(|r| matches!(r.event, Event::RunStarted(_)))
-            .or(first)
-            .map(|r| r.ts.clone());
+            .find(|r| matches!(r.event, Event::RunStarted(_)));
+        let start_ts = run_started.or(first).map(|r| r.ts.clone());
         let end_ts = if finished.is_some() {
             records
                 .iter()
@@ -488,10 +492,7 @@ impl StatusView {
             env: started.and_then(|s| s.env.clone()),
             dry_run: started.is_some_and(|s| s.dry_run),
             started_at: start_ts,
-            started_by: records
-                .iter()
-                .find(|r| matches!(r.event, Event::RunStarted(_)))
-                .map(Record::who),
+            started_by: run_started.map(Record::who),
             state: finished.map_or_else(|| "running".into(), |f| f.outcome.label().to_string()),
             driven: None,
             outcome: finished.map(|f| f.outcome),

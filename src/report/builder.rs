@@ -336,20 +336,6 @@ impl Builder {
             self.first_step_seen = true;
             self.milestone("first-step", at, "derived", Some(who));
         }
-        if matches!(
-            state,
-            StepState::Skipped | StepState::Stopped | StepState::Failed
-        ) {
-            let text = format!(
-                "step `{step}` {}{}",
-                state.label(),
-                detail
-                    .as_ref()
-                    .map(|d| format!(": {d}"))
-                    .unwrap_or_default()
-            );
-            self.deviation(at, who, state.label(), Some(step), text);
-        }
         if state == StepState::Pending {
             return;
         }
@@ -358,6 +344,12 @@ impl Builder {
             state.label(),
             detail.map(|d| format!(": {d}")).unwrap_or_default()
         );
+        if matches!(
+            state,
+            StepState::Skipped | StepState::Stopped | StepState::Failed
+        ) {
+            self.deviation(at, who, state.label(), Some(step), text.clone());
+        }
         self.line(seq, at, who, "step_state", text);
     }
 
@@ -419,9 +411,9 @@ impl Builder {
         let steps = book
             .and_then(|b| b.get("steps"))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for step in &steps {
+            .into_iter()
+            .flatten();
+        for step in steps {
             let Some(id) = step.get("id").and_then(Value::as_str) else {
                 continue;
             };
@@ -481,9 +473,9 @@ impl Builder {
         let triggers = book
             .and_then(|b| b.get("triggers"))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for t in &triggers {
+            .into_iter()
+            .flatten();
+        for t in triggers {
             let Some(id) = t.get("id").and_then(Value::as_str) else {
                 continue;
             };

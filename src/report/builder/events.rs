@@ -11,9 +11,7 @@ use crate::report::model::{
     RollbackStepReport,
 };
 
-/// The `context` of a decision made after a failed rollback.
-const ROLLBACK_CONTEXT: &str = "rollback";
-
+use crate::journal::ROLLBACK_CONTEXT;
 /// What skipping a rollback (`cutover resume --skip-rollback`) means when
 /// the operator did not say (`--reason`).
 pub(crate) use crate::journal::SKIPPED_WHY;
