@@ -102,7 +102,7 @@ impl Scheduler {
         let mut rollback_elsewhere = Vec::new();
         for open in self.state.open_processes.clone() {
             let pgid = open.process.pgid;
-            match judge_now(&open.process, &here) {
+            match judge_now(&open.process, here) {
                 Judgement::Ours => ours.push(Leftover {
                     grace: self
                         .steps

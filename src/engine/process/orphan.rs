@@ -56,12 +56,15 @@ pub(crate) struct Here {
 }
 
 impl Here {
-    pub(crate) fn now() -> Here {
-        Here {
+    /// Where this process runs, looked up once (every command's start
+    /// records it).
+    pub(crate) fn now() -> &'static Here {
+        static HERE: std::sync::OnceLock<Here> = std::sync::OnceLock::new();
+        HERE.get_or_init(|| Here {
             boot_id: boot_id(),
             host: host(),
             pid_ns: pid_ns(),
-        }
+        })
     }
 }
 
@@ -122,7 +125,9 @@ pub(crate) fn judge(recorded: &ProcessIdentity, here: &Here, procs: &[ProcStat])
 
 /// Judge a recorded group against this machine as it is now.
 pub(crate) fn judge_now(recorded: &ProcessIdentity, here: &Here) -> Judgement {
-    if here.boot_id == recorded.boot_id && !elsewhere(recorded, here) && !group_alive(recorded.pgid)
+    if here.boot_id == recorded.boot_id
+        && !elsewhere(recorded, here)
+        && !group_exists(recorded.pgid)
     {
         return Judgement::Absent(OrphanAbsence::Gone);
     }
@@ -155,9 +160,9 @@ pub(crate) fn identify(pid: u32) -> Option<ProcessIdentity> {
     Some(ProcessIdentity {
         pgid: stat.pgid,
         start_ticks: stat.start_ticks,
-        boot_id: here.boot_id,
-        host: here.host,
-        pid_ns: here.pid_ns,
+        boot_id: here.boot_id.clone(),
+        host: here.host.clone(),
+        pid_ns: here.pid_ns.clone(),
     })
 }
 
@@ -177,13 +182,15 @@ fn processes() -> Vec<ProcStat> {
         .collect()
 }
 
+/// Whether any process (zombies too) is in group `pgid`: a quick probe,
+/// no `/proc` scan.
+fn group_exists(pgid: i32) -> bool {
+    killpg(Pid::from_raw(pgid), None) != Err(Errno::ESRCH)
+}
+
 /// Whether any live (non-zombie) process is left in group `pgid`.
 pub(crate) fn group_alive(pgid: i32) -> bool {
-    // A quick probe first: no process at all in the group.
-    if killpg(Pid::from_raw(pgid), None) == Err(Errno::ESRCH) {
-        return false;
-    }
-    processes().iter().any(|p| p.pgid == pgid && !p.dead)
+    group_exists(pgid) && processes().iter().any(|p| p.pgid == pgid && !p.dead)
 }
 
 /// Send `signal` to a crashed run's group judged [`Judgement::Ours`].
