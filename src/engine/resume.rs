@@ -485,7 +485,7 @@ impl Scheduler {
         for id in resume_after_gates {
             self.after_gates_phase(&id);
         }
-        for t in self.triggers.clone() {
+        let live = self.trigger_ids(|t| {
             let started = t
                 .from
                 .as_ref()
@@ -494,9 +494,10 @@ impl Scheduler {
                 .until
                 .as_ref()
                 .is_some_and(|u| matches!(self.core.slot(u), Slot::Complete(_)));
-            if started && !ended {
-                self.arm(&t.id);
-            }
+            started && !ended
+        });
+        for id in live {
+            self.arm(&id);
         }
         None
     }

@@ -276,10 +276,8 @@ impl Scheduler {
                 if self.dry_run {
                     self.probe_triggers_once().await;
                 }
-                for t in self.triggers.clone() {
-                    if t.from.is_none() {
-                        self.arm(&t.id);
-                    }
+                for id in self.trigger_ids(|t| t.from.is_none()) {
+                    self.arm(&id);
                 }
             }
             Start::Resume(input) => {
@@ -462,10 +460,8 @@ impl Scheduler {
     }
 
     pub(super) fn start_step(&mut self, id: &str) {
-        for t in self.triggers.clone() {
-            if t.from.as_deref() == Some(id) {
-                self.arm(&t.id);
-            }
+        for t in self.trigger_ids(|t| t.from.as_deref() == Some(id)) {
+            self.arm(&t);
         }
         if self.steps[id].gates(GateWhen::Before).next().is_some() {
             self.set_state(id, StepState::BeforeGates, None);
@@ -616,10 +612,8 @@ impl Scheduler {
         }
         self.core.set(id, Slot::Complete(state));
         self.parked.shift_remove(id);
-        for t in self.triggers.clone() {
-            if t.until.as_deref() == Some(id) {
-                self.disarm(&t.id);
-            }
+        for t in self.trigger_ids(|t| t.until.as_deref() == Some(id)) {
+            self.disarm(&t);
         }
     }
 
