@@ -416,15 +416,14 @@ impl Scheduler {
                     self.core.set(&id, Slot::Complete(s));
                     continue;
                 }
-                StepState::Failed => !(step.on_failure == OnFailure::Continue),
+                StepState::Failed if step.on_failure == OnFailure::Continue => {
+                    self.core.set(&id, Slot::Failed { continued: true });
+                    continue;
+                }
+                StepState::Failed | StepState::Stopped => true,
                 StepState::Running => rec.attempt_open && !rec.last_attempt_ok,
-                StepState::Stopped => true,
                 _ => false,
             };
-            if rec.state == StepState::Failed && step.on_failure == OnFailure::Continue {
-                self.core.set(&id, Slot::Failed { continued: true });
-                continue;
-            }
             if rerun.contains(&id) {
                 self.decided(&id, Choice::Rerun, "resume", said.clone());
             } else if skip.contains(&id) {
@@ -472,7 +471,7 @@ impl Scheduler {
             self.request(After::Rollback(RollbackReason::Operator));
             return None;
         }
-        if self.prompts.len() == 1 || !self.prompts.is_empty() {
+        if !self.prompts.is_empty() {
             self.show_prompt();
         }
         if !self.parked.is_empty() {
