@@ -170,10 +170,7 @@ impl Scheduler {
         if interrupted.is_some() {
             // Nothing was re-run or decided: the person who pressed Ctrl-C
             // (or the supervisor) gets the run back paused.
-            let hint = format!(
-                "interrupted; continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
-                self.run_ref
-            );
+            let hint = format!("interrupted; {}", self.ways_on());
             self.finish_paused(Some(After::Pause {
                 reason: PauseReason::Interrupted,
                 step: None,

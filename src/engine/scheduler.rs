@@ -232,7 +232,7 @@ pub(super) struct Scheduler {
     pub(super) ctx: ActionCtx,
     pub(super) tx: mpsc::UnboundedSender<Msg>,
     pub(super) rx: mpsc::UnboundedReceiver<Msg>,
-    /// Every record written or seen, folded: approvals, manual done, completion order.
+    /// Every record written or seen, folded: approvals, manual done, the timeline.
     pub(super) state: RunState,
     pub(super) kills: HashMap<String, watch::Sender<KillLevel>>,
     pub(super) gate_tasks: HashMap<String, JoinHandle<()>>,
@@ -430,7 +430,7 @@ impl Scheduler {
                     match after {
                         After::Pause { .. } => self.finish_paused(Some(after)),
                         // What to roll back is read from the replayed journal
-                        // (completion and start order): decide it only once the
+                        // (its timeline): decide it only once the
                         // last steps' ends are durable and folded in.
                         After::Rollback(_) if self.journal.has_pending() => {
                             self.redecide = true;
@@ -438,10 +438,7 @@ impl Scheduler {
                         }
                         After::Rollback(reason) => self.start_rollback(reason),
                         After::Abort => {
-                            let hint = format!(
-                                "continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
-                                self.run_ref
-                            );
+                            let hint = self.ways_on();
                             self.emit(Event::Paused {
                                 reason: PauseReason::Interrupted,
                                 step: None,
@@ -740,6 +737,14 @@ impl Scheduler {
     /// the pause that needs the most (a decision over an approval over a
     /// plain resume), so the last line never suggests a resume that would
     /// only pause again.
+    /// The two ways on from a stopped run: continue it or roll it back.
+    pub(super) fn ways_on(&self) -> String {
+        format!(
+            "continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
+            self.run_ref
+        )
+    }
+
     pub(super) fn resume_line(&self, paused: &[(PauseReason, Option<String>)]) -> String {
         let r = &self.run_ref;
         let rank = |reason: PauseReason| match reason {
