@@ -11,7 +11,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::core::Slot;
-use super::process::{Here, Judgement, group_alive, judge_now, signal_orphan};
+use super::process::{Here, Judgement, groups_alive, judge_now, signal_orphan};
 use super::prompt::Prompt;
 use super::scheduler::{After, EngineError, Mode, ResumeInput, Scheduler};
 use super::step::Msg;
@@ -222,8 +222,10 @@ impl Scheduler {
         let mut deferred = Vec::new();
         loop {
             let now = tokio::time::Instant::now();
+            let pgids: Vec<i32> = ours.iter().filter(|l| !l.gone).map(|l| l.pgid).collect();
+            let alive = groups_alive(&pgids);
             for l in ours.iter_mut().filter(|l| !l.gone) {
-                if !group_alive(l.pgid) {
+                if !alive.contains(&l.pgid) {
                     l.gone = true;
                 } else if l.killed_at.is_none()
                     && (interrupted.is_some() || now.duration_since(start) >= l.grace)
