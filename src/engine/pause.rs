@@ -63,10 +63,7 @@ impl Scheduler {
                 self.sink.notice(
                     "pausing: no new step starts; running steps finish (or time out), then you choose; press Ctrl-C again within 3s to abort them",
                 );
-                let hint = format!(
-                    "interrupted; continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
-                    self.run_ref
-                );
+                let hint = format!("interrupted; {}", self.ways_on());
                 self.request(After::Pause {
                     reason: PauseReason::Interrupted,
                     step: None,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::core::Slot;
-use super::process::{Here, Judgement, group_alive, judge_now, signal_orphan};
+use super::process::{Here, Judgement, groups_alive, judge_now, signal_orphan};
 use super::prompt::Prompt;
 use super::scheduler::{After, EngineError, Mode, ResumeInput, Scheduler};
 use super::step::Msg;
@@ -102,7 +102,7 @@ impl Scheduler {
         let mut rollback_elsewhere = Vec::new();
         for open in self.state.open_processes.clone() {
             let pgid = open.process.pgid;
-            match judge_now(&open.process, &here) {
+            match judge_now(&open.process, here) {
                 Judgement::Ours => ours.push(Leftover {
                     grace: self
                         .steps
@@ -170,10 +170,7 @@ impl Scheduler {
         if interrupted.is_some() {
             // Nothing was re-run or decided: the person who pressed Ctrl-C
             // (or the supervisor) gets the run back paused.
-            let hint = format!(
-                "interrupted; continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
-                self.run_ref
-            );
+            let hint = format!("interrupted; {}", self.ways_on());
             self.finish_paused(Some(After::Pause {
                 reason: PauseReason::Interrupted,
                 step: None,
@@ -225,8 +222,10 @@ impl Scheduler {
         let mut deferred = Vec::new();
         loop {
             let now = tokio::time::Instant::now();
+            let pgids: Vec<i32> = ours.iter().filter(|l| !l.gone).map(|l| l.pgid).collect();
+            let alive = groups_alive(&pgids);
             for l in ours.iter_mut().filter(|l| !l.gone) {
-                if !group_alive(l.pgid) {
+                if !alive.contains(&l.pgid) {
                     l.gone = true;
                 } else if l.killed_at.is_none()
                     && (interrupted.is_some() || now.duration_since(start) >= l.grace)
@@ -416,15 +415,14 @@ impl Scheduler {
                     self.core.set(&id, Slot::Complete(s));
                     continue;
                 }
-                StepState::Failed => !(step.on_failure == OnFailure::Continue),
+                StepState::Failed if step.on_failure == OnFailure::Continue => {
+                    self.core.set(&id, Slot::Failed { continued: true });
+                    continue;
+                }
+                StepState::Failed | StepState::Stopped => true,
                 StepState::Running => rec.attempt_open && !rec.last_attempt_ok,
-                StepState::Stopped => true,
                 _ => false,
             };
-            if rec.state == StepState::Failed && step.on_failure == OnFailure::Continue {
-                self.core.set(&id, Slot::Failed { continued: true });
-                continue;
-            }
             if rerun.contains(&id) {
                 self.decided(&id, Choice::Rerun, "resume", said.clone());
             } else if skip.contains(&id) {
@@ -472,7 +470,7 @@ impl Scheduler {
             self.request(After::Rollback(RollbackReason::Operator));
             return None;
         }
-        if self.prompts.len() == 1 || !self.prompts.is_empty() {
+        if !self.prompts.is_empty() {
             self.show_prompt();
         }
         if !self.parked.is_empty() {
@@ -485,7 +483,7 @@ impl Scheduler {
         for id in resume_after_gates {
             self.after_gates_phase(&id);
         }
-        for t in self.triggers.clone() {
+        let live = self.trigger_ids(|t| {
             let started = t
                 .from
                 .as_ref()
@@ -494,9 +492,10 @@ impl Scheduler {
                 .until
                 .as_ref()
                 .is_some_and(|u| matches!(self.core.slot(u), Slot::Complete(_)));
-            if started && !ended {
-                self.arm(&t.id);
-            }
+            started && !ended
+        });
+        for id in live {
+            self.arm(&id);
         }
         None
     }

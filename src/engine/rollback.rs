@@ -141,36 +141,25 @@ impl Scheduler {
     pub(super) fn next_rollback_step(&mut self) {
         let Mode::RollingBack {
             remaining,
+            current,
             failed,
             partial,
             unconfirmed,
-            ..
-        } = &self.mode
+        } = &mut self.mode
         else {
             return;
         };
-        let (remaining, failed, partial_steps, unconfirmed) = (
-            remaining.clone(),
-            failed.clone(),
-            partial.clone(),
-            unconfirmed.clone(),
-        );
-        let is_partial = remaining.front().is_some_and(|next| partial.contains(next));
-        if let Some(next) = remaining.front().cloned() {
-            if let Mode::RollingBack {
-                remaining, current, ..
-            } = &mut self.mode
-            {
-                remaining.pop_front();
-                *current = Some(next.clone());
-            }
+        if let Some(next) = remaining.pop_front() {
+            *current = Some(next.clone());
+            let is_partial = partial.contains(&next);
+            let is_unconfirmed = unconfirmed.contains(&next);
             let action = self.steps[&next]
                 .rollback
                 .as_ref()
                 .map(describe)
                 .unwrap_or_default();
             let action = self.masker.mask(&action);
-            if unconfirmed.contains(&next) {
+            if is_unconfirmed {
                 let rec = self.state.steps.get(&next);
                 let why = if rec.is_some_and(|r| !r.last_attempt_ok) {
                     "an earlier attempt's action finished, its after-gates did not pass"
@@ -188,6 +177,8 @@ impl Scheduler {
             });
             self.effects.push(Effect::Rollback(next));
         } else {
+            let (failed, partial_steps, unconfirmed) =
+                (failed.clone(), partial.clone(), unconfirmed.clone());
             let ok = failed.is_empty();
             self.emit(Event::RollbackFinished {
                 ok,

@@ -232,7 +232,7 @@ pub(super) struct Scheduler {
     pub(super) ctx: ActionCtx,
     pub(super) tx: mpsc::UnboundedSender<Msg>,
     pub(super) rx: mpsc::UnboundedReceiver<Msg>,
-    /// Every record written or seen, folded: approvals, manual done, completion order.
+    /// Every record written or seen, folded: approvals, manual done, the timeline.
     pub(super) state: RunState,
     pub(super) kills: HashMap<String, watch::Sender<KillLevel>>,
     pub(super) gate_tasks: HashMap<String, JoinHandle<()>>,
@@ -276,10 +276,8 @@ impl Scheduler {
                 if self.dry_run {
                     self.probe_triggers_once().await;
                 }
-                for t in self.triggers.clone() {
-                    if t.from.is_none() {
-                        self.arm(&t.id);
-                    }
+                for id in self.trigger_ids(|t| t.from.is_none()) {
+                    self.arm(&id);
                 }
             }
             Start::Resume(input) => {
@@ -432,7 +430,7 @@ impl Scheduler {
                     match after {
                         After::Pause { .. } => self.finish_paused(Some(after)),
                         // What to roll back is read from the replayed journal
-                        // (completion and start order): decide it only once the
+                        // (its timeline): decide it only once the
                         // last steps' ends are durable and folded in.
                         After::Rollback(_) if self.journal.has_pending() => {
                             self.redecide = true;
@@ -440,10 +438,7 @@ impl Scheduler {
                         }
                         After::Rollback(reason) => self.start_rollback(reason),
                         After::Abort => {
-                            let hint = format!(
-                                "continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
-                                self.run_ref
-                            );
+                            let hint = self.ways_on();
                             self.emit(Event::Paused {
                                 reason: PauseReason::Interrupted,
                                 step: None,
@@ -462,10 +457,8 @@ impl Scheduler {
     }
 
     pub(super) fn start_step(&mut self, id: &str) {
-        for t in self.triggers.clone() {
-            if t.from.as_deref() == Some(id) {
-                self.arm(&t.id);
-            }
+        for t in self.trigger_ids(|t| t.from.as_deref() == Some(id)) {
+            self.arm(&t);
         }
         if self.steps[id].gates(GateWhen::Before).next().is_some() {
             self.set_state(id, StepState::BeforeGates, None);
@@ -616,10 +609,8 @@ impl Scheduler {
         }
         self.core.set(id, Slot::Complete(state));
         self.parked.shift_remove(id);
-        for t in self.triggers.clone() {
-            if t.until.as_deref() == Some(id) {
-                self.disarm(&t.id);
-            }
+        for t in self.trigger_ids(|t| t.until.as_deref() == Some(id)) {
+            self.disarm(&t);
         }
     }
 
@@ -746,6 +737,14 @@ impl Scheduler {
     /// the pause that needs the most (a decision over an approval over a
     /// plain resume), so the last line never suggests a resume that would
     /// only pause again.
+    /// The two ways on from a stopped run: continue it or roll it back.
+    pub(super) fn ways_on(&self) -> String {
+        format!(
+            "continue with: cutover resume {0}\nor roll back with: cutover resume {0} --rollback",
+            self.run_ref
+        )
+    }
+
     pub(super) fn resume_line(&self, paused: &[(PauseReason, Option<String>)]) -> String {
         let r = &self.run_ref;
         let rank = |reason: PauseReason| match reason {

@@ -8,10 +8,20 @@ use std::sync::Arc;
 use super::probe::TriggerUpdate;
 use super::scheduler::{After, Effect, Mode, Scheduler};
 use crate::event::{Event, PauseReason, RollbackReason};
-use crate::runbook::model::{OnError, TriggerAction};
+use crate::runbook::model::{OnError, Trigger, TriggerAction};
 use crate::signals::Verdict;
 
 impl Scheduler {
+    /// The ids of the triggers `pick` chooses (arm or disarm them without
+    /// cloning every trigger).
+    pub(super) fn trigger_ids(&self, pick: impl Fn(&Trigger) -> bool) -> Vec<String> {
+        self.triggers
+            .iter()
+            .filter(|t| pick(t))
+            .map(|t| t.id.clone())
+            .collect()
+    }
+
     pub(super) fn on_trigger(&mut self, id: &str, update: TriggerUpdate) {
         if !matches!(self.mode, Mode::Run | Mode::Drain(_)) || !self.watchers.contains_key(id) {
             return;

@@ -30,9 +30,8 @@ pub struct StepRecord {
     /// When the step was marked done (the `manual_done` record's time).
     pub manual_done_at: Option<String>,
     pub rolled_back: bool,
-    /// The operator said its rollback is not to run (`--skip-rollback`).
-    pub rollback_skipped: bool,
-    /// Who skipped its rollback: the name given (`--as`), else the actor.
+    /// Who skipped its rollback (`--skip-rollback`: the operator said it is
+    /// not to run): the name given (`--as`), else the actor.
     pub rollback_skipped_by: Option<String>,
     /// What they said they did (`cutover resume --reason`), if anything.
     pub rollback_skip_reason: Option<String>,
@@ -42,6 +41,13 @@ pub struct StepRecord {
     pub action_started: bool,
     /// The last operator decision about this step not yet acted on.
     pub decision: Option<Choice>,
+}
+
+impl StepRecord {
+    /// The operator said its rollback is not to run (`--skip-rollback`).
+    pub fn rollback_skipped(&self) -> bool {
+        self.rollback_skipped_by.is_some()
+    }
 }
 
 /// A rollback the operator skipped (`cutover resume --skip-rollback`): it
@@ -71,7 +77,6 @@ impl Default for StepRecord {
             manual_note: None,
             manual_done_at: None,
             rolled_back: false,
-            rollback_skipped: false,
             rollback_skipped_by: None,
             rollback_skip_reason: None,
             action_started: false,
@@ -109,13 +114,8 @@ pub struct RunState {
     pub run_id: String,
     pub started: Option<RunStarted>,
     pub steps: IndexMap<String, StepRecord>,
-    /// Steps in the order they became done: rollback runs in reverse.
-    pub completion_order: Vec<String>,
-    /// Steps in the order their action (last) started: a partial rollback
-    /// (`rollback_partial`) runs most recently started first.
-    pub start_order: Vec<String>,
-    /// Both of the above on one timeline, oldest first: each step's last
-    /// action start and last completion. Rollback undoes in reverse.
+    /// Each step's last action start and last completion on one timeline,
+    /// oldest first. Rollback undoes in reverse.
     pub timeline: Vec<(String, Change)>,
     pub rollback: Option<RollbackProgress>,
     pub paused: Option<PauseReason>,
@@ -164,17 +164,13 @@ impl RunState {
     /// and that were not rolled back, with who skipped them and what they
     /// said, in the order of the rollback's plan.
     pub fn rollbacks_skipped(&self) -> Vec<SkippedRollback> {
-        let planned = self
-            .rollback
-            .as_ref()
-            .map(|rb| rb.planned.clone())
-            .unwrap_or_default();
+        let planned: &[String] = self.rollback.as_ref().map_or(&[], |rb| &rb.planned);
         let mut ids: Vec<&String> = planned.iter().collect();
         ids.extend(self.steps.keys().filter(|id| !planned.contains(id)));
         ids.into_iter()
             .filter_map(|id| {
                 let r = self.steps.get(id)?;
-                (r.rollback_skipped && !r.rolled_back).then(|| SkippedRollback {
+                (r.rollback_skipped() && !r.rolled_back).then(|| SkippedRollback {
                     step: id.clone(),
                     by: r.rollback_skipped_by.clone().unwrap_or_default(),
                     reason: r.rollback_skip_reason.clone(),
@@ -192,7 +188,7 @@ impl RunState {
                 .filter(|s| {
                     self.steps
                         .get(s.as_str())
-                        .is_none_or(|r| !r.rolled_back && !r.rollback_skipped)
+                        .is_none_or(|r| !r.rolled_back && !r.rollback_skipped())
                 })
                 .cloned()
                 .collect()
@@ -257,15 +253,11 @@ impl RunState {
                 rec.state = *state;
                 if *state == StepState::Running {
                     rec.action_started = true;
-                    self.start_order.retain(|s| s != step);
-                    self.start_order.push(step.clone());
                     self.mark(step, Change::Started);
                 } else {
                     rec.attempt_open = false;
                 }
                 if *state == StepState::Done {
-                    self.completion_order.retain(|s| s != step);
-                    self.completion_order.push(step.clone());
                     self.mark(step, Change::Done);
                 }
             }
@@ -326,7 +318,6 @@ impl RunState {
                     _ => r.actor.clone(),
                 };
                 let rec = self.step(step);
-                rec.rollback_skipped = true;
                 rec.rollback_skipped_by = Some(who);
                 rec.rollback_skip_reason.clone_from(reason);
                 if let Some(rb) = &mut self.rollback {
@@ -418,14 +409,53 @@ mod tests {
         }
     }
 
-    /// The state after `events`, numbered from seq 1.
-    fn replay(events: Vec<Event>) -> RunState {
-        let records: Vec<Record> = events
+    /// `events` as records numbered from seq 1.
+    fn records(events: Vec<Event>) -> Vec<Record> {
+        events
             .into_iter()
             .enumerate()
             .map(|(i, e)| rec(i as u64 + 1, e))
-            .collect();
-        RunState::replay(&records)
+            .collect()
+    }
+
+    /// The state after `events`, numbered from seq 1.
+    fn replay(events: Vec<Event>) -> RunState {
+        RunState::replay(&records(events))
+    }
+
+    /// Step `s`'s first attempt finished, ok or not.
+    fn attempt(ok: bool) -> Event {
+        Event::AttemptFinished {
+            step: "s".into(),
+            attempt: 1,
+            result: if ok {
+                AttemptResult::Succeeded
+            } else {
+                AttemptResult::Failed
+            },
+            exit_code: Some(0),
+            duration_ms: 1,
+            detail: None,
+        }
+    }
+
+    /// Step `s`'s first attempt started.
+    fn start() -> Event {
+        Event::AttemptStarted {
+            step: "s".into(),
+            attempt: 1,
+            attempts: 1,
+            action: "x".into(),
+        }
+    }
+
+    /// The steps marked `change` on the timeline, oldest first.
+    fn order(s: &RunState, change: Change) -> Vec<&str> {
+        s.timeline
+            .iter()
+            .filter(|(_, c)| *c == change)
+            .map(|(id, _)| id.as_str())
+            .collect()
     }
 
     fn state(step: &str, state: StepState) -> Event {
@@ -471,7 +501,7 @@ mod tests {
             },
         ];
         let s = replay(events);
-        assert_eq!(s.completion_order, ["a", "c"]);
+        assert_eq!(order(&s, Change::Done), ["a", "c"]);
         assert_eq!(s.steps["b"].state, StepState::Running);
         assert!(s.steps["b"].attempt_open);
         assert_eq!(s.steps["b"].attempts, 2);
@@ -603,7 +633,7 @@ mod tests {
             },
         ];
         let s = replay(events);
-        assert_eq!(s.start_order, ["a", "m"]);
+        assert_eq!(order(&s, Change::Started), ["a", "m"]);
         assert!(s.steps["m"].action_started);
         assert!(!s.steps["g"].action_started, "stopped in its before-gates");
         assert!(
@@ -659,7 +689,7 @@ mod tests {
         });
         let s = replay(events.clone());
         assert_eq!(s.rollbacks_left(), ["a"]);
-        assert!(s.steps["b"].rollback_skipped);
+        assert!(s.steps["b"].rollback_skipped());
         assert_eq!(s.steps["b"].decision, None, "not a decision about the step");
         // The retry under way: no longer finished, no longer failed.
         events.push(started("a"));
@@ -670,25 +700,7 @@ mod tests {
 
     #[test]
     fn an_action_that_finished_is_live_until_its_step_completes() {
-        let attempt = |ok| Event::AttemptFinished {
-            step: "s".into(),
-            attempt: 1,
-            result: if ok {
-                AttemptResult::Succeeded
-            } else {
-                AttemptResult::Failed
-            },
-            exit_code: Some(0),
-            duration_ms: 1,
-            detail: None,
-        };
-        let start = Event::AttemptStarted {
-            step: "s".into(),
-            attempt: 1,
-            attempts: 1,
-            action: "x".into(),
-        };
-        let base = vec![state("s", StepState::Running), start.clone()];
+        let base = vec![state("s", StepState::Running), start()];
         assert!(!replay(base.clone()).action_finished("s"), "still open");
         let mut ok = base.clone();
         ok.extend([attempt(true), state("s", StepState::AfterGates)]);
@@ -707,32 +719,14 @@ mod tests {
 
     #[test]
     fn a_change_stays_live_after_a_later_attempt_failed_until_rolled_back() {
-        let attempt = |ok| Event::AttemptFinished {
-            step: "s".into(),
-            attempt: 1,
-            result: if ok {
-                AttemptResult::Succeeded
-            } else {
-                AttemptResult::Failed
-            },
-            exit_code: Some(0),
-            duration_ms: 1,
-            detail: None,
-        };
-        let start = Event::AttemptStarted {
-            step: "s".into(),
-            attempt: 1,
-            attempts: 1,
-            action: "x".into(),
-        };
         let mut events = vec![
             state("s", StepState::Running),
-            start.clone(),
+            start(),
             attempt(true),
             state("s", StepState::Failed),
             // `resume --rerun s`: the action fails ("already exists").
             state("s", StepState::Running),
-            start,
+            start(),
             attempt(false),
             state("s", StepState::Failed),
         ];
@@ -758,7 +752,7 @@ mod tests {
 
     #[test]
     fn one_timeline_of_starts_and_completions_and_who_skipped_a_rollback() {
-        let mut records: Vec<Record> = vec![
+        let mut records = records(vec![
             state("a", StepState::Running),
             state("a", StepState::Done),
             state("s", StepState::Running),
@@ -776,11 +770,7 @@ mod tests {
                 context: ROLLBACK_CONTEXT.into(),
                 reason: None,
             },
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| rec(i as u64 + 1, e))
-        .collect();
+        ]);
         records.push(Record {
             on_behalf: Some("alice".into()),
             ..rec(

@@ -16,7 +16,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::reader::read_journal;
+use super::reader::{read_journal, stream_journal};
 use super::{JournalError, JournalRead, Stamp, sibling};
 use crate::event::{Event, Header, Record};
 
@@ -163,8 +163,10 @@ impl Journal {
         path: &Path,
         stamp: Stamp,
     ) -> Result<(Journal, DriveLock, JournalRead), JournalError> {
-        let first = read_journal(path)?;
-        let lock = DriveLock::acquire(path, &first.header.run_id, &stamp)?;
+        // Only the header (the run id) is needed before the lock: the
+        // records are read once, under the append lock below.
+        let header = stream_journal(path)?.header;
+        let lock = DriveLock::acquire(path, &header.run_id, &stamp)?;
         let append_lock = open_append_lock(path)?;
         append_lock
             .lock()

@@ -3,5 +3,5 @@
 mod orphan;
 mod unix;
 
-pub(crate) use orphan::{Here, Judgement, group_alive, judge_now, signal_orphan};
+pub(crate) use orphan::{Here, Judgement, groups_alive, judge_now, signal_orphan};
 pub(crate) use unix::{CommandOutcome, KillLevel, Piece, run_shell};

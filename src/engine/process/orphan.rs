@@ -56,12 +56,15 @@ pub(crate) struct Here {
 }
 
 impl Here {
-    pub(crate) fn now() -> Here {
-        Here {
+    /// Where this process runs, looked up once (every command's start
+    /// records it).
+    pub(crate) fn now() -> &'static Here {
+        static HERE: std::sync::OnceLock<Here> = std::sync::OnceLock::new();
+        HERE.get_or_init(|| Here {
             boot_id: boot_id(),
             host: host(),
             pid_ns: pid_ns(),
-        }
+        })
     }
 }
 
@@ -81,19 +84,23 @@ pub(crate) fn parse_stat(text: &str) -> Option<ProcStat> {
     })
 }
 
+/// A recorded value known to differ from this machine's. (Journals written
+/// before host and namespace were recorded leave them empty: not known to
+/// differ.)
+fn differs(recorded: &str, here: &str) -> bool {
+    !recorded.is_empty() && recorded != here
+}
+
 /// Whether the recorded command ran somewhere this process cannot see: on
-/// another host, or in another PID namespace. (Journals written before host
-/// and namespace were recorded leave them empty: not known to differ.)
+/// another host, or in another PID namespace.
 fn elsewhere(recorded: &ProcessIdentity, here: &Here) -> bool {
-    let differs = |rec: &str, now: &str| !rec.is_empty() && rec != now;
     differs(&recorded.host, &here.host) || differs(&recorded.pid_ns, &here.pid_ns)
 }
 
 /// The rule in the module docs, on parsed `/proc` data.
 pub(crate) fn judge(recorded: &ProcessIdentity, here: &Here, procs: &[ProcStat]) -> Judgement {
     // A boot id means nothing across hosts: look at the host first.
-    let other_host = !recorded.host.is_empty() && recorded.host != here.host;
-    if other_host {
+    if differs(&recorded.host, &here.host) {
         return Judgement::Absent(OrphanAbsence::Elsewhere);
     }
     if here.boot_id != recorded.boot_id {
@@ -122,7 +129,9 @@ pub(crate) fn judge(recorded: &ProcessIdentity, here: &Here, procs: &[ProcStat])
 
 /// Judge a recorded group against this machine as it is now.
 pub(crate) fn judge_now(recorded: &ProcessIdentity, here: &Here) -> Judgement {
-    if here.boot_id == recorded.boot_id && !elsewhere(recorded, here) && !group_alive(recorded.pgid)
+    if here.boot_id == recorded.boot_id
+        && !elsewhere(recorded, here)
+        && !group_exists(recorded.pgid)
     {
         return Judgement::Absent(OrphanAbsence::Gone);
     }
@@ -155,9 +164,9 @@ pub(crate) fn identify(pid: u32) -> Option<ProcessIdentity> {
     Some(ProcessIdentity {
         pgid: stat.pgid,
         start_ticks: stat.start_ticks,
-        boot_id: here.boot_id,
-        host: here.host,
-        pid_ns: here.pid_ns,
+        boot_id: here.boot_id.clone(),
+        host: here.host.clone(),
+        pid_ns: here.pid_ns.clone(),
     })
 }
 
@@ -177,13 +186,24 @@ fn processes() -> Vec<ProcStat> {
         .collect()
 }
 
-/// Whether any live (non-zombie) process is left in group `pgid`.
-pub(crate) fn group_alive(pgid: i32) -> bool {
-    // A quick probe first: no process at all in the group.
-    if killpg(Pid::from_raw(pgid), None) == Err(Errno::ESRCH) {
-        return false;
+/// Whether any process (zombies too) is in group `pgid`: a quick probe,
+/// no `/proc` scan.
+fn group_exists(pgid: i32) -> bool {
+    killpg(Pid::from_raw(pgid), None) != Err(Errno::ESRCH)
+}
+
+/// Those of `pgids` with a live (non-zombie) process left: one `/proc`
+/// scan for them all, none when no group has any process at all.
+pub(crate) fn groups_alive(pgids: &[i32]) -> Vec<i32> {
+    let probed: Vec<i32> = pgids.iter().copied().filter(|&g| group_exists(g)).collect();
+    if probed.is_empty() {
+        return probed;
     }
-    processes().iter().any(|p| p.pgid == pgid && !p.dead)
+    let procs = processes();
+    probed
+        .into_iter()
+        .filter(|&g| procs.iter().any(|p| p.pgid == g && !p.dead))
+        .collect()
 }
 
 /// Send `signal` to a crashed run's group judged [`Judgement::Ours`].
