@@ -39,26 +39,21 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             return Ok(ExitCode::from(outcome.exit_code()));
         }
         Some(outcome @ Outcome::RollbackFailed) if !retry_rollback => {
+            // The run's own last words: what failed, what is left, both ways on.
             let failed = state
                 .rollback
                 .as_ref()
-                .and_then(|rb| rb.failed.last().cloned())
-                .unwrap_or_else(|| "STEP".into());
+                .map(|rb| rb.failed.clone())
+                .unwrap_or_default();
             let left: Vec<String> = state
                 .rollbacks_left()
                 .into_iter()
-                .filter(|s| *s != failed)
+                .filter(|s| !failed.contains(s))
                 .collect();
             eprintln!(
-                "run `{id}` ended: {label} at `{failed}`{left}; fix it, then:\n  cutover resume {r} --rollback                 (run the rollback of `{failed}` again, then the rest)\n  cutover resume {r} --skip-rollback {failed}   (`{failed}` was undone by hand; go on with the rest)",
-                id = read.header.run_id,
-                label = outcome.label(),
-                left = if left.is_empty() {
-                    String::new()
-                } else {
-                    format!("; not rolled back yet: {}", crate::diag::code_list(&left))
-                },
-                r = args.run.run,
+                "run `{}` ended: {}",
+                read.header.run_id,
+                crate::engine::rollback_failed_words(&failed, &left, &args.run.run)
             );
             return Ok(ExitCode::from(outcome.exit_code()));
         }

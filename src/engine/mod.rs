@@ -26,4 +26,5 @@ mod tests;
 mod watch;
 
 pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
+pub(crate) use rollback::rollback_failed_words;
 pub use scheduler::{EngineError, Options, ResumeInput, Start, execute};

@@ -200,13 +200,6 @@ impl Scheduler {
     }
 }
 
-fn names(ids: &[String]) -> String {
-    ids.iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// What a finished rollback undid, naming the steps that had not finished
 /// and those whose rollback the operator skipped, with what they said they
 /// did (`--reason`) or else "undone by hand".
@@ -243,25 +236,28 @@ fn rolled_back_words(
     if !unconfirmed.is_empty() {
         parts.push(format!(
             "and {} whose after-gates did not pass",
-            names(&unconfirmed)
+            crate::diag::code_list(&unconfirmed)
         ));
     }
     if !partial.is_empty() {
-        parts.push(format!("and the unfinished {} too", names(&partial)));
+        parts.push(format!(
+            "and the unfinished {} too",
+            crate::diag::code_list(&partial)
+        ));
     }
     parts.join(", ")
 }
 
 /// The last words of a failed rollback: where it stopped, which rollbacks
 /// did not run (in order), and the two ways forward.
-pub(super) fn rollback_failed_words(failed: &[String], not_run: &[String], run: &str) -> String {
+pub(crate) fn rollback_failed_words(failed: &[String], not_run: &[String], run: &str) -> String {
     let at = failed.last().map(String::as_str).unwrap_or_default();
     let left = if not_run.is_empty() {
         "no other rollback was left to run".to_string()
     } else {
         format!(
             "later rollbacks were not run; not rolled back yet: {}",
-            names(not_run)
+            crate::diag::code_list(not_run)
         )
     };
     format!(
