@@ -362,8 +362,9 @@ impl Scheduler {
                 .cloned()
                 .collect();
             self.rollback_reason = Some(rb.reason.clone());
+            // `open_step` is a rollback step whose latest attempt never
+            // finished, a retry after an earlier failure included.
             if let Some(open) = &rb.open_step
-                && !rb.finished_steps.contains(open)
                 && !skip_rollback.contains(open)
             {
                 // Stopped above if it was still running; it starts over.
