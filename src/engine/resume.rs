@@ -429,6 +429,16 @@ impl Scheduler {
             } else if skip.contains(&id) {
                 self.decided(&id, Choice::Skip, "resume", said.clone());
             } else if uncertain
+                && !rollback
+                && matches!(
+                    rec.decision,
+                    Some(Choice::Rerun | Choice::Retry | Choice::Continue)
+                )
+            {
+                // Decided by an earlier resume that paused for another step
+                // before this one ran again: the journaled decision holds.
+                self.core.set(&id, Slot::Pending);
+            } else if uncertain
                 && rec.state != StepState::Failed
                 && step.idempotent
                 && !elsewhere

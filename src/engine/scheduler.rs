@@ -754,6 +754,21 @@ impl Scheduler {
             PauseReason::AwaitingApproval => 3,
             PauseReason::Trigger | PauseReason::Interrupted => 4,
         };
+        let undecided: Vec<&str> = paused
+            .iter()
+            .filter(|(reason, _)| {
+                matches!(reason, PauseReason::StepFailed | PauseReason::NeedsDecision)
+            })
+            .filter_map(|(_, step)| step.as_deref())
+            .collect();
+        if undecided.len() > 1 {
+            let reruns: Vec<String> = undecided.iter().map(|s| format!("--rerun {s}")).collect();
+            return format!(
+                "decide {} at once with `cutover resume {r} {}` (write `--skip STEP` instead of `--rerun STEP` for a step that must not run again), or `cutover resume {r} --rollback | --abort`",
+                crate::diag::code_list(&undecided),
+                reruns.join(" ")
+            );
+        }
         let first = paused
             .iter()
             .filter(|(reason, step)| step.is_some() || rank(*reason) == 4)

@@ -251,6 +251,8 @@ impl RunState {
             Event::StepState { step, state, .. } => {
                 let rec = self.step(step);
                 rec.state = *state;
+                // The step moved on: whatever was decided about it was acted on.
+                rec.decision = None;
                 if *state == StepState::Running {
                     rec.action_started = true;
                     self.mark(step, Change::Started);
@@ -263,6 +265,7 @@ impl RunState {
             }
             Event::AttemptStarted { step, attempt, .. } => {
                 let rec = self.step(step);
+                rec.decision = None;
                 rec.attempts = rec.attempts.max(*attempt);
                 rec.attempt_open = true;
                 rec.last_attempt_ok = false;
@@ -464,6 +467,31 @@ mod tests {
             state,
             detail: None,
         }
+    }
+
+    #[test]
+    fn a_decision_holds_until_the_step_moves_on() {
+        let rerun = Event::Decision {
+            step: Some("s".into()),
+            choice: Choice::Rerun,
+            context: "resume".into(),
+            reason: None,
+        };
+        let mut events = vec![state("s", StepState::Running), start(), rerun];
+        // Decided, then the resume paused for another step: still pending.
+        events.push(Event::Note {
+            text: "paused".into(),
+        });
+        assert_eq!(
+            replay(events.clone()).steps["s"].decision,
+            Some(Choice::Rerun)
+        );
+        // The step ran again: the decision was acted on.
+        events.push(start());
+        assert_eq!(replay(events.clone()).steps["s"].decision, None);
+        events.pop();
+        events.push(state("s", StepState::Skipped));
+        assert_eq!(replay(events).steps["s"].decision, None);
     }
 
     #[test]

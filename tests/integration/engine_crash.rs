@@ -343,3 +343,76 @@ run = "i=0; while [ $i -lt 10000 ]; do echo line $i; i=$((i+1)); done"
     expected.sort();
     assert_eq!(notes, expected, "every note exactly once");
 }
+
+/// Two non-idempotent steps in flight at a crash: one resume decides one of
+/// them and pauses for the other; the next resume decides the other. The
+/// first decision holds: the run goes on, it is not asked for again.
+#[test]
+fn decisions_about_two_steps_in_flight_at_a_crash_converge() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "two-in-flight"
+max_parallel = 2
+
+[[step]]
+id = "s10"
+needs = []
+run = "if [ -e crashed ]; then echo rerun-s10 >> effects; else echo $$ > s10.pid; echo started-s10 >> effects; sleep 30; fi"
+rollback = "true"
+
+[[step]]
+id = "s11"
+needs = []
+run = "if [ -e crashed ]; then echo rerun-s11 >> effects; else echo $$ > s11.pid; echo started-s11 >> effects; sleep 30; fi"
+rollback = "true"
+"#,
+    );
+    let _reap10 = Reap::new(&c, "s10.pid");
+    let _reap11 = Reap::new(&c, "s11.pid");
+    let mut child = spawn_run_quiet(&c, &[]);
+    wait_for_process_started(&c, "s10", "step");
+    wait_for_process_started(&c, "s11", "step");
+    kill9(&mut child);
+    std::fs::write(c.path("crashed"), "").unwrap();
+
+    // Asked about both, with one command that decides them all.
+    let stderr = cutover_exits(&c, &["resume", "r"], 4);
+    assert!(
+        stderr.contains("cutover resume r --rerun s10 --rerun s11"),
+        "{stderr}"
+    );
+    // One decision: the other step is still undecided, and only it is asked about.
+    let stderr = cutover_exits(&c, &["resume", "r", "--rerun", "s10"], 4);
+    assert!(stderr.contains("--rerun s11"), "{stderr}");
+    assert!(!stderr.contains("--rerun s10"), "s10 was decided: {stderr}");
+    // The second decision: both run again, once each, and the run completes.
+    cutover_exits(&c, &["resume", "r", "--rerun", "s11"], 0);
+    let mut effects: Vec<String> = std::fs::read_to_string(c.path("effects"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    effects.sort();
+    assert_eq!(
+        effects,
+        ["rerun-s10", "rerun-s11", "started-s10", "started-s11"]
+    );
+    let j = journal(&c, "r");
+    assert_seq_contiguous(&j);
+    let decisions: Vec<(&str, &str)> = of_type(&j, "decision")
+        .iter()
+        .map(|d| {
+            (
+                d["data"]["step"].as_str().unwrap_or(""),
+                d["data"]["choice"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [("s10", "rerun"), ("s11", "rerun")],
+        "each decided once"
+    );
+    assert_eq!(outcome(&j), "completed");
+}
