@@ -182,6 +182,18 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host: Option<String>,
     },
+    /// A command's group ended (or was stopped), but processes outside it
+    /// (detached on purpose: `setsid`, `ssh -f`, a daemon) still held its
+    /// output pipes: they were read for 500 ms more, then closed, and the
+    /// run went on. Those processes were left running.
+    OutputAbandoned {
+        step: String,
+        phase: Phase,
+        /// Who held the pipes when cutover stopped reading (from `/proc`);
+        /// empty if none could be named (it exited meanwhile, or belongs to
+        /// another user).
+        holders: Vec<PipeHolder>,
+    },
     Output {
         step: String,
         stream: Stream,
@@ -410,6 +422,7 @@ impl Event {
             | Event::ProcessStarted { step, .. }
             | Event::OrphanStopped { step, .. }
             | Event::OrphanAbsent { step, .. }
+            | Event::OutputAbandoned { step, .. }
             | Event::GateStarted { step, .. }
             | Event::GateMeasurement { step, .. }
             | Event::GateFinished { step, .. }
@@ -559,6 +572,15 @@ pub struct ProcessIdentity {
     /// journals.
     #[serde(default)]
     pub pid_ns: String,
+}
+
+/// A process that held a command's output pipe after its group was gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipeHolder {
+    pub pid: i32,
+    /// Its command line (`/proc/PID/cmdline`, arguments joined by spaces),
+    /// masked.
+    pub command: String,
 }
 
 /// Why resume found nothing left of a crashed run's command.
@@ -716,6 +738,38 @@ pub fn orphan_text(event: &Event) -> Option<String> {
             "{what} was in flight when the run stopped; its group id {pgid} now belongs to other processes (left alone), so nothing of it is left running"
         ),
     })
+}
+
+/// The warning of an [`Event::OutputAbandoned`], as operators read it
+/// (terminal, status and report); `None` for other events.
+pub fn abandoned_text(event: &Event) -> Option<String> {
+    let Event::OutputAbandoned {
+        step,
+        phase,
+        holders,
+    } = event
+    else {
+        return None;
+    };
+    let what = match phase {
+        Phase::Step => format!("step `{step}`"),
+        Phase::Rollback => format!("the rollback of `{step}`"),
+    };
+    let list = || {
+        holders
+            .iter()
+            .map(|h| format!("{} `{}`", h.pid, h.command))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (who, left) = match holders.len() {
+        0 => ("a process".to_string(), "it was"),
+        1 => (format!("process {}", list()), "it was"),
+        _ => (format!("processes {}", list()), "they were"),
+    };
+    Some(format!(
+        "{what} ended, but its output is still held by {who}, outside its process group: stopped reading the output; {left} left running"
+    ))
 }
 
 /// The steps of a rollback for people, in order, each partial one (see

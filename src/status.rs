@@ -61,6 +61,10 @@ pub struct StepView {
     pub duration_ms: Option<u64>,
     /// Its rollback, once started; `None` if it was not rolled back.
     pub rollback: Option<StepRollbackView>,
+    /// What an operator should know about it (`output_abandoned`: a
+    /// detached process held its output). In JSON only when there are some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A step's rollback as far as the journal goes.
@@ -430,6 +434,10 @@ impl StatusView {
                     at: at.clone().unwrap_or_else(|| r.ts.clone()),
                     who: r.who(),
                 }),
+                Event::OutputAbandoned { step, .. } => {
+                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
+                    v.warnings.extend(crate::event::abandoned_text(&r.event));
+                }
                 Event::Paused { hint, .. } if !hint.is_empty() => paused_hint = Some(hint.clone()),
                 Event::RunResumed { .. } => paused_hint = None,
                 _ => {}
@@ -593,6 +601,9 @@ impl StatusView {
                     .map(|d| format!("  {}", d.lines().next().unwrap_or_default()))
                     .unwrap_or_default()
             );
+            for w in &s.warnings {
+                let _ = writeln!(out, "    warning: {w}");
+            }
         }
         if !self.gates.is_empty() {
             out.push_str("\ngates\n");
@@ -704,6 +715,7 @@ fn step_view(id: &str) -> StepView {
         started_at: None,
         duration_ms: None,
         rollback: None,
+        warnings: Vec::new(),
     }
 }
 

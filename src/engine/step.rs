@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::probe::Signals;
 use super::process::{CommandOutcome, KillLevel, Piece, run_shell};
-use crate::event::{AttemptResult, Event, GateResultKind, Phase, Stream};
+use crate::event::{AttemptResult, Event, GateResultKind, Phase, PipeHolder, Stream};
 use crate::runbook::model::{Action, GateWhen, HttpAction, Step};
 use crate::secrets::Masker;
 
@@ -174,80 +174,7 @@ async fn run_action(
     kill: watch::Receiver<KillLevel>,
 ) -> ActionResult {
     match action {
-        Action::Run { command } => {
-            let (line_tx, mut line_rx) = mpsc::unbounded_channel::<Piece>();
-            let forward = {
-                let tx = ctx.tx.clone();
-                let masker = ctx.masker.clone();
-                let id = step.id.clone();
-                tokio::spawn(async move {
-                    let send = |stream, line| {
-                        let _ = tx.send(Msg::Event(Event::Output {
-                            step: id.clone(),
-                            stream,
-                            phase,
-                            line,
-                        }));
-                    };
-                    // A long line comes in pieces: mask across them, so that a
-                    // secret cut in two by a piece boundary is still masked.
-                    let (mut stdout, mut stderr) = (masker.stream(), masker.stream());
-                    while let Some(piece) = line_rx.recv().await {
-                        let masking = match piece.stream {
-                            Stream::Stdout => &mut stdout,
-                            Stream::Stderr => &mut stderr,
-                        };
-                        if let Some(line) = masking.piece(&piece.text, piece.end) {
-                            send(piece.stream, line);
-                        }
-                    }
-                    for (stream, mut masking) in
-                        [(Stream::Stdout, stdout), (Stream::Stderr, stderr)]
-                    {
-                        let rest = masking.finish();
-                        if !rest.is_empty() {
-                            send(stream, rest);
-                        }
-                    }
-                })
-            };
-            let mut env: Vec<(String, String)> = step
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            env.extend(ctx.env.iter().cloned());
-            let workdir = match &step.workdir {
-                Some(w) => ctx.runbook_dir.join(w),
-                None => PathBuf::from("."),
-            };
-            // Journaled as soon as the group exists (sent before any output
-            // line): what `cutover resume` needs to stop it after a crash.
-            let on_start = {
-                let tx = ctx.tx.clone();
-                let id = step.id.clone();
-                move |process| {
-                    let _ = tx.send(Msg::Event(Event::ProcessStarted {
-                        step: id,
-                        phase,
-                        process,
-                    }));
-                }
-            };
-            let outcome = run_shell(
-                command,
-                &env,
-                &workdir,
-                step.timeout,
-                step.grace,
-                kill,
-                line_tx,
-                on_start,
-            )
-            .await;
-            let _ = forward.await;
-            from_outcome(outcome, step.timeout, &ctx.masker)
-        }
+        Action::Run { command } => run_command(step, command, phase, ctx, kill).await,
         Action::Http(http) => run_http(step, http, phase, ctx, kill).await,
         Action::Manual { .. } => ActionResult {
             ok: false,
@@ -256,6 +183,102 @@ async fn run_action(
             detail: Some("a manual action cannot run unattended".into()),
         },
     }
+}
+
+/// Run a step's (or its rollback's) command; journals its output, and a
+/// warning when a process it detached kept the output open.
+async fn run_command(
+    step: &Step,
+    command: &str,
+    phase: Phase,
+    ctx: &ActionCtx,
+    kill: watch::Receiver<KillLevel>,
+) -> ActionResult {
+    let (line_tx, mut line_rx) = mpsc::unbounded_channel::<Piece>();
+    let forward = {
+        let tx = ctx.tx.clone();
+        let masker = ctx.masker.clone();
+        let id = step.id.clone();
+        tokio::spawn(async move {
+            let send = |stream, line| {
+                let _ = tx.send(Msg::Event(Event::Output {
+                    step: id.clone(),
+                    stream,
+                    phase,
+                    line,
+                }));
+            };
+            // A long line comes in pieces: mask across them, so that a
+            // secret cut in two by a piece boundary is still masked.
+            let (mut stdout, mut stderr) = (masker.stream(), masker.stream());
+            while let Some(piece) = line_rx.recv().await {
+                let masking = match piece.stream {
+                    Stream::Stdout => &mut stdout,
+                    Stream::Stderr => &mut stderr,
+                };
+                if let Some(line) = masking.piece(&piece.text, piece.end) {
+                    send(piece.stream, line);
+                }
+            }
+            for (stream, mut masking) in [(Stream::Stdout, stdout), (Stream::Stderr, stderr)] {
+                let rest = masking.finish();
+                if !rest.is_empty() {
+                    send(stream, rest);
+                }
+            }
+        })
+    };
+    let mut env: Vec<(String, String)> = step
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    env.extend(ctx.env.iter().cloned());
+    let workdir = match &step.workdir {
+        Some(w) => ctx.runbook_dir.join(w),
+        None => PathBuf::from("."),
+    };
+    // Journaled as soon as the group exists (sent before any output
+    // line): what `cutover resume` needs to stop it after a crash.
+    let on_start = {
+        let tx = ctx.tx.clone();
+        let id = step.id.clone();
+        move |process| {
+            let _ = tx.send(Msg::Event(Event::ProcessStarted {
+                step: id,
+                phase,
+                process,
+            }));
+        }
+    };
+    let finished = run_shell(
+        command,
+        &env,
+        &workdir,
+        step.timeout,
+        step.grace,
+        kill,
+        line_tx,
+        on_start,
+    )
+    .await;
+    // Every sender of the output is gone once `run_shell` returns,
+    // held pipes or not, so this ends.
+    let _ = forward.await;
+    if let Some(holders) = finished.abandoned {
+        let _ = ctx.tx.send(Msg::Event(Event::OutputAbandoned {
+            step: step.id.clone(),
+            phase,
+            holders: holders
+                .into_iter()
+                .map(|h| PipeHolder {
+                    command: ctx.masker.mask(&h.command),
+                    ..h
+                })
+                .collect(),
+        }));
+    }
+    from_outcome(finished.outcome, step.timeout, &ctx.masker)
 }
 
 fn from_outcome(

@@ -4,13 +4,17 @@
 //! `read = "exit_code"` the exit status itself.
 //!
 //! The group is killed when the probe is dropped (timeout, cancelled gate) and
-//! after the shell exits, so no grandchild outlives a measurement.
+//! after the shell exits, so no grandchild outlives a measurement. A process
+//! that left the group on purpose (`setsid`, a daemon) is left alone: what
+//! it keeps of the output pipes is read for [`PIPE_GRACE`] more, then the
+//! value is taken from what was read.
 
 use std::process::Stdio;
 use std::sync::Arc;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::sync::watch;
 
 use super::{Masks, Reading, Sample, SignalError};
 use crate::runbook::model::CommandRead;
@@ -46,11 +50,16 @@ impl Drop for GroupGuard {
 /// How long output may keep arriving after the group was killed.
 const PIPE_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// Read a pipe to its end, keeping the last `MAX_OUTPUT` bytes. With
+/// Read a pipe to its end, or until `stop` is set or dropped (a detached
+/// process may hold it open for ever), keeping the last `MAX_OUTPUT` bytes. With
 /// `whole_lines` (text that goes into messages), when more was printed the
 /// tail starts at the first line that starts within them: a line cut at its
 /// start could begin with the end of a secret, which no masking finds.
-async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, whole_lines: bool) -> Vec<u8> {
+async fn read_tail<R: tokio::io::AsyncRead + Unpin>(
+    pipe: Option<R>,
+    whole_lines: bool,
+    mut stop: watch::Receiver<bool>,
+) -> Vec<u8> {
     use tokio::io::AsyncReadExt as _;
     let Some(mut pipe) = pipe else {
         return Vec::new();
@@ -58,7 +67,12 @@ async fn read_tail<R: tokio::io::AsyncRead + Unpin>(pipe: Option<R>, whole_lines
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
-        match pipe.read(&mut chunk).await {
+        let read = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stop| *stop) => break,
+            read = pipe.read(&mut chunk) => read,
+        };
+        match read {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 buf.extend_from_slice(&chunk[..n]);
@@ -118,23 +132,29 @@ impl CommandSource {
         );
         // Read in tasks of their own: a grandchild left running in the
         // background keeps the pipes open, and the value must not wait for it.
-        let out = tokio::spawn(read_tail(child.stdout.take(), false));
-        let err = tokio::spawn(read_tail(child.stderr.take(), true));
+        // Dropping `stop` (a dropped probe) ends them too.
+        let (stop, stop_rx) = watch::channel(false);
+        let out = tokio::spawn(read_tail(child.stdout.take(), false, stop_rx.clone()));
+        let err = tokio::spawn(read_tail(child.stderr.take(), true, stop_rx));
         let status = child
             .wait()
             .await
             .map_err(|e| SignalError::Command(format!("failed to wait for the command: {e}")))?;
-        // The shell is done: end whatever it left behind, which closes the pipes.
+        // The shell is done: end whatever it left behind, which closes the
+        // pipes unless a process that left the group holds them.
         guard.kill_now();
-        let collect = |task: tokio::task::JoinHandle<Vec<u8>>| async move {
-            tokio::time::timeout(PIPE_GRACE, task)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default()
+        let collected = async { (out.await, err.await) };
+        tokio::pin!(collected);
+        let (stdout, stderr) = tokio::select! {
+            both = &mut collected => both,
+            () = tokio::time::sleep(PIPE_GRACE) => {
+                // Keep what was read: the value was printed before the shell exited.
+                let _ = stop.send(true);
+                collected.await
+            }
         };
-        let stdout = String::from_utf8_lossy(&collect(out).await).into_owned();
-        let stderr = String::from_utf8_lossy(&collect(err).await).into_owned();
+        let stdout = String::from_utf8_lossy(&stdout.unwrap_or_default()).into_owned();
+        let stderr = String::from_utf8_lossy(&stderr.unwrap_or_default()).into_owned();
         let Some(code) = status.code() else {
             return Err(SignalError::Command(format!(
                 "the command was killed by a signal ({}){}",
@@ -317,6 +337,28 @@ mod tests {
             .unwrap();
         assert_eq!(r.samples[0].value, 5.0);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_detached_process_holding_the_output_does_not_lose_the_value() {
+        let rt = runtime();
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let src = CommandSource::new("/bin/sh", vec![], Arc::default());
+        let script = format!(
+            "setsid sleep 20 & echo $! > {}; sleep 0.3; echo 1",
+            pidfile.display()
+        );
+        let started = std::time::Instant::now();
+        let r = rt.block_on(src.run(&script, CommandRead::Stdout));
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        assert_eq!(r.unwrap().samples[0].value, 1.0);
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
     }
 
     #[test]

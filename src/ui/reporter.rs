@@ -98,6 +98,9 @@ pub fn describe(record: &Record) -> Option<String> {
         Event::OrphanStopped { .. } | Event::OrphanAbsent { .. } => {
             crate::event::orphan_text(&record.event)?
         }
+        Event::OutputAbandoned { .. } => {
+            format!("warning: {}", crate::event::abandoned_text(&record.event)?)
+        }
         Event::Output {
             step,
             stream,

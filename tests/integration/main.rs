@@ -17,6 +17,7 @@ mod checks;
 mod datadog;
 mod engine;
 mod engine_crash;
+mod engine_detached;
 mod engine_fixes;
 mod engine_http;
 mod engine_orphans;

@@ -19,12 +19,15 @@
 //!   ours to have emptied first, the pid space to wrap round to the same
 //!   id, and the stranger's own leader to have exited too: we accept that
 //!   residual risk rather than leave a second migration running.
+//!
+//! It also names the processes that keep a finished command's output pipe
+//! open ([`pipe_holders`]): those that left the group on purpose.
 
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::event::{OrphanAbsence, ProcessIdentity};
+use crate::event::{OrphanAbsence, PipeHolder, ProcessIdentity};
 
 /// One line of `/proc/PID/stat`, the fields that matter here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,18 +175,63 @@ pub(crate) fn identify(pid: u32) -> Option<ProcessIdentity> {
 
 /// Every process whose stat can be read (others may exit while we look).
 fn processes() -> Vec<ProcStat> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(Result::ok)
-        .filter(|e| {
-            e.file_name()
-                .to_str()
-                .is_some_and(|n| n.parse::<u32>().is_ok())
-        })
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+    pids()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
         .filter_map(|t| parse_stat(&t))
         .collect()
+}
+
+/// The pids listed in `/proc`.
+fn pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+}
+
+/// The processes other than this one that have one of `pipes` open (as
+/// `/proc/PID/fd` links read: `pipe:[INODE]`), by pid. Processes of other
+/// users cannot be looked into and are not found.
+pub(crate) fn pipe_holders(pipes: &[String]) -> Vec<PipeHolder> {
+    if pipes.is_empty() {
+        return Vec::new();
+    }
+    let me = std::process::id();
+    let holds = |pid: u32| {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return false;
+        };
+        fds.filter_map(Result::ok).any(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|link| pipes.iter().any(|p| link.as_os_str() == p.as_str()))
+        })
+    };
+    let mut found: Vec<PipeHolder> = pids()
+        .filter(|&pid| pid != me && holds(pid))
+        .map(|pid| PipeHolder {
+            pid: pid.cast_signed(),
+            command: command_line(pid),
+        })
+        .collect();
+    found.sort_by_key(|h| h.pid);
+    found
+}
+
+/// `/proc/PID/cmdline` with its arguments joined by spaces; the name in
+/// brackets (as `ps` shows it) when it has none.
+fn command_line(pid: u32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<String> = raw
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if args.is_empty() {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        return format!("[{}]", comm.trim());
+    }
+    args.join(" ")
 }
 
 /// Whether any process (zombies too) is in group `pgid`: a quick probe,
@@ -249,6 +297,32 @@ mod tests {
         let zombie = "99 (sh) Z 1 1234 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5001 0 0 0";
         assert!(parse_stat(zombie).unwrap().dead);
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn names_the_processes_holding_a_pipe_but_not_this_one() {
+        use std::os::fd::AsRawFd as _;
+        let (reader, writer) = std::io::pipe().unwrap();
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", reader.as_raw_fd()))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .stdout(writer)
+            .spawn()
+            .unwrap();
+        let holders = pipe_holders(std::slice::from_ref(&link));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            holders,
+            [PipeHolder {
+                pid: child.id().cast_signed(),
+                command: "sleep 10".into()
+            }]
+        );
+        assert_eq!(pipe_holders(&[]), []);
     }
 
     #[test]

@@ -5,6 +5,11 @@
 //! engine decides. A timeout or a kill request sends SIGTERM to the group,
 //! waits `grace`, then SIGKILL; after the leader exits the group is killed
 //! once more so that no grandchild (a backgrounded `sleep`) survives.
+//!
+//! The outcome follows the group alone. A process that left it on purpose
+//! (`setsid`, `ssh -f`, a daemon) keeps the output pipes open but is not
+//! waited for: the pipes are read for [`LEAK_TIMEOUT`] after the group is
+//! gone, then closed, and the caller learns who still held them.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -16,7 +21,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::watch;
 
-use crate::event::{ProcessIdentity, Stream};
+use crate::event::{PipeHolder, ProcessIdentity, Stream};
 
 /// How hard the engine wants a running command stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,6 +31,16 @@ pub(crate) enum KillLevel {
     Graceful,
     /// SIGKILL now (a second Ctrl-C).
     Now,
+}
+
+/// How a command ended, and whether its output had to be abandoned.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Finished {
+    pub outcome: CommandOutcome,
+    /// `Some` when processes outside the group still held the output pipes
+    /// [`LEAK_TIMEOUT`] after the group was gone: those (found in `/proc`;
+    /// unmasked) were left running, and what they print is not read.
+    pub abandoned: Option<Vec<PipeHolder>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +71,10 @@ pub(crate) type LineSink = tokio::sync::mpsc::UnboundedSender<Piece>;
 /// that escaped the group and kept the pipe).
 const LEAK_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// How long a reader told to stop may take to hand over what it holds
+/// (it only has to notice: no I/O is left to wait for).
+const STOP_TIMEOUT: Duration = Duration::from_millis(100);
+
 /// Run `sh -c command` in a new process group with null stdin and piped
 /// output. `on_start` learns who the group is as soon as it exists (before
 /// any output line is sent), so the caller can journal it: a crashed run's
@@ -73,7 +92,7 @@ pub(crate) async fn run_shell(
     mut kill: watch::Receiver<KillLevel>,
     lines: LineSink,
     on_start: impl FnOnce(ProcessIdentity) + Send,
-) -> CommandOutcome {
+) -> Finished {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(command)
@@ -86,10 +105,16 @@ pub(crate) async fn run_shell(
         .kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return CommandOutcome::SpawnFailed(format!("failed to start `/bin/sh`: {e}")),
+        Err(e) => {
+            return unread(CommandOutcome::SpawnFailed(format!(
+                "failed to start `/bin/sh`: {e}"
+            )));
+        }
     };
     let Some(pid) = child.id() else {
-        return CommandOutcome::SpawnFailed("the command exited before it could be tracked".into());
+        return unread(CommandOutcome::SpawnFailed(
+            "the command exited before it could be tracked".into(),
+        ));
     };
     let group = Pid::from_raw(pid.cast_signed());
     // A leader that already exited leaves nothing to find after a crash (its
@@ -97,13 +122,8 @@ pub(crate) async fn run_shell(
     if let Some(identity) = super::orphan::identify(pid) {
         on_start(identity);
     }
-    let mut readers = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        readers.push(tokio::spawn(pump(out, Stream::Stdout, lines.clone())));
-    }
-    if let Some(err) = child.stderr.take() {
-        readers.push(tokio::spawn(pump(err, Stream::Stderr, lines.clone())));
-    }
+    let readers = Readers::start(&mut child, &lines);
+    drop(lines);
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let sleep_until_deadline = async {
         match deadline {
@@ -137,17 +157,8 @@ pub(crate) async fn run_shell(
     };
     // The leader is gone; anything left in its group is an orphan to reap.
     signal_group(group, Signal::SIGKILL);
-    let until = Instant::now() + LEAK_TIMEOUT;
-    for reader in readers {
-        let left = until.saturating_duration_since(Instant::now());
-        if tokio::time::timeout(left, reader).await.is_err() {
-            tracing::debug!("output pipe of group {group} stayed open; stopped reading it");
-        }
-    }
-    if let Some(outcome) = stopped {
-        return outcome;
-    }
-    match status {
+    let abandoned = readers.finish().await;
+    let outcome = stopped.unwrap_or_else(|| match status {
         Some(s) => {
             use std::os::unix::process::ExitStatusExt as _;
             CommandOutcome::Exited {
@@ -159,6 +170,90 @@ pub(crate) async fn run_shell(
             code: None,
             signal: None,
         },
+    });
+    Finished { outcome, abandoned }
+}
+
+/// An outcome with no output read (the command never ran).
+fn unread(outcome: CommandOutcome) -> Finished {
+    Finished {
+        outcome,
+        abandoned: None,
+    }
+}
+
+/// The tasks reading a command's output pipes.
+struct Readers {
+    /// Each reader, with its pipe as `/proc/self/fd` names it (`pipe:[N]`),
+    /// to find who else holds it.
+    tasks: Vec<(tokio::task::JoinHandle<()>, Option<String>)>,
+    /// Set to make the readers hand over what they hold and stop.
+    stop: watch::Sender<bool>,
+}
+
+impl Readers {
+    fn start(child: &mut tokio::process::Child, lines: &LineSink) -> Readers {
+        use std::os::fd::AsRawFd as _;
+        let (stop, stop_rx) = watch::channel(false);
+        let pipe_name = |fd: i32| {
+            std::fs::read_link(format!("/proc/self/fd/{fd}"))
+                .ok()
+                .map(|l| l.to_string_lossy().into_owned())
+        };
+        let mut tasks = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            let name = pipe_name(out.as_raw_fd());
+            let task = pump(out, Stream::Stdout, lines.clone(), stop_rx.clone());
+            tasks.push((tokio::spawn(task), name));
+        }
+        if let Some(err) = child.stderr.take() {
+            let name = pipe_name(err.as_raw_fd());
+            let task = pump(err, Stream::Stderr, lines.clone(), stop_rx);
+            tasks.push((tokio::spawn(task), name));
+        }
+        Readers { tasks, stop }
+    }
+
+    /// Read until both pipes are closed, or for [`LEAK_TIMEOUT`] at most
+    /// (the group is gone: only a process that left it can hold them);
+    /// then stop reading. Returns who held them, if anyone did. Every
+    /// reader is over on return, so no sender of the output channel lives
+    /// on.
+    async fn finish(mut self) -> Option<Vec<PipeHolder>> {
+        let until = Instant::now() + LEAK_TIMEOUT;
+        let mut open = Vec::new();
+        for (mut task, pipe) in std::mem::take(&mut self.tasks) {
+            let left = until.saturating_duration_since(Instant::now());
+            if tokio::time::timeout(left, &mut task).await.is_err() {
+                open.push((task, pipe));
+            }
+        }
+        if open.is_empty() {
+            return None;
+        }
+        // Named before our end closes, while the pipe is surely the same
+        // one; a scan of every process's fds is blocking work.
+        let pipes: Vec<String> = open.iter().filter_map(|(_, p)| p.clone()).collect();
+        let holders = tokio::task::spawn_blocking(move || super::orphan::pipe_holders(&pipes))
+            .await
+            .unwrap_or_default();
+        let _ = self.stop.send(true);
+        for (mut task, _) in open {
+            if tokio::time::timeout(STOP_TIMEOUT, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+        Some(holders)
+    }
+}
+
+impl Drop for Readers {
+    /// A run dropped mid-way (its future cancelled) leaves no reader
+    /// behind. (Those `finish` already took stop when `stop` is dropped.)
+    fn drop(&mut self) {
+        for (task, _) in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -210,7 +305,15 @@ pub(crate) fn signal_group(group: Pid, signal: Signal) {
 /// (Masking holds back a few bytes across pieces: see `Masker::stream`.)
 const MAX_LINE: usize = 64 * 1024;
 
-async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, lines: LineSink) {
+/// Send `pipe`'s output to `lines` until its end, or until `stop` is set
+/// (or dropped): then what was read of an unfinished line is sent as if
+/// the output ended there.
+async fn pump(
+    pipe: impl AsyncRead + Unpin,
+    stream: Stream,
+    lines: LineSink,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut reader = BufReader::new(pipe);
     // The bytes of a character cut by the previous piece, then the piece.
     let mut buf = Vec::new();
@@ -218,13 +321,15 @@ async fn pump(pipe: impl AsyncRead + Unpin, stream: Stream, lines: LineSink) {
     let mut in_line = false;
     loop {
         let room = (MAX_LINE - buf.len()) as u64;
-        let read = (&mut reader)
-            .take(room)
-            .read_until(b'\n', &mut buf)
-            .await
-            .unwrap_or(0);
+        let mut limited = (&mut reader).take(room);
+        // `read_until` keeps in `buf` what it read when it is cancelled.
+        let read = tokio::select! {
+            biased;
+            _ = stop.wait_for(|stop| *stop) => 0,
+            read = limited.read_until(b'\n', &mut buf) => read.unwrap_or(0),
+        };
         let piece = if read == 0 {
-            // End of output: close a line left open.
+            // End of output (or of reading it): close a line left open.
             if buf.is_empty() && !in_line {
                 return;
             }
@@ -293,6 +398,12 @@ mod tests {
     use super::*;
 
     async fn run(cmd: &str, timeout: Option<Duration>) -> (CommandOutcome, Vec<String>) {
+        let (finished, lines) = run_full(cmd, timeout).await;
+        (finished.outcome, lines)
+    }
+
+    /// Run `cmd`; how it finished and every output line.
+    async fn run_full(cmd: &str, timeout: Option<Duration>) -> (Finished, Vec<String>) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let (_kill_tx, kill_rx) = watch::channel(KillLevel::None);
         let out = run_shell(
@@ -427,5 +538,132 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("grandchild {pid} survived");
+    }
+
+    /// What `run_shell` gave back for a command that detaches a process.
+    struct Detached {
+        finished: Finished,
+        /// Every piece sent, and whether the channel closed within a second
+        /// of the return (no reader left holding a sender).
+        pieces: Vec<Piece>,
+        closed: bool,
+        took: Duration,
+        /// The detached `sleep` (killed when this is dropped).
+        pid: i32,
+    }
+
+    impl Drop for Detached {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(self.pid), Signal::SIGKILL);
+        }
+    }
+
+    /// Run `setsid sleep 20 &` (waiting until it has left the group), then
+    /// `rest`.
+    async fn run_detached(
+        rest: &str,
+        timeout: Option<Duration>,
+        kill_after: Option<Duration>,
+    ) -> Detached {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let cmd = format!(
+            "setsid sleep 20 & echo $! > {}\n\
+             while [ \"$(cut -d' ' -f5 /proc/$!/stat)\" = $$ ]; do sleep 0.01; done\n{rest}",
+            pidfile.display()
+        );
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (kill_tx, kill_rx) = watch::channel(KillLevel::None);
+        if let Some(after) = kill_after {
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                let _ = kill_tx.send(KillLevel::Graceful);
+                // Keep the sender: a dropped one also stops the command.
+                std::future::pending::<()>().await;
+            });
+        }
+        let started = Instant::now();
+        let finished = run_shell(
+            &cmd,
+            &[],
+            Path::new("."),
+            timeout,
+            Duration::from_secs(5),
+            kill_rx,
+            tx,
+            |_| {},
+        )
+        .await;
+        let took = started.elapsed();
+        let mut pieces = Vec::new();
+        let closed = loop {
+            match tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+                Ok(Some(piece)) => pieces.push(piece),
+                Ok(None) => break true,
+                Err(_) => break false,
+            }
+        };
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        Detached {
+            finished,
+            pieces,
+            closed,
+            took,
+            pid,
+        }
+    }
+
+    /// The run did not wait for the detached process, closed the output
+    /// channel, and named the process as the holder of the output.
+    fn assert_abandoned_promptly(d: &Detached) {
+        assert!(d.took < Duration::from_secs(3), "took {:?}", d.took);
+        assert!(d.closed, "a reader still holds the output channel");
+        let holders = d.finished.abandoned.as_ref().expect("output abandoned");
+        assert_eq!(
+            holders,
+            &[PipeHolder {
+                pid: d.pid,
+                command: "sleep 20".into()
+            }]
+        );
+        // Left running: it left the group on purpose.
+        assert!(std::fs::read_to_string(format!("/proc/{}/cmdline", d.pid)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_detached_process_holds_neither_the_outcome_nor_the_output() {
+        let d = run_detached("echo hi; printf partial", None, None).await;
+        assert_abandoned_promptly(&d);
+        assert_eq!(
+            d.finished.outcome,
+            CommandOutcome::Exited {
+                code: Some(0),
+                signal: None
+            }
+        );
+        // What was read of an unfinished line is kept when reading stops.
+        let texts: Vec<(&str, bool)> = d.pieces.iter().map(|p| (p.text.as_str(), p.end)).collect();
+        assert_eq!(texts, [("hi", true), ("partial", true)]);
+    }
+
+    #[tokio::test]
+    async fn a_timeout_or_a_stop_ends_a_command_whose_detached_process_holds_the_output() {
+        let d = run_detached("sleep 100", Some(Duration::from_millis(300)), None).await;
+        assert_eq!(d.finished.outcome, CommandOutcome::TimedOut);
+        assert_abandoned_promptly(&d);
+        let d = run_detached("sleep 100", None, Some(Duration::from_millis(300))).await;
+        assert_eq!(d.finished.outcome, CommandOutcome::Killed);
+        assert_abandoned_promptly(&d);
+    }
+
+    #[tokio::test]
+    async fn output_closed_with_the_group_is_not_abandoned() {
+        let (finished, lines) = run_full("echo a; sleep 30 & echo b", None).await;
+        assert_eq!(finished.abandoned, None);
+        assert_eq!(lines, ["a", "b"]);
     }
 }

@@ -94,6 +94,11 @@ impl Builder {
                 }
                 self.line(seq, at, who, "orphan_absent", text);
             }
+            Event::OutputAbandoned { ref step, .. } => {
+                let text = crate::event::abandoned_text(&event).unwrap_or_default();
+                self.deviation(at, who, "output-abandoned", Some(step), text.clone());
+                self.line(seq, at, who, "output_abandoned", text);
+            }
             Event::JournalRepaired { line, bytes } => {
                 let text = format!("torn journal line {line} ({bytes} bytes) cut off on resume");
                 self.line(seq, at, who, "journal_repaired", text);
