@@ -285,6 +285,129 @@ fn dir_is_empty(c: &Cutover, name: &str) -> bool {
     std::fs::read_dir(c.path(name)).unwrap().next().is_none()
 }
 
+// ---- item 10: control characters shown visibly ---------------------------
+
+#[test]
+fn a_generated_run_id_is_made_of_the_allowed_characters() {
+    let c = Cutover::new().runbook(&MANUAL.replace(
+        "name = \"files\"",
+        "name = \"Payments / DB — cutover\\u001b[2J\"",
+    ));
+    let (code, stderr) = cutover(&c, &["run", "runbook.toml"]);
+    assert_eq!(code, 4, "{stderr}");
+    let ids: Vec<String> = std::fs::read_dir(c.path(".cutover/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let id = &ids[0];
+    assert!(id.starts_with("Payments---DB---cutover--2J-"), "{id}");
+    assert!(
+        id.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+        "{id}"
+    );
+    no_raw_controls("run output", &stderr);
+    // The runs table shows the runbook name visibly.
+    let out = bin(&c).args(["runs"]).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    no_raw_controls("runs", &table);
+    assert!(table.contains(r"cutover\x1b[2J"), "{table}");
+}
+
+const NOISY: &str = r#"
+[runbook]
+name = "noisy"
+
+[[step]]
+id = "noise"
+run = 'printf "\033]0;TITLE\007\033[2J\n"; touch started; while [ ! -f go ]; do sleep 0.05; done'
+"#;
+
+#[test]
+fn escape_sequences_are_shown_visibly_in_every_human_output() {
+    let c = Cutover::new().runbook(NOISY);
+    let child = spawn_run(&c, &["--no-progress", "--as", "op\u{1b}[31m"]);
+    wait_for(&c, "the noisy output line", |r| r["type"] == "output");
+    let note = "look \u{1b}[2J\nrun completed: fake";
+    cutover_exits(&c, &["note", "r", note, "--as", "dana"], 0);
+    wait_for_type(&c, "note");
+    std::fs::write(c.path("go"), "").unwrap();
+    let (code, stderr) = wait_exit(child, Duration::from_secs(20));
+    assert_eq!(code, 0, "{stderr}");
+    no_raw_controls("run output", &stderr);
+    assert!(stderr.contains(&format!("noise | {ESC_SHOWN}")), "{stderr}");
+    assert!(
+        stderr.contains(r"(as dana): look \x1b[2J\nrun completed: fake"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(r"(as op\x1b[31m)"), "{stderr}");
+
+    // The journal keeps the bytes.
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "note")[0]["data"]["text"], note);
+    let output: Vec<&Value> = of_type(&j, "output");
+    assert_eq!(output[0]["data"]["line"], ESC_OUTPUT);
+
+    let status = String::from_utf8(bin(&c).args(["status", "r"]).output().unwrap().stdout).unwrap();
+    no_raw_controls("status", &status);
+    assert!(
+        status.contains(r"look \x1b[2J\nrun completed: fake"),
+        "{status}"
+    );
+    assert!(status.contains(r"op\x1b[31m"), "{status}");
+    let json = String::from_utf8(
+        bin(&c)
+            .args(["status", "r", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert!(
+        json.to_string().contains(r"\u001b[2J"),
+        "JSON keeps the bytes"
+    );
+
+    for format in ["md", "html"] {
+        let out = bin(&c)
+            .args(["report", "r", "--format", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        no_raw_controls(format, &text);
+        assert!(
+            text.contains(r"\x1b]0;TITLE\x07\x1b[2J"),
+            "{format}: {text}"
+        );
+        assert!(text.contains(r"\x1b[2J"), "{format}");
+    }
+}
+
+#[test]
+fn error_messages_and_diagnostics_show_control_characters_visibly() {
+    let c = paused_run("r");
+    let stderr = cutover_exits(&c, &["done", "r", "ca\u{1b}[2Jll"], 1);
+    assert!(stderr.contains(r"no step `ca\x1b[2Jll`"), "{stderr}");
+    no_raw_controls("done", &stderr);
+    // A string in the runbook (escaped in TOML) quoted by a diagnostic...
+    let c = Cutover::new().runbook(&MANUAL.replace("id = \"call\"", "id = \"ca\\u001b[2Jll\""));
+    let stderr = cutover_exits(&c, &["validate", "runbook.toml"], 1);
+    no_raw_controls("validate", &stderr);
+    assert!(stderr.contains(r"ca\x1b[2Jll"), "{stderr}");
+    // ...and a raw one, which TOML refuses, in the quoted source line.
+    let c = Cutover::new().runbook(&MANUAL.replace("call the bank", "call \u{1b}[2J the bank"));
+    let stderr = cutover_exits(&c, &["validate", "runbook.toml"], 1);
+    no_raw_controls("validate", &stderr);
+    assert!(stderr.contains(r"call \x1b[2J the bank"), "{stderr}");
+    // The caret still points at the offending character.
+    let lines: Vec<&str> = stderr.lines().collect();
+    let source = lines.iter().position(|l| l.contains(r"\x1b")).unwrap();
+    let caret = lines[source + 1].find('^').unwrap();
+    assert_eq!(&lines[source][caret..caret + 4], r"\x1b", "{stderr}");
+}
+
 // ---- item 12: a journal of a newer format --------------------------------
 
 #[test]
