@@ -431,3 +431,84 @@ fn writers_refuse_a_journal_of_a_newer_format_before_appending() {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "{args:?}");
     }
 }
+
+// ---- item 13: an abort says only that it aborted -------------------------
+
+const SLOW: &str = r#"
+[runbook]
+name = "slow"
+
+[[step]]
+id = "slow"
+run = "touch started; sleep 30"
+rollback = "echo undo >> effects"
+"#;
+
+fn assert_only_aborted(what: &str, stderr: &str) {
+    assert!(stderr.contains("run aborted"), "{what}: {stderr}");
+    assert!(!stderr.contains("run paused"), "{what}: {stderr}");
+    assert!(!stderr.contains("continue with"), "{what}: {stderr}");
+}
+
+#[test]
+fn sigterm_and_a_double_ctrl_c_say_only_that_the_run_aborted() {
+    for signals in [
+        &[Signal::SIGTERM][..],
+        &[Signal::SIGINT, Signal::SIGINT][..],
+    ] {
+        let c = Cutover::new().runbook(SLOW);
+        let child = spawn_run(&c, &["--no-progress"]);
+        wait_for_type(&c, "process_started");
+        for (i, s) in signals.iter().enumerate() {
+            signal(&child, *s);
+            // The next signal only once this one is journaled.
+            wait_until("the interrupt", Duration::from_secs(10), || {
+                of_type(&journal_tolerant(&c, "r"), "interrupted").len() > i
+            });
+        }
+        let (code, stderr) = wait_exit(child, Duration::from_secs(30));
+        assert_eq!(code, 4, "{signals:?}: {stderr}");
+        assert_only_aborted(&format!("{signals:?}"), &stderr);
+        let j = journal(&c, "r");
+        assert_eq!(outcome(&j), "aborted");
+        assert!(
+            of_type(&j, "paused").is_empty(),
+            "{signals:?}: no pause journaled"
+        );
+        let status =
+            String::from_utf8(bin(&c).args(["status", "r"]).output().unwrap().stdout).unwrap();
+        assert!(status.contains("ABORTED"), "{status}");
+        assert!(!status.contains("continue with"), "{status}");
+    }
+}
+
+#[test]
+fn a_rejected_go_no_go_that_aborts_says_only_that_the_run_aborted() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "gonogo"
+
+[[step]]
+id = "switch"
+approval = { required = true, on_reject = "abort" }
+run = "echo switch >> effects"
+"#,
+    );
+    let child = spawn_run(&c, &["--wait", "--no-progress", "--as", "bob"]);
+    wait_for_type(&c, "approval_requested");
+    cutover_exits(
+        &c,
+        &[
+            "approve", "r", "switch", "--reject", "--as", "alice", "--reason", "no",
+        ],
+        0,
+    );
+    let (code, stderr) = wait_exit(child, Duration::from_secs(20));
+    assert_eq!(code, 4, "{stderr}");
+    assert_only_aborted("on_reject", &stderr);
+    // `resume --abort` of a paused run says the same.
+    let c = paused_run("r");
+    let stderr = cutover_exits(&c, &["resume", "r", "--abort"], 4);
+    assert_only_aborted("resume --abort", &stderr);
+}
