@@ -70,7 +70,9 @@ impl Error {
                 | crate::journal::JournalError::Exists(_)
                 | crate::journal::JournalError::NoSuchRun(_)
                 | crate::journal::JournalError::NotAJournal(_)
-                | crate::journal::JournalError::TooNew { .. } => exit::INVALID,
+                | crate::journal::JournalError::TooNew { .. }
+                | crate::journal::JournalError::Link(_)
+                | crate::journal::JournalError::BadRunId(_) => exit::INVALID,
                 crate::journal::JournalError::Io { .. } => exit::INTERNAL,
             },
         }
@@ -98,7 +100,9 @@ pub fn report(error: &Error) -> ExitCode {
             }
             source = cause.source();
         }
-        eprintln!("error: {message}");
+        // Messages echo what the user typed and what files hold: never let
+        // an escape sequence in them reach the terminal raw.
+        eprintln!("error: {}", crate::text::visible(&message));
     }
     ExitCode::from(error.exit_code())
 }

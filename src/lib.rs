@@ -11,6 +11,7 @@ pub mod diag;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod files;
 pub mod gate;
 pub mod journal;
 pub mod milestone;
@@ -21,6 +22,7 @@ pub mod runbook;
 pub mod secrets;
 pub mod signals;
 pub mod status;
+pub mod text;
 pub mod trigger;
 pub mod ui;
 

@@ -680,8 +680,8 @@ impl StatusView {
                         v.who,
                         v.at,
                         v.reason
-                            .as_ref()
-                            .map(|r| format!(": {r}"))
+                            .as_deref()
+                            .map(|r| format!(": {}", crate::text::one_line(r)))
                             .unwrap_or_default()
                     );
                 }
@@ -696,13 +696,21 @@ impl StatusView {
         if !self.notes.is_empty() {
             out.push_str("\nlast notes\n");
             for n in &self.notes {
-                let _ = writeln!(out, "  {} {}: {}", n.at, n.who, n.text);
+                let _ = writeln!(
+                    out,
+                    "  {} {}: {}",
+                    n.at,
+                    n.who,
+                    crate::text::one_line(&n.text)
+                );
             }
         }
         if let Some(h) = &self.paused_hint {
             let _ = writeln!(out, "\n{h}");
         }
-        out
+        // Names, notes and messages come from runbooks, people and commands:
+        // no escape sequence in them reaches the terminal raw.
+        crate::text::visible(&out).into_owned()
     }
 }
 

@@ -118,14 +118,14 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
     };
     let record = append_external(&path, &stamp, event)?;
     if args.reject {
-        eprintln!(
+        super::say!(
             "rejected `{}` of run `{run_id}` as {} (journal seq {})",
             args.step,
             record.who(),
             record.seq
         );
     } else {
-        eprintln!(
+        super::say!(
             "approved `{}` of run `{run_id}` as {} (journal seq {}): {} of {} approvals",
             args.step,
             record.who(),
@@ -135,7 +135,7 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
         );
     }
     if state.outcome().is_some() {
-        eprintln!(
+        super::say!(
             "the run is paused; continue it with: cutover resume {}",
             args.run.run
         );

@@ -1,5 +1,6 @@
 //! `cutover attest CHECKLIST ITEM --evidence URL [--expires 7d] [--as NAME]`.
 
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -10,10 +11,20 @@ use crate::readiness::{self, edit, time};
 
 /// Apply `change` to the checklist at `path` and write it back, but only if
 /// the result still validates (the file is left untouched otherwise).
+/// A checklist that is a symbolic link is refused: replacing it would turn
+/// the link into a copy and leave the file it points to unedited.
 pub(crate) fn edit_file(
     path: &Path,
     change: impl FnOnce(&str) -> Result<String, edit::EditError>,
 ) -> Result<(), Error> {
+    if crate::files::is_link(path) {
+        let target =
+            std::fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
+        return Err(Error::Usage(format!(
+            "`{}` is a symbolic link (to `{target}`); attest and waive edit the file itself: name that file",
+            path.display()
+        )));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path.display(), e))?;
     let edited = change(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
     let loaded = readiness::load_text(path, edited.clone());
@@ -27,9 +38,30 @@ pub(crate) fn edit_file(
             path.display()
         )));
     }
-    // Write next to the file and rename, so a crash never leaves half a checklist.
+    replace(path, &edited)
+}
+
+/// Write `text` next to `path` and rename it over, so a crash never leaves
+/// half a checklist. The temporary file is created new (a leftover, or a
+/// link planted there, is removed, never written through) and gets the
+/// checklist's mode.
+fn replace(path: &Path, text: &str) -> Result<(), Error> {
     let tmp = path.with_extension("toml.cutover-tmp");
-    std::fs::write(&tmp, edited).map_err(|e| Error::io("write", tmp.display(), e))?;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| Error::io("read", path.display(), e))?
+        .permissions();
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("remove", tmp.display(), e));
+        }
+        _ => {}
+    }
+    let mut file = crate::files::create_new(std::fs::OpenOptions::new().write(true), &tmp)
+        .map_err(|e| Error::io("create", tmp.display(), e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.set_permissions(mode))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("write", tmp.display(), e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path.display(), e))
 }
 

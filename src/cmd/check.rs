@@ -11,6 +11,7 @@ use crate::diag;
 use crate::error::{Error, exit};
 use crate::readiness::result::{CheckReport, REPORT_FORMAT_VERSION, Readiness};
 use crate::readiness::{self, evaluate, format, history, time};
+use crate::text::visible;
 
 /// The current time, or `CUTOVER_NOW` (RFC 3339) so tests and demos are
 /// deterministic about expiry.
@@ -71,11 +72,12 @@ pub fn exec(args: &CheckArgs) -> Result<ExitCode, Error> {
         );
     }
     let text = match args.format {
-        CheckFormat::Human => format::human(&report),
+        // What people read shows control characters from checklists visibly.
+        CheckFormat::Human => visible(&format::human(&report)).into_owned(),
         CheckFormat::Json => format::json(&report) + "\n",
         CheckFormat::Junit => format::junit(&report),
-        CheckFormat::Github => format::github(&report),
-        CheckFormat::Markdown => format::markdown(&report),
+        CheckFormat::Github => visible(&format::github(&report)).into_owned(),
+        CheckFormat::Markdown => visible(&format::markdown(&report)).into_owned(),
     };
     if args.format == CheckFormat::Github
         && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")

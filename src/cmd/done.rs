@@ -45,7 +45,7 @@ pub fn exec(args: &DoneArgs) -> Result<ExitCode, Error> {
         .get(&args.step)
         .is_some_and(|r| r.state == StepState::Done || r.manual_done)
     {
-        eprintln!("step `{}` of run `{run_id}` is already done", args.step);
+        super::say!("step `{}` of run `{run_id}` is already done", args.step);
         return Ok(ExitCode::SUCCESS);
     }
     let stamp = Stamp::new(args.actor.clone());
@@ -57,14 +57,14 @@ pub fn exec(args: &DoneArgs) -> Result<ExitCode, Error> {
             note: args.note.clone(),
         },
     )?;
-    eprintln!(
+    super::say!(
         "marked `{}` done in run `{run_id}` as {} (journal seq {})",
         args.step,
         record.who(),
         record.seq
     );
     if state.outcome().is_some() {
-        eprintln!(
+        super::say!(
             "the run is paused; continue it with: cutover resume {}",
             args.run.run
         );

@@ -47,7 +47,7 @@ pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
             step: None,
         },
     )?;
-    eprintln!(
+    super::say!(
         "marked `{name}` in run `{}` as {} (journal seq {}){}",
         record.run_id,
         record.who(),

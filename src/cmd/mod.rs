@@ -19,6 +19,15 @@ pub mod status;
 pub mod validate;
 pub mod waive;
 
+/// `eprintln!` for a line that echoes what people typed or files hold (names,
+/// notes, reasons, journal warnings): control characters shown visibly.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::text::visible(&format!($($arg)*)))
+    };
+}
+pub(crate) use say;
+
 #[allow(dead_code, reason = "used by the signal and engine commands")]
 /// A multi-threaded tokio runtime for the commands that do network or process I/O.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {

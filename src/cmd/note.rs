@@ -21,7 +21,7 @@ pub fn exec(args: &NoteArgs) -> Result<ExitCode, Error> {
             text: args.text.clone(),
         },
     )?;
-    eprintln!(
+    super::say!(
         "noted in run `{}` as {} (journal seq {})",
         record.run_id,
         record.who(),

@@ -18,7 +18,7 @@ pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
     }
     match args.format {
         TextOrJson::Json => println!("{json}"),
-        TextOrJson::Text => print!("{}", render_text(&plan)),
+        TextOrJson::Text => print!("{}", crate::text::visible(&render_text(&plan))),
     }
     Ok(ExitCode::from(exit::OK))
 }

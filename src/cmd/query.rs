@@ -74,7 +74,7 @@ pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
             "{}",
             serde_json::to_string_pretty(&m).map_err(|e| Error::Internal(e.to_string()))?
         ),
-        TextOrJson::Text => print!("{}", render_measurement(&m)),
+        TextOrJson::Text => print!("{}", crate::text::visible(&render_measurement(&m))),
     }
     Ok(ExitCode::from(if m.verdict == Verdict::Pass {
         exit::PASS
@@ -194,7 +194,8 @@ pub(crate) fn verdict_line(m: &Measurement) -> String {
     }
     let _ = write!(line, "  ({:.0} ms)", m.latency_ms);
     if let Some(d) = &m.detail {
-        let _ = write!(line, ": {d}");
+        // A detail may quote a response body: shown on this line, visibly.
+        let _ = write!(line, ": {}", crate::text::one_line(d));
     }
     line
 }

@@ -35,7 +35,7 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
             let path = locate(run)?;
             let r = report::read_report(&path)?;
             for w in report::view::warnings(&r) {
-                eprintln!("warning: run `{}`: {w}", r.run_id);
+                super::say!("warning: run `{}`: {w}", r.run_id);
             }
             parts.push(render(&r, args.format));
         }

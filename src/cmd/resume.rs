@@ -19,7 +19,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         );
     }
     for w in &read.warnings {
-        eprintln!("warning: journal `{}`: {w}", path.display());
+        super::say!("warning: journal `{}`: {w}", path.display());
     }
     let state = RunState::replay(&read.records);
     let Some(started) = state.started.clone() else {

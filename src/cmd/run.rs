@@ -28,15 +28,11 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         Some(id) => id,
         None if args.journal.is_none() => {
             reserved = true;
-            default_run_id(&format!("{}-{}", plan.runbook.name, stamp.clock.compact()))?
+            default_run_id(&default_base(&plan.runbook.name, &stamp))?
         }
-        None => format!("{}-{}", plan.runbook.name, stamp.clock.compact()),
+        None => default_base(&plan.runbook.name, &stamp),
     };
-    if run_id.is_empty() || run_id.contains(['/', '\\']) || run_id.starts_with('.') {
-        return Err(Error::Usage(format!(
-            "run id `{run_id}` must be a plain name (no `/`, not starting with `.`)"
-        )));
-    }
+    crate::journal::check_run_id(&run_id)?;
     let path = args
         .journal
         .clone()
@@ -47,7 +43,9 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         run_id.clone()
     };
     // A taken run id is refused before the readiness checklists are
-    // evaluated (and written to the check history) for nothing.
+    // evaluated (and written to the check history) for nothing; so is a
+    // symbolic link where the run's directory or journal would go.
+    crate::journal::refuse_links(&path)?;
     if !reserved && path.exists() {
         // The answer creating it would give: who drives it, else that it exists.
         drop(crate::journal::DriveLock::acquire(&path, &run_id, &stamp)?);
@@ -111,11 +109,22 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     drive(&plan, journal, opts, args.output.no_progress)
 }
 
-/// A default run id whose run directory this process created, so two runs
-/// of the same runbook started in the same millisecond (or with a pinned
-/// clock) never share a journal: `NAME-TIME`, else `NAME-TIME-2`, `-3`, ...
+/// `NAME-TIME`, the default run id before any counter: the runbook's name
+/// with every character a run id may not hold made `-`.
+fn default_base(name: &str, stamp: &Stamp) -> String {
+    let time = stamp.clock.compact();
+    // Room for `-TIME` and a counter (`-1000`).
+    let base = crate::journal::run_id_base(name, time.len() + 1 + 5);
+    format!("{base}-{time}")
+}
+
+/// A default run id whose run directory this process created (private,
+/// 0700), so two runs of the same runbook started in the same millisecond
+/// (or with a pinned clock) never share a journal: `NAME-TIME`, else
+/// `NAME-TIME-2`, `-3`, ...
 fn default_run_id(base: &str) -> Result<String, Error> {
     let runs = Path::new(crate::journal::RUNS_DIR);
+    crate::journal::refuse_link(runs)?;
     std::fs::create_dir_all(runs).map_err(|e| Error::io("create", runs.display(), e))?;
     for n in 1..=1000 {
         let id = if n == 1 {
@@ -123,9 +132,11 @@ fn default_run_id(base: &str) -> Result<String, Error> {
         } else {
             format!("{base}-{n}")
         };
-        match std::fs::create_dir(runs.join(&id)) {
-            Ok(()) => return Ok(id),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        match crate::files::create_private_dir(&runs.join(&id)) {
+            Ok(true) => return Ok(id),
+            // Taken (a symbolic link there too): try the next.
+            Ok(false) => {}
+            Err(e) if crate::files::is_link_error(&e, &runs.join(&id)) => {}
             Err(e) => return Err(Error::io("create", runs.join(&id).display(), e)),
         }
     }

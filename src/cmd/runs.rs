@@ -41,6 +41,14 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
         Err(e) => return Err(Error::io("read", args.dir.display(), e)),
     };
     for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            // Never followed: say so rather than hide a run someone expects.
+            eprintln!(
+                "warning: skipped `{}`: it is a symbolic link, and cutover never follows one to a run directory",
+                crate::text::one_line(&entry.path().display().to_string())
+            );
+            continue;
+        }
         let journal = entry.path().join(JOURNAL_FILE);
         if !journal.is_file() {
             continue;
@@ -94,8 +102,10 @@ fn table(rows: &[RunRow]) -> String {
         .iter()
         .map(|r| {
             [
-                r.run_id.clone(),
-                r.runbook.clone().unwrap_or_else(|| "-".into()),
+                crate::text::one_line(&r.run_id).into_owned(),
+                r.runbook
+                    .as_deref()
+                    .map_or_else(|| "-".into(), |n| crate::text::one_line(n).into_owned()),
                 if r.dry_run { "dry run" } else { "real" }.to_string(),
                 r.outcome.clone(),
                 r.started_at.clone().unwrap_or_else(|| "-".into()),

@@ -86,8 +86,8 @@ struct Tail {
 
 impl Tail {
     fn read(&mut self, path: &Path) -> Result<Vec<Record>, Error> {
-        let mut file =
-            std::fs::File::open(path).map_err(|e| Error::io("open", path.display(), e))?;
+        let mut file = crate::files::open_read(path)
+            .map_err(|e| Error::from(crate::journal::JournalError::open("open", path, e)))?;
         let len = file
             .metadata()
             .map_err(|e| Error::io("stat", path.display(), e))?

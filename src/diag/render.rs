@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal as _;
 
 use super::{Diagnostic, Severity, SourceFile};
+use crate::text::one_line;
 
 struct Style {
     color: bool,
@@ -24,7 +25,9 @@ pub fn stderr_color() -> bool {
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
 
-/// Render one diagnostic about `file` (no trailing blank line).
+/// Render one diagnostic about `file` (no trailing blank line). Control
+/// characters in the file or in what a message quotes from it are shown
+/// visibly (`\x1b`), the carets still under what they point at.
 pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
     let style = Style { color };
     let mut out = String::new();
@@ -36,12 +39,12 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
         out,
         "{}: {}",
         style.paint(code, word),
-        style.paint("1", &diag.message)
+        style.paint("1", &one_line(&diag.message))
     );
     let Some(span) = diag.span.clone() else {
-        let _ = writeln!(out, "  --> {}", file.display_path());
+        let _ = writeln!(out, "  --> {}", one_line(&file.display_path()));
         if let Some(help) = &diag.help {
-            let _ = writeln!(out, "   = help: {help}");
+            let _ = writeln!(out, "   = help: {}", one_line(help));
         }
         return out;
     };
@@ -56,11 +59,11 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
         out,
         "{pad}{} {}:{line}:{col}",
         style.paint("1;34", "-->"),
-        file.display_path()
+        one_line(&file.display_path())
     );
     let _ = writeln!(out, "{pad} {}", style.paint("1;34", "|"));
     // Tabs are shown as four spaces so the carets line up.
-    let shown: String = text.replace('\t', "    ");
+    let shown: String = one_line(&text.replace('\t', "    ")).into_owned();
     let _ = writeln!(
         out,
         "{} {} {shown}",
@@ -69,15 +72,15 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
     );
     let line_start = file.line_start(line_index);
     let prefix = &file.text[line_start..start];
-    let indent: usize = prefix.chars().map(|c| if c == '\t' { 4 } else { 1 }).sum();
+    let indent: usize = prefix.chars().map(columns).sum();
     let line_end = line_start + text.len();
     let covered = &file.text[start..end.min(line_end).max(start)];
-    let width = covered.chars().count().max(1);
+    let width = covered.chars().map(columns).sum::<usize>().max(1);
     let carets = "^".repeat(width);
     let label = diag
         .label
         .as_deref()
-        .map(|l| format!(" {l}"))
+        .map(|l| format!(" {}", one_line(l)))
         .unwrap_or_default();
     let _ = writeln!(
         out,
@@ -87,9 +90,24 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
         style.paint(code, &format!("{carets}{label}"))
     );
     if let Some(help) = &diag.help {
-        let _ = writeln!(out, "{pad} = {}: {help}", style.paint("1", "help"));
+        let _ = writeln!(
+            out,
+            "{pad} = {}: {}",
+            style.paint("1", "help"),
+            one_line(help)
+        );
     }
     out
+}
+
+/// Columns `c` takes in the quoted source line: a tab four, a control
+/// character its visible escape.
+fn columns(c: char) -> usize {
+    if c == '\t' {
+        4
+    } else {
+        crate::text::shown_width(c)
+    }
 }
 
 /// Render every diagnostic, sorted by position, separated by blank lines.

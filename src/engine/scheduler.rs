@@ -438,13 +438,14 @@ impl Scheduler {
                         }
                         After::Rollback(reason) => self.start_rollback(reason),
                         After::Abort => {
-                            let hint = self.ways_on();
-                            self.emit(Event::Paused {
-                                reason: PauseReason::Interrupted,
-                                step: None,
-                                hint,
-                            });
-                            self.finish(Outcome::Aborted, "aborted by the operator".into());
+                            // Aborted, not paused: no `paused` record and no
+                            // "continue with" (issue 11), only what happened
+                            // and what is left to do.
+                            let message = format!(
+                                "aborted by the operator without rollback; `cutover resume {0} --rollback` rolls it back, `cutover resume {0}` would continue it",
+                                self.run_ref
+                            );
+                            self.finish(Outcome::Aborted, message);
                         }
                     }
                     continue;

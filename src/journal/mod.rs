@@ -45,6 +45,12 @@ pub enum JournalError {
     Exists(String),
     #[error("no run `{0}`: not a run id under `.cutover/runs/`, a run directory or a journal file")]
     NoSuchRun(String),
+    #[error(
+        "`{0}` is a symbolic link; cutover never follows one to a run directory, journal or lock file (put the real one there)"
+    )]
+    Link(String),
+    #[error("run id `{0}` is not valid: a run id is {RUN_ID_RULE}")]
+    BadRunId(String),
 }
 
 impl JournalError {
@@ -55,6 +61,76 @@ impl JournalError {
             source,
         }
     }
+
+    /// An error opening `path` (without following links): [`JournalError::Link`]
+    /// when a symbolic link is what stood in the way.
+    pub(crate) fn open(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        if crate::files::is_link_error(&source, path) {
+            JournalError::Link(path.display().to_string())
+        } else {
+            JournalError::io(action, path, source)
+        }
+    }
+}
+
+/// What a run id may be: it names a directory and is typed in commands.
+pub const RUN_ID_RULE: &str =
+    "1 to 128 characters of `A-Z`, `a-z`, `0-9`, `.`, `_` and `-`, not starting with `.`";
+
+/// The longest run id.
+pub const RUN_ID_MAX: usize = 128;
+
+fn run_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+/// Refuse a run id that breaks [`RUN_ID_RULE`].
+pub fn check_run_id(id: &str) -> Result<(), JournalError> {
+    let ok = !id.is_empty()
+        && id.len() <= RUN_ID_MAX
+        && !id.starts_with('.')
+        && id.chars().all(run_id_char);
+    if ok {
+        Ok(())
+    } else {
+        Err(JournalError::BadRunId(
+            crate::text::one_line(id).into_owned(),
+        ))
+    }
+}
+
+/// `name` (a runbook's, which may hold anything) made into the start of a
+/// run id: every character a run id may not hold becomes `-`, and it is cut
+/// to leave `room_left` characters for what follows (the time, a counter).
+pub fn run_id_base(name: &str, room_left: usize) -> String {
+    let mut base: String = name
+        .chars()
+        .map(|c| if run_id_char(c) { c } else { '-' })
+        .collect();
+    base = base.trim_start_matches('.').to_string();
+    base.truncate(RUN_ID_MAX.saturating_sub(room_left));
+    if base.is_empty() { "run".into() } else { base }
+}
+
+/// Refuse `path` if it is a symbolic link.
+pub(crate) fn refuse_link(path: &Path) -> Result<(), JournalError> {
+    if crate::files::is_link(path) {
+        return Err(JournalError::Link(path.display().to_string()));
+    }
+    Ok(())
+}
+
+/// Refuse the run directory holding `journal` if it is a symbolic link (and
+/// `.cutover/runs` itself, for a journal under it): the lock files are
+/// created there.
+pub(crate) fn refuse_dir_links(journal: &Path) -> Result<(), JournalError> {
+    let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.parent() == Some(Path::new(RUNS_DIR)) {
+        refuse_link(Path::new(RUNS_DIR))?;
+    }
+    refuse_link(dir)
 }
 
 /// The journal of a run id in the default location.
@@ -62,16 +138,36 @@ pub fn default_path(run_id: &str) -> PathBuf {
     Path::new(RUNS_DIR).join(run_id).join(JOURNAL_FILE)
 }
 
-/// Find a run's journal from what the user typed: a run id, a run directory or a journal file.
+/// Refuse a symbolic link in place of the journal at `journal` or of the
+/// run directory holding it (or of `.cutover/runs`, for a run under it).
+pub fn refuse_links(journal: &Path) -> Result<(), JournalError> {
+    refuse_dir_links(journal)?;
+    refuse_link(journal)
+}
+
+/// Find a run's journal from what the user typed: a run id, a run directory
+/// or a journal file. A symbolic link in place of any of them is refused.
 pub fn locate(run: &str) -> Result<PathBuf, JournalError> {
     let as_path = Path::new(run);
     if as_path.is_file() {
+        refuse_links(as_path)?;
         return Ok(as_path.to_path_buf());
     }
     if as_path.is_dir() && as_path.join(JOURNAL_FILE).is_file() {
-        return Ok(as_path.join(JOURNAL_FILE));
+        refuse_link(as_path)?;
+        let journal = as_path.join(JOURNAL_FILE);
+        refuse_link(&journal)?;
+        return Ok(journal);
     }
+    if run.contains('/') {
+        // A path, and nothing is there: not a run id to check.
+        return Err(JournalError::NoSuchRun(
+            crate::text::one_line(run).into_owned(),
+        ));
+    }
+    check_run_id(run)?;
     let by_id = default_path(run);
+    refuse_links(&by_id)?;
     if by_id.is_file() {
         return Ok(by_id);
     }
@@ -88,7 +184,7 @@ pub(crate) fn sibling(journal: &Path, suffix: &str) -> PathBuf {
 
 /// A process holds the driving lock (`journal.lock`) of the journal at `journal`.
 pub fn is_driven(journal: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(sibling(journal, "lock")) else {
+    let Ok(file) = crate::files::open_read(&sibling(journal, "lock")) else {
         return false;
     };
     match file.try_lock_shared() {
@@ -98,5 +194,50 @@ pub fn is_driven(journal: &Path) -> bool {
         }
         Err(std::fs::TryLockError::WouldBlock) => true,
         Err(std::fs::TryLockError::Error(_)) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_id_rule() {
+        for ok in ["r", "p1", "pay-ments_2026.01", &"a".repeat(128), "-x"] {
+            assert!(check_run_id(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".x",
+            "a/b",
+            "a b",
+            "a\nb",
+            "a\u{1b}b",
+            "é",
+            &"a".repeat(129),
+        ] {
+            assert!(check_run_id(bad).is_err(), "{bad:?}");
+        }
+        let e = check_run_id("a\u{1b}[2J").unwrap_err().to_string();
+        assert!(e.contains(r"`a\x1b[2J`") && e.contains(RUN_ID_RULE), "{e}");
+    }
+
+    #[test]
+    fn a_runbook_name_becomes_a_valid_run_id_start() {
+        assert_eq!(run_id_base("payments-db", 20), "payments-db");
+        assert_eq!(run_id_base("Pay / DB — go\u{1b}", 20), "Pay---DB---go-");
+        assert_eq!(run_id_base("..hidden", 20), "hidden");
+        assert_eq!(run_id_base("///", 20), "---");
+        assert_eq!(run_id_base("...", 20), "run");
+        assert_eq!(run_id_base(&"n".repeat(300), 25).len(), 103);
+        assert!(
+            check_run_id(&format!(
+                "{}-20261125T221529123Z-1000",
+                run_id_base(&"n".repeat(300), 25)
+            ))
+            .is_ok()
+        );
     }
 }

@@ -34,7 +34,7 @@ impl JournalRead {
 }
 
 pub fn read_journal(path: &Path) -> Result<JournalRead, JournalError> {
-    let file = std::fs::File::open(path).map_err(|e| JournalError::io("open", path, e))?;
+    let file = crate::files::open_read(path).map_err(|e| JournalError::open("open", path, e))?;
     read_from(BufReader::new(file), path)
 }
 
@@ -56,7 +56,7 @@ pub(crate) fn read_from(reader: impl BufRead, path: &Path) -> Result<JournalRead
 /// Open a journal for reading one record at a time (large journals, reports):
 /// memory stays flat whatever the journal's size.
 pub fn stream_journal(path: &Path) -> Result<RecordStream<BufReader<std::fs::File>>, JournalError> {
-    let file = std::fs::File::open(path).map_err(|e| JournalError::io("open", path, e))?;
+    let file = crate::files::open_read(path).map_err(|e| JournalError::open("open", path, e))?;
     RecordStream::new(BufReader::new(file), path)
 }
 

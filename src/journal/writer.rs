@@ -16,9 +16,10 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::reader::{read_journal, stream_journal};
-use super::{JournalError, JournalRead, Stamp, sibling};
+use super::reader::{parse_header, read_journal, stream_journal};
+use super::{JournalError, JournalRead, Stamp, refuse_dir_links, refuse_link, sibling};
 use crate::event::{Event, Header, Record};
+use crate::files;
 
 /// The driving lock: dropping it releases the run.
 #[derive(Debug)]
@@ -30,13 +31,8 @@ impl DriveLock {
     /// Take the driving lock of the journal at `path`, or say who holds it.
     pub fn acquire(path: &Path, run_id: &str, stamp: &Stamp) -> Result<DriveLock, JournalError> {
         let lock_path = sibling(path, "lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| JournalError::io("open lock of", path, e))?;
+        let mut file = files::open_or_create(OpenOptions::new().read(true).write(true), &lock_path)
+            .map_err(|e| JournalError::open("open the lock", &lock_path, e))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -113,19 +109,14 @@ impl Journal {
         run_id: &str,
         stamp: Stamp,
     ) -> Result<(Journal, DriveLock), JournalError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| JournalError::io("create directory of", path, e))?;
-        }
+        create_run_dir(path)?;
         let lock = DriveLock::acquire(path, run_id, &stamp)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create_new(true)
-            .open(path)
+        let mut file = files::create_new(OpenOptions::new().read(true).append(true), path)
             .map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    JournalError::Exists(path.display().to_string())
+                    refuse_link(path)
+                        .err()
+                        .unwrap_or_else(|| JournalError::Exists(path.display().to_string()))
                 } else {
                     JournalError::io("create", path, e)
                 }
@@ -163,6 +154,7 @@ impl Journal {
         path: &Path,
         stamp: Stamp,
     ) -> Result<(Journal, DriveLock, JournalRead), JournalError> {
+        refuse_dir_links(path)?;
         // Only the header (the run id) is needed before the lock: the
         // records are read once, under the append lock below.
         let header = stream_journal(path)?.header;
@@ -175,11 +167,8 @@ impl Journal {
         let read = read_journal(path);
         let result = (|| {
             let read = read?;
-            let file = OpenOptions::new()
-                .read(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| JournalError::io("open", path, e))?;
+            let file = files::open(OpenOptions::new().read(true).append(true), path)
+                .map_err(|e| JournalError::open("open", path, e))?;
             let len = file
                 .metadata()
                 .map_err(|e| JournalError::io("stat", path, e))?
@@ -298,7 +287,7 @@ impl Journal {
 
     fn read_external(&mut self, len: u64) -> Result<Vec<Record>, JournalError> {
         let mut reader =
-            File::open(&self.path).map_err(|e| JournalError::io("open", &self.path, e))?;
+            files::open_read(&self.path).map_err(|e| JournalError::open("open", &self.path, e))?;
         reader
             .seek(SeekFrom::Start(self.known_len))
             .map_err(|e| JournalError::io("seek", &self.path, e))?;
@@ -319,20 +308,33 @@ impl Journal {
     }
 }
 
+/// The directory of a new journal: created private (0700) when it is not
+/// there; a symbolic link there (or in place of `.cutover/runs`) is refused.
+fn create_run_dir(path: &Path) -> Result<(), JournalError> {
+    refuse_dir_links(path)?;
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if let Some(parent) = dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| JournalError::io("create directory of", path, e))?;
+    }
+    files::create_private_dir(dir)
+        .map(drop)
+        .map_err(|e| JournalError::open("create directory of", dir, e))
+}
+
 fn open_append_lock(path: &Path) -> Result<File, JournalError> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(sibling(path, "append.lock"))
-        .map_err(|e| JournalError::io("open append lock of", path, e))
+    let lock_path = sibling(path, "append.lock");
+    files::open_or_create(OpenOptions::new().read(true).write(true), &lock_path)
+        .map_err(|e| JournalError::open("open the append lock", &lock_path, e))
 }
 
 /// Append one event from another process (`note`, `mark`, `approve`, `done`),
 /// safely while an engine is writing: same append lock, next `seq`, one
 /// write, fsynced.
 pub fn append_external(path: &Path, stamp: &Stamp, event: Event) -> Result<Record, JournalError> {
+    refuse_dir_links(path)?;
     let append_lock = open_append_lock(path)?;
     append_lock
         .lock()
@@ -343,11 +345,8 @@ pub fn append_external(path: &Path, stamp: &Stamp, event: Event) -> Result<Recor
 }
 
 fn append_locked(path: &Path, stamp: &Stamp, event: Event) -> Result<Record, JournalError> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| JournalError::io("open", path, e))?;
+    let mut file = files::open(OpenOptions::new().read(true).append(true), path)
+        .map_err(|e| JournalError::open("open", path, e))?;
     let (run_id, last_seq, ends_clean) = tail_info(&mut file, path)?;
     let record = Record {
         seq: last_seq + 1,
@@ -380,8 +379,9 @@ fn tail_info(file: &mut File, path: &Path) -> Result<(String, u64, bool), Journa
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     file.read_exact(&mut head).map_err(io)?;
     let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
-    let header: Header = serde_json::from_slice(first)
-        .map_err(|_| JournalError::NotAJournal(path.display().to_string()))?;
+    // The checks every reader makes (a cutover journal, of a format version
+    // this binary reads), before anything is appended to it.
+    let header = parse_header(String::from_utf8_lossy(first).trim_end(), path)?;
     let mut window = 64 * 1024u64;
     loop {
         let start = len.saturating_sub(window);

@@ -49,9 +49,20 @@ pub fn records(report: &CheckReport) -> Vec<HistoryRecord> {
 }
 
 /// Append `records` as JSON lines, in one write so that concurrent checks
-/// do not interleave within a line.
+/// do not interleave within a line. The file is created private (0600); a
+/// symbolic link in place of it or of its directory is refused, never
+/// written through.
 pub fn append(path: &Path, records: &[HistoryRecord]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
+    let refused = |p: &Path| {
+        std::io::Error::other(format!(
+            "`{}` is a symbolic link; cutover never writes through one under `.cutover/`",
+            p.display()
+        ))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if crate::files::is_link(dir) {
+            return Err(refused(dir));
+        }
         std::fs::create_dir_all(dir)?;
     }
     let mut text = String::new();
@@ -59,10 +70,14 @@ pub fn append(path: &Path, records: &[HistoryRecord]) -> std::io::Result<()> {
         text.push_str(&serde_json::to_string(r).map_err(std::io::Error::other)?);
         text.push('\n');
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    let mut file = crate::files::open_or_create(std::fs::OpenOptions::new().append(true), path)
+        .map_err(|e| {
+            if crate::files::is_link_error(&e, path) {
+                refused(path)
+            } else {
+                e
+            }
+        })?;
     file.write_all(text.as_bytes())?;
     file.sync_data()
 }
@@ -205,5 +220,32 @@ mod tests {
         let (records, skipped) = parse(&text);
         assert_eq!(records, vec![r]);
         assert_eq!(skipped, 1);
+    }
+
+    #[test]
+    fn a_history_file_or_directory_linked_elsewhere_is_not_written_through() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        let checks = dir.path().join(".cutover/checks");
+        std::fs::create_dir_all(&checks).unwrap();
+        let path = checks.join("history.jsonl");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let r = [record("2026-11-16T10:00:00Z", "launch", Readiness::Ready)];
+        let e = append(&path, &r).unwrap_err().to_string();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_dir(&checks).unwrap();
+        std::os::unix::fs::symlink(dir.path(), &checks).unwrap();
+        let e = append(&path, &r).unwrap_err().to_string();
+        assert!(e.contains("is a symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(!dir.path().join("history.jsonl").exists());
+        // A new history is private.
+        let fresh = dir.path().join("fresh/history.jsonl");
+        append(&fresh, &r).unwrap();
+        let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -48,9 +48,18 @@ pub fn read_runs(dir: &Path) -> Vec<RunSummary> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
+    // A symbolic link is never followed to a run directory or a journal
+    // (`DirEntry::file_type` does not follow one: a link is not a directory).
     let mut runs: Vec<RunSummary> = entries
         .filter_map(Result::ok)
-        .filter_map(|e| std::fs::read_to_string(e.path().join("journal.jsonl")).ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| {
+            let mut text = String::new();
+            crate::files::open_read(&e.path().join("journal.jsonl"))
+                .and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut text))
+                .ok()
+                .map(|_| text)
+        })
         .filter_map(|text| summarize(&text))
         .collect();
     runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
@@ -184,5 +193,30 @@ mod tests {
         assert!(!run.dry_run_completed());
         assert!(run.queries_worked());
         assert_eq!(summarize("not json\n"), None);
+    }
+
+    #[test]
+    fn runs_behind_a_symbolic_link_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let journal = |id: &str| {
+            format!(
+                r#"{{"seq":1,"ts":"2026-11-20T10:00:00Z","run_id":"{id}","actor":"a","type":"run_started","data":{{"runbook_name":"p","runbook_path":"p.toml","dry_run":true}}}}"#
+            )
+        };
+        for (parent, id) in [(&runs, "real"), (&dir.path().join("elsewhere"), "planted")] {
+            std::fs::create_dir_all(parent.join(id)).unwrap();
+            std::fs::write(parent.join(id).join("journal.jsonl"), journal(id)).unwrap();
+        }
+        std::os::unix::fs::symlink(dir.path().join("elsewhere/planted"), runs.join("planted"))
+            .unwrap();
+        std::fs::create_dir(runs.join("linked-journal")).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("elsewhere/planted/journal.jsonl"),
+            runs.join("linked-journal/journal.jsonl"),
+        )
+        .unwrap();
+        let ids: Vec<String> = read_runs(&runs).into_iter().map(|r| r.run_id).collect();
+        assert_eq!(ids, ["real"]);
     }
 }

@@ -1,10 +1,9 @@
 //! Escaping every string that came from the journal before it goes into HTML
 //! (text and attribute values alike): step ids, output, notes, queries.
 
-use std::fmt::Write as _;
-
 /// `&`, `<`, `>`, `"` and `'` as entities; control characters other than
-/// tab and newline dropped (they are not valid in HTML text).
+/// tab and newline shown visibly (`\x1b`): they are not valid in HTML text,
+/// and the reader should see that they were there.
 pub fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     push_html(&mut out, text);
@@ -21,9 +20,7 @@ pub fn push_html(out: &mut String, text: &str) {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
             '\t' | '\n' => out.push(c),
-            c if c.is_control() => {
-                let _ = write!(out, "\u{FFFD}");
-            }
+            c if c.is_control() => out.push_str(&crate::text::escape_char(c)),
             c => out.push(c),
         }
     }
@@ -109,7 +106,12 @@ fn push_prose(out: &mut String, c: char) {
         '>' => out.push_str("&gt;"),
         '&' => out.push_str("&amp;"),
         '\n' | '\r' => out.push(' '),
-        c if c.is_control() => {}
+        // Shown visibly, its backslash escaped like any other.
+        c if c.is_control() => {
+            for shown in crate::text::escape_char(c).chars() {
+                push_prose(out, shown);
+            }
+        }
         c => out.push(c),
     }
 }
@@ -124,7 +126,7 @@ fn code_span(text: &str, in_table: bool) -> String {
         match c {
             '\n' | '\r' => body.push(' '),
             '|' if in_table => body.push_str("\\|"),
-            c if c.is_control() => {}
+            c if c.is_control() => body.push_str(&crate::text::escape_char(c)),
             c => body.push(c),
         }
     }
@@ -158,8 +160,12 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_are_dropped() {
-        assert_eq!(html("a\u{1b}[31mb\tc\n"), "a\u{FFFD}[31mb\tc\n");
+    fn control_characters_are_shown_visibly() {
+        assert_eq!(html("a\u{1b}[31mb\tc\n\u{7}"), "a\\x1b[31mb\tc\n\\x07");
+        // In prose the backslash is escaped so that a renderer shows it.
+        assert_eq!(markdown("a\u{1b}[2Jb"), r"a\\x1b\[2Jb");
+        assert_eq!(code_cell("a\u{1b}[2Jb"), r"`a\x1b[2Jb`");
+        assert_eq!(markdown("`a\u{1b}b`"), r"`a\x1bb`");
     }
 
     #[test]

@@ -136,7 +136,7 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "\nLast output of {}:\n\n```text", code(&s.id));
         for l in &s.output.last_lines {
-            let _ = writeln!(o, "{}", l.replace("```", "'''"));
+            let _ = writeln!(o, "{}", crate::text::one_line(l).replace("```", "'''"));
         }
         let _ = writeln!(o, "```");
     }

@@ -23,7 +23,13 @@ use crate::signals::Verdict;
 
 /// Read the journal at `path` into a report.
 pub fn read_report(path: &Path) -> Result<Report, ReportError> {
-    let file = std::fs::File::open(path).map_err(|e| ReportError::io("open", path, e))?;
+    let file = crate::files::open_read(path).map_err(|e| {
+        if crate::files::is_link_error(&e, path) {
+            JournalError::Link(path.display().to_string()).into()
+        } else {
+            ReportError::io("open", path, e)
+        }
+    })?;
     read_from(BufReader::with_capacity(1 << 16, file), path)
 }
 

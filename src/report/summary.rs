@@ -192,7 +192,9 @@ pub fn summarize(runs_dir: &str, mut rows: Vec<RunRow>, unreadable: Vec<String>)
     }
 }
 
-/// Every journal under `dir`: `*/journal.jsonl` and `*.jsonl` directly in it.
+/// Every journal under `dir`: `*/journal.jsonl` and `*.jsonl` directly in
+/// it. A symbolic link among them is listed as itself, so that reading it
+/// is refused (cutover never follows one to a run directory or journal).
 pub fn journals(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     if !dir.is_dir() {
         return Err(ReportError::NotARunsDir(dir.display().to_string()));
@@ -202,7 +204,11 @@ pub fn journals(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     for entry in entries.flatten() {
         let p = entry.path();
         let j = p.join(crate::journal::JOURNAL_FILE);
-        if p.is_dir() && j.is_file() {
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            if p.is_dir() || p.extension().is_some_and(|e| e == "jsonl") {
+                out.push(p);
+            }
+        } else if p.is_dir() && j.is_file() {
             out.push(j);
         } else if p.is_file() && p.extension().is_some_and(|e| e == "jsonl") {
             out.push(p);

@@ -30,6 +30,7 @@ impl EventSink for ProgressReporter {
                 if state.is_complete() {
                     self.bar.inc(1);
                 } else {
+                    let step = crate::text::one_line(step);
                     self.bar.set_message(format!("{step}: {}", state.label()));
                 }
             }
@@ -38,6 +39,7 @@ impl EventSink for ProgressReporter {
                 gate,
                 measurement,
             } => {
+                let (step, gate) = (crate::text::one_line(step), crate::text::one_line(gate));
                 self.bar.set_message(format!(
                     "{step}.{gate}: {} ({})",
                     measurement
@@ -55,7 +57,7 @@ impl EventSink for ProgressReporter {
     }
 
     fn notice(&mut self, text: &str) {
-        self.bar.println(text);
+        self.bar.println(crate::text::visible(text));
     }
 
     fn finish(&mut self) {

@@ -32,12 +32,18 @@ impl<W: Write + Send> EventSink for PlainReporter<W> {
     }
 
     fn notice(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        let _ = writeln!(self.out, "{}", crate::text::visible(text));
     }
 }
 
 /// How a record reads in the terminal; `None` for records not worth a line.
+/// Control characters (from step output, notes, names) are shown visibly,
+/// and text people or commands wrote stays on its line.
 pub fn describe(record: &Record) -> Option<String> {
+    describe_raw(record).map(|text| crate::text::visible(&text).into_owned())
+}
+
+fn describe_raw(record: &Record) -> Option<String> {
     let text = match &record.event {
         Event::RunStarted(s) => format!(
             "run `{}` started{}{} by {} (plan {})",
@@ -116,7 +122,7 @@ pub fn describe(record: &Record) -> Option<String> {
             } else {
                 ""
             };
-            format!("  {step}{phase} {mark} {line}")
+            format!("  {step}{phase} {mark} {}", crate::text::one_line(line))
         }
         Event::GateStarted {
             step,
@@ -239,7 +245,7 @@ pub fn describe(record: &Record) -> Option<String> {
                 .unwrap_or_default(),
             reason
                 .as_deref()
-                .map(|r| format!(": {r}"))
+                .map(|r| format!(": {}", crate::text::one_line(r)))
                 .unwrap_or_default()
         ),
         Event::ApprovalRequested { step, min, .. } => {
@@ -270,16 +276,20 @@ pub fn describe(record: &Record) -> Option<String> {
             "step `{step}` REJECTED by {}{}",
             record.who(),
             reason
-                .as_ref()
-                .map(|r| format!(": {r}"))
+                .as_deref()
+                .map(|r| format!(": {}", crate::text::one_line(r)))
                 .unwrap_or_default()
         ),
         Event::ManualDone { step, note } => format!(
             "manual step `{step}` marked done by {}{}",
             record.who(),
-            note.as_ref().map(|n| format!(": {n}")).unwrap_or_default()
+            note.as_deref()
+                .map(|n| format!(": {}", crate::text::one_line(n)))
+                .unwrap_or_default()
         ),
-        Event::Note { text } => format!("note by {}: {text}", record.who()),
+        Event::Note { text } => {
+            format!("note by {}: {}", record.who(), crate::text::one_line(text))
+        }
         Event::Milestone {
             name,
             step: Some(step),

@@ -23,6 +23,7 @@ mod engine_http;
 mod engine_orphans;
 mod engine_partial;
 mod engine_trigger;
+mod hardening_files;
 mod plan;
 mod probes;
 mod report;
