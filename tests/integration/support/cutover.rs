@@ -116,3 +116,48 @@ impl Cutover {
         }
     }
 }
+
+/// With `CUTOVER_TEST_KEEP_JOURNALS=DIR`, every journal a test leaves behind
+/// is copied to `DIR/<test name>/<path in the test dir>` when the test ends:
+/// a corpus of real journals to compare every view of before and after a
+/// change to the fold or the views (see docs/architecture.md).
+impl Drop for Cutover {
+    fn drop(&mut self) {
+        let Some(keep) = std::env::var_os("CUTOVER_TEST_KEEP_JOURNALS") else {
+            return;
+        };
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .replace("::", "__");
+        keep_journals(
+            self.dir.path(),
+            self.dir.path(),
+            &Path::new(&keep).join(test),
+        );
+    }
+}
+
+fn keep_journals(root: &Path, dir: &Path, into: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            keep_journals(root, &path, into);
+        } else if kind.is_file() && path.extension().is_some_and(|e| e == "jsonl") {
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let to = into.join(rel);
+            if let Some(parent) = to.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let _ = std::fs::copy(&path, &to);
+        }
+    }
+}
