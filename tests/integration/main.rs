@@ -22,6 +22,7 @@ mod engine_http;
 mod engine_orphans;
 mod engine_partial;
 mod engine_trigger;
+mod hardening_text;
 mod plan;
 mod probes;
 mod report;
