@@ -341,7 +341,7 @@ impl Lexer<'_> {
             b'(' if sub => self.set_open(open + 1),
             b')' if sub && open == 0 => self.pop(),
             b')' if sub => self.set_open(open - 1),
-            b'\n' => return Ok(self.heredoc_bodies(i + 1, next)?),
+            b'\n' => return self.heredoc_bodies(i + 1, next),
             b'<' if self.starts(i, "<<<") => return Ok(i + 3),
             b'<' if self.starts(i, "<<") => return self.heredoc(i, next),
             _ => {}

@@ -241,3 +241,56 @@ fn assert_nothing_shows(shown: &[(String, String)], secret: &str) {
 fn json_of(out: &Output) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("json ({e}): {out:?}"))
 }
+
+#[test]
+fn validate_points_at_a_variable_naming_another_and_plan_names_a_set_doing_it() {
+    let runbook = "[runbook]\nname = \"x\"\n[vars]\na = \"{{ vars.b }}\"\nb = \"1\"\n\
+                   [[step]]\nid = \"s\"\nrun = \"echo {{ vars.a }}\"\nrollback = \"true\"\n";
+    let c = Cutover::new().runbook(runbook);
+    let out = c.exec(&["validate", "runbook.toml"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("a variable cannot refer to other variables")
+            && out.stderr.contains("runbook.toml:4:6"),
+        "{}",
+        out.stderr
+    );
+    let c = Cutover::new().runbook(&runbook.replace("a = \"{{ vars.b }}\"", "a = \"x\""));
+    let out = c.exec(&["plan", "runbook.toml", "--set", "a={{ vars.b }}"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`--set a=...`")
+            && out
+                .stderr
+                .contains("a variable cannot refer to other variables"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Two values of 100 KiB: each passes as an argument, the command holding
+/// both does not (Linux refuses a single argument over 128 KiB: E2BIG).
+#[test]
+fn a_command_over_the_length_limit_once_filled_is_refused_at_plan_not_at_exec() {
+    let runbook = "[runbook]\nname = \"x\"\n[vars]\na = \"a\"\nb = \"b\"\n\
+                   [[step]]\nid = \"s\"\nrun = \"printf %s {{ vars.a }} {{ vars.b }} > got.txt\"\ndry_run = \"run\"\n";
+    let c = Cutover::new().runbook(runbook);
+    let blob = "y".repeat(100 * 1024);
+    let out = c.exec(&[
+        "run",
+        "runbook.toml",
+        "--no-progress",
+        "--set",
+        &format!("a={blob}"),
+        "--set",
+        &format!("b={blob}"),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("over the limit of 64 KiB"),
+        "{}",
+        out.stderr
+    );
+    assert!(!c.path(".cutover/runs").exists(), "nothing was started");
+}
