@@ -40,6 +40,12 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_');
 
+/// `text` an operator typed into a run, masked with the secrets the run's
+/// journaled `plan` declares, as this process's environment holds them.
+pub fn mask_operator_text(plan: Option<&serde_json::Value>, text: &str) -> String {
+    Masker::for_journaled_plan(plan, &|name| std::env::var(name).ok()).mask(text)
+}
+
 /// Every URL-encoded spelling of `secret` that common tools produce, with
 /// upper- and lower-case hex digits and `+` for spaces.
 fn url_encodings(secret: &str) -> Vec<String> {
@@ -88,13 +94,7 @@ fn lowercase_escapes(encoded: &str) -> String {
 /// (`xxd -p`, `od`), and quoted for a shell (inside `'...'` and `"..."`, as a
 /// command line holding a value shows it).
 fn spellings(secret: &str) -> Vec<String> {
-    use std::fmt::Write as _;
-    let hex = secret
-        .bytes()
-        .fold(String::with_capacity(secret.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        });
+    let hex = lower_hex(secret.as_bytes());
     let mut out = vec![
         secret.to_uppercase(),
         secret.to_lowercase(),
@@ -105,6 +105,17 @@ fn spellings(secret: &str) -> Vec<String> {
     ];
     out.retain(|s| s != secret);
     out
+}
+
+/// `bytes` as lower-case hex digits.
+fn lower_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[derive(Debug, Clone, Default)]
@@ -163,6 +174,16 @@ impl Masker {
         self.matcher.is_none()
     }
 
+    /// A masker for the secrets held by environment variables `vars`, read
+    /// with `lookup` (a variable that is unset or empty masks nothing).
+    pub fn from_env_vars<'a>(
+        vars: impl IntoIterator<Item = &'a str>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        let values: Vec<String> = vars.into_iter().filter_map(lookup).collect();
+        Masker::new(values.iter().map(String::as_str))
+    }
+
     /// A masker for text an operator types into a run (`note`, `approve
     /// --reason`, ...), from a process that has no plan, only the journal:
     /// the journaled plan names the environment variables that hold secrets
@@ -172,15 +193,13 @@ impl Masker {
         plan: Option<&serde_json::Value>,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Self {
-        let values: Vec<String> = plan
+        let vars = plan
             .and_then(|p| p.pointer("/runbook/secrets"))
             .and_then(serde_json::Value::as_object)
             .into_iter()
             .flat_map(|secrets| secrets.values())
-            .filter_map(|s| s.get("env").and_then(serde_json::Value::as_str))
-            .filter_map(lookup)
-            .collect();
-        Masker::new(values.iter().map(String::as_str))
+            .filter_map(|s| s.get("env").and_then(serde_json::Value::as_str));
+        Masker::from_env_vars(vars, lookup)
     }
 
     /// Mask every string (and object key) of a JSON tree in place. Masking
@@ -349,6 +368,50 @@ mod tests {
                 "{encoded}"
             );
         }
+    }
+
+    #[test]
+    fn masks_hex_case_and_shell_quoted_spellings() {
+        let secret = "S3cret'Tok\"en$";
+        let m = Masker::new([secret]);
+        let hex = lower_hex(secret.as_bytes());
+        for spelling in [
+            hex.clone(),
+            hex.to_uppercase(),
+            secret.to_uppercase(),
+            secret.to_lowercase(),
+            r#"S3cret'\''Tok"en$"#.to_string(),
+            r#"S3cret'Tok\"en\$"#.to_string(),
+        ] {
+            assert_eq!(m.mask(&format!("<{spelling}>")), "<***>", "{spelling}");
+        }
+        // Out of reach: spaced out or split across lines.
+        assert!(m.mask("S3cret 'Tok\"en$").contains("S3cret"));
+    }
+
+    #[test]
+    fn mask_json_masks_strings_and_keys_in_the_tree() {
+        let secret = "a\"b\\c\nd\\";
+        let m = Masker::new([secret]);
+        let mut tree =
+            serde_json::json!({ "x": [format!("k={secret}"), 1, null], secret: { "y": secret } });
+        m.mask_json(&mut tree);
+        assert_eq!(
+            tree,
+            serde_json::json!({ "x": ["k=***", 1, null], "***": { "y": "***" } })
+        );
+    }
+
+    #[test]
+    fn a_journaled_plan_names_the_variables_whose_values_are_masked() {
+        let plan = serde_json::json!({ "runbook": { "secrets": {
+            "tok": { "env": "TOKEN", "required": true },
+            "unset": { "env": "UNSET", "required": false },
+        }}});
+        let lookup = |name: &str| (name == "TOKEN").then(|| "s3cr3t-value".to_string());
+        let m = Masker::for_journaled_plan(Some(&plan), &lookup);
+        assert_eq!(m.mask("pasted s3cr3t-value"), "pasted ***");
+        assert!(Masker::for_journaled_plan(None, &lookup).is_empty());
     }
 
     #[test]

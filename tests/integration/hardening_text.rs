@@ -3,6 +3,8 @@
 //! operator text or held in odd characters are masked everywhere; `validate`
 //! catches what `plan` and `run` would refuse later.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 use crate::support::cutover::{Cutover, Output};
@@ -237,11 +239,6 @@ fn assert_nothing_shows(shown: &[(String, String)], secret: &str) {
     }
 }
 
-#[allow(dead_code, reason = "used by the masking tests")]
-fn json_of(out: &Output) -> Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("json ({e}): {out:?}"))
-}
-
 #[test]
 fn validate_points_at_a_variable_naming_another_and_plan_names_a_set_doing_it() {
     let runbook = "[runbook]\nname = \"x\"\n[vars]\na = \"{{ vars.b }}\"\nb = \"1\"\n\
@@ -293,4 +290,266 @@ fn a_command_over_the_length_limit_once_filled_is_refused_at_plan_not_at_exec() 
         out.stderr
     );
     assert!(!c.path(".cutover/runs").exists(), "nothing was started");
+}
+
+/// Secrets holding what JSON escapes (`"`, `\`, a newline, a trailing `\`)
+/// or multi-byte characters.
+const ODD_SECRETS: [&str; 5] = [
+    "quo\"te-s3cret",
+    "back\\slash-s3cret",
+    "new\nline-s3cret",
+    "trailing-s3cret\\",
+    "nön-äscii-sécret",
+];
+
+const ODD_RUNBOOK: &str = r#"[runbook]
+name = "odd"
+[secrets]
+tok = { env = "ODD_TOKEN" }
+[[step]]
+id = "call"
+http = { method = "POST", url = "http://127.0.0.1:9/hook?t={{ secrets.tok }}", headers = { Authorization = "Bearer {{ secrets.tok }}" }, body = "token={{ secrets.tok }}" }
+rollback = "true"
+"#;
+
+/// Every string (and key) of a JSON tree.
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `text` holds JSON (one document or one per line) in which no string
+/// holds `secret`, and neither the text nor its JSON spelling shows it.
+fn assert_masked_json(text: &str, secret: &str, what: &str) {
+    let escaped = serde_json::to_string(secret).unwrap();
+    let escaped = &escaped[1..escaped.len() - 1];
+    assert!(
+        !text.contains(secret) && !text.contains(escaped),
+        "{what} shows {secret:?}:\n{text}"
+    );
+    let documents: Vec<Value> = match serde_json::from_str(text) {
+        Ok(v) => vec![v],
+        Err(_) => text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{what}: {e}: {l}")))
+            .collect(),
+    };
+    let mut all = Vec::new();
+    for d in &documents {
+        strings(d, &mut all);
+    }
+    assert!(
+        all.iter().any(|s| s.contains("***")),
+        "{what}: nothing was masked"
+    );
+    for s in all {
+        assert!(!s.contains(secret), "{what} holds {secret:?} in {s:?}");
+    }
+}
+
+#[test]
+fn plan_json_and_the_journaled_plan_mask_secrets_json_would_escape() {
+    for secret in ODD_SECRETS {
+        let c = Cutover::new().runbook(ODD_RUNBOOK).env("ODD_TOKEN", secret);
+        let out = c.exec(&["plan", "runbook.toml", "--format", "json"]);
+        assert_eq!(out.code, 0, "{secret:?}: {}", out.stderr);
+        assert_masked_json(&out.stdout, secret, "plan --format json");
+        let out = c.exec(&[
+            "run",
+            "runbook.toml",
+            "--dry-run",
+            "--no-progress",
+            "--run-id",
+            "odd",
+        ]);
+        assert_eq!(out.code, 0, "{secret:?}: {}", out.stderr);
+        let journal = std::fs::read_to_string(c.path(".cutover/runs/odd/journal.jsonl")).unwrap();
+        assert_masked_json(&journal, secret, "the journal");
+        let report = c.exec(&["report", "odd", "--format", "json"]);
+        assert_eq!(report.code, 0, "{}", report.stderr);
+        assert_masked_json(&report.stdout, secret, "the json report");
+    }
+}
+
+/// A secret an operator may paste, with every spelling the masker knows
+/// beyond the URL and base64 forms (hex in both cases, upper and lower case).
+const PASTED: &str = "S3cretTokenValue";
+
+fn pasted_spellings() -> Vec<String> {
+    let hex = PASTED.bytes().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    vec![
+        PASTED.to_string(),
+        hex.to_uppercase(),
+        hex,
+        PASTED.to_uppercase(),
+        PASTED.to_lowercase(),
+    ]
+}
+
+/// Operator text holding every spelling of the pasted secret.
+fn pasted_text(what: &str) -> String {
+    format!("{what}: {}", pasted_spellings().join(" and "))
+}
+
+const OPERATED: &str = r#"[runbook]
+name = "ops"
+[secrets]
+tok = { env = "OPS_TOKEN" }
+[[step]]
+id = "prep"
+manual = "check the dashboard"
+[[step]]
+id = "switch"
+approval = { required = true, approvers = ["alice"], reason = true }
+run = "true"
+rollback = "true"
+"#;
+
+fn assert_no_spelling_shows(shown: &[(String, String)]) {
+    for spelling in pasted_spellings() {
+        assert_nothing_shows(shown, &spelling);
+    }
+}
+
+#[test]
+fn a_secret_pasted_into_a_note_a_done_note_or_an_approval_reason_is_masked() {
+    let c = Cutover::new().runbook(OPERATED).env("OPS_TOKEN", PASTED);
+    let mut outs = Vec::new();
+    let run = c.exec(&["run", "runbook.toml", "--run-id", "r", "--no-progress"]);
+    assert_eq!(run.code, 4, "paused at the manual step: {}", run.stderr);
+    let done = c.exec(&["done", "r", "prep", "--note", &pasted_text("done")]);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let resume = c.exec(&["resume", "r", "--no-progress"]);
+    assert_eq!(resume.code, 4, "paused at the approval: {}", resume.stderr);
+    let approve = c.exec(&[
+        "approve",
+        "r",
+        "switch",
+        "--as",
+        "alice",
+        "--reason",
+        &pasted_text("approved"),
+    ]);
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+    let note = c.exec(&["note", "r", &pasted_text("note")]);
+    assert_eq!(note.code, 0, "{}", note.stderr);
+    outs.extend([&run, &done, &resume, &approve, &note]);
+    let shown = everything_shown(&c, &outs, "r");
+    assert_no_spelling_shows(&shown);
+    let j = journal(&c, "r");
+    for (kind, field) in [
+        ("manual_done", "note"),
+        ("approval_granted", "reason"),
+        ("note", "text"),
+    ] {
+        let text = of_type(&j, kind)[0]["data"][field]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(text.contains("*** and ***"), "{kind}: {text}");
+    }
+}
+
+#[test]
+fn a_milestone_named_like_a_secret_is_refused_without_echoing_it() {
+    let c = Cutover::new().runbook(OPERATED).env("OPS_TOKEN", PASTED);
+    let run = c.exec(&["run", "runbook.toml", "--run-id", "r", "--no-progress"]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    let mark = c.exec(&["mark", "r", PASTED, "--free"]);
+    assert_eq!(mark.code, 1, "{}", mark.stderr);
+    assert!(mark.stderr.contains("secret"), "{}", mark.stderr);
+    let shown = everything_shown(&c, &[&mark], "r");
+    assert_no_spelling_shows(&shown);
+}
+
+#[test]
+fn an_override_reason_holding_a_secret_is_masked() {
+    let runbook = format!(
+        "{}requires = [\"checks/c.toml\"]\n[secrets]\ntok = {{ env = \"OPS_TOKEN\" }}\n[[step]]\nid = \"a\"\nrun = \"true\"\nrollback = \"true\"\n",
+        "[runbook]\nname = \"r\"\n"
+    );
+    let c = Cutover::new()
+        .runbook(&runbook)
+        .file(
+            "checks/c.toml",
+            "[checklist]\nname = \"c\"\n[[item]]\nid = \"smoke\"\ntitle = \"Smoke\"\nrun = \"exit 1\"\n",
+        )
+        .env("OPS_TOKEN", PASTED);
+    let run = c.exec(&[
+        "run",
+        "runbook.toml",
+        "--run-id",
+        "r",
+        "--no-progress",
+        "--override-readiness",
+        "--reason",
+        &pasted_text("override"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shown = everything_shown(&c, &[&run], "r");
+    assert_no_spelling_shows(&shown);
+    let j = journal(&c, "r");
+    let reason = of_type(&j, "readiness")[0]["data"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(reason.contains("*** and ***"), "{reason}");
+}
+
+#[test]
+fn waive_and_attest_mask_a_secret_the_checklist_declares() {
+    let checklist = "[checklist]\nname = \"c\"\n[secrets]\ntok = { env = \"OPS_TOKEN\" }\n\
+                     [[item]]\nid = \"load-test\"\ntitle = \"Load test\"\n\
+                     [[item]]\nid = \"comms\"\ntitle = \"Comms\"\nrun = \"exit 1\"\n";
+    let c = Cutover::new()
+        .file("launch.toml", checklist)
+        .env("OPS_TOKEN", PASTED)
+        .env("CUTOVER_NOW", "2026-11-25T12:00:00Z");
+    let waive = c.exec(&[
+        "waive",
+        "launch.toml",
+        "comms",
+        "--reason",
+        &pasted_text("waived"),
+        "--approver",
+        "vp-eng",
+        "--expires",
+        "7d",
+    ]);
+    assert_eq!(waive.code, 0, "{}", waive.stderr);
+    let evidence = format!("https://perf/run?token={PASTED}");
+    let attest = c.exec(&[
+        "attest",
+        "launch.toml",
+        "load-test",
+        "--evidence",
+        &evidence,
+    ]);
+    assert_eq!(attest.code, 0, "{}", attest.stderr);
+    let file = std::fs::read_to_string(c.path("launch.toml")).unwrap();
+    let check = c.exec(&["check", "launch.toml", "--format", "json"]);
+    let shown = vec![
+        ("launch.toml".to_string(), file.clone()),
+        ("waive".to_string(), waive.stdout + &waive.stderr),
+        ("attest".to_string(), attest.stdout + &attest.stderr),
+        ("check".to_string(), check.stdout + &check.stderr),
+    ];
+    assert_no_spelling_shows(&shown);
+    assert!(file.contains("reason = \"waived: *** and ***"), "{file}");
+    assert!(
+        file.contains("evidence = \"https://perf/run?token=***\""),
+        "{file}"
+    );
 }
