@@ -553,3 +553,41 @@ fn waive_and_attest_mask_a_secret_the_checklist_declares() {
         "{file}"
     );
 }
+
+#[test]
+fn a_checklist_run_item_a_trigger_and_an_ad_hoc_query_get_values_as_data() {
+    for value in HOSTILE {
+        let checklist = format!(
+            "[checklist]\nname = \"c\"\n[vars]\nname = {}\n[[item]]\nid = \"smoke\"\ntitle = \"Smoke\"\n\
+             run = \"printf %s {{{{ vars.name }}}} > item.txt\"\n",
+            toml_string(value)
+        );
+        let c = Cutover::new().file("c.toml", checklist);
+        let out = c.exec(&["check", "c.toml"]);
+        assert_eq!(out.code, 0, "{value:?}: {}{}", out.stdout, out.stderr);
+        assert_eq!(std::fs::read_to_string(c.path("item.txt")).unwrap(), value);
+        assert!(!c.path("PWNED").exists(), "{value:?}");
+
+        let runbook = "[runbook]\nname = \"q\"\n[vars]\nname = \"x\"\n[sources.sh]\nkind = \"command\"\n\
+                       [[trigger]]\nid = \"t\"\nsource = \"sh\"\nquery = \"printf %s {{ vars.name }} > trigger.txt; echo 0\"\n\
+                       fire_if = \"> 1\"\nfor = \"1s\"\ninterval = \"1s\"\n\
+                       [[step]]\nid = \"s\"\nrun = \"while [ ! -s trigger.txt ]; do sleep 0.05; done\"\ntimeout = \"10s\"\ndry_run = \"run\"\n";
+        let c = Cutover::new().runbook(runbook);
+        let set = format!("name={value}");
+        let out = c.exec(&["run", "runbook.toml", "--no-progress", "--set", &set]);
+        assert_eq!(out.code, 0, "{value:?}: {}", out.stderr);
+        assert_eq!(std::fs::read_to_string(c.path("trigger.txt")).unwrap(), value);
+        let out = c.exec(&[
+            "query",
+            "sh",
+            "printf %s {{ vars.name }} > query.txt; echo 1",
+            "--runbook",
+            "runbook.toml",
+            "--set",
+            &set,
+        ]);
+        assert_eq!(out.code, 0, "{value:?}: {}{}", out.stdout, out.stderr);
+        assert_eq!(std::fs::read_to_string(c.path("query.txt")).unwrap(), value);
+        assert!(!c.path("PWNED").exists(), "{value:?}");
+    }
+}
