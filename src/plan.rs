@@ -261,41 +261,7 @@ pub fn resolve(
         }
     }
 
-    let mut raw_vars = runbook.vars.clone();
-    if let Some(o) = &overlay {
-        for (k, v) in &o.vars {
-            raw_vars.insert(k.clone(), v.clone());
-        }
-    }
-    for set in &args.set {
-        let Some((key, value)) = set.split_once('=') else {
-            return Err(PlanError::BadSet(set.clone()));
-        };
-        let key = key.trim();
-        if !raw_vars.contains_key(key) {
-            return Err(PlanError::UnknownSet {
-                key: key.to_string(),
-                help: crate::diag::did_you_mean(key, raw_vars.keys().map(String::as_str)),
-            });
-        }
-        raw_vars.insert(key.to_string(), value.to_string());
-    }
-    let mut vars = IndexMap::new();
-    let mut var_pieces = IndexMap::new();
-    for (k, v) in &raw_vars {
-        let from_set = args
-            .set
-            .iter()
-            .any(|s| s.split_once('=').is_some_and(|(key, _)| key.trim() == k));
-        let place = if from_set {
-            format!("`--set {k}=...`")
-        } else {
-            format!("variable `{k}`")
-        };
-        let pieces = var_pieces_of(v, &place, &secret_values, lookup)?;
-        vars.insert(k.clone(), joined(&pieces, &secret_values));
-        var_pieces.insert(k.clone(), pieces);
-    }
+    let (vars, var_pieces) = variables(&runbook, overlay.as_ref(), args, &secret_values, lookup)?;
 
     let resolver = Resolver {
         vars: &var_pieces,
@@ -335,6 +301,53 @@ pub fn resolve(
     };
     plan.hash = plan.compute_hash();
     Ok(plan)
+}
+
+/// Every variable: `[vars]`, overlaid by the env's overlay, overridden by
+/// `--set`; as text and as pieces (see [`Piece`]).
+type Variables = (IndexMap<String, String>, IndexMap<String, Vec<Piece>>);
+
+fn variables(
+    runbook: &Runbook,
+    overlay: Option<&crate::runbook::model::EnvOverlay>,
+    args: &VarArgs,
+    secrets: &IndexMap<String, String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Variables, PlanError> {
+    let mut raw_vars = runbook.vars.clone();
+    if let Some(o) = overlay {
+        for (k, v) in &o.vars {
+            raw_vars.insert(k.clone(), v.clone());
+        }
+    }
+    let mut from_set = BTreeSet::new();
+    for set in &args.set {
+        let Some((key, value)) = set.split_once('=') else {
+            return Err(PlanError::BadSet(set.clone()));
+        };
+        let key = key.trim();
+        if !raw_vars.contains_key(key) {
+            return Err(PlanError::UnknownSet {
+                key: key.to_string(),
+                help: crate::diag::did_you_mean(key, raw_vars.keys().map(String::as_str)),
+            });
+        }
+        raw_vars.insert(key.to_string(), value.to_string());
+        from_set.insert(key.to_string());
+    }
+    let mut vars = IndexMap::new();
+    let mut var_pieces = IndexMap::new();
+    for (k, v) in &raw_vars {
+        let place = if from_set.contains(k) {
+            format!("`--set {k}=...`")
+        } else {
+            format!("variable `{k}`")
+        };
+        let pieces = var_pieces_of(v, &place, secrets, lookup)?;
+        vars.insert(k.clone(), joined(&pieces, secrets));
+        var_pieces.insert(k.clone(), pieces);
+    }
+    Ok((vars, var_pieces))
 }
 
 /// The pieces of variable value `text`: its `{{ env.X }}` filled in, its

@@ -576,7 +576,10 @@ fn a_checklist_run_item_a_trigger_and_an_ad_hoc_query_get_values_as_data() {
         let set = format!("name={value}");
         let out = c.exec(&["run", "runbook.toml", "--no-progress", "--set", &set]);
         assert_eq!(out.code, 0, "{value:?}: {}", out.stderr);
-        assert_eq!(std::fs::read_to_string(c.path("trigger.txt")).unwrap(), value);
+        assert_eq!(
+            std::fs::read_to_string(c.path("trigger.txt")).unwrap(),
+            value
+        );
         let out = c.exec(&[
             "query",
             "sh",
