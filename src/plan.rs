@@ -14,7 +14,8 @@ use crate::cli::VarArgs;
 use crate::condition::Condition;
 use crate::diag::render_all;
 use crate::runbook::model::{Action, Auth, Check, Probe, Runbook, SourceKind, Step};
-use crate::runbook::template::{self, Namespace};
+use crate::runbook::shell::{self, Context, MAX_COMMAND_BYTES};
+use crate::runbook::template::{self, Namespace, Reference};
 use crate::secrets::Masker;
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -79,6 +80,18 @@ pub struct Plan {
     /// `(CUTOVER_SECRET_<NAME>, value)` for the environment of step commands.
     #[serde(skip)]
     pub secret_env: Vec<(String, String)>,
+    /// Every variable as text and the secrets it uses, so that in a shell
+    /// command a secret inside a variable comes from the environment too.
+    #[serde(skip)]
+    pub(crate) var_pieces: IndexMap<String, Vec<Piece>>,
+}
+
+/// A piece of a resolved variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    Text(String),
+    /// `{{ secrets.NAME }}`
+    Secret(String),
 }
 
 /// Group steps into waves (Kahn's algorithm over `needs`); on a cycle, give
@@ -248,40 +261,10 @@ pub fn resolve(
         }
     }
 
-    let mut raw_vars = runbook.vars.clone();
-    if let Some(o) = &overlay {
-        for (k, v) in &o.vars {
-            raw_vars.insert(k.clone(), v.clone());
-        }
-    }
-    for set in &args.set {
-        let Some((key, value)) = set.split_once('=') else {
-            return Err(PlanError::BadSet(set.clone()));
-        };
-        let key = key.trim();
-        if !raw_vars.contains_key(key) {
-            return Err(PlanError::UnknownSet {
-                key: key.to_string(),
-                help: crate::diag::did_you_mean(key, raw_vars.keys().map(String::as_str)),
-            });
-        }
-        raw_vars.insert(key.to_string(), value.to_string());
-    }
-    let mut vars = IndexMap::new();
-    for (k, v) in &raw_vars {
-        let value = template::render(v, |r| match r.namespace {
-            Namespace::Vars => Err(PlanError::Template {
-                place: format!("variable `{k}`"),
-                message: "a variable cannot refer to other variables".into(),
-            }),
-            Namespace::Secrets => secret_value(&secret_values, &r.name, &format!("variable `{k}`")),
-            Namespace::Env => env_value(lookup, &r.name, &format!("variable `{k}`")),
-        })?;
-        vars.insert(k.clone(), value);
-    }
+    let (vars, var_pieces) = variables(&runbook, overlay.as_ref(), args, &secret_values, lookup)?;
 
     let resolver = Resolver {
-        vars: &vars,
+        vars: &var_pieces,
         secrets: &secret_values,
         lookup,
     };
@@ -314,9 +297,135 @@ pub fn resolve(
         runbook,
         masker,
         secret_env,
+        var_pieces,
     };
     plan.hash = plan.compute_hash();
     Ok(plan)
+}
+
+/// Every variable: `[vars]`, overlaid by the env's overlay, overridden by
+/// `--set`; as text and as pieces (see [`Piece`]).
+type Variables = (IndexMap<String, String>, IndexMap<String, Vec<Piece>>);
+
+fn variables(
+    runbook: &Runbook,
+    overlay: Option<&crate::runbook::model::EnvOverlay>,
+    args: &VarArgs,
+    secrets: &IndexMap<String, String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Variables, PlanError> {
+    let mut raw_vars = runbook.vars.clone();
+    if let Some(o) = overlay {
+        for (k, v) in &o.vars {
+            raw_vars.insert(k.clone(), v.clone());
+        }
+    }
+    let mut from_set = BTreeSet::new();
+    for set in &args.set {
+        let Some((key, value)) = set.split_once('=') else {
+            return Err(PlanError::BadSet(set.clone()));
+        };
+        let key = key.trim();
+        if !raw_vars.contains_key(key) {
+            return Err(PlanError::UnknownSet {
+                key: key.to_string(),
+                help: crate::diag::did_you_mean(key, raw_vars.keys().map(String::as_str)),
+            });
+        }
+        raw_vars.insert(key.to_string(), value.to_string());
+        from_set.insert(key.to_string());
+    }
+    let mut vars = IndexMap::new();
+    let mut var_pieces = IndexMap::new();
+    for (k, v) in &raw_vars {
+        let place = if from_set.contains(k) {
+            format!("`--set {k}=...`")
+        } else {
+            format!("variable `{k}`")
+        };
+        let pieces = var_pieces_of(v, &place, secrets, lookup)?;
+        vars.insert(k.clone(), joined(&pieces, secrets));
+        var_pieces.insert(k.clone(), pieces);
+    }
+    Ok((vars, var_pieces))
+}
+
+/// The pieces of variable value `text`: its `{{ env.X }}` filled in, its
+/// `{{ secrets.X }}` kept apart; a variable naming another is an error
+/// (`validate` points at it in the file; here it can only come from `--set`).
+fn var_pieces_of(
+    text: &str,
+    place: &str,
+    secrets: &IndexMap<String, String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Piece>, PlanError> {
+    let refs = template::references(text).map_err(|e| PlanError::Template {
+        place: place.to_string(),
+        message: e.message,
+    })?;
+    let mut pieces = Vec::new();
+    let mut last = 0;
+    for r in &refs {
+        pieces.push(Piece::Text(text[last..r.range.start].to_string()));
+        match r.namespace {
+            Namespace::Vars => {
+                return Err(PlanError::Template {
+                    place: place.to_string(),
+                    message: format!(
+                        "a variable cannot refer to other variables (`{{{{ vars.{} }}}}`)",
+                        r.name
+                    ),
+                });
+            }
+            Namespace::Secrets => {
+                secret_value(secrets, &r.name, place)?;
+                pieces.push(Piece::Secret(r.name.clone()));
+            }
+            Namespace::Env => pieces.push(Piece::Text(env_value(lookup, &r.name, place)?)),
+        }
+        last = r.range.end;
+    }
+    pieces.push(Piece::Text(text[last..].to_string()));
+    pieces.retain(|p| !matches!(p, Piece::Text(t) if t.is_empty()));
+    Ok(pieces)
+}
+
+/// A variable's value: its pieces with the secrets' values.
+fn joined(pieces: &[Piece], secrets: &IndexMap<String, String>) -> String {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.as_str(),
+            Piece::Secret(name) => secrets.get(name).map_or("", String::as_str),
+        })
+        .collect()
+}
+
+/// A variable's value as one word of a shell command at `context`: its
+/// text quoted, its secrets read from their environment variables.
+fn shell_word(pieces: &[Piece], context: Context) -> String {
+    match pieces {
+        [] => return shell::quote("", context),
+        [Piece::Text(text)] => return shell::quote(text, context),
+        _ => {}
+    }
+    let mut out = String::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        // Past the first piece the word has begun: something precedes.
+        let context = match context {
+            Context::Unquoted(word) if i > 0 => Context::Unquoted(shell::Word {
+                start: false,
+                after_name: true,
+                ..word
+            }),
+            other => other,
+        };
+        match piece {
+            Piece::Text(t) => out.push_str(&shell::quote(t, context)),
+            Piece::Secret(name) => out.push_str(&shell::expand(&secret_env_name(name), context)),
+        }
+    }
+    out
 }
 
 /// `CUTOVER_SECRET_<NAME>`: the environment variable a step command reads a secret from.
@@ -371,36 +480,79 @@ impl From<template::TemplateError> for PlanError {
 }
 
 struct Resolver<'a> {
-    vars: &'a IndexMap<String, String>,
+    vars: &'a IndexMap<String, Vec<Piece>>,
     secrets: &'a IndexMap<String, String>,
     lookup: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Resolver<'_> {
-    /// Fill the templates of one string. In shell commands a secret becomes a
-    /// reference to its environment variable, so the value never appears in a
-    /// logged command line or in `ps`.
+    /// Fill the templates of one string. In shell commands (`shell`) every
+    /// value is quoted for where it stands, so it arrives as data (see
+    /// `runbook::shell`), and a secret becomes a reference to its
+    /// environment variable, so the value never appears in a logged command
+    /// line or in `ps`.
     fn fill(&self, text: &mut String, shell: bool, place: &str) -> Result<(), PlanError> {
         if !text.contains("{{") {
             return Ok(());
         }
-        *text = template::render(text, |r| match r.namespace {
-            Namespace::Vars => self
-                .vars
-                .get(&r.name)
-                .cloned()
-                .ok_or_else(|| PlanError::Template {
+        let bad = |message: String| PlanError::Template {
+            place: place.to_string(),
+            message,
+        };
+        let refs = template::references(text).map_err(|e| bad(e.message))?;
+        let contexts = if shell {
+            shell::contexts(text, &refs).map_err(|e| bad(format!("{} ({})", e.message, e.help)))?
+        } else {
+            Vec::new()
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for (i, r) in refs.iter().enumerate() {
+            out.push_str(&text[last..r.range.start]);
+            out.push_str(&self.value(r, contexts.get(i).copied(), place)?);
+            last = r.range.end;
+        }
+        out.push_str(&text[last..]);
+        if shell && out.len() > MAX_COMMAND_BYTES {
+            return Err(bad(format!(
+                "the command is {} bytes once its templates are filled, over the limit of {} KiB",
+                out.len(),
+                MAX_COMMAND_BYTES / 1024
+            )));
+        }
+        *text = out;
+        Ok(())
+    }
+
+    /// The text that replaces `r`: quoted for `context` in a shell command
+    /// (`None`: not a shell command).
+    fn value(
+        &self,
+        r: &Reference,
+        context: Option<Context>,
+        place: &str,
+    ) -> Result<String, PlanError> {
+        Ok(match (r.namespace, context) {
+            (Namespace::Vars, _) => {
+                let pieces = self.vars.get(&r.name).ok_or_else(|| PlanError::Template {
                     place: place.to_string(),
                     message: format!("undefined variable `{}`", r.name),
-                }),
-            Namespace::Secrets if shell => {
-                secret_value(self.secrets, &r.name, place)?;
-                Ok(format!("\"${{{}}}\"", secret_env_name(&r.name)))
+                })?;
+                match context {
+                    Some(c) => shell_word(pieces, c),
+                    None => joined(pieces, self.secrets),
+                }
             }
-            Namespace::Secrets => secret_value(self.secrets, &r.name, place),
-            Namespace::Env => env_value(self.lookup, &r.name, place),
-        })?;
-        Ok(())
+            (Namespace::Secrets, Some(c)) => {
+                secret_value(self.secrets, &r.name, place)?;
+                shell::expand(&secret_env_name(&r.name), c)
+            }
+            (Namespace::Secrets, None) => secret_value(self.secrets, &r.name, place)?,
+            (Namespace::Env, c) => {
+                let value = env_value(self.lookup, &r.name, place)?;
+                c.map_or(value.clone(), |c| shell::quote(&value, c))
+            }
+        })
     }
 }
 
@@ -550,11 +702,43 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl Plan {
-    /// The plan as JSON with every secret masked: what `plan --format json` prints.
+    /// The plan as JSON with every secret masked: what `plan --format json`
+    /// prints. Strings are masked in the tree, before they are serialized.
     pub fn to_masked_json(&self) -> serde_json::Value {
-        let text = serde_json::to_string(self).expect("a plan always serializes");
-        let masked = self.masker.mask(&text);
-        serde_json::from_str(&masked).expect("masking keeps JSON valid")
+        self.masker.masked_json(self)
+    }
+
+    /// Fill the templates of a query typed on the command line (`cutover
+    /// query`) as the plan fills a gate's query; `shell`: for a command source.
+    pub(crate) fn fill_query(
+        &self,
+        text: &str,
+        shell: bool,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, PlanError> {
+        let secrets: IndexMap<String, String> = self
+            .runbook
+            .secrets
+            .keys()
+            .map(|name| {
+                let var = secret_env_name(name);
+                let value = self
+                    .secret_env
+                    .iter()
+                    .find(|(k, _)| *k == var)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default();
+                (name.clone(), value)
+            })
+            .collect();
+        let resolver = Resolver {
+            vars: &self.var_pieces,
+            secrets: &secrets,
+            lookup,
+        };
+        let mut text = text.to_string();
+        resolver.fill(&mut text, shell, "the query")?;
+        Ok(text)
     }
 
     fn compute_hash(&self) -> String {
@@ -588,5 +772,78 @@ impl Plan {
                 actual: self.hash.clone(),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan_of(text: &str, secret: &str, set: &[&str]) -> Result<Plan, PlanError> {
+        let loaded = crate::runbook::load_text(Path::new("rb.toml"), text.to_string());
+        let runbook = loaded
+            .runbook
+            .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
+        let args = VarArgs {
+            env: None,
+            set: set.iter().map(|s| (*s).to_string()).collect(),
+        };
+        let secret = secret.to_string();
+        resolve(runbook, "rb.toml", "", &args, &move |name| {
+            (name == "TOKEN").then(|| secret.clone())
+        })
+    }
+
+    const RUNBOOK: &str = "[runbook]\nname = \"x\"\n[secrets]\ntok = { env = \"TOKEN\" }\n\
+        [vars]\nauth = \"Bearer {{ secrets.tok }}\"\nname = \"web\"\n\
+        [[step]]\nid = \"s\"\nrun = \"curl -H {{ vars.auth }} -d '{{ vars.name }}' \\\"{{ secrets.tok }}\\\"\"\n\
+        http_unused = 1\n";
+
+    fn runbook() -> String {
+        RUNBOOK.replace("http_unused = 1\n", "dry_run = \"run\"\n[[step]]\nid = \"h\"\nhttp = { url = \"http://127.0.0.1:9/?t={{ secrets.tok }}\", headers = { A = \"{{ vars.auth }}\" } }\nrollback = \"true\"\n")
+    }
+
+    #[test]
+    fn masked_json_masks_secrets_that_json_escapes_and_never_panics() {
+        for secret in [
+            "quo\"te-secret",
+            "back\\slash",
+            "new\nline-x",
+            "trailing\\",
+            "nön-äscii",
+        ] {
+            let plan = plan_of(&runbook(), secret, &[]).unwrap();
+            let text = serde_json::to_string(&plan.to_masked_json()).unwrap();
+            let escaped = serde_json::to_string(secret).unwrap();
+            assert!(
+                !text.contains(&escaped[1..escaped.len() - 1]),
+                "{secret:?}: {text}"
+            );
+            assert!(text.contains("?t=***"), "{text}");
+            assert!(text.contains("\"A\":\"Bearer ***\""), "{text}");
+        }
+    }
+
+    #[test]
+    fn shell_commands_quote_values_and_read_secrets_from_the_environment() {
+        let plan = plan_of(&runbook(), "s3cret", &["name=it's"]).unwrap();
+        let Action::Run { command } = &plan.runbook.steps[0].action else {
+            panic!("a run step");
+        };
+        assert_eq!(
+            command,
+            r#"curl -H 'Bearer '"${CUTOVER_SECRET_TOK}" -d 'it'\''s' "${CUTOVER_SECRET_TOK}""#
+        );
+        // Outside shell commands a variable holds the secret's value (masked when shown).
+        assert_eq!(plan.vars["auth"], "Bearer s3cret");
+    }
+
+    #[test]
+    fn a_set_value_naming_a_variable_is_refused_with_its_place() {
+        let e = plan_of(&runbook(), "s3cret", &["name={{ vars.auth }}"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "in `--set name=...`: a variable cannot refer to other variables (`{{ vars.auth }}`)"
+        );
     }
 }

@@ -1,8 +1,11 @@
 //! Secret values and the masking applied to every string that leaves the
 //! process: terminal, journal, plan, report, error messages.
 //!
-//! A secret is masked in its plain, URL-encoded and base64 forms, because
-//! that is how it shows up in URLs, basic-auth headers and tool output.
+//! A secret is masked in its plain, URL-encoded, base64 and hex forms, upper-
+//! and lower-cased, and as a shell would quote it, because that is how it
+//! shows up in URLs, basic-auth headers, hex dumps and tool output. Out of
+//! reach: a secret split across lines, spaced out (`xxd`'s groups), or in
+//! any other encoding (reversed, gzipped, encrypted).
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
@@ -36,6 +39,12 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_');
+
+/// `text` an operator typed into a run, masked with the secrets the run's
+/// journaled `plan` declares, as this process's environment holds them.
+pub fn mask_operator_text(plan: Option<&serde_json::Value>, text: &str) -> String {
+    Masker::for_journaled_plan(plan, &|name| std::env::var(name).ok()).mask(text)
+}
 
 /// Every URL-encoded spelling of `secret` that common tools produce, with
 /// upper- and lower-case hex digits and `+` for spaces.
@@ -80,6 +89,35 @@ fn lowercase_escapes(encoded: &str) -> String {
     out
 }
 
+/// The other spellings of `secret` people paste or tools print: upper- and
+/// lower-cased (a token shouted in a ticket), hex of its bytes in either case
+/// (`xxd -p`, `od`), and quoted for a shell (inside `'...'` and `"..."`, as a
+/// command line holding a value shows it).
+fn spellings(secret: &str) -> Vec<String> {
+    let hex = lower_hex(secret.as_bytes());
+    let mut out = vec![
+        secret.to_uppercase(),
+        secret.to_lowercase(),
+        hex.to_ascii_uppercase(),
+        hex,
+        secret.replace('\'', r"'\''"),
+        crate::runbook::shell::escape_double(secret),
+    ];
+    out.retain(|s| s != secret);
+    out
+}
+
+/// `bytes` as lower-case hex digits.
+fn lower_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     /// Every form of every secret, searched in one pass (every output line goes
@@ -98,6 +136,7 @@ impl Masker {
             }
             needles.push(secret.to_string());
             needles.extend(url_encodings(secret));
+            needles.extend(spellings(secret));
             let std = base64::engine::general_purpose::STANDARD;
             needles.push(std.encode(secret));
             // Base64 of a longer string (e.g. `user:secret` in basic auth) only contains
@@ -133,6 +172,68 @@ impl Masker {
 
     pub fn is_empty(&self) -> bool {
         self.matcher.is_none()
+    }
+
+    /// A masker for the secrets held by environment variables `vars`, read
+    /// with `lookup` (a variable that is unset or empty masks nothing).
+    pub fn from_env_vars<'a>(
+        vars: impl IntoIterator<Item = &'a str>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        let values: Vec<String> = vars.into_iter().filter_map(lookup).collect();
+        Masker::new(values.iter().map(String::as_str))
+    }
+
+    /// A masker for text an operator types into a run (`note`, `approve
+    /// --reason`, ...), from a process that has no plan, only the journal:
+    /// the journaled plan names the environment variables that hold secrets
+    /// (`/runbook/secrets/*/env`), and `lookup` reads their values here. A
+    /// secret this process's environment lacks is out of reach.
+    pub fn for_journaled_plan(
+        plan: Option<&serde_json::Value>,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        let vars = plan
+            .and_then(|p| p.pointer("/runbook/secrets"))
+            .and_then(serde_json::Value::as_object)
+            .into_iter()
+            .flat_map(|secrets| secrets.values())
+            .filter_map(|s| s.get("env").and_then(serde_json::Value::as_str));
+        Masker::from_env_vars(vars, lookup)
+    }
+
+    /// Mask every string (and object key) of a JSON tree in place. Masking
+    /// the serialized text instead would miss a secret holding `"`, `\` or a
+    /// control character (JSON escapes them) and could break the JSON.
+    pub fn mask_json(&self, value: &mut serde_json::Value) {
+        use serde_json::Value;
+        if self.is_empty() {
+            return;
+        }
+        match value {
+            Value::String(s) => {
+                let masked = self.mask(s);
+                if masked != *s {
+                    *s = masked;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.mask_json(v)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut v) in entries {
+                    self.mask_json(&mut v);
+                    map.insert(self.mask(&key), v);
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    /// `value` serialized to a JSON tree with every string masked.
+    pub fn masked_json<T: serde::Serialize + ?Sized>(&self, value: &T) -> serde_json::Value {
+        let mut tree = serde_json::to_value(value).expect("the types serialized here always are");
+        self.mask_json(&mut tree);
+        tree
     }
 
     /// `text` with every form of every secret replaced by `***`.
@@ -270,6 +371,50 @@ mod tests {
     }
 
     #[test]
+    fn masks_hex_case_and_shell_quoted_spellings() {
+        let secret = "S3cret'Tok\"en$";
+        let m = Masker::new([secret]);
+        let hex = lower_hex(secret.as_bytes());
+        for spelling in [
+            hex.clone(),
+            hex.to_uppercase(),
+            secret.to_uppercase(),
+            secret.to_lowercase(),
+            r#"S3cret'\''Tok"en$"#.to_string(),
+            r#"S3cret'Tok\"en\$"#.to_string(),
+        ] {
+            assert_eq!(m.mask(&format!("<{spelling}>")), "<***>", "{spelling}");
+        }
+        // Out of reach: spaced out or split across lines.
+        assert!(m.mask("S3cret 'Tok\"en$").contains("S3cret"));
+    }
+
+    #[test]
+    fn mask_json_masks_strings_and_keys_in_the_tree() {
+        let secret = "a\"b\\c\nd\\";
+        let m = Masker::new([secret]);
+        let mut tree =
+            serde_json::json!({ "x": [format!("k={secret}"), 1, null], secret: { "y": secret } });
+        m.mask_json(&mut tree);
+        assert_eq!(
+            tree,
+            serde_json::json!({ "x": ["k=***", 1, null], "***": { "y": "***" } })
+        );
+    }
+
+    #[test]
+    fn a_journaled_plan_names_the_variables_whose_values_are_masked() {
+        let plan = serde_json::json!({ "runbook": { "secrets": {
+            "tok": { "env": "TOKEN", "required": true },
+            "unset": { "env": "UNSET", "required": false },
+        }}});
+        let lookup = |name: &str| (name == "TOKEN").then(|| "s3cr3t-value".to_string());
+        let m = Masker::for_journaled_plan(Some(&plan), &lookup);
+        assert_eq!(m.mask("pasted s3cr3t-value"), "pasted ***");
+        assert!(Masker::for_journaled_plan(None, &lookup).is_empty());
+    }
+
+    #[test]
     fn short_values_are_not_masked() {
         let m = Masker::new(["ab"]);
         assert_eq!(m.mask("abc"), "abc");
@@ -370,13 +515,17 @@ mod tests {
     #[test]
     fn pieces_of_lines_show_each_line_once_and_empty_lines_too() {
         let m = Masker::new(["abcdef"]);
+        let held = m.longest - 1;
         let mut s = m.stream();
         assert_eq!(s.piece("", true).as_deref(), Some(""));
         assert_eq!(s.piece("xxab", false).as_deref(), None);
-        assert_eq!(s.piece("cdefyy", false).as_deref(), Some("xx***"));
-        assert_eq!(s.piece("", true).as_deref(), Some("yy"));
+        let y = "y".repeat(held);
+        assert_eq!(
+            s.piece(&format!("cdef{y}"), false).as_deref(),
+            Some("xx***")
+        );
+        assert_eq!(s.piece("", true), Some(y));
         assert_eq!(s.piece("next", true).as_deref(), Some("next"));
-        let held = m.longest - 1;
         let z = |n: usize| "z".repeat(n);
         assert_eq!(s.piece(&z(held + 5), false), Some(z(5)));
         assert_eq!(s.piece("", true), Some(z(held)));

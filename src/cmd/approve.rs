@@ -85,6 +85,8 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
     let stamp = Stamp::new(args.actor.clone());
     let who = approval::person(&stamp.actor, stamp.on_behalf.as_deref());
     let reason = args.reason.as_deref().filter(|r| !r.trim().is_empty());
+    let reason = reason.map(|r| crate::secrets::mask_operator_text(plan, r));
+    let reason = reason.as_deref();
     let ballot = Ballot {
         step: &args.step,
         person: &who,

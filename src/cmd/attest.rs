@@ -65,6 +65,23 @@ fn replace(path: &Path, text: &str) -> Result<(), Error> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io("replace", path.display(), e))
 }
 
+/// The masker for what an operator writes into the checklist at `path`:
+/// the secrets its `[secrets]` declares, as this process's environment
+/// holds them (a checklist that does not load masks nothing; the edit then
+/// fails validation anyway).
+pub(crate) fn checklist_masker(path: &Path) -> crate::secrets::Masker {
+    let loaded = readiness::load_file(path);
+    let vars: Vec<String> = loaded
+        .checklist
+        .iter()
+        .flat_map(|c| c.signals.secrets.values())
+        .map(|s| s.env.clone())
+        .collect();
+    crate::secrets::Masker::from_env_vars(vars.iter().map(String::as_str), &|name| {
+        std::env::var(name).ok()
+    })
+}
+
 pub fn exec(args: &AttestArgs) -> Result<ExitCode, Error> {
     let now = super::check::now()?;
     let expires = args
@@ -81,8 +98,10 @@ pub fn exec(args: &AttestArgs) -> Result<ExitCode, Error> {
         .map(str::trim)
         .filter(|a| !a.is_empty())
         .map_or_else(crate::journal::local_actor, str::to_string);
+    // Evidence links can carry a token (a pre-signed URL): masked like command output.
+    let evidence = checklist_masker(&args.checklist).mask(&args.evidence);
     edit_file(&args.checklist, |text| {
-        edit::attest(text, &args.item, &by, &args.evidence, expires, now)
+        edit::attest(text, &args.item, &by, &evidence, expires, now)
     })?;
     println!(
         "{}: `{}` attested by {by}{}",

@@ -54,7 +54,10 @@ pub fn exec(args: &DoneArgs) -> Result<ExitCode, Error> {
         &stamp,
         Event::ManualDone {
             step: args.step.clone(),
-            note: args.note.clone(),
+            // A pasted secret is masked like command output.
+            note: args.note.as_deref().map(|n| {
+                crate::secrets::mask_operator_text(state.started.as_ref().map(|s| &s.plan), n)
+            }),
         },
     )?;
     super::say!(

@@ -12,6 +12,13 @@ use crate::milestone::{WELL_KNOWN, is_valid_name};
 
 pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
     let name = args.milestone.trim();
+    let path = locate(&args.run.run)?;
+    // A name is shown in every report; one holding a secret is refused, unshown.
+    if super::journal_masker(&path).mask(name) != name {
+        return Err(Error::Usage(
+            "the milestone name holds a secret of the run; nothing was recorded".into(),
+        ));
+    }
     if !is_valid_name(name) {
         return Err(Error::Usage(format!(
             "milestone `{name}` must be a simple name (letters, digits, `-`, `_`, starting with a letter); well-known ones: {}",
@@ -36,7 +43,6 @@ pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
         }
         None => None,
     };
-    let path = locate(&args.run.run)?;
     let stamp = Stamp::new(args.actor.clone());
     let record = append_external(
         &path,

@@ -28,6 +28,23 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// The masker for text an operator adds to the run journaled at `path`:
+/// the secrets its journaled plan declares (see
+/// [`crate::secrets::Masker::for_journaled_plan`]). Only the records up to
+/// `run_started` are read. A journal that does not read masks nothing; the
+/// append that follows reports the problem.
+pub(crate) fn journal_masker(path: &std::path::Path) -> crate::secrets::Masker {
+    let lookup = |name: &str| std::env::var(name).ok();
+    let Ok(mut records) = crate::journal::stream_journal(path) else {
+        return crate::secrets::Masker::default();
+    };
+    let started = records.find_map(|r| match r.event {
+        crate::event::Event::RunStarted(s) => Some(s.plan),
+        _ => None,
+    });
+    crate::secrets::Masker::for_journaled_plan(started.as_ref(), &lookup)
+}
+
 #[allow(dead_code, reason = "used by the signal and engine commands")]
 /// A multi-threaded tokio runtime for the commands that do network or process I/O.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {

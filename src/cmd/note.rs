@@ -14,13 +14,9 @@ pub fn exec(args: &NoteArgs) -> Result<ExitCode, Error> {
     }
     let path = locate(&args.run.run)?;
     let stamp = Stamp::new(args.actor.clone());
-    let record = append_external(
-        &path,
-        &stamp,
-        Event::Note {
-            text: args.text.clone(),
-        },
-    )?;
+    // A pasted secret is masked like command output.
+    let text = super::journal_masker(&path).mask(&args.text);
+    let record = append_external(&path, &stamp, Event::Note { text })?;
     super::say!(
         "noted in run `{}` as {} (journal seq {})",
         record.run_id,

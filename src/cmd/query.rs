@@ -15,7 +15,6 @@ use crate::condition::Condition;
 use crate::error::{Error, exit};
 use crate::plan::Plan;
 use crate::runbook::model::{Check, CommandRead, HttpRead, NoData, Probe, SourceKind};
-use crate::runbook::template::{self, Namespace, TemplateError};
 use crate::signals::{Measurement, SourceSet, Verdict};
 
 pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
@@ -85,39 +84,11 @@ pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
 
 /// Fill `{{ vars.* }}`, `{{ env.* }}` and `{{ secrets.* }}` in a query typed
 /// on the command line, as the plan does for a gate's query: in a command
-/// line a secret becomes a reference to its environment variable.
+/// line every value is quoted for the shell and a secret becomes a
+/// reference to its environment variable.
 fn resolve_templates(plan: &Plan, text: &str, command: bool) -> Result<String, Error> {
-    struct Failed(String);
-    impl From<TemplateError> for Failed {
-        fn from(e: TemplateError) -> Self {
-            Failed(e.message)
-        }
-    }
-    let rendered = template::render(text, |r| {
-        let missing = || {
-            Failed(format!(
-                "`{{{{ {}.{} }}}}` is not defined",
-                r.namespace.name(),
-                r.name
-            ))
-        };
-        match r.namespace {
-            Namespace::Vars => plan.vars.get(&r.name).cloned().ok_or_else(missing),
-            Namespace::Env => std::env::var(&r.name).map_err(|_| missing()),
-            Namespace::Secrets => {
-                let var = crate::plan::secret_env_name(&r.name);
-                if command {
-                    return Ok(format!("\"${{{var}}}\""));
-                }
-                plan.secret_env
-                    .iter()
-                    .find(|(k, _)| *k == var)
-                    .map(|(_, v)| v.clone())
-                    .ok_or_else(missing)
-            }
-        }
-    });
-    rendered.map_err(|Failed(message)| Error::Usage(format!("in the query: {message}")))
+    plan.fill_query(text, command, &|name| std::env::var(name).ok())
+        .map_err(|e| Error::Usage(e.to_string()))
 }
 
 /// What QUERY means for a source of this kind.

@@ -67,10 +67,11 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     }
     // Readiness before anything is journaled or started (issue 7): a refused
     // run leaves no journal behind.
+    let reason = args.reason.as_deref().map(|r| plan.masker.mask(r));
     let Some(readiness) = crate::readiness::required::gate_run(
         &plan,
         args.override_readiness,
-        args.reason.as_deref(),
+        reason.as_deref(),
         args.dry_run,
     )?
     else {

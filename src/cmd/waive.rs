@@ -21,14 +21,17 @@ pub fn exec(args: &WaiveArgs) -> Result<ExitCode, Error> {
             return Err(Error::Usage(format!("{flag} is empty")));
         }
     }
+    // A pasted secret is masked like command output.
+    let masker = super::attest::checklist_masker(&args.checklist);
+    let (reason, approver) = (masker.mask(&args.reason), masker.mask(&args.approver));
     super::attest::edit_file(&args.checklist, |text| {
-        edit::waive(text, &args.item, &args.reason, &args.approver, expires, now)
+        edit::waive(text, &args.item, &reason, &approver, expires, now)
     })?;
     println!(
         "{}: `{}` waived by {} until {}",
         args.checklist.display(),
         args.item,
-        args.approver,
+        approver,
         time::format_human(expires)
     );
     Ok(ExitCode::from(exit::OK))

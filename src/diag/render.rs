@@ -64,18 +64,23 @@ pub fn render(file: &SourceFile, diag: &Diagnostic, color: bool) -> String {
     let _ = writeln!(out, "{pad} {}", style.paint("1;34", "|"));
     // Tabs are shown as four spaces so the carets line up.
     let shown: String = one_line(&text.replace('\t', "    ")).into_owned();
+    let line_start = file.line_start(line_index);
+    let prefix = &file.text[line_start..start];
+    let indent: usize = prefix.chars().map(columns).sum();
+    let (shown, indent) = window(&shown, indent);
     let _ = writeln!(
         out,
         "{} {} {shown}",
         style.paint("1;34", &number),
         style.paint("1;34", "|")
     );
-    let line_start = file.line_start(line_index);
-    let prefix = &file.text[line_start..start];
-    let indent: usize = prefix.chars().map(columns).sum();
     let line_end = line_start + text.len();
     let covered = &file.text[start..end.min(line_end).max(start)];
-    let width = covered.chars().map(columns).sum::<usize>().max(1);
+    let width = covered
+        .chars()
+        .map(columns)
+        .sum::<usize>()
+        .clamp(1, (shown.chars().count() + 1).saturating_sub(indent).max(1));
     let carets = "^".repeat(width);
     let label = diag
         .label
@@ -108,6 +113,29 @@ fn columns(c: char) -> usize {
     } else {
         crate::text::shown_width(c)
     }
+}
+
+/// Characters of a line shown around the span: a line may be megabytes long
+/// (a script pasted into one string).
+const SHOWN: usize = 160;
+
+/// The part of a long line around column `indent` (0-based, in characters),
+/// cut with `…`, and the caret's column in it.
+fn window(line: &str, indent: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= SHOWN {
+        return (line.to_string(), indent);
+    }
+    let from = indent.saturating_sub(SHOWN / 4).min(len - SHOWN);
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    out.extend(line.chars().skip(from).take(SHOWN));
+    if from + SHOWN < len {
+        out.push('…');
+    }
+    (out, indent - from + usize::from(from > 0))
 }
 
 /// Render every diagnostic, sorted by position, separated by blank lines.
@@ -147,6 +175,34 @@ pub fn to_json(file: &SourceFile, diag: &Diagnostic) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_is_shown_around_the_span() {
+        let text = format!(
+            "run = \"{}{{{{ x }}}}{}\"\n",
+            "a".repeat(5000),
+            "b".repeat(5000)
+        );
+        let f = SourceFile::new("rb.toml", text.clone());
+        let start = text.find("{{").unwrap();
+        let out = render(&f, &Diagnostic::error("bad").at(start..start + 7), false);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[3].chars().count() < 200, "{out}");
+        assert!(
+            lines[3].contains("…aaa") && lines[3].contains("{{ x }}bbb"),
+            "{out}"
+        );
+        let code = lines[3].find("…").unwrap();
+        let caret = lines[4].find('^').unwrap();
+        let braces = lines[3].find("{{").unwrap();
+        assert_eq!(lines[4][caret..].trim_end(), "^^^^^^^", "{out}");
+        // Carets sit under the template (both lines start with the same gutter).
+        assert_eq!(
+            lines[3][code..braces].chars().count(),
+            lines[4][code..caret].chars().count(),
+            "{out}"
+        );
+    }
 
     #[test]
     fn renders_caret_under_span() {

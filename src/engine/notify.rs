@@ -139,6 +139,15 @@ pub(crate) fn payload(kind: NotifyKind, n: &Notification, record: &Record) -> Va
     }
 }
 
+/// The request body for a webhook of `kind`, masked. Strings are masked in
+/// the tree, before serializing: JSON escapes a secret holding `"`, `\` or a
+/// control character, and the escaped text would no longer match.
+fn masked_body(kind: NotifyKind, n: &Notification, record: &Record, masker: &Masker) -> String {
+    let mut body = payload(kind, n, record);
+    masker.mask_json(&mut body);
+    body.to_string()
+}
+
 /// Sends notifications in the background; failures come back as events.
 pub(crate) struct Notifier {
     targets: Vec<Notify>,
@@ -191,8 +200,7 @@ impl Notifier {
             if !target.events.is_empty() && !target.events.iter().any(|e| e == n.about) {
                 continue;
             }
-            let body = payload(target.kind, &n, record);
-            let body = self.masker.mask(&body.to_string());
+            let body = masked_body(target.kind, &n, record, &self.masker);
             let tries = Arc::new(AtomicU32::new(0));
             let handle = tokio::spawn(deliver(
                 self.client.clone(),
@@ -450,6 +458,35 @@ mod tests {
         assert_eq!(*attempts, 1, "{detail}");
         assert!(detail.contains("try 1 of 3"), "{detail}");
         assert!(!detail.contains("127.0.0.1"), "{detail}");
+    }
+
+    #[test]
+    fn a_secret_json_escapes_is_masked_in_a_webhook_body() {
+        let secret = "a\"b\\c\nd-é-secret\\";
+        let masker = Masker::new([secret]);
+        let r = rec(Event::RunFinished(crate::event::RunFinished {
+            outcome: crate::event::Outcome::Failed,
+            exit_code: 1,
+            dry_run: false,
+            failed_steps: vec![secret.into()],
+            queries_ok: None,
+            message: format!("step failed: {secret}"),
+        }));
+        let n = notification(&r, "r1").unwrap();
+        for kind in [NotifyKind::Slack, NotifyKind::Generic] {
+            let body = masked_body(kind, &n, &r, &masker);
+            let parsed: Value = serde_json::from_str(&body).expect("valid JSON");
+            assert!(
+                parsed["text"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("step failed: ***"),
+                "{body}"
+            );
+            let escaped = serde_json::to_string(secret).unwrap();
+            assert!(!body.contains(&escaped[1..escaped.len() - 1]), "{body}");
+            assert!(!body.contains("secret"), "{body}");
+        }
     }
 
     #[test]

@@ -100,6 +100,7 @@ fn plan(runbook: Runbook) -> Plan {
         runbook,
         masker: crate::secrets::Masker::default(),
         secret_env: Vec::new(),
+        var_pieces: IndexMap::new(),
     }
 }
 

@@ -283,6 +283,7 @@ fn item(
         )
     } else if let Some(run) = &it.run {
         v.templates(run);
+        v.shell_command(run);
         not_empty(v, run, &format!("{owner}: `run`"));
         let name = format!("run:{}", it.id.get());
         sources.insert(

@@ -6,6 +6,7 @@ pub mod load;
 pub mod model;
 pub mod raw;
 pub mod scalar;
+pub(crate) mod shell;
 pub mod spanned;
 pub mod template;
 pub mod validate;

@@ -1,5 +1,6 @@
 //! `{{ vars.NAME }}`, `{{ secrets.NAME }}` and `{{ env.NAME }}` templates in
-//! runbook strings: found and checked at validate time, filled at plan time.
+//! runbook strings (optionally `{{ vars.NAME | raw }}`): found and checked at
+//! validate time, filled at plan time.
 
 use std::ops::Range;
 
@@ -26,6 +27,9 @@ pub struct Reference {
     pub namespace: Namespace,
     pub name: String,
     pub range: Range<usize>,
+    /// `{{ ns.name | raw }}`: in a shell command the value is shell text, not
+    /// one quoted word (elsewhere nothing is quoted, so it changes nothing).
+    pub raw: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +55,7 @@ pub fn references(text: &str) -> Result<Vec<Reference>, TemplateError> {
         let close = open + 2 + len + 2;
         let inner = text[open + 2..close - 2].trim();
         let range = open..close;
+        let (inner, raw) = filters(inner, &range)?;
         let (ns, name) = inner.split_once('.').unwrap_or((inner, ""));
         let namespace = match ns {
             "vars" => Namespace::Vars,
@@ -88,10 +93,33 @@ pub fn references(text: &str) -> Result<Vec<Reference>, TemplateError> {
             namespace,
             name: name.to_string(),
             range,
+            raw,
         });
         rest = close;
     }
     Ok(out)
+}
+
+/// `ns.name | raw` → (`ns.name`, true). `raw` is the only filter.
+fn filters<'t>(inner: &'t str, range: &Range<usize>) -> Result<(&'t str, bool), TemplateError> {
+    let mut parts = inner.split('|').map(str::trim);
+    let head = parts.next().unwrap_or("");
+    let mut raw = false;
+    for filter in parts {
+        if filter == "raw" {
+            raw = true;
+        } else {
+            return Err(TemplateError {
+                range: range.clone(),
+                message: format!("unknown template filter `{filter}`"),
+                help: Some(
+                    "the only filter is `raw` (`{{ vars.NAME | raw }}`: the value as shell text)"
+                        .into(),
+                ),
+            });
+        }
+    }
+    Ok((head, raw))
 }
 
 /// Replace every reference with `value(reference)`.
@@ -130,6 +158,20 @@ mod tests {
         let out: Result<String, TemplateError> =
             render("a={{ vars.x }}!", |r| Ok(format!("<{}>", r.name)));
         assert_eq!(out.unwrap(), "a=<x>!");
+    }
+
+    #[test]
+    fn the_raw_filter_is_the_only_one() {
+        let refs = references("a {{ vars.x | raw }} {{vars.y|raw}} {{ vars.z }}").unwrap();
+        assert_eq!(
+            refs.iter()
+                .map(|r| (r.name.as_str(), r.raw))
+                .collect::<Vec<_>>(),
+            [("x", true), ("y", true), ("z", false)]
+        );
+        let e = references("{{ vars.x | upper }}").unwrap_err();
+        assert_eq!(e.message, "unknown template filter `upper`");
+        assert!(references("{{ vars.x | }}").is_err());
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod engine_orphans;
 mod engine_partial;
 mod engine_trigger;
 mod hardening_files;
+mod hardening_text;
 mod plan;
 mod probes;
 mod report;

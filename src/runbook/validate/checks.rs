@@ -84,6 +84,9 @@ impl Validator<'_> {
             return None;
         };
         let kind = raw_source.kind.get().as_str();
+        if let (Some(q), "command") = (query, kind) {
+            self.shell_command(q);
+        }
         let mut command_read = CommandRead::Stdout;
         let probe = match kind {
             "prometheus" | "datadog" | "command" => {

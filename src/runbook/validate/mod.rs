@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use super::model::{EnvOverlay, Notify, NotifyKind, Runbook, SecretSpec, Source};
 use super::raw::{RawEnv, RawRunbook, RawSecret, RawSource};
 use super::scalar::Scalar;
+use super::shell::{self, MAX_COMMAND_BYTES};
 use super::spanned::Sp;
 use super::template::{self, Namespace};
 use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
@@ -115,10 +116,19 @@ impl<'a> Validator<'a> {
     fn inner_span(&self, value: &str, span: &Span, range: std::ops::Range<usize>) -> Span {
         let raw = self.file.text.get(span.clone()).unwrap_or("");
         for quote in ["\"\"\"", "'''", "\"", "'"] {
-            if let Some(body) = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote))
-                && body == value
-            {
-                let start = span.start + quote.len();
+            let Some(body) = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)) else {
+                continue;
+            };
+            // A multi-line string drops a newline right after its opening quotes.
+            let trimmed = if quote.len() == 3 {
+                body.strip_prefix("\r\n")
+                    .or_else(|| body.strip_prefix('\n'))
+                    .unwrap_or(body)
+            } else {
+                body
+            };
+            if trimmed == value {
+                let start = span.start + quote.len() + (body.len() - trimmed.len());
                 return start + range.start..start + range.end;
             }
         }
@@ -162,6 +172,68 @@ impl<'a> Validator<'a> {
                 let d = self.error(e.message, at);
                 d.help = e.help;
             }
+        }
+    }
+
+    /// A shell command (`run`, a rollback, a command-source query): short
+    /// enough for the kernel to pass it (`E2BIG` otherwise, at exec), every
+    /// template where its value can be quoted (see `runbook::shell`), and no
+    /// `| raw` on a secret. The templates' names are checked by [`Self::templates`].
+    pub(crate) fn shell_command(&mut self, value: &Sp<String>) {
+        self.shell_command_in(value.get(), &value.span());
+    }
+
+    fn shell_command_in(&mut self, value: &str, span: &Span) {
+        if value.len() > MAX_COMMAND_BYTES {
+            // Point at the start only: the line may be megabytes long.
+            self.error(
+                format!(
+                    "this command is {} bytes, over the limit of {MAX_COMMAND_BYTES} bytes ({} KiB) for one command",
+                    value.len(),
+                    MAX_COMMAND_BYTES / 1024
+                ),
+                span.start..span.start + 1,
+            )
+            .help = Some(
+                "the kernel refuses a longer argument (E2BIG) when the step starts; put the script in a file and run the file".into(),
+            );
+            return;
+        }
+        let Ok(refs) = template::references(value) else {
+            return;
+        };
+        for r in &refs {
+            if r.raw && r.namespace == Namespace::Secrets {
+                let at = self.inner_span(value, span, r.range.clone());
+                self.error("`| raw` does not apply to a secret", at).help = Some(format!(
+                    "a secret reaches a command only through its environment variable (`\"${}\"`), never as shell text; remove `| raw`",
+                    crate::plan::secret_env_name(&r.name)
+                ));
+            }
+        }
+        if let Err(e) = shell::contexts(value, &refs) {
+            let at = self.inner_span(value, span, e.range);
+            self.error(e.message, at).help = Some(e.help);
+        }
+    }
+
+    /// The templates of a variable's value: names defined, and no other
+    /// variable (variables are filled in one pass, so `plan` would refuse it).
+    fn var_templates(&mut self, value: &Sp<Scalar>) {
+        let super::scalar::Scalar::String(text) = value.get() else {
+            return;
+        };
+        self.templates_in(text, &value.span());
+        let Ok(refs) = template::references(text) else {
+            return;
+        };
+        for r in refs.iter().filter(|r| r.namespace == Namespace::Vars) {
+            let at = self.inner_span(text, &value.span(), r.range.clone());
+            self.error("a variable cannot refer to other variables", at)
+                .with_label(format!("`vars.{}` is a variable", r.name))
+                .help = Some(
+                "write the value itself, or use both templates where the value is used".into(),
+            );
         }
     }
 
@@ -238,6 +310,14 @@ impl<'a> Validator<'a> {
                 .map(|(k, v)| (k.clone(), v.get().to_string()))
                 .collect()
         };
+        for v in raw_vars.values() {
+            self.var_templates(v);
+        }
+        for env in raw_env.values() {
+            for v in env.vars.values() {
+                self.var_templates(v);
+            }
+        }
         let envs = raw_env
             .iter()
             .map(|(name, env)| {
@@ -293,11 +373,6 @@ impl<'a> Validator<'a> {
         let max_parallel = self
             .count(meta.max_parallel.as_ref(), 1, "max_parallel")
             .unwrap_or(1) as usize;
-        for v in raw.vars.values() {
-            if let super::scalar::Scalar::String(s) = v.get() {
-                self.templates_in(s, &v.span());
-            }
-        }
         let Environment {
             vars,
             envs,

@@ -97,6 +97,7 @@ impl Validator<'_> {
         }
         if let Some(r) = run {
             self.templates(r);
+            self.shell_command(r);
             if r.trim().is_empty() {
                 self.error(format!("{owner}: `run` is empty"), r.span());
             }
@@ -219,6 +220,7 @@ impl Validator<'_> {
             let rollback = s.rollback.as_ref().and_then(|r| match r.get() {
                 RawRollback::Command(c) => {
                     self.templates_in(c, &r.span());
+                    self.shell_command_in(c, &r.span());
                     if c.trim().is_empty() {
                         self.error(format!("{owner}: `rollback` is empty"), r.span());
                     }
