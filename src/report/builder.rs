@@ -639,6 +639,7 @@ mod tests {
                     step: "a".into(),
                     reason: Some("dashboards green".into()),
                     auto: false,
+                    identity: None,
                 },
             ),
             (
@@ -823,6 +824,7 @@ mod tests {
                     step: "a".into(),
                     reason: None,
                     auto: false,
+                    identity: None,
                 },
             ),
             (&t31, "op@h", state("a", StepState::Running)),
@@ -924,6 +926,7 @@ mod tests {
             step: "a".into(),
             reason: None,
             auto: false,
+            identity: None,
         }
     }
 
@@ -963,6 +966,7 @@ mod tests {
                 Event::ApprovalRejected {
                     step: "a".into(),
                     reason: Some("error rate".into()),
+                    identity: None,
                 },
             ),
             // A vote after the rejection decides nothing.
@@ -983,6 +987,7 @@ mod tests {
                 step: "a".into(),
                 reason: Some("--yes".into()),
                 auto: true,
+                identity: None,
             },
         )]);
         assert_eq!(
