@@ -7,6 +7,7 @@
 //! A waiting engine picks the decision up within its poll; a paused run acts
 //! on it on `cutover resume`.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use indexmap::IndexMap;
@@ -204,11 +205,12 @@ fn said(records: &[Record], state: &RunState, policy: &Policy, run_id: &str) -> 
                 );
             }
             Event::ApprovalDecided { decision, .. } => {
-                out.push_str(&format!(
+                let _ = write!(
+                    out,
                     "; decided: {} (journal seq {})",
                     decision.label(),
                     r.seq
-                ));
+                );
             }
             _ => {}
         }

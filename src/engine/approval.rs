@@ -493,6 +493,230 @@ mod tests {
         ));
     }
 
+    /// Step `switch` after `votes` (person, approve), numbered from seq 10.
+    fn after(votes: &[(&str, bool)]) -> StepRecord {
+        let mut rec = StepRecord::default();
+        for (i, (person, approve)) in votes.iter().enumerate() {
+            rec.votes.push(crate::journal::Vote {
+                person: (*person).to_string(),
+                seq: 10 + i as u64,
+                approve: *approve,
+                auto: false,
+            });
+            if *approve {
+                rec.approvals += 1;
+                rec.approved_by.push((*person).to_string());
+            } else {
+                rec.rejected = true;
+            }
+        }
+        rec
+    }
+
+    fn judged(rec: &StepRecord, cast: &Cast<'_>) -> Result<Vec<Event>, Refusal> {
+        let policy = Policy {
+            min: 2,
+            ..Policy::default()
+        };
+        let judging = Judging {
+            step: "switch",
+            policy: &policy,
+            teams: &IndexMap::new(),
+            operators: &[],
+            rec,
+            next_seq: 20,
+        };
+        judge(&judging, cast)
+    }
+
+    /// What an `approval_decided` among `events` says: decision, by, vote seq, reason.
+    type Said = (GoNoGo, Vec<String>, Option<u64>, Option<String>);
+
+    fn decision(events: &[Event]) -> Option<Said> {
+        events.iter().find_map(|e| match e {
+            Event::ApprovalDecided {
+                decision,
+                by,
+                vote_seq,
+                reason,
+                ..
+            } => Some((*decision, by.clone(), *vote_seq, reason.clone())),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn the_vote_that_reaches_min_decides_go_in_the_same_write() {
+        let first = judged(&after(&[]), &Cast::Vote(vote("alice", None, false))).unwrap();
+        assert_eq!(first.len(), 1, "1 of 2 decides nothing: {first:?}");
+        let second = judged(
+            &after(&[("alice", true)]),
+            &Cast::Vote(vote("bob", None, false)),
+        )
+        .unwrap();
+        assert!(matches!(second[0], Event::ApprovalGranted { .. }));
+        assert_eq!(
+            decision(&second),
+            Some((
+                GoNoGo::Go,
+                vec!["alice".into(), "bob".into()],
+                Some(20),
+                None
+            ))
+        );
+    }
+
+    #[test]
+    fn one_rejection_is_a_no_go_at_once() {
+        let events = judged(
+            &after(&[("alice", true)]),
+            &Cast::Vote(vote("bob", Some("error rate"), true)),
+        )
+        .unwrap();
+        assert!(
+            matches!(&events[0], Event::ApprovalRejected { reason: Some(r), .. } if r == "error rate")
+        );
+        assert_eq!(
+            decision(&events),
+            Some((GoNoGo::NoGo, vec!["bob".into()], Some(20), None))
+        );
+    }
+
+    #[test]
+    fn one_person_counts_once_and_a_vote_after_the_decision_is_refused() {
+        let err = judged(
+            &after(&[("alice", true)]),
+            &Cast::Vote(vote("alice", None, false)),
+        );
+        assert!(
+            matches!(err, Err(Refusal::AlreadyApproved { .. })),
+            "{err:?}"
+        );
+        let mut decided = after(&[("alice", true), ("bob", true)]);
+        decided.decided = Some(crate::journal::Decided {
+            decision: GoNoGo::Go,
+            seq: 12,
+            by: vec!["alice".into(), "bob".into()],
+            vote_seq: Some(11),
+            reason: None,
+        });
+        for reject in [false, true] {
+            let err = judged(&decided, &Cast::Vote(vote("carol", None, reject))).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "the go/no-go of `switch` was already decided: go (journal seq 12)"
+            );
+        }
+        assert_eq!(judged(&decided, &Cast::Close), Ok(Vec::new()));
+        let timeout = Cast::Timeout {
+            waited_ms: 1,
+            on_timeout: OnTimeout::Abort,
+        };
+        assert_eq!(
+            judged(&decided, &timeout),
+            Ok(Vec::new()),
+            "a go wins over the clock"
+        );
+    }
+
+    #[test]
+    fn votes_journaled_without_a_decision_are_closed_by_it() {
+        // An older cutover: a rejection, then a grant, and no decision.
+        let legacy = after(&[("alice", false), ("bob", true)]);
+        let err = judged(&legacy, &Cast::Vote(vote("carol", None, false))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the go/no-go of `switch` was already decided: no-go (journal seq 10)"
+        );
+        let close = judged(&legacy, &Cast::Close).unwrap();
+        assert_eq!(
+            decision(&close),
+            Some((GoNoGo::NoGo, vec!["alice".into()], Some(10), None))
+        );
+        let enough = judged(&after(&[("alice", true), ("bob", true)]), &Cast::Close).unwrap();
+        assert_eq!(
+            decision(&enough).map(|d| (d.0, d.2)),
+            Some((GoNoGo::Go, Some(11)))
+        );
+        assert_eq!(
+            judged(&after(&[("alice", true)]), &Cast::Close),
+            Ok(Vec::new())
+        );
+    }
+
+    #[test]
+    fn a_timeout_aborts_as_a_no_go_and_a_pause_decides_nothing() {
+        let open = after(&[("alice", true)]);
+        let abort = judged(
+            &open,
+            &Cast::Timeout {
+                waited_ms: 900,
+                on_timeout: OnTimeout::Abort,
+            },
+        )
+        .unwrap();
+        assert!(
+            matches!(&abort[0], Event::ApprovalTimedOut { on_timeout, .. } if on_timeout == "abort")
+        );
+        assert_eq!(
+            decision(&abort),
+            Some((GoNoGo::NoGo, Vec::new(), None, Some(TIMEOUT.into())))
+        );
+        let pause = judged(
+            &open,
+            &Cast::Timeout {
+                waited_ms: 900,
+                on_timeout: OnTimeout::Pause,
+            },
+        )
+        .unwrap();
+        assert_eq!(pause.len(), 1);
+        assert_eq!(decision(&pause), None);
+    }
+
+    #[test]
+    fn yes_decides_go_alone() {
+        let auto = Ballot {
+            auto: true,
+            ..vote("op", Some("--yes"), false)
+        };
+        let events = judged(&after(&[]), &Cast::Vote(auto)).unwrap();
+        assert!(matches!(
+            events[0],
+            Event::ApprovalGranted { auto: true, .. }
+        ));
+        assert_eq!(decision(&events).map(|d| d.0), Some(GoNoGo::Go));
+    }
+
+    #[test]
+    fn production_counts_the_login_unless_names_are_declared() {
+        assert_eq!(
+            voter("ops@jump", Some("alice"), false, false),
+            Ok(("alice".into(), None))
+        );
+        assert_eq!(
+            voter("ops@jump", None, true, false),
+            Ok(("ops".into(), Some(Identity::Login)))
+        );
+        let err = voter("ops@jump", Some("alice"), true, false).unwrap_err();
+        assert_eq!(
+            err,
+            Refusal::DeclaredIdentity {
+                name: "alice".into(),
+                login: "ops".into()
+            }
+        );
+        assert!(
+            err.to_string()
+                .contains("`[runbook] declared_identities = true`"),
+            "{err}"
+        );
+        assert_eq!(
+            voter("ops@jump", Some("alice"), true, true),
+            Ok(("alice".into(), Some(Identity::Declared)))
+        );
+    }
+
     #[test]
     fn an_empty_list_means_anyone() {
         let open = Policy::default();

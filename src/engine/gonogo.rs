@@ -105,7 +105,7 @@ impl Scheduler {
     /// under the journal's append lock. The prompt goes away when the
     /// go/no-go is decided ([`Scheduler::on_decided`]), by this vote or any
     /// other.
-    pub(super) fn vote_here(&mut self, id: &str, reason: Option<String>, reject: bool) {
+    pub(super) fn vote_here(&mut self, id: &str, reason: Option<&str>, reject: bool) {
         let stamp = self.journal.stamp().clone();
         let (who, identity) = match approval::voter(
             &stamp.actor,
@@ -123,7 +123,7 @@ impl Scheduler {
         let ballot = Ballot {
             step: id,
             person: &who,
-            reason: reason.as_deref(),
+            reason,
             reject,
             auto: false,
             identity,

@@ -153,11 +153,11 @@ impl Scheduler {
             // The prompt stays until the go/no-go is decided (`on_decided`
             // drops it), by this vote or another.
             (Prompt::Approval(id), "y" | "yes") => {
-                self.vote_here(id, rest, false);
+                self.vote_here(id, rest.as_deref(), false);
                 false
             }
             (Prompt::Approval(id), "n" | "no") => {
-                self.vote_here(id, rest, true);
+                self.vote_here(id, rest.as_deref(), true);
                 false
             }
             (Prompt::Interrupt, choice) => self.menu_choice(choice),

@@ -493,18 +493,12 @@ impl Scheduler {
         if self.dry_run {
             return self.exec_phase(id);
         }
-        // Decided before (votes while the run was paused, an earlier
-        // process): act on it. Votes that decide without a journaled
-        // decision (an older cutover wrote them) are closed first, judged.
-        let needed = approval.min.max(1);
-        if self
-            .state
-            .steps
-            .get(id)
-            .is_some_and(|r| r.decided.is_none() && r.decided_by_votes(needed).is_some())
-        {
-            let _ = self.cast(id, &Cast::Close);
-        }
+        // Fold in everything journaled so far, judged under the lock: votes
+        // given while the run was paused, an earlier process's decision,
+        // this resume's own `--rerun` (which ends a no-go). Votes that
+        // decide without a journaled decision (an older cutover wrote them)
+        // are closed here. A decision is acted on.
+        let _ = self.cast(id, &Cast::Close);
         if self.act_on_decision(id) {
             return;
         }

@@ -593,6 +593,124 @@ mod tests {
         }
     }
 
+    /// A vote on step `s` by `who`.
+    fn vote(seq: u64, who: &str, approve: bool) -> Record {
+        let event = if approve {
+            Event::ApprovalGranted {
+                step: "s".into(),
+                reason: None,
+                auto: false,
+                identity: None,
+            }
+        } else {
+            Event::ApprovalRejected {
+                step: "s".into(),
+                reason: None,
+                identity: None,
+            }
+        };
+        Record {
+            on_behalf: Some(who.into()),
+            ..rec(seq, event)
+        }
+    }
+
+    fn decided(seq: u64, decision: GoNoGo, vote_seq: u64) -> Record {
+        rec(
+            seq,
+            Event::ApprovalDecided {
+                step: "s".into(),
+                decision,
+                by: vec!["x".into()],
+                vote_seq: Some(vote_seq),
+                reason: None,
+            },
+        )
+    }
+
+    fn requested(seq: u64) -> Record {
+        rec(
+            seq,
+            Event::ApprovalRequested {
+                step: "s".into(),
+                min: 2,
+                approvers: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_go_no_go_counts_its_votes_until_its_decision() {
+        let records = vec![
+            requested(1),
+            vote(2, "alice", true),
+            vote(3, "bob", false),
+            decided(4, GoNoGo::NoGo, 3),
+            // Never journaled by this cutover: it does not count.
+            vote(5, "carol", true),
+        ];
+        let s = RunState::replay(&records);
+        let r = &s.steps["s"];
+        assert_eq!(r.approval_needed, 2);
+        assert_eq!(r.approved_by, ["alice"]);
+        assert!(r.rejected);
+        assert_eq!(r.votes.len(), 2);
+        let d = r.decided.as_ref().unwrap();
+        assert_eq!((d.decision, d.seq, d.vote_seq), (GoNoGo::NoGo, 4, Some(3)));
+        assert_eq!(r.go_no_go(2), Some((GoNoGo::NoGo, 4)));
+    }
+
+    #[test]
+    fn a_rerun_after_a_no_go_opens_a_new_go_no_go_and_after_a_go_keeps_it() {
+        let rerun = |seq| {
+            rec(
+                seq,
+                Event::Decision {
+                    step: Some("s".into()),
+                    choice: Choice::Rerun,
+                    context: "resume".into(),
+                    reason: None,
+                },
+            )
+        };
+        let no_go = vec![
+            requested(1),
+            vote(2, "bob", false),
+            decided(3, GoNoGo::NoGo, 2),
+            rerun(4),
+        ];
+        let r = &RunState::replay(&no_go).steps["s"];
+        assert!(!r.approval_requested && !r.rejected && r.votes.is_empty());
+        assert_eq!(r.decided, None);
+        let go = vec![
+            requested(1),
+            vote(2, "alice", true),
+            vote(3, "bob", true),
+            decided(4, GoNoGo::Go, 3),
+            rerun(5),
+        ];
+        let r = &RunState::replay(&go).steps["s"];
+        assert_eq!(
+            r.go_no_go(2),
+            Some((GoNoGo::Go, 4)),
+            "a go holds for a rerun"
+        );
+    }
+
+    #[test]
+    fn older_journals_are_decided_by_their_votes() {
+        let granted = RunState::replay(&[requested(1), vote(2, "a", true), vote(3, "b", true)]);
+        assert_eq!(granted.steps["s"].decided, None);
+        assert_eq!(granted.steps["s"].go_no_go(2), Some((GoNoGo::Go, 3)));
+        let open = RunState::replay(&[requested(1), vote(2, "a", true)]);
+        assert_eq!(open.steps["s"].go_no_go(2), None);
+        let rejected = RunState::replay(&[requested(1), vote(2, "a", true), vote(3, "b", false)]);
+        assert_eq!(
+            rejected.steps["s"].decided_by_votes(2),
+            Some((GoNoGo::NoGo, vec!["b".to_string()], 3))
+        );
+    }
+
     #[test]
     fn recovers_done_in_flight_and_order() {
         let events = vec![
