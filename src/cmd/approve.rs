@@ -76,18 +76,11 @@ impl Rules {
 }
 
 /// Why no vote on `step` can be taken now, judged on the journal as it is
-/// under the lock: the run ended, the go/no-go is decided or over, or the
-/// step has not asked yet.
+/// under the lock: the go/no-go is decided, the run ended, the step is
+/// over, or it has not asked yet.
 fn closed(state: &RunState, policy: &Policy, step: &str, run_id: &str) -> Option<String> {
-    if let Some(outcome @ (Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed)) =
-        state.outcome()
-    {
-        return Some(format!(
-            "run `{run_id}` already ended ({}); there is nothing to approve",
-            outcome.label()
-        ));
-    }
     let rec = state.steps.get(step).cloned().unwrap_or_default();
+    // First: a vote after the decision is told the decision, whatever came after it.
     if let Some((decision, seq)) = rec.go_no_go(policy.needed()) {
         return Some(
             Refusal::AlreadyDecided {
@@ -97,6 +90,14 @@ fn closed(state: &RunState, policy: &Policy, step: &str, run_id: &str) -> Option
             }
             .to_string(),
         );
+    }
+    if let Some(outcome @ (Outcome::Completed | Outcome::RolledBack | Outcome::RollbackFailed)) =
+        state.outcome()
+    {
+        return Some(format!(
+            "run `{run_id}` already ended ({}); there is nothing to approve",
+            outcome.label()
+        ));
     }
     if rec.state.is_complete() {
         return Some(format!(

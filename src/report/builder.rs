@@ -186,6 +186,8 @@ impl Builder {
                 | Event::Milestone { .. }
                 | Event::ApprovalGranted { .. }
                 | Event::ApprovalRejected { .. }
+                // Written with the vote that closed it, often by `cutover approve`.
+                | Event::ApprovalDecided { .. }
                 | Event::ManualDone { .. }
                 | Event::JournalRepaired { .. }
         );
@@ -842,6 +844,18 @@ mod tests {
             (&t41, "op@h", finished(Outcome::Paused)),
             // Other commands write while no run is going; the pause still runs from 00:41.
             (&t("01:00"), "scribe@h", Event::Note { text: "n".into() }),
+            // A go/no-go closed by `cutover approve` while paused is not the engine.
+            (
+                &t("01:10"),
+                "alice@h",
+                Event::ApprovalDecided {
+                    step: "c".into(),
+                    decision: crate::event::GoNoGo::Go,
+                    by: vec!["alice".into()],
+                    vote_seq: Some(9),
+                    reason: None,
+                },
+            ),
             (&t141, "op@h", Event::JournalRepaired { line: 9, bytes: 3 }),
             (&t141, "op@h", Event::RunResumed { pid: 2 }),
             (&t142, "op@h", state("a", StepState::Running)),
