@@ -11,6 +11,11 @@
 //! in [`Journal::flush`], which it calls before acting on any decision. Under
 //! the append lock, the writer also picks up lines other processes appended
 //! since its last write, which is how the engine notices `cutover done`.
+//!
+//! A judged append ([`append_judged`] for other processes,
+//! [`Journal::flush_judged`] for the engine) lets a pure function decide
+//! what to write from everything in the journal, under the same lock, so
+//! two go/no-go votes are never judged against the same journal.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
