@@ -735,3 +735,21 @@ fn the_prompt_counts_votes_from_other_terminals_and_goes_on_at_min() {
         "switch\n"
     );
 }
+
+#[test]
+fn declared_identities_without_a_production_env_is_a_warning() {
+    let c = Cutover::new()
+        .runbook(&PRODUCTION.replace("production = true\nEXTRA", "declared_identities = true"));
+    let err = cutover_exits(&c, &["validate", "runbook.toml"], 0);
+    assert!(
+        err.contains("`declared_identities` has no effect: no env of this runbook is production"),
+        "{err}"
+    );
+    // With a production env it is what the runbook means: no warning.
+    let c = Cutover::new().runbook(&format!(
+        "{}\n[env.live]\nproduction = true\n",
+        PRODUCTION.replace("production = true\nEXTRA", "declared_identities = true")
+    ));
+    let err = cutover_exits(&c, &["validate", "runbook.toml"], 0);
+    assert!(!err.contains("declared_identities"), "{err}");
+}
