@@ -113,6 +113,26 @@ impl Record {
             None => self.actor.clone(),
         }
     }
+
+    /// Who cast a vote, as people read it: like [`Record::who`], with a
+    /// name that was declared in a production run (not verified) said so:
+    /// `ops@jump (as alice, declared)`.
+    pub fn voter(&self) -> String {
+        match (&self.event, &self.on_behalf) {
+            (
+                Event::ApprovalGranted {
+                    identity: Some(Identity::Declared),
+                    ..
+                }
+                | Event::ApprovalRejected {
+                    identity: Some(Identity::Declared),
+                    ..
+                },
+                Some(name),
+            ) => format!("{} (as {name}, declared)", self.actor),
+            _ => self.who(),
+        }
+    }
 }
 
 /// Everything that happens in a run.
@@ -317,9 +337,33 @@ pub enum Event {
         reason: Option<String>,
         /// Granted by `--yes` in a non-production env rather than by a person.
         auto: bool,
+        /// In a production run: how the person was known (absent outside
+        /// production and in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<Identity>,
     },
     ApprovalRejected {
         step: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// As on `approval_granted`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<Identity>,
+    },
+    /// The go/no-go of a step is decided: written once per go/no-go, under
+    /// the append lock, by whoever closed it (in the same write as the vote
+    /// that closed it). The step starts only after a `go`.
+    ApprovalDecided {
+        step: String,
+        decision: GoNoGo,
+        /// The people whose votes decided: every approver for a go, the one
+        /// who rejected for a no-go; empty for a timeout.
+        by: Vec<String>,
+        /// The `seq` of the vote that closed it; absent when no vote did
+        /// (a timeout).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vote_seq: Option<u64>,
+        /// Why it closed without a vote: `timeout`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
@@ -432,6 +476,7 @@ impl Event {
             | Event::ApprovalGranted { step, .. }
             | Event::ApprovalRejected { step, .. }
             | Event::ApprovalTimedOut { step, .. }
+            | Event::ApprovalDecided { step, .. }
             | Event::ManualDone { step, .. } => Some(step),
             Event::Paused { step, .. } | Event::Decision { step, .. } => step.as_deref(),
             _ => None,
@@ -626,6 +671,35 @@ impl std::fmt::Display for RollbackReason {
             RollbackReason::Rejected { step } => write!(f, "approval of `{step}` rejected"),
         }
     }
+}
+
+/// What a go/no-go decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoNoGo {
+    Go,
+    NoGo,
+}
+
+impl GoNoGo {
+    /// `go` / `no-go`, as operators read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            GoNoGo::Go => "go",
+            GoNoGo::NoGo => "no-go",
+        }
+    }
+}
+
+/// How the person behind a vote in a production run is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// The login user of the process that voted.
+    Login,
+    /// A name given with `--as` / `CUTOVER_ACTOR` (the runbook allows it
+    /// with `declared_identities`): declared, not verified.
+    Declared,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

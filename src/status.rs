@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::event::{Choice, Event, GateResultKind, Outcome, Record, StepState};
+use crate::event::{Choice, Event, GateResultKind, GoNoGo, Identity, Outcome, Record, StepState};
 use crate::journal::{ROLLBACK_CONTEXT, RunState, SKIPPED_WHY};
 use crate::signals::Verdict;
 
@@ -205,14 +205,35 @@ pub struct ApprovalView {
     /// Still waiting for votes.
     pub pending: bool,
     pub timed_out: bool,
+    /// The go/no-go's `approval_decided`; absent while it is open (and in
+    /// journals older than that record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided: Option<DecidedView>,
+}
+
+/// How a go/no-go was decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecidedView {
+    pub decision: GoNoGo,
+    /// The `approval_decided` record's seq.
+    pub seq: u64,
+    pub by: Vec<String>,
+    /// Why no vote closed it (`timeout`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Vote {
+    /// Who voted (`ops@jump (as alice)`; `, declared` when a production
+    /// run took the name as declared).
     pub who: String,
     pub at: String,
     pub approve: bool,
     pub reason: Option<String>,
+    /// In a production run: `login` or `declared` (not verified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -411,15 +432,44 @@ impl StatusView {
                     let a = approval_view(&mut approvals, step);
                     a.needed = *min;
                     a.approvers.clone_from(approvers);
+                    // A new go/no-go (a rerun after a no-go).
+                    a.decided = None;
                 }
-                Event::ApprovalGranted { step, reason, .. }
-                | Event::ApprovalRejected { step, reason } => {
+                Event::ApprovalGranted {
+                    step,
+                    reason,
+                    identity,
+                    ..
+                }
+                | Event::ApprovalRejected {
+                    step,
+                    reason,
+                    identity,
+                } => {
                     approval_view(&mut approvals, step).votes.push(Vote {
-                        who: r.who(),
+                        who: r.voter(),
                         at: r.ts.clone(),
                         approve: matches!(r.event, Event::ApprovalGranted { .. }),
                         reason: reason.clone(),
+                        identity: *identity,
                     });
+                }
+                Event::ApprovalDecided {
+                    step,
+                    decision,
+                    by,
+                    reason,
+                    ..
+                } => {
+                    let a = approval_view(&mut approvals, step);
+                    if a.decided.is_none() {
+                        a.decided = Some(DecidedView {
+                            decision: *decision,
+                            seq: r.seq,
+                            by: by.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
                 }
                 Event::ApprovalTimedOut { step, .. } => {
                     approval_view(&mut approvals, step).timed_out = true;
@@ -460,10 +510,10 @@ impl StatusView {
             v.duration_ms = to.and_then(|t| between(from, t));
         }
         for (id, a) in &mut approvals {
-            let rec = state.steps.get(id);
-            let yes = u32::try_from(a.votes.iter().filter(|v| v.approve).count()).unwrap_or(0);
-            a.pending = rec.is_some_and(|r| r.state == StepState::AwaitingApproval && !r.rejected)
-                && yes < a.needed.max(1);
+            // Open until decided (older journals: until the votes decide it).
+            a.pending = state.steps.get(id).is_some_and(|r| {
+                r.state == StepState::AwaitingApproval && r.go_no_go(a.needed).is_none()
+            });
         }
         let finished = state.finished.as_ref();
         // From `run_started` to the last `run_finished` (or to now / the
@@ -665,12 +715,20 @@ impl StatusView {
                 let yes = a.votes.iter().filter(|v| v.approve).count();
                 let _ = writeln!(
                     out,
-                    "  {:<24} {}{} of {} approved{}",
+                    "  {:<24} {}{} of {} approved{}{}",
                     a.step,
                     if a.pending { "PENDING, " } else { "" },
                     yes,
                     a.needed.max(1),
-                    if a.timed_out { ", timed out" } else { "" }
+                    if a.timed_out { ", timed out" } else { "" },
+                    a.decided
+                        .as_ref()
+                        .map(|d| format!(
+                            "; decided: {} (journal seq {})",
+                            d.decision.label(),
+                            d.seq
+                        ))
+                        .unwrap_or_default()
                 );
                 for v in &a.votes {
                     let _ = writeln!(
@@ -751,6 +809,7 @@ fn approval_view<'a>(
         votes: Vec::new(),
         pending: false,
         timed_out: false,
+        decided: None,
     })
 }
 
@@ -816,6 +875,7 @@ mod tests {
                     step: "b".into(),
                     reason: Some("green".into()),
                     auto: false,
+                    identity: None,
                 },
             ),
             rec(

@@ -121,6 +121,14 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             started.runbook_path, read.header.run_id, started.plan_hash, plan.hash
         )));
     }
+    // The driver is a person too (`no_self_approval`, the prompt's votes).
+    crate::engine::approval::voter(
+        &journal.stamp().actor,
+        journal.stamp().on_behalf.as_deref(),
+        plan.production,
+        plan.runbook.declared_identities,
+    )
+    .map_err(|refusal| Error::Usage(refusal.to_string()))?;
     for step in args.rerun.iter().chain(&args.skip) {
         if state.steps.get(step).is_some_and(|r| r.state.is_complete()) {
             return Err(Error::Usage(format!(

@@ -19,6 +19,14 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         plan.check_against(plan_file)?;
     }
     let stamp = Stamp::new(args.output.actor.clone());
+    // The driver is a person too (`no_self_approval`, the prompt's votes).
+    crate::engine::approval::voter(
+        &stamp.actor,
+        stamp.on_behalf.as_deref(),
+        plan.production,
+        plan.runbook.declared_identities,
+    )
+    .map_err(|refusal| Error::Usage(refusal.to_string()))?;
     let mut reserved = false;
     let run_id = match args
         .run_id

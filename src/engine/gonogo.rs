@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::approval::{self, Ballot, Policy};
+use super::approval::{self, Ballot, Cast, Judging, Policy, Refusal};
 use super::core::Slot;
 use super::prompt::Prompt;
 use super::scheduler::{After, Mode, Scheduler};
-use crate::event::{Event, PauseReason, StepState};
-use crate::runbook::model::{Approval, OnTimeout};
+use crate::event::{GoNoGo, PauseReason, StepState};
+use crate::runbook::model::{Approval, OnReject, OnTimeout};
 
 /// How often a waiting run repeats who approved and how long is left.
 const REMINDER: Duration = Duration::from_secs(30);
@@ -60,7 +60,7 @@ impl Scheduler {
         )
     }
 
-    fn policy(&self, id: &str) -> Policy {
+    pub(super) fn policy(&self, id: &str) -> Policy {
         self.steps
             .get(id)
             .and_then(|s| s.approval.as_ref())
@@ -101,64 +101,115 @@ impl Scheduler {
         self.sink.notice(&text);
     }
 
-    /// A vote typed at the operator's prompt: same rules as `cutover approve`.
-    /// Returns whether the prompt is answered (the step goes on or is rejected).
-    pub(super) fn vote_here(&mut self, id: &str, reason: Option<String>, reject: bool) -> bool {
-        let policy = self.policy(id);
-        let stamp = self.journal.stamp();
-        let who = approval::person(&stamp.actor, stamp.on_behalf.as_deref());
-        let rec = self.state.steps.get(id).cloned().unwrap_or_default();
+    /// A vote typed at the operator's prompt: judged like `cutover approve`,
+    /// under the journal's append lock. The prompt goes away when the
+    /// go/no-go is decided ([`Scheduler::on_decided`]), by this vote or any
+    /// other.
+    pub(super) fn vote_here(&mut self, id: &str, reason: Option<&str>, reject: bool) {
+        let stamp = self.journal.stamp().clone();
+        let (who, identity) = match approval::voter(
+            &stamp.actor,
+            stamp.on_behalf.as_deref(),
+            self.production,
+            self.declared_ok,
+        ) {
+            Ok(voter) => voter,
+            Err(refusal) => {
+                self.sink
+                    .notice(&format!("{refusal}; still waiting for approval"));
+                return;
+            }
+        };
         let ballot = Ballot {
             step: id,
             person: &who,
-            reason: reason.as_deref(),
-            reject,
-        };
-        let operators: Vec<String> = self
-            .state
-            .operators
-            .iter()
-            .cloned()
-            .chain([who.clone()])
-            .collect();
-        if let Err(refusal) =
-            approval::check(&policy, &self.teams, &ballot, &operators, &rec.approved_by)
-        {
-            self.sink
-                .notice(&format!("{refusal}; still waiting for approval"));
-            return false;
-        }
-        if reject {
-            self.emit(Event::ApprovalRejected {
-                step: id.to_string(),
-                reason,
-            });
-            let on_reject = self.steps[id]
-                .approval
-                .as_ref()
-                .map_or(crate::runbook::model::OnReject::Abort, |a| a.on_reject);
-            self.deadlines.remove(id);
-            self.rejected(id, on_reject);
-            return true;
-        }
-        self.emit(Event::ApprovalGranted {
-            step: id.to_string(),
             reason,
+            reject,
             auto: false,
-        });
-        if rec.approvals + 1 >= policy.needed() {
-            self.deadlines.remove(id);
-            self.core.set(id, Slot::Pending);
-            self.exec_phase(id);
-            true
-        } else {
-            self.sink.notice(&format!(
-                "approved by {who}: {} of {}; waiting for more approvals",
-                rec.approvals + 1,
-                policy.needed()
-            ));
-            false
+            identity,
+        };
+        match self.cast(id, &Cast::Vote(ballot)) {
+            Err(refusal @ Refusal::AlreadyDecided { .. }) => {
+                self.sink.notice(&refusal.to_string());
+            }
+            Err(refusal) => self
+                .sink
+                .notice(&format!("{refusal}; still waiting for approval")),
+            Ok(()) => {
+                let rec = self.state.steps.get(id).cloned().unwrap_or_default();
+                if rec.decided.is_none() && !reject {
+                    self.sink.notice(&format!(
+                        "approved by {who}: {} of {}; waiting for more approvals",
+                        rec.approvals,
+                        self.policy(id).needed()
+                    ));
+                }
+            }
         }
+    }
+
+    /// Judge `cast` about step `id` under the journal's append lock, against
+    /// every record in the journal, and write what it decides in the same
+    /// write as everything buffered; then fold it all in (a decision is
+    /// acted on there). The engine's votes, `--yes` and timeouts go through
+    /// the same judgement as `cutover approve`, so no two processes ever
+    /// both decide. A journal that cannot be written stops the run at the
+    /// next flush.
+    pub(super) fn cast(&mut self, id: &str, cast: &Cast<'_>) -> Result<(), Refusal> {
+        let policy = self.policy(id);
+        let mut refusal = None;
+        let state = &self.state;
+        let teams = &self.teams;
+        let flushed = self.journal.flush_judged(|seen, next_seq| {
+            let mut now = state.clone();
+            for r in seen {
+                now.apply(r);
+            }
+            let rec = now.steps.get(id).cloned().unwrap_or_default();
+            let judging = Judging {
+                step: id,
+                policy: &policy,
+                teams,
+                operators: &now.operators,
+                rec: &rec,
+                next_seq,
+            };
+            approval::judge(&judging, cast).unwrap_or_else(|r| {
+                refusal = Some(r);
+                Vec::new()
+            })
+        });
+        match flushed {
+            Ok(flushed) => self.absorb(&flushed.external, &flushed.written),
+            Err(e) => self.journal_failed = Some(e),
+        }
+        refusal.map_or(Ok(()), Err)
+    }
+
+    /// Act on step `id`'s go/no-go decision, if it has one: start it after a
+    /// go; after a no-go, apply `on_reject` (a rejection) or fail the step
+    /// and abort (a timeout with `on_timeout = "abort"`). Whether it had one.
+    pub(super) fn act_on_decision(&mut self, id: &str) -> bool {
+        let Some(decided) = self.state.steps.get(id).and_then(|r| r.decided.clone()) else {
+            return false;
+        };
+        match decided.decision {
+            GoNoGo::Go => self.exec_phase(id),
+            GoNoGo::NoGo if decided.reason.as_deref() == Some(approval::TIMEOUT) => {
+                self.set_state(id, StepState::Failed, Some("approval timed out".into()));
+                self.core.set(id, Slot::Failed { continued: false });
+                self.parked.shift_remove(id);
+                self.request(After::Abort);
+            }
+            GoNoGo::NoGo => {
+                let on_reject = self.steps[id]
+                    .approval
+                    .as_ref()
+                    .map_or(OnReject::Abort, |a| a.on_reject);
+                self.rejected(id, on_reject);
+            }
+        }
+        true
     }
 
     /// Approvals whose `timeout` ran out: pause or abort, as `on_timeout` says.
@@ -196,30 +247,30 @@ impl Scheduler {
             let Some(approval) = self.steps[&id].approval.clone() else {
                 continue;
             };
-            self.emit(Event::ApprovalTimedOut {
-                step: id.clone(),
-                waited_ms: approval
-                    .timeout
-                    .map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
-                on_timeout: match approval.on_timeout {
-                    OnTimeout::Pause => "pause".into(),
-                    OnTimeout::Abort => "abort".into(),
+            // Judged like a vote: a go/no-go decided meanwhile wins, and an
+            // abort is the no-go decision (acted on in `on_decided`).
+            let _ = self.cast(
+                &id,
+                &Cast::Timeout {
+                    waited_ms: approval
+                        .timeout
+                        .map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+                    on_timeout: approval.on_timeout,
                 },
-            });
-            self.unwait(&id);
-            match approval.on_timeout {
-                OnTimeout::Pause => {
-                    let hint = format!(
-                        "the approval of `{id}` timed out\n{}",
-                        self.approval_hint(&id)
-                    );
-                    self.park_and_stop(&id, PauseReason::AwaitingApproval, hint);
-                }
-                OnTimeout::Abort => {
-                    self.set_state(&id, StepState::Failed, Some("approval timed out".into()));
-                    self.core.set(&id, Slot::Failed { continued: false });
-                    self.request(After::Abort);
-                }
+            );
+            let open = self
+                .state
+                .steps
+                .get(&id)
+                .is_some_and(|r| r.decided.is_none());
+            if open && waiting(self, &id) && approval.on_timeout == OnTimeout::Pause {
+                // Not a decision: the vote stays open while the run is paused.
+                self.unwait(&id);
+                let hint = format!(
+                    "the approval of `{id}` timed out\n{}",
+                    self.approval_hint(&id)
+                );
+                self.park_and_stop(&id, PauseReason::AwaitingApproval, hint);
             }
         }
         if remind {

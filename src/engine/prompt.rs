@@ -5,8 +5,8 @@
 use super::core::Slot;
 use super::scheduler::{After, Mode, Scheduler};
 use super::step::Msg;
-use crate::event::{Choice, Event, PauseReason, Record, RollbackReason, StepState};
-use crate::runbook::model::{Action, OnReject};
+use crate::event::{Choice, Event, GoNoGo, PauseReason, Record, RollbackReason, StepState};
+use crate::runbook::model::Action;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Prompt {
@@ -150,8 +150,16 @@ impl Scheduler {
         let rest = (!rest.trim().is_empty()).then(|| self.masker.mask(rest.trim()));
         let word = word.to_ascii_lowercase();
         let handled = match (&prompt, word.as_str()) {
-            (Prompt::Approval(id), "y" | "yes") => self.vote_here(id, rest, false),
-            (Prompt::Approval(id), "n" | "no") => self.vote_here(id, rest, true),
+            // The prompt stays until the go/no-go is decided (`on_decided`
+            // drops it), by this vote or another.
+            (Prompt::Approval(id), "y" | "yes") => {
+                self.vote_here(id, rest.as_deref(), false);
+                false
+            }
+            (Prompt::Approval(id), "n" | "no") => {
+                self.vote_here(id, rest.as_deref(), true);
+                false
+            }
             (Prompt::Interrupt, choice) => self.menu_choice(choice),
             (Prompt::Manual(id), "done" | "d" | "y" | "yes") => {
                 self.emit(Event::ManualDone {
@@ -234,52 +242,74 @@ impl Scheduler {
                 self.unwait(step);
                 self.complete(step, StepState::Done, None);
             }
-            Event::ApprovalGranted { step, .. } => {
-                let waiting = self
-                    .state
-                    .steps
-                    .get(step)
-                    .is_some_and(|r| r.state == StepState::AwaitingApproval);
-                if waiting && matches!(self.core.slot(step), Slot::Prompt | Slot::Parked) {
-                    let min = self
-                        .steps
-                        .get(step)
-                        .and_then(|s| s.approval.as_ref())
-                        .map_or(1, |a| a.min.max(1));
-                    if self
-                        .state
-                        .steps
-                        .get(step)
-                        .is_some_and(|r| r.approvals >= min)
-                    {
-                        self.deadlines.remove(step);
-                        self.sink
-                            .notice(&format!("step `{step}` approved by {}: go", record.who()));
-                        self.unwait(step);
-                        // Paused meanwhile (Ctrl-C): the step starts when the run goes on.
-                        if matches!(self.mode, Mode::Run) {
-                            self.exec_phase(step);
-                        }
+            Event::ApprovalGranted { step, .. } | Event::ApprovalRejected { step, .. }
+                if self.waiting_for_go_no_go(step) =>
+            {
+                // A vote that decided has its decision in the same write
+                // (`on_decided` acts on it).
+                let rec = self.state.steps.get(step).cloned().unwrap_or_default();
+                if rec.decided.is_none() {
+                    if rec.decided_by_votes(self.policy(step).needed()).is_some() {
+                        // Written by a cutover that did not journal decisions:
+                        // the engine closes the go/no-go, judged like a vote.
+                        let _ = self.cast(step, &super::approval::Cast::Close);
                     } else {
                         self.approval_notice(step);
                     }
                 }
             }
-            Event::ApprovalRejected { step, .. } => {
-                if matches!(self.core.slot(step), Slot::Prompt | Slot::Parked) {
-                    let on_reject = self
-                        .steps
-                        .get(step)
-                        .and_then(|s| s.approval.as_ref())
-                        .map_or(OnReject::Abort, |a| a.on_reject);
-                    self.deadlines.remove(step);
-                    self.sink
-                        .notice(&format!("step `{step}` rejected by {}", record.who()));
-                    self.unwait(step);
-                    self.rejected(step, on_reject);
-                }
-            }
+            Event::ApprovalDecided { .. } => self.on_decided(record),
             _ => {}
+        }
+    }
+
+    /// Step `id` waits for its go/no-go in this process (at the prompt,
+    /// `--wait`, or parked until the run pauses).
+    pub(super) fn waiting_for_go_no_go(&self, id: &str) -> bool {
+        matches!(self.core.slot(id), Slot::Prompt | Slot::Parked)
+            && self
+                .state
+                .steps
+                .get(id)
+                .is_some_and(|r| r.state == StepState::AwaitingApproval)
+    }
+
+    /// A go/no-go was decided (by a vote here, `cutover approve`, or a
+    /// timeout): a step waiting for it stops waiting and starts after a go,
+    /// or takes the no-go. The step starts only from here or from
+    /// `approval_phase`, both after the decision is in the journal.
+    pub(super) fn on_decided(&mut self, record: &Record) {
+        let Event::ApprovalDecided {
+            step,
+            decision,
+            by,
+            reason,
+            ..
+        } = &record.event
+        else {
+            return;
+        };
+        if !self.waiting_for_go_no_go(step) {
+            // Not waiting here: `approval_phase` acts on it when the step
+            // gets there (a resume).
+            return;
+        }
+        self.deadlines.remove(step);
+        if reason.is_none() {
+            let what = match decision {
+                GoNoGo::Go => "approved",
+                GoNoGo::NoGo => "rejected",
+            };
+            self.sink.notice(&format!(
+                "step `{step}` {what} by {}: {}",
+                by.join(", "),
+                decision.label()
+            ));
+        }
+        self.unwait(step);
+        // Paused meanwhile (Ctrl-C): a go starts the step when the run goes on.
+        if *decision == GoNoGo::NoGo || matches!(self.mode, Mode::Run) {
+            self.act_on_decision(step);
         }
     }
 }

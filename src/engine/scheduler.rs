@@ -15,6 +15,7 @@ use indexmap::IndexMap;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::approval::{Ballot, Cast};
 use super::core::{Core, Slot};
 use super::probe::Signals;
 use super::process::KillLevel;
@@ -159,6 +160,8 @@ pub async fn execute(
         triggers: plan.runbook.triggers.clone(),
         teams: plan.runbook.teams.clone(),
         production: plan.production,
+        declared_ok: plan.runbook.declared_identities,
+        journal_failed: None,
         journal,
         sink,
         signals,
@@ -224,6 +227,11 @@ pub(super) struct Scheduler {
     pub(super) notifier: super::notify::Notifier,
     pub(super) teams: IndexMap<String, Vec<String>>,
     pub(super) production: bool,
+    /// `[runbook] declared_identities`: in production, names given with
+    /// `--as` count as the person (journaled as declared).
+    pub(super) declared_ok: bool,
+    /// A judged write (a vote, a timeout) failed: the next flush stops the run.
+    pub(super) journal_failed: Option<JournalError>,
     pub(super) core: Core,
     pub(super) journal: Journal,
     pub(super) sink: Box<dyn EventSink>,
@@ -336,6 +344,9 @@ impl Scheduler {
 
     /// Make every buffered event durable, then show it and fold it into state.
     pub(super) fn flush(&mut self) -> Result<(), EngineError> {
+        if let Some(e) = self.journal_failed.take() {
+            return Err(e.into());
+        }
         loop {
             let flushed = self.journal.flush()?;
             self.absorb(&flushed.external, &flushed.written);
@@ -352,6 +363,11 @@ impl Scheduler {
         }
         for r in written {
             self.notifier.observe(r);
+        }
+        for r in written {
+            if matches!(r.event, Event::ApprovalDecided { .. }) {
+                self.on_decided(r);
+            }
         }
         for r in external {
             self.on_external(r);
@@ -478,28 +494,39 @@ impl Scheduler {
         if self.dry_run {
             return self.exec_phase(id);
         }
-        let rec = self.state.steps.get(id).cloned().unwrap_or_default();
-        if rec.rejected {
-            return self.rejected(id, approval.on_reject);
-        }
-        if rec.approvals >= approval.min.max(1) {
-            return self.exec_phase(id);
+        // Fold in everything journaled so far, judged under the lock: votes
+        // given while the run was paused, an earlier process's decision,
+        // this resume's own `--rerun` (which ends a no-go). Votes that
+        // decide without a journaled decision (an older cutover wrote them)
+        // are closed here. A decision is acted on.
+        let _ = self.cast(id, &Cast::Close);
+        if self.act_on_decision(id) {
+            return;
         }
         if self.yes && !self.production {
             match super::approval::yes_refusal(&(&approval).into()) {
                 None => {
-                    self.emit(Event::ApprovalGranted {
-                        step: id.to_string(),
-                        reason: Some("--yes".into()),
+                    let stamp = self.journal.stamp();
+                    let who = super::approval::person(&stamp.actor, stamp.on_behalf.as_deref());
+                    let ballot = Ballot {
+                        step: id,
+                        person: &who,
+                        reason: Some("--yes"),
+                        reject: false,
                         auto: true,
-                    });
-                    return self.exec_phase(id);
+                        identity: None,
+                    };
+                    let _ = self.cast(id, &Cast::Vote(ballot));
+                    if self.act_on_decision(id) {
+                        return;
+                    }
                 }
                 Some(why) => self
                     .sink
                     .notice(&format!("step `{id}`: {why}; it needs real votes")),
             }
         }
+        let rec = self.state.steps.get(id).cloned().unwrap_or_default();
         if !rec.approval_requested {
             self.emit(Event::ApprovalRequested {
                 step: id.to_string(),

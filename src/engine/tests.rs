@@ -113,6 +113,7 @@ fn runbook(steps: Vec<crate::runbook::model::Step>, triggers: Vec<Trigger>) -> R
         max_parallel: 1,
         requires: Vec::new(),
         production: false,
+        declared_identities: false,
         vars: IndexMap::new(),
         envs: IndexMap::new(),
         secrets: IndexMap::new(),

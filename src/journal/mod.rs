@@ -12,9 +12,11 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use reader::{JournalRead, RecordStream, parse_header, read_journal, stream_journal};
-pub use replay::{Change, ROLLBACK_CONTEXT, RunState, SKIPPED_WHY, SkippedRollback, StepRecord};
+pub use replay::{
+    Change, Decided, ROLLBACK_CONTEXT, RunState, SKIPPED_WHY, SkippedRollback, StepRecord, Vote,
+};
 pub use stamp::{Clock, Stamp, local_actor};
-pub use writer::{DriveLock, Flushed, Journal, append_external};
+pub use writer::{DriveLock, Flushed, Journal, append_external, append_judged};
 
 /// Where runs live by default, relative to the working directory.
 pub const RUNS_DIR: &str = ".cutover/runs";

@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 
 use crate::event::{
-    AttemptResult, Choice, Event, Outcome, PauseReason, Phase, ProcessIdentity, Record,
+    AttemptResult, Choice, Event, GoNoGo, Outcome, PauseReason, Phase, ProcessIdentity, Record,
     RollbackReason, RunFinished, RunStarted, StepState,
 };
 
@@ -21,10 +21,22 @@ pub struct StepRecord {
     /// its change may be live even if a later attempt failed.
     pub action_succeeded_once: bool,
     pub approval_requested: bool,
+    /// Approvals the go/no-go needs (`approval_requested`'s `min`; 0 before
+    /// it is requested).
+    pub approval_needed: u32,
+    /// Approvals in the current go/no-go.
     pub approvals: u32,
-    /// The people who approved, in order (see `engine::approval::person`).
+    /// The people who approved in the current go/no-go, in order (see
+    /// `engine::approval::person`).
     pub approved_by: Vec<String>,
+    /// Someone rejected the current go/no-go.
     pub rejected: bool,
+    /// The votes of the current go/no-go, in journal order.
+    pub votes: Vec<Vote>,
+    /// How the current go/no-go was decided (`approval_decided`); `None`
+    /// while it is open, and in journals older than the record (see
+    /// [`StepRecord::decided_by_votes`]).
+    pub decided: Option<Decided>,
     pub manual_done: bool,
     pub manual_note: Option<String>,
     /// When the step was marked done (the `manual_done` record's time).
@@ -43,7 +55,71 @@ pub struct StepRecord {
     pub decision: Option<Choice>,
 }
 
+/// One vote of a go/no-go, as journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vote {
+    pub person: String,
+    pub seq: u64,
+    pub approve: bool,
+    /// `--yes` stood in for the approval.
+    pub auto: bool,
+}
+
+/// A go/no-go's `approval_decided` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decided {
+    pub decision: GoNoGo,
+    /// The `seq` of the `approval_decided` record.
+    pub seq: u64,
+    pub by: Vec<String>,
+    /// The vote that closed it; `None` for a timeout.
+    pub vote_seq: Option<u64>,
+    /// Why it closed without a vote (`timeout`).
+    pub reason: Option<String>,
+}
+
 impl StepRecord {
+    /// What the journaled votes of the current go/no-go decide, whether or
+    /// not an `approval_decided` says so (journals written before the
+    /// record, or a vote whose decision was torn off by a crash): the first
+    /// rejection is a no-go; `needed` approvals (or one by `--yes`) are a
+    /// go. `(decision, by, seq of the closing vote)`.
+    pub fn decided_by_votes(&self, needed: u32) -> Option<(GoNoGo, Vec<String>, u64)> {
+        let mut approvers = Vec::new();
+        for v in &self.votes {
+            if !v.approve {
+                return Some((GoNoGo::NoGo, vec![v.person.clone()], v.seq));
+            }
+            approvers.push(v.person.clone());
+            if v.auto || approvers.len() >= needed.max(1) as usize {
+                return Some((GoNoGo::Go, approvers, v.seq));
+            }
+        }
+        None
+    }
+
+    /// The go/no-go's decision: the journaled one, else what the votes
+    /// decide (older journals), with the `seq` to name.
+    pub fn go_no_go(&self, needed: u32) -> Option<(GoNoGo, u64)> {
+        match &self.decided {
+            Some(d) => Some((d.decision, d.seq)),
+            None => self
+                .decided_by_votes(needed)
+                .map(|(decision, _, seq)| (decision, seq)),
+        }
+    }
+
+    /// A rerun of a step whose go/no-go was a no-go ends that go/no-go:
+    /// the step asks again when it gets to its approval.
+    fn reopen_go_no_go(&mut self) {
+        self.approval_requested = false;
+        self.approvals = 0;
+        self.approved_by.clear();
+        self.rejected = false;
+        self.votes.clear();
+        self.decided = None;
+    }
+
     /// The operator said its rollback is not to run (`--skip-rollback`).
     pub fn rollback_skipped(&self) -> bool {
         self.rollback_skipped_by.is_some()
@@ -70,9 +146,12 @@ impl Default for StepRecord {
             last_attempt_ok: false,
             action_succeeded_once: false,
             approval_requested: false,
+            approval_needed: 0,
             approvals: 0,
             approved_by: Vec::new(),
             rejected: false,
+            votes: Vec::new(),
+            decided: None,
             manual_done: false,
             manual_note: None,
             manual_done_at: None,
@@ -296,14 +375,51 @@ impl RunState {
                 rec.last_attempt_ok = *result == AttemptResult::Succeeded;
                 rec.action_succeeded_once |= rec.last_attempt_ok;
             }
-            Event::ApprovalRequested { step, .. } => self.step(step).approval_requested = true,
-            Event::ApprovalGranted { step, .. } => {
-                let who = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
+            Event::ApprovalRequested { step, min, .. } => {
+                let rec = self.step(step);
+                rec.approval_requested = true;
+                rec.approval_needed = *min;
+            }
+            // A vote after the decision (never journaled by this cutover)
+            // does not count.
+            Event::ApprovalGranted { step, auto, .. } if self.step(step).decided.is_none() => {
+                let person = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
                 let rec = self.step(step);
                 rec.approvals += 1;
-                rec.approved_by.push(who);
+                rec.approved_by.push(person.clone());
+                rec.votes.push(Vote {
+                    person,
+                    seq: r.seq,
+                    approve: true,
+                    auto: *auto,
+                });
             }
-            Event::ApprovalRejected { step, .. } => self.step(step).rejected = true,
+            Event::ApprovalRejected { step, .. } if self.step(step).decided.is_none() => {
+                let person = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
+                let rec = self.step(step);
+                rec.rejected = true;
+                rec.votes.push(Vote {
+                    person,
+                    seq: r.seq,
+                    approve: false,
+                    auto: false,
+                });
+            }
+            Event::ApprovalDecided {
+                step,
+                decision,
+                by,
+                vote_seq,
+                reason,
+            } if self.step(step).decided.is_none() => {
+                self.step(step).decided = Some(Decided {
+                    decision: *decision,
+                    seq: r.seq,
+                    by: by.clone(),
+                    vote_seq: *vote_seq,
+                    reason: reason.clone(),
+                });
+            }
             Event::ManualDone { step, note } => {
                 let rec = self.step(step);
                 rec.manual_done = true;
@@ -337,7 +453,18 @@ impl RunState {
                 step: Some(step),
                 choice,
                 ..
-            } => self.step(step).decision = Some(*choice),
+            } => {
+                let rec = self.step(step);
+                rec.decision = Some(*choice);
+                let no_go = rec.rejected
+                    || rec
+                        .decided
+                        .as_ref()
+                        .is_some_and(|d| d.decision == GoNoGo::NoGo);
+                if no_go && matches!(choice, Choice::Rerun | Choice::Retry) {
+                    rec.reopen_go_no_go();
+                }
+            }
             Event::RollbackStarted {
                 reason,
                 steps,
@@ -467,6 +594,124 @@ mod tests {
             state,
             detail: None,
         }
+    }
+
+    /// A vote on step `s` by `who`.
+    fn vote(seq: u64, who: &str, approve: bool) -> Record {
+        let event = if approve {
+            Event::ApprovalGranted {
+                step: "s".into(),
+                reason: None,
+                auto: false,
+                identity: None,
+            }
+        } else {
+            Event::ApprovalRejected {
+                step: "s".into(),
+                reason: None,
+                identity: None,
+            }
+        };
+        Record {
+            on_behalf: Some(who.into()),
+            ..rec(seq, event)
+        }
+    }
+
+    fn decided(seq: u64, decision: GoNoGo, vote_seq: u64) -> Record {
+        rec(
+            seq,
+            Event::ApprovalDecided {
+                step: "s".into(),
+                decision,
+                by: vec!["x".into()],
+                vote_seq: Some(vote_seq),
+                reason: None,
+            },
+        )
+    }
+
+    fn requested(seq: u64) -> Record {
+        rec(
+            seq,
+            Event::ApprovalRequested {
+                step: "s".into(),
+                min: 2,
+                approvers: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_go_no_go_counts_its_votes_until_its_decision() {
+        let records = vec![
+            requested(1),
+            vote(2, "alice", true),
+            vote(3, "bob", false),
+            decided(4, GoNoGo::NoGo, 3),
+            // Never journaled by this cutover: it does not count.
+            vote(5, "carol", true),
+        ];
+        let s = RunState::replay(&records);
+        let r = &s.steps["s"];
+        assert_eq!(r.approval_needed, 2);
+        assert_eq!(r.approved_by, ["alice"]);
+        assert!(r.rejected);
+        assert_eq!(r.votes.len(), 2);
+        let d = r.decided.as_ref().unwrap();
+        assert_eq!((d.decision, d.seq, d.vote_seq), (GoNoGo::NoGo, 4, Some(3)));
+        assert_eq!(r.go_no_go(2), Some((GoNoGo::NoGo, 4)));
+    }
+
+    #[test]
+    fn a_rerun_after_a_no_go_opens_a_new_go_no_go_and_after_a_go_keeps_it() {
+        let rerun = |seq| {
+            rec(
+                seq,
+                Event::Decision {
+                    step: Some("s".into()),
+                    choice: Choice::Rerun,
+                    context: "resume".into(),
+                    reason: None,
+                },
+            )
+        };
+        let no_go = vec![
+            requested(1),
+            vote(2, "bob", false),
+            decided(3, GoNoGo::NoGo, 2),
+            rerun(4),
+        ];
+        let r = &RunState::replay(&no_go).steps["s"];
+        assert!(!r.approval_requested && !r.rejected && r.votes.is_empty());
+        assert_eq!(r.decided, None);
+        let go = vec![
+            requested(1),
+            vote(2, "alice", true),
+            vote(3, "bob", true),
+            decided(4, GoNoGo::Go, 3),
+            rerun(5),
+        ];
+        let r = &RunState::replay(&go).steps["s"];
+        assert_eq!(
+            r.go_no_go(2),
+            Some((GoNoGo::Go, 4)),
+            "a go holds for a rerun"
+        );
+    }
+
+    #[test]
+    fn older_journals_are_decided_by_their_votes() {
+        let granted = RunState::replay(&[requested(1), vote(2, "a", true), vote(3, "b", true)]);
+        assert_eq!(granted.steps["s"].decided, None);
+        assert_eq!(granted.steps["s"].go_no_go(2), Some((GoNoGo::Go, 3)));
+        let open = RunState::replay(&[requested(1), vote(2, "a", true)]);
+        assert_eq!(open.steps["s"].go_no_go(2), None);
+        let rejected = RunState::replay(&[requested(1), vote(2, "a", true), vote(3, "b", false)]);
+        assert_eq!(
+            rejected.steps["s"].decided_by_votes(2),
+            Some((GoNoGo::NoGo, vec!["b".to_string()], 3))
+        );
     }
 
     #[test]

@@ -11,6 +11,11 @@
 //! in [`Journal::flush`], which it calls before acting on any decision. Under
 //! the append lock, the writer also picks up lines other processes appended
 //! since its last write, which is how the engine notices `cutover done`.
+//!
+//! A judged append ([`append_judged`] for other processes,
+//! [`Journal::flush_judged`] for the engine) lets a pure function decide
+//! what to write from everything in the journal, under the same lock, so
+//! two go/no-go votes are never judged against the same journal.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -285,6 +290,75 @@ impl Journal {
         Ok(out)
     }
 
+    /// Like [`Journal::flush`], with a judgement made under the append lock:
+    /// `judge` is given every record other processes appended since our last
+    /// write, then the buffered events as the records they become, and the
+    /// `seq` its own events will start at; what it returns is written in the
+    /// same write, after the buffered events. So a vote the engine casts is
+    /// judged against every vote in the journal, and no other process can
+    /// append between the judgement and the write.
+    pub fn flush_judged(
+        &mut self,
+        judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
+    ) -> Result<Flushed, JournalError> {
+        self.append_lock
+            .lock()
+            .map_err(|e| JournalError::io("lock", &self.path, e))?;
+        let result = self.flush_judged_locked(judge);
+        let _ = self.append_lock.unlock();
+        result
+    }
+
+    fn flush_judged_locked(
+        &mut self,
+        judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
+    ) -> Result<Flushed, JournalError> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| JournalError::io("stat", &self.path, e))?
+            .len();
+        let external = if len > self.known_len {
+            self.read_external(len)?
+        } else {
+            Vec::new()
+        };
+        let pending: Vec<Event> = self.pending.drain(..).collect();
+        let mut written: Vec<Record> = pending.into_iter().map(|e| self.next_record(e)).collect();
+        let mut seen = external.clone();
+        seen.extend(written.iter().cloned());
+        for event in judge(&seen, self.last_seq + 1) {
+            let record = self.next_record(event);
+            written.push(record);
+        }
+        let mut buf = String::new();
+        for record in &written {
+            buf.push_str(&record.to_line());
+            buf.push('\n');
+        }
+        if !buf.is_empty() {
+            self.file
+                .write_all(buf.as_bytes())
+                .and_then(|()| self.file.sync_data())
+                .map_err(|e| JournalError::io("write", &self.path, e))?;
+            self.known_len += buf.len() as u64;
+        }
+        Ok(Flushed { written, external })
+    }
+
+    /// `event` as the next record this writer appends.
+    fn next_record(&mut self, event: Event) -> Record {
+        self.last_seq += 1;
+        Record {
+            seq: self.last_seq,
+            ts: self.stamp.clock.rfc3339(),
+            run_id: self.run_id.clone(),
+            actor: self.stamp.actor.clone(),
+            on_behalf: self.stamp.on_behalf.clone(),
+            event,
+        }
+    }
+
     fn read_external(&mut self, len: u64) -> Result<Vec<Record>, JournalError> {
         let mut reader =
             files::open_read(&self.path).map_err(|e| JournalError::open("open", &self.path, e))?;
@@ -342,6 +416,94 @@ pub fn append_external(path: &Path, stamp: &Stamp, event: Event) -> Result<Recor
     let result = append_locked(path, stamp, event);
     let _ = append_lock.unlock();
     result
+}
+
+/// Append what `judge` decides, judged under the append lock against the
+/// whole journal: `since` is the caller's read of it (taken before, without
+/// the lock), and `judge` gets the records appended after that read, with
+/// the `seq` its events will start at. Its events are written in one write,
+/// fsynced, before the lock is let go; a refusal (`Err`) writes nothing.
+/// This is how `cutover approve` makes sure two votes are never judged
+/// against the same journal.
+pub fn append_judged<E>(
+    path: &Path,
+    stamp: &Stamp,
+    since: &JournalRead,
+    judge: impl FnOnce(&[Record], u64) -> Result<Vec<Event>, E>,
+) -> Result<Result<Vec<Record>, E>, JournalError> {
+    let append_lock = open_append_lock(path)?;
+    append_lock
+        .lock()
+        .map_err(|e| JournalError::io("lock", path, e))?;
+    let result = append_judged_locked(path, stamp, since, judge);
+    let _ = append_lock.unlock();
+    result
+}
+
+fn append_judged_locked<E>(
+    path: &Path,
+    stamp: &Stamp,
+    since: &JournalRead,
+    judge: impl FnOnce(&[Record], u64) -> Result<Vec<Event>, E>,
+) -> Result<Result<Vec<Record>, E>, JournalError> {
+    let io = |action, e| JournalError::io(action, path, e);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| io("open", e))?;
+    let len = file.metadata().map_err(|e| io("stat", e))?.len();
+    if len < since.valid_len {
+        // Only a resume cuts a journal, and only a torn line past the
+        // complete ones any reader saw: this is not the journal we read.
+        return Err(io(
+            "re-read",
+            std::io::Error::other("it got shorter since it was read; try again"),
+        ));
+    }
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(since.valid_len))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(|e| io("read", e))?;
+    // Complete lines only: a torn last line (a crashed writer) is not a record.
+    let complete = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let appended: Vec<Record> = String::from_utf8_lossy(&tail[..complete])
+        .lines()
+        .filter_map(|l| Record::from_line(l).ok())
+        .collect();
+    let last_seq = appended.last().map_or(since.last_seq(), |r| r.seq);
+    let events = match judge(&appended, last_seq + 1) {
+        Ok(events) => events,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let mut line = String::new();
+    if complete < tail.len() {
+        // A crashed engine left a torn line: end it so ours stays parseable.
+        line.push('\n');
+    }
+    let records: Vec<Record> = events
+        .into_iter()
+        .zip(last_seq + 1..)
+        .map(|(event, seq)| Record {
+            seq,
+            ts: stamp.clock.rfc3339(),
+            run_id: since.header.run_id.clone(),
+            actor: stamp.actor.clone(),
+            on_behalf: stamp.on_behalf.clone(),
+            event,
+        })
+        .collect();
+    if records.is_empty() {
+        return Ok(Ok(records));
+    }
+    for record in &records {
+        line.push_str(&record.to_line());
+        line.push('\n');
+    }
+    file.write_all(line.as_bytes())
+        .and_then(|()| file.sync_data())
+        .map_err(|e| io("write", e))?;
+    Ok(Ok(records))
 }
 
 fn append_locked(path: &Path, stamp: &Stamp, event: Event) -> Result<Record, JournalError> {
@@ -434,6 +596,87 @@ mod tests {
         assert_eq!(
             read.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
             [1, 2, 3, 4]
+        );
+    }
+
+    #[test]
+    fn a_judged_append_sees_what_was_appended_after_the_read_and_a_refusal_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let (mut j, _lock) = Journal::create(&path, "r", stamp()).unwrap();
+        j.emit(Event::Note { text: "a".into() });
+        j.flush().unwrap();
+        let before = read_journal(&path).unwrap();
+        // Appended after `before` was read, as another voter would.
+        append_external(&path, &stamp(), Event::Note { text: "b".into() }).unwrap();
+        let mut seen = Vec::new();
+        let written = append_judged(&path, &stamp(), &before, |appended, next| {
+            seen = appended.iter().map(|r| r.seq).collect();
+            assert_eq!(next, 3);
+            Ok::<_, ()>(vec![
+                Event::Note { text: "c".into() },
+                Event::Note { text: "d".into() },
+            ])
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(seen, [2]);
+        assert_eq!(written.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4]);
+        let refused = append_judged(&path, &stamp(), &before, |appended, next| {
+            assert_eq!((appended.len(), next), (3, 5));
+            Err::<Vec<Event>, _>("no")
+        })
+        .unwrap();
+        assert_eq!(refused.unwrap_err(), "no");
+        // The engine's judged flush: others' lines, then its buffered
+        // events, are judged before its own are written.
+        j.emit(Event::Note { text: "e".into() });
+        let flushed = j
+            .flush_judged(|seen, next| {
+                assert_eq!(seen.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3, 4, 5]);
+                assert_eq!(next, 6);
+                vec![Event::Note { text: "f".into() }]
+            })
+            .unwrap();
+        assert_eq!(flushed.external.len(), 3);
+        assert_eq!(
+            flushed.written.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [5, 6]
+        );
+        let read = read_journal(&path).unwrap();
+        assert_eq!(
+            read.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6]
+        );
+    }
+
+    #[test]
+    fn a_judged_append_ends_a_torn_line_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        {
+            let (mut j, _lock) = Journal::create(&path, "r", stamp()).unwrap();
+            j.emit(Event::Note { text: "a".into() });
+            j.flush().unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"seq":2,"ts":"#).unwrap();
+        let before = read_journal(&path).unwrap();
+        let written = append_judged(&path, &stamp(), &before, |appended, next| {
+            assert!(appended.is_empty());
+            Ok::<_, ()>(vec![Event::Note {
+                text: format!("at {next}"),
+            }])
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(written[0].seq, 2);
+        let read = read_journal(&path).unwrap();
+        assert_eq!(read.records.len(), 2);
+        assert_eq!(
+            read.warnings.len(),
+            1,
+            "the torn line is skipped with a warning"
         );
     }
 

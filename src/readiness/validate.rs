@@ -166,6 +166,7 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
             max_parallel: 1,
             requires: Vec::new(),
             production: false,
+            declared_identities: false,
             vars,
             envs,
             secrets,

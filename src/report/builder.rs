@@ -186,6 +186,8 @@ impl Builder {
                 | Event::Milestone { .. }
                 | Event::ApprovalGranted { .. }
                 | Event::ApprovalRejected { .. }
+                // Written with the vote that closed it, often by `cutover approve`.
+                | Event::ApprovalDecided { .. }
                 | Event::ManualDone { .. }
                 | Event::JournalRepaired { .. }
         );
@@ -639,6 +641,7 @@ mod tests {
                     step: "a".into(),
                     reason: Some("dashboards green".into()),
                     auto: false,
+                    identity: None,
                 },
             ),
             (
@@ -823,6 +826,7 @@ mod tests {
                     step: "a".into(),
                     reason: None,
                     auto: false,
+                    identity: None,
                 },
             ),
             (&t31, "op@h", state("a", StepState::Running)),
@@ -840,6 +844,18 @@ mod tests {
             (&t41, "op@h", finished(Outcome::Paused)),
             // Other commands write while no run is going; the pause still runs from 00:41.
             (&t("01:00"), "scribe@h", Event::Note { text: "n".into() }),
+            // A go/no-go closed by `cutover approve` while paused is not the engine.
+            (
+                &t("01:10"),
+                "alice@h",
+                Event::ApprovalDecided {
+                    step: "c".into(),
+                    decision: crate::event::GoNoGo::Go,
+                    by: vec!["alice".into()],
+                    vote_seq: Some(9),
+                    reason: None,
+                },
+            ),
             (&t141, "op@h", Event::JournalRepaired { line: 9, bytes: 3 }),
             (&t141, "op@h", Event::RunResumed { pid: 2 }),
             (&t142, "op@h", state("a", StepState::Running)),
@@ -924,6 +940,7 @@ mod tests {
             step: "a".into(),
             reason: None,
             auto: false,
+            identity: None,
         }
     }
 
@@ -963,6 +980,7 @@ mod tests {
                 Event::ApprovalRejected {
                     step: "a".into(),
                     reason: Some("error rate".into()),
+                    identity: None,
                 },
             ),
             // A vote after the rejection decides nothing.
@@ -983,6 +1001,7 @@ mod tests {
                 step: "a".into(),
                 reason: Some("--yes".into()),
                 auto: true,
+                identity: None,
             },
         )]);
         assert_eq!(

@@ -24,6 +24,12 @@ pub struct Runbook {
     /// The default env (no `--env`) is production (`[runbook] production`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub production: bool,
+    /// In a production env, a name given with `--as` / `CUTOVER_ACTOR`
+    /// counts as the person who votes or drives (a shared operator account),
+    /// journaled as declared, not verified. Without it, production counts
+    /// the login user and refuses a name given.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub declared_identities: bool,
     pub vars: IndexMap<String, String>,
     pub envs: IndexMap<String, EnvOverlay>,
     pub secrets: IndexMap<String, SecretSpec>,

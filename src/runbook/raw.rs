@@ -63,6 +63,11 @@ pub struct RawMeta {
     /// nothing. An `[env.NAME]` overlay inherits this unless it sets its own.
     #[serde(default)]
     pub production: bool,
+    /// In a production env, accept names given with `--as` / `CUTOVER_ACTOR`
+    /// as the person (for a shared operator account): votes are journaled
+    /// as declared, not verified. Default false: production counts the
+    /// login user and refuses a name given.
+    pub declared_identities: Option<Sp<bool>>,
 }
 
 /// `[env.NAME]`: an environment overlay.

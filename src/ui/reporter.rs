@@ -253,8 +253,21 @@ fn describe_raw(record: &Record) -> Option<String> {
         }
         Event::ApprovalGranted { step, auto, .. } => format!(
             "step `{step}` approved by {}{}",
-            record.who(),
+            record.voter(),
             if *auto { " (--yes)" } else { "" }
+        ),
+        Event::ApprovalDecided {
+            step,
+            decision,
+            reason,
+            ..
+        } => format!(
+            "go/no-go of `{step}` decided: {}{}",
+            decision.label(),
+            reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
         ),
         Event::ApprovalTimedOut {
             step,
@@ -272,9 +285,9 @@ fn describe_raw(record: &Record) -> Option<String> {
         } => format!(
             "notify `{notify}` failed ({about}, {attempts} attempts): {detail}; the run goes on"
         ),
-        Event::ApprovalRejected { step, reason } => format!(
+        Event::ApprovalRejected { step, reason, .. } => format!(
             "step `{step}` REJECTED by {}{}",
-            record.who(),
+            record.voter(),
             reason
                 .as_deref()
                 .map(|r| format!(": {}", crate::text::one_line(r)))

@@ -13,6 +13,7 @@
 
 mod support;
 
+mod approvals;
 mod checks;
 mod datadog;
 mod engine;

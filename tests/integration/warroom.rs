@@ -599,14 +599,14 @@ run = "true"
 /// foreground process group, so a typed Ctrl-C kills the shell and `script`
 /// reports 130 even though cutover handled it. `exec` makes cutover the
 /// terminal's only foreground process, whatever the shell.
-struct Tty {
+pub(crate) struct Tty {
     child: Child,
     stdin: std::process::ChildStdin,
     output: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Tty {
-    fn start(c: &Cutover, args: &str) -> Tty {
+    pub(crate) fn start(c: &Cutover, args: &str) -> Tty {
         use std::io::Read as _;
         let mut child = std::process::Command::new("script")
             .current_dir(c.dir())
@@ -644,7 +644,7 @@ impl Tty {
         }
     }
 
-    fn wait_for_text(&self, text: &str) {
+    pub(crate) fn wait_for_text(&self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while !self.output.lock().unwrap().contains(text) {
             assert!(
@@ -656,13 +656,13 @@ impl Tty {
         }
     }
 
-    fn type_line(&mut self, bytes: &str) {
+    pub(crate) fn type_line(&mut self, bytes: &str) {
         use std::io::Write as _;
         self.stdin.write_all(bytes.as_bytes()).unwrap();
         self.stdin.flush().unwrap();
     }
 
-    fn finish(mut self) -> (i32, String) {
+    pub(crate) fn finish(mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {

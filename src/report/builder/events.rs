@@ -513,7 +513,9 @@ impl Builder {
                 self.approval(at, who, Some(&step), "requested", None);
                 self.line(seq, at, who, "approval_requested", text);
             }
-            Event::ApprovalGranted { step, reason, auto } => {
+            Event::ApprovalGranted {
+                step, reason, auto, ..
+            } => {
                 let decision = if auto {
                     "approved (auto, --yes)"
                 } else {
@@ -536,7 +538,7 @@ impl Builder {
                 );
                 self.line(seq, at, who, "approval_granted", text);
             }
-            Event::ApprovalRejected { step, reason } => {
+            Event::ApprovalRejected { step, reason, .. } => {
                 self.approval(at, who, Some(&step), "rejected", reason.clone());
                 self.approval_decided(&step, at);
                 self.gonogo
@@ -548,6 +550,24 @@ impl Builder {
                     reason.map(|r| format!(": {r}")).unwrap_or_default()
                 );
                 self.line(seq, at, who, "approval_rejected", text);
+            }
+            Event::ApprovalDecided {
+                step,
+                decision,
+                by,
+                reason,
+                ..
+            } => {
+                let label = decision.label();
+                let text = match &reason {
+                    Some(why) => format!("go/no-go of `{step}` decided: {label} ({why})"),
+                    None => format!(
+                        "go/no-go of `{step}` decided: {label} (by {})",
+                        by.join(", ")
+                    ),
+                };
+                self.approval(at, who, Some(&step), &format!("decided: {label}"), reason);
+                self.line(seq, at, who, "approval_decided", text);
             }
             Event::ApprovalTimedOut {
                 step,

@@ -475,6 +475,7 @@ impl<'a> Validator<'a> {
             max_parallel,
             requires: meta.requires.iter().map(|r| r.get().clone()).collect(),
             production: meta.production,
+            declared_identities: self.declared_identities(raw, &envs),
             vars,
             envs,
             secrets,
@@ -484,6 +485,29 @@ impl<'a> Validator<'a> {
             triggers,
             steps,
         }
+    }
+
+    /// `[runbook] declared_identities`, with a warning when no env of the
+    /// runbook is production (it changes nothing outside production).
+    fn declared_identities(
+        &mut self,
+        raw: &RawRunbook,
+        envs: &IndexMap<String, EnvOverlay>,
+    ) -> bool {
+        let Some(declared) = &raw.runbook.declared_identities else {
+            return false;
+        };
+        if *declared.get() && !raw.runbook.production && !envs.values().any(|e| e.production) {
+            self.warning(
+                "`declared_identities` has no effect: no env of this runbook is production",
+                declared.span(),
+            )
+            .help = Some(
+                "outside production a name given with `--as` always counts; set `production = true` on the env it is for"
+                    .into(),
+            );
+        }
+        *declared.get()
     }
 
     /// `[teams]`, and every `team:NAME` approver names one of them.
