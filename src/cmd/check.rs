@@ -13,14 +13,12 @@ use crate::readiness::result::{CheckReport, REPORT_FORMAT_VERSION, Readiness};
 use crate::readiness::{self, evaluate, format, history, time};
 use crate::text::visible;
 
-/// The current time, or `CUTOVER_NOW` (RFC 3339) so tests and demos are
-/// deterministic about expiry.
+/// The current time, or the one `CUTOVER_NOW` pins (RFC 3339 or a date) so
+/// tests and demos are deterministic about expiry.
 pub(crate) fn now() -> Result<SystemTime, Error> {
-    match std::env::var("CUTOVER_NOW") {
-        Ok(text) => {
-            time::parse_instant(&text).map_err(|e| Error::Usage(format!("CUTOVER_NOW: {e}")))
-        }
-        Err(_) => Ok(SystemTime::now()),
+    match crate::journal::pinned_now() {
+        Ok(pinned) => Ok(pinned.unwrap_or_else(SystemTime::now)),
+        Err(e) => Err(Error::Usage(e)),
     }
 }
 

@@ -7,7 +7,7 @@
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::cli::{StatusArgs, TextOrJson};
 use crate::error::Error;
@@ -26,8 +26,9 @@ pub fn exec(args: &StatusArgs) -> Result<ExitCode, Error> {
     // probe has journaled its end by the time the journal is read.
     let driven = is_driven(&path);
     let read = read_journal(&path)?;
+    let clock = crate::journal::Clock::from_env();
     let mut records = read.records;
-    let mut view = StatusView::build(&records, Some(SystemTime::now()));
+    let mut view = StatusView::build(&records, Some(clock.now()));
     view.set_driven(driven, &args.run.run);
     print(&view, args.format, false)?;
     if !args.follow || view.ended() || view.stopped() {
@@ -49,7 +50,7 @@ pub fn exec(args: &StatusArgs) -> Result<ExitCode, Error> {
         if !news && !tick && driven {
             continue;
         }
-        let mut view = StatusView::build(&records, Some(SystemTime::now()));
+        let mut view = StatusView::build(&records, Some(clock.now()));
         view.set_driven(driven, &args.run.run);
         print(&view, args.format, tty)?;
         last_draw = Instant::now();

@@ -15,7 +15,7 @@ pub use reader::{JournalRead, RecordStream, parse_header, read_journal, stream_j
 pub use replay::{
     Change, Decided, ROLLBACK_CONTEXT, RunState, SKIPPED_WHY, SkippedRollback, StepRecord, Vote,
 };
-pub use stamp::{Clock, Stamp, local_actor};
+pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
 pub use writer::{DriveLock, Flushed, Journal, append_external, append_judged};
 
 /// Where runs live by default, relative to the working directory.

@@ -1,9 +1,43 @@
 //! Who and when: the actor (`user@host`) and the clock stamped on every record.
 //!
-//! `CUTOVER_FAKE_NOW` (RFC 3339) pins the clock's start for deterministic tests;
-//! time still advances from there with the monotonic clock.
+//! `CUTOVER_NOW` (RFC 3339, or a date `YYYY-MM-DD` for midnight UTC) pins the
+//! clock's start for deterministic tests and demos: journal times, `status`
+//! durations, checklist expiry. Time still advances from there with the
+//! monotonic clock. `CUTOVER_FAKE_NOW` is its older name, still read.
 
 use std::time::{Duration, Instant, SystemTime};
+
+/// The variable that pins the clock, and its older name.
+pub const NOW_VAR: &str = "CUTOVER_NOW";
+const OLD_NOW_VAR: &str = "CUTOVER_FAKE_NOW";
+
+/// The pinned start from `CUTOVER_NOW` (or `CUTOVER_FAKE_NOW`): `None` when
+/// neither is set, an error naming the variable when it is not a time.
+pub fn pinned_now() -> Result<Option<SystemTime>, String> {
+    for var in [NOW_VAR, OLD_NOW_VAR] {
+        if let Ok(text) = std::env::var(var) {
+            return parse_now(&text)
+                .map(Some)
+                .map_err(|e| format!("{var}: {e}"));
+        }
+    }
+    Ok(None)
+}
+
+/// `2026-12-01` (midnight UTC) or an RFC 3339 time.
+fn parse_now(text: &str) -> Result<SystemTime, String> {
+    let text = text.trim();
+    let full = if text.len() == 10 && text.as_bytes().get(4) == Some(&b'-') {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_string()
+    };
+    humantime::parse_rfc3339_weak(full.trim_end_matches('Z'))
+        .or_else(|_| humantime::parse_rfc3339(&full))
+        .map_err(|_| {
+            format!("`{text}` is not a time: write `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SSZ` (UTC)")
+        })
+}
 
 #[derive(Debug, Clone)]
 pub struct Clock {
@@ -12,11 +46,10 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The real clock, or the one `CUTOVER_NOW` pins (a malformed value is
+    /// ignored here; commands that care check it with [`pinned_now`]).
     pub fn from_env() -> Self {
-        let start_wall = std::env::var("CUTOVER_FAKE_NOW")
-            .ok()
-            .and_then(|s| humantime::parse_rfc3339_weak(&s).ok())
-            .unwrap_or_else(SystemTime::now);
+        let start_wall = pinned_now().ok().flatten().unwrap_or_else(SystemTime::now);
         Clock {
             start_wall,
             start: Instant::now(),

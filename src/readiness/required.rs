@@ -4,7 +4,6 @@
 //! `--env`.
 
 use std::path::{Component, Path, PathBuf};
-use std::time::SystemTime;
 
 use super::result::{CheckReport, ChecklistReport, REPORT_FORMAT_VERSION, Readiness};
 use super::time::format_instant;
@@ -217,7 +216,8 @@ pub fn required_path(runbook_path: &Path, entry: &str) -> PathBuf {
 
 /// Evaluate every checklist `plan`'s runbook requires. Call from async code.
 pub async fn check_required_async(plan: &Plan) -> RequiredResult {
-    let now = SystemTime::now();
+    // The clock `CUTOVER_NOW` pins, like `cutover check`'s.
+    let now = crate::journal::Clock::from_env().now();
     let mut checklists = Vec::new();
     for entry in &plan.runbook.requires {
         let path = required_path(Path::new(&plan.runbook_path), entry);
