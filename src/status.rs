@@ -6,11 +6,11 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::event::{Choice, Event, GateResultKind, GoNoGo, Identity, Outcome, Record, StepState};
-use crate::journal::{ROLLBACK_CONTEXT, RunState, SKIPPED_WHY};
+use crate::event::{GateResultKind, GoNoGo, Identity, Outcome, Record, StepState};
+use crate::journal::{CheckKind, MilestoneOrigin, RunState, SKIPPED_WHY, StepRecord, Ts, Who};
+pub use crate::journal::{RollbackRunState as RollbackState, TriggerHealth};
 use crate::signals::Verdict;
 
 /// How many of the last notes the view keeps.
@@ -96,18 +96,6 @@ fn is_one(n: &u32) -> bool {
     *n == 1
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RollbackState {
-    /// Its rollback action started and has not finished.
-    RollingBack,
-    RolledBack,
-    Failed,
-    /// The operator undid it by hand and skipped it (`cutover resume
-    /// --skip-rollback`).
-    Skipped,
-}
-
 impl StepRollbackView {
     /// `rolled back`, `rolling back`, `rollback FAILED`, `rollback skipped
     /// (by NAME: REASON)` (REASON: `--reason`, else "undone by hand"), with `(partial)` and the attempt if
@@ -159,41 +147,6 @@ pub struct TriggerView {
     /// Source errors since the last good measurement.
     pub errors: u32,
     pub last_error: Option<String>,
-}
-
-/// A trigger's condition as of its latest measurement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TriggerHealth {
-    /// `fire_if` does not hold.
-    Ok,
-    /// `fire_if` holds (it fires once that lasts its `for`).
-    Breaching,
-    /// No data, or neither side of the condition could be decided.
-    Inconclusive,
-    /// The source could not be queried.
-    SourceFailing,
-}
-
-impl TriggerHealth {
-    /// A trigger measurement's verdict is relative to `fire_if`: pass = breach.
-    pub fn from_verdict(verdict: Verdict) -> Self {
-        match verdict {
-            Verdict::Pass => TriggerHealth::Breaching,
-            Verdict::Fail => TriggerHealth::Ok,
-            Verdict::Inconclusive => TriggerHealth::Inconclusive,
-            Verdict::Error => TriggerHealth::SourceFailing,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            TriggerHealth::Ok => "ok",
-            TriggerHealth::Breaching => "breaching",
-            TriggerHealth::Inconclusive => "inconclusive",
-            TriggerHealth::SourceFailing => "source failing",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -250,307 +203,49 @@ pub struct MilestoneView {
     pub who: String,
 }
 
-fn parse_ts(ts: &str) -> Option<SystemTime> {
-    humantime::parse_rfc3339_weak(ts).ok()
-}
-
-fn between(from: &str, to: &str) -> Option<u64> {
-    let d = parse_ts(to)?.duration_since(parse_ts(from)?).ok()?;
-    u64::try_from(d.as_millis()).ok()
+/// Milliseconds from `from` to `to`; `None` if `to` is earlier.
+fn between(from: Ts, to: Ts) -> Option<u64> {
+    u64::try_from(to.ms - from.ms).ok()
 }
 
 impl StatusView {
-    /// Fold `records` (a whole journal, in order). `now` ends the durations
-    /// of steps still going; pass `None` to end them at the last record.
+    /// The view of a whole journal's `records`. `now` ends the durations of
+    /// steps still going; `None` ends them at the last record.
     pub fn build(records: &[Record], now: Option<SystemTime>) -> StatusView {
-        let state = RunState::replay(records);
+        StatusView::from_state(&RunState::replay(records), now)
+    }
+
+    /// The view of a folded run. `now` ends the durations of steps still
+    /// going; `None` ends them at the last record.
+    pub fn from_state(state: &RunState, now: Option<SystemTime>) -> StatusView {
         let started = state.started.as_ref();
-        let first = records.first();
-        let last = records.last();
         let now_ts = now
-            .map(|t| humantime::format_rfc3339_millis(t).to_string())
-            .or_else(|| last.map(|r| r.ts.clone()));
-        let mut steps: IndexMap<String, StepView> = IndexMap::new();
-        // Steps known from the plan come first, in runbook order.
-        if let Some(plan_steps) = started
-            .and_then(|s| s.plan.pointer("/runbook/steps"))
-            .and_then(serde_json::Value::as_array)
-        {
-            for s in plan_steps {
-                if let Some(id) = s.get("id").and_then(serde_json::Value::as_str) {
-                    steps.insert(id.to_string(), step_view(id));
-                }
-            }
-        }
-        let mut ended: IndexMap<String, String> = IndexMap::new();
-        let mut gates: IndexMap<(String, String), GateView> = IndexMap::new();
-        let mut triggers: IndexMap<String, TriggerView> = IndexMap::new();
-        let mut approvals: IndexMap<String, ApprovalView> = IndexMap::new();
-        let mut notes = Vec::new();
-        let mut milestones = Vec::new();
-        let mut paused_hint = None;
-        for r in records {
-            match &r.event {
-                Event::StepState {
-                    step,
-                    state,
-                    detail,
-                    ..
-                } => {
-                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
-                    v.state = *state;
-                    v.detail.clone_from(detail);
-                    if *state == StepState::Pending {
-                        continue;
-                    }
-                    if v.started_at.is_none() {
-                        v.started_at = Some(r.ts.clone());
-                    }
-                    if state.is_complete()
-                        || matches!(state, StepState::Failed | StepState::Stopped)
-                    {
-                        ended.insert(step.clone(), r.ts.clone());
-                    } else {
-                        ended.shift_remove(step);
-                    }
-                }
-                Event::RollbackStepStarted { step, partial, .. } => {
-                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
-                    let attempts = v.rollback.as_ref().map_or(0, |rb| rb.attempts);
-                    v.rollback = Some(StepRollbackView {
-                        state: RollbackState::RollingBack,
-                        partial: *partial,
-                        attempts: attempts + 1,
-                        skipped_by: None,
-                        skip_reason: None,
-                    });
-                }
-                Event::RollbackStepFinished { step, ok, .. } => {
-                    if let Some(rb) = steps.get_mut(step).and_then(|v| v.rollback.as_mut()) {
-                        rb.state = if *ok {
-                            RollbackState::RolledBack
-                        } else {
-                            RollbackState::Failed
-                        };
-                    }
-                }
-                Event::Decision {
-                    step: Some(step),
-                    choice: Choice::Skip,
-                    context,
-                    ..
-                } if context == ROLLBACK_CONTEXT => {
-                    // Who skipped it and why: from the replayed state below.
-                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
-                    let rb = v.rollback.get_or_insert(StepRollbackView {
-                        state: RollbackState::Skipped,
-                        partial: false,
-                        attempts: 0,
-                        skipped_by: None,
-                        skip_reason: None,
-                    });
-                    rb.state = RollbackState::Skipped;
-                }
-                Event::GateStarted {
-                    step,
-                    gate,
-                    condition,
-                    shadow,
-                    ..
-                } => {
-                    gates.insert(
-                        (step.clone(), gate.clone()),
-                        GateView {
-                            step: step.clone(),
-                            gate: gate.clone(),
-                            condition: condition.clone(),
-                            shadow: *shadow,
-                            measurements: 0,
-                            latest_value: None,
-                            latest_verdict: None,
-                            result: None,
-                        },
-                    );
-                }
-                Event::GateMeasurement {
-                    step,
-                    gate,
-                    measurement,
-                } => {
-                    if let Some(g) = gates.get_mut(&(step.clone(), gate.clone())) {
-                        g.measurements += 1;
-                        g.latest_value = measurement.value;
-                        g.latest_verdict = Some(measurement.verdict);
-                    }
-                }
-                Event::GateFinished {
-                    step, gate, result, ..
-                } => {
-                    if let Some(g) = gates.get_mut(&(step.clone(), gate.clone())) {
-                        g.result = Some(*result);
-                    }
-                }
-                Event::TriggerArmed { trigger } => {
-                    trigger_view(&mut triggers, trigger).armed = true;
-                }
-                Event::TriggerDisarmed { trigger } => {
-                    trigger_view(&mut triggers, trigger).armed = false;
-                }
-                Event::TriggerMeasurement {
-                    trigger,
-                    measurement,
-                } => {
-                    let t = trigger_view(&mut triggers, trigger);
-                    t.latest_value = measurement.value;
-                    t.health = Some(TriggerHealth::from_verdict(measurement.verdict));
-                    t.condition.clone_from(&measurement.condition);
-                    if measurement.verdict == Verdict::Error {
-                        t.errors += 1;
-                        t.last_error.clone_from(&measurement.detail);
-                    } else {
-                        t.errors = 0;
-                    }
-                }
-                Event::TriggerSourceError { trigger, detail } => {
-                    let t = trigger_view(&mut triggers, trigger);
-                    t.errors += 1;
-                    t.last_error = Some(detail.clone());
-                    t.health = Some(TriggerHealth::SourceFailing);
-                }
-                Event::TriggerFired {
-                    trigger, condition, ..
-                } => {
-                    let t = trigger_view(&mut triggers, trigger);
-                    t.fired = true;
-                    t.condition = Some(condition.clone());
-                }
-                Event::ApprovalRequested {
-                    step,
-                    min,
-                    approvers,
-                } => {
-                    let a = approval_view(&mut approvals, step);
-                    a.needed = *min;
-                    a.approvers.clone_from(approvers);
-                    // A new go/no-go (a rerun after a no-go).
-                    a.decided = None;
-                }
-                Event::ApprovalGranted {
-                    step,
-                    reason,
-                    identity,
-                    ..
-                }
-                | Event::ApprovalRejected {
-                    step,
-                    reason,
-                    identity,
-                } => {
-                    approval_view(&mut approvals, step).votes.push(Vote {
-                        who: r.voter(),
-                        at: r.ts.clone(),
-                        approve: matches!(r.event, Event::ApprovalGranted { .. }),
-                        reason: reason.clone(),
-                        identity: *identity,
-                    });
-                }
-                Event::ApprovalDecided {
-                    step,
-                    decision,
-                    by,
-                    reason,
-                    ..
-                } => {
-                    let a = approval_view(&mut approvals, step);
-                    if a.decided.is_none() {
-                        a.decided = Some(DecidedView {
-                            decision: *decision,
-                            seq: r.seq,
-                            by: by.clone(),
-                            reason: reason.clone(),
-                        });
-                    }
-                }
-                Event::ApprovalTimedOut { step, .. } => {
-                    approval_view(&mut approvals, step).timed_out = true;
-                }
-                Event::Note { text } => notes.push(NoteView {
-                    at: r.ts.clone(),
-                    who: r.who(),
-                    text: text.clone(),
-                }),
-                Event::Milestone { name, at, .. } => milestones.push(MilestoneView {
-                    name: name.clone(),
-                    at: at.clone().unwrap_or_else(|| r.ts.clone()),
-                    who: r.who(),
-                }),
-                Event::OutputAbandoned { step, .. } => {
-                    let v = steps.entry(step.clone()).or_insert_with(|| step_view(step));
-                    v.warnings.extend(crate::event::abandoned_text(&r.event));
-                }
-                Event::Paused { hint, .. } if !hint.is_empty() => paused_hint = Some(hint.clone()),
-                Event::RunResumed { .. } => paused_hint = None,
-                _ => {}
-            }
-        }
-        for v in steps.values_mut() {
-            if let Some(rec) = state.steps.get(&v.id) {
-                v.attempts = rec.attempts;
-                if let Some(rb) = v
-                    .rollback
-                    .as_mut()
-                    .filter(|rb| rb.state == RollbackState::Skipped)
-                {
-                    rb.skipped_by.clone_from(&rec.rollback_skipped_by);
-                    rb.skip_reason.clone_from(&rec.rollback_skip_reason);
-                }
-            }
-            let Some(from) = &v.started_at else { continue };
-            let to = ended.get(&v.id).or(now_ts.as_ref());
-            v.duration_ms = to.and_then(|t| between(from, t));
-        }
-        for (id, a) in &mut approvals {
-            // Open until decided (older journals: until the votes decide it).
-            a.pending = state.steps.get(id).is_some_and(|r| {
-                r.state == StepState::AwaitingApproval && r.go_no_go(a.needed).is_none()
-            });
-        }
+            .map(Ts::from_system)
+            .or(state.last_at.as_ref().map(|l| l.ts));
         let finished = state.finished.as_ref();
         // From `run_started` to the last `run_finished` (or to now / the
         // last record while it goes on): notes, marks and votes appended
         // after the end do not make the run longer.
-        let run_started = records
-            .iter()
-            .find(|r| matches!(r.event, Event::RunStarted(_)));
-        let start_ts = run_started.or(first).map(|r| r.ts.clone());
-        let end_ts = if finished.is_some() {
-            records
-                .iter()
-                .rev()
-                .find(|r| matches!(r.event, Event::RunFinished(_)))
-                .map(|r| r.ts.clone())
+        let start = state.started_at.as_ref().or(state.first_at.as_ref());
+        let end = if finished.is_some() {
+            state.finished_at.as_ref().map(|f| f.ts)
         } else {
-            now_ts.clone()
+            now_ts
         };
-        let duration_ms = match (&start_ts, &end_ts) {
-            (Some(s), Some(e)) => between(s, e),
-            _ => None,
-        };
+        let duration_ms = start.zip(end).and_then(|(s, e)| between(s.ts, e));
         // How long it has been paused: from its `run_finished` to now.
-        let paused_for_ms = match (finished.map(|f| f.outcome), &end_ts, now) {
-            (Some(Outcome::Paused), Some(e), Some(_)) => {
-                now_ts.as_deref().and_then(|n| between(e, n))
-            }
+        let paused_for_ms = match (finished.map(|f| f.outcome), end, now) {
+            (Some(Outcome::Paused), Some(e), Some(_)) => now_ts.and_then(|n| between(e, n)),
             _ => None,
         };
-        let skip = notes.len().saturating_sub(LAST_NOTES);
+        let skip = state.notes.len().saturating_sub(LAST_NOTES);
         StatusView {
             run_id: state.run_id.clone(),
             runbook: started.map(|s| s.runbook_name.clone()),
             env: started.and_then(|s| s.env.clone()),
             dry_run: started.is_some_and(|s| s.dry_run),
-            started_at: start_ts,
-            started_by: run_started.map(Record::who),
+            started_at: start.map(|s| s.raw.clone()),
+            started_by: state.started_by.as_ref().map(Who::label),
             state: finished.map_or_else(|| "running".into(), |f| f.outcome.label().to_string()),
             driven: None,
             outcome: finished.map(|f| f.outcome),
@@ -558,14 +253,38 @@ impl StatusView {
             duration_ms,
             paused_for_ms,
             last_seq: state.last_seq,
-            updated_at: last.map(|r| r.ts.clone()),
-            steps: steps.into_values().collect(),
-            gates: gates.into_values().collect(),
-            triggers: triggers.into_values().collect(),
-            approvals: approvals.into_values().collect(),
-            notes: notes.into_iter().skip(skip).collect(),
-            milestones,
-            paused_hint: finished.and(paused_hint),
+            updated_at: state.last_at.as_ref().map(|l| l.raw.clone()),
+            steps: state
+                .steps
+                .iter()
+                .map(|(id, rec)| step_view(state, id, rec, now_ts))
+                .collect(),
+            gates: gate_views(state),
+            triggers: trigger_views(state),
+            approvals: state
+                .steps
+                .iter()
+                .filter_map(|(id, rec)| approval_view(id, rec))
+                .collect(),
+            notes: state.notes[skip..]
+                .iter()
+                .map(|n| NoteView {
+                    at: n.at.raw.clone(),
+                    who: n.who.label(),
+                    text: n.text.clone(),
+                })
+                .collect(),
+            milestones: state
+                .milestones
+                .iter()
+                .filter(|m| m.origin != MilestoneOrigin::Derived)
+                .map(|m| MilestoneView {
+                    name: m.name.clone(),
+                    at: m.at.raw.clone(),
+                    who: m.who.label(),
+                })
+                .collect(),
+            paused_hint: finished.and(state.pause_hint.clone()),
         }
     }
 
@@ -772,44 +491,111 @@ impl StatusView {
     }
 }
 
-fn step_view(id: &str) -> StepView {
+fn step_view(state: &RunState, id: &str, rec: &StepRecord, now: Option<Ts>) -> StepView {
+    let started_at = rec.first_state_at.as_ref();
+    let until = rec.ended_at.as_ref().map(|e| e.ts).or(now);
     StepView {
         id: id.to_string(),
-        state: StepState::Pending,
-        detail: None,
-        attempts: 0,
-        started_at: None,
-        duration_ms: None,
-        rollback: None,
-        warnings: Vec::new(),
+        state: rec.state,
+        detail: rec.detail.clone(),
+        attempts: rec.attempts,
+        started_at: started_at.map(|s| s.raw.clone()),
+        duration_ms: started_at.zip(until).and_then(|(s, e)| between(s.ts, e)),
+        rollback: rec.rollback_run.as_ref().map(|rb| StepRollbackView {
+            state: rb.state,
+            partial: rb.partial,
+            attempts: rb.attempts,
+            skipped_by: (rb.state == RollbackState::Skipped)
+                .then(|| rec.rollback_skipped_by.clone())
+                .flatten(),
+            skip_reason: (rb.state == RollbackState::Skipped)
+                .then(|| rec.rollback_skip_reason.clone())
+                .flatten(),
+        }),
+        warnings: rec
+            .warnings
+            .iter()
+            .filter_map(|seq| state.entry(*seq))
+            .filter_map(|e| crate::describe::abandoned(&e.event))
+            .collect(),
     }
 }
 
-fn trigger_view<'a>(map: &'a mut IndexMap<String, TriggerView>, id: &str) -> &'a mut TriggerView {
-    map.entry(id.to_string()).or_insert_with(|| TriggerView {
-        id: id.to_string(),
-        armed: false,
-        fired: false,
-        condition: None,
-        latest_value: None,
-        health: None,
-        errors: 0,
-        last_error: None,
-    })
+/// Gates, from their first start on, in that order.
+fn gate_views(state: &RunState) -> Vec<GateView> {
+    state
+        .checks_seen
+        .iter()
+        .filter_map(|key| state.checks.get(key))
+        .filter_map(|c| {
+            let round = c.round.as_ref()?;
+            Some(GateView {
+                step: c.step.clone().unwrap_or_default(),
+                gate: c.gate.clone().unwrap_or_default(),
+                condition: round.condition.clone(),
+                shadow: round.shadow,
+                measurements: round.measurements,
+                latest_value: round.latest_value,
+                latest_verdict: round.latest_verdict,
+                result: round.result,
+            })
+        })
+        .collect()
 }
 
-fn approval_view<'a>(
-    map: &'a mut IndexMap<String, ApprovalView>,
-    step: &str,
-) -> &'a mut ApprovalView {
-    map.entry(step.to_string()).or_insert_with(|| ApprovalView {
-        step: step.to_string(),
-        needed: 1,
-        approvers: Vec::new(),
-        votes: Vec::new(),
-        pending: false,
-        timed_out: false,
-        decided: None,
+/// Triggers, from their first event on, in that order.
+fn trigger_views(state: &RunState) -> Vec<TriggerView> {
+    state
+        .checks_seen
+        .iter()
+        .filter_map(|key| state.checks.get(key))
+        .filter(|c| c.kind == CheckKind::Trigger)
+        .map(|c| TriggerView {
+            id: c.key.clone(),
+            armed: c.armed,
+            fired: c.fired.is_some(),
+            condition: c.seen_condition.clone(),
+            latest_value: c.latest_value,
+            health: c.health,
+            errors: c.errors,
+            last_error: c.last_error.clone(),
+        })
+        .collect()
+}
+
+/// A step's go/no-go, once it was asked, voted on or decided.
+fn approval_view(id: &str, rec: &StepRecord) -> Option<ApprovalView> {
+    let asked = rec.approval_requested
+        || !rec.votes.is_empty()
+        || rec.decided.is_some()
+        || rec.approval_timed_out;
+    asked.then(|| ApprovalView {
+        step: id.to_string(),
+        needed: if rec.approval_requested {
+            rec.approval_needed
+        } else {
+            1
+        },
+        approvers: rec.approvers.clone(),
+        votes: rec
+            .votes
+            .iter()
+            .map(|v| Vote {
+                who: v.voter(),
+                at: v.at.clone(),
+                approve: v.approve,
+                reason: v.reason.clone(),
+                identity: v.identity,
+            })
+            .collect(),
+        pending: rec.awaiting_votes(),
+        timed_out: rec.approval_timed_out,
+        decided: rec.decided.as_ref().map(|d| DecidedView {
+            decision: d.decision,
+            seq: d.seq,
+            by: d.by.clone(),
+            reason: d.reason.clone(),
+        }),
     })
 }
 
@@ -825,6 +611,11 @@ pub fn fmt_ms(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Event;
+
+    fn parse_ts(ts: &str) -> Option<SystemTime> {
+        humantime::parse_rfc3339_weak(ts).ok()
+    }
 
     fn rec(seq: u64, ts: &str, event: Event) -> Record {
         Record {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::cli::{StatusArgs, TextOrJson};
 use crate::error::Error;
 use crate::event::Record;
-use crate::journal::{is_driven, locate, read_journal};
+use crate::journal::{RunState, is_driven, locate, read_journal};
 use crate::status::StatusView;
 
 /// How often `--follow` looks at the journal: a step change shows within it.
@@ -27,8 +27,8 @@ pub fn exec(args: &StatusArgs) -> Result<ExitCode, Error> {
     let driven = is_driven(&path);
     let read = read_journal(&path)?;
     let clock = crate::journal::Clock::from_env();
-    let mut records = read.records;
-    let mut view = StatusView::build(&records, Some(clock.now()));
+    let mut state = RunState::replay(&read.records);
+    let mut view = StatusView::from_state(&state, Some(clock.now()));
     view.set_driven(driven, &args.run.run);
     print(&view, args.format, false)?;
     if !args.follow || view.ended() || view.stopped() {
@@ -45,12 +45,14 @@ pub fn exec(args: &StatusArgs) -> Result<ExitCode, Error> {
         let driven = is_driven(&path);
         let new = tail.read(&path)?;
         let news = !new.is_empty();
-        records.extend(new);
+        for record in &new {
+            state.apply(record);
+        }
         let tick = tty && last_draw.elapsed() >= TICK;
         if !news && !tick && driven {
             continue;
         }
-        let mut view = StatusView::build(&records, Some(clock.now()));
+        let mut view = StatusView::from_state(&state, Some(clock.now()));
         view.set_driven(driven, &args.run.run);
         print(&view, args.format, tty)?;
         last_draw = Instant::now();

@@ -502,6 +502,14 @@ mod tests {
                 seq: 10 + i as u64,
                 approve: *approve,
                 auto: false,
+                who: crate::journal::Who {
+                    actor: format!("{person}@host"),
+                    on_behalf: None,
+                    declared: false,
+                },
+                at: String::new(),
+                reason: None,
+                identity: None,
             });
             if *approve {
                 rec.approvals += 1;

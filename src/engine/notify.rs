@@ -103,7 +103,7 @@ pub(crate) fn notification(record: &Record, run_ref: &str) -> Option<Notificatio
                 if steps.is_empty() {
                     "no steps".into()
                 } else {
-                    crate::event::rollback_steps_text(steps, partial, ", ")
+                    crate::describe::rollback_steps(steps, partial, ", ")
                 }
             ),
         ),

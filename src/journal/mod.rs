@@ -5,17 +5,35 @@
 //! (torn last line, unknown kinds); `replay` folds records into run state.
 
 mod reader;
-mod replay;
+mod runs;
+mod snapshot;
 mod stamp;
+mod state;
+mod time;
+mod who;
 mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use reader::{JournalRead, RecordStream, parse_header, read_journal, stream_journal};
-pub use replay::{
-    Change, Decided, ROLLBACK_CONTEXT, RunState, SKIPPED_WHY, SkippedRollback, StepRecord, Vote,
+pub use reader::{
+    Folded, JournalRead, RecordStream, fold_from_text, fold_journal, parse_header, read_journal,
+    stream_journal,
+};
+pub use runs::{Listed, list_runs};
+pub use snapshot::{
+    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, GateSnapshot, PlanSnapshot, RunbookSnapshot,
+    StepSnapshot, TriggerSnapshot,
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
+pub use state::{
+    AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, DeviationEntry, DeviationText,
+    Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry, MilestoneOrigin,
+    NoteEntry, OpenProcess, OutputTail, Point, ROLLBACK_CONTEXT, ReadinessEntry, RollbackProgress,
+    RollbackRun, RollbackRunAttempt, RollbackRunState, RunState, SKIPPED_WHY, SkippedRollback,
+    Stamped, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
+};
+pub use time::Ts;
+pub use who::{Who, person};
 pub use writer::{DriveLock, Flushed, Journal, append_external, append_judged};
 
 /// Where runs live by default, relative to the working directory.

@@ -1,12 +1,24 @@
 //! Reading a journal: tolerant of a torn last line (a crash mid-write), of
 //! unparseable lines in the middle (reported, skipped) and of unknown kinds.
 //! Never panics on file contents.
+//!
+//! The one reader: [`read_journal`] gives the records, [`fold_journal`] the
+//! run's fold without keeping them. Folding, the output lines and
+//! measurements that make up nearly all of a long journal take a fast path
+//! that borrows from the line instead of building a whole record; anything
+//! the fast path does not fit goes the ordinary way through
+//! `Record::from_line`.
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use serde::Deserialize;
+
 use super::JournalError;
-use crate::event::{FORMAT_VERSION, Header, Record};
+use super::state::{LiteMeasurement, RunState};
+use crate::event::{FORMAT_VERSION, Header, Phase, Record, Stream};
+use crate::signals::Verdict;
 
 /// What a journal holds.
 #[derive(Debug, Clone)]
@@ -131,10 +143,10 @@ impl<R: BufRead> RecordStream<R> {
     }
 }
 
-impl<R: BufRead> Iterator for RecordStream<R> {
-    type Item = Record;
-
-    fn next(&mut self) -> Option<Record> {
+impl<R: BufRead> RecordStream<R> {
+    /// The next complete, non-blank line; `None` at the end, at a torn
+    /// last line (`truncated_at`) or on a read error (`error`).
+    fn next_text(&mut self) -> Option<String> {
         loop {
             self.buf.clear();
             let n = match self.reader.read_until(b'\n', &mut self.buf) {
@@ -157,15 +169,176 @@ impl<R: BufRead> Iterator for RecordStream<R> {
             self.valid_len += n as u64;
             let text = String::from_utf8_lossy(&self.buf);
             let text = text.trim_end_matches(['\n', '\r']);
-            if text.trim().is_empty() {
-                continue;
-            }
-            match Record::from_line(text) {
-                Ok(r) => return Some(r),
-                Err(e) => self.warnings.push(format!("line {}: {e}", self.line_no)),
+            if !text.trim().is_empty() {
+                return Some(text.to_string());
             }
         }
     }
+
+    /// The record on a line; a line that does not parse is a warning.
+    fn parse(&mut self, text: &str) -> Option<Record> {
+        match Record::from_line(text) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.warnings.push(format!("line {}: {e}", self.line_no));
+                None
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for RecordStream<R> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            let text = self.next_text()?;
+            if let Some(record) = self.parse(&text) {
+                return Some(record);
+            }
+        }
+    }
+}
+
+/// A journal folded: the run's state and how reading went.
+#[derive(Debug, Clone)]
+pub struct Folded {
+    pub header: Header,
+    pub state: RunState,
+    /// 1-based line number of a torn (incomplete) last line, if any.
+    pub truncated_at: Option<usize>,
+    /// Lines in the middle that did not parse (`line N: error`).
+    pub warnings: Vec<String>,
+}
+
+/// Read the journal at `path` into its fold, one line at a time: nothing
+/// but the current line is held, so memory does not grow with output.
+pub fn fold_journal(path: &Path) -> Result<Folded, JournalError> {
+    let file = crate::files::open_read(path).map_err(|e| JournalError::open("open", path, e))?;
+    fold_from(BufReader::with_capacity(1 << 16, file), path)
+}
+
+/// The fold of a journal's text (tests, and journals not in a file).
+pub fn fold_from_text(text: &str) -> Result<Folded, JournalError> {
+    fold_from(text.as_bytes(), Path::new("journal"))
+}
+
+pub(crate) fn fold_from(reader: impl BufRead, path: &Path) -> Result<Folded, JournalError> {
+    let mut stream = RecordStream::new(reader, path)?;
+    let mut state = RunState::default();
+    while let Some(text) = stream.next_text() {
+        if !fast_path(&mut state, &text)
+            && let Some(record) = stream.parse(&text)
+        {
+            state.apply(&record);
+        }
+    }
+    if let Some(e) = stream.error.take() {
+        return Err(e);
+    }
+    Ok(Folded {
+        header: stream.header,
+        state,
+        truncated_at: stream.truncated_at,
+        warnings: stream.warnings,
+    })
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a, D> {
+    seq: u64,
+    #[serde(borrow)]
+    ts: Cow<'a, str>,
+    #[serde(borrow)]
+    run_id: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    data: D,
+}
+
+#[derive(Deserialize)]
+struct OutputData<'a> {
+    #[serde(borrow)]
+    step: Cow<'a, str>,
+    stream: Stream,
+    phase: Phase,
+    #[serde(borrow)]
+    line: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct MeasurementData<'a> {
+    #[serde(default, borrow)]
+    step: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    gate: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    trigger: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    measurement: Measured<'a>,
+}
+
+/// The fields of a `Measurement` the fold uses; the rest are skipped unparsed.
+#[derive(Deserialize)]
+struct Measured<'a> {
+    #[serde(borrow)]
+    at: Cow<'a, str>,
+    #[serde(default, with = "crate::signals::float_serde::option")]
+    value: Option<f64>,
+    #[serde(default, with = "crate::signals::float_serde::option")]
+    baseline: Option<f64>,
+    verdict: Verdict,
+    #[serde(default, borrow)]
+    condition: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    detail: Option<Cow<'a, str>>,
+}
+
+/// Fold the two kinds that fill a long journal without building a record.
+/// Returns false when the line is something else (or not the expected shape).
+fn fast_path(state: &mut RunState, text: &str) -> bool {
+    // A quote inside a JSON string is always escaped, so this unescaped
+    // pattern can only be a key and its value; which object it belongs to is
+    // checked by deserializing the top level and comparing `type`.
+    if text.contains(r#""type":"output""#) {
+        let Ok(l) = serde_json::from_str::<Envelope<'_, OutputData<'_>>>(text) else {
+            return false;
+        };
+        if l.kind != "output" {
+            return false;
+        }
+        let d = &l.data;
+        state.apply_output(l.seq, &l.ts, &l.run_id, &d.step, d.stream, d.phase, &d.line);
+        return true;
+    }
+    if text.contains(r#"_measurement""#) {
+        let Ok(l) = serde_json::from_str::<Envelope<'_, MeasurementData<'_>>>(text) else {
+            return false;
+        };
+        let d = &l.data;
+        let m = &d.measurement;
+        let lite = LiteMeasurement {
+            step: d.step.as_deref(),
+            gate: d.gate.as_deref(),
+            trigger: d.trigger.as_deref(),
+            at: &m.at,
+            value: m.value,
+            baseline: m.baseline,
+            verdict: m.verdict,
+            condition: m.condition.as_deref(),
+            detail: m.detail.as_deref(),
+        };
+        let fits = match l.kind.as_ref() {
+            "gate_measurement" => lite.step.is_some() && lite.gate.is_some(),
+            "trigger_measurement" => lite.trigger.is_some(),
+            _ => false,
+        };
+        if fits {
+            state.apply_measurement(l.seq, &l.ts, &l.run_id, &lite);
+        }
+        return fits;
+    }
+    false
 }
 
 #[cfg(test)]

@@ -1,16 +1,15 @@
 //! `dry_run_passed`: the dry runs recorded in run journals
-//! (`<runs_dir>/<run-id>/journal.jsonl`), read through the journal's wire
-//! shape (`{"type": ..., "data": ..., "ts": ...}` per line after a header).
-//! Only the fields this check needs are read, and a line that does not parse
-//! is skipped: a torn or newer journal never makes the check pass by accident.
+//! (`<runs_dir>/<run-id>/journal.jsonl`), each read through the journal's
+//! one tolerant reader into its fold (`journal::RunState`). A line that does
+//! not parse is skipped: a torn or newer journal never makes the check pass
+//! by accident.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::SystemTime;
 
-use serde::Deserialize;
-
 use super::time::parse_instant;
+use crate::journal::{Listed, RunState};
 
 /// One run, as far as readiness cares.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,36 +30,19 @@ pub struct RunSummary {
     pub failed_queries: BTreeSet<String>,
 }
 
-#[derive(Deserialize)]
-struct Line {
-    #[serde(default)]
-    run_id: String,
-    #[serde(default)]
-    ts: String,
-    #[serde(rename = "type", default)]
-    kind: String,
-    #[serde(default)]
-    data: serde_json::Value,
-}
-
-/// Every run journal under `dir` (missing directory: none).
+/// Every run journal under `dir` (missing directory: none). A symbolic
+/// link is never followed to a run directory or a journal.
 pub fn read_runs(dir: &Path) -> Vec<RunSummary> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(listed) = crate::journal::list_runs(dir) else {
         return Vec::new();
     };
-    // A symbolic link is never followed to a run directory or a journal
-    // (`DirEntry::file_type` does not follow one: a link is not a directory).
-    let mut runs: Vec<RunSummary> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| {
-            let mut text = String::new();
-            crate::files::open_read(&e.path().join("journal.jsonl"))
-                .and_then(|mut f| std::io::Read::read_to_string(&mut f, &mut text))
-                .ok()
-                .map(|_| text)
+    let mut runs: Vec<RunSummary> = listed
+        .iter()
+        .filter_map(|l| match l {
+            Listed::Journal(path) => crate::journal::fold_journal(path).ok(),
+            Listed::Link(_) => None,
         })
-        .filter_map(|text| summarize(&text))
+        .filter_map(|folded| RunSummary::from_state(&folded.state))
         .collect();
     runs.sort_by(|a, b| a.run_id.cmp(&b.run_id));
     runs
@@ -68,67 +50,33 @@ pub fn read_runs(dir: &Path) -> Vec<RunSummary> {
 
 /// The run a journal's text records, if it records a start.
 pub fn summarize(text: &str) -> Option<RunSummary> {
-    let mut run: Option<RunSummary> = None;
-    for line in text.lines() {
-        let Ok(line) = serde_json::from_str::<Line>(line) else {
-            continue;
-        };
-        let text_field = |key: &str| {
-            line.data
-                .get(key)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
-        match line.kind.as_str() {
-            "run_started" => {
-                run = Some(RunSummary {
-                    run_id: line.run_id.clone(),
-                    runbook_name: text_field("runbook_name").unwrap_or_default(),
-                    runbook_path: text_field("runbook_path").unwrap_or_default(),
-                    env: text_field("env"),
-                    dry_run: line
-                        .data
-                        .get("dry_run")
-                        .and_then(serde_json::Value::as_bool)
-                        .unwrap_or(false),
-                    outcome: None,
-                    finished: None,
-                    queries_ok: None,
-                    failed_queries: BTreeSet::new(),
-                });
-            }
-            "gate_measurement" | "trigger_measurement" | "baseline" | "trigger_source_error" => {
-                let errored = line.kind == "trigger_source_error"
-                    || line.data.pointer("/measurement/verdict")
-                        == Some(&serde_json::Value::from("error"));
-                let which = match line.kind.as_str() {
-                    "gate_measurement" => text_field("step")
-                        .zip(text_field("gate"))
-                        .map(|(step, gate)| format!("{step}.{gate}")),
-                    "baseline" => text_field("check"),
-                    _ => text_field("trigger"),
-                };
-                if let (true, Some(run), Some(which)) = (errored, &mut run, which) {
-                    run.failed_queries.insert(which);
-                }
-            }
-            "run_finished" => {
-                if let Some(run) = &mut run {
-                    run.outcome = text_field("outcome");
-                    run.queries_ok = line
-                        .data
-                        .get("queries_ok")
-                        .and_then(serde_json::Value::as_bool);
-                    run.finished = parse_instant(&line.ts).ok();
-                }
-            }
-            _ => {}
-        }
-    }
-    run
+    let folded = crate::journal::fold_from_text(text).ok()?;
+    RunSummary::from_state(&folded.state)
 }
 
 impl RunSummary {
+    /// What readiness needs of a folded run; `None` if it never started.
+    pub fn from_state(state: &RunState) -> Option<RunSummary> {
+        let started = state.started.as_ref()?;
+        let last = state.last_finished.as_ref();
+        Some(RunSummary {
+            run_id: state.run_id.clone(),
+            runbook_name: started.runbook_name.clone(),
+            runbook_path: started.runbook_path.clone(),
+            env: started.env.clone(),
+            dry_run: started.dry_run,
+            outcome: last
+                .and_then(|f| serde_json::to_value(f.outcome).ok())
+                .and_then(|v| v.as_str().map(str::to_string)),
+            finished: state
+                .finished_at
+                .as_ref()
+                .and_then(|f| parse_instant(&f.raw).ok()),
+            queries_ok: last.and_then(|f| f.queries_ok),
+            failed_queries: state.query_errors.clone(),
+        })
+    }
+
     /// Whether this run is of `runbook` (its name, or its path as given).
     pub fn is_of(&self, runbook: &str) -> bool {
         self.runbook_name == runbook
@@ -152,13 +100,44 @@ impl RunSummary {
 mod tests {
     use super::*;
 
+    const HEADER: &str = r#"{"format_version":1,"journal":"cutover-journal","run_id":"r","created":"2026-11-20T10:00:00Z"}"#;
+
+    fn started(id: &str, name: &str, path: &str, env: &str, dry: bool) -> String {
+        format!(
+            r#"{{"seq":1,"ts":"2026-11-20T10:00:00.125Z","run_id":"{id}","actor":"a@h","type":"run_started","data":{{"plan_hash":"h","runbook_name":"{name}","runbook_path":"{path}","runbook_sha256":"s","env":{env},"production":false,"dry_run":{dry},"pid":1,"set":[],"plan":{{}}}}}}"#
+        )
+    }
+
+    fn finished(seq: u64, ts: &str, outcome: &str, queries_ok: Option<bool>) -> String {
+        let q = queries_ok
+            .map(|q| format!(r#","queries_ok":{q}"#))
+            .unwrap_or_default();
+        format!(
+            r#"{{"seq":{seq},"ts":"{ts}","run_id":"r","actor":"a@h","type":"run_finished","data":{{"outcome":"{outcome}","exit_code":0,"dry_run":true,"failed_steps":[]{q},"message":"ok"}}}}"#
+        )
+    }
+
+    fn error_measurement(seq: u64) -> String {
+        format!(
+            r#"{{"seq":{seq},"ts":"2026-11-20T10:00:01Z","run_id":"r","actor":"a","type":"gate_measurement","data":{{"step":"switch","gate":"before-1","measurement":{{"at":"2026-11-20T10:00:01Z","source":"prom","query":"q","verdict":"error","duration_ms":1}}}}}}"#
+        )
+    }
+
     #[test]
     fn a_journal_gives_its_run_and_outcome() {
-        let text = r#"{"format_version":1,"journal":"cutover-journal","run_id":"r1","created":"2026-11-20T10:00:00Z"}
-{"seq":1,"ts":"2026-11-20T10:00:00.125Z","run_id":"r1","actor":"a@h","type":"run_started","data":{"runbook_name":"payments","runbook_path":"runbooks/payments.toml","env":"staging","dry_run":true}}
-{"seq":2,"ts":"2026-11-20T10:05:00.500Z","run_id":"r1","actor":"a@h","type":"run_finished","data":{"outcome":"completed","exit_code":0,"dry_run":true,"message":"ok"}}
-{"seq":3,"ts":"2026-11-20T10:05:01Z","run_id":"r1","actor":"a@h","ty"#;
-        let run = summarize(text).expect("a run");
+        let text = format!(
+            "{HEADER}\n{}\n{}\n{}",
+            started(
+                "r1",
+                "payments",
+                "runbooks/payments.toml",
+                r#""staging""#,
+                true
+            ),
+            finished(2, "2026-11-20T10:05:00.500Z", "completed", None),
+            r#"{"seq":3,"ts":"2026-11-20T10:05:01Z","run_id":"r1","actor":"a@h","ty"#
+        );
+        let run = summarize(&text).expect("a run");
         assert!(run.dry_run_completed());
         assert!(run.queries_worked());
         assert!(run.is_of("payments"));
@@ -175,12 +154,15 @@ mod tests {
 
     #[test]
     fn a_dry_run_whose_queries_errored_completed_but_did_not_work() {
-        let text = r#"{"seq":1,"ts":"2026-11-20T10:00:00Z","run_id":"r3","actor":"a","type":"run_started","data":{"runbook_name":"p","runbook_path":"p.toml","dry_run":true}}
-{"seq":2,"ts":"2026-11-20T10:00:01Z","run_id":"r3","actor":"a","type":"gate_measurement","data":{"step":"switch","gate":"before-1","measurement":{"verdict":"error"}}}
-{"seq":3,"ts":"2026-11-20T10:00:01Z","run_id":"r3","actor":"a","type":"gate_measurement","data":{"step":"switch","gate":"before-1","measurement":{"verdict":"error"}}}
-{"seq":4,"ts":"2026-11-20T10:00:01Z","run_id":"r3","actor":"a","type":"trigger_source_error","data":{"trigger":"errors","detail":"refused"}}
-{"seq":5,"ts":"2026-11-20T10:00:02Z","run_id":"r3","actor":"a","type":"run_finished","data":{"outcome":"completed","exit_code":0,"dry_run":true,"queries_ok":false,"message":"m"}}"#;
-        let run = summarize(text).expect("a run");
+        let text = format!(
+            "{HEADER}\n{}\n{}\n{}\n{}\n{}\n",
+            started("r3", "p", "p.toml", "null", true),
+            error_measurement(2),
+            error_measurement(3),
+            r#"{"seq":4,"ts":"2026-11-20T10:00:01Z","run_id":"r3","actor":"a","type":"trigger_source_error","data":{"trigger":"errors","detail":"refused"}}"#,
+            finished(5, "2026-11-20T10:00:02Z", "completed", Some(false)),
+        );
+        let run = summarize(&text).expect("a run");
         assert!(run.dry_run_completed());
         assert!(!run.queries_worked());
         assert_eq!(run.failed_queries.len(), 2);
@@ -188,22 +170,20 @@ mod tests {
 
     #[test]
     fn an_unfinished_run_has_no_outcome() {
-        let text = r#"{"seq":1,"ts":"2026-11-20T10:00:00Z","run_id":"r2","actor":"a","type":"run_started","data":{"runbook_name":"p","runbook_path":"p.toml","dry_run":true}}"#;
-        let run = summarize(text).expect("a run");
+        let text = format!("{HEADER}\n{}\n", started("r2", "p", "p.toml", "null", true));
+        let run = summarize(&text).expect("a run");
         assert!(!run.dry_run_completed());
         assert!(run.queries_worked());
         assert_eq!(summarize("not json\n"), None);
+        assert_eq!(summarize(&format!("{HEADER}\n")), None, "never started");
     }
 
     #[test]
     fn runs_behind_a_symbolic_link_are_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let runs = dir.path().join("runs");
-        let journal = |id: &str| {
-            format!(
-                r#"{{"seq":1,"ts":"2026-11-20T10:00:00Z","run_id":"{id}","actor":"a","type":"run_started","data":{{"runbook_name":"p","runbook_path":"p.toml","dry_run":true}}}}"#
-            )
-        };
+        let journal =
+            |id: &str| format!("{HEADER}\n{}\n", started(id, "p", "p.toml", "null", true));
         for (parent, id) in [(&runs, "real"), (&dir.path().join("elsewhere"), "planted")] {
             std::fs::create_dir_all(parent.join(id)).unwrap();
             std::fs::write(parent.join(id).join("journal.jsonl"), journal(id)).unwrap();

@@ -344,15 +344,14 @@ pub fn render(r: &Report) -> String {
 mod tests {
     use super::*;
     use crate::event::{Event, StepState};
-    use crate::report::builder::Builder;
+    use crate::report::build::testing::TestJournal;
 
     #[test]
     fn every_journal_string_is_escaped() {
         let evil = "<img src=x onerror=alert(1)>";
-        let mut b = Builder::new("j<x>", "r\"'");
+        let mut b = TestJournal::new("j<x>", "r\"'");
         let at = "2026-01-01T00:00:00.000Z";
         b.push(
-            1,
             at,
             evil,
             Event::StepState {
@@ -362,13 +361,12 @@ mod tests {
             },
         );
         b.output(
+            at,
             evil,
             crate::event::Stream::Stdout,
-            crate::event::Phase::Step,
             "</pre><script>x</script>",
         );
         b.push(
-            2,
             at,
             evil,
             Event::Note {
@@ -376,7 +374,6 @@ mod tests {
             },
         );
         b.push(
-            3,
             at,
             evil,
             Event::Milestone {
@@ -386,7 +383,6 @@ mod tests {
             },
         );
         b.push(
-            4,
             at,
             evil,
             Event::StepState {
@@ -395,7 +391,7 @@ mod tests {
                 detail: Some(evil.into()),
             },
         );
-        let html = render(&b.finish(None, vec![evil.into()]));
+        let html = render(&b.finish_with(vec![evil.into()]));
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains("&lt;/pre&gt;&lt;script&gt;x"), "{html}");

@@ -245,15 +245,14 @@ pub fn render(r: &Report) -> String {
 mod tests {
     use super::*;
     use crate::event::{Event, StepState};
-    use crate::report::builder::Builder;
+    use crate::report::build::testing::TestJournal;
 
     #[test]
     fn commands_in_code_spans_read_as_written() {
         let cmd = "cp a b && echo 0 > x/error_rate";
-        let mut b = Builder::new("j", "r");
+        let mut b = TestJournal::new("j", "r");
         let at = "2026-01-01T00:00:00.000Z";
         b.push(
-            1,
             at,
             "op@h",
             Event::StepState {
@@ -263,14 +262,13 @@ mod tests {
             },
         );
         b.push(
-            2,
             at,
             "op@h",
             Event::Note {
                 text: "<script>alert(1)</script> ran `cat x | wc`".into(),
             },
         );
-        let md = render(&b.finish(None, Vec::new()));
+        let md = render(&b.finish());
         // In the timeline and deviations tables: step id and command verbatim, pipe escaped.
         assert!(
             md.contains(&format!(
@@ -290,14 +288,10 @@ mod tests {
 
     #[test]
     fn trigger_measurements_are_breaches_not_passes() {
-        use crate::report::builder::MeasuredCheck;
         use crate::signals::Verdict;
-        let mut b = Builder::new("j", "r");
-        let gate = MeasuredCheck::Gate {
-            step: "s",
-            gate: "g",
-        };
-        let trigger = MeasuredCheck::Trigger { trigger: "errors" };
+        let mut b = TestJournal::new("j", "r");
+        let gate = ("s", Some("g"));
+        let trigger = ("errors", None);
         let at = "2026-01-01T00:00:00.000Z";
         // A trigger's verdict is its `fire_if`: pass = breach.
         for v in [
@@ -307,11 +301,11 @@ mod tests {
             Verdict::Pass,
             Verdict::Pass,
         ] {
-            b.measurement(trigger, at, Some(1.0), v, None);
+            b.measurement(at, trigger, Some(1.0), v);
         }
-        b.measurement(trigger, at, None, Verdict::Error, None);
-        b.measurement(gate, at, Some(1.0), Verdict::Pass, None);
-        let r = b.finish(None, Vec::new());
+        b.measurement(at, trigger, None, Verdict::Error);
+        b.measurement(at, gate, Some(1.0), Verdict::Pass);
+        let r = b.finish();
         let t = &r.checks["errors"];
         assert_eq!(
             t.trigger_counts,

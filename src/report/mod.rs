@@ -1,13 +1,13 @@
 //! The post-launch report, built from a run's journal alone.
 //!
-//! `read` streams the journal into `builder::Builder` (plain synchronous code,
-//! unit-tested without files); `analysis` computes the critical path and time
+//! `read` folds the journal (`journal::fold_journal`) and `build` makes the
+//! report a view of that fold, in the words of `describe`; `analysis` computes the critical path and time
 //! to detect / mitigate; `markdown`, `html` (with `chart` for its SVG) and
 //! `json` render a `model::Report`, the first two from the words `view`
 //! computes for both; `summary` folds many runs into program KPIs.
 
 pub mod analysis;
-pub mod builder;
+pub(crate) mod build;
 pub mod chart;
 pub mod escape;
 pub mod html;
@@ -51,27 +51,7 @@ impl ReportError {
 }
 
 /// A measured value as people read it: `0.0213`, `1200`, `NaN`.
-pub(crate) fn fmt_value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else if (v - v.trunc()).abs() < f64::EPSILON && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        let s = format!("{v:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s == "0" || s == "-0" {
-            format!("{v:.3e}")
-        } else {
-            s.to_string()
-        }
-    }
-}
+pub(crate) use crate::describe::value as fmt_value;
 
 #[cfg(test)]
 mod tests {

@@ -4,18 +4,15 @@
 //! No raw output is kept: per step, line counts and the last few lines.
 //! Measurements are kept as `(time, value, verdict)` points for the charts.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
 use super::analysis::Impact;
 use super::time::Ts;
-use crate::event::{Outcome, Stream};
-use crate::signals::Verdict;
-
-/// Output lines kept per step and phase (the rest are only counted).
-pub const LAST_LINES: usize = 5;
+use crate::event::Outcome;
+pub use crate::journal::{CheckKind, Fired, LAST_LINES, OutputTail, Point, VerdictCounts};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -101,27 +98,6 @@ pub struct AttemptReport {
     pub detail: Option<String>,
 }
 
-/// Output counted, the last lines kept.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct OutputTail {
-    pub stdout_lines: u64,
-    pub stderr_lines: u64,
-    pub last_lines: VecDeque<String>,
-}
-
-impl OutputTail {
-    pub(crate) fn push(&mut self, stream: Stream, line: String) {
-        match stream {
-            Stream::Stdout => self.stdout_lines += 1,
-            Stream::Stderr => self.stderr_lines += 1,
-        }
-        if self.last_lines.len() == LAST_LINES {
-            self.last_lines.pop_front();
-        }
-        self.last_lines.push_back(line);
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct RollbackStepReport {
     pub action: String,
@@ -152,28 +128,6 @@ pub struct RollbackStepReport {
     pub skip_reason: Option<String>,
 }
 
-impl RollbackStepReport {
-    /// A rollback step before its action started.
-    pub(crate) fn new(action: String, partial: bool, started: Ts) -> Self {
-        RollbackStepReport {
-            action,
-            partial,
-            started,
-            ended: None,
-            ok: None,
-            exit_code: None,
-            duration_ms: None,
-            detail: None,
-            output: OutputTail::default(),
-            attempts: 0,
-            failed_attempts: Vec::new(),
-            skipped_by: None,
-            skipped_at: None,
-            skip_reason: None,
-        }
-    }
-}
-
 /// A rollback attempt that was followed by another one.
 #[derive(Debug, Clone, Serialize)]
 pub struct RollbackAttemptReport {
@@ -185,13 +139,6 @@ pub struct RollbackAttemptReport {
     pub exit_code: Option<i32>,
     pub duration_ms: Option<u64>,
     pub detail: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    Gate,
-    Trigger,
 }
 
 /// A gate or trigger with every measured value against its target.
@@ -233,14 +180,6 @@ pub struct CheckReport {
     pub points: Vec<Point>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct VerdictCounts {
-    pub pass: u64,
-    pub fail: u64,
-    pub inconclusive: u64,
-    pub error: u64,
-}
-
 /// A trigger's measurements: `breach` (its `fire_if` held), `ok` (it did not),
 /// `inconclusive`, `error`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -251,14 +190,13 @@ pub struct TriggerCounts {
     pub error: u64,
 }
 
-impl VerdictCounts {
-    pub fn as_trigger(self) -> TriggerCounts {
-        TriggerCounts {
-            breach: self.pass,
-            ok: self.fail,
-            inconclusive: self.inconclusive,
-            error: self.error,
-        }
+/// A trigger's verdicts as breaches and not: its `fire_if` holding is a breach.
+pub fn trigger_counts(c: VerdictCounts) -> TriggerCounts {
+    TriggerCounts {
+        breach: c.pass,
+        ok: c.fail,
+        inconclusive: c.inconclusive,
+        error: c.error,
     }
 }
 
@@ -273,7 +211,7 @@ impl CheckReport {
                 c.pass, c.fail, c.inconclusive, c.error
             ),
             CheckKind::Trigger => {
-                let t = c.as_trigger();
+                let t = trigger_counts(c);
                 format!(
                     "{} breach, {} ok, {} inconclusive, {} error",
                     t.breach, t.ok, t.inconclusive, t.error
@@ -281,33 +219,6 @@ impl CheckReport {
             }
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    pub ms: i64,
-    pub value: Option<f64>,
-    pub verdict: Verdict,
-}
-
-impl Point {
-    /// Whether this measurement is the bad kind for its check.
-    pub fn breach(&self, kind: CheckKind) -> bool {
-        match kind {
-            // A trigger "passes" when its `fire_if` holds.
-            CheckKind::Trigger => self.verdict == Verdict::Pass,
-            CheckKind::Gate => self.verdict == Verdict::Fail,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Fired {
-    pub at: Ts,
-    pub action: String,
-    pub condition: String,
-    pub value: Option<f64>,
-    pub held_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -386,35 +297,4 @@ pub struct CriticalPathReport {
     pub duration_ms: u64,
     /// Share of the run's duration, 0..=1.
     pub share: Option<f64>,
-}
-
-impl CheckReport {
-    pub(crate) fn new(key: &str, kind: CheckKind, step: Option<String>) -> Self {
-        CheckReport {
-            key: key.to_string(),
-            kind,
-            step,
-            when: None,
-            source: String::new(),
-            query: String::new(),
-            condition: String::new(),
-            shadow: false,
-            action: None,
-            baseline: None,
-            result: None,
-            detail: None,
-            started: None,
-            finished: None,
-            counts: VerdictCounts::default(),
-            trigger_counts: None,
-            min: None,
-            max: None,
-            last: None,
-            first_breach: None,
-            first_breach_value: None,
-            fired: None,
-            source_errors: 0,
-            points: Vec::new(),
-        }
-    }
 }

@@ -3,10 +3,10 @@
 //! unescaped strings (`Span`s). Each renderer only escapes them and lays them
 //! out (`markdown::spans`, `html::spans`); the JSON renders the model itself.
 
-use super::builder::SKIPPED_WHY;
 use super::fmt_value;
 use super::model::{CheckKind, CheckReport, Report, RollbackStepReport, StepReport};
 use super::time::{Ts, human_ms};
+use crate::journal::SKIPPED_WHY;
 
 /// Section headings (tests look for them).
 pub const SECTIONS: [&str; 11] = [

@@ -5,7 +5,7 @@ mod progress;
 mod reporter;
 
 pub use progress::ProgressReporter;
-pub use reporter::{EventSink, PlainReporter, describe};
+pub use reporter::{EventSink, PlainReporter};
 
 use std::io::IsTerminal;
 

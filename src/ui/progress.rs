@@ -3,7 +3,8 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::reporter::{EventSink, describe};
+use super::reporter::EventSink;
+use crate::describe::live as describe;
 use crate::event::{Event, Record};
 
 pub struct ProgressReporter {

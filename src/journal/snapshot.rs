@@ -1,0 +1,256 @@
+//! `PlanSnapshot`: the parts of the plan journaled in `run_started.plan`
+//! that the fold and the views read, typed. The journaled plan is the whole
+//! resolved runbook, masked; a view never needs the runbook file.
+//!
+//! Tolerant on purpose: every field has a default, unknown fields are
+//! ignored, and a value of the wrong shape leaves its field at the default
+//! (an old journal, or one written by a newer cutover, still reads).
+//! `format_version` is the plan's own (`plan::PLAN_FORMAT_VERSION`; 0 in
+//! journals that predate it).
+
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct PlanSnapshot {
+    pub format_version: u32,
+    pub env: Option<String>,
+    pub production: bool,
+    pub runbook: RunbookSnapshot,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RunbookSnapshot {
+    pub name: String,
+    pub owner: Option<String>,
+    pub change: Option<String>,
+    /// `[teams]`: who is in each team an `approvers` entry names.
+    pub teams: IndexMap<String, Vec<String>>,
+    /// `[runbook] declared_identities`: names given with `--as` count in production.
+    pub declared_identities: bool,
+    #[serde(deserialize_with = "tolerant_list")]
+    pub steps: Vec<StepSnapshot>,
+    #[serde(deserialize_with = "tolerant_list")]
+    pub triggers: Vec<TriggerSnapshot>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct StepSnapshot {
+    pub id: String,
+    pub action: ActionSnapshot,
+    pub needs: Vec<String>,
+    /// As journaled (`"2m"`); see [`StepSnapshot::timeout`].
+    #[serde(rename = "timeout")]
+    pub timeout_text: Option<String>,
+    pub retries: RetriesSnapshot,
+    /// The rollback action, if the step has one.
+    pub rollback: Option<Value>,
+    pub approval: Option<ApprovalSnapshot>,
+    #[serde(deserialize_with = "tolerant_list")]
+    pub gates: Vec<GateSnapshot>,
+    pub milestone: Option<String>,
+}
+
+impl StepSnapshot {
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout_text
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+    }
+
+    pub fn has_rollback(&self) -> bool {
+        self.rollback.as_ref().is_some_and(|r| !r.is_null())
+    }
+
+    pub fn is_manual(&self) -> bool {
+        self.action.kind == "manual"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct ActionSnapshot {
+    /// `run`, `http` or `manual`.
+    pub kind: String,
+}
+
+impl Default for ActionSnapshot {
+    fn default() -> Self {
+        ActionSnapshot { kind: "run".into() }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct RetriesSnapshot {
+    pub attempts: u32,
+}
+
+/// A step's go/no-go as planned: who may vote and how many must.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ApprovalSnapshot {
+    pub min: u32,
+    pub approvers: Vec<String>,
+    pub no_self_approval: bool,
+    /// A reason is required.
+    pub reason: bool,
+}
+
+impl ApprovalSnapshot {
+    /// Approvals needed (at least one).
+    pub fn needed(&self) -> u32 {
+        self.min.max(1)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct GateSnapshot {
+    pub id: String,
+    pub when: Option<String>,
+    pub shadow: bool,
+    #[serde(flatten)]
+    pub check: CheckSnapshot,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct TriggerSnapshot {
+    pub id: String,
+    pub action: Option<String>,
+    #[serde(flatten)]
+    pub check: CheckSnapshot,
+}
+
+/// What a gate or trigger measures: source, query and condition.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct CheckSnapshot {
+    pub source: String,
+    pub condition_text: String,
+    pub probe: Option<Value>,
+}
+
+impl CheckSnapshot {
+    /// The query as shown: the query text, the URL, or the monitor id.
+    pub fn query(&self) -> Option<String> {
+        let probe = self.probe.as_ref()?;
+        let q = probe
+            .get("query")
+            .or_else(|| probe.get("url"))
+            .or_else(|| probe.get("monitor"))?;
+        Some(q.as_str().map_or_else(|| q.to_string(), str::to_string))
+    }
+}
+
+impl PlanSnapshot {
+    /// The typed view of a journaled plan; whatever does not fit stays at
+    /// its default.
+    pub fn from_value(plan: &Value) -> PlanSnapshot {
+        PlanSnapshot::deserialize(plan).unwrap_or_else(|_| PlanSnapshot {
+            format_version: plan
+                .get("format_version")
+                .and_then(Value::as_u64)
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(0),
+            runbook: plan
+                .get("runbook")
+                .and_then(|r| RunbookSnapshot::deserialize(r).ok())
+                .unwrap_or_default(),
+            ..PlanSnapshot::default()
+        })
+    }
+
+    pub fn step(&self, id: &str) -> Option<&StepSnapshot> {
+        self.runbook.steps.iter().find(|s| s.id == id)
+    }
+
+    pub fn step_ids(&self) -> impl Iterator<Item = &str> {
+        self.runbook.steps.iter().map(|s| s.id.as_str())
+    }
+}
+
+/// A list whose elements that do not fit are skipped, so one odd step does
+/// not hide the others.
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "serde's deserialize_with signature; this one never fails"
+)]
+fn tolerant_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let values = Option::<Vec<Value>>::deserialize(deserializer)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    Ok(values
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_views_need_and_tolerates_the_rest() {
+        let plan = serde_json::json!({
+            "format_version": 1,
+            "production": true,
+            "runbook": {
+                "name": "pay",
+                "owner": "team-payments",
+                "teams": {"sre": ["alice", "bob"]},
+                "steps": [
+                    {"id": "a", "action": {"kind": "manual", "instructions": "x"},
+                     "timeout": "2m", "retries": {"attempts": 2, "backoff": "1s"},
+                     "rollback": null, "approval": {"min": 2, "approvers": ["team:sre"]},
+                     "gates": [{"id": "g", "when": "after", "shadow": true, "source": "prom",
+                                "condition_text": "< 1", "probe": {"probe": "query", "query": "up"}}],
+                     "future_field": [1, 2]},
+                    "not a step",
+                    {"id": "b", "needs": ["a"], "rollback": {"command": "undo", "kind": "run"}}
+                ],
+                "triggers": [{"id": "t", "action": "rollback", "source": "prom",
+                              "condition_text": "> 0.5", "probe": {"monitor": 42}}]
+            }
+        });
+        let p = PlanSnapshot::from_value(&plan);
+        assert_eq!(p.format_version, 1);
+        assert!(p.production);
+        assert_eq!(p.step_ids().collect::<Vec<_>>(), ["a", "b"]);
+        let a = p.step("a").unwrap();
+        assert!(a.is_manual());
+        assert_eq!(a.timeout(), Some(Duration::from_mins(2)));
+        assert_eq!(a.retries.attempts, 2);
+        assert!(!a.has_rollback());
+        assert_eq!(a.approval.as_ref().unwrap().needed(), 2);
+        assert_eq!(a.gates[0].check.query().as_deref(), Some("up"));
+        assert!(p.step("b").unwrap().has_rollback());
+        assert_eq!(p.step("b").unwrap().action.kind, "run");
+        assert_eq!(p.runbook.triggers[0].check.query().as_deref(), Some("42"));
+        assert_eq!(p.runbook.teams["sre"], ["alice", "bob"]);
+    }
+
+    #[test]
+    fn an_unreadable_plan_is_an_empty_one() {
+        assert_eq!(
+            PlanSnapshot::from_value(&serde_json::json!("x")),
+            PlanSnapshot::default()
+        );
+        let odd = PlanSnapshot::from_value(
+            &serde_json::json!({"production": "yes", "runbook": {"name": "n"}}),
+        );
+        assert_eq!(odd.runbook.name, "n");
+    }
+}
