@@ -40,12 +40,6 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'_');
 
-/// `text` an operator typed into a run, masked with the secrets the run's
-/// journaled `plan` declares, as this process's environment holds them.
-pub fn mask_operator_text(plan: Option<&serde_json::Value>, text: &str) -> String {
-    Masker::for_journaled_plan(plan, &|name| std::env::var(name).ok()).mask(text)
-}
-
 /// Every URL-encoded spelling of `secret` that common tools produce, with
 /// upper- and lower-case hex digits and `+` for spaces.
 fn url_encodings(secret: &str) -> Vec<String> {
@@ -182,24 +176,6 @@ impl Masker {
     ) -> Self {
         let values: Vec<String> = vars.into_iter().filter_map(lookup).collect();
         Masker::new(values.iter().map(String::as_str))
-    }
-
-    /// A masker for text an operator types into a run (`note`, `approve
-    /// --reason`, ...), from a process that has no plan, only the journal:
-    /// the journaled plan names the environment variables that hold secrets
-    /// (`/runbook/secrets/*/env`), and `lookup` reads their values here. A
-    /// secret this process's environment lacks is out of reach.
-    pub fn for_journaled_plan(
-        plan: Option<&serde_json::Value>,
-        lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Self {
-        let vars = plan
-            .and_then(|p| p.pointer("/runbook/secrets"))
-            .and_then(serde_json::Value::as_object)
-            .into_iter()
-            .flat_map(|secrets| secrets.values())
-            .filter_map(|s| s.get("env").and_then(serde_json::Value::as_str));
-        Masker::from_env_vars(vars, lookup)
     }
 
     /// Mask every string (and object key) of a JSON tree in place. Masking
@@ -400,18 +376,6 @@ mod tests {
             tree,
             serde_json::json!({ "x": ["k=***", 1, null], "***": { "y": "***" } })
         );
-    }
-
-    #[test]
-    fn a_journaled_plan_names_the_variables_whose_values_are_masked() {
-        let plan = serde_json::json!({ "runbook": { "secrets": {
-            "tok": { "env": "TOKEN", "required": true },
-            "unset": { "env": "UNSET", "required": false },
-        }}});
-        let lookup = |name: &str| (name == "TOKEN").then(|| "s3cr3t-value".to_string());
-        let m = Masker::for_journaled_plan(Some(&plan), &lookup);
-        assert_eq!(m.mask("pasted s3cr3t-value"), "pasted ***");
-        assert!(Masker::for_journaled_plan(None, &lookup).is_empty());
     }
 
     #[test]

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use indexmap::IndexMap;
-use serde_json::Value;
 
 use crate::cli::ApproveArgs;
 use crate::engine::approval::{self, Ballot, Cast, Judging, Policy, Refusal};
@@ -30,47 +29,23 @@ struct Rules {
 
 impl Rules {
     fn from_plan(state: &RunState, step: &str, run_id: &str) -> Result<Rules, Error> {
-        let started = state.started.as_ref();
-        let plan = started.map(|s| &s.plan);
-        let steps: &[Value] = plan
-            .and_then(|p| p.pointer("/runbook/steps"))
-            .and_then(Value::as_array)
-            .map_or(&[], Vec::as_slice);
-        let found = steps
-            .iter()
-            .find(|s| s.get("id").and_then(Value::as_str) == Some(step))
-            .ok_or_else(|| {
-                let ids = steps
-                    .iter()
-                    .filter_map(|s| s.get("id").and_then(Value::as_str));
-                let hint = crate::diag::did_you_mean(step, ids)
-                    .map(|h| format!(": {h}"))
-                    .unwrap_or_default();
-                Error::Usage(format!("run `{run_id}` has no step `{step}`{hint}"))
-            })?;
-        let policy: Policy = match found.get("approval") {
-            Some(a) if !a.is_null() => serde_json::from_value(a.clone()).map_err(|e| {
-                Error::Internal(format!(
-                    "the journaled approval of `{step}` is unreadable: {e}"
-                ))
-            })?,
-            _ => {
-                return Err(Error::Usage(format!(
-                    "step `{step}` of run `{run_id}` has no approval to give"
-                )));
-            }
+        let plan = &state.plan;
+        let found = plan.step(step).ok_or_else(|| {
+            let hint = crate::diag::did_you_mean(step, plan.step_ids())
+                .map(|h| format!(": {h}"))
+                .unwrap_or_default();
+            Error::Usage(format!("run `{run_id}` has no step `{step}`{hint}"))
+        })?;
+        let Some(approval) = &found.approval else {
+            return Err(Error::Usage(format!(
+                "step `{step}` of run `{run_id}` has no approval to give"
+            )));
         };
         Ok(Rules {
-            policy,
-            teams: plan
-                .and_then(|p| p.pointer("/runbook/teams"))
-                .and_then(|t| serde_json::from_value(t.clone()).ok())
-                .unwrap_or_default(),
-            production: started.is_some_and(|s| s.production),
-            declared_ok: plan
-                .and_then(|p| p.pointer("/runbook/declared_identities"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            policy: Policy::from(approval),
+            teams: plan.runbook.teams.clone(),
+            production: state.started.as_ref().is_some_and(|s| s.production),
+            declared_ok: plan.runbook.declared_identities,
         })
     }
 }
@@ -133,7 +108,7 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
         .reason
         .as_deref()
         .filter(|r| !r.trim().is_empty())
-        .map(|r| crate::secrets::mask_operator_text(state.started.as_ref().map(|s| &s.plan), r));
+        .map(|r| super::plan_masker(&state.plan).mask(r));
     let reason = reason.as_deref();
     let written = append_judged(&path, &stamp, &read, |appended, next_seq| {
         for r in appended {

@@ -15,27 +15,16 @@ pub fn exec(args: &DoneArgs) -> Result<ExitCode, Error> {
     let read = read_journal(&path)?;
     let mut state = RunState::replay(&read.records);
     let run_id = &read.header.run_id;
-    let steps = state
-        .started
-        .as_ref()
-        .and_then(|s| s.plan.pointer("/runbook/steps"))
-        .and_then(serde_json::Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let Some(step) = steps
-        .iter()
-        .find(|s| s.get("id").and_then(serde_json::Value::as_str) == Some(args.step.as_str()))
-    else {
+    let Some(step) = state.plan.step(&args.step) else {
+        let hint = crate::diag::did_you_mean(&args.step, state.plan.step_ids())
+            .map(|h| format!(": {h}"))
+            .unwrap_or_default();
         return Err(Error::Usage(format!(
-            "run `{run_id}` has no step `{}`",
+            "run `{run_id}` has no step `{}`{hint}",
             args.step
         )));
     };
-    if step
-        .pointer("/action/kind")
-        .and_then(serde_json::Value::as_str)
-        != Some("manual")
-    {
+    if !step.is_manual() {
         return Err(Error::Usage(format!(
             "step `{}` of run `{run_id}` is not a manual step; only manual steps are marked done by hand",
             args.step
@@ -45,7 +34,7 @@ pub fn exec(args: &DoneArgs) -> Result<ExitCode, Error> {
     let note = args
         .note
         .as_deref()
-        .map(|n| crate::secrets::mask_operator_text(state.started.as_ref().map(|s| &s.plan), n));
+        .map(|n| super::plan_masker(&state.plan).mask(n));
     // Judged under the append lock: two `cutover done` at once journal one
     // `manual_done`; the other is told the step is already done.
     let written = append_judged(&path, &stamp, &read, |appended, _| {

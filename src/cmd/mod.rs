@@ -28,21 +28,30 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// The masker for text an operator adds to the run journaled at `path`:
-/// the secrets its journaled plan declares (see
-/// [`crate::secrets::Masker::for_journaled_plan`]). Only the records up to
-/// `run_started` are read. A journal that does not read masks nothing; the
+/// The masker for text an operator adds to a run (`note`, `approve
+/// --reason`, ...) from a process that has no plan, only the journal: the
+/// journaled plan names the environment variables that hold secrets, and
+/// their values are read here. A secret this process's environment lacks is
+/// out of reach.
+pub(crate) fn plan_masker(plan: &crate::journal::PlanSnapshot) -> crate::secrets::Masker {
+    let lookup = |name: &str| std::env::var(name).ok();
+    crate::secrets::Masker::from_env_vars(plan.secret_vars(), &lookup)
+}
+
+/// [`plan_masker`] of the run journaled at `path`, reading only the records
+/// up to `run_started`. A journal that does not read masks nothing; the
 /// append that follows reports the problem.
 pub(crate) fn journal_masker(path: &std::path::Path) -> crate::secrets::Masker {
-    let lookup = |name: &str| std::env::var(name).ok();
     let Ok(mut records) = crate::journal::stream_journal(path) else {
         return crate::secrets::Masker::default();
     };
-    let started = records.find_map(|r| match r.event {
-        crate::event::Event::RunStarted(s) => Some(s.plan),
+    let plan = records.find_map(|r| match r.event {
+        crate::event::Event::RunStarted(s) => {
+            Some(crate::journal::PlanSnapshot::from_value(&s.plan))
+        }
         _ => None,
     });
-    crate::secrets::Masker::for_journaled_plan(started.as_ref(), &lookup)
+    plan.map(|p| plan_masker(&p)).unwrap_or_default()
 }
 
 #[allow(dead_code, reason = "used by the signal and engine commands")]

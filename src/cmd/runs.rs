@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{RunsArgs, TextOrJson};
 use crate::error::Error;
-use crate::journal::{JOURNAL_FILE, is_driven, read_journal};
+use crate::journal::{Listed, fold_journal, is_driven, list_runs};
 use crate::status::{StatusView, fmt_ms};
 
 #[derive(Debug, Serialize)]
@@ -27,9 +27,8 @@ struct RunRow {
 }
 
 pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
-    let mut rows = Vec::new();
-    let entries = match std::fs::read_dir(&args.dir) {
-        Ok(e) => e,
+    let listed = match list_runs(&args.dir) {
+        Ok(listed) => listed,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if args.format == TextOrJson::Json {
                 println!("[]");
@@ -40,32 +39,32 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
         }
         Err(e) => return Err(Error::io("read", args.dir.display(), e)),
     };
-    for entry in entries.flatten() {
-        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-            // Never followed: say so rather than hide a run someone expects.
-            eprintln!(
-                "warning: skipped `{}`: it is a symbolic link, and cutover never follows one to a run directory",
-                crate::text::one_line(&entry.path().display().to_string())
-            );
-            continue;
-        }
-        let journal = entry.path().join(JOURNAL_FILE);
-        if !journal.is_file() {
-            continue;
-        }
-        let Ok(read) = read_journal(&journal) else {
+    let mut rows = Vec::new();
+    for entry in &listed {
+        let journal = match entry {
+            Listed::Link(path) => {
+                // Never followed: say so rather than hide a run someone expects.
+                eprintln!(
+                    "warning: skipped `{}`: it is a symbolic link, and cutover never follows one to a run directory",
+                    crate::text::one_line(&path.display().to_string())
+                );
+                continue;
+            }
+            Listed::Journal(path) => path,
+        };
+        let Ok(folded) = fold_journal(journal) else {
             continue;
         };
-        let view = StatusView::build(&read.records, None);
+        let view = StatusView::from_state(&folded.state, None);
         let outcome = if view.ended() {
             view.state.clone()
-        } else if is_driven(&journal) {
+        } else if is_driven(journal) {
             "running".into()
         } else {
             "stopped".into()
         };
         rows.push(RunRow {
-            run_id: read.header.run_id.clone(),
+            run_id: folded.header.run_id.clone(),
             runbook: view.runbook.clone(),
             env: view.env.clone(),
             dry_run: view.dry_run,
@@ -73,7 +72,7 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
             started_at: view
                 .started_at
                 .clone()
-                .or(Some(read.header.created.clone())),
+                .or(Some(folded.header.created.clone())),
             duration_ms: view.duration_ms,
             journal: journal.display().to_string(),
         });

@@ -14,7 +14,6 @@
 //! allows declared names ([`voter`]).
 
 use indexmap::IndexMap;
-use serde::Deserialize;
 
 use crate::event::{Event, GoNoGo, Identity};
 use crate::journal::StepRecord;
@@ -22,21 +21,28 @@ use crate::runbook::model::{Approval, OnTimeout, Step};
 
 /// The parts of a step's `approval` that decide who may vote. Read from the
 /// runbook model in the engine, and from the journaled plan in `cutover approve`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Policy {
-    #[serde(default)]
     pub min: u32,
-    #[serde(default)]
     pub approvers: Vec<String>,
-    #[serde(default)]
     pub no_self_approval: bool,
     /// A reason is required.
-    #[serde(default)]
     pub reason: bool,
 }
 
 impl From<&Approval> for Policy {
     fn from(a: &Approval) -> Self {
+        Policy {
+            min: a.min,
+            approvers: a.approvers.clone(),
+            no_self_approval: a.no_self_approval,
+            reason: a.reason,
+        }
+    }
+}
+
+impl From<&crate::journal::ApprovalSnapshot> for Policy {
+    fn from(a: &crate::journal::ApprovalSnapshot) -> Self {
         Policy {
             min: a.min,
             approvers: a.approvers.clone(),

@@ -22,7 +22,7 @@ pub use reader::{
 pub use runs::{Listed, list_runs};
 pub use snapshot::{
     ActionSnapshot, ApprovalSnapshot, CheckSnapshot, GateSnapshot, PlanSnapshot, RunbookSnapshot,
-    StepSnapshot, TriggerSnapshot,
+    SecretSnapshot, StepSnapshot, TriggerSnapshot,
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
 pub use state::{

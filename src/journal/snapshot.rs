@@ -33,10 +33,19 @@ pub struct RunbookSnapshot {
     pub teams: IndexMap<String, Vec<String>>,
     /// `[runbook] declared_identities`: names given with `--as` count in production.
     pub declared_identities: bool,
+    /// `[secrets]`: which environment variable holds each secret.
+    pub secrets: IndexMap<String, SecretSnapshot>,
     #[serde(deserialize_with = "tolerant_list")]
     pub steps: Vec<StepSnapshot>,
     #[serde(deserialize_with = "tolerant_list")]
     pub triggers: Vec<TriggerSnapshot>,
+}
+
+/// A secret as planned: only where its value comes from (never the value).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SecretSnapshot {
+    pub env: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -175,6 +184,15 @@ impl PlanSnapshot {
     pub fn step_ids(&self) -> impl Iterator<Item = &str> {
         self.runbook.steps.iter().map(|s| s.id.as_str())
     }
+
+    /// The environment variables that hold the run's secrets.
+    pub fn secret_vars(&self) -> impl Iterator<Item = &str> {
+        self.runbook
+            .secrets
+            .values()
+            .map(|s| s.env.as_str())
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// A list whose elements that do not fit are skipped, so one odd step does
@@ -240,6 +258,11 @@ mod tests {
         assert_eq!(p.step("b").unwrap().action.kind, "run");
         assert_eq!(p.runbook.triggers[0].check.query().as_deref(), Some("42"));
         assert_eq!(p.runbook.teams["sre"], ["alice", "bob"]);
+        assert_eq!(p.secret_vars().count(), 0);
+        let with = PlanSnapshot::from_value(&serde_json::json!({ "runbook": { "secrets": {
+            "tok": { "env": "TOKEN", "required": true },
+        }}}));
+        assert_eq!(with.secret_vars().collect::<Vec<_>>(), ["TOKEN"]);
     }
 
     #[test]

@@ -199,23 +199,8 @@ pub fn journals(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     if !dir.is_dir() {
         return Err(ReportError::NotARunsDir(dir.display().to_string()));
     }
-    let mut out = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| ReportError::io("list", dir, e))?;
-    for entry in entries.flatten() {
-        let p = entry.path();
-        let j = p.join(crate::journal::JOURNAL_FILE);
-        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
-            if p.is_dir() || p.extension().is_some_and(|e| e == "jsonl") {
-                out.push(p);
-            }
-        } else if p.is_dir() && j.is_file() {
-            out.push(j);
-        } else if p.is_file() && p.extension().is_some_and(|e| e == "jsonl") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    Ok(out)
+    let listed = crate::journal::list_runs(dir).map_err(|e| ReportError::io("list", dir, e))?;
+    Ok(listed.iter().map(|l| l.path().to_path_buf()).collect())
 }
 
 /// Read every run under `dir` and summarize.
