@@ -740,7 +740,7 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn exit_code(self) -> u8 {
-        use crate::error::exit;
+        use crate::exit;
         match self {
             Outcome::Completed => exit::OK,
             Outcome::RolledBack => exit::ROLLED_BACK,

@@ -11,6 +11,7 @@ pub mod diag;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod exit;
 pub mod files;
 pub mod gate;
 pub mod journal;
