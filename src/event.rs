@@ -13,7 +13,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::signals::Measurement;
+pub mod float_serde;
+mod measurement;
+
+pub use measurement::{Measurement, Sample, Verdict};
 
 /// Bumped only for incompatible changes (see the module docs).
 pub const FORMAT_VERSION: u32 = 1;
@@ -248,7 +251,7 @@ pub enum Event {
         /// The trigger id or `step.gate` the baseline is for.
         check: String,
         /// The baseline value (reduced as the condition says); none if it could not be measured.
-        #[serde(default, with = "crate::signals::float_serde::option")]
+        #[serde(default, with = "float_serde::option")]
         value: Option<f64>,
         measurement: Measurement,
     },
@@ -266,7 +269,7 @@ pub enum Event {
         trigger: String,
         action: String,
         condition: String,
-        #[serde(default, with = "crate::signals::float_serde::option")]
+        #[serde(default, with = "float_serde::option")]
         value: Option<f64>,
         held_ms: u64,
     },

@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime};
 use indexmap::IndexMap;
 use serde::Serialize;
 
+use crate::event::Verdict;
 use crate::event::{Choice, Event, GateResultKind, GoNoGo, Identity, Outcome, Record, StepState};
 use crate::journal::{ROLLBACK_CONTEXT, RunState, SKIPPED_WHY};
-use crate::signals::Verdict;
 
 /// How many of the last notes the view keeps.
 const LAST_NOTES: usize = 5;

@@ -17,8 +17,8 @@ use super::model::{
     StepReport, TimelineEntry,
 };
 use super::time::Ts;
+use crate::event::Verdict;
 use crate::event::{Event, Outcome, Phase, RunStarted, StepState, Stream};
-use crate::signals::Verdict;
 
 /// Folds records into a [`Report`].
 #[derive(Debug, Default)]

@@ -290,8 +290,8 @@ mod tests {
 
     #[test]
     fn trigger_measurements_are_breaches_not_passes() {
+        use crate::event::Verdict;
         use crate::report::builder::MeasuredCheck;
-        use crate::signals::Verdict;
         let mut b = Builder::new("j", "r");
         let gate = MeasuredCheck::Gate {
             step: "s",

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::analysis::Impact;
 use super::time::Ts;
+use crate::event::Verdict;
 use crate::event::{Outcome, Stream};
-use crate::signals::Verdict;
 
 /// Output lines kept per step and phase (the rest are only counted).
 pub const LAST_LINES: usize = 5;

@@ -17,9 +17,9 @@ use serde::Deserialize;
 use super::ReportError;
 use super::builder::{Builder, MeasuredCheck};
 use super::model::Report;
+use crate::event::Verdict;
 use crate::event::{Phase, Record, Stream};
 use crate::journal::JournalError;
-use crate::signals::Verdict;
 
 /// Read the journal at `path` into a report.
 pub fn read_report(path: &Path) -> Result<Report, ReportError> {
@@ -133,9 +133,9 @@ struct MeasurementData<'a> {
 struct LiteMeasurement<'a> {
     #[serde(borrow)]
     at: Cow<'a, str>,
-    #[serde(default, with = "crate::signals::float_serde::option")]
+    #[serde(default, with = "crate::event::float_serde::option")]
     value: Option<f64>,
-    #[serde(default, with = "crate::signals::float_serde::option")]
+    #[serde(default, with = "crate::event::float_serde::option")]
     baseline: Option<f64>,
     verdict: Verdict,
 }
