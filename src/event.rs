@@ -138,6 +138,16 @@ impl Record {
     }
 }
 
+/// The person behind a record: the `--as` name, else the login user (the
+/// part of `user@host` before the `@`). Shared by the engine's approval
+/// rules and the journal's fold, so both count a vote for the same person.
+pub fn person(actor: &str, on_behalf: Option<&str>) -> String {
+    match on_behalf {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => actor.split('@').next().unwrap_or(actor).to_string(),
+    }
+}
+
 /// Everything that happens in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
@@ -878,6 +888,13 @@ pub fn words<T: Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn persons_prefer_the_name_given() {
+        assert_eq!(person("ops@jump", Some("alice")), "alice");
+        assert_eq!(person("ops@jump", None), "ops");
+        assert_eq!(person("ops", Some("")), "ops");
+    }
 
     fn record(event: Event) -> Record {
         Record {

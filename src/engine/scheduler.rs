@@ -507,7 +507,7 @@ impl Scheduler {
             match super::approval::yes_refusal(&(&approval).into()) {
                 None => {
                     let stamp = self.journal.stamp();
-                    let who = super::approval::person(&stamp.actor, stamp.on_behalf.as_deref());
+                    let who = crate::event::person(&stamp.actor, stamp.on_behalf.as_deref());
                     let ballot = Ballot {
                         step: id,
                         person: &who,

@@ -293,7 +293,7 @@ impl RunState {
     }
 
     fn add_operator(&mut self, r: &Record) {
-        let who = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
+        let who = crate::event::person(&r.actor, r.on_behalf.as_deref());
         if !self.operators.contains(&who) {
             self.operators.push(who);
         }
@@ -383,7 +383,7 @@ impl RunState {
             // A vote after the decision (never journaled by this cutover)
             // does not count.
             Event::ApprovalGranted { step, auto, .. } if self.step(step).decided.is_none() => {
-                let person = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
+                let person = crate::event::person(&r.actor, r.on_behalf.as_deref());
                 let rec = self.step(step);
                 rec.approvals += 1;
                 rec.approved_by.push(person.clone());
@@ -395,7 +395,7 @@ impl RunState {
                 });
             }
             Event::ApprovalRejected { step, .. } if self.step(step).decided.is_none() => {
-                let person = crate::engine::approval::person(&r.actor, r.on_behalf.as_deref());
+                let person = crate::event::person(&r.actor, r.on_behalf.as_deref());
                 let rec = self.step(step);
                 rec.rejected = true;
                 rec.votes.push(Vote {
