@@ -27,7 +27,7 @@ pub struct StepRecord {
     /// Approvals in the current go/no-go.
     pub approvals: u32,
     /// The people who approved in the current go/no-go, in order (see
-    /// `engine::approval::person`).
+    /// `event::person`).
     pub approved_by: Vec<String>,
     /// Someone rejected the current go/no-go.
     pub rejected: bool,
