@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod condition;
+pub mod dag;
 pub mod diag;
 pub mod engine;
 pub mod error;

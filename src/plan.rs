@@ -1,7 +1,7 @@
 //! The resolved plan: templates filled in for one environment, steps ordered
 //! into waves, and a hash that a later `run --plan` compares against.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::cli::VarArgs;
 use crate::condition::Condition;
 use crate::diag::render_all;
-use crate::runbook::model::{Action, Auth, Check, Probe, Runbook, SourceKind, Step};
+use crate::runbook::model::{Action, Auth, Check, Probe, Runbook, SourceKind};
 use crate::runbook::shell::{self, Context, MAX_COMMAND_BYTES};
 use crate::runbook::template::{self, Namespace, Reference};
 use crate::secrets::Masker;
@@ -92,86 +92,6 @@ pub(crate) enum Piece {
     Text(String),
     /// `{{ secrets.NAME }}`
     Secret(String),
-}
-
-/// Group steps into waves (Kahn's algorithm over `needs`); on a cycle, give
-/// the steps of one cycle in order, with the first repeated at the end.
-pub fn waves(steps: &[Step]) -> Result<Vec<Vec<String>>, Vec<String>> {
-    let index: HashMap<&str, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
-    let mut unmet = vec![0usize; steps.len()];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
-    for (i, step) in steps.iter().enumerate() {
-        for need in &step.needs {
-            if let Some(&j) = index.get(need.as_str()) {
-                unmet[i] += 1;
-                dependents[j].push(i);
-            }
-        }
-    }
-    let mut ready: Vec<usize> = (0..steps.len()).filter(|&i| unmet[i] == 0).collect();
-    let mut waves = Vec::new();
-    let mut placed = 0;
-    while !ready.is_empty() {
-        // Keep file order within a wave: that is the order people read.
-        ready.sort_unstable();
-        let mut next = Vec::new();
-        for &i in &ready {
-            for &d in &dependents[i] {
-                unmet[d] -= 1;
-                if unmet[d] == 0 {
-                    next.push(d);
-                }
-            }
-        }
-        placed += ready.len();
-        waves.push(ready.iter().map(|&i| steps[i].id.clone()).collect());
-        ready = next;
-    }
-    if placed < steps.len() {
-        let remaining: BTreeMap<&str, BTreeSet<&str>> = steps
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| unmet[*i] > 0)
-            .map(|(_, s)| {
-                let needs = s
-                    .needs
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|n| index.get(n).is_some_and(|&j| unmet[j] > 0))
-                    .collect();
-                (s.id.as_str(), needs)
-            })
-            .collect();
-        return Err(find_cycle(&remaining));
-    }
-    Ok(waves)
-}
-
-fn find_cycle(remaining: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
-    // Every remaining step needs another remaining step: walk until a step repeats.
-    let start = *remaining.keys().next().expect("non-empty");
-    let mut path = vec![start];
-    let mut current = start;
-    loop {
-        let next = *remaining[current]
-            .iter()
-            .next()
-            .expect("a blocked step has an unmet need");
-        if let Some(pos) = path.iter().position(|s| *s == next) {
-            let mut cycle: Vec<String> = path[pos..].iter().map(|s| (*s).to_string()).collect();
-            // Show it in dependency order: a -> b means a needs b... people read
-            // "a runs before b", so reverse to run order.
-            cycle.reverse();
-            cycle.push(cycle[0].clone());
-            return cycle;
-        }
-        path.push(next);
-        current = next;
-    }
 }
 
 /// Load, validate and resolve a runbook for the environment and overrides in
@@ -270,7 +190,12 @@ pub fn resolve(
     };
     resolve_runbook(&mut runbook, &resolver)?;
 
-    let waves = waves(&runbook.steps).map_err(|cycle| PlanError::Template {
+    let needs: Vec<(&str, &[String])> = runbook
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.needs.as_slice()))
+        .collect();
+    let waves = crate::dag::waves(&needs).map_err(|cycle| PlanError::Template {
         place: "steps".into(),
         message: format!("dependency cycle: {}", cycle.join(" -> ")),
     })?;
