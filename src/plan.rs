@@ -18,6 +18,9 @@ use crate::runbook::shell::{self, Context, MAX_COMMAND_BYTES};
 use crate::runbook::template::{self, Namespace, Reference};
 use crate::secrets::Masker;
 
+/// Its old path: validation names the variable too, so it lives in `runbook::shell`.
+pub use crate::runbook::shell::secret_env_name;
+
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
@@ -351,21 +354,6 @@ fn shell_word(pieces: &[Piece], context: Context) -> String {
         }
     }
     out
-}
-
-/// `CUTOVER_SECRET_<NAME>`: the environment variable a step command reads a secret from.
-pub fn secret_env_name(name: &str) -> String {
-    let upper: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("CUTOVER_SECRET_{upper}")
 }
 
 fn secret_value(
