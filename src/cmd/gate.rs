@@ -48,7 +48,7 @@ pub fn exec(args: &GateArgs) -> Result<ExitCode, Error> {
     if gates.is_empty() {
         return Err(Error::Usage(format!("step `{step_id}` has no gates")));
     }
-    let sources = SourceSet::from_plan(&plan);
+    let sources = SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env);
     let json = args.format == TextOrJson::Json;
     let rt = super::runtime()?;
     let mut all_passed = true;

@@ -50,7 +50,7 @@ pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
         interval: Duration::from_secs(1),
         no_data: NoData::Inconclusive,
     };
-    let sources = SourceSet::from_plan(&plan);
+    let sources = SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env);
     let mut m = super::runtime()?.block_on(sources.measure(&check, None));
     if monitor {
         // The monitor's state is the verdict: OK passes, Warn and Alert fail,

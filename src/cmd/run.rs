@@ -164,7 +164,11 @@ pub(crate) fn drive(
     let runtime = super::runtime()?;
     let outcome = runtime.block_on(async {
         let sink = crate::ui::reporter(no_progress, plan.runbook.steps.len());
-        let signals = Arc::new(SourceSignals::new(SourceSet::from_plan(plan)));
+        let signals = Arc::new(SourceSignals::new(SourceSet::new(
+            &plan.runbook.sources,
+            plan.masker.clone(),
+            &plan.secret_env,
+        )));
         crate::engine::execute(plan, journal, sink, signals, opts).await
     })?;
     // Steps may have left nothing behind, but a watcher's HTTP request might

@@ -61,7 +61,7 @@ fn line(h: &Health) -> String {
 }
 
 fn check_all(plan: &Plan) -> Result<Vec<Health>, Error> {
-    let sources = SourceSet::from_plan(plan);
+    let sources = SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env);
     let rt = super::runtime()?;
     let names: Vec<(String, &'static str)> = plan
         .runbook

@@ -270,7 +270,11 @@ pub async fn evaluate(
                 .collect();
             let ids: Vec<String> = plan.runbook.triggers.iter().map(|t| t.id.clone()).collect();
             (
-                Some(SourceSet::from_plan(&plan)),
+                Some(SourceSet::new(
+                    &plan.runbook.sources,
+                    plan.masker.clone(),
+                    &plan.secret_env,
+                )),
                 ids.into_iter().zip(checks).collect::<Vec<_>>(),
                 None,
             )

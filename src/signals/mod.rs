@@ -153,11 +153,6 @@ impl SourceSet {
         }
     }
 
-    /// Clients for the sources of a resolved plan.
-    pub fn from_plan(plan: &crate::plan::Plan) -> Self {
-        SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env)
-    }
-
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.sources.keys().map(String::as_str)
     }
