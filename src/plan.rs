@@ -10,9 +10,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::cli::VarArgs;
 use crate::condition::Condition;
-use crate::diag::render_all;
+use crate::diag::{Diagnostic, SourceFile};
 use crate::runbook::model::{Action, Auth, Check, Probe, Runbook, SourceKind};
 use crate::runbook::shell::{self, Context, MAX_COMMAND_BYTES};
 use crate::runbook::template::{self, Namespace, Reference};
@@ -25,7 +24,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// The runbook did not load or validate; diagnostics were printed.
+    /// The runbook did not load or validate; the diagnostics say why.
     #[error("`{path}` is invalid ({errors} error(s))")]
     Invalid { path: String, errors: usize },
     #[error("secret `{name}` needs environment variable `{var}`, which is not set")]
@@ -97,36 +96,49 @@ pub(crate) enum Piece {
     Secret(String),
 }
 
-/// Load, validate and resolve a runbook for the environment and overrides in
-/// `args`. Diagnostics (errors and warnings) are printed to stderr.
-pub fn build(path: &Path, args: &VarArgs) -> Result<Plan, crate::error::Error> {
+/// Where a plan's variables come from besides the runbook: the `[env.NAME]`
+/// overlay to apply, and `KEY=VALUE` overrides (`--set`), in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub env: Option<String>,
+    pub set: Vec<String>,
+}
+
+/// A runbook file built into a plan: the file and what loading it found
+/// (errors and warnings, for the caller to show), and the plan, or why
+/// there is none.
+#[derive(Debug)]
+pub struct Build {
+    pub file: SourceFile,
+    pub diagnostics: Vec<Diagnostic>,
+    pub plan: Result<Plan, PlanError>,
+}
+
+/// Load, validate and resolve a runbook for the environment and overrides
+/// given. Nothing is printed: the diagnostics come back in the [`Build`].
+pub fn build(path: &Path, overrides: &Overrides) -> Build {
     let loaded = crate::runbook::load_file(path);
-    if !loaded.diagnostics.is_empty() {
-        eprintln!(
-            "{}",
-            render_all(
-                &loaded.file,
-                &loaded.diagnostics,
-                crate::diag::stderr_color()
-            )
-        );
-    }
-    let Some(runbook) = loaded.runbook else {
-        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-        return Err(PlanError::Invalid {
+    let plan = match loaded.runbook {
+        None => Err(PlanError::Invalid {
             path: path.display().to_string(),
-            errors,
+            errors: loaded.diagnostics.iter().filter(|d| d.is_error()).count(),
+        }),
+        Some(runbook) => {
+            let sha = hex(&Sha256::digest(loaded.file.text.as_bytes()));
+            resolve(
+                runbook,
+                &path.display().to_string(),
+                &sha,
+                overrides,
+                &|name| std::env::var(name).ok(),
+            )
         }
-        .into());
     };
-    let sha = hex(&Sha256::digest(loaded.file.text.as_bytes()));
-    Ok(resolve(
-        runbook,
-        &path.display().to_string(),
-        &sha,
-        args,
-        &|name| std::env::var(name).ok(),
-    )?)
+    Build {
+        file: loaded.file,
+        diagnostics: loaded.diagnostics,
+        plan,
+    }
 }
 
 /// Resolve templates and order steps. `lookup` reads environment variables
@@ -135,10 +147,10 @@ pub fn resolve(
     mut runbook: Runbook,
     runbook_path: &str,
     runbook_sha256: &str,
-    args: &VarArgs,
+    overrides: &Overrides,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
-    let overlay = match &args.env {
+    let overlay = match &overrides.env {
         Some(name) => match runbook.envs.get(name) {
             Some(o) => Some(o.clone()),
             None => {
@@ -184,7 +196,13 @@ pub fn resolve(
         }
     }
 
-    let (vars, var_pieces) = variables(&runbook, overlay.as_ref(), args, &secret_values, lookup)?;
+    let (vars, var_pieces) = variables(
+        &runbook,
+        overlay.as_ref(),
+        overrides,
+        &secret_values,
+        lookup,
+    )?;
 
     let resolver = Resolver {
         vars: &var_pieces,
@@ -218,7 +236,7 @@ pub fn resolve(
         hash: String::new(),
         runbook_path: runbook_path.to_string(),
         runbook_sha256: runbook_sha256.to_string(),
-        env: args.env.clone(),
+        env: overrides.env.clone(),
         production: overlay.map_or(runbook.production, |o| o.production),
         vars,
         waves,
@@ -238,7 +256,7 @@ type Variables = (IndexMap<String, String>, IndexMap<String, Vec<Piece>>);
 fn variables(
     runbook: &Runbook,
     overlay: Option<&crate::runbook::model::EnvOverlay>,
-    args: &VarArgs,
+    overrides: &Overrides,
     secrets: &IndexMap<String, String>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Variables, PlanError> {
@@ -249,7 +267,7 @@ fn variables(
         }
     }
     let mut from_set = BTreeSet::new();
-    for set in &args.set {
+    for set in &overrides.set {
         let Some((key, value)) = set.split_once('=') else {
             return Err(PlanError::BadSet(set.clone()));
         };
@@ -697,7 +715,7 @@ mod tests {
         let runbook = loaded
             .runbook
             .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
-        let args = VarArgs {
+        let args = Overrides {
             env: None,
             set: set.iter().map(|s| (*s).to_string()).collect(),
         };

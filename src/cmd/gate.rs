@@ -14,7 +14,7 @@ use crate::signals::{Measurement, SourceSet};
 use crate::trigger::measure_baseline;
 
 pub fn exec(args: &GateArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let (step_id, gate_id) = match args.target.split_once('.') {
         Some((s, g)) => (s, Some(g)),
         None => (args.target.as_str(), None),

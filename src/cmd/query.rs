@@ -18,7 +18,7 @@ use crate::runbook::model::{Check, CommandRead, HttpRead, NoData, Probe, SourceK
 use crate::signals::{Measurement, SourceSet, Verdict};
 
 pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let Some(source) = plan.runbook.sources.get(&args.source) else {
         return Err(unknown_source(&args.source, plan.runbook.sources.keys()));
     };

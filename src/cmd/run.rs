@@ -14,7 +14,7 @@ use crate::plan::Plan;
 use crate::signals::SourceSet;
 
 pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     if let Some(plan_file) = &args.plan {
         plan.check_against(plan_file)?;
     }

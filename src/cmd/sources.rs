@@ -20,7 +20,7 @@ struct Health {
 }
 
 pub fn exec(args: &SourcesArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let report = check_all(&plan)?;
     match args.format {
         TextOrJson::Json => println!(
