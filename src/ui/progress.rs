@@ -3,7 +3,8 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::reporter::{EventSink, describe};
+use super::reporter::describe;
+use crate::engine::EventSink;
 use crate::event::{Event, Record};
 
 pub struct ProgressReporter {
