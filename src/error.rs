@@ -3,8 +3,6 @@
 //! Each layer has its own error enum; they meet here through `From` so that
 //! `cmd::*::exec` can use `?` and the binary maps any failure to one exit code.
 
-use std::process::ExitCode;
-
 /// The exit codes, at their old path: `crate::error::exit::X` keeps working.
 pub use crate::exit;
 
@@ -59,20 +57,12 @@ impl Error {
         }
     }
 
-    pub fn io(action: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.to_string(),
-            source,
-        }
-    }
-}
-
-/// Print `error` the way every cutover error looks, and give its exit code.
-pub fn report(error: &Error) -> ExitCode {
-    if !matches!(error, Error::Reported(_)) {
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
+    /// The error and every cause it does not already say, joined with `: `:
+    /// the text after `error: ` (shown visibly: it echoes what people typed
+    /// and what files hold).
+    pub fn message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
         while let Some(cause) = source {
             let text = cause.to_string();
             if !message.contains(&text) {
@@ -81,9 +71,14 @@ pub fn report(error: &Error) -> ExitCode {
             }
             source = cause.source();
         }
-        // Messages echo what the user typed and what files hold: never let
-        // an escape sequence in them reach the terminal raw.
-        eprintln!("error: {}", crate::text::visible(&message));
+        message
     }
-    ExitCode::from(error.exit_code())
+
+    pub fn io(action: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_string(),
+            source,
+        }
+    }
 }

@@ -113,8 +113,18 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(error) => error::report(&error),
+        Err(error) => report(&error),
     }
+}
+
+/// Print `error` the way every cutover error looks, and give its exit code.
+fn report(error: &error::Error) -> ExitCode {
+    if !matches!(error, error::Error::Reported(_)) {
+        // Messages echo what the user typed and what files hold: never let
+        // an escape sequence in them reach the terminal raw.
+        eprintln!("error: {}", text::visible(&error.message()));
+    }
+    ExitCode::from(error.exit_code())
 }
 
 /// `cutover ... | head` closes our stdout early: end the way a process killed by
