@@ -3,6 +3,9 @@
 //! Stages are kept apart: `runbook` parses and validates files into a typed
 //! model, `plan` resolves templates and orders steps, `engine` executes a plan
 //! and writes every event to the `journal`, and `report` reads the journal.
+//! Modules form one-way layers: docs/architecture.md has the table of which
+//! may use which, and `tests/integration/layers.rs` holds every `crate::`
+//! path to it.
 
 pub mod cli;
 pub mod cmd;
