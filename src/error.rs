@@ -57,6 +57,14 @@ impl Error {
         }
     }
 
+    pub fn io(action: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_string(),
+            source,
+        }
+    }
+
     /// The error and every cause it does not already say, joined with `: `:
     /// the text after `error: ` (shown visibly: it echoes what people typed
     /// and what files hold).
@@ -72,13 +80,5 @@ impl Error {
             source = cause.source();
         }
         message
-    }
-
-    pub fn io(action: &'static str, path: impl std::fmt::Display, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.to_string(),
-            source,
-        }
     }
 }
