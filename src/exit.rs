@@ -1,7 +1,7 @@
 //! The exit codes users and CI pipelines script against (DESIGN.md): one
 //! table, below every layer, so any of them can name the code it ends with.
 
-// `run` / `resume` (`validate` and `plan` use 0 and 1).
+// `run` and `resume`; `validate` and `plan` use 0 and 1.
 pub const OK: u8 = 0;
 pub const INVALID: u8 = 1;
 pub const INTERNAL: u8 = 2;
