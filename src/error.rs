@@ -1,31 +1,10 @@
-//! The top-level error and the exit codes users and CI pipelines script against.
+//! The top-level error: every layer's error meets here.
 //!
 //! Each layer has its own error enum; they meet here through `From` so that
 //! `cmd::*::exec` can use `?` and the binary maps any failure to one exit code.
 
-use std::process::ExitCode;
-
-/// Exit codes of `run` / `resume` (DESIGN.md). `validate` and `plan` use 0 and 1.
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const INVALID: u8 = 1;
-    pub const INTERNAL: u8 = 2;
-    pub const ROLLED_BACK: u8 = 3;
-    pub const PAUSED: u8 = 4;
-    pub const ROLLBACK_FAILED: u8 = 5;
-
-    /// `cutover check`: the launch is ready.
-    pub const READY: u8 = 0;
-    /// `cutover check`: a blocker (or, with `--fail-on-warn`, a warning) fails.
-    pub const NOT_READY: u8 = 1;
-    /// `cutover check`: the checklist could not be evaluated.
-    pub const CHECK_ERROR: u8 = 2;
-
-    /// `query` / `gate`: the measurement passed.
-    pub const PASS: u8 = 0;
-    /// `query` / `gate`: the measurement failed or errored.
-    pub const FAIL: u8 = 1;
-}
+/// The exit codes, at their old path: `crate::error::exit::X` keeps working.
+pub use crate::exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -85,13 +64,13 @@ impl Error {
             source,
         }
     }
-}
 
-/// Print `error` the way every cutover error looks, and give its exit code.
-pub fn report(error: &Error) -> ExitCode {
-    if !matches!(error, Error::Reported(_)) {
-        let mut message = error.to_string();
-        let mut source = std::error::Error::source(error);
+    /// The error and every cause it does not already say, joined with `: `:
+    /// the text after `error: ` (shown visibly: it echoes what people typed
+    /// and what files hold).
+    pub fn message(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
         while let Some(cause) = source {
             let text = cause.to_string();
             if !message.contains(&text) {
@@ -100,9 +79,6 @@ pub fn report(error: &Error) -> ExitCode {
             }
             source = cause.source();
         }
-        // Messages echo what the user typed and what files hold: never let
-        // an escape sequence in them reach the terminal raw.
-        eprintln!("error: {}", crate::text::visible(&message));
+        message
     }
-    ExitCode::from(error.exit_code())
 }

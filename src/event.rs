@@ -13,7 +13,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::signals::Measurement;
+pub mod float_serde;
+mod measurement;
+
+pub use measurement::{Measurement, Sample, Verdict};
 
 /// Bumped only for incompatible changes (see the module docs).
 pub const FORMAT_VERSION: u32 = 1;
@@ -135,6 +138,16 @@ impl Record {
     }
 }
 
+/// The person behind a record: the `--as` name, else the login user (the
+/// part of `user@host` before the `@`). Shared by the engine's approval
+/// rules and the journal's fold, so both count a vote for the same person.
+pub fn person(actor: &str, on_behalf: Option<&str>) -> String {
+    match on_behalf {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => actor.split('@').next().unwrap_or(actor).to_string(),
+    }
+}
+
 /// Everything that happens in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
@@ -248,7 +261,7 @@ pub enum Event {
         /// The trigger id or `step.gate` the baseline is for.
         check: String,
         /// The baseline value (reduced as the condition says); none if it could not be measured.
-        #[serde(default, with = "crate::signals::float_serde::option")]
+        #[serde(default, with = "float_serde::option")]
         value: Option<f64>,
         measurement: Measurement,
     },
@@ -266,7 +279,7 @@ pub enum Event {
         trigger: String,
         action: String,
         condition: String,
-        #[serde(default, with = "crate::signals::float_serde::option")]
+        #[serde(default, with = "float_serde::option")]
         value: Option<f64>,
         held_ms: u64,
     },
@@ -740,7 +753,7 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn exit_code(self) -> u8 {
-        use crate::error::exit;
+        use crate::exit;
         match self {
             Outcome::Completed => exit::OK,
             Outcome::RolledBack => exit::ROLLED_BACK,
@@ -775,6 +788,13 @@ pub fn words<T: Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn persons_prefer_the_name_given() {
+        assert_eq!(person("ops@jump", Some("alice")), "alice");
+        assert_eq!(person("ops@jump", None), "ops");
+        assert_eq!(person("ops", Some("")), "ops");
+    }
 
     fn record(event: Event) -> Record {
         Record {

@@ -3,15 +3,20 @@
 //! Stages are kept apart: `runbook` parses and validates files into a typed
 //! model, `plan` resolves templates and orders steps, `engine` executes a plan
 //! and writes every event to the `journal`, and `report` reads the journal.
+//! Modules form one-way layers: docs/architecture.md has the table of which
+//! may use which, and `tests/integration/layers.rs` holds every `crate::`
+//! path to it.
 
 pub mod cli;
 pub mod cmd;
 pub mod condition;
+pub mod dag;
 pub mod describe;
 pub mod diag;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod exit;
 pub mod files;
 pub mod gate;
 pub mod journal;
@@ -112,8 +117,18 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(error) => error::report(&error),
+        Err(error) => report(&error),
     }
+}
+
+/// Print `error` the way every cutover error looks, and give its exit code.
+fn report(error: &error::Error) -> ExitCode {
+    if !matches!(error, error::Error::Reported(_)) {
+        // Messages echo what the user typed and what files hold: never let
+        // an escape sequence in them reach the terminal raw.
+        eprintln!("error: {}", text::visible(&error.message()));
+    }
+    ExitCode::from(error.exit_code())
 }
 
 /// `cutover ... | head` closes our stdout early: end the way a process killed by

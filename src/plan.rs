@@ -1,7 +1,7 @@
 //! The resolved plan: templates filled in for one environment, steps ordered
 //! into waves, and a hash that a later `run --plan` compares against.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -10,19 +10,21 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::cli::VarArgs;
 use crate::condition::Condition;
-use crate::diag::render_all;
-use crate::runbook::model::{Action, Auth, Check, Probe, Runbook, SourceKind, Step};
+use crate::diag::{Diagnostic, SourceFile};
+use crate::runbook::model::{Action, Auth, Check, Probe, Runbook, SourceKind};
 use crate::runbook::shell::{self, Context, MAX_COMMAND_BYTES};
 use crate::runbook::template::{self, Namespace, Reference};
 use crate::secrets::Masker;
+
+/// Its old path: validation names the variable too, so it lives in `runbook::shell`.
+pub use crate::runbook::shell::secret_env_name;
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    /// The runbook did not load or validate; diagnostics were printed.
+    /// The runbook did not load or validate; the diagnostics say why.
     #[error("`{path}` is invalid ({errors} error(s))")]
     Invalid { path: String, errors: usize },
     #[error("secret `{name}` needs environment variable `{var}`, which is not set")]
@@ -94,116 +96,49 @@ pub(crate) enum Piece {
     Secret(String),
 }
 
-/// Group steps into waves (Kahn's algorithm over `needs`); on a cycle, give
-/// the steps of one cycle in order, with the first repeated at the end.
-pub fn waves(steps: &[Step]) -> Result<Vec<Vec<String>>, Vec<String>> {
-    let index: HashMap<&str, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
-    let mut unmet = vec![0usize; steps.len()];
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
-    for (i, step) in steps.iter().enumerate() {
-        for need in &step.needs {
-            if let Some(&j) = index.get(need.as_str()) {
-                unmet[i] += 1;
-                dependents[j].push(i);
-            }
-        }
-    }
-    let mut ready: Vec<usize> = (0..steps.len()).filter(|&i| unmet[i] == 0).collect();
-    let mut waves = Vec::new();
-    let mut placed = 0;
-    while !ready.is_empty() {
-        // Keep file order within a wave: that is the order people read.
-        ready.sort_unstable();
-        let mut next = Vec::new();
-        for &i in &ready {
-            for &d in &dependents[i] {
-                unmet[d] -= 1;
-                if unmet[d] == 0 {
-                    next.push(d);
-                }
-            }
-        }
-        placed += ready.len();
-        waves.push(ready.iter().map(|&i| steps[i].id.clone()).collect());
-        ready = next;
-    }
-    if placed < steps.len() {
-        let remaining: BTreeMap<&str, BTreeSet<&str>> = steps
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| unmet[*i] > 0)
-            .map(|(_, s)| {
-                let needs = s
-                    .needs
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|n| index.get(n).is_some_and(|&j| unmet[j] > 0))
-                    .collect();
-                (s.id.as_str(), needs)
-            })
-            .collect();
-        return Err(find_cycle(&remaining));
-    }
-    Ok(waves)
+/// Where a plan's variables come from besides the runbook: the `[env.NAME]`
+/// overlay to apply, and `KEY=VALUE` overrides (`--set`), in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub env: Option<String>,
+    pub set: Vec<String>,
 }
 
-fn find_cycle(remaining: &BTreeMap<&str, BTreeSet<&str>>) -> Vec<String> {
-    // Every remaining step needs another remaining step: walk until a step repeats.
-    let start = *remaining.keys().next().expect("non-empty");
-    let mut path = vec![start];
-    let mut current = start;
-    loop {
-        let next = *remaining[current]
-            .iter()
-            .next()
-            .expect("a blocked step has an unmet need");
-        if let Some(pos) = path.iter().position(|s| *s == next) {
-            let mut cycle: Vec<String> = path[pos..].iter().map(|s| (*s).to_string()).collect();
-            // Show it in dependency order: a -> b means a needs b... people read
-            // "a runs before b", so reverse to run order.
-            cycle.reverse();
-            cycle.push(cycle[0].clone());
-            return cycle;
-        }
-        path.push(next);
-        current = next;
-    }
+/// A runbook file built into a plan: the file and what loading it found
+/// (errors and warnings, for the caller to show), and the plan, or why
+/// there is none.
+#[derive(Debug)]
+pub struct Build {
+    pub file: SourceFile,
+    pub diagnostics: Vec<Diagnostic>,
+    pub plan: Result<Plan, PlanError>,
 }
 
-/// Load, validate and resolve a runbook for the environment and overrides in
-/// `args`. Diagnostics (errors and warnings) are printed to stderr.
-pub fn build(path: &Path, args: &VarArgs) -> Result<Plan, crate::error::Error> {
+/// Load, validate and resolve a runbook for the environment and overrides
+/// given. Nothing is printed: the diagnostics come back in the [`Build`].
+pub fn build(path: &Path, overrides: &Overrides) -> Build {
     let loaded = crate::runbook::load_file(path);
-    if !loaded.diagnostics.is_empty() {
-        eprintln!(
-            "{}",
-            render_all(
-                &loaded.file,
-                &loaded.diagnostics,
-                crate::diag::stderr_color()
-            )
-        );
-    }
-    let Some(runbook) = loaded.runbook else {
-        let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-        return Err(PlanError::Invalid {
+    let plan = match loaded.runbook {
+        None => Err(PlanError::Invalid {
             path: path.display().to_string(),
-            errors,
+            errors: loaded.diagnostics.iter().filter(|d| d.is_error()).count(),
+        }),
+        Some(runbook) => {
+            let sha = hex(&Sha256::digest(loaded.file.text.as_bytes()));
+            resolve(
+                runbook,
+                &path.display().to_string(),
+                &sha,
+                overrides,
+                &|name| std::env::var(name).ok(),
+            )
         }
-        .into());
     };
-    let sha = hex(&Sha256::digest(loaded.file.text.as_bytes()));
-    Ok(resolve(
-        runbook,
-        &path.display().to_string(),
-        &sha,
-        args,
-        &|name| std::env::var(name).ok(),
-    )?)
+    Build {
+        file: loaded.file,
+        diagnostics: loaded.diagnostics,
+        plan,
+    }
 }
 
 /// Resolve templates and order steps. `lookup` reads environment variables
@@ -212,10 +147,10 @@ pub fn resolve(
     mut runbook: Runbook,
     runbook_path: &str,
     runbook_sha256: &str,
-    args: &VarArgs,
+    overrides: &Overrides,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, PlanError> {
-    let overlay = match &args.env {
+    let overlay = match &overrides.env {
         Some(name) => match runbook.envs.get(name) {
             Some(o) => Some(o.clone()),
             None => {
@@ -261,7 +196,13 @@ pub fn resolve(
         }
     }
 
-    let (vars, var_pieces) = variables(&runbook, overlay.as_ref(), args, &secret_values, lookup)?;
+    let (vars, var_pieces) = variables(
+        &runbook,
+        overlay.as_ref(),
+        overrides,
+        &secret_values,
+        lookup,
+    )?;
 
     let resolver = Resolver {
         vars: &var_pieces,
@@ -270,7 +211,12 @@ pub fn resolve(
     };
     resolve_runbook(&mut runbook, &resolver)?;
 
-    let waves = waves(&runbook.steps).map_err(|cycle| PlanError::Template {
+    let needs: Vec<(&str, &[String])> = runbook
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.needs.as_slice()))
+        .collect();
+    let waves = crate::dag::waves(&needs).map_err(|cycle| PlanError::Template {
         place: "steps".into(),
         message: format!("dependency cycle: {}", cycle.join(" -> ")),
     })?;
@@ -290,7 +236,7 @@ pub fn resolve(
         hash: String::new(),
         runbook_path: runbook_path.to_string(),
         runbook_sha256: runbook_sha256.to_string(),
-        env: args.env.clone(),
+        env: overrides.env.clone(),
         production: overlay.map_or(runbook.production, |o| o.production),
         vars,
         waves,
@@ -310,7 +256,7 @@ type Variables = (IndexMap<String, String>, IndexMap<String, Vec<Piece>>);
 fn variables(
     runbook: &Runbook,
     overlay: Option<&crate::runbook::model::EnvOverlay>,
-    args: &VarArgs,
+    overrides: &Overrides,
     secrets: &IndexMap<String, String>,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Variables, PlanError> {
@@ -321,7 +267,7 @@ fn variables(
         }
     }
     let mut from_set = BTreeSet::new();
-    for set in &args.set {
+    for set in &overrides.set {
         let Some((key, value)) = set.split_once('=') else {
             return Err(PlanError::BadSet(set.clone()));
         };
@@ -426,21 +372,6 @@ fn shell_word(pieces: &[Piece], context: Context) -> String {
         }
     }
     out
-}
-
-/// `CUTOVER_SECRET_<NAME>`: the environment variable a step command reads a secret from.
-pub fn secret_env_name(name: &str) -> String {
-    let upper: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("CUTOVER_SECRET_{upper}")
 }
 
 fn secret_value(
@@ -784,7 +715,7 @@ mod tests {
         let runbook = loaded
             .runbook
             .unwrap_or_else(|| panic!("{:?}", loaded.diagnostics));
-        let args = VarArgs {
+        let args = Overrides {
             env: None,
             set: set.iter().map(|s| (*s).to_string()).collect(),
         };

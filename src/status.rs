@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::event::Verdict;
 use crate::event::{GateResultKind, GoNoGo, Identity, Outcome, Record, StepState};
 use crate::journal::{CheckKind, MilestoneOrigin, RunState, SKIPPED_WHY, StepRecord, Ts, Who};
 pub use crate::journal::{RollbackRunState as RollbackState, TriggerHealth};
-use crate::signals::Verdict;
 
 /// How many of the last notes the view keeps.
 const LAST_NOTES: usize = 5;

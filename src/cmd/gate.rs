@@ -14,7 +14,7 @@ use crate::signals::{Measurement, SourceSet};
 use crate::trigger::measure_baseline;
 
 pub fn exec(args: &GateArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let (step_id, gate_id) = match args.target.split_once('.') {
         Some((s, g)) => (s, Some(g)),
         None => (args.target.as_str(), None),
@@ -48,7 +48,7 @@ pub fn exec(args: &GateArgs) -> Result<ExitCode, Error> {
     if gates.is_empty() {
         return Err(Error::Usage(format!("step `{step_id}` has no gates")));
     }
-    let sources = SourceSet::from_plan(&plan);
+    let sources = SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env);
     let json = args.format == TextOrJson::Json;
     let rt = super::runtime()?;
     let mut all_passed = true;

@@ -54,6 +54,31 @@ pub(crate) fn journal_masker(path: &std::path::Path) -> crate::secrets::Masker {
     plan.map(|p| plan_masker(&p)).unwrap_or_default()
 }
 
+/// Load, validate and resolve the runbook at `path` for the overlay and
+/// overrides given, showing what loading found (errors and warnings) on
+/// stderr first, as every command that builds a plan does.
+pub(crate) fn build_plan(
+    path: &std::path::Path,
+    overrides: &crate::plan::Overrides,
+) -> Result<crate::plan::Plan, crate::error::Error> {
+    let build = crate::plan::build(path, overrides);
+    if !build.diagnostics.is_empty() {
+        eprintln!(
+            "{}",
+            crate::diag::render_all(&build.file, &build.diagnostics, crate::diag::stderr_color())
+        );
+    }
+    Ok(build.plan?)
+}
+
+/// The plan's overrides from the command line's `--env` and `--set`.
+pub(crate) fn overrides(vars: &crate::cli::VarArgs) -> crate::plan::Overrides {
+    crate::plan::Overrides {
+        env: vars.env.clone(),
+        set: vars.set.clone(),
+    }
+}
+
 #[allow(dead_code, reason = "used by the signal and engine commands")]
 /// A multi-threaded tokio runtime for the commands that do network or process I/O.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, crate::error::Error> {

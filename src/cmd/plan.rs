@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use crate::cli::{PlanArgs, TextOrJson};
 use crate::error::{Error, exit};
-use crate::plan::{self, Plan};
+use crate::plan::Plan;
 use crate::runbook::model::{Action, Check, Gate, Step};
 
 pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
-    let plan = plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let json = serde_json::to_string_pretty(&plan.to_masked_json()).expect("json");
     if let Some(path) = &args.output {
         std::fs::write(path, format!("{json}\n"))

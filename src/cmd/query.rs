@@ -18,7 +18,7 @@ use crate::runbook::model::{Check, CommandRead, HttpRead, NoData, Probe, SourceK
 use crate::signals::{Measurement, SourceSet, Verdict};
 
 pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let Some(source) = plan.runbook.sources.get(&args.source) else {
         return Err(unknown_source(&args.source, plan.runbook.sources.keys()));
     };
@@ -50,7 +50,7 @@ pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
         interval: Duration::from_secs(1),
         no_data: NoData::Inconclusive,
     };
-    let sources = SourceSet::from_plan(&plan);
+    let sources = SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env);
     let mut m = super::runtime()?.block_on(sources.measure(&check, None));
     if monitor {
         // The monitor's state is the verdict: OK passes, Warn and Alert fail,

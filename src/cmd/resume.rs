@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::{ResumeArgs, VarArgs};
+use crate::cli::ResumeArgs;
 use crate::engine::{Options, ResumeInput, Start};
 use crate::error::Error;
 use crate::event::Outcome;
@@ -104,7 +104,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
     }
     // The plan is rebuilt from the runbook and must hash to the journaled one:
     // a resumed run runs exactly what was started (secrets come from this environment).
-    let vars = VarArgs {
+    let overrides = crate::plan::Overrides {
         env: started.env.clone(),
         set: started.set.clone(),
     };
@@ -114,7 +114,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             started.runbook_path, read.header.run_id
         )));
     }
-    let plan = crate::plan::build(Path::new(&started.runbook_path), &vars)?;
+    let plan = super::build_plan(Path::new(&started.runbook_path), &overrides)?;
     if plan.hash != started.plan_hash {
         return Err(Error::Usage(format!(
             "the runbook `{}` changed since run `{}` started (plan {}, now {}); resume runs only the plan that was started",

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use crate::cli::RunArgs;
 use crate::engine::{Options, SourceSignals, Start};
 use crate::error::Error;
-use crate::event::RunStarted;
+use crate::event::{Event, RunStarted};
 use crate::journal::{Journal, Stamp, default_path};
 use crate::plan::Plan;
 use crate::signals::SourceSet;
 
 pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     if let Some(plan_file) = &args.plan {
         plan.check_against(plan_file)?;
     }
@@ -76,7 +76,7 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     // Readiness before anything is journaled or started (issue 7): a refused
     // run leaves no journal behind.
     let reason = args.reason.as_deref().map(|r| plan.masker.mask(r));
-    let Some(readiness) = crate::readiness::required::gate_run(
+    let Some(readiness) = readiness_gate(
         &plan,
         args.override_readiness,
         reason.as_deref(),
@@ -116,6 +116,27 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         start: Start::New(Box::new(started)),
     };
     drive(&plan, journal, opts, args.output.no_progress)
+}
+
+/// `cutover run`'s readiness gate: evaluate the runbook's `requires`, say
+/// what was found on stderr, and give the events to journal, or `None` when
+/// the run must not start.
+fn readiness_gate(
+    plan: &Plan,
+    override_readiness: bool,
+    reason: Option<&str>,
+    dry_run: bool,
+) -> Result<Option<Vec<Event>>, Error> {
+    use crate::readiness::required::{Decision, check_required_async, decide, events, notice};
+    if plan.runbook.requires.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let result = super::runtime()?.block_on(check_required_async(plan));
+    let decision = decide(&result, override_readiness, reason, dry_run);
+    for line in notice(&result, &decision) {
+        eprintln!("{line}");
+    }
+    Ok((decision != Decision::Refuse).then(|| events(&result, &decision)))
 }
 
 /// `NAME-TIME`, the default run id before any counter: the runbook's name
@@ -164,7 +185,11 @@ pub(crate) fn drive(
     let runtime = super::runtime()?;
     let outcome = runtime.block_on(async {
         let sink = crate::ui::reporter(no_progress, plan.runbook.steps.len());
-        let signals = Arc::new(SourceSignals::new(SourceSet::from_plan(plan)));
+        let signals = Arc::new(SourceSignals::new(SourceSet::new(
+            &plan.runbook.sources,
+            plan.masker.clone(),
+            &plan.secret_env,
+        )));
         crate::engine::execute(plan, journal, sink, signals, opts).await
     })?;
     // Steps may have left nothing behind, but a watcher's HTTP request might

@@ -20,7 +20,7 @@ struct Health {
 }
 
 pub fn exec(args: &SourcesArgs) -> Result<ExitCode, Error> {
-    let plan = crate::plan::build(&args.runbook, &args.vars)?;
+    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let report = check_all(&plan)?;
     match args.format {
         TextOrJson::Json => println!(
@@ -61,7 +61,7 @@ fn line(h: &Health) -> String {
 }
 
 fn check_all(plan: &Plan) -> Result<Vec<Health>, Error> {
-    let sources = SourceSet::from_plan(plan);
+    let sources = SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env);
     let rt = super::runtime()?;
     let names: Vec<(String, &'static str)> = plan
         .runbook

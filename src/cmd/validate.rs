@@ -81,13 +81,7 @@ pub fn exec(args: &ValidateArgs) -> Result<ExitCode, Error> {
     if !failed && args.check_sources {
         for (path, checklist) in &checked {
             let plan = match checklist {
-                None => crate::plan::build(
-                    path,
-                    &crate::cli::VarArgs {
-                        env: None,
-                        set: Vec::new(),
-                    },
-                )?,
+                None => super::build_plan(path, &crate::plan::Overrides::default())?,
                 Some(c) => crate::readiness::evaluate::signal_plan(c, path, None, &|name| {
                     std::env::var(name).ok()
                 })?,

@@ -15,7 +15,7 @@
 
 use indexmap::IndexMap;
 
-use crate::event::{Event, GoNoGo, Identity};
+use crate::event::{Event, GoNoGo, Identity, person};
 use crate::journal::StepRecord;
 use crate::runbook::model::{Approval, OnTimeout, Step};
 
@@ -316,14 +316,6 @@ fn decided(
     }
 }
 
-/// The person behind a record: the `--as` name, else the login user.
-pub fn person(actor: &str, on_behalf: Option<&str>) -> String {
-    match on_behalf {
-        Some(name) if !name.is_empty() => name.to_string(),
-        _ => actor.split('@').next().unwrap_or(actor).to_string(),
-    }
-}
-
 /// Whether `person` is on the approvers list, directly or through a team.
 pub fn may_approve(policy: &Policy, teams: &IndexMap<String, Vec<String>>, person: &str) -> bool {
     policy.approvers.is_empty()
@@ -436,13 +428,6 @@ mod tests {
             auto: false,
             identity: None,
         }
-    }
-
-    #[test]
-    fn persons_prefer_the_name_given() {
-        assert_eq!(person("ops@jump", Some("alice")), "alice");
-        assert_eq!(person("ops@jump", None), "ops");
-        assert_eq!(person("ops", Some("")), "ops");
     }
 
     #[test]

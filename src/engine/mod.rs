@@ -20,6 +20,7 @@ mod prompt;
 mod resume;
 mod rollback;
 mod scheduler;
+mod sink;
 mod step;
 #[cfg(test)]
 mod tests;
@@ -28,3 +29,4 @@ mod watch;
 pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
 pub(crate) use rollback::rollback_failed_words;
 pub use scheduler::{EngineError, Options, ResumeInput, Start, execute};
+pub use sink::EventSink;

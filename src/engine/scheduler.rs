@@ -21,6 +21,7 @@ use super::probe::Signals;
 use super::process::KillLevel;
 use super::prompt::Prompt;
 use super::step::{ActionCtx, ActionResult, GatesVerdict, Msg, PhaseResult, describe};
+use crate::engine::EventSink;
 use crate::event::{
     Event, Outcome, PauseReason, Record, RollbackReason, RunFinished, RunStarted, StepState,
 };
@@ -28,7 +29,6 @@ use crate::journal::{Journal, JournalError, RunState};
 use crate::plan::Plan;
 use crate::runbook::model::{Action, DryRunMode, GateWhen, OnFailure, OnReject, Step, Trigger};
 use crate::signals::Verdict;
-use crate::ui::EventSink;
 
 /// How often the journal is checked for lines other processes appended.
 const POLL: Duration = Duration::from_millis(200);
@@ -507,7 +507,7 @@ impl Scheduler {
             match super::approval::yes_refusal(&(&approval).into()) {
                 None => {
                     let stamp = self.journal.stamp();
-                    let who = super::approval::person(&stamp.actor, stamp.on_behalf.as_deref());
+                    let who = crate::event::person(&stamp.actor, stamp.on_behalf.as_deref());
                     let ballot = Ballot {
                         step: id,
                         person: &who,

@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::core::tests::step;
 use super::probe::{BoxFut, GateOutcome, Signals, TriggerUpdate};
 use super::scheduler::{Options, Start, execute};
+use crate::engine::EventSink;
 use crate::event::{Event, GateResultKind, Outcome, Record, RunStarted, StepState};
 use crate::journal::{Journal, Stamp, read_journal};
 use crate::plan::Plan;
@@ -16,7 +17,6 @@ use crate::runbook::model::{
     Action, Check, CommandRead, Gate, NoData, OnError, Probe, Runbook, Trigger, TriggerAction,
 };
 use crate::signals::Measurement;
-use crate::ui::EventSink;
 
 /// Fires every trigger `fire_after` after it is armed; gates pass.
 struct FakeSignals {

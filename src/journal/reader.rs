@@ -17,8 +17,8 @@ use serde::Deserialize;
 
 use super::JournalError;
 use super::state::{LiteMeasurement, RunState};
+use crate::event::Verdict;
 use crate::event::{FORMAT_VERSION, Header, Phase, Record, Stream};
-use crate::signals::Verdict;
 
 /// What a journal holds.
 #[derive(Debug, Clone)]
@@ -283,9 +283,9 @@ struct MeasurementData<'a> {
 struct Measured<'a> {
     #[serde(borrow)]
     at: Cow<'a, str>,
-    #[serde(default, with = "crate::signals::float_serde::option")]
+    #[serde(default, with = "crate::event::float_serde::option")]
     value: Option<f64>,
-    #[serde(default, with = "crate::signals::float_serde::option")]
+    #[serde(default, with = "crate::event::float_serde::option")]
     baseline: Option<f64>,
     verdict: Verdict,
     #[serde(default, borrow)]

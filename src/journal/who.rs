@@ -59,15 +59,7 @@ impl Who {
     }
 }
 
-/// The person behind a record: the `--as` name, else the login user (the
-/// part of `user@host` before the `@`). On a shared jump host the login says
-/// little; the name given says who.
-pub fn person(actor: &str, on_behalf: Option<&str>) -> String {
-    match on_behalf {
-        Some(name) if !name.is_empty() => name.to_string(),
-        _ => actor.split('@').next().unwrap_or(actor).to_string(),
-    }
-}
+pub use crate::event::person;
 
 #[cfg(test)]
 mod tests {

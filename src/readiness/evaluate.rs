@@ -11,7 +11,6 @@ use super::journal::{RunSummary, read_runs};
 use super::model::{Attestation, Checklist, Item, ItemKind, Measured, Waiver};
 use super::result::{ChecklistReport, ItemResult, Readiness, Status, WaiverNote, summarize};
 use super::time::{format_ago, format_human, format_instant};
-use crate::cli::VarArgs;
 use crate::runbook::model::Check;
 use crate::signals::{Measurement, SourceSet, Verdict};
 
@@ -230,7 +229,7 @@ pub fn signal_plan(
     // A checklist without `[env.*]` overlays reads the same in every env;
     // one that has some must know the env asked for (a typo is an error).
     let overlay = env.filter(|_| !checklist.signals.envs.is_empty());
-    let args = VarArgs {
+    let overrides = crate::plan::Overrides {
         env: overlay.map(str::to_string),
         set: Vec::new(),
     };
@@ -238,7 +237,7 @@ pub fn signal_plan(
         checklist.signals.clone(),
         &path.display().to_string(),
         "",
-        &args,
+        &overrides,
         lookup,
     )
 }
@@ -270,7 +269,11 @@ pub async fn evaluate(
                 .collect();
             let ids: Vec<String> = plan.runbook.triggers.iter().map(|t| t.id.clone()).collect();
             (
-                Some(SourceSet::from_plan(&plan)),
+                Some(SourceSet::new(
+                    &plan.runbook.sources,
+                    plan.masker.clone(),
+                    &plan.secret_env,
+                )),
                 ids.into_iter().zip(checks).collect::<Vec<_>>(),
                 None,
             )

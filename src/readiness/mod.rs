@@ -21,7 +21,7 @@ use std::path::Path;
 use crate::diag::{Diagnostic, SourceFile};
 use crate::runbook::load;
 
-pub use required::{Decision, RequiredResult, check_required, decide};
+pub use required::{Decision, RequiredResult, check_required_async, decide};
 
 /// A checklist file after loading and validation.
 #[derive(Debug)]

@@ -88,7 +88,7 @@ pub enum Decision {
 }
 
 /// Decide whether a run may start. A refusal is never silent: the caller
-/// prints `RequiredResult::blocking`.
+/// shows [`notice`].
 pub fn decide(
     result: &RequiredResult,
     override_readiness: bool,
@@ -133,54 +133,36 @@ pub fn events(result: &RequiredResult, decision: &Decision) -> Vec<crate::event:
         .collect()
 }
 
-/// `cutover run`'s readiness gate: evaluate the runbook's `requires`, say
-/// what was found on stderr, and give the events to journal, or `None` when
-/// the run must not start.
-pub fn gate_run(
-    plan: &Plan,
-    override_readiness: bool,
-    reason: Option<&str>,
-    dry_run: bool,
-) -> Result<Option<Vec<crate::event::Event>>, crate::error::Error> {
-    if plan.runbook.requires.is_empty() {
-        return Ok(Some(Vec::new()));
+/// What `cutover run` tells the operator about a readiness result it decided
+/// on, one line each. When the run proceeds, the journaled readiness events
+/// are shown with the rest of the run: nothing here. Otherwise every
+/// checklist's readiness, then the refusal or the warning, with the failing
+/// items.
+pub fn notice(result: &RequiredResult, decision: &Decision) -> Vec<String> {
+    if *decision == Decision::Proceed {
+        return Vec::new();
     }
-    let result = check_required(plan)?;
-    let decision = decide(&result, override_readiness, reason, dry_run);
-    // When the run proceeds, the journaled readiness events are shown with
-    // the rest of the run; print here only what would otherwise go unseen.
-    if decision != Decision::Proceed {
-        for c in &result.report.checklists {
-            eprintln!("readiness `{}`: {}", c.path, c.readiness.name());
-        }
-    }
-    let blocking = result.blocking();
-    match &decision {
-        Decision::Proceed => {}
+    let mut lines: Vec<String> = result
+        .report
+        .checklists
+        .iter()
+        .map(|c| format!("readiness `{}`: {}", c.path, c.readiness.name()))
+        .collect();
+    lines.push(match decision {
+        Decision::Proceed => unreachable!("returned above"),
         Decision::Refuse => {
-            eprintln!("error: a required readiness checklist is not ready; nothing was started");
-            for line in &blocking {
-                eprintln!("  {line}");
-            }
-            eprintln!(
-                "  fix the items (`cutover check` shows them all), or start anyway with --override-readiness --reason \"...\" (journaled as a deviation)"
-            );
-            return Ok(None);
+            "error: a required readiness checklist is not ready; nothing was started".into()
         }
         Decision::Override { reason } => {
-            eprintln!("warning: starting although readiness fails (overridden: {reason}):");
-            for line in &blocking {
-                eprintln!("  {line}");
-            }
+            format!("warning: starting although readiness fails (overridden: {reason}):")
         }
-        Decision::DryRun => {
-            eprintln!("warning: readiness fails; a dry run starts anyway:");
-            for line in &blocking {
-                eprintln!("  {line}");
-            }
-        }
+        Decision::DryRun => "warning: readiness fails; a dry run starts anyway:".into(),
+    });
+    lines.extend(result.blocking().iter().map(|line| format!("  {line}")));
+    if *decision == Decision::Refuse {
+        lines.push("  fix the items (`cutover check` shows them all), or start anyway with --override-readiness --reason \"...\" (journaled as a deviation)".into());
     }
-    Ok(Some(events(&result, &decision)))
+    lines
 }
 
 /// Where a `requires` entry points: relative to the runbook's directory.
@@ -214,7 +196,8 @@ pub fn required_path(runbook_path: &Path, entry: &str) -> PathBuf {
     }
 }
 
-/// Evaluate every checklist `plan`'s runbook requires. Call from async code.
+/// Evaluate every checklist `plan`'s runbook requires. An empty `requires`
+/// is ready at once. (Async: the caller owns the runtime.)
 pub async fn check_required_async(plan: &Plan) -> RequiredResult {
     // The clock `CUTOVER_NOW` pins, like `cutover check`'s.
     let now = crate::journal::Clock::from_env().now();
@@ -246,13 +229,6 @@ pub async fn check_required_async(plan: &Plan) -> RequiredResult {
             checklists,
         },
     }
-}
-
-/// Evaluate every checklist `plan`'s runbook requires, outside async code
-/// (it starts its own runtime). An empty `requires` is ready at once.
-pub fn check_required(plan: &Plan) -> Result<RequiredResult, crate::error::Error> {
-    let runtime = crate::cmd::runtime()?;
-    Ok(runtime.block_on(check_required_async(plan)))
 }
 
 #[cfg(test)]
@@ -287,6 +263,43 @@ mod tests {
             );
             assert_eq!(decide(&not, false, None, true), Decision::DryRun);
         }
+    }
+
+    #[test]
+    fn the_notice_is_silent_when_the_run_proceeds_and_says_why_otherwise() {
+        let mut not = result(Readiness::NotReady);
+        not.report.checklists.push(ChecklistReport {
+            name: "c".into(),
+            path: "checks/c.toml".into(),
+            owner: None,
+            launch: None,
+            readiness: Readiness::NotReady,
+            summary: super::super::result::Summary::default(),
+            items: Vec::new(),
+            problem: Some("the checklist is invalid".into()),
+        });
+        assert!(notice(&not, &Decision::Proceed).is_empty());
+        assert_eq!(
+            notice(&not, &Decision::Refuse),
+            [
+                "readiness `checks/c.toml`: not ready",
+                "error: a required readiness checklist is not ready; nothing was started",
+                "  checks/c.toml: the checklist is invalid",
+                "  fix the items (`cutover check` shows them all), or start anyway with --override-readiness --reason \"...\" (journaled as a deviation)",
+            ]
+        );
+        let reason = "CAB".to_string();
+        assert_eq!(
+            notice(&not, &Decision::Override { reason })[1..],
+            [
+                "warning: starting although readiness fails (overridden: CAB):",
+                "  checks/c.toml: the checklist is invalid",
+            ]
+        );
+        assert_eq!(
+            notice(&not, &Decision::DryRun)[1],
+            "warning: readiness fails; a dry run starts anyway:"
+        );
     }
 
     #[test]

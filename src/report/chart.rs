@@ -314,7 +314,7 @@ pub fn series(c: &CheckReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signals::Verdict;
+    use crate::event::Verdict;
 
     #[test]
     fn thresholds_from_conditions() {

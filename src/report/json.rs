@@ -15,7 +15,7 @@ pub const REPORT_FORMAT_VERSION: u32 = 1;
 const SERIES_POINTS: usize = 200;
 
 /// `[time, value, verdict]`: compact for long series.
-type SeriesPoint = (super::time::Ts, Option<f64>, crate::signals::Verdict);
+type SeriesPoint = (super::time::Ts, Option<f64>, crate::event::Verdict);
 
 #[derive(Serialize)]
 struct Envelope<'a> {

@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn trigger_measurements_are_breaches_not_passes() {
-        use crate::signals::Verdict;
+        use crate::event::Verdict;
         let mut b = TestJournal::new("j", "r");
         let gate = ("s", Some("g"));
         let trigger = ("errors", None);

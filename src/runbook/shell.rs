@@ -92,6 +92,21 @@ pub(crate) fn escape_double(value: &str) -> String {
     out
 }
 
+/// `CUTOVER_SECRET_<NAME>`: the environment variable a step command reads a secret from.
+pub fn secret_env_name(name: &str) -> String {
+    let upper: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("CUTOVER_SECRET_{upper}")
+}
+
 /// A reference to environment variable `var` that expands to its value as
 /// one word in `context` (how a secret reaches a command).
 pub(crate) fn expand(var: &str, context: Context) -> String {

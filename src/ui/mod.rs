@@ -1,11 +1,15 @@
-//! What the operator sees. The engine talks only to [`EventSink`]; `progress`
-//! is the one place that uses indicatif.
+//! What the operator sees. The engine talks only to [`EventSink`] (its own
+//! interface, implemented here); `progress` is the one place that uses
+//! indicatif.
 
 mod progress;
 mod reporter;
 
 pub use progress::ProgressReporter;
-pub use reporter::{EventSink, PlainReporter};
+pub use reporter::PlainReporter;
+
+/// The interface the terminal views implement; the engine owns it.
+pub use crate::engine::EventSink;
 
 use std::io::IsTerminal;
 

@@ -3,8 +3,8 @@
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::reporter::EventSink;
 use crate::describe::live as describe;
+use crate::engine::EventSink;
 use crate::event::{Event, Record};
 
 pub struct ProgressReporter {

@@ -1,16 +1,9 @@
-//! The `EventSink` interface and the plain line reporter (CI logs, `--no-progress`).
+//! The plain line reporter (CI logs, `--no-progress`), an `EventSink`.
 
 use std::io::Write;
 
+use crate::engine::EventSink;
 use crate::event::Record;
-
-/// Receives every journaled record (after it is durable) and operator notices.
-pub trait EventSink: Send {
-    fn record(&mut self, record: &Record);
-    /// A message for the operator that is not an event (hints, prompts).
-    fn notice(&mut self, text: &str);
-    fn finish(&mut self) {}
-}
 
 /// One line per record: `HH:MM:SS.mmm text`.
 pub struct PlainReporter<W: Write + Send> {

@@ -1,6 +1,7 @@
 //! One integration-test binary: every test spawns the real `cutover` binary
 //! (`support::cutover`) and, where signals matter, a real Prometheus and
-//! pushgateway on loopback (`support::prometheus`).
+//! pushgateway on loopback (`support::prometheus`). `layers` reads the
+//! sources instead: the layering of docs/architecture.md.
 
 #![allow(
     unreachable_pub,
@@ -26,6 +27,7 @@ mod engine_partial;
 mod engine_trigger;
 mod hardening_files;
 mod hardening_text;
+mod layers;
 mod plan;
 mod probes;
 mod report;

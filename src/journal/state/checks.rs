@@ -3,11 +3,11 @@
 //! trigger's health as of its latest measurement.
 
 use super::RunState;
+use crate::event::Verdict;
 use crate::event::{Event, GateResultKind, Record};
 use crate::journal::snapshot::CheckSnapshot;
 use crate::journal::time::Ts;
 use crate::journal::who::Who;
-use crate::signals::Verdict;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

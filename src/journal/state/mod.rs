@@ -38,10 +38,10 @@ pub use step::{
 use super::snapshot::PlanSnapshot;
 use super::time::Ts;
 use super::who::Who;
+use crate::event::Verdict;
 use crate::event::{
     Event, Outcome, PauseReason, Phase, ProcessIdentity, Record, RunFinished, RunStarted, Stream,
 };
-use crate::signals::Verdict;
 
 /// A journal time as written (for display) and parsed (for arithmetic).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

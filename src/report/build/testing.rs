@@ -1,10 +1,10 @@
 //! Building a report from events in a test, record by record, as the fold
 //! gets them from a journal.
 
+use crate::event::Verdict;
 use crate::event::{Event, Header, Phase, Record, Stream};
 use crate::journal::{Folded, LiteMeasurement, RunState};
 use crate::report::Report;
-use crate::signals::Verdict;
 
 /// A journal being written in a test.
 pub(crate) struct TestJournal {

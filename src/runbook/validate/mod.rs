@@ -207,7 +207,7 @@ impl<'a> Validator<'a> {
                 let at = self.inner_span(value, span, r.range.clone());
                 self.error("`| raw` does not apply to a secret", at).help = Some(format!(
                     "a secret reaches a command only through its environment variable (`\"${}\"`), never as shell text; remove `| raw`",
-                    crate::plan::secret_env_name(&r.name)
+                    shell::secret_env_name(&r.name)
                 ));
             }
         }

@@ -353,9 +353,13 @@ impl Validator<'_> {
             });
         }
         // Cycles only make sense once every `needs` names a real, unique step.
+        let needs: Vec<(&str, &[String])> = steps
+            .iter()
+            .map(|s| (s.id.as_str(), s.needs.as_slice()))
+            .collect();
         if steps.len() == raw.len()
             && seen.len() == raw.len()
-            && let Err(cycle) = crate::plan::waves(&steps)
+            && let Err(cycle) = crate::dag::waves(&needs)
         {
             // Start the cycle at the step written first, where people look.
             let mut cycle = cycle;
