@@ -663,10 +663,9 @@ grace = "1s"
 #[test]
 fn run_ids_and_journal_paths() {
     let c = Cutover::new()
-        .runbook("[runbook]\nname = \"ids\"\n\n[[step]]\nid = \"a\"\nmanual = \"wave\"\n")
-        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z");
+        .runbook("[runbook]\nname = \"ids\"\n\n[[step]]\nid = \"a\"\nmanual = \"wave\"\n");
     let out = bin(&c)
-        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+        .env("CUTOVER_NOW", "2026-01-02T03:04:05Z")
         .args(["run", "runbook.toml"])
         .output()
         .unwrap();
@@ -702,6 +701,38 @@ fn run_ids_and_journal_paths() {
     assert_eq!(code, 4, "still waiting for its manual step");
     let again = cutover_exits(&c, &["resume", "elsewhere/j.jsonl"], 0);
     assert!(again.contains("already ended: completed"), "{again}");
+}
+
+#[test]
+fn the_older_name_cutover_fake_now_still_pins_the_clock() {
+    // Scripts written against the older name keep working; with both set,
+    // `CUTOVER_NOW` wins.
+    for (vars, want) in [
+        (
+            &[("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")][..],
+            "2026-01-02T03:04:",
+        ),
+        (
+            &[
+                ("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z"),
+                ("CUTOVER_NOW", "2027-05-06T07:08:09Z"),
+            ][..],
+            "2027-05-06T07:08:",
+        ),
+    ] {
+        let c = Cutover::new()
+            .runbook("[runbook]\nname = \"old\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+        let out = bin(&c)
+            .envs(vars.iter().copied())
+            .args(["run", "runbook.toml", "--run-id", "r"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{vars:?}");
+        for record in journal(&c, "r") {
+            let ts = record["ts"].as_str().unwrap();
+            assert!(ts.starts_with(want), "{vars:?}: {ts}");
+        }
+    }
 }
 
 #[test]
@@ -797,7 +828,7 @@ fn the_same_runbook_started_twice_at_once_gets_two_runs() {
     // The same pinned clock: the two ids would be equal without a tie-break.
     let spawn = || {
         bin(&c)
-            .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+            .env("CUTOVER_NOW", "2026-01-02T03:04:05Z")
             .args(["run", "runbook.toml"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
