@@ -454,11 +454,14 @@ grace = "500ms"
         let child = spawn_run(&c, &[]);
         wait_for_file(&c, "grandchild.pid");
         wait_for_file(&c, "leader.pid");
-        std::thread::sleep(Duration::from_millis(50));
+        // The engine knows the step's group before it is signalled.
+        wait_for_process_started(&c, "long", "step");
         signal(&child, sig);
         if sig == Signal::SIGINT {
-            // One Ctrl-C pauses after the step ends; a second one soon after aborts it.
-            std::thread::sleep(Duration::from_millis(200));
+            // One Ctrl-C pauses after the step ends; a second one soon after
+            // aborts it. Two signals sent before the first is handled would
+            // be merged into one by the kernel.
+            wait_for_type(&c, "interrupted");
             signal(&child, sig);
         }
         let out = child.wait_with_output().unwrap();
