@@ -264,10 +264,7 @@ fn human(ms: i64) -> String {
 }
 
 fn chromium() -> &'static str {
-    assert!(
-        Path::new(CHROMIUM).is_file(),
-        "{CHROMIUM} is missing: run `scripts/test`, which installs Debian's chromium-headless-shell"
-    );
+    crate::support::tools::require(CHROMIUM, "chromium-headless-shell");
     CHROMIUM
 }
 

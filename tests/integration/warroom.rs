@@ -612,20 +612,22 @@ pub(crate) struct Tty {
 impl Tty {
     pub(crate) fn start(c: &Cutover, args: &str) -> Tty {
         use std::io::Read as _;
-        let mut child = std::process::Command::new("script")
-            .current_dir(c.dir())
-            .args([
-                "-qfec",
-                &format!("exec {} {args}", crate::support::cutover::BIN),
-                "/dev/null",
-            ])
-            .env("NO_COLOR", "1")
-            .env_remove("CUTOVER_ACTOR")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn script (util-linux)");
+        // util-linux `script`, of Debian's bsdutils.
+        let mut child =
+            std::process::Command::new(crate::support::tools::require("script", "bsdutils"))
+                .current_dir(c.dir())
+                .args([
+                    "-qfec",
+                    &format!("exec {} {args}", crate::support::cutover::BIN),
+                    "/dev/null",
+                ])
+                .env("NO_COLOR", "1")
+                .env_remove("CUTOVER_ACTOR")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn script (util-linux)");
         let stdin = child.stdin.take().unwrap();
         let mut stdout = child.stdout.take().unwrap();
         let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
