@@ -99,6 +99,38 @@ fn every_invalid_fixture_reports_its_errors_at_the_right_place() {
 }
 
 #[test]
+fn a_wrongly_typed_secret_or_variable_is_one_error_not_also_undefined_where_it_is_used() {
+    // The entry is declared, only malformed: the templates naming it must
+    // not add "undefined ..." (with a help to declare what is declared).
+    let out = Cutover::new()
+        .file(
+            "rb.toml",
+            r#"[runbook]
+name = "x"
+[vars]
+region = ["eu"]
+[env.prod.vars]
+zone = ["a"]
+[secrets]
+token = "TOKEN"
+[[step]]
+id = "a"
+run = "deploy {{ vars.region }} {{ vars.zone }} {{ secrets.token }}"
+rollback = "true"
+"#,
+        )
+        .args(["validate", "rb.toml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("undefined"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rb.toml: invalid (3 errors)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn human_output_shows_the_line_and_a_caret_under_the_span() {
     let out = Cutover::new()
         .file(
