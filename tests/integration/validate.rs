@@ -1,7 +1,8 @@
 //! `cutover validate`: good files pass, every kind of bad input points into the file.
 //!
 //! Each fixture in `tests/fixtures/invalid/` starts with `# expect: LINE:COL MESSAGE`
-//! lines: every one must be reported as an error at exactly that position.
+//! lines: every one must be reported as an error at exactly that position,
+//! and the whole output must equal its snapshot in `snapshots/invalid/`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
