@@ -434,6 +434,55 @@ impl Condition {
     }
 }
 
+/// The canonical text of a condition: what [`Condition::parse`] reads back
+/// as the same condition (`max <= baseline + 10%`, `between 0.1 and 0.3`;
+/// the default reduction `all` is left out).
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.reduction != Reduction::All {
+            write!(f, "{} ", self.reduction.name())?;
+        }
+        match self.predicate {
+            Predicate::Compare { op, rhs } => write!(f, "{} {rhs}", op.symbol()),
+            Predicate::Between { low, high } => write!(f, "between {low} and {high}"),
+        }
+    }
+}
+
+impl fmt::Display for Operand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            // The language's own word for it.
+            Operand::Number(n) if n.is_infinite() && n > 0.0 => f.write_str("inf"),
+            Operand::Number(n) => f.write_str(&number_text(n)),
+            Operand::Baseline(None) => f.write_str("baseline"),
+            Operand::Baseline(Some(adjust)) => {
+                let (sign, n, percent) = match adjust {
+                    Adjust::AddPercent(n) => ("+", n, "%"),
+                    Adjust::SubPercent(n) => ("-", n, "%"),
+                    Adjust::Add(n) => ("+", n, ""),
+                    Adjust::Sub(n) => ("-", n, ""),
+                    Adjust::Mul(n) => ("*", n, ""),
+                };
+                write!(f, "baseline {sign} {}{percent}", number_text(n))
+            }
+        }
+    }
+}
+
+/// A number as the condition language writes it, read back to the same
+/// `f64`: the shorter of the plain and the exponent form (both shortest
+/// round-trip digits). An infinity (only an overflowing literal such as
+/// `1e400` makes one outside the `inf` operand) is written as one.
+fn number_text(n: f64) -> String {
+    if n.is_infinite() {
+        return if n > 0.0 { "1e999" } else { "-1e999" }.to_string();
+    }
+    let plain = n.to_string();
+    let exp = format!("{n:e}");
+    if exp.len() < plain.len() { exp } else { plain }
+}
+
 /// What a condition made of a result. `NoData` is left to the caller, which
 /// applies the gate's `no_data` policy.
 #[derive(Debug, Clone, PartialEq)]
@@ -693,6 +742,158 @@ mod tests {
         assert!(Condition::parse("").is_err());
         assert!(Condition::parse("< 1.2.3").is_err());
         assert!(Condition::parse("< NaN").is_err());
+    }
+
+    #[test]
+    fn prints_the_canonical_text() {
+        for (text, canonical) in [
+            ("< 0.300", "< 0.3"),
+            ("all<1", "< 1"),
+            ("max >= -1.5e3", "max >= -1500"),
+            ("any != 0", "any != 0"),
+            ("between 0.1 and 0.3", "between 0.1 and 0.3"),
+            ("<= baseline+10%", "<= baseline + 10%"),
+            (">= baseline - 5 %", ">= baseline - 5%"),
+            ("> baseline * 0.9", "> baseline * 0.9"),
+            ("== baseline", "== baseline"),
+            ("< baseline + -5", "< baseline + -5"),
+            ("< inf", "< inf"),
+            ("> -1e400", "> -1e999"),
+            ("< baseline * 1e400", "< baseline * 1e999"),
+            ("< 1_000_000", "< 1e6"),
+            ("< 0.0000001", "< 1e-7"),
+            ("< 123456.5", "< 123456.5"),
+            ("sum < 1e300", "sum < 1e300"),
+        ] {
+            let c = Condition::parse(text).unwrap();
+            assert_eq!(c.to_string(), canonical, "{text}");
+            assert_eq!(Condition::parse(canonical).unwrap(), c, "{text}");
+        }
+    }
+
+    /// Fragments of the condition language, and some that are not, so that
+    /// random texts often come close to valid ones.
+    fn fragment() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const TOKENS: &[&str] = &[
+            "<", ">", "<=", ">=", "==", "!=", "=", "!", "between", "and", "baseline", "+", "-",
+            "*", "%", "all", "any", "max", "min", "avg", "sum", "inf", "-inf", "NaN", "1e", "e",
+            ".", "-.", "_", "1_0", "0x10", " ", "\t", "\n", "é", "🙂", "\u{0}", "\u{202e}",
+        ];
+        prop_oneof![
+            4 => proptest::sample::select(TOKENS).prop_map(str::to_string),
+            2 => any::<f64>().prop_map(|n| n.to_string()),
+            1 => any::<f64>().prop_map(|n| format!("{n:e}")),
+            1 => any::<i64>().prop_map(|n| n.to_string()),
+            1 => "\\PC{0,4}",
+        ]
+    }
+
+    // Boxed: the nested strategies' unboxed value trees overflow a test
+    // thread's stack in a debug build.
+    fn number() -> proptest::strategy::BoxedStrategy<f64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            any::<f64>().prop_filter("the language has no NaN", |n| !n.is_nan()),
+            (-1000i32..1000).prop_map(f64::from),
+            (-1000i32..1000).prop_map(|n| f64::from(n) / 10.0),
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+        ]
+        .boxed()
+    }
+
+    fn operand() -> proptest::strategy::BoxedStrategy<Operand> {
+        use proptest::prelude::*;
+        let adjust = prop_oneof![
+            number().prop_map(Adjust::AddPercent),
+            number().prop_map(Adjust::SubPercent),
+            number().prop_map(Adjust::Add),
+            number().prop_map(Adjust::Sub),
+            number().prop_map(Adjust::Mul),
+        ];
+        prop_oneof![
+            number().prop_map(Operand::Number),
+            proptest::option::of(adjust).prop_map(Operand::Baseline),
+        ]
+        .boxed()
+    }
+
+    /// Every condition the parser can return (a `between` of two numbers
+    /// is not an empty range).
+    fn condition() -> proptest::strategy::BoxedStrategy<Condition> {
+        use proptest::prelude::*;
+        let reduction =
+            proptest::sample::select(REDUCTIONS.iter().map(|(_, r)| *r).collect::<Vec<_>>());
+        let op = proptest::sample::select(vec![
+            CmpOp::Lt,
+            CmpOp::Gt,
+            CmpOp::Le,
+            CmpOp::Ge,
+            CmpOp::Eq,
+            CmpOp::Ne,
+        ]);
+        let predicate = prop_oneof![
+            (op, operand()).prop_map(|(op, rhs)| Predicate::Compare { op, rhs }),
+            (operand(), operand()).prop_map(|(a, b)| match (a, b) {
+                (Operand::Number(x), Operand::Number(y)) if x > y =>
+                    Predicate::Between { low: b, high: a },
+                _ => Predicate::Between { low: a, high: b },
+            }),
+        ];
+        (reduction, predicate)
+            .prop_map(|(reduction, predicate)| Condition {
+                reduction,
+                predicate,
+            })
+            .boxed()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any text: a condition or an error pointing inside the text, never
+        /// a panic; what parses prints to a text that parses the same.
+        #[test]
+        fn parse_never_panics_and_what_parses_round_trips(
+            parts in proptest::collection::vec(fragment(), 0..8),
+            spaces in proptest::collection::vec(proptest::bool::ANY, 8),
+        ) {
+            let text: String = parts
+                .iter()
+                .zip(&spaces)
+                .map(|(p, space)| if *space { format!("{p} ") } else { p.clone() })
+                .collect();
+            match Condition::parse(&text) {
+                Ok(c) => {
+                    let printed = c.to_string();
+                    proptest::prop_assert_eq!(Condition::parse(&printed), Ok(c), "{}", printed);
+                }
+                Err(e) => {
+                    proptest::prop_assert!(e.offset + e.len <= text.len(), "{:?} in {:?}", e, text);
+                    proptest::prop_assert!(text.is_char_boundary(e.offset), "{:?} in {:?}", e, text);
+                    proptest::prop_assert!(text.is_char_boundary(e.offset + e.len), "{:?} in {:?}", e, text);
+                    proptest::prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
+
+        #[test]
+        fn parse_never_panics_on_any_text(text in "\\PC{0,40}") {
+            let _ = Condition::parse(&text);
+        }
+
+        /// Every condition prints to a text that parses back to it, and
+        /// printing that again gives the same text (`-0` stays `-0`).
+        #[test]
+        fn print_then_parse_gives_the_same_condition(c in condition()) {
+            let printed = c.to_string();
+            let parsed = Condition::parse(&printed);
+            proptest::prop_assert_eq!(parsed.clone(), Ok(c), "{}", printed);
+            proptest::prop_assert_eq!(parsed.unwrap().to_string(), printed);
+        }
     }
 
     fn judge(cond: &str, values: &[f64]) -> Outcome {

@@ -209,7 +209,7 @@ fn junit_is_xml_with_one_testcase_per_item() {
         "{}",
         out.stderr
     );
-    let parsed = std::process::Command::new("python3")
+    let parsed = std::process::Command::new(crate::support::tools::require("python3", "python3"))
         .arg("-c")
         .arg(
             "import sys, xml.etree.ElementTree as ET\n\

@@ -454,11 +454,14 @@ grace = "500ms"
         let child = spawn_run(&c, &[]);
         wait_for_file(&c, "grandchild.pid");
         wait_for_file(&c, "leader.pid");
-        std::thread::sleep(Duration::from_millis(50));
+        // The engine knows the step's group before it is signalled.
+        wait_for_process_started(&c, "long", "step");
         signal(&child, sig);
         if sig == Signal::SIGINT {
-            // One Ctrl-C pauses after the step ends; a second one soon after aborts it.
-            std::thread::sleep(Duration::from_millis(200));
+            // One Ctrl-C pauses after the step ends; a second one soon after
+            // aborts it. Two signals sent before the first is handled would
+            // be merged into one by the kernel.
+            wait_for_type(&c, "interrupted");
             signal(&child, sig);
         }
         let out = child.wait_with_output().unwrap();
@@ -663,10 +666,9 @@ grace = "1s"
 #[test]
 fn run_ids_and_journal_paths() {
     let c = Cutover::new()
-        .runbook("[runbook]\nname = \"ids\"\n\n[[step]]\nid = \"a\"\nmanual = \"wave\"\n")
-        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z");
+        .runbook("[runbook]\nname = \"ids\"\n\n[[step]]\nid = \"a\"\nmanual = \"wave\"\n");
     let out = bin(&c)
-        .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+        .env("CUTOVER_NOW", "2026-01-02T03:04:05Z")
         .args(["run", "runbook.toml"])
         .output()
         .unwrap();
@@ -702,6 +704,38 @@ fn run_ids_and_journal_paths() {
     assert_eq!(code, 4, "still waiting for its manual step");
     let again = cutover_exits(&c, &["resume", "elsewhere/j.jsonl"], 0);
     assert!(again.contains("already ended: completed"), "{again}");
+}
+
+#[test]
+fn the_older_name_cutover_fake_now_still_pins_the_clock() {
+    // Scripts written against the older name keep working; with both set,
+    // `CUTOVER_NOW` wins.
+    for (vars, want) in [
+        (
+            &[("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")][..],
+            "2026-01-02T03:04:",
+        ),
+        (
+            &[
+                ("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z"),
+                ("CUTOVER_NOW", "2027-05-06T07:08:09Z"),
+            ][..],
+            "2027-05-06T07:08:",
+        ),
+    ] {
+        let c = Cutover::new()
+            .runbook("[runbook]\nname = \"old\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\n");
+        let out = bin(&c)
+            .envs(vars.iter().copied())
+            .args(["run", "runbook.toml", "--run-id", "r"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{vars:?}");
+        for record in journal(&c, "r") {
+            let ts = record["ts"].as_str().unwrap();
+            assert!(ts.starts_with(want), "{vars:?}: {ts}");
+        }
+    }
 }
 
 #[test]
@@ -797,7 +831,7 @@ fn the_same_runbook_started_twice_at_once_gets_two_runs() {
     // The same pinned clock: the two ids would be equal without a tie-break.
     let spawn = || {
         bin(&c)
-            .env("CUTOVER_FAKE_NOW", "2026-01-02T03:04:05Z")
+            .env("CUTOVER_NOW", "2026-01-02T03:04:05Z")
             .args(["run", "runbook.toml"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -11,8 +11,8 @@ use crate::support::journal::{
     assert_seq_contiguous, journal, journal_tolerant, of_type, outcome, steps_of,
 };
 use crate::support::run::{
-    Reap, cutover, cutover_exits, gone, kill9, read_pid, spawn_run_quiet, wait_for_process_started,
-    wait_for_text,
+    Reap, cutover, cutover_exits, gone, gone_within, kill9, read_pid, spawn_run_quiet,
+    wait_for_process_started, wait_for_text,
 };
 
 const STEPS: usize = 6;
@@ -78,10 +78,18 @@ fn kill_9_at_twenty_points_then_resume_loses_and_repeats_nothing() {
             std::thread::yield_now();
         }
         kill9(&mut child);
-        // Children of the killed process are in their own groups: let any
-        // in-flight one finish its side effect before counting.
-        std::thread::sleep(Duration::from_millis(150));
+        // Children of the killed process are in their own groups: let every
+        // in-flight one the journal knows of finish its side effect before
+        // counting. (One started but not yet journaled belongs to a step
+        // that is not done, whose effects are not compared.)
         let before = journal_tolerant(&c, "r");
+        for started in of_type(&before, "process_started") {
+            let pgid = i32::try_from(started["data"]["process"]["pgid"].as_i64().unwrap()).unwrap();
+            assert!(
+                gone_within(pgid, Duration::from_secs(10)),
+                "killed at event {at}: group {pgid} still running"
+            );
+        }
         let done_before = done_steps(&before);
         let effects_before = effects(&c);
 

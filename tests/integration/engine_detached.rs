@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{journal, of_type, outcome, state_record};
 use crate::support::run::{
-    gone_within, pgid_of, pid_in, signal, spawn_run, wait_exit, wait_for_file,
+    gone_within, pgid_of, pid_in, signal, spawn_run, wait_exit, wait_for_file, wait_for_type,
 };
 
 /// How long a run may take when nothing waits for the detached process: a
@@ -236,7 +236,7 @@ while [ "$(cut -d' ' -f5 /proc/$!/stat)" = $$ ]; do sleep 0.01; done
 /// A step whose group leader is still running, a detached process holding
 /// its output: the run is stopped by `stop` (signals sent to cutover).
 fn stopped_mid_step(
-    stop: impl FnOnce(&std::process::Child),
+    stop: impl FnOnce(&Cutover, &std::process::Child),
 ) -> (Cutover, KillDetached, i32, String) {
     let c = Cutover::new().runbook(&format!(
         r#"
@@ -255,7 +255,7 @@ rollback = "echo undo >> effects"
     let child = spawn_run(&c, &[]);
     wait_for_file(&c, "started");
     let began = Instant::now();
-    stop(&child);
+    stop(&c, &child);
     let (code, stderr) = wait_exit(child, PROMPT);
     assert!(began.elapsed() < PROMPT, "{stderr}");
     (c, reap, code, stderr)
@@ -263,7 +263,7 @@ rollback = "echo undo >> effects"
 
 #[test]
 fn sigterm_aborts_at_once_while_a_detached_process_holds_the_output() {
-    let (c, _reap, code, stderr) = stopped_mid_step(|child| signal(child, Signal::SIGTERM));
+    let (c, _reap, code, stderr) = stopped_mid_step(|_, child| signal(child, Signal::SIGTERM));
     assert_eq!(code, 4, "{stderr}");
     let j = journal(&c, "r");
     assert_eq!(outcome(&j), "aborted");
@@ -277,9 +277,10 @@ fn sigterm_aborts_at_once_while_a_detached_process_holds_the_output() {
 
 #[test]
 fn a_double_ctrl_c_aborts_while_a_detached_process_holds_the_output() {
-    let (c, _reap, code, stderr) = stopped_mid_step(|child| {
+    let (c, _reap, code, stderr) = stopped_mid_step(|c, child| {
         signal(child, Signal::SIGINT);
-        std::thread::sleep(Duration::from_millis(200));
+        // Handled, not merged with the second one by the kernel.
+        wait_for_type(c, "interrupted");
         signal(child, Signal::SIGINT);
     });
     assert_eq!(code, 4, "{stderr}");

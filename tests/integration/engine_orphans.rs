@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{assert_seq_contiguous, journal, of_type};
 use crate::support::run::{
-    Reap, bin, cutover_exits, gone, kill9, pgid_of, pid_in, read_pid, spawn_run_quiet,
-    wait_for_process_started, wait_until,
+    Reap, Watched, bin, cutover_exits, gone, kill9, lives_on, pgid_of, pid_in, read_pid,
+    spawn_run_quiet, wait_for_process_started, wait_until,
 };
 
 /// The first time, start a grandchild and hang (the crash comes then); the
@@ -90,9 +90,8 @@ fn resume_stops_the_crashed_runs_step_before_running_it_again() {
     let _reap = Reap::new(&c, "leader.pid");
     let (leader, grandchild) = crash_mid_step(&c);
     // The test can fail: SIGKILL of cutover left the step running.
-    std::thread::sleep(Duration::from_millis(100));
     assert!(
-        !gone(leader) && !gone(grandchild),
+        lives_on(leader) && lives_on(grandchild),
         "the step died with cutover"
     );
 
@@ -247,9 +246,8 @@ fn leftover_commands_are_stopped_together_not_one_after_another() {
         .iter()
         .map(|s| read_pid(&c, &format!("{s}.pid")))
         .collect();
-    std::thread::sleep(Duration::from_millis(100));
     assert!(
-        leaders.iter().all(|&p| !gone(p)),
+        leaders.iter().all(|&p| lives_on(p)),
         "a step died with cutover"
     );
 
@@ -302,21 +300,22 @@ fn a_signal_while_leftovers_are_stopped_kills_them_and_pauses_before_any_rerun()
     let _reap = Reap::new(&c, "migrate.pid");
     crash_with_running(&c, &["migrate"]);
     let leader = read_pid(&c, "migrate.pid");
-    assert!(!gone(leader), "the step died with cutover");
+    assert!(lives_on(leader), "the step died with cutover");
 
-    let resume = bin(&c)
-        .args(["resume", "r"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let resume = Watched::new(
+        bin(&c)
+            .args(["resume", "r"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let spawned = std::time::Instant::now();
-    // `run_resumed` is durable before anything is stopped.
-    crate::support::run::wait_for_type(&c, "run_resumed");
-    std::thread::sleep(Duration::from_millis(500));
-    assert!(!gone(leader), "stopped before the grace was over");
-    crate::support::run::signal(&resume, Signal::SIGINT);
-    let (code, stderr) = crate::support::run::wait_exit(resume, Duration::from_secs(10));
+    // The stop phase has begun: SIGTERM (ignored) was sent, the grace runs.
+    resume.wait_for_stderr("SIGTERM now, SIGKILL in 8s");
+    assert!(lives_on(leader), "stopped before the grace was over");
+    crate::support::run::signal(resume.child(), Signal::SIGINT);
+    let (code, stderr) = resume.wait_exit(Duration::from_secs(10));
     let took = spawned.elapsed();
     assert_eq!(code, 4, "{stderr}");
     // Waiting out the 8 s grace would take over 8 s.

@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{journal, of_type, seq_of, state_record};
 use crate::support::prometheus::{rollback_trigger, shared};
-use crate::support::run::{bin, cutover, cutover_exits};
+use crate::support::run::{bin, cutover, cutover_at, cutover_exits};
 
 const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
 /// No host name resolves: the page cannot reach any network.
@@ -264,10 +264,7 @@ fn human(ms: i64) -> String {
 }
 
 fn chromium() -> &'static str {
-    assert!(
-        Path::new(CHROMIUM).is_file(),
-        "{CHROMIUM} is missing: run `scripts/test`, which installs Debian's chromium-headless-shell"
-    );
+    crate::support::tools::require(CHROMIUM, "chromium-headless-shell");
     CHROMIUM
 }
 
@@ -419,16 +416,18 @@ approval = { required = true, approvers = ["alice"] }
 run = "sleep 0.2"
 "#,
     );
-    // No terminal: the run pauses awaiting approval (exit 4), approved 1.5 s later, then resumed.
-    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
-    std::thread::sleep(Duration::from_millis(1500));
-    cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 0);
-    std::thread::sleep(Duration::from_millis(500));
+    // No terminal: the run pauses awaiting approval (exit 4), approved an
+    // hour later (a pinned clock, not a wait), then resumed.
+    let run = ["run", "runbook.toml", "--run-id", "r"];
+    cutover_at(&c, "2026-03-01T10:00:00Z", &run, 4);
+    let approve = ["approve", "r", "switch", "--as", "alice"];
+    cutover_at(&c, "2026-03-01T11:00:00Z", &approve, 0);
     // Marked with `--at` the time `prep` started, 0.2 s before it finished and the run paused.
     let j = journal(&c, "r");
     let prep_running = ts(state_record(&j, "prep", "running"));
-    cutover_exits(&c, &["mark", "r", "impact-start", "--at", &prep_running], 0);
-    cutover_exits(&c, &["resume", "r"], 0);
+    let mark = ["mark", "r", "impact-start", "--at", &prep_running];
+    cutover_at(&c, "2026-03-01T11:01:00Z", &mark, 0);
+    cutover_at(&c, "2026-03-01T11:02:00Z", &["resume", "r"], 0);
 
     let j = journal(&c, "r");
     let state_ts = |state: &str| ts(state_record(&j, "switch", state));
@@ -456,8 +455,12 @@ run = "sleep 0.2"
         granted - awaiting,
         "{s}"
     );
-    assert!(s["waited_for_approval_ms"].as_i64().unwrap() >= 1500, "{s}");
-    assert!(s["duration_ms"].as_i64().unwrap() < 1500, "{s}");
+    // Most of the hour between the run and the approval.
+    assert!(
+        s["waited_for_approval_ms"].as_i64().unwrap() >= 3_000_000,
+        "{s}"
+    );
+    assert!(s["duration_ms"].as_i64().unwrap() < 60_000, "{s}");
     assert_eq!(s["paused_ms"], 0, "{s}");
     assert!(json["steps"]["prep"]["waited_for_approval_ms"].is_null());
     // The critical path adds execution times, not the wait.
@@ -781,10 +784,13 @@ fn go_decision(c: &Cutover) -> Option<(String, String)> {
 fn the_go_decision_is_the_vote_that_reaches_min_and_none_when_rejected() {
     // 2 of 2: the decision is the second vote, not the first.
     let c = Cutover::new().runbook(TWO_OF_TWO);
-    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
-    cutover_exits(&c, &["approve", "r", "switch", "--as", "alice"], 0);
-    std::thread::sleep(Duration::from_millis(20));
-    cutover_exits(&c, &["approve", "r", "switch", "--as", "bob"], 0);
+    // A minute apart (pinned clocks): two votes never share a time.
+    let run = ["run", "runbook.toml", "--run-id", "r"];
+    cutover_at(&c, "2026-03-01T10:00:00Z", &run, 4);
+    let approve = ["approve", "r", "switch", "--as", "alice"];
+    cutover_at(&c, "2026-03-01T10:01:00Z", &approve, 0);
+    let approve = ["approve", "r", "switch", "--as", "bob"];
+    cutover_at(&c, "2026-03-01T10:02:00Z", &approve, 0);
     let j = journal(&c, "r");
     let votes = of_type(&j, "approval_granted");
     assert_eq!(votes.len(), 2);
@@ -905,10 +911,13 @@ milestone = "traffic-switched"
 #[test]
 fn a_manual_steps_milestone_is_when_it_was_marked_done_not_when_resume_saw_it() {
     let c = Cutover::new().runbook(MANUAL_SWITCH);
-    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
-    cutover_exits(&c, &["done", "r", "switch", "--as", "carol"], 0);
-    std::thread::sleep(Duration::from_millis(1500));
-    cutover_exits(&c, &["resume", "r", "--as", "dave"], 0);
+    // Resumed an hour after it was marked done (pinned clocks).
+    let run = ["run", "runbook.toml", "--run-id", "r"];
+    cutover_at(&c, "2026-03-01T10:00:00Z", &run, 4);
+    let done = ["done", "r", "switch", "--as", "carol"];
+    cutover_at(&c, "2026-03-01T10:01:00Z", &done, 0);
+    let resume = ["resume", "r", "--as", "dave"];
+    cutover_at(&c, "2026-03-01T11:01:00Z", &resume, 0);
 
     let (done, mark, switched) = switch_milestone(&c);
     assert_eq!(mark["data"]["at"], done["ts"], "{mark}");

@@ -1,7 +1,8 @@
 //! `cutover validate`: good files pass, every kind of bad input points into the file.
 //!
 //! Each fixture in `tests/fixtures/invalid/` starts with `# expect: LINE:COL MESSAGE`
-//! lines: every one must be reported as an error at exactly that position.
+//! lines: every one must be reported as an error at exactly that position,
+//! and the whole output must equal its snapshot in `snapshots/invalid/`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -96,6 +97,113 @@ fn every_invalid_fixture_reports_its_errors_at_the_right_place() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The invalid fixtures' names (`NAME` of `tests/fixtures/invalid/NAME.toml`), sorted.
+fn invalid_fixtures() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo().join("tests/fixtures/invalid"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Everything `cutover validate FILE` says, as an operator sees it: exit
+/// code, stdout and stderr (run from the repository, so paths are relative).
+fn validate_output(file: &str) -> String {
+    let out = std::process::Command::new(crate::support::cutover::BIN)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env_remove("CUTOVER_LOG")
+        .args(["validate", file])
+        .output()
+        .unwrap();
+    let text = format!(
+        "exit code: {}\n--- stdout ---\n{}--- stderr ---\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // Where the checkout is must not matter.
+    text.replace(&repo().display().to_string(), "[REPO]")
+}
+
+/// The full output for every invalid fixture is snapshotted (one file per
+/// fixture in `snapshots/invalid/`): a spurious, duplicated or reworded
+/// diagnostic fails here, where the `# expect:` lines only check that the
+/// expected ones are there. A new fixture fails until its snapshot is
+/// reviewed and committed (README, Development: `INSTA_UPDATE=always`).
+#[test]
+fn every_invalid_fixture_prints_exactly_its_snapshot() {
+    let fixtures = invalid_fixtures();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots/invalid");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let mut failed = Vec::new();
+    for name in &fixtures {
+        let file = format!("tests/fixtures/invalid/{name}.toml");
+        let output = validate_output(&file);
+        settings.set_input_file(repo().join(&file));
+        let matched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_snapshot!(name.as_str(), output));
+        }));
+        if matched.is_err() {
+            failed.push(name.clone());
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "the output of `cutover validate` changed for: {}\n(review: README, Development)",
+        failed.join(", ")
+    );
+    // A snapshot whose fixture is gone would never be checked again.
+    let snapshots = repo().join("tests/integration/snapshots/invalid");
+    let stale: Vec<String> = std::fs::read_dir(&snapshots)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|f| f.strip_suffix(".snap").map(str::to_string))
+        .filter(|name| !fixtures.contains(name))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "snapshots without a fixture in tests/fixtures/invalid/: {stale:?}"
+    );
+}
+
+#[test]
+fn a_wrongly_typed_secret_or_variable_is_one_error_not_also_undefined_where_it_is_used() {
+    // The entry is declared, only malformed: the templates naming it must
+    // not add "undefined ..." (with a help to declare what is declared).
+    let out = Cutover::new()
+        .file(
+            "rb.toml",
+            r#"[runbook]
+name = "x"
+[vars]
+region = ["eu"]
+[env.prod.vars]
+zone = ["a"]
+[secrets]
+token = "TOKEN"
+[[step]]
+id = "a"
+run = "deploy {{ vars.region }} {{ vars.zone }} {{ secrets.token }}"
+rollback = "true"
+"#,
+        )
+        .args(["validate", "rb.toml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("undefined"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rb.toml: invalid (3 errors)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

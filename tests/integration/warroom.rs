@@ -13,8 +13,8 @@ use crate::support::journal::{
     assert_seq_contiguous, journal, journal_tolerant, of_type, outcome, state_record,
 };
 use crate::support::run::{
-    bin, cutover_exits, kill9, pid_in, signal, spawn_run, spawn_run_quiet, wait_exit, wait_for,
-    wait_for_file, wait_for_type,
+    Watched, bin, cutover_at, cutover_exits, kill9, pid_in, signal, spawn_run, spawn_run_quiet,
+    wait_exit, wait_for, wait_for_file, wait_for_process_started, wait_for_type,
 };
 
 const GONOGO: &str = r#"
@@ -39,7 +39,7 @@ run = "echo switch >> effects"
 fn another_process_approves_after_refusals_and_the_run_goes_on() {
     let c = Cutover::new().runbook(&GONOGO.replace("ON_REJECT", "rollback"));
     // bob drives the run; bob is in team sre, so only no_self_approval stops him.
-    let child = spawn_run(&c, &["--wait", "--as", "bob"]);
+    let run = Watched::new(spawn_run(&c, &["--wait", "--as", "bob"]));
     wait_for_type(&c, "approval_requested");
 
     let err = cutover_exits(
@@ -97,8 +97,11 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
     assert!(err.contains("needs a reason"), "{err}");
     assert!(err.contains("keeps waiting"), "{err}");
 
-    // Still waiting: nothing approved, the step did not run.
-    std::thread::sleep(Duration::from_millis(600));
+    // Still waiting: nothing approved, the step did not run, even after the
+    // run read the journal past every refusal (it shows a note written
+    // after them).
+    cutover_exits(&c, &["note", "r", "after the refusals", "--as", "ic"], 0);
+    run.wait_for_stderr("after the refusals");
     let j = journal_tolerant(&c, "r");
     assert!(of_type(&j, "approval_granted").is_empty());
     assert_eq!(
@@ -120,7 +123,7 @@ fn another_process_approves_after_refusals_and_the_run_goes_on() {
         0,
     );
     assert!(err.contains("1 of 1 approvals"), "{err}");
-    let (code, stderr) = wait_exit(child, Duration::from_secs(10));
+    let (code, stderr) = run.wait_exit(Duration::from_secs(10));
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         std::fs::read_to_string(c.path("effects")).unwrap(),
@@ -603,30 +606,33 @@ pub(crate) struct Tty {
     child: Child,
     stdin: std::process::ChildStdin,
     output: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Tty {
     pub(crate) fn start(c: &Cutover, args: &str) -> Tty {
         use std::io::Read as _;
-        let mut child = std::process::Command::new("script")
-            .current_dir(c.dir())
-            .args([
-                "-qfec",
-                &format!("exec {} {args}", crate::support::cutover::BIN),
-                "/dev/null",
-            ])
-            .env("NO_COLOR", "1")
-            .env_remove("CUTOVER_ACTOR")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn script (util-linux)");
+        // util-linux `script`, of Debian's bsdutils.
+        let mut child =
+            std::process::Command::new(crate::support::tools::require("script", "bsdutils"))
+                .current_dir(c.dir())
+                .args([
+                    "-qfec",
+                    &format!("exec {} {args}", crate::support::cutover::BIN),
+                    "/dev/null",
+                ])
+                .env("NO_COLOR", "1")
+                .env_remove("CUTOVER_ACTOR")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn script (util-linux)");
         let stdin = child.stdin.take().unwrap();
         let mut stdout = child.stdout.take().unwrap();
         let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         let sink = output.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stdout.read(&mut buf) {
                 if n == 0 {
@@ -641,15 +647,26 @@ impl Tty {
             child,
             stdin,
             output,
+            reader,
         }
     }
 
     pub(crate) fn wait_for_text(&self, text: &str) {
+        self.wait_for_count(text, 1);
+    }
+
+    /// How many times `text` is on the terminal so far.
+    pub(crate) fn count(&self, text: &str) -> usize {
+        self.output.lock().unwrap().matches(text).count()
+    }
+
+    /// Wait (15 s at most) until `text` is on the terminal `times` times.
+    pub(crate) fn wait_for_count(&self, text: &str, times: usize) {
         let deadline = Instant::now() + Duration::from_secs(15);
-        while !self.output.lock().unwrap().contains(text) {
+        while self.count(text) < times {
             assert!(
                 Instant::now() < deadline,
-                "no `{text}` on the terminal:\n{}",
+                "no `{text}` ({times} times) on the terminal:\n{}",
                 self.output.lock().unwrap()
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -666,7 +683,9 @@ impl Tty {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                std::thread::sleep(Duration::from_millis(50));
+                // Read to the terminal's end: all the output is in.
+                drop(self.stdin);
+                let _ = self.reader.join();
                 return (
                     status.code().unwrap_or(-1),
                     self.output.lock().unwrap().clone(),
@@ -736,7 +755,12 @@ fn the_operator_cannot_self_approve_at_the_prompt_and_the_run_keeps_waiting() {
     tty.wait_for_text("needs approval by someone other than the operator");
     tty.type_line("yes looks fine\n");
     tty.wait_for_text("someone else must approve it; still waiting for approval");
-    std::thread::sleep(Duration::from_millis(300));
+    // One more line, answered with the prompt again: the engine went round
+    // its loop (and flushed its journal) after refusing the vote.
+    let prompt = "needs approval by someone other than the operator";
+    let shown = tty.count(prompt);
+    tty.type_line("what\n");
+    tty.wait_for_count(prompt, shown + 1);
     assert!(of_type(&journal_tolerant(&c, "r"), "approval_granted").is_empty());
     cutover_exits(
         &c,
@@ -912,7 +936,8 @@ rollback = "echo undo-flaky >> effects"
     );
     let child = spawn_run(&c, &[]);
     wait_for_file(&c, "started");
-    std::thread::sleep(Duration::from_millis(500));
+    // Interrupted while the engine knows `flaky` runs (it fails later).
+    wait_for_process_started(&c, "flaky", "step");
     signal(&child, Signal::SIGINT);
     let (code, stderr) = wait_exit(child, Duration::from_secs(15));
     assert_eq!(code, 4, "{stderr}");
@@ -1020,7 +1045,8 @@ fn runs_show_the_mode_and_durations_end_with_the_run() {
     let c = Cutover::new().runbook(book);
     // Default run ids: a runbook name over 16 chars gives one over 36.
     cutover_exits(&c, &["run", "runbook.toml", "--dry-run"], 0);
-    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 0);
+    let run = ["run", "runbook.toml", "--run-id", "r"];
+    cutover_at(&c, "2026-03-01T10:00:00Z", &run, 0);
     let runs = |c: &Cutover| -> Value {
         let out = bin(c).args(["runs", "--format", "json"]).output().unwrap();
         assert!(out.status.success());
@@ -1036,11 +1062,12 @@ fn runs_show_the_mode_and_durations_end_with_the_run() {
     let long_id = dry["run_id"].as_str().unwrap().to_string();
     assert!(long_id.len() > 36, "{long_id}");
 
-    // Notes and marks after the end do not make the run longer, in `runs`,
-    // `status` and the report alike.
-    std::thread::sleep(Duration::from_millis(600));
-    cutover_exits(&c, &["note", "r", "all quiet", "--as", "ic"], 0);
-    cutover_exits(&c, &["mark", "r", "all-clear", "--as", "ic"], 0);
+    // Notes and marks an hour after the end (pinned clocks) do not make the
+    // run longer, in `runs`, `status` and the report alike.
+    let note = ["note", "r", "all quiet", "--as", "ic"];
+    cutover_at(&c, "2026-03-01T11:00:00Z", &note, 0);
+    let mark = ["mark", "r", "all-clear", "--as", "ic"];
+    cutover_at(&c, "2026-03-01T11:00:01Z", &mark, 0);
     let after = runs(&c);
     let real_after = after
         .as_array()
@@ -1092,29 +1119,36 @@ fn runs_show_the_mode_and_durations_end_with_the_run() {
 fn status_of_a_paused_manual_step_says_how_long_it_has_been_paused() {
     let c = Cutover::new()
         .runbook("[runbook]\nname = \"m\"\n[[step]]\nid = \"call\"\nmanual = \"call the bank\"\n");
-    // No terminal: the manual step pauses the run at once.
-    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
-    std::thread::sleep(Duration::from_millis(1_200));
+    // No terminal: the manual step pauses the run at once; `status` looks an
+    // hour later (pinned clocks).
+    let run = ["run", "runbook.toml", "--run-id", "r"];
+    cutover_at(&c, "2026-03-01T10:00:00Z", &run, 4);
+    let later = "2026-03-01T11:00:00Z";
     let out = bin(&c)
+        .env("CUTOVER_NOW", later)
         .args(["status", "r", "--format", "json"])
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ran = v["duration_ms"].as_u64().unwrap();
     let paused = v["paused_for_ms"].as_u64().unwrap();
-    assert!(paused >= 1_200, "{v}");
-    assert!(ran < 1_000, "{v}");
+    assert!(paused >= 3_000_000, "{v}");
+    assert!(ran < 60_000, "{v}");
     let j = journal(&c, "r");
     let want = ms_between(
         &of_type(&j, "run_started")[0]["ts"],
         &of_type(&j, "run_finished")[0]["ts"],
     );
     assert_eq!(u128::from(ran), want);
-    let out = bin(&c).args(["status", "r"]).output().unwrap();
+    let out = bin(&c)
+        .env("CUTOVER_NOW", later)
+        .args(["status", "r"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap();
     assert!(
-        first.contains("PAUSED for ") && first.contains("after it started)"),
+        first.contains("PAUSED for 59m") && first.contains("after it started)"),
         "{text}"
     );
     assert!(!first.contains("PAUSED after"), "{text}");

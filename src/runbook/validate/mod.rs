@@ -365,6 +365,18 @@ impl<'a> Validator<'a> {
             self.var_names.extend(env.vars.keys().cloned());
         }
         self.secret_names.extend(raw.secrets.keys().cloned());
+        // A wrongly typed entry the loader dropped (and reported) is still
+        // declared: templates naming it are not "undefined" as well.
+        for path in &self.dropped {
+            match path.as_slice() {
+                [table, name] if table == "vars" => self.var_names.insert(name.clone()),
+                [env, _, table, name] if env == "env" && table == "vars" => {
+                    self.var_names.insert(name.clone())
+                }
+                [table, name] if table == "secrets" => self.secret_names.insert(name.clone()),
+                _ => false,
+            };
+        }
 
         let meta = &raw.runbook;
         if meta.name.trim().is_empty() {

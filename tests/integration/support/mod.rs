@@ -6,3 +6,4 @@ pub mod journal;
 pub mod model;
 pub mod prometheus;
 pub mod run;
+pub mod tools;

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use super::cutover::Cutover;
 use super::http_server::{encode, request};
 use super::run::run_until_file_then;
+use super::tools::require;
 
 pub const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
 pub const PUSHGATEWAY_BIN: &str = "/usr/bin/prometheus-pushgateway";
@@ -56,14 +57,6 @@ action = "rollback"
 /// The shared Prometheus + pushgateway of this test binary, scraping every 1 s.
 pub fn shared() -> &'static Prometheus {
     SHARED.get_or_init(|| Prometheus::start(true))
-}
-
-fn require(bin: &str) {
-    assert!(
-        Path::new(bin).exists(),
-        "{bin} is missing: run `scripts/test`, which installs prometheus and \
-         prometheus-pushgateway (apt) before running the tests"
-    );
 }
 
 pub fn free_port() -> u16 {
@@ -110,9 +103,9 @@ impl Prometheus {
     }
 
     fn start(with_pushgateway: bool) -> Prometheus {
-        require(PROMETHEUS_BIN);
+        require(PROMETHEUS_BIN, "prometheus");
         if with_pushgateway {
-            require(PUSHGATEWAY_BIN);
+            require(PUSHGATEWAY_BIN, "prometheus-pushgateway");
         }
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();

@@ -1,8 +1,11 @@
 //! Driving the binary as a process: start it, wait for what it journals or
 //! writes, signal or `kill -9` it, and check that processes are gone.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -29,6 +32,24 @@ pub fn cutover(c: &Cutover, args: &[&str]) -> (i32, String) {
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `cutover ARGS` with its clock pinned at `now` (`CUTOVER_NOW`, RFC 3339)
+/// to its end, which must exit `code`; returns stderr. A test says "an hour
+/// later" by pinning the next command an hour later, instead of sleeping.
+pub fn cutover_at(c: &Cutover, now: &str, args: &[&str], code: i32) -> String {
+    let out = bin(c)
+        .env("CUTOVER_NOW", now)
+        .args(args)
+        .output()
+        .expect("run cutover");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "cutover {args:?} at {now}: {stderr}"
+    );
+    stderr
 }
 
 /// What the steps appended to file `effects` (empty when none wrote it).
@@ -162,6 +183,81 @@ pub fn run_until_file_then(
     child.wait_with_output().expect("wait for the run")
 }
 
+/// A background `cutover` whose stderr is read as it comes, so a test can
+/// wait for what the process printed (what it saw, not only what it
+/// journaled), then for its end.
+pub struct Watched {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    reader: JoinHandle<()>,
+}
+
+impl Watched {
+    /// Watch `child`, whose stderr must be piped.
+    pub fn new(mut child: Child) -> Self {
+        let mut pipe = child.stderr.take().expect("a piped stderr to watch");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&stderr);
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Watched {
+            child,
+            stderr,
+            reader,
+        }
+    }
+
+    pub fn child(&self) -> &Child {
+        &self.child
+    }
+
+    /// Wait (20 s at most) until the process has printed `text` on stderr.
+    pub fn wait_for_stderr(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.stderr.lock().unwrap().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for `{text}` on stderr:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Like [`wait_exit`]: (exit code, all of stderr).
+    pub fn wait_exit(mut self, within: Duration) -> (i32, String) {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                let _ = self.reader.join();
+                panic!(
+                    "run did not end in {within:?}: {}",
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The pipe's end: everything the process wrote has been read.
+        let _ = self.reader.join();
+        let stderr = self.stderr.lock().unwrap().clone();
+        (status.code().unwrap_or(-1), stderr)
+    }
+}
+
 /// `kill -9` the child and reap it.
 pub fn kill9(child: &mut Child) {
     child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL
@@ -192,6 +288,40 @@ pub fn gone(pid: i32) -> bool {
             .is_some_and(|r| r.trim_start().starts_with('Z'))
     });
     zombie || kill(Pid::from_raw(pid), None).is_err()
+}
+
+/// `pid` runs on with nothing ending it: not gone, no signal pending for it
+/// (`/proc/PID/status`), not exiting (`PF_EXITING` in `/proc/PID/stat`).
+/// Right after its parent was killed this tells "survived" from "dying" at
+/// once, where a sleep before `!gone(pid)` would only guess how long dying
+/// takes.
+pub fn lives_on(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    if gone(pid) {
+        return false;
+    }
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    let nothing_pending = status
+        .lines()
+        .filter(|l| l.starts_with("SigPnd:") || l.starts_with("ShdPnd:"))
+        .all(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|m| m.bytes().all(|b| b == b'0'))
+        });
+    let flags = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(6)?
+                .parse::<u64>()
+                .ok()
+        });
+    nothing_pending && flags.is_some_and(|f| f & PF_EXITING == 0)
 }
 
 /// Whether `pid` is gone within `within`.
@@ -246,4 +376,21 @@ pub fn pgid_of(pid: i32) -> Option<i32> {
         .nth(2)?
         .parse()
         .ok()
+}
+
+#[test]
+fn lives_on_tells_a_killed_process_from_a_surviving_one_at_once() {
+    // What the orphan tests rely on instead of a sleep: right after a SIGKILL
+    // is sent, the target is no longer said to live on, reaped or not.
+    for _ in 0..20 {
+        let mut child = Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id().cast_signed();
+        assert!(lives_on(pid), "a sleeping process lives on");
+        kill(Pid::from_raw(pid), Signal::SIGKILL).expect("SIGKILL");
+        assert!(!lives_on(pid), "a killed process is dying, not living on");
+        let _ = child.wait();
+    }
 }
