@@ -4,15 +4,13 @@
 //! run ends, or until no process drives it any more (a crashed or killed
 //! run shows as `stopped`); JSON follows as one view per line.
 
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
-use std::path::Path;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::cli::{StatusArgs, TextOrJson};
 use crate::error::Error;
-use crate::event::Record;
-use crate::journal::{RunState, is_driven, locate, read_journal};
+use crate::journal::{RunState, Tail, is_driven, locate, read_journal};
 use crate::status::StatusView;
 
 /// How often `--follow` looks at the journal: a step change shows within it.
@@ -34,10 +32,7 @@ pub fn exec(args: &StatusArgs) -> Result<ExitCode, Error> {
     if !args.follow || view.ended() || view.stopped() {
         return Ok(ExitCode::SUCCESS);
     }
-    let mut tail = Tail {
-        offset: read.valid_len,
-        partial: Vec::new(),
-    };
+    let mut tail = Tail::from(read.valid_len);
     let tty = std::io::stdout().is_terminal() && args.format == TextOrJson::Text;
     let mut last_draw = Instant::now();
     loop {
@@ -78,88 +73,4 @@ fn print(view: &StatusView, format: TextOrJson, redraw: bool) -> Result<(), Erro
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("write", "stdout", e))
-}
-
-/// Reads what was appended to the journal since the last look.
-struct Tail {
-    offset: u64,
-    /// An incomplete last line (a writer mid-append): completed next time.
-    partial: Vec<u8>,
-}
-
-impl Tail {
-    fn read(&mut self, path: &Path) -> Result<Vec<Record>, Error> {
-        let mut file = crate::files::open_read(path)
-            .map_err(|e| Error::from(crate::journal::JournalError::open("open", path, e)))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", path.display(), e))?
-            .len();
-        if len <= self.offset {
-            return Ok(Vec::new());
-        }
-        file.seek(SeekFrom::Start(self.offset))
-            .map_err(|e| Error::io("seek", path.display(), e))?;
-        let mut bytes = Vec::new();
-        file.take(len - self.offset)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io("read", path.display(), e))?;
-        self.offset = len;
-        self.partial.extend_from_slice(&bytes);
-        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
-            return Ok(Vec::new());
-        };
-        let complete: Vec<u8> = self.partial.drain(..=end).collect();
-        Ok(String::from_utf8_lossy(&complete)
-            .lines()
-            .filter_map(|l| Record::from_line(l).ok())
-            .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::Write as _;
-
-    use super::*;
-    use crate::event::Event;
-
-    fn line(seq: u64) -> String {
-        Record {
-            seq,
-            ts: "2026-01-01T00:00:00.000Z".into(),
-            run_id: "r".into(),
-            actor: "a@h".into(),
-            on_behalf: None,
-            event: Event::Note {
-                text: format!("n{seq}"),
-            },
-        }
-        .to_line()
-    }
-
-    #[test]
-    fn tail_waits_for_a_line_to_be_complete() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("journal.jsonl");
-        let first = format!("{}\n", line(1));
-        let second = line(2);
-        let (head, rest) = second.split_at(10);
-        std::fs::write(&path, format!("{first}{head}")).unwrap();
-        let mut tail = Tail {
-            offset: 0,
-            partial: Vec::new(),
-        };
-        let got = tail.read(&path).unwrap();
-        assert_eq!(got.len(), 1);
-        assert!(tail.read(&path).unwrap().is_empty(), "nothing new");
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .unwrap();
-        writeln!(f, "{rest}").unwrap();
-        let got = tail.read(&path).unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].seq, 2);
-    }
 }

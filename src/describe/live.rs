@@ -9,8 +9,15 @@ use crate::event::{Event, Phase, Record, StepState, Stream};
 pub fn live(record: &Record) -> Option<String> {
     live_raw(record).map(|text| crate::text::visible(&text).into_owned())
 }
-
 fn live_raw(record: &Record) -> Option<String> {
+    run_and_steps(record)
+        .or_else(|| checks(record))
+        .or_else(|| rollback(record))
+        .or_else(|| people(record))
+}
+
+/// The run's start and end of life, steps, attempts, processes, output.
+fn run_and_steps(record: &Record) -> Option<String> {
     let text = match &record.event {
         Event::RunStarted(s) => format!(
             "run `{}` started{}{} by {} (plan {})",
@@ -65,9 +72,6 @@ fn live_raw(record: &Record) -> Option<String> {
             detail: Some(detail),
             ..
         } => format!("step `{step}` attempt {attempt}: {detail}"),
-        Event::AttemptFinished { .. }
-        | Event::TriggerMeasurement { .. }
-        | Event::ProcessStarted { .. } => return None,
         Event::OrphanStopped { .. } | Event::OrphanAbsent { .. } => {
             super::phrases::orphan(&record.event)?
         }
@@ -91,6 +95,14 @@ fn live_raw(record: &Record) -> Option<String> {
             };
             format!("  {step}{phase} {mark} {}", crate::text::one_line(line))
         }
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// Gates, baselines and triggers.
+fn checks(record: &Record) -> Option<String> {
+    let text = match &record.event {
         Event::GateStarted {
             step,
             gate,
@@ -159,6 +171,14 @@ fn live_raw(record: &Record) -> Option<String> {
         Event::TriggerSourceError { trigger, detail } => {
             format!("trigger `{trigger}`: source error: {detail}")
         }
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// The rollback and its steps.
+fn rollback(record: &Record) -> Option<String> {
+    let text = match &record.event {
         Event::RollbackStarted {
             reason,
             steps,
@@ -190,6 +210,14 @@ fn live_raw(record: &Record) -> Option<String> {
             "!!! ROLLBACK FAILED at {}: the system may be half rolled back; act by hand !!!",
             failed.join(", ")
         ),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// Pauses, decisions, votes, manual steps, notes, milestones, readiness.
+fn people(record: &Record) -> Option<String> {
+    let text = match &record.event {
         Event::Paused { reason, step, hint } => format!(
             "run paused ({}{})\n{hint}",
             crate::event::words(reason),
@@ -286,6 +314,7 @@ fn live_raw(record: &Record) -> Option<String> {
         }
         Event::RunFinished(f) => format!("run {}: {}", f.outcome.label(), f.message),
         Event::Unknown { kind, .. } => format!("({kind})"),
+        _ => return None,
     };
     Some(text)
 }

@@ -1,13 +1,15 @@
 //! The one place that turns what happened into words: the live voice of the
 //! operator's terminal (`live`), the timeline voice of the report and
-//! `status` (`timeline`, deviations, the approvals table), and the phrases
-//! both use. The fold (`journal::RunState`) keeps facts; views pick a voice
+//! `status` (`timeline`, deviations, the approvals table), the notification
+//! voice of webhooks (`notification`), and the phrases they share. The fold (`journal::RunState`) keeps facts; views pick a voice
 //! and a layout, never their own wording of an event.
 
 mod live;
+mod notify;
 mod phrases;
 mod timeline;
 
 pub use live::live;
+pub use notify::{Notification, notification};
 pub use phrases::{abandoned, orphan, rollback_steps, secs, value};
 pub use timeline::{Line, approval_row, deviation, timeline};

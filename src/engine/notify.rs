@@ -1,5 +1,5 @@
 //! Webhooks (`[notify.NAME]`): the run tells people about itself. Which
-//! records are worth a message and what it says is pure ([`notification`]);
+//! records are worth a message and what it says is `describe::notification`;
 //! delivery runs in background tasks, [`ATTEMPTS`] tries with a short
 //! [`TIMEOUT`] each, so a webhook that is down or slow never delays a step.
 //! A delivery that fails for good is journaled as `notify_failed` (masked:
@@ -14,7 +14,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::step::Msg;
-use crate::event::{Event, Record, RollbackReason};
+pub(crate) use crate::describe::{Notification, notification};
+use crate::event::{Event, Record};
 use crate::runbook::model::{Notify, NotifyKind};
 use crate::secrets::Masker;
 
@@ -26,99 +27,6 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(2);
 const BACKOFF: [Duration; 2] = [Duration::from_millis(300), Duration::from_secs(1)];
 /// At the end of the run, how long to wait for messages still on their way.
 pub(crate) const DRAIN: Duration = Duration::from_secs(3);
-
-/// What to tell: the kind (for `events = [...]` filters) and the text.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Notification {
-    pub(crate) about: &'static str,
-    pub(crate) text: String,
-}
-
-/// The message a record deserves, if any. `run_ref` names the run in commands.
-pub(crate) fn notification(record: &Record, run_ref: &str) -> Option<Notification> {
-    let run = &record.run_id;
-    let (about, text) = match &record.event {
-        Event::RunStarted(s) => (
-            "run_started",
-            format!(
-                "cutover `{}` started{} by {} (run `{run}`{})",
-                s.runbook_name,
-                s.env
-                    .as_ref()
-                    .map(|e| format!(" in `{e}`"))
-                    .unwrap_or_default(),
-                record.who(),
-                s.change
-                    .as_ref()
-                    .map(|c| format!(", change {c}"))
-                    .unwrap_or_default()
-            ),
-        ),
-        Event::RunFinished(f) => (
-            "run_finished",
-            format!("cutover run `{run}` {}: {}", f.outcome.label(), f.message),
-        ),
-        Event::ApprovalRequested {
-            step,
-            min,
-            approvers,
-        } => (
-            "approval_pending",
-            format!(
-                "run `{run}`: step `{step}` waits for {min} approval(s){}. approve with: cutover approve {run_ref} {step} --reason \"...\"",
-                if approvers.is_empty() {
-                    String::new()
-                } else {
-                    format!(" from {}", approvers.join(", "))
-                }
-            ),
-        ),
-        Event::TriggerFired {
-            trigger,
-            action,
-            condition,
-            value,
-            ..
-        } => (
-            "trigger_fired",
-            format!(
-                "run `{run}`: trigger `{trigger}` FIRED ({condition}, value {}); action: {action}",
-                value.map_or_else(|| "-".into(), |v| v.to_string())
-            ),
-        ),
-        Event::RollbackStarted {
-            reason,
-            steps,
-            partial,
-        } => (
-            "rollback_started",
-            format!(
-                "run `{run}`: ROLLBACK started ({}) of {}",
-                match reason {
-                    RollbackReason::StepFailed { step } => format!("step `{step}` failed"),
-                    RollbackReason::Trigger { trigger } => format!("trigger `{trigger}`"),
-                    RollbackReason::Operator => "operator".into(),
-                    RollbackReason::Rejected { step } => format!("`{step}` rejected"),
-                },
-                if steps.is_empty() {
-                    "no steps".into()
-                } else {
-                    crate::describe::rollback_steps(steps, partial, ", ")
-                }
-            ),
-        ),
-        Event::RollbackFinished { ok, failed } => (
-            "rollback_finished",
-            if *ok {
-                format!("run `{run}`: rollback finished")
-            } else {
-                format!("run `{run}`: rollback FAILED for {}", failed.join(", "))
-            },
-        ),
-        _ => return None,
-    };
-    Some(Notification { about, text })
-}
 
 /// The request body for a webhook of `kind`.
 pub(crate) fn payload(kind: NotifyKind, n: &Notification, record: &Record) -> Value {
@@ -313,6 +221,7 @@ async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::RollbackReason;
 
     fn rec(event: Event) -> Record {
         Record {

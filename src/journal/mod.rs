@@ -16,8 +16,8 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 pub use reader::{
-    Folded, JournalRead, RecordStream, fold_from_text, fold_journal, parse_header, read_journal,
-    stream_journal,
+    Folded, JournalRead, RecordStream, Tail, fold_from_text, fold_journal, parse_header,
+    read_journal, stream_journal,
 };
 pub use runs::{Listed, list_runs};
 pub use snapshot::{

@@ -200,6 +200,57 @@ impl<R: BufRead> Iterator for RecordStream<R> {
     }
 }
 
+/// Follows a journal being appended to (`status --follow`): the records
+/// written since the last look. A line a writer is still appending stays
+/// until it is complete; a line that does not parse is skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Tail {
+    offset: u64,
+    /// An incomplete last line (a writer mid-append): completed next time.
+    partial: Vec<u8>,
+}
+
+impl From<u64> for Tail {
+    /// Follow from byte `offset` on (where a first read stopped).
+    fn from(offset: u64) -> Self {
+        Tail {
+            offset,
+            partial: Vec::new(),
+        }
+    }
+}
+
+impl Tail {
+    pub fn read(&mut self, path: &Path) -> Result<Vec<Record>, JournalError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file =
+            crate::files::open_read(path).map_err(|e| JournalError::open("open", path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| JournalError::io("stat", path, e))?
+            .len();
+        if len <= self.offset {
+            return Ok(Vec::new());
+        }
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| JournalError::io("seek", path, e))?;
+        let mut bytes = Vec::new();
+        file.take(len - self.offset)
+            .read_to_end(&mut bytes)
+            .map_err(|e| JournalError::io("read", path, e))?;
+        self.offset = len;
+        self.partial.extend_from_slice(&bytes);
+        let Some(end) = self.partial.iter().rposition(|b| *b == b'\n') else {
+            return Ok(Vec::new());
+        };
+        let complete: Vec<u8> = self.partial.drain(..=end).collect();
+        Ok(String::from_utf8_lossy(&complete)
+            .lines()
+            .filter_map(|l| Record::from_line(l).ok())
+            .collect())
+    }
+}
+
 /// A journal folded: the run's state and how reading went.
 #[derive(Debug, Clone)]
 pub struct Folded {
@@ -389,6 +440,29 @@ mod tests {
     fn not_a_journal() {
         assert!(read_from("hello\n".as_bytes(), Path::new("j")).is_err());
         assert!(read_from("".as_bytes(), Path::new("j")).is_err());
+    }
+
+    #[test]
+    fn a_tail_waits_for_a_line_to_be_complete() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let first = format!("{}\n", line(1));
+        let second = line(2);
+        let (head, rest) = second.split_at(10);
+        std::fs::write(&path, format!("{first}{head}")).unwrap();
+        let mut tail = Tail::default();
+        let got = tail.read(&path).unwrap();
+        assert_eq!(got.len(), 1);
+        assert!(tail.read(&path).unwrap().is_empty(), "nothing new");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "{rest}").unwrap();
+        let got = tail.read(&path).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].seq, 2);
     }
 
     proptest::proptest! {

@@ -17,57 +17,8 @@ impl RunState {
                 state,
                 detail,
             } => self.step_state(r, at, &who, step, *state, detail.as_ref()),
-            Event::AttemptStarted {
-                step,
-                attempt,
-                attempts,
-                ..
-            } => {
-                let rec = self.step(step);
-                rec.decision = None;
-                rec.attempts = rec.attempts.max(*attempt);
-                rec.attempt_open = true;
-                rec.last_attempt_ok = false;
-                rec.attempt_log.push(AttemptEntry {
-                    attempt: *attempt,
-                    started: at,
-                    result: None,
-                    exit_code: None,
-                    duration_ms: None,
-                    detail: None,
-                });
-                if *attempt > 1 {
-                    let text = DeviationText::Retry {
-                        attempt: *attempt,
-                        attempts: *attempts,
-                    };
-                    self.deviate_with(r.seq, at, &who, "retry", Some(step), text);
-                }
-            }
-            Event::AttemptFinished {
-                step,
-                attempt,
-                result,
-                exit_code,
-                duration_ms,
-                detail,
-            } => {
-                self.close_process(step, Phase::Step);
-                let rec = self.step(step);
-                rec.attempt_open = false;
-                rec.last_attempt_ok = *result == AttemptResult::Succeeded;
-                rec.action_succeeded_once |= rec.last_attempt_ok;
-                if let Some(a) = rec
-                    .attempt_log
-                    .iter_mut()
-                    .rev()
-                    .find(|a| a.attempt == *attempt)
-                {
-                    a.result = Some(*result);
-                    a.exit_code = *exit_code;
-                    a.duration_ms = Some(*duration_ms);
-                    a.detail.clone_from(detail);
-                }
+            Event::AttemptStarted { .. } | Event::AttemptFinished { .. } => {
+                self.attempt(r, at, &who);
             }
             Event::ProcessStarted {
                 step,
@@ -126,6 +77,65 @@ impl RunState {
                 context,
                 reason.as_ref(),
             ),
+            _ => {}
+        }
+    }
+
+    /// An attempt of a step's action started or finished.
+    fn attempt(&mut self, r: &Record, at: Ts, who: &Who) {
+        match &r.event {
+            Event::AttemptStarted {
+                step,
+                attempt,
+                attempts,
+                ..
+            } => {
+                let rec = self.step(step);
+                rec.decision = None;
+                rec.attempts = rec.attempts.max(*attempt);
+                rec.attempt_open = true;
+                rec.last_attempt_ok = false;
+                rec.attempt_log.push(AttemptEntry {
+                    attempt: *attempt,
+                    started: at,
+                    result: None,
+                    exit_code: None,
+                    duration_ms: None,
+                    detail: None,
+                });
+                if *attempt > 1 {
+                    let text = DeviationText::Retry {
+                        attempt: *attempt,
+                        attempts: *attempts,
+                    };
+                    self.deviate_with(r.seq, at, who, "retry", Some(step), text);
+                }
+            }
+            Event::AttemptFinished {
+                step,
+                attempt,
+                result,
+                exit_code,
+                duration_ms,
+                detail,
+            } => {
+                self.close_process(step, Phase::Step);
+                let rec = self.step(step);
+                rec.attempt_open = false;
+                rec.last_attempt_ok = *result == AttemptResult::Succeeded;
+                rec.action_succeeded_once |= rec.last_attempt_ok;
+                if let Some(a) = rec
+                    .attempt_log
+                    .iter_mut()
+                    .rev()
+                    .find(|a| a.attempt == *attempt)
+                {
+                    a.result = Some(*result);
+                    a.exit_code = *exit_code;
+                    a.duration_ms = Some(*duration_ms);
+                    a.detail.clone_from(detail);
+                }
+            }
             _ => {}
         }
     }

@@ -21,9 +21,9 @@ fn state(step: &str, state: StepState) -> Event {
     }
 }
 
-#[test]
-fn war_room_events_become_approvals_deviations_notes_and_milestones() {
-    let r = build(vec![
+/// A night in the war room: a vote, marks, Ctrl-C, a pause, a note, a waiver.
+fn war_room_night() -> Vec<(&'static str, &'static str, Event)> {
+    vec![
         (
             "2026-01-01T00:00:00.000Z",
             "op@h",
@@ -110,7 +110,12 @@ fn war_room_events_become_approvals_deviations_notes_and_milestones() {
                 summary: serde_json::json!({"waived": ["backups"]}),
             },
         ),
-    ]);
+    ]
+}
+
+#[test]
+fn war_room_events_become_approvals_deviations_notes_and_milestones() {
+    let r = build(war_room_night());
     assert!(r.in_progress, "no run_finished: in progress");
     let decisions: Vec<&str> = r.approvals.iter().map(|a| a.decision.as_str()).collect();
     assert_eq!(decisions, ["requested", "approved", "decision: rollback"]);
