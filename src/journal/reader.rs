@@ -147,30 +147,40 @@ impl<R: BufRead> RecordStream<R> {
     /// The next complete, non-blank line; `None` at the end, at a torn
     /// last line (`truncated_at`) or on a read error (`error`).
     fn next_text(&mut self) -> Option<String> {
+        let mut text = String::new();
+        self.next_into(&mut text).then_some(text)
+    }
+
+    /// Put the next complete, non-blank line into `text` (its allocation
+    /// is reused line after line); `false` at the end, at a torn last line
+    /// (`truncated_at`) or on a read error (`error`).
+    fn next_into(&mut self, text: &mut String) -> bool {
         loop {
             self.buf.clear();
             let n = match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(n) => n,
                 Err(e) => {
                     self.error = Some(JournalError::io("read", &self.path, e));
-                    return None;
+                    return false;
                 }
             };
             if n == 0 {
-                return None;
+                return false;
             }
             self.line_no += 1;
             if !self.buf.ends_with(b"\n") {
                 // A line without its newline is a write a crash cut short, even if it
                 // parses: the writer always writes the newline in the same `write`.
                 self.truncated_at = Some(self.line_no);
-                return None;
+                return false;
             }
             self.valid_len += n as u64;
-            let text = String::from_utf8_lossy(&self.buf);
-            let text = text.trim_end_matches(['\n', '\r']);
-            if !text.trim().is_empty() {
-                return Some(text.to_string());
+            let line = String::from_utf8_lossy(&self.buf);
+            let line = line.trim_end_matches(['\n', '\r']);
+            if !line.trim().is_empty() {
+                text.clear();
+                text.push_str(line);
+                return true;
             }
         }
     }
@@ -277,7 +287,8 @@ pub fn fold_from_text(text: &str) -> Result<Folded, JournalError> {
 pub(crate) fn fold_from(reader: impl BufRead, path: &Path) -> Result<Folded, JournalError> {
     let mut stream = RecordStream::new(reader, path)?;
     let mut state = RunState::default();
-    while let Some(text) = stream.next_text() {
+    let mut text = String::new();
+    while stream.next_into(&mut text) {
         if !fast_path(&mut state, &text)
             && let Some(record) = stream.parse(&text)
         {

@@ -9,7 +9,7 @@ use super::model::Report;
 /// Read the journal at `path` into a report.
 pub fn read_report(path: &Path) -> Result<Report, ReportError> {
     let folded = crate::journal::fold_journal(path)?;
-    Ok(super::build::report(&folded, &path.display().to_string()))
+    Ok(super::build::report(folded, &path.display().to_string()))
 }
 
 #[cfg(test)]
@@ -28,7 +28,7 @@ mod tests {
 
     fn read(text: &str) -> Report {
         let folded = fold_from_text(text).unwrap();
-        super::super::build::report(&folded, "j")
+        super::super::build::report(folded, "j")
     }
 
     #[test]

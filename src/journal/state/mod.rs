@@ -105,7 +105,8 @@ pub const SKIPPED_WHY: &str = "undone by hand";
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunState {
     pub run_id: String,
-    /// The first `run_started`, as journaled.
+    /// The first `run_started`, as journaled but for its `plan`, which is
+    /// kept typed in `plan` only.
     pub started: Option<RunStarted>,
     /// Its plan, typed.
     pub plan: PlanSnapshot,
@@ -252,11 +253,19 @@ impl RunState {
     }
 
     fn significant(&mut self, r: &Record, at: Ts) {
+        let event = match &r.event {
+            // The timeline needs the run's start, not its whole plan again.
+            Event::RunStarted(s) => Event::RunStarted(RunStarted {
+                plan: serde_json::Value::Null,
+                ..s.clone()
+            }),
+            other => other.clone(),
+        };
         self.history.push(Entry {
             seq: r.seq,
             at,
             who: Who::of(r),
-            event: r.event.clone(),
+            event,
             resumed_after: false,
             nth: 0,
         });

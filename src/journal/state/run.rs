@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::{RunState, Stamped};
-use crate::event::{Event, Outcome, Record};
+use crate::event::{Event, Outcome, Record, RunStarted};
 use crate::journal::snapshot::PlanSnapshot;
 use crate::journal::time::Ts;
 use crate::journal::who::Who;
@@ -107,7 +107,11 @@ impl RunState {
             Event::RunStarted(s) => {
                 if self.started.is_none() {
                     self.plan = PlanSnapshot::from_value(&s.plan);
-                    self.started = Some(s.clone());
+                    // The plan is kept typed (`plan`), not twice as JSON.
+                    self.started = Some(RunStarted {
+                        plan: Value::Null,
+                        ..s.clone()
+                    });
                     self.started_at = Some(Self::stamped(r, at));
                     self.started_by = Some(who.clone());
                     self.plan_steps();

@@ -6,8 +6,8 @@
 use super::analysis;
 use super::model::{
     ApprovalEntry, AttemptReport, CheckKind, CheckReport, CriticalPathReport, Deviation, Milestone,
-    NoteEntry, ReadinessEntry, Report, RollbackAttemptReport, RollbackReport, RollbackStepReport,
-    StepReport, TimelineEntry, trigger_counts,
+    NoteEntry, Point, ReadinessEntry, Report, RollbackAttemptReport, RollbackReport,
+    RollbackStepReport, StepReport, TimelineEntry, trigger_counts,
 };
 use super::time::Ts;
 use crate::describe;
@@ -16,8 +16,16 @@ use crate::journal::{
     CheckRecord, Entry, Folded, RollbackRun, RunState, StepRecord, StepSnapshot, Who,
 };
 
-/// The report of a folded journal; `journal` names it.
-pub(super) fn report(folded: &Folded, journal: &str) -> Report {
+/// The report of a folded journal; `journal` names it. The measurements
+/// move into the report (a long run has hundreds of thousands).
+pub(super) fn report(mut folded: Folded, journal: &str) -> Report {
+    let points: Vec<Vec<Point>> = folded
+        .state
+        .checks
+        .values_mut()
+        .map(|c| std::mem::take(&mut c.points))
+        .collect();
+    let folded = &folded;
     let state = &folded.state;
     let started = state.started.as_ref();
     let last_ts = state.last_at.as_ref().map(|l| l.ts);
@@ -66,7 +74,8 @@ pub(super) fn report(folded: &Folded, journal: &str) -> Report {
         checks: state
             .checks
             .iter()
-            .map(|(key, c)| (key.clone(), check(c)))
+            .zip(points)
+            .map(|((key, c), points)| (key.clone(), check(c, points)))
             .collect(),
         milestones: milestones(state),
         timeline: timeline(state),
@@ -192,7 +201,7 @@ fn rollback_step(rb: &RollbackRun) -> RollbackStepReport {
     }
 }
 
-fn check(c: &CheckRecord) -> CheckReport {
+fn check(c: &CheckRecord, points: Vec<Point>) -> CheckReport {
     CheckReport {
         key: c.key.clone(),
         kind: c.kind,
@@ -217,7 +226,7 @@ fn check(c: &CheckRecord) -> CheckReport {
         first_breach_value: c.first_breach_value,
         fired: c.fired.clone(),
         source_errors: c.source_errors,
-        points: c.points.clone(),
+        points,
     }
 }
 

@@ -87,7 +87,7 @@ impl TestJournal {
     }
 
     pub(crate) fn finish(self) -> Report {
-        super::report(&self.folded, &self.journal)
+        super::report(self.folded, &self.journal)
     }
 
     /// The report, as if the journal had `bad_lines` that did not parse.
