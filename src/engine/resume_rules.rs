@@ -334,7 +334,7 @@ mod tests {
             .enumerate()
             .map(|(i, event)| Record {
                 seq: i as u64 + 1,
-                ts: format!("2026-11-25T21:00:{:02}.000Z", i),
+                ts: format!("2026-11-25T21:00:{i:02}.000Z"),
                 run_id: "r1".into(),
                 actor: "op@host".into(),
                 on_behalf: None,
@@ -407,7 +407,10 @@ mod tests {
             assert_eq!(ended.outcome, outcome);
             assert_eq!(
                 ended.message,
-                format!("run `r1` already ended: {}; nothing to resume", outcome.label())
+                format!(
+                    "run `r1` already ended: {}; nothing to resume",
+                    outcome.label()
+                )
             );
         }
         let paused = fold(vec![finished(Outcome::Paused)]);
@@ -438,12 +441,16 @@ mod tests {
         let none = fold(vec![state_of("a", StepState::Failed)]);
         let skip = |s: &str| asked(|o| o.skip_rollback = vec![s.to_string()]);
         assert_eq!(
-            check_skip_rollback(&none, &skip("a"), "r1").unwrap_err().to_string(),
+            check_skip_rollback(&none, &skip("a"), "r1")
+                .unwrap_err()
+                .to_string(),
             "run `r1` has no rollback to go on with; `--skip-rollback` is for a rollback that failed or was cut off"
         );
         let state = fold(rollback_failed_at_b());
         assert_eq!(
-            check_skip_rollback(&state, &skip("c"), "r1").unwrap_err().to_string(),
+            check_skip_rollback(&state, &skip("c"), "r1")
+                .unwrap_err()
+                .to_string(),
             "the rollback of run `r1` does not roll back `c` (it rolls back `b`, `a`)"
         );
         assert_eq!(check_skip_rollback(&state, &skip("b"), "r1"), Ok(()));
@@ -460,7 +467,9 @@ mod tests {
         );
         let a_ran = fold(events);
         assert_eq!(
-            check_skip_rollback(&a_ran, &skip("a"), "r1").unwrap_err().to_string(),
+            check_skip_rollback(&a_ran, &skip("a"), "r1")
+                .unwrap_err()
+                .to_string(),
             "the rollback of `a` in run `r1` already ran or was skipped"
         );
     }
@@ -472,12 +481,17 @@ mod tests {
         let state = fold(events);
         let abort = asked(|o| o.abort = true);
         assert_eq!(
-            check_abort(&state, &abort, "r1", "./j.jsonl").unwrap_err().to_string(),
+            check_abort(&state, &abort, "r1", "./j.jsonl")
+                .unwrap_err()
+                .to_string(),
             "run `r1` was rolling back when it stopped; `--abort` would leave it half rolled back: run `cutover resume ./j.jsonl` to finish the rollback"
         );
         let failed = fold(rollback_failed_at_b());
         assert_eq!(check_abort(&failed, &abort, "r1", "r1"), Ok(()));
-        assert_eq!(check_abort(&state, &ResumeOptions::default(), "r1", "r1"), Ok(()));
+        assert_eq!(
+            check_abort(&state, &ResumeOptions::default(), "r1", "r1"),
+            Ok(())
+        );
     }
 
     #[test]
@@ -489,12 +503,16 @@ mod tests {
         let is_step = |id: &str| ["a", "b", "c"].contains(&id);
         let rerun = |s: &str| asked(|o| o.rerun = vec![s.to_string()]);
         assert_eq!(
-            check_steps(&state, &rerun("a"), is_step, "r1").unwrap_err().to_string(),
+            check_steps(&state, &rerun("a"), is_step, "r1")
+                .unwrap_err()
+                .to_string(),
             "step `a` of run `r1` is already done; a completed step never runs again"
         );
         let skip = asked(|o| o.skip = vec!["x".into()]);
         assert_eq!(
-            check_steps(&state, &skip, is_step, "r1").unwrap_err().to_string(),
+            check_steps(&state, &skip, is_step, "r1")
+                .unwrap_err()
+                .to_string(),
             "run `r1` has no step `x`"
         );
         assert_eq!(check_steps(&state, &rerun("b"), is_step, "r1"), Ok(()));
@@ -518,7 +536,9 @@ mod tests {
         };
         assert_eq!(check_plan(&started, "sha256:old", "r1"), Ok(()));
         assert_eq!(
-            check_plan(&started, "sha256:new", "r1").unwrap_err().to_string(),
+            check_plan(&started, "sha256:new", "r1")
+                .unwrap_err()
+                .to_string(),
             "the runbook `cutover.toml` changed since run `r1` started (plan sha256:old, now sha256:new); resume runs only the plan that was started"
         );
         let empty = RunState::default();
@@ -581,7 +601,12 @@ mod tests {
             s.idempotent = true;
         };
         assert_eq!(
-            needs_with(StepState::Running, &ResumeOptions::default(), true, idempotent),
+            needs_with(
+                StepState::Running,
+                &ResumeOptions::default(),
+                true,
+                idempotent
+            ),
             OnResume::Ask(PauseReason::NeedsDecision)
         );
         assert_eq!(

@@ -26,7 +26,9 @@ fn gated(on_timeout: OnTimeout) -> Step {
     switch
 }
 
-/// When the go/no-go of `switch` was asked for, and when it timed out.
+/// When the go/no-go of `switch` was asked for, and when it timed out:
+/// its `timeout` later, noticed at the scheduler's first look after the
+/// deadline (it looks every 200 ms while waiting).
 fn asked_and_timed_out(ran: &super::Ran) -> (String, String) {
     let asked = ran.events(|e| matches!(e, Event::ApprovalRequested { .. }).then_some(()));
     let timed_out = ran.events(|e| match e {
@@ -35,7 +37,13 @@ fn asked_and_timed_out(ran: &super::Ran) -> (String, String) {
     });
     assert_eq!(timed_out.len(), 1, "{timed_out:?}");
     assert_eq!(timed_out[0].1, 15 * 60 * 1000);
-    (asked[0].0.clone(), timed_out[0].0.clone())
+    let (asked, timed_out) = (asked[0].0.clone(), timed_out[0].0.clone());
+    let late = humantime::parse_rfc3339(&timed_out)
+        .unwrap()
+        .duration_since(humantime::parse_rfc3339(&shift(&asked, 15 * 60 * 1000)).unwrap())
+        .unwrap();
+    assert!(late <= Duration::from_millis(200), "{asked} → {timed_out}");
+    (asked, timed_out)
 }
 
 #[tokio::test(start_paused = true)]
@@ -44,14 +52,7 @@ async fn an_approval_timeout_with_on_timeout_abort_is_a_no_go_that_aborts() {
     run.wait = true;
     let ran = run.go().await;
     assert_eq!(ran.outcome, Outcome::Aborted);
-    let (asked, timed_out) = asked_and_timed_out(&ran);
-    // Noticed at the scheduler's first look after the deadline (it looks
-    // every 200 ms while waiting).
-    let late = humantime::parse_rfc3339(&timed_out)
-        .unwrap()
-        .duration_since(humantime::parse_rfc3339(&shift(&asked, 15 * 60 * 1000)).unwrap())
-        .unwrap();
-    assert!(late <= Duration::from_millis(200), "{asked} → {timed_out}");
+    let (_, timed_out) = asked_and_timed_out(&ran);
     let decided = ran.events(|e| match e {
         Event::ApprovalDecided {
             decision, reason, ..
