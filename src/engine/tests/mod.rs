@@ -12,6 +12,7 @@
 
 mod approvals;
 mod interrupts;
+mod manual;
 mod resume;
 mod rollback;
 mod triggers;
