@@ -12,9 +12,9 @@
 
 mod approvals;
 mod interrupts;
-mod manual;
 mod resume;
 mod rollback;
+mod steps;
 mod triggers;
 
 use std::collections::HashMap;

@@ -1,12 +1,15 @@
-//! Manual steps: the instructions are shown and the run waits for `done`
-//! typed at the terminal (or pauses without one).
+//! A step's action: retries `backoff` apart; manual steps, whose
+//! instructions are shown while the run waits for `done` typed at the
+//! terminal (or pauses without one).
 
-use super::{Run, state_of};
+use std::time::Duration;
+
+use super::{Run, shift, state_of};
 use crate::engine::core::tests::step;
 use crate::engine::operator::ScriptedOperator;
 use crate::engine::step::Msg;
-use crate::event::{Event, Outcome, PauseReason, StepState};
-use crate::runbook::model::{Action, Step};
+use crate::event::{AttemptResult, Event, Outcome, PauseReason, StepState};
+use crate::runbook::model::{Action, OnFailure, Step};
 
 fn manual() -> Step {
     let mut check = step("check", &["a"]);
@@ -66,4 +69,48 @@ async fn without_a_terminal_a_manual_step_pauses_with_both_commands() {
             "when it is done: cutover done t check [--note \"...\"]\nthen continue with: cutover resume t".into()
         )
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_command_is_tried_again_backoff_apart() {
+    let mut flaky = step("flaky", &[]);
+    flaky.action = Action::Run {
+        command: "exit 2".into(),
+    };
+    flaky.retries.attempts = 2;
+    flaky.retries.backoff = Duration::from_mins(10);
+    flaky.on_failure = OnFailure::Pause;
+    let ran = Run::new(vec![flaky]).go().await;
+    assert_eq!(ran.outcome, Outcome::Paused);
+    let started = ran.events(|e| match e {
+        Event::AttemptStarted { attempt, .. } => Some(*attempt),
+        _ => None,
+    });
+    let finished = ran.events(|e| match e {
+        Event::AttemptFinished {
+            attempt, result, ..
+        } => Some((*attempt, *result)),
+        _ => None,
+    });
+    assert_eq!(
+        finished.iter().map(|(_, f)| *f).collect::<Vec<_>>(),
+        [
+            (1, AttemptResult::Failed),
+            (2, AttemptResult::Failed),
+            (3, AttemptResult::Failed)
+        ]
+    );
+    // The next attempt starts `backoff` after the last one ended (a real
+    // command takes real time; the paused clock may move while it runs).
+    for i in 0..2 {
+        let earliest = shift(&finished[i].0, 10 * 60 * 1000);
+        let latest = shift(&earliest, 1000);
+        let next = &started[i + 1].0;
+        assert!(
+            *next >= earliest && *next <= latest,
+            "attempt {} ended {}, the next started {next}",
+            i + 1,
+            finished[i].0
+        );
+    }
 }
