@@ -29,10 +29,6 @@ impl Scheduler {
         self.finish(Outcome::Paused, format!("paused; {next}"));
     }
 
-    /// The one line that says how to go on from this pause: the commands of
-    /// the pause that needs the most (a decision over an approval over a
-    /// plain resume), so the last line never suggests a resume that would
-    /// only pause again.
     /// The two ways on from a stopped run: continue it or roll it back.
     pub(super) fn ways_on(&self) -> String {
         format!(
@@ -41,6 +37,10 @@ impl Scheduler {
         )
     }
 
+    /// The one line that says how to go on from this pause: the commands of
+    /// the pause that needs the most (a decision over an approval over a
+    /// plain resume), so the last line never suggests a resume that would
+    /// only pause again.
     pub(super) fn resume_line(&self, paused: &[(PauseReason, Option<String>)]) -> String {
         let r = &self.opts.run_ref;
         let rank = |reason: PauseReason| match reason {

@@ -384,6 +384,7 @@ impl Scheduler {
         }
     }
 
+    /// A task ended a phase of step `id` (its gates, its action): what next.
     pub(super) fn on_phase(&mut self, id: &str, result: PhaseResult) {
         self.tasks.kills.remove(id);
         self.tasks.gates.remove(id);
