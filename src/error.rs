@@ -30,12 +30,22 @@ pub enum Error {
     Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    /// `cutover resume` refused what it was asked (`engine::resume_rules`).
+    #[error(transparent)]
+    Resume(#[from] crate::engine::ResumeError),
+    /// `cutover approve` refused the vote (`engine::approval::vote`).
+    #[error(transparent)]
+    Vote(#[from] crate::engine::approval::VoteError),
 }
 
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Reported(_) | Error::Plan(_) | Error::Usage(_) => exit::INVALID,
+            Error::Reported(_)
+            | Error::Plan(_)
+            | Error::Usage(_)
+            | Error::Resume(_)
+            | Error::Vote(_) => exit::INVALID,
             Error::Io { .. } | Error::Internal(_) | Error::Engine(_) => exit::INTERNAL,
             Error::Report(e) => match e {
                 crate::report::ReportError::Io { .. }

@@ -1,12 +1,11 @@
 //! `cutover run`: build the plan, open a new journal, hand over to the engine.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::cli::RunArgs;
-use crate::engine::{Options, SourceSignals, Start};
+use crate::engine::{Edges, Options, SourceSignals, Start};
 use crate::error::Error;
 use crate::event::{Event, RunStarted};
 use crate::journal::{Journal, Stamp, default_path};
@@ -109,7 +108,6 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     let opts = Options {
         dry_run: args.dry_run,
         yes: args.output.yes,
-        interactive: interactive(),
         wait: args.output.wait,
         runbook_dir: runbook_dir(&plan.runbook_path),
         run_ref,
@@ -190,17 +188,17 @@ pub(crate) fn drive(
             plan.masker.clone(),
             &plan.secret_env,
         )));
-        crate::engine::execute(plan, journal, sink, signals, opts).await
+        let edges = Edges {
+            sink,
+            signals,
+            operator: Box::new(crate::ui::Terminal::detect()),
+        };
+        crate::engine::execute(plan, journal, edges, opts).await
     })?;
     // Steps may have left nothing behind, but a watcher's HTTP request might
     // still be in flight: do not wait for it.
     runtime.shutdown_background();
     Ok(ExitCode::from(outcome.exit_code()))
-}
-
-/// A person can answer prompts: stdin and stderr are terminals.
-pub(crate) fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 /// The runbook's directory, which step `workdir`s are relative to.

@@ -20,12 +20,12 @@ impl Scheduler {
                 }
                 Effect::Exec(id) => {
                     let (kill_tx, kill_rx) = watch::channel(KillLevel::None);
-                    self.kills.insert(id.clone(), kill_tx);
+                    self.tasks.kills.insert(id.clone(), kill_tx);
                     tokio::spawn(run_step(self.steps[&id].clone(), self.ctx.clone(), kill_rx));
                 }
                 Effect::Rollback(id) => {
                     let (kill_tx, kill_rx) = watch::channel(KillLevel::None);
-                    self.kills.insert(format!("rollback:{id}"), kill_tx);
+                    self.tasks.kills.insert(format!("rollback:{id}"), kill_tx);
                     tokio::spawn(run_rollback(
                         self.steps[&id].clone(),
                         self.ctx.clone(),
@@ -38,14 +38,14 @@ impl Scheduler {
                         when,
                         self.signals.clone(),
                         self.baselines.clone(),
-                        self.masker.clone(),
-                        self.tx.clone(),
-                        self.dry_run,
+                        self.ctx.masker.clone(),
+                        self.ctx.tx.clone(),
+                        self.opts.dry_run,
                     ));
-                    self.gate_tasks.insert(id, handle);
+                    self.tasks.gates.insert(id, handle);
                 }
                 Effect::Kill(level) => {
-                    for (id, kill) in &self.kills {
+                    for (id, kill) in &self.tasks.kills {
                         // A graceful stop never touches a rollback in progress.
                         if level == KillLevel::Graceful && id.starts_with("rollback:") {
                             continue;
@@ -58,7 +58,7 @@ impl Scheduler {
                         continue;
                     };
                     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
-                    let tx = self.tx.clone();
+                    let tx = self.ctx.tx.clone();
                     let baseline = self.baselines.get(&id).copied();
                     let watch = self.signals.watch(&trigger, baseline, up_tx);
                     let tid = id.clone();
@@ -78,7 +78,7 @@ impl Scheduler {
                         };
                         tokio::join!(watch, forward);
                     });
-                    if let Some(old) = self.watchers.insert(id, handle) {
+                    if let Some(old) = self.tasks.watchers.insert(id, handle) {
                         old.abort();
                     }
                 }
@@ -87,21 +87,21 @@ impl Scheduler {
     }
 
     pub(super) async fn emergency_stop(&mut self) {
-        for kill in self.kills.values() {
+        for kill in self.tasks.kills.values() {
             let _ = kill.send(KillLevel::Now);
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while !self.kills.is_empty() {
+        while !self.tasks.kills.is_empty() {
             let msg = tokio::select! {
                 m = self.rx.recv() => m,
                 () = tokio::time::sleep_until(deadline) => return,
             };
             match msg {
                 Some(Msg::Phase { step, .. }) => {
-                    self.kills.remove(&step);
+                    self.tasks.kills.remove(&step);
                 }
                 Some(Msg::RollbackDone { step, .. }) => {
-                    self.kills.remove(&format!("rollback:{step}"));
+                    self.tasks.kills.remove(&format!("rollback:{step}"));
                 }
                 Some(Msg::Durable(_, ack)) => drop(ack),
                 Some(_) => {}
@@ -111,10 +111,10 @@ impl Scheduler {
     }
 
     pub(super) fn stop_background(&mut self) {
-        for (_, h) in self.watchers.drain() {
+        for (_, h) in self.tasks.watchers.drain() {
             h.abort();
         }
-        for (_, h) in self.gate_tasks.drain() {
+        for (_, h) in self.tasks.gates.drain() {
             h.abort();
         }
     }

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::approval::{self, Ballot, Cast, Judging, Policy, Refusal};
 use super::core::Slot;
-use super::prompt::Prompt;
+use super::operator::Prompt;
 use super::scheduler::{After, Mode, Scheduler};
 use crate::event::{GoNoGo, PauseReason, StepState};
 use crate::runbook::model::{Approval, OnReject, OnTimeout};
@@ -20,13 +20,14 @@ const REMINDER: Duration = Duration::from_secs(30);
 impl Scheduler {
     /// The step needs votes: ask here, wait for other terminals, or pause.
     pub(super) fn await_approval(&mut self, id: &str, approval: &Approval) {
-        let live = (self.interactive || self.wait) && matches!(self.mode, Mode::Run);
+        let live = (self.prompting.present || self.opts.wait) && matches!(self.mode, Mode::Run);
         if live && let Some(timeout) = approval.timeout {
-            self.deadlines
+            self.approvals
+                .deadlines
                 .entry(id.to_string())
                 .or_insert_with(|| Instant::now() + timeout);
         }
-        if self.interactive {
+        if self.prompting.present {
             let hint = self.approval_hint(id);
             self.wait_for_person(
                 id,
@@ -48,13 +49,13 @@ impl Scheduler {
     pub(super) fn approval_hint(&self, id: &str) -> String {
         format!(
             "approve with: cutover approve {0} {id} --reason \"...\"\nthen continue with: cutover resume {0}{1}",
-            self.run_ref,
-            if self.production || approval::yes_refusal(&self.policy(id)).is_some() {
+            self.opts.run_ref,
+            if self.opts.production || approval::yes_refusal(&self.policy(id)).is_some() {
                 String::new()
             } else {
                 format!(
                     "\n(or, outside production: cutover resume {} --yes)",
-                    self.run_ref
+                    self.opts.run_ref
                 )
             }
         )
@@ -77,7 +78,7 @@ impl Scheduler {
             .get(id)
             .map(|r| r.approved_by.clone())
             .unwrap_or_default();
-        let left = self.deadlines.get(id).map_or_else(
+        let left = self.approvals.deadlines.get(id).map_or_else(
             || "no timeout".to_string(),
             |d| {
                 let secs = d.saturating_duration_since(Instant::now()).as_secs();
@@ -96,7 +97,7 @@ impl Scheduler {
             } else {
                 format!(" ({})", by.join(", "))
             },
-            self.run_ref
+            self.opts.run_ref
         );
         self.sink.notice(&text);
     }
@@ -110,8 +111,8 @@ impl Scheduler {
         let (who, identity) = match approval::voter(
             &stamp.actor,
             stamp.on_behalf.as_deref(),
-            self.production,
-            self.declared_ok,
+            self.opts.production,
+            self.opts.declared_ok,
         ) {
             Ok(voter) => voter,
             Err(refusal) => {
@@ -159,7 +160,7 @@ impl Scheduler {
         let policy = self.policy(id);
         let mut refusal = None;
         let state = &self.state;
-        let teams = &self.teams;
+        let teams = &self.opts.teams;
         let flushed = self.journal.flush_judged(|seen, next_seq| {
             let mut now = state.clone();
             for r in seen {
@@ -215,7 +216,7 @@ impl Scheduler {
     /// Approvals whose `timeout` ran out: pause or abort, as `on_timeout` says.
     /// Also repeats, now and then, who approved and how long is left.
     pub(super) fn check_deadlines(&mut self) {
-        if self.deadlines.is_empty() {
+        if self.approvals.deadlines.is_empty() {
             return;
         }
         let now = Instant::now();
@@ -226,24 +227,24 @@ impl Scheduler {
                     .get(id)
                     .is_some_and(|r| r.state == StepState::AwaitingApproval)
         };
-        let ids: Vec<String> = self.deadlines.keys().cloned().collect();
-        let remind = now.duration_since(self.last_reminder) >= REMINDER;
+        let ids: Vec<String> = self.approvals.deadlines.keys().cloned().collect();
+        let remind = now.duration_since(self.approvals.last_reminder) >= REMINDER;
         for id in ids {
             if !waiting(self, &id) {
                 if self.state.steps.get(&id).is_some_and(|r| {
                     r.state != StepState::AwaitingApproval && r.state != StepState::Pending
                 }) {
-                    self.deadlines.remove(&id);
+                    self.approvals.deadlines.remove(&id);
                 }
                 continue;
             }
-            if self.deadlines[&id] > now {
+            if self.approvals.deadlines[&id] > now {
                 if remind && matches!(self.mode, Mode::Run) {
                     self.approval_notice(&id);
                 }
                 continue;
             }
-            self.deadlines.remove(&id);
+            self.approvals.deadlines.remove(&id);
             let Some(approval) = self.steps[&id].approval.clone() else {
                 continue;
             };
@@ -274,7 +275,7 @@ impl Scheduler {
             }
         }
         if remind {
-            self.last_reminder = now;
+            self.approvals.last_reminder = now;
         }
     }
 }

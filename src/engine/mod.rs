@@ -1,23 +1,35 @@
 //! The engine: executes a plan as a DAG of steps with gates, approvals,
 //! triggers and reverse rollback, journaling every event before acting.
 //!
-//! `scheduler` owns the run (its loop, a step's life, failures); `core`
-//! holds the pure scheduling rules; `effects`, `rollback`, `resume`, `prompt`
-//! and `watch` (triggers, baselines) extend the scheduler; `step` runs one
-//! step's action and gates as tasks; `process` is the only place touching pids;
-//! `interrupt` turns OS signals into messages; `probe` is the seam to signals.
+//! `execute` is the entry (options, the edges it talks to); `scheduler`
+//! owns the run (its loop, messages) with its state in owned `parts`;
+//! `lifecycle` is a step's life, `finish` how a run ends; `core` holds the
+//! pure scheduling rules; `effects`, `rollback`, `resume` (with `orphans`),
+//! `prompt`, `pause`, `gonogo` and `watch` (triggers, baselines) extend the
+//! scheduler; `resume_rules` and `approval` are the pure rules `cutover
+//! resume` and `cutover approve` share with it; `step` runs one step's
+//! action and gates as tasks; `process` is the only place touching pids;
+//! `interrupt` turns OS signals into messages; `operator` is the seam to the
+//! person at the terminal, `probe` the seam to signals.
 
 pub mod approval;
 mod core;
 mod effects;
+mod execute;
+mod finish;
 mod gonogo;
 mod interrupt;
+mod lifecycle;
 mod notify;
+mod operator;
+mod orphans;
+mod parts;
 mod pause;
 mod probe;
 mod process;
 mod prompt;
 mod resume;
+pub mod resume_rules;
 mod rollback;
 mod scheduler;
 mod sink;
@@ -26,7 +38,8 @@ mod step;
 mod tests;
 mod watch;
 
+pub use execute::{Edges, EngineError, Options, ResumeInput, Start, execute};
+pub use operator::{Absent, Answers, Operator, Prompt};
 pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
-pub(crate) use rollback::rollback_failed_words;
-pub use scheduler::{EngineError, Options, ResumeInput, Start, execute};
+pub use resume_rules::{ResumeError, ResumeOptions};
 pub use sink::EventSink;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::operator::Prompt;
 use super::process::KillLevel;
-use super::prompt::Prompt;
 use super::scheduler::{After, Effect, Mode, Scheduler};
 use crate::event::{Choice, Event, PauseReason, RollbackReason};
 
@@ -43,14 +43,14 @@ pub(crate) fn react(signal: &str, since_last: Option<Duration>, aborting: bool) 
 impl Scheduler {
     pub(super) fn on_interrupt(&mut self, signal: &'static str) {
         let now = Instant::now();
-        let since_last = self.last_interrupt.map(|t| now.duration_since(t));
-        self.last_interrupt = Some(now);
-        self.interrupts += 1;
+        let since_last = self.interrupts.last.map(|t| now.duration_since(t));
+        self.interrupts.last = Some(now);
+        self.interrupts.count += 1;
         self.emit(Event::Interrupted {
             signal: signal.into(),
         });
-        if matches!(self.mode, Mode::RollingBack { .. }) {
-            if self.interrupts == 1 {
+        if matches!(self.mode, Mode::RollingBack(_)) {
+            if self.interrupts.count == 1 {
                 self.sink.notice("rolling back: the rollback goes on; interrupt again to kill it (the run then ends as rollback failed)");
             } else {
                 self.effects.push(Effect::Kill(KillLevel::Now));
@@ -69,7 +69,7 @@ impl Scheduler {
                     step: None,
                     hint,
                 });
-                if self.menu_open {
+                if self.interrupts.menu_open {
                     self.show_prompt();
                 }
             }
@@ -84,18 +84,17 @@ impl Scheduler {
 
     /// Nothing runs any more after a Ctrl-C: ask the person at the terminal.
     pub(super) fn open_menu(&mut self) {
-        if self.menu_open {
+        if self.interrupts.menu_open {
             return;
         }
-        self.menu_open = true;
-        self.prompts.push_front(Prompt::Interrupt);
-        self.prompt_due = true;
-        self.start_stdin();
+        self.interrupts.menu_open = true;
+        self.prompting.queue.push_front(Prompt::Interrupt);
+        self.prompting.due = true;
     }
 
     fn close_menu(&mut self) {
-        self.menu_open = false;
-        self.prompts.retain(|p| *p != Prompt::Interrupt);
+        self.interrupts.menu_open = false;
+        self.prompting.queue.retain(|p| *p != Prompt::Interrupt);
     }
 
     /// The answer to the menu; `false` if it was not one of the choices.
@@ -117,7 +116,7 @@ impl Scheduler {
             Choice::Rollback => {
                 // The Ctrl-C that opened the menu must not count against the
                 // rollback: only an interrupt during it may kill it.
-                self.interrupts = 0;
+                self.interrupts.count = 0;
                 self.mode = Mode::Drain(After::Rollback(RollbackReason::Operator));
             }
             Choice::Abort => self.mode = Mode::Drain(After::Abort),

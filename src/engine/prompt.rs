@@ -1,23 +1,13 @@
 //! People in the loop: prompts at this terminal (approval, manual step, a
-//! failure to decide on), the stdin reader, operator decisions, and lines
-//! other terminals append to the journal (`cutover done`, approvals).
+//! failure to decide on) put to the `Operator`, its answers, operator
+//! decisions, and lines other terminals append to the journal (`cutover
+//! done`, approvals).
 
 use super::core::Slot;
+use super::operator::Prompt;
 use super::scheduler::{After, Mode, Scheduler};
-use super::step::Msg;
 use crate::event::{Choice, Event, GoNoGo, PauseReason, Record, RollbackReason, StepState};
 use crate::runbook::model::Action;
-
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Prompt {
-    Approval(String),
-    Manual(String),
-    Failure(String),
-    /// Resume found the step in flight at a crash (not idempotent).
-    InFlight(String),
-    /// The continue / rollback / abort menu after Ctrl-C.
-    Interrupt,
-}
 
 impl Scheduler {
     /// Ask at the terminal, or (non-interactive) stop here and say how to go on.
@@ -28,13 +18,12 @@ impl Scheduler {
         reason: PauseReason,
         hint: String,
     ) {
-        if self.interactive && matches!(self.mode, Mode::Run) {
+        if self.prompting.present && matches!(self.mode, Mode::Run) {
             self.core.set(id, Slot::Prompt);
-            self.prompts.push_back(prompt);
-            if self.prompts.len() == 1 {
+            self.prompting.queue.push_back(prompt);
+            if self.prompting.queue.len() == 1 {
                 self.show_prompt();
             }
-            self.start_stdin();
         } else {
             self.park(id, reason, hint);
         }
@@ -42,12 +31,7 @@ impl Scheduler {
 
     /// A person answered from elsewhere: drop the prompt or the park.
     pub(super) fn unwait(&mut self, id: &str) {
-        self.prompts.retain(|p| match p {
-            Prompt::Approval(s) | Prompt::Manual(s) | Prompt::Failure(s) | Prompt::InFlight(s) => {
-                s != id
-            }
-            Prompt::Interrupt => true,
-        });
+        self.prompting.drop_step(id);
         self.parked.shift_remove(id);
         self.core.set(id, Slot::Pending);
         if self.parked.is_empty()
@@ -61,9 +45,21 @@ impl Scheduler {
         }
     }
 
+    /// Show the first open question and put it to the operator.
     pub(super) fn show_prompt(&mut self) {
-        let text = match self.prompts.front() {
-            Some(Prompt::Approval(id))
+        let Some(prompt) = self.prompting.queue.front().cloned() else {
+            return;
+        };
+        let text = self.prompt_words(&prompt);
+        self.sink.notice(&text);
+        self.prompting
+            .operator
+            .ask(&prompt, &self.prompting.answers);
+    }
+
+    fn prompt_words(&self, prompt: &Prompt) -> String {
+        match prompt {
+            Prompt::Approval(id)
                 if self
                     .steps
                     .get(id)
@@ -72,64 +68,36 @@ impl Scheduler {
             {
                 format!(
                     "step `{id}` needs approval by someone other than the operator (`no_self_approval`): cutover approve {} {id} --reason \"...\"; type `no REASON` here to reject",
-                    self.run_ref
+                    self.opts.run_ref
                 )
             }
-            Some(Prompt::Approval(id)) => format!(
+            Prompt::Approval(id) => format!(
                 "step `{id}` needs approval: type `yes REASON` to approve, `no REASON` to reject (or approve from another terminal: cutover approve {} {id} --reason \"...\")",
-                self.run_ref
+                self.opts.run_ref
             ),
-            Some(Prompt::Interrupt) => {
+            Prompt::Interrupt => {
                 "interrupted; nothing is running now. type continue, rollback or abort (or Ctrl-C again to abort)".to_string()
             }
-            Some(Prompt::Manual(id)) => format!(
+            Prompt::Manual(id) => format!(
                 "manual step `{id}`: do it, then type `done [NOTE]` (or run: cutover done {} {id})",
-                self.run_ref
+                self.opts.run_ref
             ),
-            Some(Prompt::Failure(id)) => {
+            Prompt::Failure(id) => {
                 format!("step `{id}` failed: type retry, skip, rollback or abort")
             }
-            Some(Prompt::InFlight(id)) => format!(
+            Prompt::InFlight(id) => format!(
                 "step `{id}` was in flight when the run stopped and may have partly run: type rerun, skip, rollback or abort"
             ),
-            None => return,
-        };
-        self.sink.notice(&text);
-    }
-
-    pub(super) fn start_stdin(&mut self) {
-        if self.stdin_started {
-            return;
         }
-        self.stdin_started = true;
-        let tx = self.tx.clone();
-        // A blocking reader thread: stdin cannot be read asynchronously portably,
-        // and this one only lives while a prompt is open or until the process ends.
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            loop {
-                line.clear();
-                match std::io::stdin().read_line(&mut line) {
-                    Ok(0) | Err(_) => {
-                        let _ = tx.send(Msg::Stdin(None));
-                        return;
-                    }
-                    Ok(_) => {
-                        if tx.send(Msg::Stdin(Some(line.trim().to_string()))).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
     }
 
-    pub(super) fn on_stdin(&mut self, line: Option<String>) {
+    /// A line the person typed, or (`None`) the end of their input.
+    pub(super) fn on_answer(&mut self, line: Option<String>) {
         let Some(line) = line else {
             // No one can answer any more: park what was asked.
-            self.interactive = false;
-            let open: Vec<Prompt> = self.prompts.drain(..).collect();
-            self.menu_open = false;
+            self.prompting.present = false;
+            let open: Vec<Prompt> = self.prompting.queue.drain(..).collect();
+            self.interrupts.menu_open = false;
             for p in open {
                 let (id, reason) = match &p {
                     Prompt::Approval(id) => (id, PauseReason::AwaitingApproval),
@@ -138,16 +106,16 @@ impl Scheduler {
                     Prompt::InFlight(id) => (id, PauseReason::NeedsDecision),
                     Prompt::Interrupt => continue,
                 };
-                let hint = format!("continue with: cutover resume {}", self.run_ref);
+                let hint = format!("continue with: cutover resume {}", self.opts.run_ref);
                 self.park(id, reason, hint);
             }
             return;
         };
-        let Some(prompt) = self.prompts.front().cloned() else {
+        let Some(prompt) = self.prompting.queue.front().cloned() else {
             return;
         };
         let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
-        let rest = (!rest.trim().is_empty()).then(|| self.masker.mask(rest.trim()));
+        let rest = (!rest.trim().is_empty()).then(|| self.mask(rest.trim()));
         let word = word.to_ascii_lowercase();
         let handled = match (&prompt, word.as_str()) {
             // The prompt stays until the go/no-go is decided (`on_decided`
@@ -191,7 +159,7 @@ impl Scheduler {
             _ => false,
         };
         if handled {
-            self.prompts.pop_front();
+            self.prompting.queue.pop_front();
         }
         self.show_prompt();
     }
@@ -294,7 +262,7 @@ impl Scheduler {
             // gets there (a resume).
             return;
         }
-        self.deadlines.remove(step);
+        self.approvals.deadlines.remove(step);
         if reason.is_none() {
             let what = match decision {
                 GoNoGo::Go => "approved",

@@ -2,6 +2,8 @@
 //! in reverse order of when it happened), and the scheduler's progress
 //! through them, one step at a time.
 
+use std::collections::VecDeque;
+
 use indexmap::IndexMap;
 
 use super::core::Slot;
@@ -76,9 +78,27 @@ pub(crate) fn rollback_order(
     }
 }
 
+/// A rollback under way: why, what is left, and how it went so far.
+#[derive(Debug, Clone)]
+pub(super) struct RollingBack {
+    /// Why it started, for the run's final message.
+    pub(super) reason: RollbackReason,
+    /// The rollback steps still to run, in order.
+    pub(super) remaining: VecDeque<String>,
+    /// Steps rolled back although they did not finish.
+    pub(super) partial: Vec<String>,
+    /// Steps whose action finished but whose after-gates did not pass.
+    pub(super) unconfirmed: Vec<String>,
+    /// The rollback step running now.
+    pub(super) current: Option<String>,
+    pub(super) failed: Vec<String>,
+    /// The rollbacks left when a rollback step failed, in order.
+    pub(super) not_run: Vec<String>,
+}
+
 impl Scheduler {
     pub(super) fn start_rollback(&mut self, reason: RollbackReason) {
-        let ids: Vec<String> = self.watchers.keys().cloned().collect();
+        let ids: Vec<String> = self.tasks.watchers.keys().cloned().collect();
         for id in ids {
             self.disarm(&id);
         }
@@ -96,23 +116,24 @@ impl Scheduler {
             &self.steps,
             &done,
         );
-        self.rollback_reason = Some(reason.clone());
         self.emit(Event::RollbackStarted {
-            reason,
+            reason: reason.clone(),
             steps: plan.steps.clone(),
             partial: plan.partial.clone(),
         });
-        self.mode = Mode::RollingBack {
+        self.mode = Mode::RollingBack(Box::new(RollingBack {
+            reason,
             remaining: plan.steps.into(),
             partial: plan.partial,
             unconfirmed: plan.unconfirmed,
             current: None,
             failed: Vec::new(),
-        };
+            not_run: Vec::new(),
+        }));
     }
 
     pub(super) fn on_rollback_done(&mut self, id: &str, result: &ActionResult, duration_ms: u64) {
-        self.kills.remove(&format!("rollback:{id}"));
+        self.tasks.kills.remove(&format!("rollback:{id}"));
         self.emit(Event::RollbackStepFinished {
             step: id.to_string(),
             ok: result.ok,
@@ -120,82 +141,68 @@ impl Scheduler {
             duration_ms,
             detail: result.detail.clone(),
         });
-        if let Mode::RollingBack {
-            remaining,
-            current,
-            failed,
-            ..
-        } = &mut self.mode
-        {
-            *current = None;
+        if let Mode::RollingBack(rb) = &mut self.mode {
+            rb.current = None;
             if !result.ok {
                 // Stop: rolling back earlier steps on top of a half-undone later one
                 // can make things worse. A person decides.
-                failed.push(id.to_string());
-                self.rollback_not_run = remaining.drain(..).collect();
+                rb.failed.push(id.to_string());
+                rb.not_run = rb.remaining.drain(..).collect();
             }
         }
     }
 
     /// Start the next rollback step, or finish the run when none is left.
     pub(super) fn next_rollback_step(&mut self) {
-        let Mode::RollingBack {
-            remaining,
-            current,
-            failed,
-            partial,
-            unconfirmed,
-        } = &mut self.mode
-        else {
+        let Mode::RollingBack(rb) = &mut self.mode else {
             return;
         };
-        if let Some(next) = remaining.pop_front() {
-            *current = Some(next.clone());
-            let is_partial = partial.contains(&next);
-            let is_unconfirmed = unconfirmed.contains(&next);
-            let action = self.steps[&next]
-                .rollback
-                .as_ref()
-                .map(describe)
-                .unwrap_or_default();
-            let action = self.masker.mask(&action);
-            if is_unconfirmed {
-                let rec = self.state.steps.get(&next);
-                let why = if rec.is_some_and(|r| !r.last_attempt_ok) {
-                    "an earlier attempt's action finished, its after-gates did not pass"
-                } else if rec.is_some_and(|r| r.state == StepState::Failed) {
-                    "its after-gates failed"
-                } else {
-                    "its action finished, its after-gates did not pass"
-                };
-                self.sink.notice(&format!("rolling back `{next}` ({why})"));
-            }
-            self.emit(Event::RollbackStepStarted {
-                step: next.clone(),
-                action,
-                partial: is_partial,
-            });
-            self.effects.push(Effect::Rollback(next));
-        } else {
-            let (failed, partial_steps, unconfirmed) =
-                (failed.clone(), partial.clone(), unconfirmed.clone());
-            let ok = failed.is_empty();
-            self.emit(Event::RollbackFinished {
-                ok,
-                failed: failed.clone(),
-            });
-            if ok {
-                let skipped = self.state.rollbacks_skipped();
-                let what = rolled_back_words(&partial_steps, &unconfirmed, &skipped);
-                let message = match &self.rollback_reason {
-                    Some(reason) => format!("{reason}; {what}"),
-                    None => what,
-                };
-                self.finish(Outcome::RolledBack, message);
+        let Some(next) = rb.remaining.pop_front() else {
+            let rb = (**rb).clone();
+            return self.rollback_over(&rb);
+        };
+        rb.current = Some(next.clone());
+        let is_partial = rb.partial.contains(&next);
+        let is_unconfirmed = rb.unconfirmed.contains(&next);
+        let action = self.steps[&next]
+            .rollback
+            .as_ref()
+            .map(describe)
+            .unwrap_or_default();
+        let action = self.mask(&action);
+        if is_unconfirmed {
+            let rec = self.state.steps.get(&next);
+            let why = if rec.is_some_and(|r| !r.last_attempt_ok) {
+                "an earlier attempt's action finished, its after-gates did not pass"
+            } else if rec.is_some_and(|r| r.state == StepState::Failed) {
+                "its after-gates failed"
             } else {
-                let message = rollback_failed_words(&failed, &self.rollback_not_run, &self.run_ref);
-                self.finish(Outcome::RollbackFailed, message);
-            }
+                "its action finished, its after-gates did not pass"
+            };
+            self.sink.notice(&format!("rolling back `{next}` ({why})"));
+        }
+        self.emit(Event::RollbackStepStarted {
+            step: next.clone(),
+            action,
+            partial: is_partial,
+        });
+        self.effects.push(Effect::Rollback(next));
+    }
+
+    /// No rollback step is left: journal how the rollback ended and end the run.
+    fn rollback_over(&mut self, rb: &RollingBack) {
+        let ok = rb.failed.is_empty();
+        self.emit(Event::RollbackFinished {
+            ok,
+            failed: rb.failed.clone(),
+        });
+        if ok {
+            let skipped = self.state.rollbacks_skipped();
+            let what = rolled_back_words(&rb.partial, &rb.unconfirmed, &skipped);
+            self.finish(Outcome::RolledBack, format!("{}; {what}", rb.reason));
+        } else {
+            let message = rollback_failed_words(&rb.failed, &rb.not_run, &self.opts.run_ref);
+            self.finish(Outcome::RollbackFailed, message);
         }
     }
 }

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use super::probe::Signals;
 use super::process::{CommandOutcome, KillLevel, Piece, run_shell};
@@ -36,7 +37,8 @@ pub(crate) enum Msg {
         trigger: String,
         update: super::probe::TriggerUpdate,
     },
-    Stdin(Option<String>),
+    /// A line the person typed; `None`: their input ended.
+    Answer(Option<String>),
     Interrupt(&'static str),
 }
 
@@ -73,7 +75,9 @@ pub(crate) struct ActionCtx {
     pub runbook_dir: PathBuf,
     pub masker: Arc<Masker>,
     pub tx: mpsc::UnboundedSender<Msg>,
-    pub http: reqwest::Client,
+    /// The HTTP client of `http` steps, built by the first one (building
+    /// one loads the TLS roots: a run without HTTP steps never pays it).
+    pub http: Arc<std::sync::OnceLock<reqwest::Client>>,
 }
 
 /// Run a step's action with its retries; journals attempts and output.
@@ -341,7 +345,8 @@ async fn run_http(
     let Ok(method) = reqwest::Method::from_bytes(http.method.as_bytes()) else {
         return fail(format!("bad HTTP method `{}`", http.method));
     };
-    let mut request = ctx.http.request(method, &http.url);
+    let client = ctx.http.get_or_init(reqwest::Client::new);
+    let mut request = client.request(method, &http.url);
     for (k, v) in &http.headers {
         request = request.header(k, v);
     }

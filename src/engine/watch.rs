@@ -23,7 +23,8 @@ impl Scheduler {
     }
 
     pub(super) fn on_trigger(&mut self, id: &str, update: TriggerUpdate) {
-        if !matches!(self.mode, Mode::Run | Mode::Drain(_)) || !self.watchers.contains_key(id) {
+        if !matches!(self.mode, Mode::Run | Mode::Drain(_)) || !self.tasks.watchers.contains_key(id)
+        {
             return;
         }
         let Some(trigger) = self.triggers.iter().find(|t| t.id == id).cloned() else {
@@ -32,7 +33,7 @@ impl Scheduler {
         match update {
             TriggerUpdate::Measurement(m) => {
                 if m.verdict == Verdict::Error {
-                    self.queries_ok = false;
+                    self.dry.queries_ok = false;
                 }
                 self.emit(Event::TriggerMeasurement {
                     trigger: id.to_string(),
@@ -40,12 +41,12 @@ impl Scheduler {
                 });
             }
             TriggerUpdate::SourceError(detail) => {
-                self.queries_ok = false;
+                self.dry.queries_ok = false;
                 self.emit(Event::TriggerSourceError {
                     trigger: id.to_string(),
-                    detail: self.masker.mask(&detail),
+                    detail: self.mask(&detail),
                 });
-                if self.dry_run {
+                if self.opts.dry_run {
                     return;
                 }
                 match trigger.on_error {
@@ -55,7 +56,7 @@ impl Scheduler {
                         step: None,
                         hint: format!(
                             "trigger `{id}` cannot read its source; continue with: cutover resume {}",
-                            self.run_ref
+                            self.opts.run_ref
                         ),
                     }),
                     OnError::Rollback => self.request(After::Rollback(RollbackReason::Trigger { trigger: id.to_string() })),
@@ -75,7 +76,7 @@ impl Scheduler {
                     held_ms,
                 });
                 self.disarm(id);
-                if self.dry_run {
+                if self.opts.dry_run {
                     return;
                 }
                 match trigger.action {
@@ -87,7 +88,7 @@ impl Scheduler {
                         step: None,
                         hint: format!(
                             "trigger `{id}` fired; continue with: cutover resume {0}, or roll back: cutover resume {0} --rollback",
-                            self.run_ref
+                            self.opts.run_ref
                         ),
                     }),
                     TriggerAction::Notify => {}
@@ -97,7 +98,7 @@ impl Scheduler {
     }
 
     pub(super) fn arm(&mut self, id: &str) {
-        if self.watchers.contains_key(id)
+        if self.tasks.watchers.contains_key(id)
             || self
                 .effects
                 .iter()
@@ -109,12 +110,14 @@ impl Scheduler {
             trigger: id.to_string(),
         });
         // Placeholder until `perform` spawns the watcher, so a disarm before then works.
-        self.watchers.insert(id.to_string(), tokio::spawn(async {}));
+        self.tasks
+            .watchers
+            .insert(id.to_string(), tokio::spawn(async {}));
         self.effects.push(Effect::Arm(id.to_string()));
     }
 
     pub(super) fn disarm(&mut self, id: &str) {
-        if let Some(handle) = self.watchers.remove(id) {
+        if let Some(handle) = self.tasks.watchers.remove(id) {
             handle.abort();
             self.effects
                 .retain(|e| !matches!(e, Effect::Arm(t) if t == id));
@@ -145,7 +148,7 @@ impl Scheduler {
                 values.insert(key.clone(), v);
             }
             if m.verdict == Verdict::Error {
-                self.queries_ok = false;
+                self.dry.queries_ok = false;
             }
             self.emit(Event::Baseline {
                 check: key,
@@ -162,7 +165,7 @@ impl Scheduler {
         for t in self.triggers.clone() {
             let (_, m) = self.signals.baseline(&t.check).await;
             if m.verdict == Verdict::Error {
-                self.queries_ok = false;
+                self.dry.queries_ok = false;
             }
             self.emit(Event::TriggerMeasurement {
                 trigger: t.id.clone(),

@@ -4,8 +4,15 @@
 //! clock's start for deterministic tests and demos: journal times, `status`
 //! durations, checklist expiry. Time still advances from there with the
 //! monotonic clock. `CUTOVER_FAKE_NOW` is its older name, still read.
+//!
+//! The monotonic clock is tokio's, so that in an in-process test on a
+//! paused tokio clock journal times advance with the engine's timers (an
+//! approval timeout journaled exactly its `timeout` later); outside such a
+//! test, and outside a runtime, it is the system's monotonic clock.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 /// The variable that pins the clock, and its older name.
 pub const NOW_VAR: &str = "CUTOVER_NOW";
@@ -52,6 +59,15 @@ impl Clock {
         let start_wall = pinned_now().ok().flatten().unwrap_or_else(SystemTime::now);
         Clock {
             start_wall,
+            start: Instant::now(),
+        }
+    }
+
+    /// A clock that reads `start` now (tests: a pinned start without the
+    /// environment variable).
+    pub fn starting_at(start: SystemTime) -> Self {
+        Clock {
+            start_wall: start,
             start: Instant::now(),
         }
     }
@@ -115,7 +131,7 @@ mod tests {
     fn compact_has_milliseconds_and_is_filesystem_safe() {
         let clock = super::Clock {
             start_wall: humantime::parse_rfc3339("2026-11-25T22:15:29.123Z").unwrap(),
-            start: std::time::Instant::now(),
+            start: tokio::time::Instant::now(),
         };
         let c = clock.compact();
         assert!(c.starts_with("20261125T221529"), "{c}");

@@ -1,12 +1,15 @@
-//! What the operator sees. The engine talks only to [`EventSink`] (its own
-//! interface, implemented here); `progress` is the one place that uses
-//! indicatif.
+//! What the operator sees, and how they answer. The engine talks only to
+//! [`EventSink`] and `Operator` (its own interfaces, implemented here:
+//! the reporters and the [`Terminal`]); `progress` is the one place that
+//! uses indicatif.
 
 mod progress;
 mod reporter;
+mod terminal;
 
 pub use progress::ProgressReporter;
 pub use reporter::PlainReporter;
+pub use terminal::Terminal;
 
 /// The interface the terminal views implement; the engine owns it.
 pub use crate::engine::EventSink;
