@@ -1,0 +1,8 @@
+//! Text as cutover shows it to people, in one place: text from outside made
+//! safe to show (`visible`), durations, measured numbers, error chains and
+//! Markdown escaping. Every view formats these through here, so the same
+//! fact reads the same everywhere.
+
+mod visible;
+
+pub use visible::{escape_char, one_line, shown_width, visible};
