@@ -4,7 +4,7 @@
 //! `cutover status` renders it as text or JSON; `cutover runs` uses its summary.
 
 use std::fmt::Write as _;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
@@ -12,6 +12,7 @@ use crate::event::Verdict;
 use crate::event::{GateResultKind, GoNoGo, Identity, Outcome, Record, StepState};
 use crate::journal::{CheckKind, MilestoneOrigin, RunState, SKIPPED_WHY, StepRecord, Ts, Who};
 pub use crate::journal::{RollbackRunState as RollbackState, TriggerHealth};
+use crate::text::duration;
 
 /// How many of the last notes the view keeps.
 const LAST_NOTES: usize = 5;
@@ -334,11 +335,11 @@ impl StatusView {
             match (self.paused_for_ms, self.duration_ms) {
                 (Some(p), Some(d)) => format!(
                     " for {} (it paused {} after it started)",
-                    fmt_ms(p),
-                    fmt_ms(d)
+                    duration::short(p),
+                    duration::short(d)
                 ),
-                (Some(p), None) => format!(" for {}", fmt_ms(p)),
-                (None, Some(d)) => format!(" after {}", fmt_ms(d)),
+                (Some(p), None) => format!(" for {}", duration::short(p)),
+                (None, Some(d)) => format!(" after {}", duration::short(d)),
                 (None, None) => String::new(),
             }
         );
@@ -355,7 +356,7 @@ impl StatusView {
                 "  {:<24} {:<18} {:>8}{}{}{}",
                 s.id,
                 s.state.label(),
-                s.duration_ms.map(fmt_ms).unwrap_or_default(),
+                s.duration_ms.map(duration::short).unwrap_or_default(),
                 if s.attempts > 1 {
                     format!("  attempt {}", s.attempts)
                 } else {
@@ -597,15 +598,6 @@ fn approval_view(id: &str, rec: &StepRecord) -> Option<ApprovalView> {
             reason: d.reason.clone(),
         }),
     })
-}
-
-/// `1234` → `1.2s`, `95000` → `1m35s`.
-pub fn fmt_ms(ms: u64) -> String {
-    if ms < 60_000 {
-        format!("{:.1}s", Duration::from_millis(ms).as_secs_f64())
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
-    }
 }
 
 #[cfg(test)]
@@ -889,11 +881,5 @@ mod tests {
         let v = StatusView::build(&records, parse_ts("2026-01-01T00:00:03.000Z"));
         assert_eq!(v.duration_ms, Some(3_000));
         assert_eq!(v.paused_for_ms, None);
-    }
-
-    #[test]
-    fn formats_durations() {
-        assert_eq!(fmt_ms(1234), "1.2s");
-        assert_eq!(fmt_ms(95_000), "1m35s");
     }
 }

@@ -104,10 +104,8 @@ pub fn rollback_steps(steps: &[String], partial: &[String], sep: &str) -> String
         .join(sep)
 }
 
-/// `1500` ms → `1.5s`.
-pub fn secs(ms: u64) -> String {
-    format!("{:.1}s", std::time::Duration::from_millis(ms).as_secs_f64())
-}
+/// `1500` ms → `1.5s`, `95000` → `1m35s` (the terminal's durations).
+pub use crate::text::duration::short as secs;
 
 /// A measured value as people read it: `0.0213`, `1200`, `NaN`.
 pub fn value(v: f64) -> String {
@@ -143,6 +141,5 @@ mod tests {
         assert_eq!(value(f64::NAN), "NaN");
         assert_eq!(value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(value(0.000_012), "1.200e-5");
-        assert_eq!(secs(1500), "1.5s");
     }
 }

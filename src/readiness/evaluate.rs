@@ -10,9 +10,10 @@ use std::time::SystemTime;
 use super::journal::{RunSummary, read_runs};
 use super::model::{Attestation, Checklist, Item, ItemKind, Measured, Waiver};
 use super::result::{ChecklistReport, ItemResult, Readiness, Status, WaiverNote, summarize};
-use super::time::{format_ago, format_human, format_instant};
+use super::time::{format_human, format_instant};
 use crate::runbook::model::Check;
 use crate::signals::{Measurement, SourceSet, Verdict};
+use crate::text::duration;
 
 /// What a judgement found, before the waiver is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,7 +95,7 @@ pub fn judge_attestation(a: &Attestation, now: SystemTime) -> Judged {
                 "attestation by {} expired since {} ({} ago); evidence: {}",
                 a.by,
                 format_human(expires),
-                format_ago(now.duration_since(expires).unwrap_or_default()),
+                duration::in_words(now.duration_since(expires).unwrap_or_default()),
                 a.evidence
             ),
         },
@@ -118,7 +119,7 @@ pub fn judge_dry_run(
     let target = Some(format!(
         "dry run in {} within {}",
         env.unwrap_or("any env"),
-        format_ago(within)
+        duration::in_words(within)
     ));
     let last = runs
         .iter()
@@ -130,7 +131,11 @@ pub fn judge_dry_run(
     match last {
         Some((t, run)) => {
             let age = now.duration_since(t).unwrap_or_default();
-            let value = Some(format!("{} ({} ago)", format_human(t), format_ago(age)));
+            let value = Some(format!(
+                "{} ({} ago)",
+                format_human(t),
+                duration::in_words(age)
+            ));
             if age <= within && !run.queries_worked() {
                 let failed = match run.failed_queries.len() {
                     0 => "some queries".to_string(),
@@ -166,7 +171,7 @@ pub fn judge_dry_run(
                     detail: format!(
                         "last completed dry run of `{runbook}`{where_} is `{}`, {} old",
                         run.run_id,
-                        format_ago(age)
+                        duration::in_words(age)
                     ),
                 }
             }

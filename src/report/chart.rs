@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use super::escape::html as esc;
 use super::fmt_value;
 use super::model::{CheckKind, CheckReport, Point, Report};
-use super::time::human_ms;
 use super::view::PARTIAL;
 use crate::condition::{Adjust, Condition, Operand, Predicate};
+use crate::text::duration;
 
 /// At most `max` points, keeping each bucket's lowest and highest value (so
 /// spikes survive) and every breach-coloured verdict's first occurrence order.
@@ -117,7 +117,7 @@ pub fn gantt(r: &Report) -> String {
                 r#"<rect class="planned{clipped}" x="{left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}"><title>planned timeout {}</title></rect>"#,
                 y + 2.0,
                 ROW_H - 4.0,
-                human_ms(t)
+                duration::precise(t)
             );
         }
         let dur = s.duration_ms.unwrap_or(0);
@@ -133,7 +133,7 @@ pub fn gantt(r: &Report) -> String {
             ROW_H - 10.0,
             esc(&s.id),
             esc(&s.state),
-            human_ms(dur)
+            duration::precise(dur)
         );
         y += ROW_H;
     }
@@ -177,7 +177,7 @@ pub fn gantt(r: &Report) -> String {
                 w(dur),
                 ROW_H - 10.0,
                 esc(id),
-                human_ms(dur)
+                duration::precise(dur)
             );
             y += ROW_H;
         }
@@ -194,7 +194,7 @@ pub fn gantt(r: &Report) -> String {
         let _ = write!(
             svg,
             r#"<line class="axis" x1="{px:.1}" y1="16" x2="{px:.1}" y2="{h:.0}"/><text class="tick" x="{px:.1}" y="12" text-anchor="{anchor}">+{}</text>"#,
-            human_ms(ms)
+            duration::precise(ms)
         );
     }
     svg.push_str(&rows);
@@ -258,7 +258,7 @@ pub fn series(c: &CheckReport) -> String {
         CH - 6.0,
         CW - 8.0,
         CH - 6.0,
-        human_ms(u64::try_from(t1 - t0).unwrap_or(0))
+        duration::precise(u64::try_from(t1 - t0).unwrap_or(0))
     );
     for t in &th {
         let _ = write!(

@@ -10,8 +10,9 @@ use serde::Serialize;
 use super::ReportError;
 use super::escape::{html as esc_html, markdown as esc_md};
 use super::model::Report;
-use super::time::{Ts, human_ms};
+use super::time::Ts;
 use crate::event::Outcome;
+use crate::text::duration;
 
 /// One run, as the KPIs need it.
 #[derive(Debug, Clone, Serialize)]
@@ -225,7 +226,7 @@ fn pct(x: Option<f64>) -> String {
 }
 
 fn ms(x: Option<u64>) -> String {
-    x.map_or_else(|| "n/a".into(), human_ms)
+    x.map_or_else(|| "n/a".into(), duration::precise)
 }
 
 fn kpis(s: &Summary) -> Vec<(&'static str, String)> {

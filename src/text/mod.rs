@@ -3,6 +3,7 @@
 //! Markdown escaping. Every view formats these through here, so the same
 //! fact reads the same everywhere.
 
+pub mod duration;
 mod visible;
 
 pub use visible::{escape_char, one_line, shown_width, visible};
