@@ -12,7 +12,7 @@ use crate::event::Verdict;
 use crate::event::{GateResultKind, GoNoGo, Identity, Outcome, Record, StepState};
 use crate::journal::{CheckKind, MilestoneOrigin, RunState, SKIPPED_WHY, StepRecord, Ts, Who};
 pub use crate::journal::{RollbackRunState as RollbackState, TriggerHealth};
-use crate::text::duration;
+use crate::text::{duration, number};
 
 /// How many of the last notes the view keeps.
 const LAST_NOTES: usize = 5;
@@ -383,8 +383,7 @@ impl StatusView {
                     "  {}.{:<20} latest {} (target {}) {} after {} measurement(s){}",
                     g.step,
                     g.gate,
-                    g.latest_value
-                        .map_or_else(|| "-".into(), |v| format!("{v}")),
+                    g.latest_value.map_or_else(|| "-".into(), number::exact),
                     g.condition,
                     g.result
                         .map_or_else(|| "measuring".into(), |r| crate::event::words(&r)),
@@ -420,8 +419,7 @@ impl StatusView {
                     out,
                     "  {:<24} {health}; latest {}{}",
                     t.id,
-                    t.latest_value
-                        .map_or_else(|| "-".into(), |v| format!("{v}")),
+                    t.latest_value.map_or_else(|| "-".into(), number::exact),
                     t.condition
                         .as_ref()
                         .map(|c| format!(" (fires if {c})"))

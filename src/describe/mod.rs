@@ -9,5 +9,5 @@ mod phrases;
 mod timeline;
 
 pub use live::live;
-pub use phrases::{abandoned, orphan, rollback_steps, secs, value};
+pub use phrases::{abandoned, orphan, rollback_steps, secs};
 pub use timeline::{Line, approval_row, deviation, timeline};

@@ -5,6 +5,7 @@
 use super::phrases;
 use crate::event::{Choice, Event, StepState};
 use crate::journal::{DeviationEntry, DeviationText, Entry, RunState, SKIPPED_WHY};
+use crate::text::number;
 
 /// One line of the timeline: its kind and its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +124,7 @@ fn checks(entry: &Entry) -> Option<Line> {
             ),
         ),
         Event::Baseline { check, value, .. } => {
-            let v = value.map_or_else(|| "not measured".into(), phrases::value);
+            let v = value.map_or_else(|| "not measured".into(), number::short);
             line("baseline", format!("baseline for `{check}`: {v}"))
         }
         Event::TriggerArmed { trigger } => {
@@ -139,7 +140,7 @@ fn checks(entry: &Entry) -> Option<Line> {
             value,
             held_ms,
         } => {
-            let v = value.map_or_else(|| "?".into(), phrases::value);
+            let v = value.map_or_else(|| "?".into(), number::short);
             line(
                 "trigger_fired",
                 format!(

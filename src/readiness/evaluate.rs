@@ -13,7 +13,7 @@ use super::result::{ChecklistReport, ItemResult, Readiness, Status, WaiverNote, 
 use super::time::{format_human, format_instant};
 use crate::runbook::model::Check;
 use crate::signals::{Measurement, SourceSet, Verdict};
-use crate::text::duration;
+use crate::text::{duration, number};
 
 /// What a judgement found, before the waiver is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,15 +24,6 @@ pub struct Judged {
     pub detail: String,
 }
 
-/// A number as people read it: `3`, not `3.0`; `0.0004` as is.
-pub fn format_value(v: f64) -> String {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v}")
-    }
-}
-
 /// A signal, command or HTTP item from its one measurement. Inconclusive
 /// (no data, NaN) fails: readiness is never granted on missing data.
 pub fn judge_measurement(what: Measured, m: &Measurement) -> Judged {
@@ -40,9 +31,9 @@ pub fn judge_measurement(what: Measured, m: &Measurement) -> Judged {
     let value = match (&m.state, number) {
         (Some(state), _) => Some(state.clone()),
         (None, Some(v)) => Some(match what {
-            Measured::Run => format!("exit {}", format_value(v)),
-            Measured::Http => format!("status {}", format_value(v)),
-            Measured::Signal => format_value(v),
+            Measured::Run => format!("exit {}", number::exact(v)),
+            Measured::Http => format!("status {}", number::exact(v)),
+            Measured::Signal => number::exact(v),
         }),
         (None, None) if m.verdict != Verdict::Error => Some("no data".into()),
         (None, None) => None,
@@ -524,12 +515,5 @@ mod tests {
             "{}",
             j.detail
         );
-    }
-
-    #[test]
-    fn values_read_naturally() {
-        assert_eq!(format_value(3.0), "3");
-        assert_eq!(format_value(0.0004), "0.0004");
-        assert_eq!(format_value(f64::NAN), "NaN");
     }
 }

@@ -6,11 +6,10 @@
 use std::fmt::Write as _;
 
 use super::escape::html as esc;
-use super::fmt_value;
 use super::model::{CheckKind, CheckReport, Point, Report};
 use super::view::PARTIAL;
 use crate::condition::{Adjust, Condition, Operand, Predicate};
-use crate::text::duration;
+use crate::text::{duration, number};
 
 /// At most `max` points, keeping each bucket's lowest and highest value (so
 /// spikes survive) and every breach-coloured verdict's first occurrence order.
@@ -251,10 +250,10 @@ pub fn series(c: &CheckReport) -> String {
         CH - 20.0,
         PAD - 3.0,
         py(hi) + 8.0,
-        esc(&fmt_value(hi)),
+        esc(&number::short(hi)),
         PAD - 3.0,
         py(lo),
-        esc(&fmt_value(lo)),
+        esc(&number::short(lo)),
         CH - 6.0,
         CW - 8.0,
         CH - 6.0,
@@ -265,7 +264,7 @@ pub fn series(c: &CheckReport) -> String {
             svg,
             r#"<line class="threshold" x1="{PAD}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"><title>threshold {}</title></line><text class="tick threshold-label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
             CW - 8.0,
-            esc(&fmt_value(*t)),
+            esc(&number::short(*t)),
             CW - 8.0,
             py(*t) - 3.0,
             esc(&format!(

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 
 use super::chart;
 use super::escape::html as esc;
-use super::fmt_value;
 use super::model::{CheckKind, Report};
 use super::view::{
     self, SECTIONS, Span, Table, opt_ms, opt_ts, summary_rows, target, value as v, warnings,
 };
+use crate::text::number;
 
 const CSS: &str = r"
 :root { --fg:#1b1f24; --muted:#5b6470; --line:#d0d7de; --ok:#1a7f37; --bad:#cf222e; --warn:#9a6700; --rb:#8250df; --bar:#0969da; }
@@ -267,7 +267,7 @@ pub fn render(r: &Report) -> String {
             esc(&c.source),
             esc(&c.query),
             c.baseline
-                .map(|b| format!(" · baseline {}", esc(&fmt_value(b))))
+                .map(|b| format!(" · baseline {}", esc(&number::short(b))))
                 .unwrap_or_default(),
             c.points.len(),
             c.counts_text(),

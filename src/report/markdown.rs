@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 
 use super::escape::{code, code_cell, markdown as esc, markdown_line as esc_line};
-use super::fmt_value;
 use super::model::{CheckKind, Report};
 use super::view::{
     self, SECTIONS, Span, Table, opt_ms, opt_ts, summary_rows, target, value as v, warnings,
 };
+use crate::text::number;
 
 /// Spans as Markdown: text escaped (for a table cell or a line), a step id
 /// as prose, code as a code span; tones are not shown.
@@ -196,7 +196,7 @@ pub fn render(r: &Report) -> String {
                 code(&c.source),
                 code(&c.query),
                 c.baseline
-                    .map(|b| format!(" (baseline {})", fmt_value(b)))
+                    .map(|b| format!(" (baseline {})", number::short(b)))
                     .unwrap_or_default()
             );
         }

@@ -3,11 +3,10 @@
 //! unescaped strings (`Span`s). Each renderer only escapes them and lays them
 //! out (`markdown::spans`, `html::spans`); the JSON renders the model itself.
 
-use super::fmt_value;
 use super::model::{CheckKind, CheckReport, Report, RollbackStepReport, StepReport};
 use super::time::Ts;
 use crate::journal::SKIPPED_WHY;
-use crate::text::duration;
+use crate::text::{duration, number};
 
 /// Section headings (tests look for them).
 pub const SECTIONS: [&str; 11] = [
@@ -443,7 +442,7 @@ fn ordinal(n: u32) -> String {
 
 /// A measured value, `—` if none.
 pub fn value(x: Option<f64>) -> String {
-    x.map_or_else(|| "—".into(), fmt_value)
+    x.map_or_else(|| "—".into(), number::short)
 }
 
 /// What became of a gate or trigger, in words.

@@ -69,10 +69,10 @@ mod tests {
 
     #[test]
     fn in_words_counts_whole_units() {
-        assert_eq!(in_words(Duration::from_secs(5 * 86_400 + 3_600)), "5 days");
-        assert_eq!(in_words(Duration::from_secs(86_400)), "1 day");
-        assert_eq!(in_words(Duration::from_secs(7_200)), "2 hours");
-        assert_eq!(in_words(Duration::from_secs(60)), "1 minute");
+        assert_eq!(in_words(Duration::from_hours(5 * 24 + 1)), "5 days");
+        assert_eq!(in_words(Duration::from_hours(24)), "1 day");
+        assert_eq!(in_words(Duration::from_hours(2)), "2 hours");
+        assert_eq!(in_words(Duration::from_mins(1)), "1 minute");
         assert_eq!(in_words(Duration::from_secs(59)), "0 minutes");
     }
 }

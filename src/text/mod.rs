@@ -4,6 +4,7 @@
 //! fact reads the same everywhere.
 
 pub mod duration;
+pub mod number;
 mod visible;
 
 pub use visible::{escape_char, one_line, shown_width, visible};
