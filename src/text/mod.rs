@@ -4,7 +4,9 @@
 //! fact reads the same everywhere.
 
 pub mod duration;
+mod errors;
 pub mod number;
 mod visible;
 
+pub use errors::{error_causes, error_chain};
 pub use visible::{escape_char, one_line, shown_width, visible};
