@@ -1,13 +1,13 @@
 //! The report as Markdown: for a ticket, a wiki page or a terminal.
-//! Every string from the journal goes through `escape::markdown`.
+//! Every string from the journal goes through `text::markdown`.
 
 use std::fmt::Write as _;
 
-use super::escape::{code, code_cell, markdown as esc, markdown_line as esc_line};
 use super::model::{CheckKind, Report};
 use super::view::{
     self, SECTIONS, Span, Table, opt_ms, opt_ts, summary_rows, target, value as v, warnings,
 };
+use crate::text::markdown::{cell as esc, code, code_cell, line as esc_line};
 use crate::text::number;
 
 /// Spans as Markdown: text escaped (for a table cell or a line), a step id

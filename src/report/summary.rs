@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::ReportError;
-use super::escape::{html as esc_html, markdown as esc_md};
+use super::escape::html as esc_html;
 use super::model::Report;
 use super::time::Ts;
 use crate::event::Outcome;
 use crate::text::duration;
+use crate::text::markdown::cell as esc_md;
 
 /// One run, as the KPIs need it.
 #[derive(Debug, Clone, Serialize)]

@@ -5,6 +5,7 @@
 
 pub mod duration;
 mod errors;
+pub mod markdown;
 pub mod number;
 mod visible;
 
