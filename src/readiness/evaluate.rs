@@ -4,6 +4,7 @@
 //! judgements are synchronous functions, unit-tested below; only the
 //! measuring is async.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -248,14 +249,64 @@ pub async fn evaluate(
     now: SystemTime,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> ChecklistReport {
-    let resolved = signal_plan(checklist, path, env, lookup);
-    let targets: std::collections::BTreeMap<&str, &str> = checklist
-        .signals
-        .triggers
-        .iter()
-        .map(|t| (t.id.as_str(), t.check.condition_text.as_str()))
-        .collect();
-    let (sources, checks, problem) = match resolved {
+    let mut judge = Judge {
+        measured: measure_all(checklist, path, env, lookup).await,
+        targets: checklist
+            .signals
+            .triggers
+            .iter()
+            .map(|t| (t.id.as_str(), t.check.condition_text.as_str()))
+            .collect(),
+        runs: BTreeMap::new(),
+        path,
+        now,
+    };
+    let mut items = Vec::new();
+    for item in &checklist.items {
+        let (mut judged, measurement) = judge.item(item);
+        let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
+        let note = apply_waiver(&mut judged, waiver, now);
+        items.push(item_result(
+            item,
+            judged,
+            note,
+            measurement,
+            judge.measured.sources.as_ref(),
+        ));
+    }
+    let problem = judge.measured.problem;
+    let (mut readiness, summary) = summarize(&items, fail_on_warn);
+    if problem.is_some() {
+        readiness = readiness.worst(Readiness::Error);
+    }
+    ChecklistReport {
+        name: checklist.name.clone(),
+        path: path.display().to_string(),
+        owner: checklist.owner.clone(),
+        launch: checklist.launch.clone(),
+        readiness,
+        summary,
+        items,
+        problem,
+    }
+}
+
+/// The measured items' measurements, by item id; `problem` says why there
+/// are none (the checklist's sources did not resolve).
+struct Measurements {
+    sources: Option<SourceSet>,
+    by_item: BTreeMap<String, Measurement>,
+    problem: Option<String>,
+}
+
+/// Measure every measured item once, all of them concurrently.
+async fn measure_all(
+    checklist: &Checklist,
+    path: &Path,
+    env: Option<&str>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Measurements {
+    let (sources, checks, problem) = match signal_plan(checklist, path, env, lookup) {
         Ok(plan) => {
             let checks: Vec<Check> = plan
                 .runbook
@@ -276,7 +327,7 @@ pub async fn evaluate(
         }
         Err(e) => (None, Vec::new(), Some(e.to_string())),
     };
-    let mut measurements = std::collections::BTreeMap::new();
+    let mut by_item = BTreeMap::new();
     if let Some(sources) = &sources {
         let mut tasks = tokio::task::JoinSet::new();
         for (id, check) in checks {
@@ -288,20 +339,37 @@ pub async fn evaluate(
         }
         while let Some(done) = tasks.join_next().await {
             if let Ok((id, m)) = done {
-                measurements.insert(id, m);
+                by_item.insert(id, m);
             }
         }
     }
-    let mut runs_cache: std::collections::BTreeMap<String, Vec<RunSummary>> =
-        std::collections::BTreeMap::new();
-    let mut items = Vec::new();
-    for item in &checklist.items {
-        let (mut judged, measurement) = match &item.kind {
-            ItemKind::Measured { what } => match measurements.remove(&item.id) {
+    Measurements {
+        sources,
+        by_item,
+        problem,
+    }
+}
+
+/// What judging the items of one checklist needs: the measurements, the
+/// signal items' targets, the run journals read so far (by runs directory).
+struct Judge<'a> {
+    measured: Measurements,
+    targets: BTreeMap<&'a str, &'a str>,
+    runs: BTreeMap<String, Vec<RunSummary>>,
+    path: &'a Path,
+    now: SystemTime,
+}
+
+impl Judge<'_> {
+    /// One item's judgement (before its waiver), with its measurement.
+    fn item(&mut self, item: &Item) -> (Judged, Option<Measurement>) {
+        let target = || self.targets.get(item.id.as_str()).map(|t| (*t).to_string());
+        match &item.kind {
+            ItemKind::Measured { what } => match self.measured.by_item.remove(&item.id) {
                 Some(m) => {
                     let mut j = judge_measurement(*what, &m);
                     if j.target.is_none() {
-                        j.target = targets.get(item.id.as_str()).map(|t| (*t).to_string());
+                        j.target = target();
                     }
                     (j, Some(m))
                 }
@@ -309,10 +377,11 @@ pub async fn evaluate(
                     Judged {
                         status: Status::Error,
                         value: None,
-                        target: targets.get(item.id.as_str()).map(|t| (*t).to_string()),
+                        target: target(),
                         detail: format!(
                             "could not evaluate: {}",
-                            problem
+                            self.measured
+                                .problem
                                 .as_deref()
                                 .unwrap_or("the measurement did not finish")
                         ),
@@ -326,15 +395,16 @@ pub async fn evaluate(
                 within,
                 runs_dir,
             } => {
-                let runs = runs_cache
+                let runs = self
+                    .runs
                     .entry(runs_dir.clone())
                     .or_insert_with(|| read_runs(Path::new(runs_dir)));
                 (
-                    judge_dry_run(runs, runbook, env.as_deref(), *within, now),
+                    judge_dry_run(runs, runbook, env.as_deref(), *within, self.now),
                     None,
                 )
             }
-            ItemKind::Attested(a) => (judge_attestation(a, now), None),
+            ItemKind::Attested(a) => (judge_attestation(a, self.now), None),
             ItemKind::AwaitingAttestation => (
                 Judged {
                     status: Status::Fail,
@@ -342,36 +412,13 @@ pub async fn evaluate(
                     target: Some("attested".into()),
                     detail: format!(
                         "not attested yet: `cutover attest {} {} --evidence URL`",
-                        path.display(),
+                        self.path.display(),
                         item.id
                     ),
                 },
                 None,
             ),
-        };
-        let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
-        let note = apply_waiver(&mut judged, waiver, now);
-        items.push(item_result(
-            item,
-            judged,
-            note,
-            measurement,
-            sources.as_ref(),
-        ));
-    }
-    let (mut readiness, summary) = summarize(&items, fail_on_warn);
-    if problem.is_some() {
-        readiness = readiness.worst(Readiness::Error);
-    }
-    ChecklistReport {
-        name: checklist.name.clone(),
-        path: path.display().to_string(),
-        owner: checklist.owner.clone(),
-        launch: checklist.launch.clone(),
-        readiness,
-        summary,
-        items,
-        problem,
+        }
     }
 }
 
