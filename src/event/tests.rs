@@ -1,4 +1,4 @@
-//! Records through a line and back; unknown kinds kept; words.
+//! Records through a line and back; unknown kinds kept; decisions old and new.
 
 use super::*;
 
