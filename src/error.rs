@@ -79,16 +79,6 @@ impl Error {
     /// the text after `error: ` (shown visibly: it echoes what people typed
     /// and what files hold).
     pub fn message(&self) -> String {
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            let text = cause.to_string();
-            if !message.contains(&text) {
-                message.push_str(": ");
-                message.push_str(&text);
-            }
-            source = cause.source();
-        }
-        message
+        crate::text::error_chain(self)
     }
 }

@@ -16,6 +16,7 @@ use crate::error::{Error, exit};
 use crate::plan::Plan;
 use crate::runbook::model::{Check, CommandRead, HttpRead, NoData, Probe, SourceKind};
 use crate::signals::{Measurement, SourceSet, Verdict};
+use crate::text::number;
 
 pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
     let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
@@ -141,7 +142,12 @@ pub(crate) fn render_measurement(m: &Measurement) -> String {
     let _ = writeln!(out, "{} ({}): {}", m.source, m.source_kind, m.query);
     for s in &m.samples {
         let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-        let _ = writeln!(out, "  {{{}}} {}", labels.join(", "), number(s.value));
+        let _ = writeln!(
+            out,
+            "  {{{}}} {}",
+            labels.join(", "),
+            number::exact(s.value)
+        );
     }
     let _ = writeln!(out, "{}", verdict_line(m));
     out
@@ -155,13 +161,13 @@ pub(crate) fn verdict_line(m: &Measurement) -> String {
         let _ = write!(line, "  state {state}");
     }
     if let Some(v) = m.value {
-        let _ = write!(line, "  value {}", number(v));
+        let _ = write!(line, "  value {}", number::exact(v));
     }
     if let Some(c) = m.condition.as_deref().filter(|c| !c.is_empty()) {
         let _ = write!(line, "  condition `{c}`");
     }
     if let Some(b) = m.baseline {
-        let _ = write!(line, " (baseline {})", number(b));
+        let _ = write!(line, " (baseline {})", number::exact(b));
     }
     let _ = write!(line, "  ({:.0} ms)", m.latency_ms);
     if let Some(d) = &m.detail {
@@ -169,18 +175,4 @@ pub(crate) fn verdict_line(m: &Measurement) -> String {
         let _ = write!(line, ": {}", crate::text::one_line(d));
     }
     line
-}
-
-fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        v.to_string()
-    }
 }

@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::cli::{RunsArgs, TextOrJson};
 use crate::error::Error;
 use crate::journal::{Listed, fold_journal, is_driven, list_runs};
-use crate::status::{StatusView, fmt_ms};
+use crate::status::StatusView;
+use crate::text::duration;
 
 #[derive(Debug, Serialize)]
 struct RunRow {
@@ -108,7 +109,7 @@ fn table(rows: &[RunRow]) -> String {
                 if r.dry_run { "dry run" } else { "real" }.to_string(),
                 r.outcome.clone(),
                 r.started_at.clone().unwrap_or_else(|| "-".into()),
-                r.duration_ms.map_or_else(|| "-".into(), fmt_ms),
+                r.duration_ms.map_or_else(|| "-".into(), duration::short),
             ]
         })
         .collect();

@@ -11,5 +11,5 @@ mod timeline;
 
 pub use live::live;
 pub use notify::{Notification, notification};
-pub use phrases::{abandoned, orphan, rollback_steps, secs, value};
+pub use phrases::{abandoned, orphan, rollback_steps, secs};
 pub use timeline::{Line, approval_row, deviation, timeline};

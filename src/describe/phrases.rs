@@ -1,6 +1,6 @@
 //! Phrases more than one voice uses: what resume found of a crashed
 //! process's command, a detached process holding output, a rollback's steps,
-//! durations and measured values.
+//! durations (`text::duration::short`, under the name the live voice uses).
 
 use crate::event::{Event, OrphanAbsence, Phase};
 
@@ -104,45 +104,5 @@ pub fn rollback_steps(steps: &[String], partial: &[String], sep: &str) -> String
         .join(sep)
 }
 
-/// `1500` ms → `1.5s`.
-pub fn secs(ms: u64) -> String {
-    format!("{:.1}s", std::time::Duration::from_millis(ms).as_secs_f64())
-}
-
-/// A measured value as people read it: `0.0213`, `1200`, `NaN`.
-pub fn value(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else if (v - v.trunc()).abs() < f64::EPSILON && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        let s = format!("{v:.4}");
-        let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s == "0" || s == "-0" {
-            format!("{v:.3e}")
-        } else {
-            s.to_string()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn values_print_short() {
-        assert_eq!(value(1.0), "1");
-        assert_eq!(value(0.021_34), "0.0213");
-        assert_eq!(value(f64::NAN), "NaN");
-        assert_eq!(value(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(value(0.000_012), "1.200e-5");
-        assert_eq!(secs(1500), "1.5s");
-    }
-}
+/// `1500` ms → `1.5s`, `95000` → `1m35s` (the terminal's durations).
+pub use crate::text::duration::short as secs;

@@ -5,6 +5,7 @@
 use super::phrases;
 use crate::event::{Choice, Event, StepState};
 use crate::journal::{DeviationEntry, DeviationText, Entry, RunState, SKIPPED_WHY};
+use crate::text::{duration, number};
 
 /// One line of the timeline: its kind and its words.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +124,7 @@ fn checks(entry: &Entry) -> Option<Line> {
             ),
         ),
         Event::Baseline { check, value, .. } => {
-            let v = value.map_or_else(|| "not measured".into(), phrases::value);
+            let v = value.map_or_else(|| "not measured".into(), number::short);
             line("baseline", format!("baseline for `{check}`: {v}"))
         }
         Event::TriggerArmed { trigger } => {
@@ -139,7 +140,7 @@ fn checks(entry: &Entry) -> Option<Line> {
             value,
             held_ms,
         } => {
-            let v = value.map_or_else(|| "?".into(), phrases::value);
+            let v = value.map_or_else(|| "?".into(), number::short);
             line(
                 "trigger_fired",
                 format!(
@@ -362,8 +363,8 @@ fn approvals(entry: &Entry) -> Option<Line> {
         } => line(
             "approval_timed_out",
             format!(
-                "approval of `{step}` timed out after {}s; {on_timeout}",
-                waited_ms / 1000
+                "approval of `{step}` timed out after {}; {on_timeout}",
+                duration::precise(*waited_ms)
             ),
         ),
         _ => None,
@@ -445,5 +446,33 @@ pub fn approval_row(entry: &Entry) -> Option<(String, Option<String>)> {
         Event::ApprovalTimedOut { .. } => Some(("timed out".into(), None)),
         Event::ManualDone { note, .. } => Some(("manual step done".into(), note.clone())),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Record;
+
+    #[test]
+    fn an_approval_timeout_reads_in_the_reports_durations() {
+        let record = Record {
+            seq: 1,
+            ts: "2026-01-01T00:15:00.000Z".into(),
+            run_id: "r".into(),
+            actor: "op@host".into(),
+            on_behalf: None,
+            event: Event::ApprovalTimedOut {
+                step: "switch".into(),
+                waited_ms: 900_000,
+                on_timeout: "pause".into(),
+            },
+        };
+        let state = RunState::replay(&[record]);
+        let entry = state.entry(1).expect("the fold keeps it");
+        assert_eq!(
+            timeline(entry).expect("on the timeline").text,
+            "approval of `switch` timed out after 15m 00s; pause"
+        );
     }
 }

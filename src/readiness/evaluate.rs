@@ -4,15 +4,17 @@
 //! judgements are synchronous functions, unit-tested below; only the
 //! measuring is async.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
 use super::journal::{RunSummary, read_runs};
 use super::model::{Attestation, Checklist, Item, ItemKind, Measured, Waiver};
 use super::result::{ChecklistReport, ItemResult, Readiness, Status, WaiverNote, summarize};
-use super::time::{format_ago, format_human, format_instant};
+use super::time::{format_human, format_instant};
 use crate::runbook::model::Check;
 use crate::signals::{Measurement, SourceSet, Verdict};
+use crate::text::{duration, number};
 
 /// What a judgement found, before the waiver is applied.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,15 +25,6 @@ pub struct Judged {
     pub detail: String,
 }
 
-/// A number as people read it: `3`, not `3.0`; `0.0004` as is.
-pub fn format_value(v: f64) -> String {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v}")
-    }
-}
-
 /// A signal, command or HTTP item from its one measurement. Inconclusive
 /// (no data, NaN) fails: readiness is never granted on missing data.
 pub fn judge_measurement(what: Measured, m: &Measurement) -> Judged {
@@ -39,9 +32,9 @@ pub fn judge_measurement(what: Measured, m: &Measurement) -> Judged {
     let value = match (&m.state, number) {
         (Some(state), _) => Some(state.clone()),
         (None, Some(v)) => Some(match what {
-            Measured::Run => format!("exit {}", format_value(v)),
-            Measured::Http => format!("status {}", format_value(v)),
-            Measured::Signal => format_value(v),
+            Measured::Run => format!("exit {}", number::exact(v)),
+            Measured::Http => format!("status {}", number::exact(v)),
+            Measured::Signal => number::exact(v),
         }),
         (None, None) if m.verdict != Verdict::Error => Some("no data".into()),
         (None, None) => None,
@@ -94,7 +87,7 @@ pub fn judge_attestation(a: &Attestation, now: SystemTime) -> Judged {
                 "attestation by {} expired since {} ({} ago); evidence: {}",
                 a.by,
                 format_human(expires),
-                format_ago(now.duration_since(expires).unwrap_or_default()),
+                duration::in_words(now.duration_since(expires).unwrap_or_default()),
                 a.evidence
             ),
         },
@@ -118,7 +111,7 @@ pub fn judge_dry_run(
     let target = Some(format!(
         "dry run in {} within {}",
         env.unwrap_or("any env"),
-        format_ago(within)
+        duration::in_words(within)
     ));
     let last = runs
         .iter()
@@ -130,7 +123,11 @@ pub fn judge_dry_run(
     match last {
         Some((t, run)) => {
             let age = now.duration_since(t).unwrap_or_default();
-            let value = Some(format!("{} ({} ago)", format_human(t), format_ago(age)));
+            let value = Some(format!(
+                "{} ({} ago)",
+                format_human(t),
+                duration::in_words(age)
+            ));
             if age <= within && !run.queries_worked() {
                 let failed = match run.failed_queries.len() {
                     0 => "some queries".to_string(),
@@ -166,7 +163,7 @@ pub fn judge_dry_run(
                     detail: format!(
                         "last completed dry run of `{runbook}`{where_} is `{}`, {} old",
                         run.run_id,
-                        format_ago(age)
+                        duration::in_words(age)
                     ),
                 }
             }
@@ -252,14 +249,64 @@ pub async fn evaluate(
     now: SystemTime,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> ChecklistReport {
-    let resolved = signal_plan(checklist, path, env, lookup);
-    let targets: std::collections::BTreeMap<&str, &str> = checklist
-        .signals
-        .triggers
-        .iter()
-        .map(|t| (t.id.as_str(), t.check.condition_text.as_str()))
-        .collect();
-    let (sources, checks, problem) = match resolved {
+    let mut judge = Judge {
+        measured: measure_all(checklist, path, env, lookup).await,
+        targets: checklist
+            .signals
+            .triggers
+            .iter()
+            .map(|t| (t.id.as_str(), t.check.condition_text.as_str()))
+            .collect(),
+        runs: BTreeMap::new(),
+        path,
+        now,
+    };
+    let mut items = Vec::new();
+    for item in &checklist.items {
+        let (mut judged, measurement) = judge.item(item);
+        let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
+        let note = apply_waiver(&mut judged, waiver, now);
+        items.push(item_result(
+            item,
+            judged,
+            note,
+            measurement,
+            judge.measured.sources.as_ref(),
+        ));
+    }
+    let problem = judge.measured.problem;
+    let (mut readiness, summary) = summarize(&items, fail_on_warn);
+    if problem.is_some() {
+        readiness = readiness.worst(Readiness::Error);
+    }
+    ChecklistReport {
+        name: checklist.name.clone(),
+        path: path.display().to_string(),
+        owner: checklist.owner.clone(),
+        launch: checklist.launch.clone(),
+        readiness,
+        summary,
+        items,
+        problem,
+    }
+}
+
+/// The measured items' measurements, by item id; `problem` says why there
+/// are none (the checklist's sources did not resolve).
+struct Measurements {
+    sources: Option<SourceSet>,
+    by_item: BTreeMap<String, Measurement>,
+    problem: Option<String>,
+}
+
+/// Measure every measured item once, all of them concurrently.
+async fn measure_all(
+    checklist: &Checklist,
+    path: &Path,
+    env: Option<&str>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Measurements {
+    let (sources, checks, problem) = match signal_plan(checklist, path, env, lookup) {
         Ok(plan) => {
             let checks: Vec<Check> = plan
                 .runbook
@@ -280,7 +327,7 @@ pub async fn evaluate(
         }
         Err(e) => (None, Vec::new(), Some(e.to_string())),
     };
-    let mut measurements = std::collections::BTreeMap::new();
+    let mut by_item = BTreeMap::new();
     if let Some(sources) = &sources {
         let mut tasks = tokio::task::JoinSet::new();
         for (id, check) in checks {
@@ -292,20 +339,37 @@ pub async fn evaluate(
         }
         while let Some(done) = tasks.join_next().await {
             if let Ok((id, m)) = done {
-                measurements.insert(id, m);
+                by_item.insert(id, m);
             }
         }
     }
-    let mut runs_cache: std::collections::BTreeMap<String, Vec<RunSummary>> =
-        std::collections::BTreeMap::new();
-    let mut items = Vec::new();
-    for item in &checklist.items {
-        let (mut judged, measurement) = match &item.kind {
-            ItemKind::Measured { what } => match measurements.remove(&item.id) {
+    Measurements {
+        sources,
+        by_item,
+        problem,
+    }
+}
+
+/// What judging the items of one checklist needs: the measurements, the
+/// signal items' targets, the run journals read so far (by runs directory).
+struct Judge<'a> {
+    measured: Measurements,
+    targets: BTreeMap<&'a str, &'a str>,
+    runs: BTreeMap<String, Vec<RunSummary>>,
+    path: &'a Path,
+    now: SystemTime,
+}
+
+impl Judge<'_> {
+    /// One item's judgement (before its waiver), with its measurement.
+    fn item(&mut self, item: &Item) -> (Judged, Option<Measurement>) {
+        let target = || self.targets.get(item.id.as_str()).map(|t| (*t).to_string());
+        match &item.kind {
+            ItemKind::Measured { what } => match self.measured.by_item.remove(&item.id) {
                 Some(m) => {
                     let mut j = judge_measurement(*what, &m);
                     if j.target.is_none() {
-                        j.target = targets.get(item.id.as_str()).map(|t| (*t).to_string());
+                        j.target = target();
                     }
                     (j, Some(m))
                 }
@@ -313,10 +377,11 @@ pub async fn evaluate(
                     Judged {
                         status: Status::Error,
                         value: None,
-                        target: targets.get(item.id.as_str()).map(|t| (*t).to_string()),
+                        target: target(),
                         detail: format!(
                             "could not evaluate: {}",
-                            problem
+                            self.measured
+                                .problem
                                 .as_deref()
                                 .unwrap_or("the measurement did not finish")
                         ),
@@ -330,15 +395,16 @@ pub async fn evaluate(
                 within,
                 runs_dir,
             } => {
-                let runs = runs_cache
+                let runs = self
+                    .runs
                     .entry(runs_dir.clone())
                     .or_insert_with(|| read_runs(Path::new(runs_dir)));
                 (
-                    judge_dry_run(runs, runbook, env.as_deref(), *within, now),
+                    judge_dry_run(runs, runbook, env.as_deref(), *within, self.now),
                     None,
                 )
             }
-            ItemKind::Attested(a) => (judge_attestation(a, now), None),
+            ItemKind::Attested(a) => (judge_attestation(a, self.now), None),
             ItemKind::AwaitingAttestation => (
                 Judged {
                     status: Status::Fail,
@@ -346,36 +412,13 @@ pub async fn evaluate(
                     target: Some("attested".into()),
                     detail: format!(
                         "not attested yet: `cutover attest {} {} --evidence URL`",
-                        path.display(),
+                        self.path.display(),
                         item.id
                     ),
                 },
                 None,
             ),
-        };
-        let waiver = checklist.waivers.iter().find(|w| w.item == item.id);
-        let note = apply_waiver(&mut judged, waiver, now);
-        items.push(item_result(
-            item,
-            judged,
-            note,
-            measurement,
-            sources.as_ref(),
-        ));
-    }
-    let (mut readiness, summary) = summarize(&items, fail_on_warn);
-    if problem.is_some() {
-        readiness = readiness.worst(Readiness::Error);
-    }
-    ChecklistReport {
-        name: checklist.name.clone(),
-        path: path.display().to_string(),
-        owner: checklist.owner.clone(),
-        launch: checklist.launch.clone(),
-        readiness,
-        summary,
-        items,
-        problem,
+        }
     }
 }
 
@@ -407,124 +450,4 @@ fn item_result(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use crate::readiness::time::parse_instant;
-
-    fn at(s: &str) -> SystemTime {
-        parse_instant(s).expect("valid")
-    }
-
-    fn attestation(expires: Option<&str>) -> Attestation {
-        Attestation {
-            by: "perf-team".into(),
-            at: at("2026-11-01"),
-            evidence: "https://jira/PERF-1".into(),
-            expires: expires.map(at),
-        }
-    }
-
-    #[test]
-    fn an_expired_attestation_fails_and_says_since_when() {
-        let now = at("2026-11-25T12:00:00Z");
-        let ok = judge_attestation(&attestation(Some("2026-12-01")), now);
-        assert_eq!(ok.status, Status::Pass);
-        let old = judge_attestation(&attestation(Some("2026-11-20")), now);
-        assert_eq!(old.status, Status::Fail);
-        assert!(
-            old.detail.contains("expired since 2026-11-20"),
-            "{}",
-            old.detail
-        );
-        assert_eq!(
-            judge_attestation(&attestation(None), now).status,
-            Status::Pass
-        );
-    }
-
-    #[test]
-    fn waivers_cover_failures_until_they_expire() {
-        let now = at("2026-11-25");
-        let waiver = |expires: &str| Waiver {
-            item: "x".into(),
-            reason: "known".into(),
-            approver: "cto".into(),
-            expires: at(expires),
-        };
-        let failing = || Judged {
-            status: Status::Fail,
-            value: None,
-            target: None,
-            detail: "bad".into(),
-        };
-        let mut j = failing();
-        let note = apply_waiver(&mut j, Some(&waiver("2026-12-01")), now).expect("note");
-        assert_eq!(j.status, Status::Waived);
-        assert!(!note.expired);
-        let mut j = failing();
-        let note = apply_waiver(&mut j, Some(&waiver("2026-11-24")), now).expect("note");
-        assert_eq!(j.status, Status::Fail);
-        assert!(note.expired);
-        assert!(
-            j.detail.contains("expired since 2026-11-24"),
-            "{}",
-            j.detail
-        );
-        let mut j = failing();
-        assert_eq!(apply_waiver(&mut j, None, now), None);
-        assert_eq!(j.status, Status::Fail);
-    }
-
-    #[test]
-    fn dry_runs_must_be_recent_complete_and_in_the_env() {
-        let now = at("2026-11-25");
-        let run = |id: &str, env: &str, dry: bool, outcome: &str, finished: &str| RunSummary {
-            run_id: id.into(),
-            runbook_name: "payments".into(),
-            runbook_path: "runbooks/payments.toml".into(),
-            env: Some(env.into()),
-            dry_run: dry,
-            outcome: Some(outcome.into()),
-            finished: Some(at(finished)),
-            queries_ok: Some(true),
-            failed_queries: std::collections::BTreeSet::default(),
-        };
-        let week = Duration::from_hours(7 * 24);
-        let runs = vec![
-            run("old", "staging", true, "completed", "2026-11-01"),
-            run("real", "staging", false, "completed", "2026-11-24"),
-            run("failed", "staging", true, "rolled_back", "2026-11-24"),
-            run("prod", "production", true, "completed", "2026-11-24"),
-        ];
-        let j = judge_dry_run(&runs, "payments", Some("staging"), week, now);
-        assert_eq!(j.status, Status::Fail);
-        assert!(j.detail.contains("`old`"), "{}", j.detail);
-        let j = judge_dry_run(&runs, "payments", None, week, now);
-        assert_eq!(j.status, Status::Pass, "{j:?}");
-        let j = judge_dry_run(&runs, "orders", None, week, now);
-        assert_eq!(j.status, Status::Fail);
-        assert_eq!(j.value.as_deref(), Some("none"));
-        // Completed, recent, in the env, but its queries did not work.
-        let mut broken = run("broken", "staging", true, "completed", "2026-11-24");
-        broken.queries_ok = Some(false);
-        broken.failed_queries.insert("switch.before-1".into());
-        let j = judge_dry_run(&[broken], "payments", Some("staging"), week, now);
-        assert_eq!(j.status, Status::Fail);
-        assert!(
-            j.detail.contains(
-                "the dry run `broken` of `payments` on `staging` completed but 1 query (`switch.before-1`) failed"
-            ),
-            "{}",
-            j.detail
-        );
-    }
-
-    #[test]
-    fn values_read_naturally() {
-        assert_eq!(format_value(3.0), "3");
-        assert_eq!(format_value(0.0004), "0.0004");
-        assert_eq!(format_value(f64::NAN), "NaN");
-    }
-}
+mod tests;

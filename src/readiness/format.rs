@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::result::{CheckReport, ChecklistReport, ItemResult, Readiness, Status};
+use crate::text::markdown as md;
 
 /// `value vs target`, as one cell.
 fn value_vs_target(item: &ItemResult) -> String {
@@ -271,14 +272,6 @@ pub fn github(report: &CheckReport) -> String {
     out
 }
 
-/// Escape a Markdown table cell.
-fn md_cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace(['\n', '\r'], " ")
-}
-
 /// A Markdown summary (also what `github` appends to `$GITHUB_STEP_SUMMARY`).
 pub fn markdown(report: &CheckReport) -> String {
     let mut out = String::new();
@@ -296,14 +289,14 @@ pub fn markdown(report: &CheckReport) -> String {
     for c in &report.checklists {
         let _ = writeln!(
             out,
-            "### {} {} (`{}`)\n\n{}{}\n",
+            "### {} {} ({})\n\n{}{}\n",
             mark(c.readiness),
-            md_cell(&c.name),
-            md_cell(&c.path),
+            md::line(&c.name),
+            md::code(&c.path),
             counts(c),
             c.problem
                 .as_ref()
-                .map(|p| format!("\n\n**could not be evaluated:** {}", md_cell(p)))
+                .map(|p| format!("\n\n**could not be evaluated:** {}", md::line(p)))
                 .unwrap_or_default()
         );
         out.push_str("| Item | Owner | Severity | Result | Value vs target | Waiver | Detail |\n");
@@ -312,8 +305,8 @@ pub fn markdown(report: &CheckReport) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} |",
-                md_cell(&format!("{} — {}", i.id, i.title)),
-                md_cell(i.owner.as_deref().unwrap_or("-")),
+                md::cell(&format!("{} — {}", i.id, i.title)),
+                md::cell(i.owner.as_deref().unwrap_or("-")),
                 i.severity.name(),
                 match i.status {
                     Status::Pass => "✅ pass",
@@ -321,9 +314,9 @@ pub fn markdown(report: &CheckReport) -> String {
                     Status::Error => "⚠️ error",
                     Status::Waived => "➖ waived",
                 },
-                md_cell(&value_vs_target(i)),
-                md_cell(&waiver_cell(i)),
-                md_cell(&i.detail)
+                md::cell(&value_vs_target(i)),
+                md::cell(&waiver_cell(i)),
+                md::cell(&i.detail)
             );
         }
         out.push('\n');
@@ -350,7 +343,36 @@ mod tests {
     }
 
     #[test]
-    fn markdown_cells_cannot_break_the_table() {
-        assert_eq!(md_cell("a|b\nc<script>"), "a\\|b c&lt;script>");
+    fn the_markdown_summary_shows_checklist_text_as_text() {
+        let item = serde_json::json!({
+            "id": "db_backup", "title": "<b>restore</b> | drill", "owner": null,
+            "severity": "blocker", "category": null, "kind": "attest", "status": "fail",
+            "value": null, "target": null, "detail": "run `a|b`\nfirst", "waiver": null,
+        });
+        let report: CheckReport = serde_json::from_value(serde_json::json!({
+            "format_version": 1, "at": "2026-12-01T00:00:00Z", "env": null,
+            "fail_on_warn": false, "readiness": "not_ready",
+            "checklists": [{
+                "name": "launch *now*", "path": "checks/a|b.toml", "owner": null,
+                "launch": null, "readiness": "not_ready", "summary": {
+                    "total": 1, "passed": 0, "failed": 1, "errors": 0, "waived": 0,
+                    "blockers_failing": 1, "warnings_failing": 0,
+                },
+                "items": [item],
+            }],
+        }))
+        .expect("a report");
+        let md = markdown(&report);
+        assert!(
+            md.contains("### ❌ launch \\*now\\* (`checks/a|b.toml`)\n"),
+            "{md}"
+        );
+        // One row: the pipes escaped, markup as entities, the newline a space.
+        assert!(
+            md.contains(
+                "| db\\_backup — &lt;b&gt;restore&lt;/b&gt; \\| drill | - | blocker | ❌ fail |  |  | run `a\\|b` first |\n"
+            ),
+            "{md}"
+        );
     }
 }

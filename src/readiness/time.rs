@@ -48,19 +48,6 @@ pub fn format_human(t: SystemTime) -> String {
     }
 }
 
-/// Whole days as people say them (`3 days`, `1 day`, `5 hours`).
-pub fn format_ago(d: Duration) -> String {
-    let secs = d.as_secs();
-    let (n, unit) = if secs >= 86_400 {
-        (secs / 86_400, "day")
-    } else if secs >= 3_600 {
-        (secs / 3_600, "hour")
-    } else {
-        (secs / 60, "minute")
-    };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
-}
-
 /// The ISO 8601 week of `t`, as `2026-W48`.
 pub fn iso_week(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());

@@ -6,11 +6,10 @@
 use std::fmt::Write as _;
 
 use super::escape::html as esc;
-use super::fmt_value;
-use super::model::{CheckKind, CheckReport, Point, Report};
-use super::time::human_ms;
+use super::model::{CheckKind, CheckReport, Point, Report, RollbackStepReport, StepReport};
 use super::view::PARTIAL;
 use crate::condition::{Adjust, Condition, Operand, Predicate};
+use crate::text::{duration, number};
 
 /// At most `max` points, keeping each bucket's lowest and highest value (so
 /// spikes survive) and every breach-coloured verdict's first occurrence order.
@@ -75,66 +74,19 @@ const ROW_H: f64 = 22.0;
 /// One row per step that started (`rect.bar.step`), one per rollback step
 /// (`rect.bar.rollback`; pale and dashed, `rect.bar.rollback.partial`, for a step rolled
 /// back although it did not finish); the planned timeout is an outline behind the bar.
-#[expect(
-    clippy::many_single_char_names,
-    reason = "a renderer: `r` the report, `o` the output; short names keep the markup readable"
-)]
 pub fn gantt(r: &Report) -> String {
     let Some(start) = r.started else {
         return "<p>No step started.</p>".into();
     };
-    let end = r.ended.map_or(start.ms + 1, |e| e.ms.max(start.ms + 1));
-    // Planned timeouts may reach past the end; the axis covers them, up to
-    // twice the run's length so a generous timeout does not squash the bars
-    // (a clipped outline ends open, and its tooltip gives the full figure).
-    let actual = (end - start.ms) as f64;
-    let mut span = actual;
-    for s in r.steps.values() {
-        if let (Some(a), Some(t)) = (s.started, s.planned_timeout_ms) {
-            span = span.max((a.ms - start.ms) as f64 + t as f64);
-        }
-    }
-    let span = span.min(actual * 2.0);
-    let max_x = GANTT_W - 10.0;
-    let x = |ms: i64| LABEL_W + ((ms - start.ms) as f64 / span) * (GANTT_W - LABEL_W - 10.0);
-    let w = |ms: u64| ((ms as f64 / span) * (GANTT_W - LABEL_W - 10.0)).max(2.0);
+    let scale = Scale {
+        start: start.ms,
+        span: gantt_span(r, start.ms),
+    };
     let mut rows = String::new();
     let mut y = 24.0;
     for s in r.steps.values() {
-        let Some(a) = s.started else { continue };
-        let _ = write!(
-            rows,
-            r#"<text class="label" x="4" y="{:.1}">{}</text>"#,
-            y + 15.0,
-            esc(&s.id)
-        );
-        if let Some(t) = s.planned_timeout_ms {
-            let left = x(a.ms);
-            let width = w(t).min(max_x - left);
-            let clipped = if left + w(t) > max_x { " clipped" } else { "" };
-            let _ = write!(
-                rows,
-                r#"<rect class="planned{clipped}" x="{left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}"><title>planned timeout {}</title></rect>"#,
-                y + 2.0,
-                ROW_H - 4.0,
-                human_ms(t)
-            );
-        }
-        let dur = s.duration_ms.unwrap_or(0);
-        let state = s.state.replace([' ', '(', ')'], "-");
-        let cp = if s.on_critical_path { " critical" } else { "" };
-        let _ = write!(
-            rows,
-            r#"<rect class="bar step {}{cp}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: {} ({})</title></rect>"#,
-            esc(&state),
-            x(a.ms),
-            y + 5.0,
-            w(dur),
-            ROW_H - 10.0,
-            esc(&s.id),
-            esc(&s.state),
-            human_ms(dur)
-        );
+        let Some(started) = s.started else { continue };
+        step_row(&mut rows, &scale, s, started.ms, y);
         y += ROW_H;
     }
     if let Some(rb) = &r.rollback {
@@ -148,37 +100,7 @@ pub fn gantt(r: &Report) -> String {
             else {
                 continue;
             };
-            let dur = x_rb
-                .duration_ms
-                .unwrap_or_else(|| x_rb.ended.map_or(0, |e| e.since(x_rb.started)));
-            let failed = if x_rb.ok == Some(false) {
-                " failed"
-            } else {
-                ""
-            };
-            // A step rolled back although it did not finish (`rollback_partial`):
-            // a pale, dashed bar.
-            let (partial, note) = if x_rb.partial {
-                (" partial", format!(" {PARTIAL}"))
-            } else {
-                ("", String::new())
-            };
-            let _ = write!(
-                rows,
-                r#"<text class="label rollback" x="4" y="{:.1}">↩ {}</text>"#,
-                y + 15.0,
-                esc(id)
-            );
-            let _ = write!(
-                rows,
-                r#"<rect class="bar rollback{partial}{failed}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>rollback of {}{note} ({})</title></rect>"#,
-                x(x_rb.started.ms),
-                y + 5.0,
-                w(dur),
-                ROW_H - 10.0,
-                esc(id),
-                human_ms(dur)
-            );
+            rollback_row(&mut rows, &scale, id, x_rb, y);
             y += ROW_H;
         }
     }
@@ -188,18 +110,132 @@ pub fn gantt(r: &Report) -> String {
     );
     // Axis: start, middle, end.
     for frac in [0.0, 0.5, 1.0] {
-        let ms = (span * frac) as u64;
+        let ms = (scale.span * frac) as u64;
         let px = LABEL_W + frac * (GANTT_W - LABEL_W - 10.0);
         let anchor = if frac >= 1.0 { "end" } else { "start" };
         let _ = write!(
             svg,
             r#"<line class="axis" x1="{px:.1}" y1="16" x2="{px:.1}" y2="{h:.0}"/><text class="tick" x="{px:.1}" y="12" text-anchor="{anchor}">+{}</text>"#,
-            human_ms(ms)
+            duration::precise(ms)
         );
     }
     svg.push_str(&rows);
     svg.push_str("</svg>");
     svg
+}
+
+/// The time the Gantt chart's axis covers, in ms. Planned timeouts may reach
+/// past the end; the axis covers them, up to twice the run's length so a
+/// generous timeout does not squash the bars (a clipped outline ends open,
+/// and its tooltip gives the full figure).
+fn gantt_span(r: &Report, start: i64) -> f64 {
+    let end = r.ended.map_or(start + 1, |e| e.ms.max(start + 1));
+    let actual = (end - start) as f64;
+    let mut span = actual;
+    for s in r.steps.values() {
+        if let (Some(a), Some(t)) = (s.started, s.planned_timeout_ms) {
+            span = span.max((a.ms - start) as f64 + t as f64);
+        }
+    }
+    span.min(actual * 2.0)
+}
+
+/// Times on the Gantt chart as pixels: the run's start at the edge of the
+/// label column, `span` ms across the rest.
+struct Scale {
+    start: i64,
+    span: f64,
+}
+
+impl Scale {
+    const MAX_X: f64 = GANTT_W - 10.0;
+
+    /// Where an instant is drawn.
+    fn x(&self, ms: i64) -> f64 {
+        LABEL_W + ((ms - self.start) as f64 / self.span) * (GANTT_W - LABEL_W - 10.0)
+    }
+
+    /// How wide a duration is drawn (2 px at least, so it shows).
+    fn w(&self, ms: u64) -> f64 {
+        ((ms as f64 / self.span) * (GANTT_W - LABEL_W - 10.0)).max(2.0)
+    }
+}
+
+/// A step's row: its label, its planned timeout's outline, its bar.
+fn step_row(rows: &mut String, scale: &Scale, s: &StepReport, started: i64, y: f64) {
+    let _ = write!(
+        rows,
+        r#"<text class="label" x="4" y="{:.1}">{}</text>"#,
+        y + 15.0,
+        esc(&s.id)
+    );
+    if let Some(t) = s.planned_timeout_ms {
+        let left = scale.x(started);
+        let width = scale.w(t).min(Scale::MAX_X - left);
+        let clipped = if left + scale.w(t) > Scale::MAX_X {
+            " clipped"
+        } else {
+            ""
+        };
+        let _ = write!(
+            rows,
+            r#"<rect class="planned{clipped}" x="{left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}"><title>planned timeout {}</title></rect>"#,
+            y + 2.0,
+            ROW_H - 4.0,
+            duration::precise(t)
+        );
+    }
+    let dur = s.duration_ms.unwrap_or(0);
+    let state = s.state.replace([' ', '(', ')'], "-");
+    let cp = if s.on_critical_path { " critical" } else { "" };
+    let _ = write!(
+        rows,
+        r#"<rect class="bar step {}{cp}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: {} ({})</title></rect>"#,
+        esc(&state),
+        scale.x(started),
+        y + 5.0,
+        scale.w(dur),
+        ROW_H - 10.0,
+        esc(&s.id),
+        esc(&s.state),
+        duration::precise(dur)
+    );
+}
+
+/// A rolled-back step's row: `↩ id` and the rollback's bar (red if it
+/// failed; pale and dashed for a step that did not finish).
+fn rollback_row(rows: &mut String, scale: &Scale, id: &str, x_rb: &RollbackStepReport, y: f64) {
+    let dur = x_rb
+        .duration_ms
+        .unwrap_or_else(|| x_rb.ended.map_or(0, |e| e.since(x_rb.started)));
+    let failed = if x_rb.ok == Some(false) {
+        " failed"
+    } else {
+        ""
+    };
+    // A step rolled back although it did not finish (`rollback_partial`):
+    // a pale, dashed bar.
+    let (partial, note) = if x_rb.partial {
+        (" partial", format!(" {PARTIAL}"))
+    } else {
+        ("", String::new())
+    };
+    let _ = write!(
+        rows,
+        r#"<text class="label rollback" x="4" y="{:.1}">↩ {}</text>"#,
+        y + 15.0,
+        esc(id)
+    );
+    let _ = write!(
+        rows,
+        r#"<rect class="bar rollback{partial}{failed}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>rollback of {}{note} ({})</title></rect>"#,
+        scale.x(x_rb.started.ms),
+        y + 5.0,
+        scale.w(dur),
+        ROW_H - 10.0,
+        esc(id),
+        duration::precise(dur)
+    );
 }
 
 const CW: f64 = 460.0;
@@ -251,21 +287,21 @@ pub fn series(c: &CheckReport) -> String {
         CH - 20.0,
         PAD - 3.0,
         py(hi) + 8.0,
-        esc(&fmt_value(hi)),
+        esc(&number::short(hi)),
         PAD - 3.0,
         py(lo),
-        esc(&fmt_value(lo)),
+        esc(&number::short(lo)),
         CH - 6.0,
         CW - 8.0,
         CH - 6.0,
-        human_ms(u64::try_from(t1 - t0).unwrap_or(0))
+        duration::precise(u64::try_from(t1 - t0).unwrap_or(0))
     );
     for t in &th {
         let _ = write!(
             svg,
             r#"<line class="threshold" x1="{PAD}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}"><title>threshold {}</title></line><text class="tick threshold-label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
             CW - 8.0,
-            esc(&fmt_value(*t)),
+            esc(&number::short(*t)),
             CW - 8.0,
             py(*t) - 3.0,
             esc(&format!(

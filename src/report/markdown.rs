@@ -1,14 +1,14 @@
 //! The report as Markdown: for a ticket, a wiki page or a terminal.
-//! Every string from the journal goes through `escape::markdown`.
+//! Every string from the journal goes through `text::markdown`.
 
 use std::fmt::Write as _;
 
-use super::escape::{code, code_cell, markdown as esc, markdown_line as esc_line};
-use super::fmt_value;
 use super::model::{CheckKind, Report};
 use super::view::{
     self, SECTIONS, Span, Table, opt_ms, opt_ts, summary_rows, target, value as v, warnings,
 };
+use crate::text::markdown::{cell as esc, code, code_cell, line as esc_line};
+use crate::text::number;
 
 /// Spans as Markdown: text escaped (for a table cell or a line), a step id
 /// as prose, code as a code span; tones are not shown.
@@ -43,6 +43,33 @@ fn table(o: &mut String, t: &Table) {
 
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
+    write_title(&mut o, r);
+    for (i, write_section) in SECTION_WRITERS.iter().enumerate() {
+        let gap = if i == 0 { "" } else { "\n" };
+        let _ = writeln!(o, "{gap}## {}\n", SECTIONS[i]);
+        write_section(&mut o, r);
+    }
+    o
+}
+
+/// The writer of each of `SECTIONS`, in order.
+const SECTION_WRITERS: [fn(&mut String, &Report); 11] = [
+    write_summary,
+    write_milestones,
+    write_impact,
+    write_steps,
+    write_rollback,
+    write_checks,
+    write_approvals,
+    write_deviations,
+    write_notes,
+    write_timeline,
+    write_actions,
+];
+
+/// The title, and a banner for each thing a reader must know before
+/// trusting the numbers (`view::warnings`).
+fn write_title(o: &mut String, r: &Report) {
     let title = r.runbook.as_deref().unwrap_or("unknown runbook");
     let _ = writeln!(
         o,
@@ -53,8 +80,10 @@ pub fn render(r: &Report) -> String {
     for w in warnings(r) {
         let _ = writeln!(o, "> **{}**\n", esc_line(&w));
     }
+}
 
-    let _ = writeln!(o, "## {}\n", SECTIONS[0]);
+/// The run at a glance, and its closing message.
+fn write_summary(o: &mut String, r: &Report) {
     let _ = writeln!(o, "| | |\n|---|---|");
     let rows = summary_rows(r);
     for (k, v) in rows {
@@ -63,8 +92,10 @@ pub fn render(r: &Report) -> String {
     if let Some(m) = &r.message {
         let _ = writeln!(o, "\n{}", esc_line(m));
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[1]);
+/// Milestones, marked or derived, with who recorded them.
+fn write_milestones(o: &mut String, r: &Report) {
     if r.milestones.is_empty() {
         let _ = writeln!(o, "None.");
     } else {
@@ -81,8 +112,10 @@ pub fn render(r: &Report) -> String {
             );
         }
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[2]);
+/// When impact started, was detected and mitigated, and the times between.
+fn write_impact(o: &mut String, r: &Report) {
     let i = &r.impact;
     if i.impact_start.is_none() && i.detected.is_none() {
         let _ = writeln!(
@@ -126,9 +159,11 @@ pub fn render(r: &Report) -> String {
             i.ttm_ms.map_or("—".into(), |m| format!("{m} ms"))
         );
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[3]);
-    table(&mut o, &view::steps(r));
+/// Each step planned vs actual, the critical path, the last output of steps that printed.
+fn write_steps(o: &mut String, r: &Report) {
+    table(o, &view::steps(r));
     let _ = writeln!(o, "\n{}", spans(&view::critical_path(r), false));
     for s in r.steps.values() {
         if s.output.last_lines.is_empty() {
@@ -140,19 +175,23 @@ pub fn render(r: &Report) -> String {
         }
         let _ = writeln!(o, "```");
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[4]);
+/// What was rolled back, in order.
+fn write_rollback(o: &mut String, r: &Report) {
     match view::rollback(r) {
         None => {
             let _ = writeln!(o, "No rollback.");
         }
         Some(rb) => {
             let _ = writeln!(o, "{}\n", spans(&rb.sentence, false));
-            table(&mut o, &rb.table);
+            table(o, &rb.table);
         }
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[5]);
+/// Gates and triggers: a row each, then the queries they asked.
+fn write_checks(o: &mut String, r: &Report) {
     if r.checks.is_empty() {
         let _ = writeln!(o, "None.");
     } else {
@@ -196,27 +235,33 @@ pub fn render(r: &Report) -> String {
                 code(&c.source),
                 code(&c.query),
                 c.baseline
-                    .map(|b| format!(" (baseline {})", fmt_value(b)))
+                    .map(|b| format!(" (baseline {})", number::short(b)))
                     .unwrap_or_default()
             );
         }
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[6]);
+/// Go/no-go votes and decisions.
+fn write_approvals(o: &mut String, r: &Report) {
     if r.approvals.is_empty() {
         let _ = writeln!(o, "None.");
     } else {
-        table(&mut o, &view::approvals(r));
+        table(o, &view::approvals(r));
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[7]);
+/// Where the run left the plan.
+fn write_deviations(o: &mut String, r: &Report) {
     if r.deviations.is_empty() {
         let _ = writeln!(o, "None: the run went as planned.");
     } else {
-        table(&mut o, &view::deviations(r));
+        table(o, &view::deviations(r));
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[8]);
+/// The operators' notes.
+fn write_notes(o: &mut String, r: &Report) {
     if r.notes.is_empty() {
         let _ = writeln!(o, "None.");
     }
@@ -229,16 +274,19 @@ pub fn render(r: &Report) -> String {
             esc_line(&n.text)
         );
     }
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[9]);
-    table(&mut o, &view::timeline(r));
+/// Every event, in order.
+fn write_timeline(o: &mut String, r: &Report) {
+    table(o, &view::timeline(r));
+}
 
-    let _ = writeln!(o, "\n## {}\n", SECTIONS[10]);
+/// An empty table for the review to fill in.
+fn write_actions(o: &mut String, _r: &Report) {
     let _ = writeln!(
         o,
         "| # | action | owner | due |\n|---|---|---|---|\n| 1 | | | |\n| 2 | | | |\n| 3 | | | |"
     );
-    o
 }
 
 #[cfg(test)]

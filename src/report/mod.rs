@@ -50,20 +50,10 @@ impl ReportError {
     }
 }
 
-/// A measured value as people read it: `0.0213`, `1200`, `NaN`.
-pub(crate) use crate::describe::value as fmt_value;
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
-    fn values_print_short() {
-        assert_eq!(fmt_value(1.0), "1");
-        assert_eq!(fmt_value(0.021_34), "0.0213");
-        assert_eq!(fmt_value(f64::NAN), "NaN");
-        assert_eq!(fmt_value(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(fmt_value(0.000_012), "1.200e-5");
+    fn attempt_results_read_as_words() {
         assert_eq!(
             crate::event::words(&crate::event::AttemptResult::TimedOut),
             "timed out"

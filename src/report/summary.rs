@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::ReportError;
-use super::escape::{html as esc_html, markdown as esc_md};
+use super::escape::html as esc_html;
 use super::model::Report;
-use super::time::{Ts, human_ms};
+use super::time::Ts;
 use crate::event::Outcome;
+use crate::text::duration;
+use crate::text::markdown::cell as esc_md;
 
 /// One run, as the KPIs need it.
 #[derive(Debug, Clone, Serialize)]
@@ -225,7 +227,7 @@ fn pct(x: Option<f64>) -> String {
 }
 
 fn ms(x: Option<u64>) -> String {
-    x.map_or_else(|| "n/a".into(), human_ms)
+    x.map_or_else(|| "n/a".into(), duration::precise)
 }
 
 fn kpis(s: &Summary) -> Vec<(&'static str, String)> {

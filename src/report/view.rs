@@ -3,10 +3,10 @@
 //! unescaped strings (`Span`s). Each renderer only escapes them and lays them
 //! out (`markdown::spans`, `html::spans`); the JSON renders the model itself.
 
-use super::fmt_value;
 use super::model::{CheckKind, CheckReport, Report, RollbackStepReport, StepReport};
-use super::time::{Ts, human_ms};
+use super::time::Ts;
 use crate::journal::SKIPPED_WHY;
+use crate::text::{duration, number};
 
 /// Section headings (tests look for them).
 pub const SECTIONS: [&str; 11] = [
@@ -84,7 +84,7 @@ pub fn opt_ts(t: Option<Ts>) -> String {
 }
 
 pub fn opt_ms(ms: Option<u64>) -> String {
-    ms.map_or_else(|| "—".into(), human_ms)
+    ms.map_or_else(|| "—".into(), duration::precise)
 }
 
 /// Lines that say what a reader must know before trusting the numbers.
@@ -232,7 +232,7 @@ pub fn target(c: &CheckReport) -> String {
 pub fn actual(s: &StepReport) -> String {
     let d = opt_ms(s.duration_ms);
     if s.paused_ms > 0 {
-        format!("{d} (+{} paused)", human_ms(s.paused_ms))
+        format!("{d} (+{} paused)", duration::precise(s.paused_ms))
     } else {
         d
     }
@@ -301,7 +301,7 @@ pub fn critical_path(r: &Report) -> Vec<Span> {
     }
     out.push(text(format!(
         " ({}{}).",
-        human_ms(cp.duration_ms),
+        duration::precise(cp.duration_ms),
         cp.share
             .map_or(String::new(), |s| format!(", {:.0}% of the run", s * 100.0))
     )));
@@ -336,7 +336,7 @@ pub fn rollback(r: &Report) -> Option<RollbackView> {
                 .map(|f| format!(
                     " at {} after {}",
                     f.rfc3339(),
-                    human_ms(f.since(rb.started))
+                    duration::precise(f.since(rb.started))
                 ))
                 .unwrap_or_default()
         )),
@@ -442,7 +442,7 @@ fn ordinal(n: u32) -> String {
 
 /// A measured value, `—` if none.
 pub fn value(x: Option<f64>) -> String {
-    x.map_or_else(|| "—".into(), fmt_value)
+    x.map_or_else(|| "—".into(), number::short)
 }
 
 /// What became of a gate or trigger, in words.

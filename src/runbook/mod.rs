@@ -1,10 +1,12 @@
 //! Runbook files: raw TOML (`raw`) → loaded with every error collected
-//! (`load`) → checked and typed (`validate`) → `model`.
+//! (`load`, then `salvage` after errors) → checked and typed (`validate`) →
+//! `model`.
 
 pub mod duration_serde;
 pub mod load;
 pub mod model;
 pub mod raw;
+mod salvage;
 pub mod scalar;
 pub(crate) mod shell;
 pub mod spanned;

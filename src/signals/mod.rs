@@ -586,17 +586,7 @@ pub(crate) fn describe_reqwest(e: reqwest::Error, timeout: Duration) -> SignalEr
         return SignalError::Timeout(timeout);
     }
     let connect = e.is_connect();
-    let e = e.without_url();
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(cause) = source {
-        let t = cause.to_string();
-        if !text.contains(&t) {
-            text.push_str(": ");
-            text.push_str(&t);
-        }
-        source = cause.source();
-    }
+    let text = crate::text::error_chain(&e.without_url());
     if connect {
         SignalError::Unreachable(text)
     } else {

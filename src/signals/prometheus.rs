@@ -126,17 +126,9 @@ impl PrometheusSource {
     }
 }
 
-/// A reqwest error's text and causes, without the URL.
+/// A reqwest error's causes, without its own text (which names the URL).
 fn describe_chain(e: &reqwest::Error) -> String {
-    let mut text = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let text = crate::text::error_causes(e);
     if text.is_empty() {
         "request failed".into()
     } else {

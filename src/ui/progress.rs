@@ -45,7 +45,7 @@ impl EventSink for ProgressReporter {
                     "{step}.{gate}: {} ({})",
                     measurement
                         .value
-                        .map_or_else(|| "no value".into(), |v| v.to_string()),
+                        .map_or_else(|| "no value".into(), crate::text::number::exact),
                     crate::event::words(&measurement.verdict)
                 ));
             }

@@ -33,6 +33,35 @@ fn every_crate_path_in_src_follows_the_layering_table() {
     );
 }
 
+/// No source file over this many lines (issue 12; functions: clippy's
+/// `too_many_lines` at 100, in clippy.toml).
+const MAX_FILE_LINES: usize = 700;
+
+#[test]
+fn no_source_file_is_over_700_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    collect_sources(&root.join("src"), "src", &mut files);
+    let long = too_long(&files);
+    assert!(
+        long.is_empty(),
+        "split these by concept (docs/architecture.md, \"Size\"):\n{}",
+        long.join("\n")
+    );
+    // The check itself: a file one line over is named.
+    let over = vec![("src/x.rs".to_string(), "\n".repeat(MAX_FILE_LINES + 1))];
+    assert_eq!(too_long(&over), ["src/x.rs: 701 lines (at most 700)"]);
+}
+
+fn too_long(files: &[(String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .map(|(path, text)| (path, text.lines().count()))
+        .filter(|(_, n)| *n > MAX_FILE_LINES)
+        .map(|(path, n)| format!("{path}: {n} lines (at most {MAX_FILE_LINES})"))
+        .collect()
+}
+
 #[test]
 fn a_forbidden_use_is_named_with_its_file_line_and_rule() {
     let doc =
