@@ -147,40 +147,37 @@ impl<R: BufRead> RecordStream<R> {
     /// The next complete, non-blank line; `None` at the end, at a torn
     /// last line (`truncated_at`) or on a read error (`error`).
     fn next_text(&mut self) -> Option<String> {
-        let mut text = String::new();
-        self.next_into(&mut text).then_some(text)
+        self.next_with(str::to_string)
     }
 
-    /// Put the next complete, non-blank line into `text` (its allocation
-    /// is reused line after line); `false` at the end, at a torn last line
-    /// (`truncated_at`) or on a read error (`error`).
-    fn next_into(&mut self, text: &mut String) -> bool {
+    /// Read the next complete, non-blank line and hand it to `f`, borrowed
+    /// from the read buffer (no copy); `None` at the end, at a torn last
+    /// line (`truncated_at`) or on a read error (`error`).
+    fn next_with<T>(&mut self, f: impl FnOnce(&str) -> T) -> Option<T> {
         loop {
             self.buf.clear();
             let n = match self.reader.read_until(b'\n', &mut self.buf) {
                 Ok(n) => n,
                 Err(e) => {
                     self.error = Some(JournalError::io("read", &self.path, e));
-                    return false;
+                    return None;
                 }
             };
             if n == 0 {
-                return false;
+                return None;
             }
             self.line_no += 1;
             if !self.buf.ends_with(b"\n") {
                 // A line without its newline is a write a crash cut short, even if it
                 // parses: the writer always writes the newline in the same `write`.
                 self.truncated_at = Some(self.line_no);
-                return false;
+                return None;
             }
             self.valid_len += n as u64;
             let line = String::from_utf8_lossy(&self.buf);
             let line = line.trim_end_matches(['\n', '\r']);
             if !line.trim().is_empty() {
-                text.clear();
-                text.push_str(line);
-                return true;
+                return Some(f(line));
             }
         }
     }
@@ -190,10 +187,15 @@ impl<R: BufRead> RecordStream<R> {
         match Record::from_line(text) {
             Ok(r) => Some(r),
             Err(e) => {
-                self.warnings.push(format!("line {}: {e}", self.line_no));
+                self.warn(&e);
                 None
             }
         }
+    }
+
+    /// The line just read did not parse.
+    fn warn(&mut self, e: &serde_json::Error) {
+        self.warnings.push(format!("line {}: {e}", self.line_no));
     }
 }
 
@@ -287,12 +289,15 @@ pub fn fold_from_text(text: &str) -> Result<Folded, JournalError> {
 pub(crate) fn fold_from(reader: impl BufRead, path: &Path) -> Result<Folded, JournalError> {
     let mut stream = RecordStream::new(reader, path)?;
     let mut state = RunState::default();
-    let mut text = String::new();
-    while stream.next_into(&mut text) {
-        if !fast_path(&mut state, &text)
-            && let Some(record) = stream.parse(&text)
-        {
-            state.apply(&record);
+    // Output lines and measurements take the fast path; anything else is
+    // parsed whole, its error (if any) kept for after the line's borrow.
+    while let Some(parsed) =
+        stream.next_with(|text| (!fast_path(&mut state, text)).then(|| Record::from_line(text)))
+    {
+        match parsed {
+            Some(Ok(record)) => state.apply(&record),
+            Some(Err(e)) => stream.warn(&e),
+            None => {}
         }
     }
     if let Some(e) = stream.error.take() {

@@ -30,9 +30,7 @@ impl StatusView {
     /// going; `None` ends them at the last record.
     pub fn from_state(state: &RunState, now: Option<SystemTime>) -> StatusView {
         let started = state.started.as_ref();
-        let now_ts = now
-            .map(Ts::from_system)
-            .or(state.last_at.as_ref().map(|l| l.ts));
+        let now_ts = now.map(Ts::from_system).or(state.last_at().map(|l| l.ts));
         let finished = state.finished.as_ref();
         // From `run_started` to the last `run_finished` (or to now / the
         // last record while it goes on): notes, marks and votes appended
@@ -64,7 +62,7 @@ impl StatusView {
             duration_ms,
             paused_for_ms,
             last_seq: state.last_seq,
-            updated_at: state.last_at.as_ref().map(|l| l.raw.clone()),
+            updated_at: state.last_at().map(|l| l.raw),
             steps: state
                 .steps
                 .iter()

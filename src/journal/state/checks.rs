@@ -65,6 +65,8 @@ pub struct CheckRecord {
     pub errors: u32,
     pub last_error: Option<String>,
     pub latest_value: Option<f64>,
+    /// Listed in `RunState::checks_seen`.
+    seen: bool,
 }
 
 /// A gate's measurements since it last started (a rerun starts it over).
@@ -182,6 +184,7 @@ impl CheckRecord {
             errors: 0,
             last_error: None,
             latest_value: None,
+            seen: false,
         }
     }
 
@@ -209,6 +212,21 @@ pub(super) enum Measured<'a> {
 impl RunState {
     /// The check `key`, added (after the planned ones) if it is new.
     pub(super) fn check_mut(&mut self, which: Measured<'_>) -> &mut CheckRecord {
+        // Looked up without allocating first: nearly every measurement is
+        // of a known check.
+        let known = match which {
+            Measured::Gate { step, gate } => {
+                self.key_buf.clear();
+                self.key_buf.push_str(step);
+                self.key_buf.push('.');
+                self.key_buf.push_str(gate);
+                self.checks.get_index_of(self.key_buf.as_str())
+            }
+            Measured::Trigger { trigger } => self.checks.get_index_of(trigger),
+        };
+        if let Some(i) = known {
+            return &mut self.checks[i];
+        }
         let (key, kind, step, gate) = match which {
             Measured::Gate { step, gate } => (
                 format!("{step}.{gate}"),
@@ -226,9 +244,12 @@ impl RunState {
     /// The check appears in `status` from its first gate start (a gate) or
     /// any event of its (a trigger), in that order.
     fn seen(&mut self, key: &str) {
-        if !self.checks_seen.iter().any(|k| k == key) {
-            self.checks_seen.push(key.to_string());
+        match self.checks.get_mut(key) {
+            Some(c) if c.seen => return,
+            Some(c) => c.seen = true,
+            None => {}
         }
+        self.checks_seen.push(key.to_string());
     }
 
     #[expect(clippy::too_many_arguments, reason = "the fields of one measurement")]
@@ -288,8 +309,10 @@ impl RunState {
             } else {
                 c.errors = 0;
             }
-            let key = c.key.clone();
-            self.seen(&key);
+            if !c.seen {
+                let key = c.key.clone();
+                self.seen(&key);
+            }
         }
     }
 

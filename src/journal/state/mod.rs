@@ -113,9 +113,15 @@ pub struct RunState {
     /// When and by whom the run started (the first `run_started`).
     pub started_at: Option<Stamped>,
     pub started_by: Option<Who>,
-    /// The first and the last record.
+    /// The first record's time (the last one's: [`RunState::last_at`]).
     pub first_at: Option<Stamped>,
-    pub last_at: Option<Stamped>,
+    /// The last record's time as written; parsed only when asked for (most
+    /// records are output lines).
+    last_raw: String,
+    /// The last time parsed: a record whose time does not parse gets it.
+    last_ts: Option<Ts>,
+    /// `last_raw` is the record `last_ts` was parsed from.
+    last_parsed: bool,
     /// Who resumed it, in order.
     pub resumed_by: Vec<Who>,
     /// The last `run_finished`, unless a resume came after it.
@@ -162,6 +168,9 @@ pub struct RunState {
     last_engine: Option<Ts>,
     first_step_seen: bool,
     go_decision_seen: bool,
+    /// Scratch space for a gate's `step.gate` key, so a measurement of a
+    /// known gate allocates nothing.
+    key_buf: String,
 }
 
 impl RunState {
@@ -175,44 +184,59 @@ impl RunState {
 
     /// Fold one record.
     pub fn apply(&mut self, r: &Record) {
-        let at = self.stamp(r);
         match &r.event {
+            // Nearly all of a long journal: counted and kept without parsing
+            // their record's time, like the reader's fast path.
             Event::Output {
                 step,
                 stream,
                 phase,
                 line,
-            } => self.output(step, *stream, *phase, line),
+            } => {
+                self.stamp_quick(r.seq, &r.ts, &r.run_id);
+                self.output(step, *stream, *phase, line);
+            }
             Event::GateMeasurement {
                 step,
                 gate,
                 measurement: m,
-            } => self.measurement(
-                &checks::Measured::Gate { step, gate },
-                &m.at,
-                m.value,
-                m.verdict,
-                m.baseline,
-                m.condition.as_deref(),
-                m.detail.as_deref(),
-            ),
+            } => {
+                self.stamp_quick(r.seq, &r.ts, &r.run_id);
+                self.measurement(
+                    &checks::Measured::Gate { step, gate },
+                    &m.at,
+                    m.value,
+                    m.verdict,
+                    m.baseline,
+                    m.condition.as_deref(),
+                    m.detail.as_deref(),
+                );
+            }
             Event::TriggerMeasurement {
                 trigger,
                 measurement: m,
-            } => self.measurement(
-                &checks::Measured::Trigger { trigger },
-                &m.at,
-                m.value,
-                m.verdict,
-                m.baseline,
-                m.condition.as_deref(),
-                m.detail.as_deref(),
-            ),
-            Event::Unknown { kind, .. } => {
-                *self.counts.unknown_kinds.entry(kind.clone()).or_default() += 1;
+            } => {
+                self.stamp_quick(r.seq, &r.ts, &r.run_id);
+                self.measurement(
+                    &checks::Measured::Trigger { trigger },
+                    &m.at,
+                    m.value,
+                    m.verdict,
+                    m.baseline,
+                    m.condition.as_deref(),
+                    m.detail.as_deref(),
+                );
             }
-            Event::ProcessStarted { .. } => self.apply_step_event(r, at),
-            _ => self.significant(r, at),
+            _ => {
+                let at = self.stamp(r);
+                match &r.event {
+                    Event::Unknown { kind, .. } => {
+                        *self.counts.unknown_kinds.entry(kind.clone()).or_default() += 1;
+                    }
+                    Event::ProcessStarted { .. } => self.apply_step_event(r, at),
+                    _ => self.significant(r, at),
+                }
+            }
         }
     }
 
@@ -228,14 +252,14 @@ impl RunState {
         phase: Phase,
         line: &str,
     ) {
-        self.stamp_raw(seq, ts, run_id, true);
+        self.stamp_quick(seq, ts, run_id);
         self.output(step, stream, phase, line);
     }
 
     /// A measurement of a gate (`step` and `gate`) or trigger, from the
     /// reader's fast path.
     pub fn apply_measurement(&mut self, seq: u64, ts: &str, run_id: &str, m: &LiteMeasurement<'_>) {
-        self.stamp_raw(seq, ts, run_id, true);
+        self.stamp_quick(seq, ts, run_id);
         let measured = match (m.step, m.gate, m.trigger) {
             (Some(step), Some(gate), _) => checks::Measured::Gate { step, gate },
             (_, _, Some(trigger)) => checks::Measured::Trigger { trigger },
@@ -323,6 +347,35 @@ impl RunState {
     }
 
     fn stamp_raw(&mut self, seq: u64, ts: &str, run_id: &str, by_engine: bool) -> Ts {
+        self.count(seq, ts, run_id);
+        let at = Ts::parse(ts).or(self.last_ts).unwrap_or_default();
+        self.last_ts = Some(at);
+        self.last_parsed = true;
+        if self.first_at.is_none() {
+            self.first_at = Some(Stamped {
+                raw: ts.to_string(),
+                ts: at,
+            });
+        }
+        if by_engine {
+            self.last_engine = Some(at);
+        }
+        at
+    }
+
+    /// An output line or a measurement: counted, its time kept as written.
+    fn stamp_quick(&mut self, seq: u64, ts: &str, run_id: &str) {
+        self.count(seq, ts, run_id);
+        self.last_parsed = false;
+        if self.first_at.is_none() {
+            self.first_at = Some(Stamped {
+                raw: ts.to_string(),
+                ts: Ts::parse(ts).unwrap_or_default(),
+            });
+        }
+    }
+
+    fn count(&mut self, seq: u64, ts: &str, run_id: &str) {
         self.counts.events += 1;
         if self.last_seq != 0 && seq != self.last_seq + 1 {
             self.seq_gaps.push((self.last_seq, seq));
@@ -331,25 +384,33 @@ impl RunState {
         if self.run_id.is_empty() {
             self.run_id = run_id.to_string();
         }
-        let at = Ts::parse(ts)
-            .or(self.last_at.as_ref().map(|s| s.ts))
-            .unwrap_or_default();
-        let stamped = Stamped {
-            raw: ts.to_string(),
-            ts: at,
+        self.last_raw.clear();
+        self.last_raw.push_str(ts);
+    }
+
+    /// The last record's time (the first one's is `first_at`).
+    pub fn last_at(&self) -> Option<Stamped> {
+        if self.last_seq == 0 && self.last_raw.is_empty() {
+            return None;
+        }
+        let ts = if self.last_parsed {
+            self.last_ts
+        } else {
+            Ts::parse(&self.last_raw).or(self.last_ts)
         };
-        if self.first_at.is_none() {
-            self.first_at = Some(stamped.clone());
-        }
-        self.last_at = Some(stamped);
-        if by_engine {
-            self.last_engine = Some(at);
-        }
-        at
+        Some(Stamped {
+            raw: self.last_raw.clone(),
+            ts: ts.unwrap_or_default(),
+        })
     }
 
     pub fn step(&mut self, id: &str) -> &mut StepRecord {
-        self.steps.entry(id.to_string()).or_default()
+        // Looked up first: an output line names a known step, and a new key
+        // costs an allocation.
+        match self.steps.get_index_of(id) {
+            Some(i) => &mut self.steps[i],
+            None => self.steps.entry(id.to_string()).or_default(),
+        }
     }
 
     /// The record with `seq` among the significant ones.

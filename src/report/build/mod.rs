@@ -28,7 +28,7 @@ pub(super) fn report(mut folded: Folded, journal: &str) -> Report {
     let folded = &folded;
     let state = &folded.state;
     let started = state.started.as_ref();
-    let last_ts = state.last_at.as_ref().map(|l| l.ts);
+    let last_ts = state.last_at().map(|l| l.ts);
     let in_progress = state.in_progress();
     let ended = if in_progress {
         last_ts
