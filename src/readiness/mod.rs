@@ -57,7 +57,7 @@ fn check_file(file: SourceFile) -> Loaded {
         // Rule checks run even after parse errors (on what could be salvaged),
         // but a model is only handed on when the file is clean.
         let parse_failed = !diagnostics.is_empty();
-        let (checked, more) = validate::validate(&file, &raw);
+        let (checked, more) = validate::validate(&file, &raw, &parsed.dropped);
         // An item dropped for a missing `id` (or an `[[itme]]` typo) was
         // reported already: "no items" would be the same mistake again.
         let item_dropped = parsed

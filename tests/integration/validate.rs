@@ -207,6 +207,36 @@ rollback = "true"
 }
 
 #[test]
+fn a_checklist_with_a_wrongly_typed_secret_or_variable_is_one_error_each() {
+    let out = Cutover::new()
+        .file(
+            "c.toml",
+            r#"[checklist]
+name = "launch"
+[vars]
+service = ["payments"]
+[secrets]
+token = "TOKEN"
+[[item]]
+id = "health"
+title = "service answers"
+owner = "sre"
+severity = "blocker"
+run = "check {{ vars.service }} {{ secrets.token }}"
+"#,
+        )
+        .args(["validate", "c.toml"])
+        .run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("undefined"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("c.toml: invalid (2 errors)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn human_output_shows_the_line_and_a_caret_under_the_span() {
     let out = Cutover::new()
         .file(

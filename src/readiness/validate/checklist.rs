@@ -17,12 +17,18 @@ use crate::runbook::spanned::Sp;
 use crate::runbook::validate::{Environment, Validator, is_identifier};
 
 /// Checks a raw checklist; the model is returned only if there were no errors.
-pub fn validate(file: &SourceFile, raw: &RawChecklist) -> (Option<Checklist>, Vec<Diagnostic>) {
+/// `dropped`: the entries the loader dropped (and reported) for their type.
+pub fn validate(
+    file: &SourceFile,
+    raw: &RawChecklist,
+    dropped: &[Vec<String>],
+) -> (Option<Checklist>, Vec<Diagnostic>) {
     let mut var_names: BTreeSet<String> = raw.vars.keys().cloned().collect();
     for env in raw.env.values() {
         var_names.extend(env.vars.keys().cloned());
     }
-    let secret_names = raw.secrets.keys().cloned().collect();
+    let mut secret_names = raw.secrets.keys().cloned().collect();
+    crate::runbook::validate::declare_dropped(dropped, &mut var_names, &mut secret_names);
     let mut v = Validator::new(file, var_names, secret_names);
     let checklist = checklist(&mut v, file, raw);
     let diags = v.into_diagnostics();

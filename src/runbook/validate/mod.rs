@@ -15,5 +15,6 @@ pub use defaults::{
     DEFAULT_BACKOFF, DEFAULT_ERROR_LIMIT, DEFAULT_GATE_INTERVAL, DEFAULT_GRACE,
     DEFAULT_SOURCE_TIMEOUT, DEFAULT_TRIGGER_INTERVAL,
 };
+pub(crate) use runbook::declare_dropped;
 pub use runbook::validate;
 pub(crate) use validator::{Environment, Validator, is_identifier};

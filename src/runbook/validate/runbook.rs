@@ -98,18 +98,7 @@ impl Validator<'_> {
             self.var_names.extend(env.vars.keys().cloned());
         }
         self.secret_names.extend(raw.secrets.keys().cloned());
-        // A wrongly typed entry the loader dropped (and reported) is still
-        // declared: templates naming it are not "undefined" as well.
-        for path in &self.dropped {
-            match path.as_slice() {
-                [table, name] if table == "vars" => self.var_names.insert(name.clone()),
-                [env, _, table, name] if env == "env" && table == "vars" => {
-                    self.var_names.insert(name.clone())
-                }
-                [table, name] if table == "secrets" => self.secret_names.insert(name.clone()),
-                _ => false,
-            };
-        }
+        declare_dropped(&self.dropped, &mut self.var_names, &mut self.secret_names);
     }
 
     /// `[notify.*]`: URL templates and known event names.
@@ -237,5 +226,25 @@ impl Validator<'_> {
                 )
             })
             .collect()
+    }
+}
+
+/// A wrongly typed `[vars]`, `[env.NAME.vars]` or `[secrets]` entry the
+/// loader dropped (and reported) is still declared: templates naming it are
+/// not "undefined" as well. For runbooks and checklists alike.
+pub(crate) fn declare_dropped(
+    dropped: &[Vec<String>],
+    var_names: &mut std::collections::BTreeSet<String>,
+    secret_names: &mut std::collections::BTreeSet<String>,
+) {
+    for path in dropped {
+        match path.as_slice() {
+            [table, name] if table == "vars" => var_names.insert(name.clone()),
+            [env, _, table, name] if env == "env" && table == "vars" => {
+                var_names.insert(name.clone())
+            }
+            [table, name] if table == "secrets" => secret_names.insert(name.clone()),
+            _ => false,
+        };
     }
 }
