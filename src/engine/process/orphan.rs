@@ -312,6 +312,14 @@ mod tests {
             .stdout(writer)
             .spawn()
             .unwrap();
+        // Until it has exec'd, the child's command line is not `sleep 10` yet.
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !std::fs::read(&cmdline).is_ok_and(|c| c.starts_with(b"sleep\0"))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let holders = pipe_holders(std::slice::from_ref(&link));
         child.kill().unwrap();
         child.wait().unwrap();
