@@ -18,8 +18,35 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// When to colour terminal output: `auto` (a terminal, unless `NO_COLOR` is set), `always`, `never`.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorChoice> for crate::text::color::Choice {
+    fn from(c: ColorChoice) -> Self {
+        match c {
+            ColorChoice::Auto => crate::text::color::Choice::Auto,
+            ColorChoice::Always => crate::text::color::Choice::Always,
+            ColorChoice::Never => crate::text::color::Choice::Never,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -95,6 +95,7 @@ fn usage_error_exit_code(e: &clap::Error, args: &[std::ffi::OsString]) -> u8 {
 
 /// Execute one parsed command line and give the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    text::color::set(cli.color.into());
     let result = match cli.command {
         Command::Validate(args) => cmd::validate::exec(&args),
         Command::Plan(args) => cmd::plan::exec(&args),

@@ -1,7 +1,6 @@
 //! Rendering diagnostics for people (with a caret under the span) and as JSON.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal as _;
 
 use super::{Diagnostic, Severity, SourceFile};
 use crate::text::one_line;
@@ -20,9 +19,10 @@ impl Style {
     }
 }
 
-/// Colour only on a terminal, and never with `NO_COLOR` set.
+/// Colour diagnostics on stderr as `--color` says (`auto`: a terminal,
+/// unless `NO_COLOR` is set).
 pub fn stderr_color() -> bool {
-    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+    crate::text::color::stderr()
 }
 
 /// Render one diagnostic about `file` (no trailing blank line). Control

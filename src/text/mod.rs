@@ -1,8 +1,9 @@
 //! Text as cutover shows it to people, in one place: text from outside made
 //! safe to show (`visible`), durations, measured numbers, error chains and
-//! Markdown escaping. Every view formats these through here, so the same
+//! Markdown escaping, and whether to colour a stream. Every view formats these through here, so the same
 //! fact reads the same everywhere.
 
+pub mod color;
 pub mod duration;
 mod errors;
 pub mod markdown;

@@ -547,3 +547,23 @@ http = { url = "http://127.0.0.1:1/switch", method = "POST" }
     assert!(!out.stderr.contains("step `probe`"), "{}", out.stderr);
     assert!(!out.stderr.contains("step `head`"), "{}", out.stderr);
 }
+
+#[test]
+fn color_follows_the_color_flag_and_no_color() {
+    let bad = "[runbook]\nname = \"x\"\n[[step]]\nid = \"a\"\nrun = \"true\"\ntimeout = \"0s\"\n";
+    let run = |args: &[&str], no_color: Option<&str>| {
+        let mut c = Cutover::new().file("rb.toml", bad);
+        if let Some(v) = no_color {
+            c = c.env("NO_COLOR", v);
+        }
+        let mut all = vec!["validate", "rb.toml"];
+        all.extend_from_slice(args);
+        c.args(all).run().stderr
+    };
+    // Not a terminal: `auto` is plain; `always` colours even with NO_COLOR
+    // (an explicit flag wins); `never` is plain.
+    assert!(!run(&[], None).contains('\x1b'));
+    assert!(run(&["--color", "always"], Some("1")).contains("\x1b[1;31merror"));
+    assert!(!run(&["--color", "never"], None).contains('\x1b'));
+    assert!(run(&["--color=sometimes"], None).contains("possible values: auto, always, never"));
+}

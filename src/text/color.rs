@@ -1,0 +1,63 @@
+//! Whether what goes to a terminal is coloured: `--color auto|always|never`
+//! on every command, decided once at start-up. `auto` colours a stream only
+//! when it is a terminal and `NO_COLOR` is not set (https://no-color.org:
+//! present and not empty).
+
+use std::io::IsTerminal;
+use std::sync::OnceLock;
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Choice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+static CHOICE: OnceLock<Choice> = OnceLock::new();
+
+/// Set the process's choice (the first call wins; the default is `auto`).
+pub fn set(choice: Choice) {
+    let _ = CHOICE.set(choice);
+}
+
+/// Colour what goes to stderr (where people read).
+pub fn stderr() -> bool {
+    decide(choice(), std::io::stderr().is_terminal(), no_color())
+}
+
+/// Colour what goes to stdout.
+pub fn stdout() -> bool {
+    decide(choice(), std::io::stdout().is_terminal(), no_color())
+}
+
+fn choice() -> Choice {
+    CHOICE.get().copied().unwrap_or_default()
+}
+
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+fn decide(choice: Choice, terminal: bool, no_color: bool) -> bool {
+    match choice {
+        Choice::Always => true,
+        Choice::Never => false,
+        Choice::Auto => terminal && !no_color,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_colours_a_terminal_unless_no_color_says_not() {
+        assert!(decide(Choice::Auto, true, false));
+        assert!(!decide(Choice::Auto, true, true));
+        assert!(!decide(Choice::Auto, false, false));
+        assert!(decide(Choice::Always, false, true));
+        assert!(!decide(Choice::Never, true, false));
+    }
+}
