@@ -292,8 +292,8 @@ pub fn markdown(s: &Summary) -> String {
     for r in &s.runs {
         let _ = writeln!(
             o,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
-            esc_md(&r.run_id),
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            crate::text::markdown::code_cell(&r.run_id),
             esc_md(&r.runbook),
             r.started.map_or("—".into(), Ts::rfc3339),
             if r.dry_run { "dry" } else { "real" },
@@ -389,5 +389,14 @@ mod tests {
         assert_eq!(s.readiness_pass_rate, None);
         assert!(markdown(&s).contains("| Readiness gate pass rate (runs that started) | n/a |"));
         assert!(markdown(&s).contains("| Readiness checks passed (all checks) | n/a (no "));
+    }
+
+    #[test]
+    fn a_run_id_in_its_code_span_reads_as_written() {
+        // CommonMark decodes no entity and no backslash escape inside a code
+        // span: `\_` or `&lt;` there would show literally.
+        let s = summarize("runs", vec![row("pay_db-1", "a<b", 1, false, false, None)], vec![]);
+        let md = markdown(&s);
+        assert!(md.contains("| `pay_db-1` | a&lt;b |"), "{md}");
     }
 }
