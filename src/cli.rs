@@ -89,16 +89,41 @@ pub enum Command {
     Report(ReportArgs),
 }
 
+/// `--format` of the commands that print a view or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HumanOrJson {
-    Human,
+pub enum TextOrJson {
+    /// For people.
+    #[value(alias = "human")]
+    Text,
+    /// One object with `format_version`.
     Json,
 }
 
+/// `validate --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TextOrJson {
+pub enum ValidateFormat {
+    /// Diagnostics with carets on stderr, one summary line per file.
+    #[value(alias = "human")]
     Text,
+    /// One object with `format_version`: every file and its diagnostics.
     Json,
+    /// GitHub Actions annotations, one per error and warning, on its line.
+    Github,
+    /// JUnit XML: one test case per file, failed by its errors.
+    Junit,
+}
+
+/// `plan --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// The plan for review.
+    Text,
+    /// The plan as `run --plan` reads it.
+    Json,
+    /// The step graph as a Mermaid flowchart (renders in GitHub Markdown).
+    Mermaid,
+    /// The step graph in Graphviz DOT.
+    Dot,
 }
 
 /// Where the runbook's variables come from: environment overlay and overrides.
@@ -114,11 +139,12 @@ pub struct VarArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Runbook or checklist files.
-    #[arg(required = true)]
+    /// Runbook or checklist files (a checklist has a top-level `[checklist]` table).
+    #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value = "human")]
-    pub format: HumanOrJson,
+    /// Output format (`human` is an old name of `text`).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ValidateFormat,
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
@@ -134,8 +160,9 @@ pub struct PlanArgs {
     pub runbook: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
+    /// Output format: the plan (`text`, `json`) or its step graph (`mermaid`, `dot`).
     #[arg(long, value_enum, default_value = "text")]
-    pub format: TextOrJson,
+    pub format: PlanFormat,
     /// Write the plan (JSON) to this file, for a later `run --plan`.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -353,13 +380,21 @@ pub struct RunsArgs {
     pub format: TextOrJson,
 }
 
+/// `check --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
-    Human,
+    /// A table per checklist.
+    #[value(alias = "human")]
+    Text,
+    /// The documented report object (`format_version`).
     Json,
+    /// JUnit XML: one test case per item.
     Junit,
+    /// GitHub Actions annotations; the Markdown summary also goes to `$GITHUB_STEP_SUMMARY`.
     Github,
-    Markdown,
+    /// A Markdown summary.
+    #[value(alias = "markdown")]
+    Md,
 }
 
 #[derive(Debug, Args)]
@@ -368,7 +403,8 @@ pub struct CheckArgs {
     pub checklists: Vec<PathBuf>,
     #[arg(long = "env", value_name = "NAME")]
     pub env: Option<String>,
-    #[arg(long, value_enum, default_value = "human")]
+    /// Output format (old names: `human` for `text`, `markdown` for `md`).
+    #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -403,10 +439,15 @@ pub struct WaiveArgs {
     pub expires: String,
 }
 
+/// `report --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
+    /// Markdown.
+    #[value(alias = "markdown")]
     Md,
+    /// One self-contained HTML page.
     Html,
+    /// The versioned JSON shape (docs/report-format.md).
     Json,
 }
 

@@ -7,6 +7,7 @@
 //! may use which, and `tests/integration/layers.rs` holds every `crate::`
 //! path to it.
 
+pub mod ci;
 pub mod cli;
 pub mod cmd;
 pub mod condition;

@@ -71,11 +71,11 @@ pub fn exec(args: &CheckArgs) -> Result<ExitCode, Error> {
     }
     let text = match args.format {
         // What people read shows control characters from checklists visibly.
-        CheckFormat::Human => visible(&format::human(&report)).into_owned(),
+        CheckFormat::Text => visible(&format::human(&report)).into_owned(),
         CheckFormat::Json => format::json(&report) + "\n",
         CheckFormat::Junit => format::junit(&report),
         CheckFormat::Github => visible(&format::github(&report)).into_owned(),
-        CheckFormat::Markdown => visible(&format::markdown(&report)).into_owned(),
+        CheckFormat::Md => visible(&format::markdown(&report)).into_owned(),
     };
     if args.format == CheckFormat::Github
         && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")
@@ -90,7 +90,7 @@ pub fn exec(args: &CheckArgs) -> Result<ExitCode, Error> {
             let _ = std::io::stdout().lock().write_all(text.as_bytes());
         }
     }
-    if args.format != CheckFormat::Human || args.output.is_some() {
+    if args.format != CheckFormat::Text || args.output.is_some() {
         eprintln!("readiness: {}", report.readiness.name());
     }
     Ok(ExitCode::from(match report.readiness {

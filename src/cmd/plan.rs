@@ -1,9 +1,10 @@
-//! `cutover plan RUNBOOK`: the resolved plan, as a person reviews it or as JSON for `run --plan`.
+//! `cutover plan RUNBOOK`: the resolved plan, as a person reviews it or as
+//! JSON for `run --plan`, or its step graph (`--format mermaid|dot`).
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use crate::cli::{PlanArgs, TextOrJson};
+use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::{Error, exit};
 use crate::plan::Plan;
 use crate::runbook::model::{Action, Check, Gate, Step};
@@ -17,10 +18,51 @@ pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
         eprintln!("plan written to {} ({})", path.display(), plan.hash);
     }
     match args.format {
-        TextOrJson::Json => println!("{json}"),
-        TextOrJson::Text => print!("{}", crate::text::visible(&render_text(&plan))),
+        PlanFormat::Json => println!("{json}"),
+        PlanFormat::Text => print!(
+            "{}",
+            paint(
+                &crate::text::visible(&render_text(&plan)),
+                crate::text::color::stdout()
+            )
+        ),
+        PlanFormat::Mermaid => print!("{}", crate::plan::graph::mermaid(&plan)),
+        PlanFormat::Dot => print!("{}", crate::plan::graph::dot(&plan)),
     }
     Ok(ExitCode::from(exit::OK))
+}
+
+/// Colour the reviewed plan's structure (already made visible, so no
+/// escape sequence in it came from the runbook): wave headings and step ids
+/// bold, production red, what a reviewer must notice (no timeout, no
+/// rollback, a shadow gate) yellow.
+fn paint(text: &str, color: bool) -> String {
+    use crate::text::color::paint as p;
+    if !color {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let painted = if body.starts_with("wave ") || body.starts_with("steps (") {
+            p("1", body)
+        } else if let Some(id) = body.strip_prefix("  - ") {
+            format!("  - {}", p("1", id))
+        } else if body.starts_with("env ") && body.ends_with(" [production]") {
+            let head = &body[..body.len() - " [production]".len()];
+            format!("{head} {}", p("1;31", "[production]"))
+        } else if body.trim_start() == "rollback: none" || body.ends_with("(shadow: not enforced)")
+        {
+            p("33", body)
+        } else if let Some(rest) = body.strip_prefix("      no timeout") {
+            format!("      {}{rest}", p("33", "no timeout"))
+        } else {
+            body.to_string()
+        };
+        out.push_str(&painted);
+        out.push_str(nl);
+    }
+    out
 }
 
 fn action_text(action: &Action) -> String {

@@ -3,6 +3,7 @@
 
 mod build;
 mod fill;
+pub mod graph;
 mod model;
 #[cfg(test)]
 mod tests;

@@ -288,6 +288,7 @@ pub async fn evaluate(
         summary,
         items,
         problem,
+        diagnostics: Vec::new(),
     }
 }
 

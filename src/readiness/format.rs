@@ -1,10 +1,12 @@
 //! Rendering a `CheckReport`: a human table, JSON, JUnit XML, GitHub
-//! workflow annotations and Markdown. Pure functions of the report, so each
+//! workflow annotations (both written by `ci`) and Markdown. Pure functions of the report, so each
 //! format is unit-tested on its escaping.
 
 use std::fmt::Write as _;
 
 use super::result::{CheckReport, ChecklistReport, ItemResult, Readiness, Status};
+use crate::ci::github::{Annotation, Level, Place};
+use crate::ci::junit;
 use crate::text::markdown as md;
 
 /// `value vs target`, as one cell.
@@ -126,150 +128,145 @@ pub fn json(report: &CheckReport) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-/// Escape text for XML content and attribute values; characters XML 1.0
-/// cannot hold at all (most control characters) are dropped.
-pub fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#9;"),
-            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+/// JUnit XML valid against the Jenkins JUnit schema: one `<testsuite>` per
+/// checklist, one `<testcase>` per item; a failing item has a `<failure>`
+/// (an unevaluated one an `<error>`) with the measured value against the
+/// target; a waived item is `<skipped>`, saying who waived it and why. A
+/// checklist that is invalid or could not be evaluated has one more test
+/// case, `checklist`, in error with the reason and every error's place.
+pub fn junit(report: &CheckReport) -> String {
+    let suites: Vec<junit::Suite> = report
+        .checklists
+        .iter()
+        .map(|c| junit_suite(c, &report.at))
+        .collect();
+    junit::render("cutover check", &suites)
 }
 
-/// JUnit XML: one `<testsuite>` per checklist, one `<testcase>` per item;
-/// a failing item has a `<failure>` (an unevaluated one an `<error>`) with
-/// the measured value against the target; a waived item is `<skipped>`.
-pub fn junit(report: &CheckReport) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let total = |f: fn(&ChecklistReport) -> usize| report.checklists.iter().map(f).sum::<usize>();
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"cutover check\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
-        total(|c| c.items.len()),
-        total(|c| c.summary.failed),
-        total(|c| c.summary.errors),
-        total(|c| c.summary.waived),
-    );
-    for c in &report.checklists {
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" timestamp=\"{}\">",
-            xml_escape(&c.name),
-            c.items.len(),
-            c.summary.failed,
-            c.summary.errors,
-            c.summary.waived,
-            xml_escape(&report.at)
+fn junit_suite(c: &ChecklistReport, at: &str) -> junit::Suite {
+    let mut cases = Vec::new();
+    if let Some(problem) = &c.problem {
+        let mut body = problem.clone();
+        for d in &c.diagnostics {
+            body.push('\n');
+            body.push_str(&d.line_text());
+        }
+        cases.push(junit::Case {
+            name: "checklist".into(),
+            classname: c.name.clone(),
+            outcome: junit::Outcome::Errored(junit::Problem {
+                message: problem.clone(),
+                kind: "checklist".into(),
+                body,
+            }),
+            output: String::new(),
+        });
+    }
+    for i in &c.items {
+        let body = format!(
+            "measured: {}\ntarget: {}\n{}",
+            i.value.as_deref().unwrap_or("-"),
+            i.target.as_deref().unwrap_or("-"),
+            i.detail
         );
-        let _ = writeln!(
-            out,
-            "    <properties><property name=\"path\" value=\"{}\"/><property name=\"readiness\" value=\"{}\"/></properties>",
-            xml_escape(&c.path),
-            xml_escape(c.readiness.name())
-        );
-        for i in &c.items {
-            let classname = match &i.category {
+        let problem = || junit::Problem {
+            message: i.detail.clone(),
+            kind: i.severity.name().to_string(),
+            body: body.clone(),
+        };
+        let outcome = match i.status {
+            Status::Pass => junit::Outcome::Passed,
+            Status::Fail => junit::Outcome::Failed(problem()),
+            Status::Error => junit::Outcome::Errored(problem()),
+            Status::Waived => junit::Outcome::Skipped(match &i.waiver {
+                Some(w) => format!(
+                    "waived by {} until {}: {}\n{}",
+                    w.approver, w.expires, w.reason, i.detail
+                ),
+                None => i.detail.clone(),
+            }),
+        };
+        cases.push(junit::Case {
+            name: format!("{}: {}", i.id, i.title),
+            classname: match &i.category {
                 Some(cat) => format!("{}.{cat}", c.name),
                 None => c.name.clone(),
-            };
-            let _ = write!(
-                out,
-                "    <testcase name=\"{}\" classname=\"{}\"",
-                xml_escape(&format!("{}: {}", i.id, i.title)),
-                xml_escape(&classname)
-            );
-            let body = format!(
-                "measured: {}\ntarget: {}\n{}",
-                i.value.as_deref().unwrap_or("-"),
-                i.target.as_deref().unwrap_or("-"),
-                i.detail
-            );
-            let tag = match i.status {
-                Status::Pass => {
-                    out.push_str("/>\n");
-                    continue;
-                }
-                Status::Fail => "failure",
-                Status::Error => "error",
-                Status::Waived => "skipped",
-            };
-            let _ = writeln!(
-                out,
-                ">\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>",
-                xml_escape(&i.detail),
-                i.severity.name(),
-                xml_escape(&body)
-            );
-        }
-        out.push_str("  </testsuite>\n");
+            },
+            outcome,
+            output: String::new(),
+        });
     }
-    out.push_str("</testsuites>\n");
-    out
-}
-
-/// GitHub workflow command data: `%`, CR and LF are escaped.
-fn gh_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// GitHub workflow command property values also escape `:` and `,`.
-fn gh_property(text: &str) -> String {
-    gh_data(text).replace(':', "%3A").replace(',', "%2C")
+    junit::Suite {
+        name: c.name.clone(),
+        timestamp: Some(at.to_string()),
+        properties: vec![
+            ("path".into(), c.path.clone()),
+            ("readiness".into(), c.readiness.name().into()),
+        ],
+        cases,
+        output: String::new(),
+    }
 }
 
 /// One annotation per failing or unevaluated item (waived items are not
-/// failing): `::error` for blockers, `::warning` for warnings.
+/// failing): `::error` for blockers, `::warning` for warnings, on the line
+/// of the item's `id`. An invalid checklist has one per error and warning,
+/// at its place; one that could not be evaluated for another reason, one
+/// for the whole file.
 pub fn github(report: &CheckReport) -> String {
     let mut out = String::new();
     for c in &report.checklists {
-        if let Some(p) = &c.problem {
-            let _ = writeln!(
-                out,
-                "::error title={}::{}",
-                gh_property(&format!("{} could not be evaluated", c.name)),
-                gh_data(p)
-            );
+        let title = format!("{} could not be evaluated", c.name);
+        for d in &c.diagnostics {
+            let _ = writeln!(out, "{}", d.annotation(&title).render());
+        }
+        if let Some(p) = c.problem.as_ref().filter(|_| c.diagnostics.is_empty()) {
+            let annotation = Annotation {
+                level: Level::Error,
+                file: Some(c.path.clone()),
+                place: None,
+                title: Some(title),
+                message: p.clone(),
+            };
+            let _ = writeln!(out, "{}", annotation.render());
         }
         for i in c
             .items
             .iter()
             .filter(|i| matches!(i.status, Status::Fail | Status::Error))
         {
-            let level = match i.severity {
-                super::model::Severity::Blocker => "error",
-                super::model::Severity::Warning => "warning",
-            };
-            let vs = value_vs_target(i);
-            let _ = writeln!(
-                out,
-                "::{level} file={}{},title={}::{}: {}{}",
-                gh_property(&c.path),
-                i.line.map(|l| format!(",line={l}")).unwrap_or_default(),
-                gh_property(&format!("{} {}: {}", c.name, i.status.name(), i.id)),
-                gh_data(&i.title),
-                gh_data(&i.detail),
-                if vs.is_empty() {
-                    String::new()
-                } else {
-                    gh_data(&format!(" ({vs})"))
-                }
-            );
+            let _ = writeln!(out, "{}", item_annotation(c, i).render());
         }
     }
     out
+}
+
+fn item_annotation(c: &ChecklistReport, i: &ItemResult) -> Annotation {
+    let vs = value_vs_target(i);
+    Annotation {
+        level: match i.severity {
+            super::model::Severity::Blocker => Level::Error,
+            super::model::Severity::Warning => Level::Warning,
+        },
+        file: Some(c.path.clone()),
+        place: i.line.map(|line| Place {
+            line,
+            col: None,
+            end_line: None,
+            end_col: None,
+        }),
+        title: Some(format!("{} {}: {}", c.name, i.status.name(), i.id)),
+        message: format!(
+            "{}: {}{}",
+            i.title,
+            i.detail,
+            if vs.is_empty() {
+                String::new()
+            } else {
+                format!(" ({vs})")
+            }
+        ),
+    }
 }
 
 /// A Markdown summary (also what `github` appends to `$GITHUB_STEP_SUMMARY`).
@@ -327,20 +324,6 @@ pub fn markdown(report: &CheckReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xml_escaping_covers_markup_quotes_and_control_characters() {
-        assert_eq!(
-            xml_escape("a<b & \"c\" 'd'>\u{1}\n"),
-            "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;&#10;"
-        );
-    }
-
-    #[test]
-    fn github_commands_escape_their_separators() {
-        assert_eq!(gh_data("50% done\nnext"), "50%25 done%0Anext");
-        assert_eq!(gh_property("a: b, c"), "a%3A b%2C c");
-    }
 
     #[test]
     fn the_markdown_summary_shows_checklist_text_as_text() {

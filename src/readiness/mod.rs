@@ -111,6 +111,7 @@ pub fn invalid_report(path: &Path, loaded: &Loaded) -> result::ChecklistReport {
             "the checklist is invalid ({errors} error{}{first})",
             if errors == 1 { "" } else { "s" },
         )),
+        diagnostics: crate::ci::Located::all(&loaded.file, &loaded.diagnostics),
     }
 }
 

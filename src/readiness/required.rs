@@ -277,6 +277,7 @@ mod tests {
             summary: super::super::result::Summary::default(),
             items: Vec::new(),
             problem: Some("the checklist is invalid".into()),
+            diagnostics: Vec::new(),
         });
         assert!(notice(&not, &Decision::Proceed).is_empty());
         assert_eq!(

@@ -138,6 +138,10 @@ pub struct ChecklistReport {
     /// Why the checklist as a whole could not be evaluated (invalid file, missing secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+    /// An invalid checklist's errors and warnings, each with its place
+    /// (what `--format github` annotates and `--format junit` lists).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<crate::ci::Located>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -395,7 +395,11 @@ mod tests {
     fn a_run_id_in_its_code_span_reads_as_written() {
         // CommonMark decodes no entity and no backslash escape inside a code
         // span: `\_` or `&lt;` there would show literally.
-        let s = summarize("runs", vec![row("pay_db-1", "a<b", 1, false, false, None)], vec![]);
+        let s = summarize(
+            "runs",
+            vec![row("pay_db-1", "a<b", 1, false, false, None)],
+            vec![],
+        );
         let md = markdown(&s);
         assert!(md.contains("| `pay_db-1` | a&lt;b |"), "{md}");
     }

@@ -32,6 +32,11 @@ pub fn stdout() -> bool {
     decide(choice(), std::io::stdout().is_terminal(), no_color())
 }
 
+/// `text` in the SGR colour `code` (`1` bold, `31` red, `1;31` bold red, ...).
+pub fn paint(code: &str, text: &str) -> String {
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
 fn choice() -> Choice {
     CHOICE.get().copied().unwrap_or_default()
 }

@@ -20,6 +20,7 @@ mod support;
 
 mod approvals;
 mod checks;
+mod ci_outputs;
 mod datadog;
 mod engine;
 mod engine_crash;
