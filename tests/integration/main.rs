@@ -30,6 +30,7 @@ mod engine_http;
 mod engine_orphans;
 mod engine_partial;
 mod engine_trigger;
+mod graph;
 mod hardening_files;
 mod hardening_text;
 mod layers;
