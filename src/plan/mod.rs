@@ -2,6 +2,7 @@
 //! into waves, and a hash that a later `run --plan` compares against.
 
 mod build;
+pub mod diff;
 mod fill;
 pub mod graph;
 mod model;

@@ -40,12 +40,15 @@ pub enum PlanError {
     #[error("in {place}: {message}")]
     Template { place: String, message: String },
     #[error(
-        "the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`"
+        "the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`{}",
+        .changes.iter().map(|c| format!("\n  - {c}")).collect::<String>()
     )]
     Changed {
         plan: String,
         expected: String,
         actual: String,
+        /// What differs, one line each (`plan::diff`).
+        changes: Vec<String>,
     },
     #[error("failed to read plan `{path}`: {message}")]
     BadPlanFile { path: String, message: String },
@@ -136,6 +139,7 @@ impl Plan {
                 plan: plan_file.display().to_string(),
                 expected: expected.to_string(),
                 actual: self.hash.clone(),
+                changes: super::diff::changes(&value, &self.to_masked_json()),
             })
         }
     }

@@ -27,7 +27,13 @@ fn examples() -> Cutover {
 fn node_id(step: &str) -> String {
     let id: String = step
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("step_{id}")
 }
@@ -97,7 +103,9 @@ fn mermaid_of_both_examples_has_every_step_edge_gate_approval_and_rollback() {
                 "{runbook}: approval of {id}:\n{m}"
             );
             assert_eq!(
-                m.contains(&format!("    {node}__action -.->|rollback| {node}__rollback\n")),
+                m.contains(&format!(
+                    "    {node}__action -.->|rollback| {node}__rollback\n"
+                )),
                 *rollback,
                 "{runbook}: rollback of {id}:\n{m}"
             );
@@ -110,8 +118,17 @@ fn mermaid_of_both_examples_has_every_step_edge_gate_approval_and_rollback() {
         assert_eq!(drawn, edges, "{runbook}:\n{m}");
     }
     // Secrets never reach the graph.
-    let out = c.exec(&["plan", "runbooks/payments-db-cutover.toml", "--format", "mermaid"]);
-    assert!(!out.stdout.contains("graph-test-password-1"), "{}", out.stdout);
+    let out = c.exec(&[
+        "plan",
+        "runbooks/payments-db-cutover.toml",
+        "--format",
+        "mermaid",
+    ]);
+    assert!(
+        !out.stdout.contains("graph-test-password-1"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -130,7 +147,9 @@ fn dot_of_both_examples_has_every_step_and_edge_and_renders_with_graphviz() {
         for (id, needs, _, approval, rollback) in &steps {
             let node = node_id(id);
             assert!(
-                d.contains(&format!("  subgraph cluster_{node} {{\n    label=\"{id}\";\n")),
+                d.contains(&format!(
+                    "  subgraph cluster_{node} {{\n    label=\"{id}\";\n"
+                )),
                 "{runbook}: step {id} missing:\n{d}"
             );
             for need in needs {
@@ -143,7 +162,10 @@ fn dot_of_both_examples_has_every_step_and_edge_and_renders_with_graphviz() {
                     "{runbook}: edge {need} -> {id} missing:\n{d}"
                 );
             }
-            assert_eq!(d.contains(&format!("    {node}__approval [shape=diamond")), *approval);
+            assert_eq!(
+                d.contains(&format!("    {node}__approval [shape=diamond")),
+                *approval
+            );
             assert_eq!(
                 d.contains(&format!(
                     "    {node}__action -> {node}__rollback [style=dashed, label=\"rollback\"];"
@@ -151,7 +173,11 @@ fn dot_of_both_examples_has_every_step_and_edge_and_renders_with_graphviz() {
                 *rollback
             );
         }
-        assert_eq!(d.matches(" [ltail=cluster_").count(), edges, "{runbook}:\n{d}");
+        assert_eq!(
+            d.matches(" [ltail=cluster_").count(),
+            edges,
+            "{runbook}:\n{d}"
+        );
         let file = c.path(&format!("plan{i}.dot"));
         std::fs::write(&file, d).expect("write dot");
         let rendered = std::process::Command::new(&dot)
@@ -167,7 +193,10 @@ fn dot_of_both_examples_has_every_step_and_edge_and_renders_with_graphviz() {
         // Graphviz writes `-` in SVG text as `&#45;`.
         let svg = String::from_utf8_lossy(&rendered.stdout).replace("&#45;", "-");
         for (id, ..) in &steps {
-            assert!(svg.contains(&format!(">{id}</text>")), "{runbook}: {id} not drawn");
+            assert!(
+                svg.contains(&format!(">{id}</text>")),
+                "{runbook}: {id} not drawn"
+            );
         }
     }
 }

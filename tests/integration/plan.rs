@@ -299,3 +299,72 @@ fn committed_schema_matches_the_code() {
     assert_eq!(v["title"], "cutover runbook");
     assert!(v["$defs"]["RawStep"]["properties"]["rollback"].is_object());
 }
+
+const REVIEWED: &str = r#"[runbook]
+name = "planned"
+
+[vars]
+version = "1.0"
+
+[[step]]
+id = "deploy"
+run = "deploy {{ vars.version }}"
+rollback = "undeploy"
+
+[[step]]
+id = "switch"
+needs = ["deploy"]
+approval = { required = true, min = 1 }
+run = "switch"
+rollback = "switch back"
+
+[[step]]
+id = "cleanup"
+needs = ["switch"]
+run = "cleanup"
+dry_run = "run"
+"#;
+
+#[test]
+fn a_refused_run_plan_says_what_changed_since_the_review() {
+    let c = Cutover::new().runbook(REVIEWED);
+    let out = c.exec(&["plan", "runbook.toml", "-o", "plan.json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let changed = REVIEWED
+        .replace("version = \"1.0\"", "version = \"1.1\"")
+        .replace("run = \"switch\"\n", "run = \"switch --all\"\n")
+        .replace("min = 1 }", "min = 2 }")
+        .replace(
+            "[[step]]\nid = \"cleanup\"\nneeds = [\"switch\"]\nrun = \"cleanup\"\ndry_run = \"run\"\n",
+            "[[step]]\nid = \"verify\"\nneeds = [\"switch\"]\nrun = \"verify\"\ndry_run = \"run\"\n",
+        );
+    std::fs::write(c.path("runbook.toml"), changed).expect("edit the runbook");
+    let out = c.exec(&[
+        "run",
+        "runbook.toml",
+        "--plan",
+        "plan.json",
+        "--run-id",
+        "r",
+    ]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let e = &out.stderr;
+    assert!(
+        e.contains("the runbook changed since the plan `plan.json` was made"),
+        "{e}"
+    );
+    for line in [
+        "  - variable `version`: \"1.0\" → \"1.1\"",
+        "  - step `cleanup` removed",
+        "  - step `verify` added",
+        "  - step `deploy`: command: `deploy 1.0` → `deploy 1.1`",
+        "  - step `switch`: command: `switch` → `switch --all`",
+        "  - step `switch`: approval.min: 1 → 2",
+    ] {
+        assert!(
+            e.contains(&format!("{line}\n")),
+            "missing {line:?} in:\n{e}"
+        );
+    }
+    assert!(!c.path(".cutover/runs/r").exists(), "nothing ran");
+}
