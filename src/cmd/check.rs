@@ -129,7 +129,13 @@ fn show_history(args: &CheckArgs) -> Result<ExitCode, Error> {
     }
     let rates = history::weekly(&records);
     let text = match args.format {
-        CheckFormat::Json => serde_json::to_string_pretty(&rates).expect("rates serialize") + "\n",
+        CheckFormat::Json => {
+            let doc = serde_json::json!({
+                "format_version": history::JSON_FORMAT_VERSION,
+                "weeks": rates,
+            });
+            serde_json::to_string_pretty(&doc).expect("rates serialize") + "\n"
+        }
         _ => history::human(&rates),
     };
     match &args.output {

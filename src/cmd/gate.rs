@@ -107,7 +107,13 @@ pub fn exec(args: &GateArgs) -> Result<ExitCode, Error> {
 }
 
 fn json_line(kind: &str, gate: &str, data: &impl serde::Serialize) -> String {
-    serde_json::json!({ "type": kind, "gate": gate, "data": data }).to_string()
+    serde_json::json!({
+        "format_version": super::query::JSON_FORMAT_VERSION,
+        "type": kind,
+        "gate": gate,
+        "data": data,
+    })
+    .to_string()
 }
 
 fn outcome_word(o: GateOutcome) -> &'static str {

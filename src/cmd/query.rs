@@ -18,6 +18,17 @@ use crate::runbook::model::{Check, CommandRead, HttpRead, NoData, Probe, SourceK
 use crate::signals::{Measurement, SourceSet, Verdict};
 use crate::text::number;
 
+/// Version of `query --format json`'s shape (the measurement's fields, as
+/// journaled, with `format_version`) and of each line of `gate --format json`.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+#[derive(serde::Serialize)]
+struct Versioned<'a> {
+    format_version: u32,
+    #[serde(flatten)]
+    measurement: &'a Measurement,
+}
+
 pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
     let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     let Some(source) = plan.runbook.sources.get(&args.source) else {
@@ -72,7 +83,11 @@ pub fn exec(args: &QueryArgs) -> Result<ExitCode, Error> {
     match args.format {
         TextOrJson::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&m).map_err(|e| Error::Internal(e.to_string()))?
+            serde_json::to_string_pretty(&Versioned {
+                format_version: JSON_FORMAT_VERSION,
+                measurement: &m,
+            })
+            .map_err(|e| Error::Internal(e.to_string()))?
         ),
         TextOrJson::Text => print!("{}", crate::text::visible(&render_measurement(&m))),
     }

@@ -52,6 +52,9 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Version of the JSON of several runs' reports.
+pub const MULTI_FORMAT_VERSION: u32 = 2;
+
 fn render(r: &Report, format: ReportFormat) -> String {
     match format {
         ReportFormat::Md => report::markdown::render(r),
@@ -69,7 +72,17 @@ fn join(mut parts: Vec<String>, format: ReportFormat) -> String {
     }
     match format {
         ReportFormat::Md => parts.join("\n---\n\n"),
-        ReportFormat::Json => format!("[\n{}\n]\n", parts.join(",\n")),
+        // One object like every JSON output: the reports in order, each as
+        // `report RUN --format json` gives it. (Version 1 of this shape was
+        // a bare array of them.)
+        ReportFormat::Json => format!(
+            "{{\n\"report_format\": \"cutover-reports\",\n\"format_version\": {MULTI_FORMAT_VERSION},\n\"reports\": [\n{}\n]\n}}\n",
+            parts
+                .iter()
+                .map(|p| p.trim_end())
+                .collect::<Vec<_>>()
+                .join(",\n")
+        ),
         ReportFormat::Html => {
             let mut first = parts.remove(0);
             let tail_at = first.rfind("</body>").unwrap_or(first.len());

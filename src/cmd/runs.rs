@@ -14,6 +14,10 @@ use crate::journal::{Listed, fold_journal, is_driven, list_runs};
 use crate::status::StatusView;
 use crate::text::duration;
 
+/// Version of `runs --format json`'s shape. Version 1 was a bare array of
+/// the rows (before `format_version` existed).
+pub const JSON_FORMAT_VERSION: u32 = 2;
+
 #[derive(Debug, Serialize)]
 struct RunRow {
     run_id: String,
@@ -32,7 +36,7 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
         Ok(listed) => listed,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if args.format == TextOrJson::Json {
-                println!("[]");
+                println!("{}", json(&[])?);
             } else {
                 eprintln!("no runs under `{}`", args.dir.display());
             }
@@ -84,14 +88,16 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
             .then(a.run_id.cmp(&b.run_id))
     });
     match args.format {
-        TextOrJson::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&rows)
-                .map_err(|e| Error::Internal(format!("failed to render runs: {e}")))?
-        ),
+        TextOrJson::Json => println!("{}", json(&rows)?),
         TextOrJson::Text => print!("{}", table(&rows)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn json(rows: &[RunRow]) -> Result<String, Error> {
+    let doc = serde_json::json!({ "format_version": JSON_FORMAT_VERSION, "runs": rows });
+    serde_json::to_string_pretty(&doc)
+        .map_err(|e| Error::Internal(format!("failed to render runs: {e}")))
 }
 
 /// The text table: each column as wide as its widest cell, so a long run id

@@ -11,6 +11,10 @@ use crate::error::{Error, exit};
 use crate::plan::Plan;
 use crate::signals::SourceSet;
 
+/// Version of `sources --format json`'s shape. Version 1 was a bare array
+/// of the sources (before `format_version` existed).
+pub const JSON_FORMAT_VERSION: u32 = 2;
+
 #[derive(Debug, Serialize)]
 struct Health {
     source: String,
@@ -25,7 +29,12 @@ pub fn exec(args: &SourcesArgs) -> Result<ExitCode, Error> {
     match args.format {
         TextOrJson::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "format_version": JSON_FORMAT_VERSION,
+                "reachable": report.iter().all(|h| h.reachable),
+                "sources": report,
+            }))
+            .map_err(|e| Error::Internal(e.to_string()))?
         ),
         TextOrJson::Text => {
             if report.is_empty() {

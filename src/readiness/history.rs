@@ -93,6 +93,10 @@ pub fn parse(text: &str) -> (Vec<HistoryRecord>, usize) {
     (records, skipped)
 }
 
+/// Version of `check --history --format json`'s shape. Version 1 was a
+/// bare array of the weeks (before `format_version` existed).
+pub const JSON_FORMAT_VERSION: u32 = 2;
+
 /// Pass rate of one checklist in one ISO week.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeekRate {

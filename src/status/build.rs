@@ -49,6 +49,7 @@ impl StatusView {
         };
         let skip = state.notes.len().saturating_sub(LAST_NOTES);
         StatusView {
+            format_version: super::view::STATUS_FORMAT_VERSION,
             run_id: state.run_id.clone(),
             runbook: started.map(|s| s.runbook_name.clone()),
             env: started.and_then(|s| s.env.clone()),

@@ -10,6 +10,7 @@ mod tests;
 mod view;
 
 pub use view::{
-    ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState, StatusView,
-    StepRollbackView, StepView, TriggerHealth, TriggerView, Vote,
+    ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState,
+    STATUS_FORMAT_VERSION, StatusView, StepRollbackView, StepView, TriggerHealth, TriggerView,
+    Vote,
 };

@@ -10,8 +10,14 @@ use crate::event::{GateResultKind, GoNoGo, Identity, Outcome, StepState, Verdict
 use crate::journal::SKIPPED_WHY;
 pub use crate::journal::{RollbackRunState as RollbackState, TriggerHealth};
 
+/// Version of `status --format json`'s shape (docs/war-room.md); bumped only
+/// when a field is renamed or removed.
+pub const STATUS_FORMAT_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusView {
+    /// [`STATUS_FORMAT_VERSION`].
+    pub format_version: u32,
     pub run_id: String,
     pub runbook: Option<String>,
     pub env: Option<String>,

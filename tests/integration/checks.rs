@@ -691,8 +691,8 @@ fn history_reports_the_pass_rate_per_week() {
         "{stdout}"
     );
     let rates = json(&c.exec(&["check", "--history", "--format", "json"]));
-    assert_eq!(rates[0]["runs"], 2);
-    assert_eq!(rates[0]["pass_rate"], 1.0);
+    assert_eq!(rates["weeks"][0]["runs"], 2);
+    assert_eq!(rates["weeks"][0]["pass_rate"], 1.0);
 }
 
 #[test]

@@ -21,6 +21,7 @@ mod support;
 mod approvals;
 mod checks;
 mod ci_outputs;
+mod conventions;
 mod datadog;
 mod engine;
 mod engine_crash;

@@ -252,7 +252,7 @@ fn sources_reports_reachable_and_unreachable() {
         .run();
     assert_eq!(out.code, 0, "{out:?}");
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(report[0]["reachable"], true);
+    assert_eq!(report["sources"][0]["reachable"], true);
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn diagnostics_json(path: &Path) -> (i32, Vec<Value>) {
             out.stdout, out.stderr
         )
     });
-    let diags = reports[0]["diagnostics"]
+    let diags = reports["files"][0]["diagnostics"]
         .as_array()
         .cloned()
         .unwrap_or_default();

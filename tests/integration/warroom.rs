@@ -460,8 +460,8 @@ fn status_and_runs_read_the_journal() {
     );
     let out = bin(&c).args(["runs", "--format", "json"]).output().unwrap();
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(runs[0]["run_id"], "r");
-    assert_eq!(runs[0]["outcome"], "paused");
+    assert_eq!(runs["runs"][0]["run_id"], "r");
+    assert_eq!(runs["runs"][0]["outcome"], "paused");
     let out = bin(&c).args(["runs"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("gonogo") && text.contains("paused"), "{text}");
@@ -1050,7 +1050,8 @@ fn runs_show_the_mode_and_durations_end_with_the_run() {
     let runs = |c: &Cutover| -> Value {
         let out = bin(c).args(["runs", "--format", "json"]).output().unwrap();
         assert!(out.status.success());
-        serde_json::from_slice(&out.stdout).unwrap()
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["runs"].clone()
     };
     let before = runs(&c);
     let rows = before.as_array().unwrap();
