@@ -5,16 +5,27 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod help;
+
+/// `cutover --version`: the package version, and when built from a git
+/// checkout the commit and the build date (`build.rs`), as cargo and rustc
+/// say theirs: `cutover 0.1.0 (1a2b3c4d5e6f 2026-12-06)`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("CUTOVER_BUILD_INFO"));
+
+/// The day this binary's build script ran (`YYYY-MM-DD`): the man pages' date.
+pub const BUILD_DATE: &str = env!("CUTOVER_BUILD_DATE");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cutover",
-    version,
+    version = VERSION,
     about = "Release-readiness and cutover orchestrator",
     long_about = "Run cutover runbooks with gates, rollback triggers and a crash-safe journal; \
-                  gate CI on readiness checklists; write the post-launch report from what happened."
+                  gate CI on readiness checklists; write the post-launch report from what happened.",
+    after_help = help::TOP
 )]
 pub struct Cli {
-    /// More diagnostics on stderr (-v, -vv).
+    /// More diagnostics on stderr: -v what cutover does, -vv also each query and journal write (`RUST_LOG` overrides).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
@@ -52,41 +63,104 @@ impl From<ColorChoice> for crate::text::color::Choice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and lint runbooks and checklists; every error names file:line:col.
+    #[command(after_help = help::VALIDATE)]
     Validate(ValidateArgs),
     /// Show the resolved plan: waves of steps, gates, triggers, approvals.
+    #[command(after_help = help::PLAN)]
     Plan(PlanArgs),
     /// Print the JSON Schema of the runbook (and checklist) format.
+    #[command(after_help = help::SCHEMA)]
     Schema(SchemaArgs),
     /// Check that every signal source of a runbook answers.
+    #[command(after_help = help::SOURCES)]
     Sources(SourcesArgs),
     /// Run one query against a named source of a runbook.
+    #[command(after_help = help::QUERY)]
     Query(QueryArgs),
     /// Evaluate one gate of a runbook, for real.
+    #[command(after_help = help::GATE)]
     Gate(GateArgs),
     /// Execute a runbook.
+    #[command(after_help = help::RUN)]
     Run(RunArgs),
     /// Continue a crashed or paused run from its journal.
+    #[command(after_help = help::RESUME)]
     Resume(ResumeArgs),
     /// Mark a manual step of a live run as done.
+    #[command(after_help = help::DONE)]
     Done(DoneArgs),
     /// Approve or reject a pending go/no-go.
+    #[command(after_help = help::APPROVE)]
     Approve(ApproveArgs),
     /// Append an operator note to a run's journal.
+    #[command(after_help = help::NOTE)]
     Note(NoteArgs),
     /// Append a milestone to a run's journal.
+    #[command(after_help = help::MARK)]
     Mark(MarkArgs),
     /// Show a run as a live view rebuilt from its journal.
+    #[command(after_help = help::STATUS)]
     Status(StatusArgs),
     /// List runs.
+    #[command(after_help = help::RUNS)]
     Runs(RunsArgs),
     /// Evaluate readiness checklists (a CI gate).
+    #[command(after_help = help::CHECK)]
     Check(CheckArgs),
     /// Record an attestation in a checklist file.
+    #[command(after_help = help::ATTEST)]
     Attest(AttestArgs),
     /// Record a waiver in a checklist file.
+    #[command(after_help = help::WAIVE)]
     Waive(WaiveArgs),
     /// Write the post-launch report of a run.
+    #[command(after_help = help::REPORT)]
     Report(ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Write the manual pages (roff): one page to stdout, or one per command into a directory.
+    #[command(after_help = help::MAN)]
+    Man(ManArgs),
+    /// Start a project: a runbook, a readiness checklist, their schemas and a CI workflow.
+    #[command(after_help = help::INIT)]
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `cutover.1` and one `cutover-COMMAND.1` per command into this
+    /// directory (created if missing) instead of `cutover.1` to stdout.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `init --template`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitTemplate {
+    /// Deploy to an idle pool, switch traffic after a go/no-go, retire the old one.
+    BlueGreen,
+    /// Back up, freeze writes, migrate the schema, verify, unfreeze.
+    DbMigration,
+    /// Roll a feature flag out in stages, each gated on the error rate.
+    FeatureFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Which runbook to start from.
+    #[arg(long, value_enum, default_value = "blue-green")]
+    pub template: InitTemplate,
+    /// The project directory to write into (created if missing).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 /// `--format` of the commands that print a view or JSON.
@@ -188,6 +262,7 @@ pub struct SourcesArgs {
     pub runbook: PathBuf,
     #[command(flatten)]
     pub vars: VarArgs,
+    /// Output format (`human` is an old name of `text`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
 }
@@ -206,6 +281,7 @@ pub struct QueryArgs {
     /// Judge the result against this condition, e.g. `< 0.3`.
     #[arg(long)]
     pub condition: Option<String>,
+    /// Output format (`human` is an old name of `text`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
 }
@@ -219,6 +295,7 @@ pub struct GateArgs {
     pub target: String,
     #[command(flatten)]
     pub vars: VarArgs,
+    /// Output format (`human` is an old name of `text`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
 }
@@ -314,9 +391,12 @@ pub struct ResumeArgs {
 pub struct DoneArgs {
     #[command(flatten)]
     pub run: RunRef,
+    /// The manual step that is done.
     pub step: String,
+    /// What was done, journaled with it (masked).
     #[arg(long)]
     pub note: Option<String>,
+    /// Act as this person (recorded next to the login name).
     #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
     pub actor: Option<String>,
 }
@@ -325,11 +405,15 @@ pub struct DoneArgs {
 pub struct ApproveArgs {
     #[command(flatten)]
     pub run: RunRef,
+    /// The step whose go/no-go this vote is for.
     pub step: String,
+    /// Vote no-go instead of go.
     #[arg(long)]
     pub reject: bool,
+    /// Why (journaled; required when the approval says `reason = true`).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Vote as this person (in production only with `declared_identities`).
     #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
     pub actor: Option<String>,
 }
@@ -338,7 +422,9 @@ pub struct ApproveArgs {
 pub struct NoteArgs {
     #[command(flatten)]
     pub run: RunRef,
+    /// The note (a pasted secret is masked).
     pub text: String,
+    /// Write as this person (recorded next to the login name).
     #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
     pub actor: Option<String>,
 }
@@ -347,6 +433,7 @@ pub struct NoteArgs {
 pub struct MarkArgs {
     #[command(flatten)]
     pub run: RunRef,
+    /// A milestone name: `go-decision`, `impact-start`, `impact-end`, ... or your own (with --free).
     pub milestone: String,
     /// When it happened (RFC 3339), if not now.
     #[arg(long)]
@@ -355,6 +442,7 @@ pub struct MarkArgs {
     /// well-known name (which is otherwise refused as a likely typo).
     #[arg(long)]
     pub free: bool,
+    /// Mark as this person (recorded next to the login name).
     #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
     pub actor: Option<String>,
 }
@@ -367,6 +455,7 @@ pub struct StatusArgs {
     /// no process drives it any more (JSON: one view per line).
     #[arg(long)]
     pub follow: bool,
+    /// Output format (`human` is an old name of `text`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
 }
@@ -376,6 +465,7 @@ pub struct RunsArgs {
     /// Directory holding run directories.
     #[arg(long, default_value = ".cutover/runs")]
     pub dir: PathBuf,
+    /// Output format (`human` is an old name of `text`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
 }
@@ -399,15 +489,19 @@ pub enum CheckFormat {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    #[arg(required_unless_present = "history")]
+    /// Checklist files (`checks/*.toml`); with --history, only these.
+    #[arg(required_unless_present = "history", value_name = "CHECKLIST")]
     pub checklists: Vec<PathBuf>,
+    /// Environment overlay to apply (`[env.NAME]`).
     #[arg(long = "env", value_name = "NAME")]
     pub env: Option<String>,
     /// Output format (old names: `human` for `text`, `markdown` for `md`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
-    #[arg(long, short)]
+    /// Write the output to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// A failing warning item makes the checklist not ready too.
     #[arg(long)]
     pub fail_on_warn: bool,
     /// Report the pass rate over recorded check runs instead of checking.
@@ -417,24 +511,34 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct AttestArgs {
+    /// The checklist file to write the attestation into.
     pub checklist: PathBuf,
+    /// The item's `id`.
     pub item: String,
+    /// Where the proof is (a link, a ticket).
     #[arg(long)]
     pub evidence: String,
+    /// When the attestation lapses: a duration (`7d`) or a date.
     #[arg(long)]
     pub expires: Option<String>,
+    /// Attest as this person (recorded next to the login name).
     #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
     pub actor: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct WaiveArgs {
+    /// The checklist file to write the waiver into.
     pub checklist: PathBuf,
+    /// The item's `id`.
     pub item: String,
+    /// Why the item may fail for now.
     #[arg(long)]
     pub reason: String,
+    /// Who accepted the risk.
     #[arg(long)]
     pub approver: String,
+    /// When the waiver lapses: a duration (`7d`) or a date.
     #[arg(long)]
     pub expires: String,
 }
@@ -455,9 +559,11 @@ pub enum ReportFormat {
 pub struct ReportArgs {
     /// Run ids, run directories or journal files.
     pub runs: Vec<String>,
+    /// Output format (`markdown` is an old name of `md`).
     #[arg(long, value_enum, default_value = "md")]
     pub format: ReportFormat,
-    #[arg(long, short)]
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Program KPIs over every run in this directory.
     #[arg(long, value_name = "RUNS_DIR")]

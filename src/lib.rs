@@ -37,18 +37,40 @@ use std::process::ExitCode;
 
 use cli::{Cli, Command};
 
-/// Set up `tracing` for `-v` diagnostics on stderr.
+/// Set up `tracing` for diagnostics on stderr, on every command: by
+/// `RUST_LOG` when it is set (an `env_logger`-style filter, e.g.
+/// `cutover=debug`; `CUTOVER_LOG` is the older name, read when `RUST_LOG`
+/// is not set), else by `-v`: warnings only, `-v` what cutover does
+/// (`cutover=info`), `-vv` each measurement and journal write
+/// (`cutover=debug`), `-vvv` everything, libraries too. A filter that does
+/// not parse is said once and `-v`'s level used instead.
 pub fn init_tracing(verbose: u8) {
     let level = match verbose {
         0 => "warn",
-        1 => "info,cutover=debug",
-        _ => "debug",
+        1 => "warn,cutover=info",
+        2 => "info,cutover=debug",
+        _ => "debug,cutover=trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let from_env = ["RUST_LOG", "CUTOVER_LOG"].into_iter().find_map(|name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| (name, v))
+    });
+    let filter = match from_env {
+        Some((name, value)) => match tracing_subscriber::EnvFilter::try_new(&value) {
+            Ok(filter) => filter,
+            Err(e) => {
+                eprintln!("warning: ignoring `{name}={}`: {e}", text::visible(&value));
+                tracing_subscriber::EnvFilter::new(level)
+            }
+        },
+        None => tracing_subscriber::EnvFilter::new(level),
+    };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(text::color::stderr())
         .with_target(false)
         .try_init();
 }
@@ -97,6 +119,9 @@ fn usage_error_exit_code(e: &clap::Error, args: &[std::ffi::OsString]) -> u8 {
 /// Execute one parsed command line and give the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     text::color::set(cli.color.into());
+    let started = std::time::Instant::now();
+    tracing::debug!("cutover {}: {:?}", cli::VERSION, cli.command);
+    let name = command_name(&cli.command);
     let result = match cli.command {
         Command::Validate(args) => cmd::validate::exec(&args),
         Command::Plan(args) => cmd::plan::exec(&args),
@@ -116,11 +141,30 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Attest(args) => cmd::attest::exec(&args),
         Command::Waive(args) => cmd::waive::exec(&args),
         Command::Report(args) => cmd::report::exec(&args),
+        Command::Completions(args) => cmd::completions::exec(&args),
+        Command::Man(args) => cmd::man::exec(&args),
+        Command::Init(args) => cmd::init::exec(&args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(error) => report(&error),
-    }
+    };
+    tracing::info!(
+        "`cutover {name}` done in {} ms: {code:?}",
+        started.elapsed().as_millis()
+    );
+    code
+}
+
+/// The subcommand's name as typed (`check`, `run`, ...), for diagnostics:
+/// each variant is named after its subcommand.
+fn command_name(command: &Command) -> String {
+    let debug = format!("{command:?}");
+    debug
+        .split(['(', ' '])
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
 }
 
 /// Print `error` the way every cutover error looks, and give its exit code.

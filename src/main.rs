@@ -8,6 +8,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    // The colour choice first: diagnostics are coloured by it too.
+    cutover::text::color::set(cli.color.into());
     cutover::init_tracing(cli.verbose);
     cutover::run(cli)
 }

@@ -32,6 +32,7 @@ pub fn exec(args: &CheckArgs) -> Result<ExitCode, Error> {
     let lookup = |name: &str| std::env::var(name).ok();
     let mut checklists = Vec::new();
     for path in &args.checklists {
+        tracing::info!(checklist = %path.display(), env = ?args.env, "evaluating");
         let loaded = readiness::load_file(path);
         if !loaded.diagnostics.is_empty() {
             eprintln!(

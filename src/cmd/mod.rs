@@ -3,8 +3,11 @@
 pub mod approve;
 pub mod attest;
 pub mod check;
+pub mod completions;
 pub mod done;
 pub mod gate;
+pub mod init;
+pub mod man;
 pub mod mark;
 pub mod note;
 pub mod plan;
@@ -61,6 +64,7 @@ pub(crate) fn build_plan(
     path: &std::path::Path,
     overrides: &crate::plan::Overrides,
 ) -> Result<crate::plan::Plan, crate::error::Error> {
+    tracing::info!(runbook = %path.display(), env = ?overrides.env, "building the plan");
     let build = crate::plan::build(path, overrides);
     if !build.diagnostics.is_empty() {
         eprintln!(
@@ -68,7 +72,24 @@ pub(crate) fn build_plan(
             crate::diag::render_all(&build.file, &build.diagnostics, crate::diag::stderr_color())
         );
     }
-    Ok(build.plan?)
+    let plan = build.plan?;
+    tracing::info!(
+        hash = %plan.hash,
+        steps = plan.runbook.steps.len(),
+        waves = plan.waves.len(),
+        sources = plan.runbook.sources.len(),
+        "plan built"
+    );
+    Ok(plan)
+}
+
+/// Write `bytes` to stdout (a closed pipe is a write error, not a panic).
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), crate::error::Error> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| crate::error::Error::io("write", "stdout", e))
 }
 
 /// The plan's overrides from the command line's `--env` and `--set`.

@@ -56,6 +56,7 @@ pub(crate) fn read_from(reader: impl BufRead, path: &Path) -> Result<JournalRead
     if let Some(e) = stream.error.take() {
         return Err(e);
     }
+    tracing::info!(journal = %path.display(), records = records.len(), "read the journal");
     Ok(JournalRead {
         header: stream.header,
         records,
@@ -303,6 +304,7 @@ pub(crate) fn fold_from(reader: impl BufRead, path: &Path) -> Result<Folded, Jou
     if let Some(e) = stream.error.take() {
         return Err(e);
     }
+    tracing::info!(journal = %path.display(), run = %stream.header.run_id, warnings = stream.warnings.len(), "read the journal");
     Ok(Folded {
         header: stream.header,
         state,

@@ -287,6 +287,9 @@ impl Journal {
             .and_then(|()| self.file.sync_data())
             .map_err(|e| JournalError::io("write", &self.path, e))?;
         self.known_len += buf.len() as u64;
+        for r in &out.written {
+            tracing::debug!(journal = %self.path.display(), seq = r.seq, kind = %r.event.kind(), "journaled");
+        }
         Ok(out)
     }
 
@@ -529,6 +532,7 @@ fn append_locked(path: &Path, stamp: &Stamp, event: Event) -> Result<Record, Jou
     file.write_all(line.as_bytes())
         .and_then(|()| file.sync_data())
         .map_err(|e| JournalError::io("write", path, e))?;
+    tracing::info!(journal = %path.display(), seq = record.seq, kind = %record.event.kind(), "appended");
     Ok(record)
 }
 

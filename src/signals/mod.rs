@@ -193,7 +193,17 @@ impl SourceSet {
         m.query = check.probe.describe();
         m.at = at;
         m.latency_ms = latency_ms;
-        self.mask_measurement(m)
+        let m = self.mask_measurement(m);
+        tracing::debug!(
+            source = %m.source,
+            kind = %m.source_kind,
+            query = %m.query,
+            verdict = ?m.verdict,
+            value = ?m.value,
+            latency_ms = m.latency_ms.round(),
+            "measured"
+        );
+        m
     }
 
     /// Check that source `name` answers, with a short human detail.

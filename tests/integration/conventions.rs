@@ -219,7 +219,10 @@ fn verbose_and_rust_log_show_diagnostics_on_every_command_and_cutover_log_is_an_
     let out = cmd.output().expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("warning: ignoring `RUST_LOG`"), "{stderr}");
+    assert!(
+        stderr.contains("warning: ignoring `RUST_LOG=cutover=loud`: "),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -233,6 +236,8 @@ fn help_ends_with_exit_codes_and_an_example_for_every_command() {
         .skip_while(|l| !l.starts_with("Commands:"))
         .skip(1)
         .take_while(|l| l.starts_with("  "))
+        // A description wrapped onto the next line is indented further.
+        .filter(|l| !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next().map(str::to_string))
         .filter(|s| s != "help")
         .collect();

@@ -118,6 +118,7 @@ fn validate_output(file: &str) -> String {
         .current_dir(repo())
         .env("NO_COLOR", "1")
         .env_remove("CUTOVER_LOG")
+        .env_remove("RUST_LOG")
         .args(["validate", file])
         .output()
         .unwrap();

@@ -80,7 +80,8 @@ impl Cutover {
             .args(&self.args)
             .env("NO_COLOR", "1")
             .env_remove("CUTOVER_ACTOR")
-            .env_remove("CUTOVER_LOG");
+            .env_remove("CUTOVER_LOG")
+            .env_remove("RUST_LOG");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
