@@ -34,6 +34,7 @@ mod engine_trigger;
 mod graph;
 mod hardening_files;
 mod hardening_text;
+mod init;
 mod layers;
 mod plan;
 mod probes;
