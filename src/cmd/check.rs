@@ -72,7 +72,11 @@ pub fn exec(args: &CheckArgs) -> Result<ExitCode, Error> {
     }
     let text = match args.format {
         // What people read shows control characters from checklists visibly.
-        CheckFormat::Text => visible(&format::human(&report)).into_owned(),
+        // Coloured only on a terminal (and as `--color` says), never into a file.
+        CheckFormat::Text => format::human(
+            &report,
+            args.output.is_none() && crate::text::color::stdout(),
+        ),
         CheckFormat::Json => format::json(&report) + "\n",
         CheckFormat::Junit => format::junit(&report),
         CheckFormat::Github => visible(&format::github(&report)).into_owned(),

@@ -52,20 +52,50 @@ fn counts(c: &ChecklistReport) -> String {
     )
 }
 
-/// The table people read in a terminal.
-pub fn human(report: &CheckReport) -> String {
+/// The SGR colour of a result: pass green, fail red, error yellow, waived dim.
+fn status_color(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "32",
+        Status::Fail => "1;31",
+        Status::Error => "1;33",
+        Status::Waived => "2",
+    }
+}
+
+fn readiness_color(r: Readiness) -> &'static str {
+    match r {
+        Readiness::Ready => "1;32",
+        Readiness::NotReady => "1;31",
+        Readiness::Error => "1;33",
+    }
+}
+
+/// The table people read in a terminal: text from checklists shown
+/// visibly (control characters escaped), the results coloured when `color`.
+pub fn human(report: &CheckReport, color: bool) -> String {
+    use crate::text::visible;
+    let paint = |code: &str, text: &str| {
+        if color {
+            crate::text::color::paint(code, text)
+        } else {
+            text.to_string()
+        }
+    };
     let mut out = String::new();
     for c in &report.checklists {
         let _ = writeln!(
             out,
             "{} ({}): {} — {}",
-            c.name,
-            c.path,
-            c.readiness.name().to_uppercase(),
+            visible(&c.name),
+            visible(&c.path),
+            paint(
+                readiness_color(c.readiness),
+                &c.readiness.name().to_uppercase()
+            ),
             counts(c)
         );
         if let Some(p) = &c.problem {
-            let _ = writeln!(out, "  problem: {p}");
+            let _ = writeln!(out, "  problem: {}", visible(p));
         }
         let header = [
             "ITEM",
@@ -80,12 +110,12 @@ pub fn human(report: &CheckReport) -> String {
             .iter()
             .map(|i| {
                 [
-                    i.id.clone(),
-                    i.owner.clone().unwrap_or_else(|| "-".into()),
+                    crate::text::one_line(&i.id).into_owned(),
+                    crate::text::one_line(i.owner.as_deref().unwrap_or("-")).into_owned(),
                     i.severity.name().to_string(),
                     i.status.name().to_uppercase(),
-                    shorten(&value_vs_target(i), 48),
-                    waiver_cell(i),
+                    shorten(&crate::text::one_line(&value_vs_target(i)), 48),
+                    crate::text::one_line(&waiver_cell(i)).into_owned(),
                 ]
             })
             .collect();
@@ -95,16 +125,26 @@ pub fn human(report: &CheckReport) -> String {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let line = |cells: &[String]| {
+        // Padded first, coloured after, so escape sequences never count as width.
+        let line = |cells: &[String], status: Option<Status>| {
             let mut l = String::from(" ");
-            for (cell, w) in cells.iter().zip(widths) {
-                let _ = write!(l, " {cell:<w$} ");
+            for (n, (cell, w)) in cells.iter().zip(widths).enumerate() {
+                let padded = format!("{cell:<w$}");
+                match status {
+                    Some(st) if n == 3 => {
+                        let shown = paint(status_color(st), cell);
+                        let _ = write!(l, " {shown}{} ", &padded[cell.len()..]);
+                    }
+                    _ => {
+                        let _ = write!(l, " {padded} ");
+                    }
+                }
             }
             l.trim_end().to_string()
         };
-        let _ = writeln!(out, "{}", line(&header.map(str::to_string)));
-        for row in &rows {
-            let _ = writeln!(out, "{}", line(row));
+        let _ = writeln!(out, "{}", line(&header.map(str::to_string), None));
+        for (row, item) in rows.iter().zip(&c.items) {
+            let _ = writeln!(out, "{}", line(row, Some(item.status)));
         }
         let notes: Vec<&ItemResult> = c
             .items
@@ -115,11 +155,21 @@ pub fn human(report: &CheckReport) -> String {
             out.push('\n');
         }
         for i in notes {
-            let _ = writeln!(out, "  {} {}: {}", i.status.name(), i.id, i.detail);
+            let _ = writeln!(
+                out,
+                "  {} {}: {}",
+                paint(status_color(i.status), i.status.name()),
+                crate::text::one_line(&i.id),
+                visible(&i.detail)
+            );
         }
         out.push('\n');
     }
-    let _ = writeln!(out, "readiness: {}", report.readiness.name());
+    let _ = writeln!(
+        out,
+        "readiness: {}",
+        paint(readiness_color(report.readiness), report.readiness.name())
+    );
     out
 }
 

@@ -393,3 +393,54 @@ fn man_pages_render_without_warnings() {
         );
     }
 }
+
+#[test]
+fn check_and_plan_colour_what_people_read_when_asked_and_never_otherwise() {
+    let c = Cutover::new()
+        .runbook(RUNBOOK)
+        .file(
+            "checks/launch.toml",
+            format!("{CHECKLIST}\n[[item]]\nid = \"broken\"\ntitle = \"Broken \\u001b[2J\"\nrun = \"exit 1\"\n"),
+        );
+    let out = c.exec(&["--color", "always", "check", "checks/launch.toml"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("\x1b[1;31mNOT READY\x1b[0m"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\x1b[1;31mFAIL\x1b[0m"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\x1b[32mPASS\x1b[0m"), "{}", out.stdout);
+    // Columns stay aligned: the colour is put around the padded cell's text.
+    let plain = c.exec(&["--color", "never", "check", "checks/launch.toml"]);
+    assert!(!plain.stdout.contains('\x1b'), "{}", plain.stdout);
+    let strip = |s: &str| {
+        s.replace("\x1b[1;31m", "")
+            .replace("\x1b[32m", "")
+            .replace("\x1b[1;32m", "")
+            .replace("\x1b[0m", "")
+    };
+    assert_eq!(strip(&out.stdout), plain.stdout);
+    // Without --color, not a terminal: no colour.
+    let auto = c.exec(&["check", "checks/launch.toml"]);
+    assert_eq!(auto.stdout, plain.stdout);
+
+    let out = c.exec(&["--color", "always", "plan", "runbook.toml"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("\x1b[1mwave 1\x1b[0m"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("  - \x1b[1mone\x1b[0m"),
+        "{}",
+        out.stdout
+    );
+    let plain = c.exec(&["plan", "runbook.toml"]);
+    assert!(!plain.stdout.contains('\x1b'), "{}", plain.stdout);
+}

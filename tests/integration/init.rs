@@ -70,8 +70,9 @@ fn each_template_validates_as_written_and_its_dry_run_passes() {
             "rehearsal",
         ]);
         assert_eq!(code, 0, "{template}: {stdout}{stderr}");
-        let journal = std::fs::read_to_string(project.join(".cutover/runs/rehearsal/journal.jsonl"))
-            .expect("the journal");
+        let journal =
+            std::fs::read_to_string(project.join(".cutover/runs/rehearsal/journal.jsonl"))
+                .expect("the journal");
         let records: Vec<Value> = journal
             .lines()
             .skip(1)
@@ -96,7 +97,11 @@ fn each_template_validates_as_written_and_its_dry_run_passes() {
             .filter(|i| i["status"] != "pass")
             .map(|i| i["id"].as_str().unwrap_or_default())
             .collect();
-        assert_eq!(failing, ["oncall-staffed", "status-page-drafted"], "{template}");
+        assert_eq!(
+            failing,
+            ["oncall-staffed", "status-page-drafted"],
+            "{template}"
+        );
     }
 }
 
@@ -120,7 +125,10 @@ fn workflow_commands(workflow: &str) -> Vec<String> {
     }
     commands
         .into_iter()
-        .map(|c| c.replace("${{ github.run_id }}", "7").replace(" || true", ""))
+        .map(|c| {
+            c.replace("${{ github.run_id }}", "7")
+                .replace(" || true", "")
+        })
         .collect()
 }
 
@@ -154,7 +162,11 @@ fn the_workflows_cutover_commands_work_on_what_init_wrote() {
             .expect("sh");
         let code = out.status.code().unwrap_or(-1);
         // `check` is not ready until someone attests; everything else succeeds.
-        let expected = if command.starts_with("cutover check") { 1 } else { 0 };
+        let expected = if command.starts_with("cutover check") {
+            1
+        } else {
+            0
+        };
         assert_eq!(
             code,
             expected,
@@ -175,7 +187,8 @@ fn init_never_overwrites_and_writes_nothing_when_a_file_is_there() {
     let out = c.exec(&["init", "project"]);
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains("`project/checks/blue-green.toml` already there")
+        out.stderr
+            .contains("`project/checks/blue-green.toml` already there")
             && out.stderr.contains("nothing was written"),
         "{}",
         out.stderr
@@ -191,10 +204,18 @@ fn init_never_overwrites_and_writes_nothing_when_a_file_is_there() {
     assert_eq!(c.exec(&["init", "--template", "db-migration", "p"]).code, 0);
     let out = c.exec(&["init", "--template", "feature-flag", "p"]);
     assert_eq!(out.code, 1, "{out:?}");
-    assert!(out.stderr.contains("`p/.github/workflows/cutover.yml`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`p/.github/workflows/cutover.yml`"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("schema.json"), "{}", out.stderr);
     // The same template again changes nothing and says so.
     let out = c.exec(&["init", "--template", "db-migration", "p"]);
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("(already there, unchanged)"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("(already there, unchanged)"),
+        "{}",
+        out.stdout
+    );
 }
