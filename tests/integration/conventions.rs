@@ -444,3 +444,24 @@ fn check_and_plan_colour_what_people_read_when_asked_and_never_otherwise() {
     let plain = c.exec(&["plan", "runbook.toml"]);
     assert!(!plain.stdout.contains('\x1b'), "{}", plain.stdout);
 }
+
+#[test]
+fn the_readmes_first_runbook_validates_without_warnings_and_runs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let section = readme
+        .split("## Your first runbook")
+        .nth(1)
+        .expect("the section");
+    let toml = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("a toml block");
+    let c = Cutover::new().file("hello.toml", toml);
+    let out = c.exec(&["validate", "--deny-warnings", "hello.toml"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = c.exec(&["run", "hello.toml", "--no-progress"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("read | hello"), "{}", out.stderr);
+}
