@@ -130,9 +130,6 @@ fn same_members(a: &Value, b: &Value) -> bool {
 /// Named entries (`step `a``, `variable `x``) removed, added or changed.
 fn entries(word: &str, saved: &Value, now: &Value, out: &mut Vec<String>) {
     let (old, new) = (keyed(saved), keyed(now));
-    fn find<'a>(list: &[(String, &'a Value)], key: &str) -> Option<&'a Value> {
-        list.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
-    }
     for (key, before) in &old {
         let name = format!("{word} `{key}`");
         match find(&new, key) {
@@ -161,6 +158,10 @@ fn entries(word: &str, saved: &Value, now: &Value, out: &mut Vec<String>) {
             out.push(format!("{word} `{key}` added{value}"));
         }
     }
+}
+
+fn find<'a>(list: &[(String, &'a Value)], key: &str) -> Option<&'a Value> {
+    list.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
 }
 
 /// `path: before → after` for every differing leaf under `path`; gates in
@@ -244,6 +245,10 @@ mod tests {
 
     use super::*;
 
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "test documents read better inline"
+    )]
     fn plan(vars: Value, steps: Value) -> Value {
         json!({
             "format_version": 1, "hash": "h", "env": null, "production": false,

@@ -86,7 +86,7 @@ pub fn mermaid(plan: &Plan) -> String {
             out,
             "  subgraph {}[\"{}\"]",
             c.id,
-            mermaid_text(&[c.title.clone()])
+            mermaid_text(std::slice::from_ref(&c.title))
         );
         for n in &c.nodes {
             let _ = writeln!(out, "    {}", mermaid_node(n));
@@ -120,11 +120,19 @@ pub fn mermaid(plan: &Plan) -> String {
 pub fn dot(plan: &Plan) -> String {
     let g = graph(plan);
     let mut out = String::new();
-    let _ = writeln!(out, "digraph \"{}\" {{", dot_text(&[g.title.clone()]));
+    let _ = writeln!(
+        out,
+        "digraph \"{}\" {{",
+        dot_text(std::slice::from_ref(&g.title))
+    );
     out.push_str("  compound=true;\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
     for c in &g.clusters {
         let _ = writeln!(out, "  subgraph cluster_{} {{", c.id);
-        let _ = writeln!(out, "    label=\"{}\";", dot_text(&[c.title.clone()]));
+        let _ = writeln!(
+            out,
+            "    label=\"{}\";",
+            dot_text(std::slice::from_ref(&c.title))
+        );
         out.push_str("    style=rounded;\n");
         for n in &c.nodes {
             let _ = writeln!(out, "    {}", dot_node(n));

@@ -41,7 +41,7 @@ pub enum PlanError {
     Template { place: String, message: String },
     #[error(
         "the runbook changed since the plan `{plan}` was made (plan hash {expected}, now {actual}); review it again with `cutover plan`{}",
-        .changes.iter().map(|c| format!("\n  - {c}")).collect::<String>()
+        .changes.iter().fold(String::new(), |mut s, c| { s.push_str("\n  - "); s.push_str(c); s })
     )]
     Changed {
         plan: String,

@@ -162,11 +162,7 @@ fn the_workflows_cutover_commands_work_on_what_init_wrote() {
             .expect("sh");
         let code = out.status.code().unwrap_or(-1);
         // `check` is not ready until someone attests; everything else succeeds.
-        let expected = if command.starts_with("cutover check") {
-            1
-        } else {
-            0
-        };
+        let expected = i32::from(command.starts_with("cutover check"));
         assert_eq!(
             code,
             expected,
