@@ -163,13 +163,12 @@ pub struct InitArgs {
     pub dir: PathBuf,
 }
 
-/// `--format` of the commands that print a view or JSON.
+/// `--format` of the commands that print a view or JSON (`text` for
+/// people, `json` one object with `format_version`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TextOrJson {
-    /// For people.
     #[value(alias = "human")]
     Text,
-    /// One object with `format_version`.
     Json,
 }
 

@@ -415,9 +415,11 @@ fn json_output_is_machine_readable() {
         .run();
     assert_eq!(out.code, 1);
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(v[0]["valid"], true);
-    assert_eq!(v[1]["valid"], false);
-    assert_eq!(v[1]["errors"], 1);
+    assert_eq!(v["format_version"], 2);
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["files"][0]["valid"], true);
+    assert_eq!(v["files"][1]["valid"], false);
+    assert_eq!(v["files"][1]["errors"], 1);
 }
 
 fn mutate(text: &str, ops: &[(u8, usize, char)]) -> String {
