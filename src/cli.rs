@@ -346,9 +346,10 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
-    /// Directory holding run directories.
-    #[arg(long, default_value = ".cutover/runs")]
-    pub dir: PathBuf,
+    /// Directory holding run directories (default: `runs/` of the project's
+    /// `.cutover/`, found walking up from here, or `CUTOVER_DIR`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
 }

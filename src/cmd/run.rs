@@ -151,7 +151,7 @@ fn default_base(name: &str, stamp: &Stamp) -> String {
 /// (or with a pinned clock) never share a journal: `NAME-TIME`, else
 /// `NAME-TIME-2`, `-3`, ...
 fn default_run_id(base: &str) -> Result<String, Error> {
-    let runs = Path::new(crate::journal::RUNS_DIR);
+    let runs = &crate::journal::runs_dir();
     crate::journal::refuse_link(runs)?;
     std::fs::create_dir_all(runs).map_err(|e| Error::io("create", runs.display(), e))?;
     for n in 1..=1000 {
