@@ -13,6 +13,7 @@
 //! person at the terminal, `probe` the seam to signals.
 
 pub mod approval;
+mod channels;
 mod core;
 mod effects;
 mod execute;

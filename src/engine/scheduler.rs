@@ -211,7 +211,7 @@ impl Scheduler {
             self.sink.record(r);
         }
         for r in written {
-            self.notifier.observe(r);
+            self.notifier.observe(r, &self.state);
         }
         for r in written {
             if matches!(r.event, Event::ApprovalDecided { .. }) {

@@ -124,12 +124,26 @@ pub fn resolve(
         .iter()
         .map(|(name, value)| (secret_env_name(name), value.clone()))
         .collect();
-    // Webhook URLs carry their credentials in the path (Slack): mask them like secrets.
+    // Webhook URLs carry their credentials in the path (Slack), a
+    // PagerDuty routing key is one: mask them like secrets (not the public
+    // Events API address).
     let masker = Masker::new(
         secret_values
             .values()
             .map(String::as_str)
-            .chain(runbook.notify.values().map(|n| n.url.as_str())),
+            .chain(
+                runbook
+                    .notify
+                    .values()
+                    .map(|n| n.url.as_str())
+                    .filter(|u| *u != crate::runbook::model::PAGERDUTY_URL),
+            )
+            .chain(
+                runbook
+                    .notify
+                    .values()
+                    .filter_map(|n| n.routing_key.as_deref()),
+            ),
     );
     let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
