@@ -264,6 +264,15 @@ fn people(record: &Record) -> Option<String> {
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default()
         ),
+        Event::ApprovalEscalated {
+            step,
+            waited_ms,
+            to,
+        } => format!(
+            "go/no-go of `{step}` ESCALATED to {} after {}",
+            to.join(", "),
+            super::phrases::secs(*waited_ms)
+        ),
         Event::ApprovalTimedOut {
             step,
             waited_ms,

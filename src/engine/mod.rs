@@ -37,6 +37,7 @@ mod sink;
 mod step;
 #[cfg(test)]
 mod tests;
+mod waits;
 mod watch;
 
 pub use execute::{Edges, EngineError, Options, ResumeInput, Start, execute};

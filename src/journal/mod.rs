@@ -28,11 +28,11 @@ pub use snapshot::{
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
 pub use state::{
-    AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, DeviationEntry, DeviationText,
-    Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry, MilestoneOrigin,
-    NoteEntry, OpenProcess, OutputTail, Point, ROLLBACK_CONTEXT, ReadinessEntry, RollbackProgress,
-    RollbackRun, RollbackRunAttempt, RollbackRunState, RunState, SKIPPED_WHY, SkippedRollback,
-    Stamped, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
+    AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, Deciding, DeviationEntry,
+    DeviationText, Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry,
+    MilestoneOrigin, NoteEntry, OpenProcess, OutputTail, Point, ROLLBACK_CONTEXT, ReadinessEntry,
+    RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState, RunState, SKIPPED_WHY,
+    SkippedRollback, Stamped, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
 };
 pub use time::Ts;
 pub use who::{Who, person};

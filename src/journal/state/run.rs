@@ -10,6 +10,18 @@ use crate::journal::snapshot::PlanSnapshot;
 use crate::journal::time::Ts;
 use crate::journal::who::Who;
 
+/// A question open at the driving terminal: the Ctrl-C menu (`interrupt`),
+/// a failed step (`on_failure`), a step in flight at a crash (`resume`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deciding {
+    pub step: Option<String>,
+    pub context: String,
+    pub choices: Vec<String>,
+    pub since: Stamped,
+    /// The process that asks: its operator answers.
+    pub who: Who,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoteEntry {
     pub seq: u64,
@@ -128,7 +140,30 @@ impl RunState {
                 }
                 self.deviate(r.seq, at, &who, "paused", step.as_deref());
             }
-            Event::Interrupted { .. } => self.deviate(r.seq, at, &who, "ctrl-c", None),
+            Event::Interrupted { signal } => {
+                // During a rollback a first signal changes nothing: it goes on.
+                let rolling_back = self
+                    .rollback
+                    .as_ref()
+                    .is_some_and(|rb| rb.finished.is_none());
+                if signal == "SIGINT" && !rolling_back && self.interrupted.is_none() {
+                    self.interrupted = Some(Self::stamped(r, at));
+                }
+                self.deviate(r.seq, at, &who, "ctrl-c", None);
+            }
+            Event::DecisionPending {
+                step,
+                context,
+                choices,
+            } => {
+                self.deciding = Some(Deciding {
+                    step: step.clone(),
+                    context: context.clone(),
+                    choices: choices.clone(),
+                    since: Self::stamped(r, at),
+                    who,
+                });
+            }
             Event::Note { text } => self.notes.push(NoteEntry {
                 seq: r.seq,
                 at: Self::stamped(r, at),
@@ -172,6 +207,8 @@ impl RunState {
                 });
             }
             Event::RunFinished(f) => {
+                self.interrupted = None;
+                self.deciding = None;
                 self.finished = Some(f.clone());
                 self.last_finished = Some(f.clone());
                 self.finished_at = Some(Self::stamped(r, at));
@@ -212,6 +249,8 @@ impl RunState {
         }
         self.add_operator(who);
         self.finished = None;
+        self.interrupted = None;
+        self.deciding = None;
         self.paused = None;
         self.pause_hint = None;
         self.resumed_by.push(who.clone());
