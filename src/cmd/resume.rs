@@ -14,9 +14,13 @@ use crate::plan::Plan;
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
     let located = locate(&args.run.run)?;
-    // Absolute: a resume from a subdirectory may move to the project's
-    // directory (`enter_project`) with the journal open.
-    let path = std::path::absolute(&located).unwrap_or_else(|_| located.clone());
+    // Found up the tree: a resume from a subdirectory may move to the
+    // project's directory (`enter_project`) with the journal open.
+    let path = if crate::journal::cutover_dir().is_absolute() {
+        std::path::absolute(&located).unwrap_or_else(|_| located.clone())
+    } else {
+        located.clone()
+    };
     let stamp = Stamp::new(args.output.actor.clone());
     let (journal, _lock, read) = Journal::open(&path, stamp)?;
     if let Some(note) = read.truncation_note() {

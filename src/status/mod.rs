@@ -4,12 +4,14 @@
 //! `cutover status` renders it as text or JSON; `cutover runs` uses its summary.
 
 mod build;
+mod fit;
 mod render;
 #[cfg(test)]
 mod tests;
 mod view;
+mod waiting;
 
 pub use view::{
     ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState, StatusView,
-    StepRollbackView, StepView, TriggerHealth, TriggerView, Vote,
+    StepRollbackView, StepView, TriggerHealth, TriggerView, Vote, WaitView,
 };

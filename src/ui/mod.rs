@@ -3,10 +3,13 @@
 //! the reporters and the [`Terminal`]); `progress` is the one place that
 //! uses indicatif.
 
+pub mod paint;
 mod progress;
 mod reporter;
+pub mod term;
 mod terminal;
 
+pub use paint::paint_status_line;
 pub use progress::ProgressReporter;
 pub use reporter::PlainReporter;
 pub use terminal::Terminal;
