@@ -40,4 +40,5 @@ mod secrets;
 mod signals;
 mod signals_cli;
 mod validate;
+mod war_room;
 mod warroom;
