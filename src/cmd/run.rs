@@ -181,8 +181,12 @@ pub(crate) fn drive(
     no_progress: bool,
 ) -> Result<ExitCode, Error> {
     let runtime = super::runtime()?;
+    let setup = crate::ui::LiveSetup {
+        run_ref: opts.run_ref.clone(),
+        journal: journal.path().to_path_buf(),
+    };
     let outcome = runtime.block_on(async {
-        let sink = crate::ui::reporter(no_progress, plan.runbook.steps.len());
+        let sink = crate::ui::reporter(no_progress, setup);
         let signals = Arc::new(SourceSignals::new(SourceSet::new(
             &plan.runbook.sources,
             plan.masker.clone(),

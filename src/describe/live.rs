@@ -14,6 +14,7 @@ fn live_raw(record: &Record) -> Option<String> {
         .or_else(|| checks(record))
         .or_else(|| rollback(record))
         .or_else(|| people(record))
+        .or_else(|| votes(record))
 }
 
 /// The run's start and end of life, steps, attempts, processes, output.
@@ -243,6 +244,40 @@ fn people(record: &Record) -> Option<String> {
                 .map(|r| format!(": {}", crate::text::one_line(r)))
                 .unwrap_or_default()
         ),
+        Event::ManualDone { step, note } => format!(
+            "manual step `{step}` marked done by {}{}",
+            record.who(),
+            note.as_deref()
+                .map(|n| format!(": {}", crate::text::one_line(n)))
+                .unwrap_or_default()
+        ),
+        Event::Note { text } => {
+            format!("note by {}: {}", record.who(), crate::text::one_line(text))
+        }
+        Event::Milestone {
+            name,
+            step: Some(step),
+            ..
+        } => format!("milestone `{name}` (step `{step}` done)"),
+        Event::Milestone { name, .. } => format!("milestone `{name}` by {}", record.who()),
+        Event::Readiness {
+            checklist, ready, ..
+        } => {
+            format!(
+                "readiness `{checklist}`: {}",
+                if *ready { "ready" } else { "NOT ready" }
+            )
+        }
+        Event::RunFinished(f) => format!("run {}: {}", f.outcome.label(), f.message),
+        Event::Unknown { kind, .. } => format!("({kind})"),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// Go/no-go votes, decisions, escalations and timeouts, and failed notifications.
+fn votes(record: &Record) -> Option<String> {
+    let text = match &record.event {
         Event::ApprovalRequested { step, min, .. } => {
             format!("step `{step}` needs {min} approval(s)")
         }
@@ -297,32 +332,6 @@ fn people(record: &Record) -> Option<String> {
                 .map(|r| format!(": {}", crate::text::one_line(r)))
                 .unwrap_or_default()
         ),
-        Event::ManualDone { step, note } => format!(
-            "manual step `{step}` marked done by {}{}",
-            record.who(),
-            note.as_deref()
-                .map(|n| format!(": {}", crate::text::one_line(n)))
-                .unwrap_or_default()
-        ),
-        Event::Note { text } => {
-            format!("note by {}: {}", record.who(), crate::text::one_line(text))
-        }
-        Event::Milestone {
-            name,
-            step: Some(step),
-            ..
-        } => format!("milestone `{name}` (step `{step}` done)"),
-        Event::Milestone { name, .. } => format!("milestone `{name}` by {}", record.who()),
-        Event::Readiness {
-            checklist, ready, ..
-        } => {
-            format!(
-                "readiness `{checklist}`: {}",
-                if *ready { "ready" } else { "NOT ready" }
-            )
-        }
-        Event::RunFinished(f) => format!("run {}: {}", f.outcome.label(), f.message),
-        Event::Unknown { kind, .. } => format!("({kind})"),
         _ => return None,
     };
     Some(text)

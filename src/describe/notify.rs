@@ -146,8 +146,82 @@ fn expand(state: &RunState, who: &[String]) -> String {
 /// Go/no-go votes, escalation, manual steps, failures, milestones, notes.
 fn people(record: &Record, run_ref: &str, state: &RunState) -> Option<Notification> {
     let run = &record.run_id;
-    let approve = |step: &str| format!("cutover approve {run_ref} {step} --reason \"...\"");
     let (about, headline, command, severity) = match &record.event {
+        Event::StepState {
+            step,
+            state: StepState::AwaitingOperator,
+            detail,
+        } => (
+            "manual_pending",
+            format!(
+                "manual step `{step}` waits for a person{}",
+                detail
+                    .as_deref()
+                    .map(|d| format!(": {}", crate::text::one_line(d)))
+                    .unwrap_or_default()
+            ),
+            Some(format!("cutover done {run_ref} {step}")),
+            Severity::Warning,
+        ),
+        Event::StepState {
+            step,
+            state: StepState::Failed,
+            detail,
+        } => (
+            "step_failed",
+            format!(
+                "step `{step}` FAILED{}",
+                detail
+                    .as_deref()
+                    .map(|d| format!(": {}", crate::text::one_line(d)))
+                    .unwrap_or_default()
+            ),
+            None,
+            Severity::Error,
+        ),
+        Event::Milestone { name, step, .. } => (
+            "milestone",
+            match step {
+                Some(step) => format!("milestone `{name}` (step `{step}` done)"),
+                None => format!("milestone `{name}` marked by {}", record.who()),
+            },
+            None,
+            Severity::Info,
+        ),
+        Event::Note { text } => (
+            "note",
+            format!("note by {}: {}", record.who(), crate::text::one_line(text)),
+            None,
+            Severity::Info,
+        ),
+        _ => go_no_go(record, run_ref, state)?,
+    };
+    let step = record.event.step().map(str::to_string);
+    Some(Notification {
+        about,
+        text: format!(
+            "run `{run}`: {headline}{}",
+            command
+                .as_deref()
+                .map(|c| format!(". {}: {c}", act_word(about)))
+                .unwrap_or_default()
+        ),
+        headline,
+        owner: step.as_deref().and_then(|s| owner(state, s)),
+        step,
+        command,
+        severity,
+    })
+}
+
+/// A message's parts: what it is about, its headline, the command that
+/// acts on it, its severity.
+type Parts = (&'static str, String, Option<String>, Severity);
+
+/// The parts of a message about a go/no-go: asked, reminded, escalated, voted.
+fn go_no_go(record: &Record, run_ref: &str, state: &RunState) -> Option<Parts> {
+    let approve = |step: &str| format!("cutover approve {run_ref} {step} --reason \"...\"");
+    let parts = match &record.event {
         Event::ApprovalRequested {
             step,
             min,
@@ -218,71 +292,9 @@ fn people(record: &Record, run_ref: &str, state: &RunState) -> Option<Notificati
             None,
             Severity::Error,
         ),
-        Event::StepState {
-            step,
-            state: StepState::AwaitingOperator,
-            detail,
-        } => (
-            "manual_pending",
-            format!(
-                "manual step `{step}` waits for a person{}",
-                detail
-                    .as_deref()
-                    .map(|d| format!(": {}", crate::text::one_line(d)))
-                    .unwrap_or_default()
-            ),
-            Some(format!("cutover done {run_ref} {step}")),
-            Severity::Warning,
-        ),
-        Event::StepState {
-            step,
-            state: StepState::Failed,
-            detail,
-        } => (
-            "step_failed",
-            format!(
-                "step `{step}` FAILED{}",
-                detail
-                    .as_deref()
-                    .map(|d| format!(": {}", crate::text::one_line(d)))
-                    .unwrap_or_default()
-            ),
-            None,
-            Severity::Error,
-        ),
-        Event::Milestone { name, step, .. } => (
-            "milestone",
-            match step {
-                Some(step) => format!("milestone `{name}` (step `{step}` done)"),
-                None => format!("milestone `{name}` marked by {}", record.who()),
-            },
-            None,
-            Severity::Info,
-        ),
-        Event::Note { text } => (
-            "note",
-            format!("note by {}: {}", record.who(), crate::text::one_line(text)),
-            None,
-            Severity::Info,
-        ),
         _ => return None,
     };
-    let step = record.event.step().map(str::to_string);
-    Some(Notification {
-        about,
-        text: format!(
-            "run `{run}`: {headline}{}",
-            command
-                .as_deref()
-                .map(|c| format!(". {}: {c}", act_word(about)))
-                .unwrap_or_default()
-        ),
-        headline,
-        owner: step.as_deref().and_then(|s| owner(state, s)),
-        step,
-        command,
-        severity,
-    })
+    Some(parts)
 }
 
 /// What the command in a message does: `approve with`, `when it is done`.

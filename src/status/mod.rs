@@ -5,12 +5,16 @@
 
 mod build;
 mod fit;
+mod panel;
+#[cfg(test)]
+mod panel_tests;
 mod render;
 #[cfg(test)]
 mod tests;
 mod view;
 mod waiting;
 
+pub use panel::{PanelLine, panel};
 pub use view::{
     ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState, StatusView,
     StepRollbackView, StepView, TriggerHealth, TriggerView, Vote, WaitView,

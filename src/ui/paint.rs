@@ -7,31 +7,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-/// What a piece of text means, for its colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
-    Bad,
-    Waiting,
-    Good,
-    Quiet,
-    Plain,
-}
-
-/// `text` in the colour of `tone` (unchanged when `on` is false).
-pub fn tint(text: &str, tone: Tone, on: bool) -> String {
-    let code = match tone {
-        Tone::Bad => "1;31",
-        Tone::Waiting => "33",
-        Tone::Good => "32",
-        Tone::Quiet => "2",
-        Tone::Plain => return text.to_string(),
-    };
-    if on && !text.is_empty() {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
-}
+pub use crate::text::color::{Tone, tint};
 
 /// The words of a status line that carry a meaning, coloured.
 fn words() -> &'static [(Regex, Tone)] {
@@ -39,7 +15,7 @@ fn words() -> &'static [(Regex, Tone)] {
     WORDS.get_or_init(|| {
         [
             (
-                r"\b(FAILED|FIRED|BREACHING|REJECTED|STOPPED|ABORTED|ROLLED BACK|ROLLBACK|rollback FAILED|rolling back|failed|stopped)\b",
+                r"\b(FAILED|FIRED|BREACHING|REJECTED|STOPPED|ABORTED|ROLLED BACK|ROLLING BACK|ROLLBACK|rollback FAILED|rolling back|rolled back|rollback|failed|stopped)\b",
                 Tone::Bad,
             ),
             (
@@ -47,7 +23,7 @@ fn words() -> &'static [(Regex, Tone)] {
                 Tone::Waiting,
             ),
             (
-                r"\b(COMPLETED|done|rolled back|ok|approved)\b",
+                r"\b(COMPLETED|done|ok|approved)\b",
                 Tone::Good,
             ),
             (r"(\(shadow\)|\bcancelled\b|\bpending\b)", Tone::Quiet),

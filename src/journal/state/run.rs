@@ -175,37 +175,7 @@ impl RunState {
                 at: when,
                 step,
             } => self.marked(r, at, who, name, when.as_deref(), step.as_deref()),
-            Event::Readiness {
-                checklist,
-                ready,
-                overridden,
-                reason,
-                summary,
-            } => {
-                let (count, items) = waived_items(summary);
-                if count > 0 {
-                    let text = DeviationText::Waived {
-                        checklist: checklist.clone(),
-                        count,
-                        items,
-                    };
-                    self.deviate_with(r.seq, at, &who, "waiver", None, text);
-                }
-                if *overridden {
-                    let text = DeviationText::ReadinessOverride {
-                        checklist: checklist.clone(),
-                        reason: reason.clone(),
-                    };
-                    self.deviate_with(r.seq, at, &who, "readiness-override", None, text);
-                }
-                self.readiness.push(ReadinessEntry {
-                    at,
-                    checklist: checklist.clone(),
-                    ready: *ready,
-                    overridden: *overridden,
-                    reason: reason.clone(),
-                });
-            }
+            Event::Readiness { .. } => self.readiness_checked(r, at, &who),
             Event::RunFinished(f) => {
                 self.interrupted = None;
                 self.deciding = None;
@@ -220,6 +190,44 @@ impl RunState {
             }
             _ => {}
         }
+    }
+
+    /// A readiness check: its waivers and an override are deviations.
+    fn readiness_checked(&mut self, r: &Record, at: Ts, who: &Who) {
+        let Event::Readiness {
+            checklist,
+            ready,
+            overridden,
+            reason,
+            summary,
+        } = &r.event
+        else {
+            return;
+        };
+        let (ready, overridden) = (*ready, *overridden);
+        let (count, items) = waived_items(summary);
+        if count > 0 {
+            let text = DeviationText::Waived {
+                checklist: checklist.clone(),
+                count,
+                items,
+            };
+            self.deviate_with(r.seq, at, who, "waiver", None, text);
+        }
+        if overridden {
+            let text = DeviationText::ReadinessOverride {
+                checklist: checklist.clone(),
+                reason: reason.clone(),
+            };
+            self.deviate_with(r.seq, at, who, "readiness-override", None, text);
+        }
+        self.readiness.push(ReadinessEntry {
+            at,
+            checklist: checklist.clone(),
+            ready,
+            overridden,
+            reason: reason.clone(),
+        });
     }
 
     fn resumed(&mut self, r: &Record, at: Ts, who: &Who) {
