@@ -85,7 +85,10 @@ pub fn panel(state: &RunState, now: Ts, run_ref: &str, max_lines: usize) -> Vec<
     if lines.len() > max_lines {
         let more = lines.len() - (max_lines - 1);
         lines.truncate(max_lines - 1);
-        lines.push(PanelLine::new().add(format!("  ... {more} more (a taller terminal shows them)"), Tone::Quiet));
+        lines.push(PanelLine::new().add(
+            format!("  ... {more} more (a taller terminal shows them)"),
+            Tone::Quiet,
+        ));
     }
     lines
 }
@@ -123,7 +126,11 @@ fn headline(state: &RunState, now: Ts) -> PanelLine {
         .values()
         .filter(|r| r.state.is_complete())
         .count();
-    let (word, tone) = if state.rollback.as_ref().is_some_and(|rb| rb.finished.is_none()) {
+    let (word, tone) = if state
+        .rollback
+        .as_ref()
+        .is_some_and(|rb| rb.finished.is_none())
+    {
         ("ROLLING BACK", Tone::Bad)
     } else if state.interrupted.is_some() || state.deciding.is_some() {
         ("INTERRUPTED", Tone::Waiting)
@@ -164,7 +171,10 @@ fn step_rows(
     let elapsed = since.map_or(0, |s| now.since(s));
     let mut time = duration::short(elapsed);
     let snapshot = state.plan.step(id);
-    match (planned(state, id), snapshot.and_then(crate::journal::StepSnapshot::timeout)) {
+    match (
+        planned(state, id),
+        snapshot.and_then(crate::journal::StepSnapshot::timeout),
+    ) {
         (Some(plan), _) => {
             let _ = write!(time, " of {} planned", duration::short(millis(plan)));
         }
@@ -257,7 +267,10 @@ fn gate_row(state: &RunState, c: &CheckRecord, id_w: usize) -> Option<PanelLine>
     };
     Some(
         PanelLine::new()
-            .add(format!("  {:id_w$}    gate {gate} {progress}: ", ""), Tone::Plain)
+            .add(
+                format!("  {:id_w$}    gate {gate} {progress}: ", ""),
+                Tone::Plain,
+            )
             .add(
                 round
                     .latest_value
@@ -270,7 +283,11 @@ fn gate_row(state: &RunState, c: &CheckRecord, id_w: usize) -> Option<PanelLine>
                     round.condition,
                     if round.shadow { " shadow" } else { "" }
                 ),
-                if round.shadow { Tone::Quiet } else { Tone::Plain },
+                if round.shadow {
+                    Tone::Quiet
+                } else {
+                    Tone::Plain
+                },
             ),
     )
 }
@@ -283,7 +300,11 @@ fn trigger_rows(state: &RunState, now: Ts) -> Vec<PanelLine> {
         .filter_map(|k| state.checks.get(k))
         .filter(|c| c.kind == CheckKind::Trigger && (c.armed || c.fired.is_some()))
         .collect();
-    let w = triggers.iter().map(|c| c.key.chars().count()).max().unwrap_or(0);
+    let w = triggers
+        .iter()
+        .map(|c| c.key.chars().count())
+        .max()
+        .unwrap_or(0);
     triggers
         .into_iter()
         .map(|c| {

@@ -74,7 +74,12 @@ fn night() -> RunState {
     });
     let mut events = vec![
         (0, started),
-        (0, Event::TriggerArmed { trigger: "errors".into() }),
+        (
+            0,
+            Event::TriggerArmed {
+                trigger: "errors".into(),
+            },
+        ),
         (1, step("migrate", StepState::Running)),
         (2, step("reindex", StepState::Running)),
         (3, step("verify", StepState::AfterGates)),
@@ -186,7 +191,10 @@ fn every_line_fits_the_width_and_colour_is_only_on_when_asked() {
     assert!(switch.contains("\x1b[33mawaiting approval"), "{switch:?}");
     assert!(!lines[5].render(120, false).contains('\x1b'));
     let command = lines[6].render(120, true);
-    assert!(command.contains("\x1b[33mcutover approve r switch"), "{command:?}");
+    assert!(
+        command.contains("\x1b[33mcutover approve r switch"),
+        "{command:?}"
+    );
 }
 
 #[test]
@@ -194,5 +202,9 @@ fn a_short_terminal_gets_the_headline_and_how_many_more() {
     let lines = panel(&night(), now(), "r", 4);
     assert_eq!(lines.len(), 4);
     assert!(lines[0].plain().starts_with("── run `r` RUNNING"));
-    assert!(lines[3].plain().contains("... 5 more"), "{:?}", lines[3].plain());
+    assert!(
+        lines[3].plain().contains("... 5 more"),
+        "{:?}",
+        lines[3].plain()
+    );
 }

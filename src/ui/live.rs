@@ -182,7 +182,12 @@ impl Screen {
     /// The panel's lines at `size`: half the screen at most (the log needs
     /// the rest).
     fn panel(&self, size: (usize, usize)) -> Vec<crate::status::PanelLine> {
-        crate::status::panel(&self.state, self.now(), &self.setup.run_ref, (size.1 / 2).max(3))
+        crate::status::panel(
+            &self.state,
+            self.now(),
+            &self.setup.run_ref,
+            (size.1 / 2).max(3),
+        )
     }
 
     /// The panel, at the bottom, at the terminal's size now.
@@ -204,7 +209,8 @@ impl Screen {
     /// never wraps), its columns noted for the next clear.
     fn paint_line(&mut self, line: &crate::status::PanelLine) -> String {
         let width = self.size.0.saturating_sub(1).max(10);
-        self.drawn.push(term::width(&line.render(width, false)).max(1));
+        self.drawn
+            .push(term::width(&line.render(width, false)).max(1));
         line.render(width, self.color)
     }
 

@@ -32,6 +32,7 @@ mod engine_trigger;
 mod hardening_files;
 mod hardening_text;
 mod layers;
+mod live_view;
 mod plan;
 mod probes;
 mod report;

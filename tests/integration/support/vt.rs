@@ -115,7 +115,10 @@ impl Screen {
     }
 
     fn csi(&mut self, params: &str, op: char) {
-        let n = params.split(';').next().and_then(|p| p.parse::<usize>().ok());
+        let n = params
+            .split(';')
+            .next()
+            .and_then(|p| p.parse::<usize>().ok());
         match op {
             'A' => {
                 self.row = self.row.saturating_sub(n.unwrap_or(1).max(1)).max(self.top);
