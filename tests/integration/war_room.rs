@@ -563,3 +563,62 @@ rollback = "rm -f switched"
     assert!(!text.contains("R0UT1NG-K3Y"), "the routing key is a secret");
     assert!(of_type(&journal(&c, "r"), "notify_failed").is_empty());
 }
+
+#[test]
+fn the_report_credits_each_step_to_its_owner() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "owned"
+
+[teams]
+dba = ["carol"]
+
+[[step]]
+id = "prep"
+owner = "alice"
+run = "true"
+rollback = "true"
+
+[[step]]
+id = "switch"
+owner = "team:dba"
+run = "true"
+rollback = "true"
+
+[[step]]
+id = "tidy"
+run = "true"
+rollback = "true"
+"#,
+    );
+    cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 0);
+    let out = bin(&c)
+        .args(["report", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["steps"]["prep"]["owner"], "alice");
+    assert_eq!(report["steps"]["switch"]["owner"], "team:dba");
+    assert!(report["steps"]["tidy"].get("owner").is_none(), "{report}");
+    let out = bin(&c).args(["report", "r"]).output().unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    let row = |id: &str| {
+        md.lines()
+            .find(|l| l.starts_with(&format!("| {id}")))
+            .unwrap_or_else(|| panic!("no row for {id} in:\n{md}"))
+            .to_string()
+    };
+    assert!(
+        row("prep").starts_with("| prep (alice) |"),
+        "{}",
+        row("prep")
+    );
+    assert!(
+        row("switch").starts_with("| switch (team:dba) |"),
+        "{}",
+        row("switch")
+    );
+    assert!(row("tidy").starts_with("| tidy |"), "{}", row("tidy"));
+}
