@@ -67,11 +67,11 @@ pub fn panel(state: &RunState, now: Ts, run_ref: &str, max_lines: usize) -> Vec<
     let id_w = state
         .steps
         .iter()
-        .filter(|(_, r)| active(r))
+        .filter(|(_, r)| active(state, r))
         .map(|(id, _)| id.chars().count())
         .max()
         .unwrap_or(0);
-    for (id, rec) in state.steps.iter().filter(|(_, r)| active(r)) {
+    for (id, rec) in state.steps.iter().filter(|(_, r)| active(state, r)) {
         lines.extend(step_rows(state, id, rec, now, run_ref, id_w));
     }
     lines.extend(trigger_rows(state, now));
@@ -93,16 +93,16 @@ pub fn panel(state: &RunState, now: Ts, run_ref: &str, max_lines: usize) -> Vec<
     lines
 }
 
-/// A step the panel shows: running or waiting, or failed and asked about.
-fn active(rec: &StepRecord) -> bool {
-    matches!(
-        rec.state,
-        StepState::BeforeGates
-            | StepState::Running
-            | StepState::AfterGates
-            | StepState::AwaitingApproval
-            | StepState::AwaitingOperator
-    ) && !(rec.state == StepState::AwaitingOperator && rec.manual_done)
+/// A step the panel shows: running, or waiting for people. Once a
+/// rollback has started a waiting step will not run (`status` shows it
+/// cancelled), so it and the command that acted on it go.
+fn active(state: &RunState, rec: &StepRecord) -> bool {
+    match rec.state {
+        StepState::BeforeGates | StepState::Running | StepState::AfterGates => true,
+        StepState::AwaitingApproval => state.rollback.is_none(),
+        StepState::AwaitingOperator => state.rollback.is_none() && !rec.manual_done,
+        _ => false,
+    }
 }
 
 /// How long step `id` is planned to take. The schedule (issue 13: a

@@ -208,3 +208,111 @@ fn a_short_terminal_gets_the_headline_and_how_many_more() {
         lines[3].plain()
     );
 }
+
+/// A run with a manual step waiting, then a Ctrl-C, then a rollback.
+fn manual_then_rollback(with_rollback: bool) -> RunState {
+    let plan = serde_json::json!({"runbook": {
+        "name": "pay",
+        "steps": [
+            {"id": "prep"},
+            {"id": "verify", "owner": "alice", "manual": "check the dashboard"},
+        ],
+    }});
+    let started = Event::RunStarted(RunStarted {
+        plan_hash: "h".into(),
+        runbook_name: "pay".into(),
+        runbook_path: "pay.toml".into(),
+        runbook_sha256: "s".into(),
+        change: None,
+        env: None,
+        production: false,
+        dry_run: false,
+        pid: 1,
+        set: vec![],
+        plan,
+    });
+    let mut events = vec![
+        (0, started),
+        (1, step("prep", StepState::Running)),
+        (2, step("prep", StepState::Done)),
+        (3, step("verify", StepState::AwaitingOperator)),
+        (
+            4,
+            Event::Interrupted {
+                signal: "SIGINT".into(),
+            },
+        ),
+        (
+            5,
+            Event::DecisionPending {
+                step: None,
+                context: "interrupt".into(),
+                choices: vec!["continue".into(), "rollback".into(), "abort".into()],
+            },
+        ),
+    ];
+    if with_rollback {
+        events.push((
+            6,
+            Event::Decision {
+                step: None,
+                choice: crate::event::Choice::Rollback,
+                context: "interrupt".into(),
+                reason: None,
+            },
+        ));
+        events.push((
+            6,
+            Event::RollbackStarted {
+                reason: crate::event::RollbackReason::Operator,
+                steps: vec!["prep".into()],
+                partial: vec![],
+            },
+        ));
+    }
+    let records: Vec<Record> = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, (secs, e))| rec(i as u64 + 1, secs, e))
+        .collect();
+    RunState::replay(&records)
+}
+
+#[test]
+fn a_manual_step_shows_its_command_and_the_ctrl_c_menu_its_choices() {
+    let lines: Vec<String> = panel(&manual_then_rollback(false), now(), "r", 20)
+        .iter()
+        .map(|l| l.render(120, false))
+        .collect();
+    assert!(
+        lines[0].starts_with("── run `r` INTERRUPTED 30.0s · 1 of 2 steps done"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[1].starts_with("  verify  awaiting operator  27.0s  alice  manual"),
+        "{lines:#?}"
+    );
+    assert_eq!(lines[2].trim(), "cutover done r verify", "{lines:#?}");
+    assert_eq!(
+        lines[3], "  you decide: type continue, rollback, abort",
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn a_rollback_under_way_is_on_the_headline_and_its_own_row() {
+    let lines: Vec<String> = panel(&manual_then_rollback(true), now(), "r", 20)
+        .iter()
+        .map(|l| l.render(120, false))
+        .collect();
+    assert!(
+        lines[0].starts_with("── run `r` ROLLING BACK 30.0s"),
+        "{lines:#?}"
+    );
+    // The manual step will not run now: no row, no command to mark it done.
+    assert_eq!(
+        lines[1..],
+        ["  ROLLBACK (operator chose rollback): 0 of 1 rolled back"],
+        "{lines:#?}"
+    );
+}

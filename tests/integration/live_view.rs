@@ -1,7 +1,8 @@
 //! The driver's live view in a real pseudo-terminal (`script` gives the
 //! binary one): the panel's rows for steps running side by side, a gate in
 //! progress, a breaching trigger and a pending go/no-go with its command;
-//! colour on and off; a clean redraw after the terminal is resized. What
+//! colour on and off; a clean redraw after the terminal is resized; the
+//! summary block the run ends with. What
 //! the binary writes is fed to a small terminal emulator (`support::vt`),
 //! so the tests assert what a person would see.
 
@@ -325,4 +326,51 @@ fn a_resized_terminal_gets_the_panel_redrawn_with_no_line_left_behind() {
         assert!(line.chars().count() < 70, "{line:?} wraps\n{all}");
     }
     stop(&c);
+}
+
+#[test]
+fn the_run_ends_with_a_summary_block_and_no_panel_left() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "short"
+
+[[step]]
+id = "only"
+owner = "alice"
+run = "true"
+rollback = "true"
+"#,
+    );
+    let mut pty = Pty::spawn(&c, 100, 30, "run runbook.toml --run-id r", true);
+    let screen = pty.wait_for_screen("the summary block", |s| {
+        s.iter().any(|l| l.starts_with("  report   "))
+    });
+    let all = screen.join("\n");
+    let start = screen
+        .iter()
+        .position(|l| l.starts_with("── run `r` COMPLETED after "))
+        .unwrap_or_else(|| panic!("no summary headline:\n{all}"));
+    assert!(screen[start].ends_with("(exit 0)"), "{all}");
+    assert_eq!(
+        screen[start + 1],
+        "  journal  .cutover/runs/r/journal.jsonl",
+        "{all}"
+    );
+    assert_eq!(
+        screen[start + 2],
+        "  report   cutover report r --output r-report.md",
+        "{all}"
+    );
+    assert!(
+        !screen
+            .iter()
+            .any(|l| l.contains("RUNNING") || l.contains("steps done")),
+        "the panel is gone:\n{all}"
+    );
+    assert_eq!(
+        count(&screen, |l| l.ends_with("step `only` done")),
+        1,
+        "{all}"
+    );
 }
