@@ -33,6 +33,30 @@ const SETTLE: Duration = Duration::from_millis(60);
 /// A terminal that does not say its size.
 const DEFAULT_SIZE: (usize, usize) = (80, 24);
 
+/// The lines the operator typed and entered under the panel since it was
+/// last taken off (their widths): the terminal echoed them there, below
+/// the panel, so the next clear takes them off with it. The terminal's
+/// reader (`Terminal`) notes each line it reads.
+static TYPED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// The operator entered `line` at the terminal (echoed under the panel).
+pub(crate) fn typed(line: &str) {
+    if let Ok(mut typed) = TYPED.lock() {
+        typed.push(term::width(line.trim_end_matches(['\n', '\r'])));
+    }
+}
+
+fn take_typed() -> Vec<usize> {
+    TYPED
+        .lock()
+        .map(|mut t| std::mem::take(&mut *t))
+        .unwrap_or_default()
+}
+
+fn typed_pending() -> bool {
+    TYPED.lock().is_ok_and(|t| !t.is_empty())
+}
+
 /// What the live view needs to know besides the records.
 pub struct LiveSetup {
     /// How to name the run in commands (run id or journal path).
@@ -170,11 +194,17 @@ impl Screen {
     /// width now (a narrower terminal reflowed its lines into more), then
     /// clear to the end of the screen.
     fn clear(&mut self) {
+        let typed = take_typed();
         if self.drawn.is_empty() {
             return;
         }
         let cols = term::stderr_size().unwrap_or(self.size).0.max(1);
-        let rows: usize = self.drawn.iter().map(|w| w.div_ceil(cols).max(1)).sum();
+        let rows: usize = self
+            .drawn
+            .iter()
+            .chain(&typed)
+            .map(|w| w.div_ceil(cols).max(1))
+            .sum();
         self.drawn.clear();
         Self::write(&format!("\r\x1b[{rows}A\x1b[J"));
     }
@@ -226,7 +256,12 @@ impl Screen {
     fn refresh(&mut self) {
         let size = term::stderr_size().unwrap_or(DEFAULT_SIZE);
         let lines = self.panel(size);
-        if size != self.size || self.drawn.is_empty() || lines.len() != self.drawn.len() {
+        // A line typed under the panel moved the cursor: over it all again.
+        if size != self.size
+            || self.drawn.is_empty()
+            || lines.len() != self.drawn.len()
+            || typed_pending()
+        {
             return self.redraw();
         }
         let mut text = format!("\x1b7\x1b[{}A\r", self.drawn.len());

@@ -78,7 +78,7 @@ rollback = "true"
 /// kept as it comes, its stdin held open (a prompt waits, as for a person).
 struct Pty {
     child: Child,
-    _stdin: ChildStdin,
+    stdin: ChildStdin,
     out: Arc<Mutex<Vec<u8>>>,
     /// How many bytes of `out` the screen has seen.
     fed: usize,
@@ -118,11 +118,20 @@ impl Pty {
         });
         Pty {
             child,
-            _stdin: stdin,
+            stdin,
             out,
             fed: 0,
             screen: Screen::new(cols, rows),
         }
+    }
+
+    /// Type `text` and Enter, as the operator at a prompt.
+    fn type_line(&mut self, text: &str) {
+        use std::io::Write as _;
+        self.stdin
+            .write_all(format!("{text}\n").as_bytes())
+            .unwrap();
+        self.stdin.flush().unwrap();
     }
 
     /// Everything written so far, escape sequences included.
@@ -370,6 +379,45 @@ rollback = "true"
     );
     assert_eq!(
         count(&screen, |l| l.ends_with("step `only` done")),
+        1,
+        "{all}"
+    );
+}
+
+#[test]
+fn an_answer_typed_under_the_panel_leaves_no_stale_panel_line() {
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "typed"
+
+[[step]]
+id = "switch"
+approval = { required = true }
+run = "true"
+rollback = "true"
+"#,
+    );
+    let mut pty = Pty::spawn(&c, 100, 30, "run runbook.toml --run-id r", true);
+    pty.wait_for_screen("the go/no-go in the panel", |s| {
+        s.iter()
+            .any(|l| l.trim() == "cutover approve r switch --reason \"...\"")
+    });
+    pty.type_line("yes dashboards green");
+    let screen = pty.wait_for_screen("the summary block", |s| {
+        s.iter().any(|l| l.starts_with("  report   "))
+    });
+    let all = screen.join("\n");
+    assert!(
+        !screen
+            .iter()
+            .any(|l| l.contains("RUNNING") || l.contains("steps done")),
+        "a panel line was left behind:\n{all}"
+    );
+    assert_eq!(count(&screen, |l| l.starts_with("──")), 1, "{all}");
+    assert_eq!(
+        count(&screen, |l| l
+            .ends_with(" step `switch` approved by root@vm")),
         1,
         "{all}"
     );
