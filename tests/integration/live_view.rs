@@ -2,10 +2,12 @@
 //! binary one): the panel's rows for steps running side by side, a gate in
 //! progress, a breaching trigger and a pending go/no-go with its command;
 //! colour on and off; a clean redraw after the terminal is resized; the
-//! summary block the run ends with. What
+//! summary block the run ends with; `status --follow` in a short pane
+//! (header on top, redrawn in place). What
 //! the binary writes is fed to a small terminal emulator (`support::vt`),
 //! so the tests assert what a person would see.
 
+use std::fmt::Write as _;
 use std::io::Read as _;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -421,4 +423,41 @@ rollback = "true"
         1,
         "{all}"
     );
+}
+
+#[test]
+fn status_follow_in_a_short_pane_keeps_the_header_and_redraws_in_place() {
+    let mut runbook = String::from("[runbook]\nname = \"long\"\n");
+    for i in 1..=12 {
+        let _ = write!(
+            runbook,
+            "\n[[step]]\nid = \"step-{i:02}\"\nrun = \"true\"\nrollback = \"true\"\n"
+        );
+    }
+    runbook.push_str(
+        "\n[[step]]\nid = \"switch\"\napproval = { required = true }\nrun = \"true\"\nrollback = \"true\"\n",
+    );
+    let c = Cutover::new().runbook(&runbook);
+    crate::support::run::cutover_exits(&c, &["run", "runbook.toml", "--run-id", "r"], 4);
+    let mut pty = Pty::spawn(&c, 80, 10, "status latest --follow", true);
+    let header = |l: &str| l.starts_with("run `r` (long): ");
+    let screen = pty.wait_for_screen("the paused run", |s| {
+        s.iter().any(|l| header(l) && l.contains("PAUSED"))
+            && s.iter().any(|l| l.starts_with("  go/no-go of `switch`"))
+    });
+    let all = screen.join("\n");
+    assert!(header(&screen[0]), "the header on top:\n{all}");
+    assert_eq!(
+        screen[screen.len() - 1],
+        "",
+        "the view fits the pane:\n{all}"
+    );
+    crate::support::run::cutover_exits(&c, &["approve", "r", "switch", "--reason", "ok"], 0);
+    let screen = pty.wait_for_screen("the go/no-go to leave `waiting for`", |s| {
+        !s.iter().any(|l| l.starts_with("  go/no-go of `switch`"))
+            && s.iter().any(|l| l == "  a resume: the run is paused")
+    });
+    let all = screen.join("\n");
+    assert!(header(&screen[0]), "the header still on top:\n{all}");
+    assert_eq!(count(&screen, |l| header(l)), 1, "redrawn in place:\n{all}");
 }
