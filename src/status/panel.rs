@@ -26,8 +26,14 @@ impl PanelLine {
         PanelLine::default()
     }
 
+    /// A piece of text, control characters shown (`\x1b`, `\n`), never
+    /// obeyed: names, owners and conditions come from files people wrote.
     fn add(mut self, text: impl Into<String>, tone: Tone) -> Self {
-        self.cells.push((text.into(), tone));
+        let text = text.into();
+        // One line each, and a tab a space: the panel counts the rows and
+        // columns it takes, so a redraw covers exactly what it drew.
+        let text = crate::text::one_line(&text).replace('\t', " ");
+        self.cells.push((text, tone));
         self
     }
 

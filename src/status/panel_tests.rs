@@ -316,3 +316,16 @@ fn a_rollback_under_way_is_on_the_headline_and_its_own_row() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn control_characters_in_names_are_shown_not_obeyed() {
+    let mut state = night();
+    let rec = state.steps.get("migrate").unwrap().clone();
+    state.steps.shift_remove("migrate");
+    state.steps.insert("mig\x1b[2Jrate".into(), rec);
+    for line in panel(&state, now(), "r\x07", 20) {
+        let text = line.render(200, false);
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert!(!text.contains('\x07'), "{text:?}");
+    }
+}
