@@ -450,10 +450,16 @@ pub struct MarkArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub run: RunRef,
-    /// Keep watching: redraw on every journal change until the run ends or
-    /// no process drives it any more (JSON: one view per line).
+    /// Keep watching: redraw on every journal change until the run
+    /// completes or is rolled back, through pauses, approvals, manual steps,
+    /// Ctrl-C menus and resumes by another process (JSON: one view per
+    /// change, one per line).
     #[arg(long)]
     pub follow: bool,
+    /// With `--follow`: leave (exit 0) once no process drives the run
+    /// (paused, aborted, stopped) instead of watching for a resume.
+    #[arg(long, requires = "follow")]
+    pub exit_on_stop: bool,
     /// Output format (`human` is an old name of `text`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,
@@ -461,9 +467,10 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
-    /// Directory holding run directories.
-    #[arg(long, default_value = ".cutover/runs")]
-    pub dir: PathBuf,
+    /// Directory holding run directories (default: `runs/` of the project's
+    /// `.cutover/`, found walking up from here, or `CUTOVER_DIR`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
     /// Output format (`human` is an old name of `text`).
     #[arg(long, value_enum, default_value = "text")]
     pub format: TextOrJson,

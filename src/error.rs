@@ -58,6 +58,7 @@ impl Error {
                 crate::journal::JournalError::Locked { .. }
                 | crate::journal::JournalError::Exists(_)
                 | crate::journal::JournalError::NoSuchRun(_)
+                | crate::journal::JournalError::Ambiguous { .. }
                 | crate::journal::JournalError::NotAJournal(_)
                 | crate::journal::JournalError::TooNew { .. }
                 | crate::journal::JournalError::Link(_)

@@ -252,6 +252,27 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A go/no-go still open `escalate_after` after this process began
+    /// waiting: its approvers reminded (this), and `escalate_to` called in
+    /// (`approval_escalated`, in the same write). Once per go/no-go.
+    ApprovalReminder {
+        step: String,
+        waited_ms: u64,
+        approvers: Vec<String>,
+    },
+    ApprovalEscalated {
+        step: String,
+        waited_ms: u64,
+        to: Vec<String>,
+    },
+    /// The driving terminal asks its operator to choose (`context`:
+    /// `interrupt`, `on_failure`, `resume`) until a `decision` or the run's end.
+    DecisionPending {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        context: String,
+        choices: Vec<String>,
+    },
     /// No go/no-go within the approval's `timeout`; `on_timeout` is what follows.
     ApprovalTimedOut {
         step: String,
@@ -362,8 +383,12 @@ impl Event {
             | Event::ApprovalRejected { step, .. }
             | Event::ApprovalTimedOut { step, .. }
             | Event::ApprovalDecided { step, .. }
+            | Event::ApprovalReminder { step, .. }
+            | Event::ApprovalEscalated { step, .. }
             | Event::ManualDone { step, .. } => Some(step),
-            Event::Paused { step, .. } | Event::Decision { step, .. } => step.as_deref(),
+            Event::Paused { step, .. }
+            | Event::Decision { step, .. }
+            | Event::DecisionPending { step, .. } => step.as_deref(),
             _ => None,
         }
     }
@@ -426,6 +451,8 @@ pub enum StepState {
     RanReadOnly,
     /// Dry run: `dry_run = "simulate"`, pretended success.
     Simulated,
+    /// Never journaled: how `status` shows a step a rollback left unrun.
+    Cancelled,
 }
 
 impl StepState {
@@ -456,6 +483,7 @@ impl StepState {
             StepState::WouldRun => "would run",
             StepState::RanReadOnly => "ran (read-only)",
             StepState::Simulated => "simulated",
+            StepState::Cancelled => "cancelled",
         }
     }
 }

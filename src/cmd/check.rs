@@ -64,10 +64,11 @@ pub fn exec(args: &CheckArgs) -> Result<ExitCode, Error> {
         checklists,
     };
     // The KPI must not cost the gate: a history that cannot be written is a warning.
-    if let Err(e) = history::append(Path::new(history::HISTORY_PATH), &history::records(&report)) {
+    let history_path = history::default_path();
+    if let Err(e) = history::append(&history_path, &history::records(&report)) {
         eprintln!(
             "warning: failed to record this check in `{}`: {e}",
-            history::HISTORY_PATH
+            history_path.display()
         );
     }
     let text = match args.format {
@@ -115,7 +116,7 @@ fn append(path: &Path, text: &str) -> Result<(), Error> {
 }
 
 fn show_history(args: &CheckArgs) -> Result<ExitCode, Error> {
-    let path = Path::new(history::HISTORY_PATH);
+    let path = &history::default_path();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),

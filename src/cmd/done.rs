@@ -67,7 +67,7 @@ pub fn exec(args: &DoneArgs) -> Result<ExitCode, Error> {
     if state.outcome().is_some() {
         super::say!(
             "the run is paused; continue it with: cutover resume {}",
-            args.run.run
+            crate::journal::run_ref(&path, run_id)
         );
     }
     Ok(ExitCode::SUCCESS)

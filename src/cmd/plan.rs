@@ -126,6 +126,9 @@ fn step_text(out: &mut String, step: &Step) {
     if let Some(d) = &step.description {
         let _ = writeln!(out, "      {d}");
     }
+    if let Some(owner) = &step.owner {
+        let _ = writeln!(out, "      owner: {owner}");
+    }
     if !step.needs.is_empty() {
         let _ = writeln!(out, "      needs: {}", step.needs.join(", "));
     }

@@ -13,7 +13,14 @@ use crate::journal::{Journal, RunState, Stamp, locate};
 use crate::plan::Plan;
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
-    let path = locate(&args.run.run)?;
+    let located = locate(&args.run.run)?;
+    // Found up the tree: a resume from a subdirectory may move to the
+    // project's directory (`enter_project`) with the journal open.
+    let path = if crate::journal::cutover_dir().is_absolute() {
+        std::path::absolute(&located).unwrap_or_else(|_| located.clone())
+    } else {
+        located.clone()
+    };
     let stamp = Stamp::new(args.output.actor.clone());
     let (journal, _lock, read) = Journal::open(&path, stamp)?;
     if let Some(note) = read.truncation_note() {
@@ -28,7 +35,9 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
     let run_id = read.header.run_id.clone();
     let started = resume_rules::started(&state, &path.display().to_string())?.clone();
     let options = options(args);
-    if let Some(ended) = resume_rules::ended(&state, &options, &run_id, &args.run.run) {
+    // `latest` or a prefix names the run it found in every printed command.
+    let run_ref = crate::journal::run_ref(&located, &run_id);
+    if let Some(ended) = resume_rules::ended(&state, &options, &run_id, &run_ref) {
         eprintln!("{}", ended.message);
         return Ok(ExitCode::from(ended.outcome.exit_code()));
     }
@@ -43,14 +52,14 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
             "hint: `--reason \"...\"` records how it was undone by hand (shown in status and the report; without it: \"undone by hand\")"
         );
     }
-    resume_rules::check_abort(&state, &options, &run_id, &args.run.run)?;
+    resume_rules::check_abort(&state, &options, &run_id, &run_ref)?;
     // The plan is rebuilt from the runbook and must hash to the journaled one:
     // a resumed run runs exactly what was started (secrets come from this environment).
     let overrides = crate::plan::Overrides {
         env: started.env.clone(),
         set: started.set.clone(),
     };
-    if !Path::new(&started.runbook_path).is_file() {
+    if !Path::new(&started.runbook_path).is_file() && !enter_project(&started.runbook_path) {
         return Err(ResumeError::RunbookMissing {
             path: started.runbook_path.clone(),
             run: run_id,
@@ -73,11 +82,6 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
     if let Some(outcome) = state.outcome() {
         eprintln!("run `{run_id}` was {}; resuming", outcome.label());
     }
-    let run_ref = if path == crate::journal::default_path(&run_id) {
-        run_id
-    } else {
-        path.display().to_string()
-    };
     let opts = Options {
         dry_run: started.dry_run,
         yes: args.output.yes,
@@ -87,6 +91,22 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         start: Start::Resume(Box::new(ResumeInput { state, options })),
     };
     super::run::drive(&plan, journal, opts, args.output.no_progress)
+}
+
+/// A resume from a subdirectory of the project: the journaled runbook path
+/// (as given to `cutover run`, part of the plan's hash) is relative to the
+/// project's directory, the one holding the `.cutover/` found up the tree.
+/// Go there, as the run was started there, so the runbook, its `workdir`s
+/// and every relative path mean what they meant. Whether it went.
+fn enter_project(runbook: &str) -> bool {
+    let home = crate::journal::cutover_dir();
+    let Some(project) = home
+        .parent()
+        .filter(|p| p.is_absolute() && Path::new(runbook).is_relative())
+    else {
+        return false;
+    };
+    project.join(runbook).is_file() && std::env::set_current_dir(project).is_ok()
 }
 
 fn options(args: &ResumeArgs) -> ResumeOptions {

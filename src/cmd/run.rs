@@ -151,7 +151,7 @@ fn default_base(name: &str, stamp: &Stamp) -> String {
 /// (or with a pinned clock) never share a journal: `NAME-TIME`, else
 /// `NAME-TIME-2`, `-3`, ...
 fn default_run_id(base: &str) -> Result<String, Error> {
-    let runs = Path::new(crate::journal::RUNS_DIR);
+    let runs = &crate::journal::runs_dir();
     crate::journal::refuse_link(runs)?;
     std::fs::create_dir_all(runs).map_err(|e| Error::io("create", runs.display(), e))?;
     for n in 1..=1000 {
@@ -181,8 +181,12 @@ pub(crate) fn drive(
     no_progress: bool,
 ) -> Result<ExitCode, Error> {
     let runtime = super::runtime()?;
+    let setup = crate::ui::LiveSetup {
+        run_ref: opts.run_ref.clone(),
+        journal: journal.path().to_path_buf(),
+    };
     let outcome = runtime.block_on(async {
-        let sink = crate::ui::reporter(no_progress, plan.runbook.steps.len());
+        let sink = crate::ui::reporter(no_progress, setup);
         let signals = Arc::new(SourceSignals::new(SourceSet::new(
             &plan.runbook.sources,
             plan.masker.clone(),

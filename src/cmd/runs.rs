@@ -32,17 +32,18 @@ struct RunRow {
 }
 
 pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
-    let listed = match list_runs(&args.dir) {
+    let dir = args.dir.clone().unwrap_or_else(crate::journal::runs_dir);
+    let listed = match list_runs(&dir) {
         Ok(listed) => listed,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if args.format == TextOrJson::Json {
                 println!("{}", json(&[])?);
             } else {
-                eprintln!("no runs under `{}`", args.dir.display());
+                eprintln!("no runs under `{}`", dir.display());
             }
             return Ok(ExitCode::SUCCESS);
         }
-        Err(e) => return Err(Error::io("read", args.dir.display(), e)),
+        Err(e) => return Err(Error::io("read", dir.display(), e)),
     };
     let mut rows = Vec::new();
     for entry in &listed {

@@ -14,6 +14,7 @@ fn live_raw(record: &Record) -> Option<String> {
         .or_else(|| checks(record))
         .or_else(|| rollback(record))
         .or_else(|| people(record))
+        .or_else(|| votes(record))
 }
 
 /// The run's start and end of life, steps, attempts, processes, output.
@@ -243,51 +244,6 @@ fn people(record: &Record) -> Option<String> {
                 .map(|r| format!(": {}", crate::text::one_line(r)))
                 .unwrap_or_default()
         ),
-        Event::ApprovalRequested { step, min, .. } => {
-            format!("step `{step}` needs {min} approval(s)")
-        }
-        Event::ApprovalGranted { step, auto, .. } => format!(
-            "step `{step}` approved by {}{}",
-            record.voter(),
-            if *auto { " (--yes)" } else { "" }
-        ),
-        Event::ApprovalDecided {
-            step,
-            decision,
-            reason,
-            ..
-        } => format!(
-            "go/no-go of `{step}` decided: {}{}",
-            decision.label(),
-            reason
-                .as_ref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default()
-        ),
-        Event::ApprovalTimedOut {
-            step,
-            waited_ms,
-            on_timeout,
-        } => format!(
-            "approval of `{step}` TIMED OUT after {}; {on_timeout}",
-            super::phrases::secs(*waited_ms)
-        ),
-        Event::NotifyFailed {
-            notify,
-            about,
-            attempts,
-            detail,
-        } => format!(
-            "notify `{notify}` failed ({about}, {attempts} attempts): {detail}; the run goes on"
-        ),
-        Event::ApprovalRejected { step, reason, .. } => format!(
-            "step `{step}` REJECTED by {}{}",
-            record.voter(),
-            reason
-                .as_deref()
-                .map(|r| format!(": {}", crate::text::one_line(r)))
-                .unwrap_or_default()
-        ),
         Event::ManualDone { step, note } => format!(
             "manual step `{step}` marked done by {}{}",
             record.who(),
@@ -314,6 +270,68 @@ fn people(record: &Record) -> Option<String> {
         }
         Event::RunFinished(f) => format!("run {}: {}", f.outcome.label(), f.message),
         Event::Unknown { kind, .. } => format!("({kind})"),
+        _ => return None,
+    };
+    Some(text)
+}
+
+/// Go/no-go votes, decisions, escalations and timeouts, and failed notifications.
+fn votes(record: &Record) -> Option<String> {
+    let text = match &record.event {
+        Event::ApprovalRequested { step, min, .. } => {
+            format!("step `{step}` needs {min} approval(s)")
+        }
+        Event::ApprovalGranted { step, auto, .. } => format!(
+            "step `{step}` approved by {}{}",
+            record.voter(),
+            if *auto { " (--yes)" } else { "" }
+        ),
+        Event::ApprovalDecided {
+            step,
+            decision,
+            reason,
+            ..
+        } => format!(
+            "go/no-go of `{step}` decided: {}{}",
+            decision.label(),
+            reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        Event::ApprovalEscalated {
+            step,
+            waited_ms,
+            to,
+        } => format!(
+            "go/no-go of `{step}` ESCALATED to {} after {}",
+            to.join(", "),
+            super::phrases::secs(*waited_ms)
+        ),
+        Event::ApprovalTimedOut {
+            step,
+            waited_ms,
+            on_timeout,
+        } => format!(
+            "approval of `{step}` TIMED OUT after {}; {on_timeout}",
+            super::phrases::secs(*waited_ms)
+        ),
+        Event::NotifyFailed {
+            notify,
+            about,
+            attempts,
+            detail,
+        } => format!(
+            "notify `{notify}` failed ({about}, {attempts} attempts): {detail}; the run goes on"
+        ),
+        Event::ApprovalRejected { step, reason, .. } => format!(
+            "step `{step}` REJECTED by {}{}",
+            record.voter(),
+            reason
+                .as_deref()
+                .map(|r| format!(": {}", crate::text::one_line(r)))
+                .unwrap_or_default()
+        ),
         _ => return None,
     };
     Some(text)

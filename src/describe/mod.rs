@@ -10,6 +10,6 @@ mod phrases;
 mod timeline;
 
 pub use live::live;
-pub use notify::{Notification, notification};
+pub use notify::{Notification, Severity, notification};
 pub use phrases::{abandoned, orphan, rollback_steps, secs};
 pub use timeline::{Line, approval_row, deviation, timeline};

@@ -367,6 +367,18 @@ fn approvals(entry: &Entry) -> Option<Line> {
                 duration::precise(*waited_ms)
             ),
         ),
+        Event::ApprovalEscalated {
+            step,
+            waited_ms,
+            to,
+        } => line(
+            "approval_escalated",
+            format!(
+                "go/no-go of `{step}` escalated to {} after {}",
+                to.join(", "),
+                duration::precise(*waited_ms)
+            ),
+        ),
         _ => None,
     }
 }
@@ -444,6 +456,9 @@ pub fn approval_row(entry: &Entry) -> Option<(String, Option<String>)> {
             decision, reason, ..
         } => Some((format!("decided: {}", decision.label()), reason.clone())),
         Event::ApprovalTimedOut { .. } => Some(("timed out".into(), None)),
+        Event::ApprovalEscalated { to, .. } => {
+            Some((format!("escalated to {}", to.join(", ")), None))
+        }
         Event::ManualDone { note, .. } => Some(("manual step done".into(), note.clone())),
         _ => None,
     }

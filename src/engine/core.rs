@@ -126,6 +126,7 @@ pub(crate) mod tests {
         Step {
             id: id.into(),
             description: None,
+            owner: None,
             needs: needs.iter().map(|s| (*s).to_string()).collect(),
             action: Action::Run {
                 command: format!("echo {id}"),

@@ -188,6 +188,7 @@ impl Scheduler {
             journal,
             journal_failed: None,
             sink: edges.sink,
+            notices: Vec::new(),
             notifier,
             signals: edges.signals,
             ctx,
@@ -199,6 +200,8 @@ impl Scheduler {
             approvals: Approvals {
                 deadlines: HashMap::new(),
                 last_reminder: tokio::time::Instant::now(),
+                escalations: HashMap::new(),
+                manual_deadlines: HashMap::new(),
             },
             dry: DryRunNotes::default(),
         }

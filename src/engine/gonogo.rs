@@ -27,6 +27,9 @@ impl Scheduler {
                 .entry(id.to_string())
                 .or_insert_with(|| Instant::now() + timeout);
         }
+        if live {
+            self.watch_escalation(id);
+        }
         if self.prompting.present {
             let hint = self.approval_hint(id);
             self.wait_for_person(
@@ -99,7 +102,7 @@ impl Scheduler {
             },
             self.opts.run_ref
         );
-        self.sink.notice(&text);
+        self.say(&text);
     }
 
     /// A vote typed at the operator's prompt: judged like `cutover approve`,
@@ -116,8 +119,7 @@ impl Scheduler {
         ) {
             Ok(voter) => voter,
             Err(refusal) => {
-                self.sink
-                    .notice(&format!("{refusal}; still waiting for approval"));
+                self.say(&format!("{refusal}; still waiting for approval"));
                 return;
             }
         };
@@ -131,15 +133,13 @@ impl Scheduler {
         };
         match self.cast(id, &Cast::Vote(ballot)) {
             Err(refusal @ Refusal::AlreadyDecided { .. }) => {
-                self.sink.notice(&refusal.to_string());
+                self.say(&refusal.to_string());
             }
-            Err(refusal) => self
-                .sink
-                .notice(&format!("{refusal}; still waiting for approval")),
+            Err(refusal) => self.say(&format!("{refusal}; still waiting for approval")),
             Ok(()) => {
                 let rec = self.state.steps.get(id).cloned().unwrap_or_default();
                 if rec.decided.is_none() && !reject {
-                    self.sink.notice(&format!(
+                    self.say(&format!(
                         "approved by {who}: {} of {}; waiting for more approvals",
                         rec.approvals,
                         self.policy(id).needed()

@@ -166,9 +166,7 @@ impl Scheduler {
                         return;
                     }
                 }
-                Some(why) => self
-                    .sink
-                    .notice(&format!("step `{id}`: {why}; it needs real votes")),
+                Some(why) => self.say(&format!("step `{id}`: {why}; it needs real votes")),
             }
         }
         let rec = self.state.steps.get(id).cloned().unwrap_or_default();
@@ -303,7 +301,7 @@ impl Scheduler {
         if self.interrupt_pending() {
             // Ctrl-C came first: the person who pressed it decides (menu at a
             // terminal, else a pause), not the step's `on_failure`.
-            self.sink.notice(&format!(
+            self.say(&format!(
                 "step `{id}` failed after the interrupt; its on_failure is not applied: you decide"
             ));
             self.park(id, PauseReason::StepFailed, hint);

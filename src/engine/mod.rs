@@ -13,6 +13,7 @@
 //! person at the terminal, `probe` the seam to signals.
 
 pub mod approval;
+mod channels;
 mod core;
 mod effects;
 mod execute;
@@ -36,6 +37,7 @@ mod sink;
 mod step;
 #[cfg(test)]
 mod tests;
+mod waits;
 mod watch;
 
 pub use execute::{Edges, EngineError, Options, ResumeInput, Start, execute};

@@ -9,13 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
+use super::channels::{Page, page, payload};
 use super::step::Msg;
 pub(crate) use crate::describe::{Notification, notification};
 use crate::event::{Event, Record};
+use crate::journal::RunState;
 use crate::runbook::model::{Notify, NotifyKind};
 use crate::secrets::Masker;
 
@@ -28,31 +30,23 @@ const BACKOFF: [Duration; 2] = [Duration::from_millis(300), Duration::from_secs(
 /// At the end of the run, how long to wait for messages still on their way.
 pub(crate) const DRAIN: Duration = Duration::from_secs(3);
 
-/// The request body for a webhook of `kind`.
-pub(crate) fn payload(kind: NotifyKind, n: &Notification, record: &Record) -> Value {
-    match kind {
-        NotifyKind::Slack => json!({ "text": n.text }),
-        NotifyKind::Generic => {
-            let (_, data) = record.event.to_parts();
-            json!({
-                "event": n.about,
-                "text": n.text,
-                "run_id": record.run_id,
-                "seq": record.seq,
-                "ts": record.ts,
-                "actor": record.who(),
-                "data": data,
-            })
-        }
-    }
-}
-
-/// The request body for a webhook of `kind`, masked. Strings are masked in
-/// the tree, before serializing: JSON escapes a secret holding `"`, `\` or a
-/// control character, and the escaped text would no longer match.
-fn masked_body(kind: NotifyKind, n: &Notification, record: &Record, masker: &Masker) -> String {
-    let mut body = payload(kind, n, record);
+/// The request body for `target`, masked. Strings are masked in the tree,
+/// before serializing: JSON escapes a secret holding `"`, `\` or a control
+/// character, and the escaped text would no longer match. A PagerDuty
+/// routing key goes in after masking: it is a secret, and the one place it
+/// belongs.
+fn masked_body(
+    target: &Notify,
+    n: &Notification,
+    record: &Record,
+    page: Option<Page>,
+    masker: &Masker,
+) -> String {
+    let mut body = payload(target.kind, n, record, page);
     masker.mask_json(&mut body);
+    if let (NotifyKind::Pagerduty, Some(key)) = (target.kind, &target.routing_key) {
+        body["routing_key"] = Value::String(key.clone());
+    }
     body.to_string()
 }
 
@@ -95,20 +89,22 @@ impl Notifier {
         }
     }
 
-    /// A record was journaled: send what it deserves to every target that wants it.
-    pub(crate) fn observe(&mut self, record: &Record) {
+    /// A record was journaled (and folded into `state`): send what it
+    /// deserves to every target that wants it.
+    pub(crate) fn observe(&mut self, record: &Record, state: &RunState) {
         if !self.enabled || self.targets.is_empty() {
             return;
         }
-        let Some(n) = notification(record, &self.run_ref) else {
+        let Some(n) = notification(record, &self.run_ref, state) else {
             return;
         };
         self.inflight.retain(|d| !d.handle.is_finished());
+        let page = page(record, state);
         for target in &self.targets {
-            if !target.events.is_empty() && !target.events.iter().any(|e| e == n.about) {
+            if !target.wants(n.about) || (target.kind == NotifyKind::Pagerduty && page.is_none()) {
                 continue;
             }
-            let body = masked_body(target.kind, &n, record, &self.masker);
+            let body = masked_body(target, &n, record, page, &self.masker);
             let tries = Arc::new(AtomicU32::new(0));
             let handle = tokio::spawn(deliver(
                 self.client.clone(),
@@ -221,12 +217,13 @@ async fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::RollbackReason;
+    use crate::event::{Outcome, RollbackReason, RunFinished, StepState};
+    use crate::runbook::model::NOTIFY_EVENTS;
 
     fn rec(event: Event) -> Record {
         Record {
             seq: 3,
-            ts: "t".into(),
+            ts: "2026-11-25T21:03:14.451Z".into(),
             run_id: "r1".into(),
             actor: "op@host".into(),
             on_behalf: None,
@@ -234,17 +231,52 @@ mod tests {
         }
     }
 
+    /// A run whose plan gives step `switch` an owner and team `leads` members.
+    fn state() -> RunState {
+        let plan = serde_json::json!({"runbook": {
+            "name": "pay",
+            "teams": {"leads": ["carol", "dan"]},
+            "steps": [{"id": "switch", "owner": "team:dba"}, {"id": "check"}],
+        }});
+        let mut started = rec(Event::RunStarted(crate::event::RunStarted {
+            plan_hash: "h".into(),
+            runbook_name: "pay".into(),
+            runbook_path: "pay.toml".into(),
+            runbook_sha256: "s".into(),
+            change: None,
+            env: None,
+            production: false,
+            dry_run: false,
+            pid: 1,
+            set: vec![],
+            plan,
+        }));
+        started.seq = 1;
+        RunState::replay([&started])
+    }
+
+    fn told(event: Event) -> Notification {
+        notification(&rec(event), "r1", &state()).expect("notified")
+    }
+
+    fn finished(outcome: Outcome) -> Event {
+        Event::RunFinished(RunFinished {
+            outcome,
+            exit_code: 0,
+            dry_run: false,
+            failed_steps: vec![],
+            queries_ok: None,
+            message: "ok".into(),
+        })
+    }
+
     #[test]
-    fn approval_pending_carries_the_exact_command() {
-        let n = notification(
-            &rec(Event::ApprovalRequested {
-                step: "switch".into(),
-                min: 2,
-                approvers: vec!["team:sre".into()],
-            }),
-            "r1",
-        )
-        .unwrap();
+    fn approval_pending_carries_the_exact_command_and_the_owner() {
+        let n = told(Event::ApprovalRequested {
+            step: "switch".into(),
+            min: 2,
+            approvers: vec!["team:sre".into()],
+        });
         assert_eq!(n.about, "approval_pending");
         assert!(
             n.text
@@ -253,32 +285,150 @@ mod tests {
             n.text
         );
         assert!(n.text.contains("from team:sre"), "{}", n.text);
+        assert_eq!(n.owner.as_deref(), Some("team:dba"));
+        assert_eq!(
+            n.command.as_deref(),
+            Some("cutover approve r1 switch --reason \"...\"")
+        );
+    }
+
+    #[test]
+    fn every_event_the_issue_names_has_its_kind_and_words() {
+        let cases = [
+            (
+                Event::StepState {
+                    step: "check".into(),
+                    state: StepState::AwaitingOperator,
+                    detail: Some("confirm the DNS TTL".into()),
+                },
+                "manual_pending",
+                "cutover done r1 check",
+            ),
+            (
+                Event::StepState {
+                    step: "switch".into(),
+                    state: StepState::Failed,
+                    detail: Some("exit 3".into()),
+                },
+                "step_failed",
+                "step `switch` FAILED: exit 3",
+            ),
+            (
+                Event::Milestone {
+                    name: "traffic-switched".into(),
+                    at: None,
+                    step: None,
+                },
+                "milestone",
+                "milestone `traffic-switched` marked by op@host",
+            ),
+            (
+                Event::ApprovalGranted {
+                    step: "switch".into(),
+                    reason: None,
+                    auto: false,
+                    identity: None,
+                },
+                "approval_granted",
+                "step `switch` approved by op@host",
+            ),
+            (
+                Event::ApprovalRejected {
+                    step: "switch".into(),
+                    reason: Some("p99 too high".into()),
+                    identity: None,
+                },
+                "approval_rejected",
+                "REJECTED by op@host: p99 too high",
+            ),
+            (
+                Event::ApprovalEscalated {
+                    step: "switch".into(),
+                    waited_ms: 600_000,
+                    to: vec!["team:leads".into()],
+                },
+                "approval_escalated",
+                "ESCALATED to team:leads (carol, dan)",
+            ),
+            (
+                Event::ApprovalReminder {
+                    step: "switch".into(),
+                    waited_ms: 600_000,
+                    approvers: vec!["alice".into()],
+                },
+                "approval_pending",
+                "REMINDER: step `switch` has waited 10m00s",
+            ),
+            (
+                Event::Paused {
+                    reason: crate::event::PauseReason::ManualStep,
+                    step: Some("check".into()),
+                    hint: String::new(),
+                },
+                "paused",
+                "cutover resume r1",
+            ),
+            (
+                Event::RunResumed { pid: 1 },
+                "resumed",
+                "resumed by op@host",
+            ),
+            (
+                Event::Note {
+                    text: "DBA confirms lag < 1s".into(),
+                },
+                "note",
+                "note by op@host: DBA confirms lag < 1s",
+            ),
+        ];
+        for (event, about, words) in cases {
+            let n = told(event);
+            assert_eq!(n.about, about, "{}", n.text);
+            assert!(n.text.contains(words), "{about}: {}", n.text);
+            assert!(NOTIFY_EVENTS.contains(&n.about), "{}", n.about);
+        }
     }
 
     #[test]
     fn only_some_records_notify() {
-        assert!(notification(&rec(Event::Note { text: "x".into() }), "r1").is_none());
-        let n = notification(
-            &rec(Event::RollbackFinished {
-                ok: false,
-                failed: vec!["a".into()],
-            }),
-            "r1",
-        )
-        .unwrap();
+        let quiet = Event::GateStarted {
+            step: "s".into(),
+            gate: "g".into(),
+            when: "after".into(),
+            source: "p".into(),
+            query: "q".into(),
+            condition: "< 1".into(),
+            shadow: false,
+        };
+        assert!(notification(&rec(quiet), "r1", &state()).is_none());
+        let n = told(Event::RollbackFinished {
+            ok: false,
+            failed: vec!["a".into()],
+        });
         assert_eq!(n.about, "rollback_finished");
         assert!(n.text.contains("FAILED for a"));
     }
 
     #[test]
+    fn notes_are_opt_in_and_pagerduty_hears_only_pages() {
+        let channel = |kind, events: &[&str]| Notify {
+            name: "c".into(),
+            kind,
+            url: "http://127.0.0.1:9/".into(),
+            routing_key: None,
+            events: events.iter().map(ToString::to_string).collect(),
+        };
+        assert!(!channel(NotifyKind::Slack, &[]).wants("note"));
+        assert!(channel(NotifyKind::Slack, &[]).wants("milestone"));
+        assert!(channel(NotifyKind::Slack, &["note"]).wants("note"));
+        assert!(!channel(NotifyKind::Slack, &["note"]).wants("paused"));
+        assert!(channel(NotifyKind::Pagerduty, &[]).wants("trigger_fired"));
+        assert!(!channel(NotifyKind::Pagerduty, &[]).wants("approval_pending"));
+    }
+
+    #[test]
     fn every_kind_sent_is_a_known_filter_name() {
-        use crate::event::{Outcome, RunFinished};
         let records = [
-            Event::ApprovalRequested {
-                step: "s".into(),
-                min: 1,
-                approvers: vec![],
-            },
             Event::TriggerFired {
                 trigger: "t".into(),
                 action: "notify".into(),
@@ -295,22 +445,11 @@ mod tests {
                 ok: true,
                 failed: vec![],
             },
-            Event::RunFinished(RunFinished {
-                outcome: Outcome::Completed,
-                exit_code: 0,
-                dry_run: false,
-                failed_steps: vec![],
-                queries_ok: None,
-                message: "ok".into(),
-            }),
+            finished(Outcome::Completed),
         ];
         for event in records {
-            let n = notification(&rec(event), "r1").unwrap();
-            assert!(
-                crate::runbook::model::NOTIFY_EVENTS.contains(&n.about),
-                "{}",
-                n.about
-            );
+            let n = told(event);
+            assert!(NOTIFY_EVENTS.contains(&n.about), "{}", n.about);
         }
     }
 
@@ -336,6 +475,7 @@ mod tests {
                 name: "pager".into(),
                 kind: NotifyKind::Generic,
                 url,
+                routing_key: None,
                 events: Vec::new(),
             }],
             Arc::new(Masker::default()),
@@ -343,11 +483,14 @@ mod tests {
             tx,
             true,
         );
-        notifier.observe(&rec(Event::RollbackStarted {
-            reason: RollbackReason::Operator,
-            steps: vec![],
-            partial: vec![],
-        }));
+        notifier.observe(
+            &rec(Event::RollbackStarted {
+                reason: RollbackReason::Operator,
+                steps: vec![],
+                partial: vec![],
+            }),
+            &state(),
+        );
         // Well within the first try's timeout: one request is on its way.
         tokio::time::sleep(Duration::from_millis(100)).await;
         let undelivered = notifier.drain_within(Duration::from_millis(200)).await;
@@ -369,29 +512,41 @@ mod tests {
         assert!(!detail.contains("127.0.0.1"), "{detail}");
     }
 
+    fn target(kind: NotifyKind) -> Notify {
+        Notify {
+            name: "t".into(),
+            kind,
+            url: "http://127.0.0.1:9/".into(),
+            routing_key: Some("R0UT1NGKEY".into()),
+            events: vec![],
+        }
+    }
+
     #[test]
     fn a_secret_json_escapes_is_masked_in_a_webhook_body() {
         let secret = "a\"b\\c\nd-é-secret\\";
-        let masker = Masker::new([secret]);
-        let r = rec(Event::RunFinished(crate::event::RunFinished {
-            outcome: crate::event::Outcome::Failed,
+        let masker = Masker::new([secret, "R0UT1NGKEY"]);
+        let r = rec(Event::RunFinished(RunFinished {
+            outcome: Outcome::Failed,
             exit_code: 1,
             dry_run: false,
             failed_steps: vec![secret.into()],
             queries_ok: None,
             message: format!("step failed: {secret}"),
         }));
-        let n = notification(&r, "r1").unwrap();
-        for kind in [NotifyKind::Slack, NotifyKind::Generic] {
-            let body = masked_body(kind, &n, &r, &masker);
+        let n = notification(&r, "r1", &state()).unwrap();
+        for kind in [
+            NotifyKind::Slack,
+            NotifyKind::Generic,
+            NotifyKind::Pagerduty,
+        ] {
+            let body = masked_body(&target(kind), &n, &r, Some(Page::Trigger), &masker);
             let parsed: Value = serde_json::from_str(&body).expect("valid JSON");
-            assert!(
-                parsed["text"]
-                    .as_str()
-                    .unwrap()
-                    .ends_with("step failed: ***"),
-                "{body}"
-            );
+            let text = parsed["text"]
+                .as_str()
+                .or_else(|| parsed["payload"]["summary"].as_str())
+                .unwrap();
+            assert!(text.ends_with("step failed: ***"), "{body}");
             let escaped = serde_json::to_string(secret).unwrap();
             assert!(!body.contains(&escaped[1..escaped.len() - 1]), "{body}");
             assert!(!body.contains("secret"), "{body}");
@@ -399,19 +554,92 @@ mod tests {
     }
 
     #[test]
-    fn slack_and_generic_shapes() {
-        let r = rec(Event::RollbackStarted {
-            reason: RollbackReason::Operator,
-            steps: vec!["b".into(), "a".into()],
-            partial: vec!["b".into()],
+    fn slack_sections_generic_shape_and_pagerduty_events() {
+        let r = rec(Event::ApprovalRequested {
+            step: "switch".into(),
+            min: 1,
+            approvers: vec![],
         });
-        let n = notification(&r, "r1").unwrap();
-        let slack = payload(NotifyKind::Slack, &n, &r);
-        assert_eq!(slack.as_object().unwrap().len(), 1);
-        assert!(slack["text"].as_str().unwrap().contains("ROLLBACK"));
-        let generic = payload(NotifyKind::Generic, &n, &r);
-        assert_eq!(generic["event"], "rollback_started");
-        assert_eq!(generic["data"]["steps"][0], "b");
+        let n = notification(&r, "r1", &state()).unwrap();
+        let slack = payload(NotifyKind::Slack, &n, &r, None);
+        assert!(slack["text"].as_str().unwrap().contains("waits for 1"));
+        let blocks = slack["blocks"].as_array().unwrap();
+        assert_eq!(blocks[0]["type"], "section");
+        let fields: Vec<&str> = blocks[1]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            ["*Run*\n`r1`", "*Step*\n`switch`", "*Owner*\nteam:dba"]
+        );
+        assert_eq!(
+            blocks[2]["text"]["text"],
+            "*To act*\n```cutover approve r1 switch --reason \"...\"```"
+        );
+        let generic = payload(NotifyKind::Generic, &n, &r, None);
+        assert_eq!(generic["event"], "approval_pending");
+        assert_eq!(generic["data"]["step"], "switch");
         assert_eq!(generic["run_id"], "r1");
+        assert_eq!(generic["owner"], "team:dba");
+
+        let fired = rec(Event::TriggerFired {
+            trigger: "errors".into(),
+            action: "rollback".into(),
+            condition: "> 0.02".into(),
+            value: Some(0.05),
+            held_ms: 0,
+        });
+        let n = notification(&fired, "r1", &state()).unwrap();
+        let body: Value = serde_json::from_str(&masked_body(
+            &target(NotifyKind::Pagerduty),
+            &n,
+            &fired,
+            Some(Page::Trigger),
+            &Masker::new(["R0UT1NGKEY"]),
+        ))
+        .unwrap();
+        assert_eq!(body["routing_key"], "R0UT1NGKEY", "{body}");
+        assert_eq!(body["event_action"], "trigger");
+        assert_eq!(body["dedup_key"], "cutover/r1");
+        assert_eq!(body["payload"]["severity"], "critical");
+        assert_eq!(body["payload"]["source"], "host");
+        assert!(
+            body["payload"]["summary"]
+                .as_str()
+                .unwrap()
+                .contains("trigger `errors` FIRED")
+        );
+        let done = rec(finished(Outcome::Completed));
+        let n = notification(&done, "r1", &state()).unwrap();
+        let resolve = payload(NotifyKind::Pagerduty, &n, &done, Some(Page::Resolve));
+        assert_eq!(
+            resolve,
+            serde_json::json!({"event_action": "resolve", "dedup_key": "cutover/r1"})
+        );
+    }
+
+    #[test]
+    fn pagerduty_resolves_only_a_run_that_paged() {
+        let mut s = state();
+        let done = rec(finished(Outcome::Completed));
+        assert_eq!(page(&done, &s), None, "nothing to resolve");
+        let fired = rec(Event::TriggerFired {
+            trigger: "t".into(),
+            action: "notify".into(),
+            condition: "> 1".into(),
+            value: Some(2.0),
+            held_ms: 0,
+        });
+        s.apply(&fired);
+        assert_eq!(page(&fired, &s), Some(Page::Trigger));
+        assert_eq!(page(&done, &s), Some(Page::Resolve));
+        let failed = rec(Event::RollbackFinished {
+            ok: false,
+            failed: vec!["a".into()],
+        });
+        assert_eq!(page(&failed, &s), Some(Page::Trigger));
     }
 }

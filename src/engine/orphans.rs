@@ -185,7 +185,7 @@ impl Scheduler {
     async fn stop_leftovers(&mut self, ours: &mut [Leftover]) -> Option<&'static str> {
         let longest = ours.iter().map(|l| l.grace).max().unwrap_or_default();
         let same = ours.iter().all(|l| l.grace == longest);
-        self.sink.notice(&format!(
+        self.say(&format!(
             "stopping {} command{} left running by the crashed process: SIGTERM now, SIGKILL in {}{}",
             ours.len(),
             if ours.len() == 1 { "" } else { "s" },
@@ -228,7 +228,7 @@ impl Scheduler {
                     Some(Msg::Interrupt(signal)) => {
                         interrupted = Some(signal);
                         self.emit(Event::Interrupted { signal: signal.into() });
-                        self.sink.notice(&format!(
+                        self.say(&format!(
                             "{signal}: killing the leftover commands now (SIGKILL); the run pauses before anything runs again"
                         ));
                         for l in ours.iter_mut().filter(|l| !l.gone) {

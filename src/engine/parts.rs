@@ -70,6 +70,12 @@ pub(super) struct Approvals {
     pub(super) deadlines: HashMap<String, Instant>,
     /// When "who approved, how long is left" was last repeated.
     pub(super) last_reminder: Instant,
+    /// Go/no-go decisions to escalate (`escalate_after`): since when this
+    /// process waits, and when to escalate.
+    pub(super) escalations: HashMap<String, (Instant, Instant)>,
+    /// Manual steps a `--wait` run waits for without a terminal: until
+    /// their `timeout` (none: until they are marked done).
+    pub(super) manual_deadlines: HashMap<String, Option<Instant>>,
 }
 
 /// The tasks the scheduler started and may have to stop.

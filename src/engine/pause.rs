@@ -51,7 +51,7 @@ impl Scheduler {
         });
         if matches!(self.mode, Mode::RollingBack(_)) {
             if self.interrupts.count == 1 {
-                self.sink.notice("rolling back: the rollback goes on; interrupt again to kill it (the run then ends as rollback failed)");
+                self.say("rolling back: the rollback goes on; interrupt again to kill it (the run then ends as rollback failed)");
             } else {
                 self.effects.push(Effect::Kill(KillLevel::Now));
             }
@@ -60,7 +60,7 @@ impl Scheduler {
         let aborting = matches!(self.mode, Mode::Drain(After::Abort));
         match react(signal, since_last, aborting) {
             Reaction::Pause => {
-                self.sink.notice(
+                self.say(
                     "pausing: no new step starts; running steps finish (or time out), then you choose; press Ctrl-C again within 3s to abort them",
                 );
                 let hint = format!("interrupted; {}", self.ways_on());
@@ -74,7 +74,7 @@ impl Scheduler {
                 }
             }
             Reaction::Abort => {
-                self.sink.notice("aborting: in-flight steps get SIGTERM, then SIGKILL after their grace period; interrupt again to kill them now");
+                self.say("aborting: in-flight steps get SIGTERM, then SIGKILL after their grace period; interrupt again to kill them now");
                 self.close_menu();
                 self.request(After::Abort);
             }
@@ -88,6 +88,7 @@ impl Scheduler {
             return;
         }
         self.interrupts.menu_open = true;
+        self.decision_pending(None, "interrupt", &["continue", "rollback", "abort"]);
         self.prompting.queue.push_front(Prompt::Interrupt);
         self.prompting.due = true;
     }
@@ -122,7 +123,7 @@ impl Scheduler {
             Choice::Abort => self.mode = Mode::Drain(After::Abort),
             _ => {
                 self.mode = Mode::Run;
-                self.sink.notice("continuing");
+                self.say("continuing");
             }
         }
         true

@@ -20,13 +20,35 @@ impl Scheduler {
     ) {
         if self.prompting.present && matches!(self.mode, Mode::Run) {
             self.core.set(id, Slot::Prompt);
+            if let Prompt::Failure(_) = &prompt {
+                self.decision_pending(
+                    Some(id),
+                    "on_failure",
+                    &["retry", "skip", "rollback", "abort"],
+                );
+            }
             self.prompting.queue.push_back(prompt);
             if self.prompting.queue.len() == 1 {
                 self.show_prompt();
             }
+        } else if self.opts.wait
+            && matches!(self.mode, Mode::Run)
+            && matches!(prompt, Prompt::Manual(_))
+        {
+            self.wait_for_done(id);
         } else {
             self.park(id, reason, hint);
         }
+    }
+
+    /// Journal that the operator here is asked to choose (the room's
+    /// `status` shows who decides what, and how long they have been at it).
+    pub(super) fn decision_pending(&mut self, step: Option<&str>, context: &str, choices: &[&str]) {
+        self.emit(Event::DecisionPending {
+            step: step.map(str::to_string),
+            context: context.to_string(),
+            choices: choices.iter().map(ToString::to_string).collect(),
+        });
     }
 
     /// A person answered from elsewhere: drop the prompt or the park.
@@ -51,7 +73,7 @@ impl Scheduler {
             return;
         };
         let text = self.prompt_words(&prompt);
-        self.sink.notice(&text);
+        self.say(&text);
         self.prompting
             .operator
             .ask(&prompt, &self.prompting.answers);
@@ -268,7 +290,7 @@ impl Scheduler {
                 GoNoGo::Go => "approved",
                 GoNoGo::NoGo => "rejected",
             };
-            self.sink.notice(&format!(
+            self.say(&format!(
                 "step `{step}` {what} by {}: {}",
                 by.join(", "),
                 decision.label()

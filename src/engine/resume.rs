@@ -28,6 +28,7 @@ impl Scheduler {
         }
         self.baselines = Arc::new(state.baselines.clone());
         self.state = state.clone();
+        self.sink.begin(&self.state);
         self.emit(Event::RunResumed {
             pid: std::process::id(),
         });
@@ -120,7 +121,7 @@ impl Scheduler {
                 context: ROLLBACK_CONTEXT.into(),
                 reason: said.cloned(),
             });
-            self.sink.notice(&format!(
+            self.say(&format!(
                 "rollback of `{id}` skipped: the operator undid it by hand{}",
                 said.map(|r| format!(" ({r})")).unwrap_or_default()
             ));
@@ -147,8 +148,7 @@ impl Scheduler {
                 // The words are about the skipped steps when there are any.
                 reason: skip_rollback.is_empty().then(|| said.cloned()).flatten(),
             });
-            self.sink
-                .notice(&format!("running the rollback of `{again}` again"));
+            self.say(&format!("running the rollback of `{again}` again"));
         }
         let (remaining, not_run): (VecDeque<String>, Vec<String>) = if failed.is_empty() {
             (left.iter().cloned().collect(), Vec::new())
@@ -172,7 +172,7 @@ impl Scheduler {
             && !skip_rollback.contains(open)
         {
             // Stopped above if it was still running; it starts over.
-            self.sink.notice(&format!(
+            self.say(&format!(
                 "rollback of `{open}` was cut off by the crash: running it again"
             ));
         }
@@ -246,7 +246,16 @@ impl Scheduler {
         );
         if self.prompting.present {
             self.core.set(id, Slot::Prompt);
-            self.sink.notice(&hint);
+            if reason == PauseReason::StepFailed {
+                self.decision_pending(
+                    Some(id),
+                    "on_failure",
+                    &["retry", "skip", "rollback", "abort"],
+                );
+            } else {
+                self.decision_pending(Some(id), "resume", &["rerun", "skip", "rollback", "abort"]);
+            }
+            self.say(&hint);
             self.prompting
                 .queue
                 .push_back(if reason == PauseReason::StepFailed {

@@ -179,7 +179,7 @@ impl Scheduler {
             } else {
                 "its action finished, its after-gates did not pass"
             };
-            self.sink.notice(&format!("rolling back `{next}` ({why})"));
+            self.say(&format!("rolling back `{next}` ({why})"));
         }
         self.emit(Event::RollbackStepStarted {
             step: next.clone(),

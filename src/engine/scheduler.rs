@@ -94,6 +94,8 @@ pub(super) struct Scheduler {
     /// A judged write (a vote, a timeout) failed: the next flush stops the run.
     pub(super) journal_failed: Option<JournalError>,
     pub(super) sink: Box<dyn EventSink>,
+    /// Notices waiting for the records buffered before them (`say`).
+    pub(super) notices: Vec<String>,
     pub(super) notifier: super::notify::Notifier,
     pub(super) signals: Arc<dyn Signals>,
     /// What every step task needs (the masker, the inbox's sender, ...).
@@ -114,6 +116,7 @@ impl Scheduler {
         }
         loop {
             self.check_deadlines();
+            self.check_waits();
             self.decide();
             self.flush()?;
             if std::mem::take(&mut self.redecide) {
@@ -211,7 +214,7 @@ impl Scheduler {
             self.sink.record(r);
         }
         for r in written {
-            self.notifier.observe(r);
+            self.notifier.observe(r, &self.state);
         }
         for r in written {
             if matches!(r.event, Event::ApprovalDecided { .. }) {
@@ -220,6 +223,21 @@ impl Scheduler {
         }
         for r in external {
             self.on_external(r);
+        }
+        if !self.journal.has_pending() {
+            for text in std::mem::take(&mut self.notices) {
+                self.sink.notice(&text);
+            }
+        }
+    }
+
+    /// Tell the operator `text` after the records buffered so far are on
+    /// screen: a prompt or a hint always follows the events that led to it.
+    pub(super) fn say(&mut self, text: &str) {
+        if self.journal.has_pending() || !self.notices.is_empty() {
+            self.notices.push(text.to_string());
+        } else {
+            self.sink.notice(text);
         }
     }
 

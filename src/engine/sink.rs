@@ -3,9 +3,13 @@
 //! how its records are shown.
 
 use crate::event::Record;
+use crate::journal::RunState;
 
 /// Receives every journaled record (after it is durable) and operator notices.
 pub trait EventSink: Send {
+    /// The run as its journal had it when this process took it over (a
+    /// resume); every record after comes through `record`.
+    fn begin(&mut self, _state: &RunState) {}
     fn record(&mut self, record: &Record);
     /// A message for the operator that is not an event (hints, prompts).
     fn notice(&mut self, text: &str);

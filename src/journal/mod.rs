@@ -4,6 +4,7 @@
 //! add notes safely) and holds the driving lock; `reader` reads tolerantly
 //! (torn last line, unknown kinds); `replay` folds records into run state.
 
+mod home;
 mod reader;
 mod runs;
 mod snapshot;
@@ -15,6 +16,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use home::{DIR_VAR, LATEST, cutover_dir, runs_dir};
 pub use reader::{
     Folded, JournalRead, RecordStream, Tail, fold_from_text, fold_journal, parse_header,
     read_journal, stream_journal,
@@ -26,17 +28,18 @@ pub use snapshot::{
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
 pub use state::{
-    AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, DeviationEntry, DeviationText,
-    Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry, MilestoneOrigin,
-    NoteEntry, OpenProcess, OutputTail, Point, ROLLBACK_CONTEXT, ReadinessEntry, RollbackProgress,
-    RollbackRun, RollbackRunAttempt, RollbackRunState, RunState, SKIPPED_WHY, SkippedRollback,
-    Stamped, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
+    AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, Deciding, DeviationEntry,
+    DeviationText, Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry,
+    MilestoneOrigin, NoteEntry, OpenProcess, OutputTail, Point, ROLLBACK_CONTEXT, ReadinessEntry,
+    RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState, RunState, SKIPPED_WHY,
+    SkippedRollback, Stamped, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
 };
 pub use time::Ts;
 pub use who::{Who, person};
 pub use writer::{DriveLock, Flushed, Journal, append_external, append_judged};
 
-/// Where runs live by default, relative to the working directory.
+/// Where runs live in a project without `.cutover/` further up (and how
+/// the docs name it); [`runs_dir`] is where they are.
 pub const RUNS_DIR: &str = ".cutover/runs";
 pub const JOURNAL_FILE: &str = "journal.jsonl";
 
@@ -65,6 +68,8 @@ pub enum JournalError {
     Exists(String),
     #[error("no run `{0}`: not a run id under `.cutover/runs/`, a run directory or a journal file")]
     NoSuchRun(String),
+    #[error("`{name}` names more than one run: {matches}; give more of the run id")]
+    Ambiguous { name: String, matches: String },
     #[error(
         "`{0}` is a symbolic link; cutover never follows one to a run directory, journal or lock file (put the real one there)"
     )]
@@ -147,15 +152,26 @@ pub(crate) fn refuse_dir_links(journal: &Path) -> Result<(), JournalError> {
     let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());
     };
-    if dir.parent() == Some(Path::new(RUNS_DIR)) {
-        refuse_link(Path::new(RUNS_DIR))?;
+    let runs = runs_dir();
+    if dir.parent() == Some(runs.as_path()) {
+        refuse_link(&runs)?;
     }
     refuse_link(dir)
 }
 
-/// The journal of a run id in the default location.
+/// The journal of a run id in the project's runs directory ([`runs_dir`]).
 pub fn default_path(run_id: &str) -> PathBuf {
-    Path::new(RUNS_DIR).join(run_id).join(JOURNAL_FILE)
+    runs_dir().join(run_id).join(JOURNAL_FILE)
+}
+
+/// How to name the run journaled at `path` in a printed command: its id
+/// when it is in the project's runs directory, else its path.
+pub fn run_ref(path: &Path, run_id: &str) -> String {
+    if path == default_path(run_id) {
+        run_id.to_string()
+    } else {
+        path.display().to_string()
+    }
 }
 
 /// Refuse a symbolic link in place of the journal at `journal` or of the
@@ -165,8 +181,10 @@ pub fn refuse_links(journal: &Path) -> Result<(), JournalError> {
     refuse_link(journal)
 }
 
-/// Find a run's journal from what the user typed: a run id, a run directory
-/// or a journal file. A symbolic link in place of any of them is refused.
+/// Find a run's journal from what the user typed: a run directory or a
+/// journal file, else a run id in the project's runs directory, `latest`
+/// (the run started last) or a unique start of a run id. A symbolic link in
+/// place of any of them is refused.
 pub fn locate(run: &str) -> Result<PathBuf, JournalError> {
     let as_path = Path::new(run);
     if as_path.is_file() {
@@ -188,10 +206,13 @@ pub fn locate(run: &str) -> Result<PathBuf, JournalError> {
     check_run_id(run)?;
     let by_id = default_path(run);
     refuse_links(&by_id)?;
-    if by_id.is_file() {
-        return Ok(by_id);
+    match home::by_name(&runs_dir(), run)? {
+        Some(found) => {
+            refuse_links(&found)?;
+            Ok(found)
+        }
+        None => Err(JournalError::NoSuchRun(run.to_string())),
     }
-    Err(JournalError::NoSuchRun(run.to_string()))
 }
 
 /// `journal.jsonl` → `journal.lock` / `journal.append.lock`, next to it.

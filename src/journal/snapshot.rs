@@ -52,6 +52,8 @@ pub struct SecretSnapshot {
 #[serde(default)]
 pub struct StepSnapshot {
     pub id: String,
+    /// Who owns it (`alice`, `team:dba`); absent in older journals.
+    pub owner: Option<String>,
     pub action: ActionSnapshot,
     pub needs: Vec<String>,
     /// As journaled (`"2m"`); see [`StepSnapshot::timeout`].
@@ -87,11 +89,16 @@ impl StepSnapshot {
 pub struct ActionSnapshot {
     /// `run`, `http` or `manual`.
     pub kind: String,
+    /// A manual step's instructions (masked, as journaled).
+    pub instructions: Option<String>,
 }
 
 impl Default for ActionSnapshot {
     fn default() -> Self {
-        ActionSnapshot { kind: "run".into() }
+        ActionSnapshot {
+            kind: "run".into(),
+            instructions: None,
+        }
     }
 }
 
@@ -110,9 +117,21 @@ pub struct ApprovalSnapshot {
     pub no_self_approval: bool,
     /// A reason is required.
     pub reason: bool,
+    /// As journaled (`"10m"`); absent without escalation.
+    #[serde(rename = "escalate_after")]
+    pub escalate_after_text: Option<String>,
+    /// Who an escalation calls in.
+    pub escalate_to: Vec<String>,
 }
 
 impl ApprovalSnapshot {
+    /// When an open go/no-go is escalated.
+    pub fn escalate_after(&self) -> Option<Duration> {
+        self.escalate_after_text
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+    }
+
     /// Approvals needed (at least one).
     pub fn needed(&self) -> u32 {
         self.min.max(1)
@@ -125,6 +144,8 @@ pub struct GateSnapshot {
     pub id: String,
     pub when: Option<String>,
     pub shadow: bool,
+    /// Measurements it takes (0 in journals that do not say).
+    pub count: u32,
     #[serde(flatten)]
     pub check: CheckSnapshot,
 }
@@ -134,6 +155,9 @@ pub struct GateSnapshot {
 pub struct TriggerSnapshot {
     pub id: String,
     pub action: Option<String>,
+    /// How long `fire_if` must hold before it fires, as journaled (`"30s"`).
+    #[serde(rename = "for")]
+    pub hold_for_text: Option<String>,
     #[serde(flatten)]
     pub check: CheckSnapshot,
 }
@@ -145,6 +169,15 @@ pub struct CheckSnapshot {
     pub source: String,
     pub condition_text: String,
     pub probe: Option<Value>,
+}
+
+impl TriggerSnapshot {
+    /// How long `fire_if` must hold before it fires (zero: at once).
+    pub fn hold_for(&self) -> Option<Duration> {
+        self.hold_for_text
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+    }
 }
 
 impl CheckSnapshot {
@@ -175,6 +208,10 @@ impl PlanSnapshot {
                 .unwrap_or_default(),
             ..PlanSnapshot::default()
         })
+    }
+
+    pub fn trigger(&self, id: &str) -> Option<&TriggerSnapshot> {
+        self.runbook.triggers.iter().find(|t| t.id == id)
     }
 
     pub fn step(&self, id: &str) -> Option<&StepSnapshot> {

@@ -41,6 +41,39 @@ pub fn build(path: &Path, overrides: &Overrides) -> Build {
     }
 }
 
+/// Each declared secret's value from its environment variable (empty when
+/// optional and unset).
+fn read_secrets(
+    runbook: &Runbook,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<IndexMap<String, String>, PlanError> {
+    let mut secret_values: IndexMap<String, String> = IndexMap::new();
+    for (name, spec) in &runbook.secrets {
+        match lookup(&spec.env) {
+            Some(v) if !v.is_empty() && v.len() < crate::secrets::MIN_SECRET_LEN => {
+                return Err(PlanError::SecretTooShort {
+                    name: name.clone(),
+                    var: spec.env.clone(),
+                    len: v.chars().count(),
+                });
+            }
+            Some(v) => {
+                secret_values.insert(name.clone(), v);
+            }
+            None if spec.required => {
+                return Err(PlanError::MissingSecret {
+                    name: name.clone(),
+                    var: spec.env.clone(),
+                });
+            }
+            None => {
+                secret_values.insert(name.clone(), String::new());
+            }
+        }
+    }
+    Ok(secret_values)
+}
+
 /// Resolve templates and order steps. `lookup` reads environment variables
 /// (a parameter so tests need not touch the process environment).
 pub fn resolve(
@@ -71,30 +104,7 @@ pub fn resolve(
     };
 
     // Secrets first: variables may use them.
-    let mut secret_values: IndexMap<String, String> = IndexMap::new();
-    for (name, spec) in &runbook.secrets {
-        match lookup(&spec.env) {
-            Some(v) if !v.is_empty() && v.len() < crate::secrets::MIN_SECRET_LEN => {
-                return Err(PlanError::SecretTooShort {
-                    name: name.clone(),
-                    var: spec.env.clone(),
-                    len: v.chars().count(),
-                });
-            }
-            Some(v) => {
-                secret_values.insert(name.clone(), v);
-            }
-            None if spec.required => {
-                return Err(PlanError::MissingSecret {
-                    name: name.clone(),
-                    var: spec.env.clone(),
-                });
-            }
-            None => {
-                secret_values.insert(name.clone(), String::new());
-            }
-        }
-    }
+    let secret_values = read_secrets(&runbook, lookup)?;
 
     let (vars, var_pieces) = variables(
         &runbook,
@@ -124,12 +134,26 @@ pub fn resolve(
         .iter()
         .map(|(name, value)| (secret_env_name(name), value.clone()))
         .collect();
-    // Webhook URLs carry their credentials in the path (Slack): mask them like secrets.
+    // Webhook URLs carry their credentials in the path (Slack), a
+    // PagerDuty routing key is one: mask them like secrets (not the public
+    // Events API address).
     let masker = Masker::new(
         secret_values
             .values()
             .map(String::as_str)
-            .chain(runbook.notify.values().map(|n| n.url.as_str())),
+            .chain(
+                runbook
+                    .notify
+                    .values()
+                    .map(|n| n.url.as_str())
+                    .filter(|u| *u != crate::runbook::model::PAGERDUTY_URL),
+            )
+            .chain(
+                runbook
+                    .notify
+                    .values()
+                    .filter_map(|n| n.routing_key.as_deref()),
+            ),
     );
     let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,

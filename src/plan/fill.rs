@@ -296,6 +296,9 @@ pub(super) fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), 
     }
     for n in rb.notify.values_mut() {
         r.fill(&mut n.url, false, &format!("notify `{}`", n.name))?;
+        if let Some(key) = &mut n.routing_key {
+            r.fill(key, false, &format!("notify `{}`", n.name))?;
+        }
     }
     for t in &mut rb.triggers {
         let is_command = command_sources.contains(&t.check.source);

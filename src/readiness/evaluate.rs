@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::journal::{RunSummary, read_runs};
+use super::journal::{RunSummary, dry_runs_dir, read_runs};
 use super::model::{Attestation, Checklist, Item, ItemKind, Measured, Waiver};
 use super::result::{ChecklistReport, ItemResult, Readiness, Status, WaiverNote, summarize};
 use super::time::{format_human, format_instant};
@@ -399,7 +399,7 @@ impl Judge<'_> {
                 let runs = self
                     .runs
                     .entry(runs_dir.clone())
-                    .or_insert_with(|| read_runs(Path::new(runs_dir)));
+                    .or_insert_with(|| read_runs(&dry_runs_dir(runs_dir)));
                 (
                     judge_dry_run(runs, runbook, env.as_deref(), *within, self.now),
                     None,

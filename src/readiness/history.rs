@@ -13,6 +13,12 @@ use super::time::{iso_week, parse_instant};
 
 pub const HISTORY_PATH: &str = ".cutover/checks/history.jsonl";
 
+/// The project's history file: `checks/history.jsonl` in its `.cutover/`
+/// (found like every command finds it: `journal::cutover_dir`).
+pub fn default_path() -> std::path::PathBuf {
+    crate::journal::cutover_dir().join("checks/history.jsonl")
+}
+
 /// One line of the history file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryRecord {

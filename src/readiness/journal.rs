@@ -30,6 +30,17 @@ pub struct RunSummary {
     pub failed_queries: BTreeSet<String>,
 }
 
+/// Where a `dry_run_passed` item looks: the project's runs directory
+/// (`journal::runs_dir`, found like every command finds `.cutover/`) when
+/// the item names none, else the one it names.
+pub fn dry_runs_dir(runs_dir: &str) -> std::path::PathBuf {
+    if runs_dir == super::validate::DEFAULT_RUNS_DIR {
+        crate::journal::runs_dir()
+    } else {
+        std::path::PathBuf::from(runs_dir)
+    }
+}
+
 /// Every run journal under `dir` (missing directory: none). A symbolic
 /// link is never followed to a run directory or a journal.
 pub fn read_runs(dir: &Path) -> Vec<RunSummary> {

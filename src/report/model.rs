@@ -63,6 +63,9 @@ pub struct Report {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StepReport {
     pub id: String,
+    /// Who owns the step (`owner` in the runbook): a person or `team:NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// `run`, `http` or `manual`.
     pub kind: String,
     pub needs: Vec<String>,

@@ -269,8 +269,12 @@ pub fn steps(r: &Report) -> Table {
                 } else {
                     cell(s.attempts.len().to_string())
                 };
+                let mut name = vec![Span::Id(s.id.clone())];
+                if let Some(owner) = &s.owner {
+                    name.push(text(format!(" ({owner})")));
+                }
                 vec![
-                    vec![Span::Id(s.id.clone())],
+                    name,
                     cell(s.kind.clone()),
                     cell(s.needs.join(", ")),
                     cell(s.state.clone()),

@@ -131,16 +131,53 @@ pub const NOTIFY_EVENTS: &[&str] = &[
     "trigger_fired",
     "rollback_started",
     "rollback_finished",
+    "approval_granted",
+    "approval_rejected",
+    "approval_escalated",
+    "manual_pending",
+    "step_failed",
+    "milestone",
+    "paused",
+    "resumed",
+    "note",
 ];
+
+/// Kinds sent only to a channel whose `events` names them (every note of a
+/// busy night would drown the rest).
+pub const NOTIFY_OPT_IN: &[&str] = &["note"];
+
+/// What a `pagerduty` channel is sent: it pages on these and resolves the
+/// page when the run completes or its rollback finishes.
+pub const PAGERDUTY_EVENTS: &[&str] = &["trigger_fired", "rollback_finished", "run_finished"];
+
+/// The PagerDuty Events API v2 endpoint (`url` overrides it).
+pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notify {
     pub name: String,
-    /// `generic` (JSON POST) or `slack` (incoming-webhook payload).
+    /// `generic` (JSON POST), `slack` (incoming webhook) or `pagerduty`.
     pub kind: NotifyKind,
     pub url: String,
-    /// Event kinds to send; empty means all.
+    /// `pagerduty`: the integration's routing key (a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_key: Option<String>,
+    /// Event kinds to send; empty means all but the opt-in ones ([`NOTIFY_OPT_IN`]).
     pub events: Vec<String>,
+}
+
+impl Notify {
+    /// Whether this channel is to be told about `about` (a [`NOTIFY_EVENTS`] kind).
+    pub fn wants(&self, about: &str) -> bool {
+        if self.kind == NotifyKind::Pagerduty && !PAGERDUTY_EVENTS.contains(&about) {
+            return false;
+        }
+        if self.events.is_empty() {
+            !NOTIFY_OPT_IN.contains(&about)
+        } else {
+            self.events.iter().any(|e| e == about)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -148,6 +185,7 @@ pub struct Notify {
 pub enum NotifyKind {
     Generic,
     Slack,
+    Pagerduty,
 }
 
 /// What a gate or trigger measures.
@@ -343,6 +381,17 @@ pub struct Approval {
     pub on_timeout: OnTimeout,
     /// What a rejection does.
     pub on_reject: OnReject,
+    /// A go/no-go still open this long after the run started waiting for
+    /// it is escalated (a reminder and an escalation, journaled).
+    #[serde(
+        default,
+        with = "crate::runbook::duration_serde::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub escalate_after: Option<Duration>,
+    /// Who the escalation calls in (names or `team:NAME`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalate_to: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -381,6 +430,10 @@ pub enum Action {
 pub struct Step {
     pub id: String,
     pub description: Option<String>,
+    /// Who owns it: a person or `team:NAME`. Left out of the plan JSON when
+    /// unset, so plan hashes of runbooks that do not use it stay what they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     /// Resolved dependencies: explicit `needs`, or the step before.
     pub needs: Vec<String>,
     pub action: Action,

@@ -127,16 +127,25 @@ pub struct RawSource {
     pub shell: Option<Sp<String>>,
 }
 
-/// `[notify.NAME]`: a webhook.
+/// `[notify.NAME]`: a webhook, or a PagerDuty service.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
-    /// `generic` (JSON POST, default) or `slack` (incoming webhook).
+    /// `generic` (JSON POST, default), `slack` (incoming webhook, Block Kit)
+    /// or `pagerduty` (Events API v2).
     pub kind: Option<NotifyKind>,
-    /// Webhook URL; it is treated as a secret (use `{{ secrets.NAME }}`).
-    pub url: Sp<String>,
-    /// Event kinds to send (default: all): `run_started`, `run_finished`,
-    /// `approval_pending`, `trigger_fired`, `rollback_started`, `rollback_finished`.
+    /// Webhook URL (required for `generic` and `slack`); it is treated as a
+    /// secret (use `{{ secrets.NAME }}`). For `pagerduty`, the Events API
+    /// endpoint (default `https://events.pagerduty.com/v2/enqueue`).
+    pub url: Option<Sp<String>>,
+    /// `pagerduty`: the integration's routing key (use `{{ secrets.NAME }}`;
+    /// treated as a secret).
+    pub routing_key: Option<Sp<String>>,
+    /// Event kinds to send (default: all but `note`): `run_started`,
+    /// `run_finished`, `approval_pending`, `approval_granted`,
+    /// `approval_rejected`, `approval_escalated`, `manual_pending`,
+    /// `step_failed`, `milestone`, `paused`, `resumed`, `trigger_fired`,
+    /// `rollback_started`, `rollback_finished`, `note`.
     #[serde(default)]
     pub events: Vec<Sp<String>>,
 }
@@ -318,6 +327,13 @@ pub struct RawApproval {
     pub on_timeout: Option<OnTimeout>,
     /// `rollback` (default) or `abort`.
     pub on_reject: Option<OnReject>,
+    /// Escalate a go/no-go still open this long after the run starts
+    /// waiting for it (e.g. `10m`): a reminder to the approvers and an
+    /// escalation to `escalate_to`, both journaled and notified.
+    pub escalate_after: Option<Sp<String>>,
+    /// Who the escalation calls in: names or `team:NAME`.
+    #[serde(default)]
+    pub escalate_to: Vec<Sp<String>>,
 }
 
 fn default_true() -> bool {
@@ -330,6 +346,9 @@ fn default_true() -> bool {
 pub struct RawStep {
     pub id: Sp<String>,
     pub description: Option<String>,
+    /// Who owns the step: a person (`alice`) or a team (`team:dba`); shown
+    /// in the plan, the live view, `status`, the report and notifications.
+    pub owner: Option<Sp<String>>,
     /// Steps that must be done first (default: the step before).
     pub needs: Option<Sp<Vec<Sp<String>>>>,
     /// A shell command line.

@@ -8,7 +8,7 @@ use super::view::{
     ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState, StatusView,
     StepRollbackView, StepView, TriggerView, Vote,
 };
-use crate::event::{Outcome, Record};
+use crate::event::{Outcome, Record, StepState};
 use crate::journal::{CheckKind, MilestoneOrigin, RunState, StepRecord, Ts, Who};
 
 /// How many of the last notes the view keeps.
@@ -74,7 +74,7 @@ impl StatusView {
             approvals: state
                 .steps
                 .iter()
-                .filter_map(|(id, rec)| approval_view(id, rec))
+                .filter_map(|(id, rec)| approval_view(id, rec, still_waits(state)))
                 .collect(),
             notes: state.notes[skip..]
                 .iter()
@@ -95,17 +95,71 @@ impl StatusView {
                 })
                 .collect(),
             paused_hint: finished.and(state.pause_hint.clone()),
+            waiting_for: Vec::new(),
         }
     }
 }
 
+/// The run still takes votes and `cutover done`: no rollback started, and
+/// it did not end for good (a paused run takes them for its resume).
+fn still_waits(state: &RunState) -> bool {
+    state.rollback.is_none()
+        && !matches!(
+            state.outcome(),
+            Some(
+                Outcome::Completed
+                    | Outcome::RolledBack
+                    | Outcome::RollbackFailed
+                    | Outcome::Aborted
+            )
+        )
+}
+
+/// A step's state as the room needs it: `done` as soon as a manual step
+/// was marked done (the driver, if any, completes it within its poll; a
+/// paused run on its resume), `cancelled` for a step a rollback left
+/// unrun. With the detail that says why.
+fn shown_state(state: &RunState, rec: &StepRecord) -> (StepState, Option<String>) {
+    let waiting = matches!(
+        rec.state,
+        StepState::Pending | StepState::AwaitingApproval | StepState::AwaitingOperator
+    );
+    if rec.state == StepState::AwaitingOperator && rec.manual_done {
+        let by = rec
+            .manual_done_by
+            .as_ref()
+            .map(Who::label)
+            .unwrap_or_default();
+        let note = rec
+            .manual_note
+            .as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        return (StepState::Done, Some(format!("marked done by {by}{note}")));
+    }
+    if waiting && rec.rollback_run.is_none() && state.rollback.is_some() {
+        return (
+            StepState::Cancelled,
+            Some("not run: the run rolled back".into()),
+        );
+    }
+    (rec.state, rec.detail.clone())
+}
+
 fn step_view(state: &RunState, id: &str, rec: &StepRecord, now: Option<Ts>) -> StepView {
     let started_at = rec.first_state_at.as_ref();
-    let until = rec.ended_at.as_ref().map(|e| e.ts).or(now);
+    let (shown, detail) = shown_state(state, rec);
+    let marked_done = rec
+        .manual_done_at
+        .as_deref()
+        .and_then(Ts::parse)
+        .filter(|_| shown == StepState::Done && rec.state == StepState::AwaitingOperator);
+    let until = rec.ended_at.as_ref().map(|e| e.ts).or(marked_done).or(now);
     StepView {
         id: id.to_string(),
-        state: rec.state,
-        detail: rec.detail.clone(),
+        owner: state.plan.step(id).and_then(|s| s.owner.clone()),
+        state: shown,
+        detail,
         attempts: rec.attempts,
         started_at: started_at.map(|s| s.raw.clone()),
         duration_ms: started_at.zip(until).and_then(|(s, e)| between(s.ts, e)),
@@ -171,8 +225,9 @@ fn trigger_views(state: &RunState) -> Vec<TriggerView> {
         .collect()
 }
 
-/// A step's go/no-go, once it was asked, voted on or decided.
-fn approval_view(id: &str, rec: &StepRecord) -> Option<ApprovalView> {
+/// A step's go/no-go, once it was asked, voted on or decided; pending only
+/// while the run `waits` for votes.
+fn approval_view(id: &str, rec: &StepRecord, waits: bool) -> Option<ApprovalView> {
     let asked = rec.approval_requested
         || !rec.votes.is_empty()
         || rec.decided.is_some()
@@ -196,7 +251,7 @@ fn approval_view(id: &str, rec: &StepRecord) -> Option<ApprovalView> {
                 identity: v.identity,
             })
             .collect(),
-        pending: rec.awaiting_votes(),
+        pending: waits && rec.awaiting_votes(),
         timed_out: rec.approval_timed_out,
         decided: rec.decided.as_ref().map(|d| DecidedView {
             decision: d.decision,

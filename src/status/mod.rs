@@ -4,13 +4,19 @@
 //! `cutover status` renders it as text or JSON; `cutover runs` uses its summary.
 
 mod build;
+mod fit;
+mod panel;
+#[cfg(test)]
+mod panel_tests;
 mod render;
 #[cfg(test)]
 mod tests;
 mod view;
+mod waiting;
 
+pub use panel::{PanelLine, panel};
 pub use view::{
     ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState,
     STATUS_FORMAT_VERSION, StatusView, StepRollbackView, StepView, TriggerHealth, TriggerView,
-    Vote,
+    Vote, WaitView,
 };

@@ -13,9 +13,21 @@ use crate::text::{duration, number};
 
 impl StatusView {
     pub fn to_text(&self) -> String {
+        let mut out = self.lines(false).join("\n");
+        out.push('\n');
+        out
+    }
+
+    /// The view's lines (no newline at their ends): the headline, what the
+    /// run waits for, then one section per kind, then the pause's
+    /// instructions. `fold_done`: finished steps in one line (a short
+    /// pane). Text from runbooks, people and commands is shown visibly (no
+    /// escape sequence reaches the terminal raw).
+    pub fn lines(&self, fold_done: bool) -> Vec<String> {
         let mut out = String::new();
         self.write_headline(&mut out);
-        write_steps(&mut out, &self.steps);
+        write_waiting(&mut out, self);
+        write_steps(&mut out, &self.steps, fold_done);
         write_gates(&mut out, &self.gates);
         write_triggers(&mut out, &self.triggers);
         write_approvals(&mut out, &self.approvals);
@@ -24,9 +36,10 @@ impl StatusView {
         if let Some(h) = &self.paused_hint {
             let _ = writeln!(out, "\n{h}");
         }
-        // Names, notes and messages come from runbooks, people and commands:
-        // no escape sequence in them reaches the terminal raw.
-        crate::text::visible(&out).into_owned()
+        crate::text::visible(&out)
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            .collect()
     }
 
     /// `run `ID` (runbook) env `E`: STATE after 1m35s`, who started it, and
@@ -70,15 +83,64 @@ impl StatusView {
     }
 }
 
-fn write_steps(out: &mut String, steps: &[StepView]) {
+/// What the run waits for, each with the commands that give it.
+fn write_waiting(out: &mut String, view: &StatusView) {
+    if view.waiting_for.is_empty() {
+        return;
+    }
+    out.push_str("\nwaiting for\n");
+    for w in &view.waiting_for {
+        let _ = writeln!(out, "  {}", crate::text::one_line(&w.text));
+        for c in &w.commands {
+            let _ = writeln!(out, "    {c}");
+        }
+    }
+}
+
+/// A column as wide as its widest cell.
+fn width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
+    cells.map(|c| c.chars().count()).max().unwrap_or(0)
+}
+
+fn write_steps(out: &mut String, steps: &[StepView], fold_done: bool) {
     out.push_str("\nsteps\n");
-    for s in steps {
+    let foldable = |s: &StepView| {
+        fold_done && s.state.is_complete() && s.rollback.is_none() && s.warnings.is_empty()
+    };
+    let folded: Vec<&str> = steps
+        .iter()
+        .filter(|s| foldable(s))
+        .map(|s| s.id.as_str())
+        .collect();
+    if !folded.is_empty() {
         let _ = writeln!(
             out,
-            "  {:<24} {:<18} {:>8}{}{}{}",
+            "  {} step(s) done: {}",
+            folded.len(),
+            folded.join(", ")
+        );
+    }
+    let shown: Vec<&StepView> = steps.iter().filter(|s| !foldable(s)).collect();
+    let durations: Vec<String> = shown
+        .iter()
+        .map(|s| s.duration_ms.map(duration::short).unwrap_or_default())
+        .collect();
+    let id_w = width(shown.iter().map(|s| s.id.as_str()));
+    let state_w = width(shown.iter().map(|s| s.state.label()));
+    let time_w = width(durations.iter().map(String::as_str));
+    let owner_w = width(shown.iter().filter_map(|s| s.owner.as_deref()));
+    for (s, time) in shown.iter().zip(&durations) {
+        let _ = writeln!(
+            out,
+            "  {:<id_w$}  {:<state_w$}  {:>time_w$}{}{}{}{}",
             s.id,
             s.state.label(),
-            s.duration_ms.map(duration::short).unwrap_or_default(),
+            time,
+            if owner_w > 0 {
+                format!("  {:<owner_w$}", s.owner.as_deref().unwrap_or(""))
+            } else {
+                String::new()
+            },
             if s.attempts > 1 {
                 format!("  attempt {}", s.attempts)
             } else {

@@ -48,6 +48,28 @@ pub struct StatusView {
     pub milestones: Vec<MilestoneView>,
     /// The last pause's instructions, while paused.
     pub paused_hint: Option<String>,
+    /// What the run waits for, each with the commands that give it (only
+    /// when built for the room: `status`; empty when it waits for nothing).
+    pub waiting_for: Vec<WaitView>,
+}
+
+/// One thing a run waits for: a go/no-go, a manual step, the operator's
+/// choice at the driving terminal, a resume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaitView {
+    /// `approval`, `manual`, `decision`, `drain` (running steps finishing
+    /// after a Ctrl-C), `resume`, `rollback` (a failed one to finish).
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// What it is, as the room reads it.
+    pub text: String,
+    /// The commands that give it, to copy (none for a choice at the
+    /// driving terminal).
+    pub commands: Vec<String>,
+    /// Since when (RFC 3339), where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
 }
 
 impl StatusView {
@@ -73,11 +95,22 @@ impl StatusView {
     pub fn stopped(&self) -> bool {
         !self.ended() && self.driven == Some(false)
     }
+
+    /// Ended for good: completed or rolled back. Every other end (paused,
+    /// aborted, a failed rollback) waits for someone to resume it.
+    pub fn finished_for_good(&self) -> bool {
+        matches!(self.outcome, Some(Outcome::Completed | Outcome::RolledBack))
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StepView {
     pub id: String,
+    /// Its `owner` (`alice`, `team:dba`), if it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// As the journal says, but `done` as soon as `cutover done` marked a
+    /// manual step done, and `cancelled` for a step a rollback left unrun.
     pub state: StepState,
     pub detail: Option<String>,
     pub attempts: u32,

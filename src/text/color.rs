@@ -45,6 +45,34 @@ fn no_color() -> bool {
     std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
+/// What a piece of text means, for its colour: failed, fired and rollback
+/// red (`Bad`), waiting yellow, done green, shadow and cancelled dim
+/// (`Quiet`). Colour only underlines what the words already say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Bad,
+    Waiting,
+    Good,
+    Quiet,
+    Plain,
+}
+
+/// `text` in the colour of `tone` (unchanged when `on` is false).
+pub fn tint(text: &str, tone: Tone, on: bool) -> String {
+    let code = match tone {
+        Tone::Bad => "1;31",
+        Tone::Waiting => "33",
+        Tone::Good => "32",
+        Tone::Quiet => "2",
+        Tone::Plain => return text.to_string(),
+    };
+    if on && !text.is_empty() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
 fn decide(choice: Choice, terminal: bool, no_color: bool) -> bool {
     match choice {
         Choice::Always => true,

@@ -1,13 +1,18 @@
 //! What the operator sees, and how they answer. The engine talks only to
 //! [`EventSink`] and `Operator` (its own interfaces, implemented here:
-//! the reporters and the [`Terminal`]); `progress` is the one place that
-//! uses indicatif.
+//! the reporters and the [`Terminal`]). On a terminal the live view
+//! (`live`: log lines above a panel pinned at the bottom); elsewhere plain
+//! timestamped lines (`reporter`). `term` is the terminal as a drawing
+//! surface, `paint` colour with meaning.
 
-mod progress;
+mod live;
+pub mod paint;
 mod reporter;
+pub mod term;
 mod terminal;
 
-pub use progress::ProgressReporter;
+pub use live::{LiveReporter, LiveSetup};
+pub use paint::paint_status_line;
 pub use reporter::PlainReporter;
 pub use terminal::Terminal;
 
@@ -16,10 +21,11 @@ pub use crate::engine::EventSink;
 
 use std::io::IsTerminal;
 
-/// The progress view on a TTY, plain timestamped lines otherwise or with `--no-progress`.
-pub fn reporter(no_progress: bool, total_steps: usize) -> Box<dyn EventSink> {
+/// The live view on a terminal; plain timestamped lines otherwise, in CI
+/// (`CI` set) or with `--no-progress`.
+pub fn reporter(no_progress: bool, setup: LiveSetup) -> Box<dyn EventSink> {
     if !no_progress && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-        Box::new(ProgressReporter::new(total_steps))
+        Box::new(LiveReporter::new(setup))
     } else {
         Box::new(PlainReporter::new(std::io::stderr()))
     }

@@ -45,6 +45,7 @@ impl Operator for Terminal {
                         return;
                     }
                     Ok(_) => {
+                        super::live::typed(&line);
                         if !answers.line(line.trim().to_string()) {
                             return;
                         }

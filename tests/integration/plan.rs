@@ -36,6 +36,7 @@ rollback = "undeploy --region {{ vars.region }}"
 [[step]]
 id = "b"
 needs = ["a"]
+owner = "alice"
 run = "true"
 rollback = "true"
 
@@ -228,7 +229,7 @@ fn text_plan_shows_waves_gates_and_rollbacks() {
     for needle in [
         "runbook  plan-test (CHG-9)",
         "steps (4 in 3 waves, up to 1 at once)",
-        "wave 2\n  - b",
+        "wave 2\n  - b\n      owner: alice\n",
         "rollback run: undeploy --region eu-west-1",
         "after gate `after-1`: [api] GET /health?token=*** (status)  pass if == 200",
         "token = *** (from $PLAN_TEST_TOKEN)",

@@ -572,10 +572,20 @@ run = "true"
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect();
+    // Slack: the line as `text` (for clients without blocks), and Block Kit
+    // sections: the headline, then run (step, owner), then the command.
     assert!(
-        bodies
-            .iter()
-            .all(|b| b.as_object().unwrap().len() == 1 && b["text"].is_string())
+        bodies.iter().all(|b| b.as_object().unwrap().len() == 2
+            && b["text"].is_string()
+            && b["blocks"][0]["type"] == "section"
+            && b["blocks"][1]["fields"][0]["text"] == "*Run*\n`r`"),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.iter().any(|b| b["blocks"][2]["text"]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("*To act*\n```cutover approve r b --reason"))),
+        "{bodies:?}"
     );
     assert!(
         bodies.iter().any(|b| b["text"]
@@ -857,7 +867,7 @@ rollback = "true"
 }
 
 #[test]
-fn status_of_a_killed_run_says_stopped_and_follow_exits() {
+fn status_of_a_killed_run_says_stopped_and_follow_keeps_watching_unless_exit_on_stop() {
     let c = Cutover::new().runbook(
         r#"
 [runbook]
@@ -899,7 +909,14 @@ run = "echo $$ > leader.pid; sleep 30"
 
     for format in ["text", "json"] {
         let follow = bin(&c)
-            .args(["status", "r", "--follow", "--format", format])
+            .args([
+                "status",
+                "r",
+                "--follow",
+                "--exit-on-stop",
+                "--format",
+                format,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -907,6 +924,24 @@ run = "echo $$ > leader.pid; sleep 30"
         let (code, stderr) = wait_exit(follow, Duration::from_secs(5));
         assert_eq!(code, 0, "{format}: {stderr}");
     }
+    // Without `--exit-on-stop` it keeps watching for a resume.
+    let mut follow = bin(&c)
+        .args(["status", "r", "--follow", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        follow.try_wait().unwrap().is_none(),
+        "it left a stopped run"
+    );
+    let _ = follow.kill();
+    let out = follow.wait_with_output().unwrap();
+    let first: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["state"], "stopped");
+    assert_eq!(first["waiting_for"][0]["commands"][0], "cutover resume r");
     // The killed run's step lives on in its own group: stop it.
     if let Some(leader) = pid_in(&c.path("leader.pid")) {
         let _ = nix::sys::signal::killpg(

@@ -22,6 +22,8 @@ fn gated(on_timeout: OnTimeout) -> Step {
         timeout: Some(FIFTEEN_MINUTES),
         on_timeout,
         on_reject: OnReject::Rollback,
+        escalate_after: None,
+        escalate_to: Vec::new(),
     });
     switch
 }

@@ -16,6 +16,7 @@ mod resume;
 mod rollback;
 mod steps;
 mod triggers;
+mod waits;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -113,6 +114,8 @@ type Cue = (Box<dyn Fn(&Record) -> bool + Send>, Msg);
 struct Collect {
     records: Arc<Mutex<Vec<Record>>>,
     notices: Arc<Mutex<Vec<String>>>,
+    /// Records (`record:KIND`) and notices (`notice:TEXT`) in the order shown.
+    shown: Arc<Mutex<Vec<String>>>,
     cues: Arc<Mutex<Vec<Cue>>>,
     tx: Option<UnboundedSender<Msg>>,
 }
@@ -120,6 +123,10 @@ struct Collect {
 impl EventSink for Collect {
     fn record(&mut self, record: &Record) {
         self.records.lock().unwrap().push(record.clone());
+        self.shown
+            .lock()
+            .unwrap()
+            .push(format!("record:{}", record.event.kind()));
         let mut cues = self.cues.lock().unwrap();
         if let Some(i) = cues.iter().position(|(when, _)| when(record)) {
             let (_, msg) = cues.remove(i);
@@ -131,6 +138,7 @@ impl EventSink for Collect {
 
     fn notice(&mut self, text: &str) {
         self.notices.lock().unwrap().push(text.to_string());
+        self.shown.lock().unwrap().push(format!("notice:{text}"));
     }
 }
 
@@ -150,6 +158,8 @@ pub(super) struct Ran {
     pub(super) outcome: Outcome,
     pub(super) records: Vec<Record>,
     pub(super) notices: Vec<String>,
+    /// Records (`record:KIND`) and notices (`notice:TEXT`) in the order shown.
+    pub(super) shown: Vec<String>,
     /// Keeps the journal's directory for a resume.
     pub(super) dir: tempfile::TempDir,
 }
@@ -237,10 +247,12 @@ impl Run {
             "the sink sees exactly the durable records"
         );
         let notices = sink.notices.lock().unwrap().clone();
+        let shown = sink.shown.lock().unwrap().clone();
         Ran {
             outcome,
             records,
             notices,
+            shown,
             dir,
         }
     }

@@ -11,6 +11,9 @@ impl RunState {
     pub(super) fn apply_approval(&mut self, r: &Record, at: Ts) {
         let who = Who::of(r);
         match &r.event {
+            Event::ApprovalEscalated { step, to, .. } => {
+                self.step(step).escalated = Some((at, to.clone()));
+            }
             Event::ApprovalRequested {
                 step,
                 min,

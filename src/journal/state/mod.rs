@@ -29,7 +29,8 @@ use indexmap::IndexMap;
 pub use checks::{CheckKind, CheckRecord, Fired, GateRound, Point, TriggerHealth, VerdictCounts};
 pub use rollback::{RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState};
 pub use run::{
-    DeviationEntry, DeviationText, MilestoneEntry, MilestoneOrigin, NoteEntry, ReadinessEntry,
+    Deciding, DeviationEntry, DeviationText, MilestoneEntry, MilestoneOrigin, NoteEntry,
+    ReadinessEntry,
 };
 pub use step::{
     AttemptEntry, Decided, LAST_LINES, OutputTail, SkippedRollback, StepRecord, StepTiming, Vote,
@@ -131,6 +132,11 @@ pub struct RunState {
     pub last_finished: Option<RunFinished>,
     pub finished_at: Option<Stamped>,
     pub paused: Option<PauseReason>,
+    /// A Ctrl-C the driver has not acted on yet (no `decision` about it, no
+    /// end, no resume): its steps drain, then its operator decides.
+    pub interrupted: Option<Stamped>,
+    /// A question open at the driving terminal (`decision_pending`).
+    pub deciding: Option<Deciding>,
     /// The last pause's instructions (cleared by a resume).
     pub pause_hint: Option<String>,
     /// Steps: the plan's first, in runbook order, then any other the journal names.
@@ -306,6 +312,7 @@ impl RunState {
             | Event::ApprovalGranted { .. }
             | Event::ApprovalRejected { .. }
             | Event::ApprovalDecided { .. }
+            | Event::ApprovalEscalated { .. }
             | Event::ApprovalTimedOut { .. } => self.apply_approval(r, at),
             Event::GateStarted { .. }
             | Event::GateFinished { .. }

@@ -10,6 +10,18 @@ use crate::journal::snapshot::PlanSnapshot;
 use crate::journal::time::Ts;
 use crate::journal::who::Who;
 
+/// A question open at the driving terminal: the Ctrl-C menu (`interrupt`),
+/// a failed step (`on_failure`), a step in flight at a crash (`resume`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deciding {
+    pub step: Option<String>,
+    pub context: String,
+    pub choices: Vec<String>,
+    pub since: Stamped,
+    /// The process that asks: its operator answers.
+    pub who: Who,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NoteEntry {
     pub seq: u64,
@@ -128,7 +140,30 @@ impl RunState {
                 }
                 self.deviate(r.seq, at, &who, "paused", step.as_deref());
             }
-            Event::Interrupted { .. } => self.deviate(r.seq, at, &who, "ctrl-c", None),
+            Event::Interrupted { signal } => {
+                // During a rollback a first signal changes nothing: it goes on.
+                let rolling_back = self
+                    .rollback
+                    .as_ref()
+                    .is_some_and(|rb| rb.finished.is_none());
+                if signal == "SIGINT" && !rolling_back && self.interrupted.is_none() {
+                    self.interrupted = Some(Self::stamped(r, at));
+                }
+                self.deviate(r.seq, at, &who, "ctrl-c", None);
+            }
+            Event::DecisionPending {
+                step,
+                context,
+                choices,
+            } => {
+                self.deciding = Some(Deciding {
+                    step: step.clone(),
+                    context: context.clone(),
+                    choices: choices.clone(),
+                    since: Self::stamped(r, at),
+                    who,
+                });
+            }
             Event::Note { text } => self.notes.push(NoteEntry {
                 seq: r.seq,
                 at: Self::stamped(r, at),
@@ -140,38 +175,10 @@ impl RunState {
                 at: when,
                 step,
             } => self.marked(r, at, who, name, when.as_deref(), step.as_deref()),
-            Event::Readiness {
-                checklist,
-                ready,
-                overridden,
-                reason,
-                summary,
-            } => {
-                let (count, items) = waived_items(summary);
-                if count > 0 {
-                    let text = DeviationText::Waived {
-                        checklist: checklist.clone(),
-                        count,
-                        items,
-                    };
-                    self.deviate_with(r.seq, at, &who, "waiver", None, text);
-                }
-                if *overridden {
-                    let text = DeviationText::ReadinessOverride {
-                        checklist: checklist.clone(),
-                        reason: reason.clone(),
-                    };
-                    self.deviate_with(r.seq, at, &who, "readiness-override", None, text);
-                }
-                self.readiness.push(ReadinessEntry {
-                    at,
-                    checklist: checklist.clone(),
-                    ready: *ready,
-                    overridden: *overridden,
-                    reason: reason.clone(),
-                });
-            }
+            Event::Readiness { .. } => self.readiness_checked(r, at, &who),
             Event::RunFinished(f) => {
+                self.interrupted = None;
+                self.deciding = None;
                 self.finished = Some(f.clone());
                 self.last_finished = Some(f.clone());
                 self.finished_at = Some(Self::stamped(r, at));
@@ -183,6 +190,44 @@ impl RunState {
             }
             _ => {}
         }
+    }
+
+    /// A readiness check: its waivers and an override are deviations.
+    fn readiness_checked(&mut self, r: &Record, at: Ts, who: &Who) {
+        let Event::Readiness {
+            checklist,
+            ready,
+            overridden,
+            reason,
+            summary,
+        } = &r.event
+        else {
+            return;
+        };
+        let (ready, overridden) = (*ready, *overridden);
+        let (count, items) = waived_items(summary);
+        if count > 0 {
+            let text = DeviationText::Waived {
+                checklist: checklist.clone(),
+                count,
+                items,
+            };
+            self.deviate_with(r.seq, at, who, "waiver", None, text);
+        }
+        if overridden {
+            let text = DeviationText::ReadinessOverride {
+                checklist: checklist.clone(),
+                reason: reason.clone(),
+            };
+            self.deviate_with(r.seq, at, who, "readiness-override", None, text);
+        }
+        self.readiness.push(ReadinessEntry {
+            at,
+            checklist: checklist.clone(),
+            ready,
+            overridden,
+            reason: reason.clone(),
+        });
     }
 
     fn resumed(&mut self, r: &Record, at: Ts, who: &Who) {
@@ -212,6 +257,8 @@ impl RunState {
         }
         self.add_operator(who);
         self.finished = None;
+        self.interrupted = None;
+        self.deciding = None;
         self.paused = None;
         self.pause_hint = None;
         self.resumed_by.push(who.clone());

@@ -57,6 +57,8 @@ pub struct StepRecord {
     pub decided: Option<Decided>,
     /// The approval's `timeout` ran out (`approval_timed_out`).
     pub approval_timed_out: bool,
+    /// The current go/no-go was escalated (`approval_escalated`): when, to whom.
+    pub escalated: Option<(Ts, Vec<String>)>,
     pub manual_done: bool,
     pub manual_note: Option<String>,
     /// When the step was marked done (the `manual_done` record's time).
@@ -105,6 +107,7 @@ impl Default for StepRecord {
             votes: Vec::new(),
             decided: None,
             approval_timed_out: false,
+            escalated: None,
             manual_done: false,
             manual_note: None,
             manual_done_at: None,
@@ -284,6 +287,7 @@ impl StepRecord {
         self.rejected = false;
         self.votes.clear();
         self.decided = None;
+        self.escalated = None;
     }
 
     /// The operator said its rollback is not to run (`--skip-rollback`).

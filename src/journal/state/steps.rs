@@ -196,6 +196,11 @@ impl RunState {
         context: &str,
         reason: Option<&String>,
     ) {
+        // The question at the driver's terminal is answered.
+        self.deciding = None;
+        if context == "interrupt" {
+            self.interrupted = None;
+        }
         if context == ROLLBACK_CONTEXT {
             // After a failed rollback: `--skip-rollback STEP` (undone by
             // hand) or `--rollback` (its rollback runs again).

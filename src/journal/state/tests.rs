@@ -559,3 +559,56 @@ fn one_timeline_of_starts_and_completions_and_who_skipped_a_rollback() {
         ]
     );
 }
+
+#[test]
+fn a_ctrl_c_and_the_question_it_opens_last_until_answered() {
+    let interrupted = Event::Interrupted {
+        signal: "SIGINT".into(),
+    };
+    let pending = Event::DecisionPending {
+        step: None,
+        context: "interrupt".into(),
+        choices: vec!["continue".into(), "rollback".into(), "abort".into()],
+    };
+    let s = replay(vec![interrupted.clone(), pending.clone()]);
+    assert!(s.interrupted.is_some());
+    assert_eq!(s.deciding.as_ref().unwrap().choices.len(), 3);
+    let answered = replay(vec![
+        interrupted.clone(),
+        pending,
+        Event::Decision {
+            step: None,
+            choice: Choice::Continue,
+            context: "interrupt".into(),
+            reason: None,
+        },
+    ]);
+    assert!(answered.interrupted.is_none() && answered.deciding.is_none());
+    // During a rollback a first Ctrl-C changes nothing.
+    let rolling = replay(vec![
+        Event::RollbackStarted {
+            reason: RollbackReason::Operator,
+            steps: vec!["s".into()],
+            partial: vec![],
+        },
+        interrupted,
+    ]);
+    assert!(rolling.interrupted.is_none());
+}
+
+#[test]
+fn an_escalation_belongs_to_its_go_no_go() {
+    let s = replay(vec![
+        Event::ApprovalRequested {
+            step: "s".into(),
+            min: 1,
+            approvers: vec![],
+        },
+        Event::ApprovalEscalated {
+            step: "s".into(),
+            waited_ms: 600_000,
+            to: vec!["team:leads".into()],
+        },
+    ]);
+    assert_eq!(s.steps["s"].escalated.as_ref().unwrap().1, ["team:leads"]);
+}

@@ -138,6 +138,7 @@ fn step(state: &RunState, id: &str, rec: &StepRecord, end: Option<Ts>) -> StepRe
     };
     StepReport {
         id: id.to_string(),
+        owner: planned.and_then(|p| p.owner.clone()),
         kind: planned.map_or_else(|| "run".to_string(), |p| p.action.kind.clone()),
         needs: planned.map(|p| p.needs.clone()).unwrap_or_default(),
         planned_timeout_ms: planned

@@ -9,9 +9,10 @@ use indexmap::IndexMap;
 use super::validator::{Environment, Validator};
 use crate::diag::{Diagnostic, SourceFile, did_you_mean};
 use crate::runbook::model::{
-    EnvOverlay, NOTIFY_EVENTS, Notify, NotifyKind, Runbook, Step, Trigger,
+    EnvOverlay, NOTIFY_EVENTS, Notify, NotifyKind, PAGERDUTY_EVENTS, PAGERDUTY_URL, Runbook, Step,
+    Trigger,
 };
-use crate::runbook::raw::{RawMeta, RawRunbook};
+use crate::runbook::raw::{RawMeta, RawNotify, RawRunbook};
 
 /// Checks a raw runbook; the model is returned only if there were no errors.
 /// `dropped`: entries the loader removed after reporting them (see
@@ -105,7 +106,8 @@ impl Validator<'_> {
     fn notify(&mut self, raw: &RawRunbook) -> IndexMap<String, Notify> {
         let mut notify = IndexMap::new();
         for (name, n) in &raw.notify {
-            self.templates(&n.url);
+            let kind = n.kind.unwrap_or(NotifyKind::Generic);
+            let url = self.notify_target(name, n, kind);
             for e in &n.events {
                 if !NOTIFY_EVENTS.contains(&e.get().as_str()) {
                     let help = did_you_mean(e.get(), NOTIFY_EVENTS.iter().copied())
@@ -115,19 +117,73 @@ impl Validator<'_> {
                         e.span(),
                     )
                     .help = Some(help);
+                } else if kind == NotifyKind::Pagerduty
+                    && !PAGERDUTY_EVENTS.contains(&e.get().as_str())
+                {
+                    self.warning(
+                        format!("pagerduty `{name}` is never sent `{}`", e.get()),
+                        e.span(),
+                    )
+                    .help = Some(format!(
+                        "a pagerduty channel pages on {} only",
+                        PAGERDUTY_EVENTS.join(", ")
+                    ));
                 }
             }
             notify.insert(
                 name.clone(),
                 Notify {
                     name: name.clone(),
-                    kind: n.kind.unwrap_or(NotifyKind::Generic),
-                    url: n.url.get().clone(),
+                    kind,
+                    url,
+                    routing_key: n.routing_key.as_ref().map(|k| k.get().clone()),
                     events: n.events.iter().map(|e| e.get().clone()).collect(),
                 },
             );
         }
         notify
+    }
+
+    /// Where a channel sends: its `url` (a webhook's is required; a
+    /// `pagerduty` one defaults to the Events API) and, for `pagerduty`,
+    /// the required `routing_key`.
+    fn notify_target(&mut self, name: &str, n: &RawNotify, kind: NotifyKind) -> String {
+        for template in n.url.iter().chain(n.routing_key.iter()) {
+            self.templates(template);
+        }
+        // The table's header, for what it lacks (else where it points).
+        let table = format!("[notify.{name}]");
+        let header = self
+            .file
+            .text
+            .find(&table)
+            .map_or(0..0, |at| at..at + table.len());
+        match (kind, &n.routing_key) {
+            (NotifyKind::Pagerduty, None) => {
+                let span = header.clone();
+                self.error(format!("notify `{name}` (pagerduty) needs a `routing_key`"), span)
+                    .help = Some("the integration key of the PagerDuty service: routing_key = \"{{ secrets.pagerduty_key }}\"".into());
+            }
+            (NotifyKind::Generic | NotifyKind::Slack, Some(k)) => {
+                self.error(
+                    format!("notify `{name}`: `routing_key` is for `kind = \"pagerduty\"` only"),
+                    k.span(),
+                );
+            }
+            _ => {}
+        }
+        match (&n.url, kind) {
+            (Some(url), _) => url.get().clone(),
+            (None, NotifyKind::Pagerduty) => PAGERDUTY_URL.to_string(),
+            (None, _) => {
+                self.error(format!("notify `{name}` needs a `url`"), header)
+                    .help = Some(
+                    "the webhook's URL, usually from a secret: url = \"{{ secrets.webhook }}\""
+                        .into(),
+                );
+                String::new()
+            }
+        }
     }
 
     /// `requires`: each checklist exists, relative to the runbook's directory.
@@ -199,21 +255,47 @@ impl Validator<'_> {
         *declared.get()
     }
 
-    /// `[teams]`, and every `team:NAME` approver names one of them.
+    /// `[teams]`, and every `team:NAME` approver, escalation or owner names
+    /// one of them.
     fn teams(&mut self, raw: &RawRunbook) -> IndexMap<String, Vec<String>> {
+        let unknown = |who: &str| {
+            who.strip_prefix("team:")
+                .filter(|team| !raw.teams.contains_key(*team))
+                .map(str::to_string)
+        };
+        let help =
+            |team: &str| format!("list its members in `[teams]`: {team} = [\"alice\", \"bob\"]");
         for s in &raw.step {
+            if let Some(owner) = &s.owner
+                && let Some(team) = unknown(owner.get().trim())
+            {
+                self.warning(
+                    format!(
+                        "owner `{}` of step `{}` names unknown team `{team}`",
+                        owner.get(),
+                        s.id.get()
+                    ),
+                    owner.span(),
+                )
+                .help = Some(help(&team));
+            }
             let Some(a) = &s.approval else { continue };
             for who in &a.approvers {
-                if let Some(team) = who.get().strip_prefix("team:")
-                    && !raw.teams.contains_key(team)
-                {
+                if let Some(team) = unknown(who.get()) {
                     self.warning(
                         format!("approver `{}` names unknown team `{team}`; no one can approve through it", who.get()),
                         who.span(),
                     )
-                    .help = Some(format!(
-                        "list its members in `[teams]`: {team} = [\"alice\", \"bob\"]"
-                    ));
+                    .help = Some(help(&team));
+                }
+            }
+            for who in &a.escalate_to {
+                if let Some(team) = unknown(who.get()) {
+                    self.warning(
+                        format!("`escalate_to` entry `{}` names unknown team `{team}`; the escalation names no one through it", who.get()),
+                        who.span(),
+                    )
+                    .help = Some(help(&team));
                 }
             }
         }

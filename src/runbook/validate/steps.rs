@@ -135,15 +135,74 @@ impl Validator<'_> {
                 a.min.as_ref().expect("min > 1 was written").span(),
             );
         }
+        let timeout = self.duration(a.timeout.as_ref(), false);
+        let escalate_after = self.escalation(a, timeout);
         Some(Approval {
             min,
             approvers: a.approvers.iter().map(|p| p.get().clone()).collect(),
             no_self_approval: a.no_self_approval,
             reason: a.reason,
-            timeout: self.duration(a.timeout.as_ref(), false),
+            timeout,
             on_timeout: a.on_timeout.unwrap_or(OnTimeout::Pause),
             on_reject: a.on_reject.unwrap_or(OnReject::Rollback),
+            escalate_after,
+            escalate_to: a.escalate_to.iter().map(|p| p.get().clone()).collect(),
         })
+    }
+
+    /// `escalate_after` and `escalate_to` go together, and an escalation
+    /// after the approval's `timeout` would never come.
+    fn escalation(
+        &mut self,
+        a: &RawApproval,
+        timeout: Option<std::time::Duration>,
+    ) -> Option<std::time::Duration> {
+        let after = self.duration(a.escalate_after.as_ref(), false);
+        for who in &a.escalate_to {
+            self.templates(who);
+            if who.trim().is_empty() {
+                self.error("an `escalate_to` entry is empty", who.span());
+            }
+        }
+        match (&a.escalate_after, a.escalate_to.first()) {
+            (Some(e), None) => {
+                self.error("`escalate_after` needs `escalate_to`", e.span())
+                    .help =
+                    Some("name who the escalation calls in: escalate_to = [\"team:leads\"]".into());
+            }
+            (None, Some(first)) => {
+                self.error("`escalate_to` needs `escalate_after`", first.span())
+                    .help = Some("say when to escalate: escalate_after = \"10m\"".into());
+            }
+            _ => {}
+        }
+        if let (Some(after_d), Some(timeout), Some(e)) = (after, timeout, &a.escalate_after)
+            && after_d >= timeout
+        {
+            self.warning(
+                format!(
+                    "the escalation after {} comes no sooner than the approval's timeout ({}): it never happens",
+                    humantime::format_duration(after_d),
+                    humantime::format_duration(timeout)
+                ),
+                e.span(),
+            );
+        }
+        after
+    }
+
+    /// `owner = "alice"` or `"team:dba"`: not empty.
+    fn owner(&mut self, s: &RawStep) -> Option<String> {
+        let owner = s.owner.as_ref()?;
+        if owner.trim().is_empty() {
+            self.error(
+                format!("step `{}`: `owner` is empty", s.id.get()),
+                owner.span(),
+            )
+            .help = Some("a person (`alice`) or a team (`team:dba`), or leave it out".into());
+            return None;
+        }
+        Some(owner.get().trim().to_string())
     }
 
     pub(super) fn steps(
@@ -293,6 +352,7 @@ impl Validator<'_> {
         Some(Step {
             id: s.id.get().clone(),
             description: s.description.clone(),
+            owner: self.owner(s),
             needs,
             action,
             timeout,

@@ -7,3 +7,4 @@ pub mod model;
 pub mod prometheus;
 pub mod run;
 pub mod tools;
+pub mod vt;
