@@ -131,6 +131,7 @@ pub(crate) mod tests {
                 command: format!("echo {id}"),
             },
             timeout: None,
+            expected: None,
             grace: Duration::from_secs(1),
             retries: Retries {
                 attempts: 0,

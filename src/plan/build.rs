@@ -131,6 +131,10 @@ pub fn resolve(
             .map(String::as_str)
             .chain(runbook.notify.values().map(|n| n.url.as_str())),
     );
+    let schedule = overlay
+        .as_ref()
+        .and_then(|o| o.schedule.clone())
+        .unwrap_or_else(|| runbook.schedule.clone());
     let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         hash: String::new(),
@@ -140,6 +144,7 @@ pub fn resolve(
         production: overlay.map_or(runbook.production, |o| o.production),
         vars,
         waves,
+        schedule,
         runbook,
         masker,
         secret_env,

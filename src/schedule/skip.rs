@@ -72,9 +72,12 @@ mod tests {
     #[test]
     fn from_skips_everything_a_step_needs_transitively() {
         // a -> b -> d, a -> c, x alone
-        let (a, b, c, d, x) = (v(&[]), v(&["a"]), v(&["a"]), v(&["b", "c"]), v(&[]));
-        let nodes: Vec<(&str, &[String])> =
-            vec![("a", &a), ("b", &b), ("c", &c), ("d", &d), ("x", &x)];
+        let needs = [v(&[]), v(&["a"]), v(&["a"]), v(&["b", "c"]), v(&[])];
+        let nodes: Vec<(&str, &[String])> = ["a", "b", "c", "d", "x"]
+            .iter()
+            .zip(&needs)
+            .map(|(id, n)| (*id, n.as_slice()))
+            .collect();
         assert_eq!(ancestors(&nodes, "d"), ["a", "b", "c"]);
         assert_eq!(ancestors(&nodes, "b"), ["a"]);
         assert!(ancestors(&nodes, "a").is_empty());

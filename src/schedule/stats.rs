@@ -9,7 +9,7 @@ pub fn median(values: &[u64]) -> Option<u64> {
     match n {
         0 => None,
         _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some(v[n / 2 - 1] / 2 + v[n / 2] / 2 + (v[n / 2 - 1] % 2 + v[n / 2] % 2) / 2),
+        _ => Some(u64::midpoint(v[n / 2 - 1], v[n / 2])),
     }
 }
 

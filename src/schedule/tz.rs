@@ -415,9 +415,9 @@ impl Rule {
             } => {
                 let jan1 = days_from_civil(year, 1, 1);
                 let leap = month_days(year, 2) == 29;
-                let offset = if leap_counted {
-                    n
-                } else if leap && n >= 60 {
+                // `Jn` never counts February 29: from March on a leap
+                // year it is one day further than its number says.
+                let offset = if leap_counted || (leap && n >= 60) {
                     n
                 } else {
                     n - 1

@@ -391,6 +391,7 @@ pub(super) fn plan(runbook: Runbook) -> Plan {
         production: false,
         vars: IndexMap::new(),
         waves: Vec::new(),
+        schedule: crate::runbook::model::Schedule::default(),
         runbook,
         masker: crate::secrets::Masker::default(),
         secret_env: Vec::new(),
@@ -416,5 +417,6 @@ pub(super) fn runbook(steps: Vec<Step>, triggers: Vec<Trigger>) -> Runbook {
         teams: IndexMap::new(),
         triggers,
         steps,
+        schedule: crate::runbook::model::Schedule::default(),
     }
 }
