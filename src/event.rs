@@ -16,9 +16,11 @@ use serde_json::Value;
 pub mod float_serde;
 mod measurement;
 mod record;
+mod schedule;
 
 pub use measurement::{Measurement, Sample, Verdict};
 pub use record::{FORMAT_VERSION, Header, Record, person};
+pub use schedule::{PlannedSource, PlannedStep, SchedulePlanned};
 
 /// Everything that happens in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,6 +302,37 @@ pub enum Event {
         summary: Value,
     },
     RunFinished(RunFinished),
+    /// The schedule the run starts with (planned durations and their sources).
+    SchedulePlanned(Box<SchedulePlanned>),
+    /// The run waits until `at` (RFC 3339) before its first step; `by`:
+    /// `--at` or `[schedule] start`.
+    RunScheduled {
+        at: String,
+        by: String,
+    },
+    /// The scheduled start came after `waited_ms`: the first steps start.
+    StartReached {
+        waited_ms: u64,
+    },
+    /// Steps skipped before the start (`run --skip`, `--from STEP`), and why.
+    StepsSkipped {
+        steps: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        reason: String,
+    },
+    /// The run started although its window or a freeze refused it
+    /// (`--override-window`): why, and what it overrode.
+    WindowOverride {
+        reason: String,
+        refused: Vec<String>,
+    },
+    /// The projected end first fell past the change window's end.
+    OverrunProjected {
+        projected_end: String,
+        window_end: String,
+        over_ms: u64,
+    },
     /// A kind this binary does not know (written by a newer one).
     #[serde(skip)]
     Unknown {
@@ -388,6 +421,9 @@ pub struct RunStarted {
     pub set: Vec<String>,
     /// The whole resolved plan, masked: reports never need the runbook file.
     pub plan: Value,
+    /// A dress rehearsal (`run --rehearsal`): its step durations plan later runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rehearsal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -91,6 +91,13 @@ pub fn notification(record: &Record, run_ref: &str) -> Option<Notification> {
                 format!("run `{run}`: rollback FAILED for {}", failed.join(", "))
             },
         ),
+        Event::OverrunProjected { .. } => (
+            "overrun_projected",
+            format!(
+                "run `{run}`: {}",
+                super::schedule::record(&record.event, &record.who())?
+            ),
+        ),
         _ => return None,
     };
     Some(Notification { about, text })

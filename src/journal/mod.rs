@@ -4,6 +4,7 @@
 //! add notes safely) and holds the driving lock; `reader` reads tolerantly
 //! (torn last line, unknown kinds); `replay` folds records into run state.
 
+mod forecast;
 mod reader;
 mod runs;
 mod snapshot;
@@ -15,22 +16,25 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use forecast::{Rehearsals, StepPlan, forecast, rehearsals};
 pub use reader::{
     Folded, JournalRead, RecordStream, Tail, fold_from_text, fold_journal, parse_header,
     read_journal, stream_journal,
 };
 pub use runs::{Listed, list_runs};
 pub use snapshot::{
-    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, GateSnapshot, PlanSnapshot, RunbookSnapshot,
-    SecretSnapshot, StepSnapshot, TriggerSnapshot,
+    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, FreezeSnapshot, GateSnapshot, PlanSnapshot,
+    RunbookSnapshot, ScheduleSnapshot, SecretSnapshot, StepSnapshot, TriggerSnapshot,
+    WindowSnapshot,
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
 pub use state::{
     AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, DeviationEntry, DeviationText,
-    Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry, MilestoneOrigin,
-    NoteEntry, OpenProcess, OutputTail, Point, ROLLBACK_CONTEXT, ReadinessEntry, RollbackProgress,
-    RollbackRun, RollbackRunAttempt, RollbackRunState, RunState, SKIPPED_WHY, SkippedRollback,
-    Stamped, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
+    Entry, Eta, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry, MilestoneOrigin,
+    NoteEntry, OpenProcess, OutputTail, OverrideEntry, OverrunEntry, Point, ROLLBACK_CONTEXT,
+    ReadinessEntry, RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState, RunState,
+    SKIPPED_WHY, ScheduleState, Scheduled, SkipEntry, SkippedRollback, Stamped, StepEta,
+    StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
 };
 pub use time::Ts;
 pub use who::{Who, person};
