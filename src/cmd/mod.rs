@@ -4,6 +4,7 @@ pub mod approve;
 pub mod attest;
 pub mod check;
 pub mod done;
+pub(crate) mod forecast;
 pub mod gate;
 pub mod mark;
 pub mod note;

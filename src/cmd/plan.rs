@@ -10,7 +10,11 @@ use crate::runbook::model::{Action, Check, Gate, Step};
 
 pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
     let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
-    let json = serde_json::to_string_pretty(&plan.to_masked_json()).expect("json");
+    let forecast = super::forecast::forecast(&plan, None, &[]);
+    let mut value = plan.to_masked_json();
+    // Outside the hashed plan: it changes with every rehearsal.
+    value["forecast"] = serde_json::to_value(&forecast).expect("json");
+    let json = serde_json::to_string_pretty(&value).expect("json");
     if let Some(path) = &args.output {
         std::fs::write(path, format!("{json}\n"))
             .map_err(|e| Error::io("write", path.display(), e))?;
@@ -18,7 +22,11 @@ pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
     }
     match args.format {
         TextOrJson::Json => println!("{json}"),
-        TextOrJson::Text => print!("{}", crate::text::visible(&render_text(&plan))),
+        TextOrJson::Text => print!(
+            "{}{}",
+            crate::text::visible(&render_text(&plan)),
+            crate::text::visible(&plan.masker.mask(&super::forecast::text(&plan, &forecast)))
+        ),
     }
     Ok(ExitCode::from(exit::OK))
 }

@@ -27,7 +27,13 @@ fn run_and_steps(record: &Record) -> Option<String> {
                 .as_ref()
                 .map(|e| format!(" in env `{e}`"))
                 .unwrap_or_default(),
-            if s.dry_run { " as a DRY RUN" } else { "" },
+            if s.dry_run {
+                " as a DRY RUN"
+            } else if s.rehearsal {
+                " as a dress REHEARSAL"
+            } else {
+                ""
+            },
             record.who(),
             s.plan_hash.get(..12).unwrap_or(&s.plan_hash)
         ),

@@ -41,7 +41,13 @@ pub fn timeline(entry: &Entry) -> Option<Line> {
                     .as_ref()
                     .map(|e| format!(", env `{e}`"))
                     .unwrap_or_default(),
-                if s.dry_run { " (dry run)" } else { "" }
+                if s.dry_run {
+                    " (dry run)"
+                } else if s.rehearsal {
+                    " (rehearsal)"
+                } else {
+                    ""
+                }
             ),
         ),
         Event::RunResumed { .. } => line("run_resumed", "run resumed".into()),

@@ -36,6 +36,7 @@ mod sink;
 mod step;
 #[cfg(test)]
 mod tests;
+mod timing;
 mod watch;
 
 pub use execute::{Edges, EngineError, Options, ResumeInput, Start, execute};
@@ -43,3 +44,4 @@ pub use operator::{Absent, Answers, Operator, Prompt};
 pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
 pub use resume_rules::{ResumeError, ResumeOptions};
 pub use sink::EventSink;
+pub use timing::{Scheduling, Skips};

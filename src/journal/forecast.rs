@@ -71,6 +71,8 @@ pub struct StepPlan<'a> {
     pub id: &'a str,
     pub needs: &'a [String],
     pub expected: Option<Duration>,
+    /// Skipped before the start (`--skip`, `--from`): it takes no time.
+    pub skipped: bool,
 }
 
 /// The planned schedule of `steps` (runbook order) with at most
@@ -87,6 +89,7 @@ pub fn forecast(
         let runs = rehearsals.steps.get(s.id).map_or(&[][..], Vec::as_slice);
         let rehearsal_median_ms = median(runs);
         let (planned_ms, source) = match (s.expected, rehearsal_median_ms) {
+            _ if s.skipped => (None, PlannedSource::None),
             (Some(d), _) => (Some(d.as_millis() as u64), PlannedSource::Expected),
             (None, Some(m)) => (Some(m), PlannedSource::Rehearsal),
             (None, None) => (None, PlannedSource::None),
@@ -141,16 +144,19 @@ mod tests {
                 id: "a",
                 needs: &none,
                 expected: Some(Duration::from_mins(1)),
+                skipped: false,
             },
             StepPlan {
                 id: "b",
                 needs: &a,
                 expected: None,
+                skipped: false,
             },
             StepPlan {
                 id: "c",
                 needs: &a,
                 expected: None,
+                skipped: false,
             },
         ];
         let mut rehearsals = Rehearsals::default();

@@ -15,6 +15,6 @@ pub mod window;
 
 pub use project::{Known, Node, Projection, Slot, project};
 pub use stats::median;
-pub use time::{TimeError, format_at, format_utc, parse_clock, parse_rfc3339};
+pub use time::{AtError, TimeError, format_at, format_utc, parse_clock, parse_rfc3339, start_at};
 pub use tz::{Zone, ZoneError};
 pub use window::{Period, Refusal, check};

@@ -227,6 +227,53 @@ pub fn parse_clock(text: &str) -> Option<(u32, u32, u32)> {
     (n[0] < 24 && n[1] < 60 && second < 60).then_some((n[0], n[1], second))
 }
 
+/// Why a start time (`run --at`) cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AtError {
+    /// A date and time without its offset.
+    NoOffset,
+    /// Neither RFC 3339 nor `HH:MM`.
+    NotATime,
+    /// It is `ago_ms` in the past.
+    Past { ago_ms: u64 },
+}
+
+/// When `text` says to start, seen at `now`: an RFC 3339 time with its
+/// offset (not in the past), or a wall-clock `HH:MM[:SS]` in `zone`, the
+/// next one to come (tomorrow's when today's has passed, as `at(1)` reads it).
+pub fn start_at(text: &str, now: i64, zone: &super::Zone) -> Result<i64, AtError> {
+    if let Some((h, m, s)) = parse_clock(text) {
+        let (offset, _) = zone.offset_at(now);
+        let today = Civil::at(now, offset);
+        let mut day = days_from_civil(today.year, today.month, today.day);
+        loop {
+            let (year, month, d) = civil_from_days(day);
+            let local = Civil {
+                year,
+                month,
+                day: d,
+                hour: h,
+                minute: m,
+                second: s,
+                ms: 0,
+            };
+            let at = zone.to_utc(&local);
+            if at > now {
+                return Ok(at);
+            }
+            day += 1;
+        }
+    }
+    match parse_rfc3339(text) {
+        Ok(at) if at <= now => Err(AtError::Past {
+            ago_ms: u64::try_from(now - at).unwrap_or(0),
+        }),
+        Ok(at) => Ok(at),
+        Err(TimeError::NoOffset) => Err(AtError::NoOffset),
+        Err(TimeError::Invalid) => Err(AtError::NotATime),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +327,34 @@ mod tests {
         assert_eq!(format_at(T, 3600, false), "2026-12-12T23:00:00+01:00");
         assert_eq!(format_at(T, -19_800, true), "2026-12-12T16:30:00.000-05:30");
         assert_eq!(format_utc(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn start_times_are_the_next_wall_clock_time_or_a_future_instant() {
+        let utc = crate::schedule::Zone::utc();
+        let now = T - 3_600_000; // 21:00
+        assert_eq!(start_at("22:00", now, &utc), Ok(T));
+        // 20:30 has passed today: tomorrow's.
+        assert_eq!(start_at("20:30", now, &utc), Ok(T - 5_400_000 + DAY_MS));
+        assert_eq!(
+            start_at("21:00", now, &utc),
+            Ok(now + DAY_MS),
+            "now is not ahead"
+        );
+        assert_eq!(start_at("2026-12-12T22:00:00Z", now, &utc), Ok(T));
+        assert_eq!(
+            start_at("2026-12-12T20:00:00Z", now, &utc),
+            Err(AtError::Past { ago_ms: 3_600_000 })
+        );
+        assert_eq!(
+            start_at("2026-12-12T22:00", now, &utc),
+            Err(AtError::NoOffset)
+        );
+        assert_eq!(start_at("soon", now, &utc), Err(AtError::NotATime));
+        if let Ok(berlin) = crate::schedule::Zone::named("Europe/Berlin") {
+            // 22:00 in Berlin (CET, +01:00) is 21:00 UTC.
+            assert_eq!(start_at("22:00", now - 1, &berlin), Ok(T - 3_600_000));
+        }
     }
 
     #[test]

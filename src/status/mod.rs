@@ -5,10 +5,12 @@
 
 mod build;
 mod render;
+mod schedule;
 #[cfg(test)]
 mod tests;
 mod view;
 
+pub use schedule::{EtaView, OverrideView, ScheduleView, SkippedView, StepEtaView};
 pub use view::{
     ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState, StatusView,
     StepRollbackView, StepView, TriggerHealth, TriggerView, Vote,

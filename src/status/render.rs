@@ -15,7 +15,8 @@ impl StatusView {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         self.write_headline(&mut out);
-        write_steps(&mut out, &self.steps);
+        self.write_schedule(&mut out);
+        self.write_steps(&mut out);
         write_gates(&mut out, &self.gates);
         write_triggers(&mut out, &self.triggers);
         write_approvals(&mut out, &self.approvals);
@@ -51,6 +52,8 @@ impl StatusView {
                 self.state.to_uppercase()
             },
             match (self.paused_for_ms, self.duration_ms) {
+                // Waiting for its start: the lines below say when.
+                _ if self.state == "scheduled" => String::new(),
                 (Some(p), Some(d)) => format!(
                     " for {} (it paused {} after it started)",
                     duration::short(p),
@@ -70,15 +73,28 @@ impl StatusView {
     }
 }
 
-fn write_steps(out: &mut String, steps: &[StepView]) {
+impl StatusView {
+    fn write_steps(&self, out: &mut String) {
+        write_steps(out, &self.steps, |id| self.step_against_plan(id));
+    }
+}
+
+fn write_steps(
+    out: &mut String,
+    steps: &[StepView],
+    against_plan: impl Fn(&str) -> Option<String>,
+) {
     out.push_str("\nsteps\n");
     for s in steps {
         let _ = writeln!(
             out,
-            "  {:<24} {:<18} {:>8}{}{}{}",
+            "  {:<24} {:<18} {:>8}{}{}{}{}",
             s.id,
             s.state.label(),
             s.duration_ms.map(duration::short).unwrap_or_default(),
+            against_plan(&s.id)
+                .map(|p| format!("  ({p})"))
+                .unwrap_or_default(),
             if s.attempts > 1 {
                 format!("  attempt {}", s.attempts)
             } else {

@@ -42,6 +42,10 @@ pub struct StatusView {
     pub milestones: Vec<MilestoneView>,
     /// The last pause's instructions, while paused.
     pub paused_hint: Option<String>,
+    /// The run against its schedule (a start waited for, the ETA, the
+    /// window, skips); absent for a run without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<super::ScheduleView>,
 }
 
 impl StatusView {
@@ -78,6 +82,9 @@ pub struct StepView {
     pub started_at: Option<String>,
     /// Until it ended, or until the last record for a step still going.
     pub duration_ms: Option<u64>,
+    /// How long it is planned to take (absent without a plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_ms: Option<u64>,
     /// Its rollback, once started; `None` if it was not rolled back.
     pub rollback: Option<StepRollbackView>,
     /// What an operator should know about it (`output_abandoned`: a

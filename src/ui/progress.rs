@@ -14,9 +14,9 @@ pub struct ProgressReporter {
 impl ProgressReporter {
     pub fn new(total_steps: usize) -> Self {
         let bar = ProgressBar::new(total_steps as u64);
-        if let Ok(style) =
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos}/{len} steps  {msg}")
-        {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {pos}/{len} steps  {msg}{prefix}",
+        ) {
             bar.set_style(style);
         }
         bar.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -63,5 +63,18 @@ impl EventSink for ProgressReporter {
 
     fn finish(&mut self) {
         self.bar.finish_and_clear();
+    }
+
+    fn waiting(&mut self, at: crate::journal::Ts, left_ms: u64) {
+        self.bar.set_message(format!(
+            "scheduled: starts in {} (at {})",
+            crate::text::duration::short(left_ms),
+            crate::describe::schedule::time(at)
+        ));
+    }
+
+    fn schedule(&mut self, eta: &crate::journal::Eta) {
+        self.bar
+            .set_prefix(format!("  | {}", crate::describe::schedule::eta(eta)));
     }
 }

@@ -143,6 +143,8 @@ pub(super) struct Run {
     pub(super) wait: bool,
     resume: Option<ResumeOptions>,
     dir: Option<PathBuf>,
+    /// What the schedule asks of a new run.
+    pub(super) scheduling: crate::engine::Scheduling,
 }
 
 /// What a run left: its outcome, the journal, and the notices shown.
@@ -164,6 +166,7 @@ impl Run {
             wait: false,
             resume: None,
             dir: None,
+            scheduling: crate::engine::Scheduling::default(),
         }
     }
 
@@ -219,6 +222,7 @@ impl Run {
             runbook_dir: dir.path().to_path_buf(),
             run_ref: "t".into(),
             start,
+            scheduling: self.scheduling,
         };
         let edges = Edges {
             sink: Box::new(sink_with_tx),
