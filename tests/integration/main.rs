@@ -36,6 +36,7 @@ mod plan;
 mod probes;
 mod report;
 mod rollback_views;
+mod schedule;
 mod secrets;
 mod signals;
 mod signals_cli;

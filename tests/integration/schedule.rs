@@ -1,0 +1,349 @@
+//! The schedule (issue 13): `run --at` waits and shows SCHEDULED, a cancel
+//! or a crash while waiting, the change window and freezes refusing a run
+//! and `--override-window`, `--skip`/`--from`, rehearsals planning later
+//! runs, the ETA in `status --format json`, a dry run's real durations.
+
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+use crate::support::cutover::Cutover;
+use crate::support::journal::{journal, of_type, outcome, state_record};
+use crate::support::run::{
+    bin, cutover_at, kill9, signal, wait_exit, wait_for_file, wait_for_type,
+};
+
+const NOW: &str = "2026-12-12T22:00:00Z";
+
+/// Three steps in a chain with planned durations, a window and a freeze.
+const RUNBOOK: &str = r#"
+[runbook]
+name = "sched"
+
+[schedule]
+window = { start = "2026-12-12T21:50:00Z", end = "2026-12-12T23:00:00Z" }
+freeze = [{ start = "2026-12-12T21:00:00Z", end = "2026-12-12T21:30:00Z", reason = "payroll batch" }]
+
+[[step]]
+id = "a"
+expected = "10m"
+dry_run = "run"
+run = "echo a >> effects"
+
+[[step]]
+id = "b"
+needs = ["a"]
+expected = "20m"
+dry_run = "run"
+run = "echo b >> effects; touch b-started; while [ ! -e release ]; do sleep 0.05; done"
+
+[[step]]
+id = "c"
+needs = ["b"]
+dry_run = "run"
+run = "echo c >> effects"
+"#;
+
+/// `cutover ARGS` in the background with the clock pinned at `now`.
+fn spawn_at(c: &Cutover, now: &str, args: &[&str]) -> Child {
+    bin(c)
+        .env("CUTOVER_NOW", now)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cutover")
+}
+
+/// `cutover status r --format json` with the clock pinned at `now`.
+fn status_json(c: &Cutover, now: &str) -> Value {
+    let out = bin(c)
+        .env("CUTOVER_NOW", now)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .expect("status");
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("status json")
+}
+
+fn status_text(c: &Cutover, now: &str) -> String {
+    let out = bin(c)
+        .env("CUTOVER_NOW", now)
+        .args(["status", "r"])
+        .output()
+        .expect("status");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A runbook whose `b` does not wait for a `release` file.
+fn quick_runbook() -> String {
+    RUNBOOK.replace(
+        "; touch b-started; while [ ! -e release ]; do sleep 0.05; done",
+        "",
+    )
+}
+
+fn ts_of(record: &Value) -> String {
+    record["ts"].as_str().expect("ts").to_string()
+}
+
+#[test]
+fn run_at_waits_for_its_start_and_status_shows_it_scheduled() {
+    let c = Cutover::new().runbook(&quick_runbook());
+    let run = spawn_at(
+        &c,
+        NOW,
+        &[
+            "run",
+            "runbook.toml",
+            "--run-id",
+            "r",
+            "--yes",
+            "--no-progress",
+            "--at",
+            "2026-12-12T22:00:02Z",
+        ],
+    );
+    wait_for_type(&c, "run_scheduled");
+    let status = status_json(&c, NOW);
+    assert_eq!(status["state"], "scheduled", "{status}");
+    assert_eq!(status["schedule"]["waiting"], true, "{status}");
+    let text = status_text(&c, NOW);
+    assert!(text.contains("SCHEDULED"), "{text}");
+    assert!(text.contains("2026-12-12T22:00:02"), "{text}");
+    assert!(!c.path("effects").exists(), "no step runs before its start");
+
+    let (code, stderr) = wait_exit(run, Duration::from_secs(30));
+    assert_eq!(code, 0, "{stderr}");
+    let records = journal(&c, "r");
+    let scheduled = of_type(&records, "run_scheduled");
+    assert_eq!(scheduled[0]["data"]["at"], "2026-12-12T22:00:02Z");
+    assert_eq!(scheduled[0]["data"]["by"], "--at");
+    let reached = of_type(&records, "start_reached");
+    assert_eq!(reached.len(), 1);
+    assert!(reached[0]["data"]["waited_ms"].as_u64().unwrap() >= 1_900);
+    let first = ts_of(state_record(&records, "a", "running"));
+    assert!(
+        first.as_str() >= "2026-12-12T22:00:02",
+        "the first step starts no earlier than `--at`: {first}"
+    );
+    assert_eq!(outcome(&records), "completed");
+}
+
+#[test]
+fn a_cancelled_wait_runs_nothing_and_a_crashed_wait_resumes_waiting() {
+    let args = [
+        "run",
+        "runbook.toml",
+        "--run-id",
+        "r",
+        "--yes",
+        "--no-progress",
+        "--at",
+        "2026-12-12T22:00:02Z",
+    ];
+    // Ctrl-C while waiting: the run ends, nothing ran.
+    let c = Cutover::new().runbook(&quick_runbook());
+    let run = spawn_at(&c, NOW, &args);
+    wait_for_type(&c, "run_scheduled");
+    signal(&run, Signal::SIGINT);
+    let (code, stderr) = wait_exit(run, Duration::from_secs(20));
+    assert_ne!(code, 0, "{stderr}");
+    let records = journal(&c, "r");
+    assert_eq!(outcome(&records), "aborted", "{stderr}");
+    assert!(of_type(&records, "step_state").is_empty());
+    assert!(!c.path("effects").exists());
+
+    // `kill -9` while waiting: `resume` waits for the start again.
+    let c = Cutover::new().runbook(&quick_runbook());
+    let mut run = spawn_at(&c, NOW, &args);
+    wait_for_type(&c, "run_scheduled");
+    kill9(&mut run);
+    let stderr = cutover_at(&c, "2026-12-12T22:00:01Z", &["resume", "r", "--yes"], 0);
+    assert!(stderr.contains("waiting for it again"), "{stderr}");
+    let records = journal(&c, "r");
+    let first = ts_of(state_record(&records, "a", "running"));
+    assert!(first.as_str() >= "2026-12-12T22:00:02", "{first}");
+    assert_eq!(outcome(&records), "completed");
+}
+
+#[test]
+fn a_freeze_or_an_overrun_refuses_a_run_and_an_override_is_journaled() {
+    let c = Cutover::new().runbook(&quick_runbook());
+    let run = [
+        "run",
+        "runbook.toml",
+        "--run-id",
+        "r",
+        "--yes",
+        "--no-progress",
+    ];
+    let stderr = cutover_at(&c, "2026-12-12T21:10:00Z", &run, 1);
+    assert!(stderr.contains("freeze period"), "{stderr}");
+    assert!(stderr.contains("payroll batch"), "{stderr}");
+    assert!(stderr.contains("--override-window"), "{stderr}");
+    assert!(
+        !c.path(".cutover/runs/r").exists(),
+        "a refused run leaves nothing"
+    );
+
+    // 30 m planned from 22:45 ends past the window's end (23:00).
+    let stderr = cutover_at(&c, "2026-12-12T22:45:00Z", &run, 1);
+    assert!(stderr.contains("past the change window's end"), "{stderr}");
+
+    let mut with = run.to_vec();
+    with.extend(["--override-window", "--reason", "INC-42: ledger must move"]);
+    let stderr = cutover_at(&c, "2026-12-12T22:45:00Z", &with, 0);
+    assert!(stderr.contains("starting although"), "{stderr}");
+    let records = journal(&c, "r");
+    let over = of_type(&records, "window_override");
+    assert_eq!(over.len(), 1);
+    assert_eq!(over[0]["data"]["reason"], "INC-42: ledger must move");
+    assert!(
+        over[0]["data"]["refused"][0]
+            .as_str()
+            .unwrap()
+            .contains("past the change window's end")
+    );
+    assert_eq!(outcome(&records), "completed");
+}
+
+#[test]
+fn skip_and_from_are_journaled_shown_and_refused_when_they_break_a_need() {
+    let c = Cutover::new().runbook(&quick_runbook());
+    let base = [
+        "run",
+        "runbook.toml",
+        "--run-id",
+        "r",
+        "--yes",
+        "--no-progress",
+    ];
+    let mut skip_a = base.to_vec();
+    skip_a.extend(["--skip", "a", "--reason", "done by hand"]);
+    let stderr = cutover_at(&c, NOW, &skip_a, 1);
+    assert!(
+        stderr.contains("skipping `a` leaves `b` without it"),
+        "{stderr}"
+    );
+    assert!(!c.path(".cutover/runs/r").exists());
+
+    let mut no_reason = base.to_vec();
+    no_reason.extend(["--skip", "a"]);
+    let stderr = cutover_at(&c, NOW, &no_reason, 1);
+    assert!(stderr.contains("--reason"), "{stderr}");
+
+    let mut from_c = base.to_vec();
+    from_c.extend(["--from", "c", "--reason", "a and b ran yesterday"]);
+    cutover_at(&c, NOW, &from_c, 0);
+    let records = journal(&c, "r");
+    let skipped = of_type(&records, "steps_skipped");
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["data"]["steps"], serde_json::json!(["a", "b"]));
+    assert_eq!(skipped[0]["data"]["from"], "c");
+    assert_eq!(skipped[0]["data"]["reason"], "a and b ran yesterday");
+    assert!(skipped[0]["actor"].as_str().is_some());
+    assert_eq!(std::fs::read_to_string(c.path("effects")).unwrap(), "c\n");
+    let status = status_json(&c, NOW);
+    let states: Vec<(&str, &str)> = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap(), s["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [("a", "skipped"), ("b", "skipped"), ("c", "done")],
+        "{status}"
+    );
+    let text = status_text(&c, NOW);
+    assert!(text.contains("skipped before the start"), "{text}");
+}
+
+#[test]
+fn eta_is_in_status_json_while_a_step_runs() {
+    let c = Cutover::new().runbook(RUNBOOK);
+    let run = spawn_at(
+        &c,
+        NOW,
+        &[
+            "run",
+            "runbook.toml",
+            "--run-id",
+            "r",
+            "--yes",
+            "--no-progress",
+        ],
+    );
+    wait_for_file(&c, "b-started");
+    let status = status_json(&c, "2026-12-12T22:05:00Z");
+    let schedule = &status["schedule"];
+    assert_eq!(schedule["planned_total_ms"], 1_800_000, "{status}");
+    assert_eq!(schedule["window_end"], "2026-12-12T23:00:00Z", "{status}");
+    let eta = &schedule["eta"];
+    assert!(eta["projected_end"].as_str().is_some(), "{status}");
+    assert_eq!(eta["steps"][0]["step"], "b", "{status}");
+    assert_eq!(eta["steps"][0]["planned_ms"], 1_200_000, "{status}");
+    let b = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "b")
+        .unwrap();
+    assert_eq!(b["planned_ms"], 1_200_000);
+    std::fs::write(c.path("release"), "").unwrap();
+    let (code, stderr) = wait_exit(run, Duration::from_secs(30));
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn rehearsals_plan_later_runs_where_a_step_has_no_expected() {
+    let c = Cutover::new().runbook(&quick_runbook().replace(
+        "run = \"echo c >> effects\"",
+        "run = \"echo c >> effects; sleep 0.3\"",
+    ));
+    for id in ["r1", "r2"] {
+        cutover_at(
+            &c,
+            NOW,
+            &[
+                "run",
+                "runbook.toml",
+                "--run-id",
+                id,
+                "--yes",
+                "--no-progress",
+                "--rehearsal",
+            ],
+            0,
+        );
+        let records = journal(&c, id);
+        assert_eq!(
+            of_type(&records, "run_started")[0]["data"]["rehearsal"],
+            true
+        );
+    }
+    let out = bin(&c)
+        .args(["plan", "runbook.toml", "--format", "json"])
+        .output()
+        .expect("plan");
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    let steps = plan["forecast"]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["source"], "expected");
+    assert_eq!(steps[0]["planned_ms"], 600_000);
+    assert_eq!(steps[2]["source"], "rehearsal", "{plan}");
+    assert_eq!(steps[2]["rehearsals"], 2);
+    assert!(steps[2]["planned_ms"].as_u64().unwrap() >= 300, "{plan}");
+    let text = String::from_utf8_lossy(
+        &bin(&c)
+            .args(["plan", "runbook.toml"])
+            .output()
+            .expect("plan")
+            .stdout,
+    )
+    .into_owned();
+    assert!(text.contains("median of 2 rehearsals"), "{text}");
+    assert!(text.contains("+0:30:00"), "{text}");
+}
