@@ -347,3 +347,78 @@ fn rehearsals_plan_later_runs_where_a_step_has_no_expected() {
     assert!(text.contains("median of 2 rehearsals"), "{text}");
     assert!(text.contains("+0:30:00"), "{text}");
 }
+
+#[test]
+fn a_step_running_late_journals_the_projected_overrun_once() {
+    // Planned: 2 s, well inside a window ending 22:00:04; `b` runs late.
+    let c = Cutover::new().runbook(
+        &RUNBOOK
+            .replace("2026-12-12T23:00:00Z", "2026-12-12T22:00:04Z")
+            .replace("expected = \"10m\"", "expected = \"1s\"")
+            .replace("expected = \"20m\"", "expected = \"1s\""),
+    );
+    let run = spawn_at(
+        &c,
+        NOW,
+        &[
+            "run",
+            "runbook.toml",
+            "--run-id",
+            "r",
+            "--yes",
+            "--no-progress",
+        ],
+    );
+    wait_for_type(&c, "overrun_projected");
+    let status = status_json(&c, "2026-12-12T22:00:05Z");
+    assert!(
+        status["schedule"]["overrun_projected_at"]
+            .as_str()
+            .is_some(),
+        "{status}"
+    );
+    std::fs::write(c.path("release"), "").unwrap();
+    let (code, stderr) = wait_exit(run, Duration::from_secs(30));
+    assert_eq!(code, 0, "{stderr}");
+    let records = journal(&c, "r");
+    let over = of_type(&records, "overrun_projected");
+    assert_eq!(over.len(), 1, "journaled once");
+    assert_eq!(over[0]["data"]["window_end"], "2026-12-12T22:00:04Z");
+    assert!(over[0]["data"]["over_ms"].as_u64().unwrap() > 0);
+    assert!(
+        over[0]["data"]["projected_end"].as_str().unwrap() > "2026-12-12T22:00:04",
+        "{}",
+        over[0]
+    );
+}
+
+#[test]
+fn a_dry_run_records_what_it_spent_and_is_no_rehearsal() {
+    let c = Cutover::new()
+        .runbook(&quick_runbook().replace("run = \"echo a >> effects\"", "run = \"sleep 0.5\""));
+    cutover_at(
+        &c,
+        NOW,
+        &[
+            "run",
+            "runbook.toml",
+            "--run-id",
+            "r",
+            "--yes",
+            "--no-progress",
+            "--dry-run",
+        ],
+        0,
+    );
+    let status = status_json(&c, NOW);
+    let a = &status["steps"][0];
+    assert_eq!(a["state"], "ran_read_only", "{status}");
+    assert!(a["duration_ms"].as_u64().unwrap() >= 500, "{status}");
+    let out = bin(&c)
+        .args(["plan", "runbook.toml", "--format", "json"])
+        .output()
+        .expect("plan");
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
+    assert_eq!(plan["forecast"]["steps"][2]["source"], "none", "{plan}");
+    assert_eq!(plan["forecast"]["steps"][2]["rehearsals"], 0, "{plan}");
+}
