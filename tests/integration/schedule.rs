@@ -422,3 +422,71 @@ fn a_dry_run_records_what_it_spent_and_is_no_rehearsal() {
     assert_eq!(plan["forecast"]["steps"][2]["source"], "none", "{plan}");
     assert_eq!(plan["forecast"]["steps"][2]["rehearsals"], 0, "{plan}");
 }
+
+#[test]
+fn in_production_an_override_waits_for_a_window_override_go_no_go() {
+    let c = Cutover::new().runbook(&quick_runbook().replace(
+        "name = \"sched\"",
+        "name = \"sched\"\nproduction = true\ndeclared_identities = true",
+    ));
+    let run = [
+        "run",
+        "runbook.toml",
+        "--run-id",
+        "r",
+        "--as",
+        "alice",
+        "--override-window",
+        "--reason",
+        "INC-42",
+    ];
+    // 21:10 is in the freeze: the run waits for its go/no-go, nothing ran.
+    let stderr = cutover_at(&c, "2026-12-12T21:10:00Z", &run, 4);
+    assert!(stderr.contains("window-override"), "{stderr}");
+    assert!(!c.path("effects").exists());
+    let records = journal(&c, "r");
+    assert_eq!(of_type(&records, "window_override").len(), 1);
+    assert_eq!(
+        of_type(&records, "approval_requested")[0]["data"]["step"],
+        "window-override"
+    );
+    // The driver may not approve it; someone else may.
+    cutover_at(
+        &c,
+        "2026-12-12T21:11:00Z",
+        &[
+            "approve",
+            "r",
+            "window-override",
+            "--reason",
+            "ok",
+            "--as",
+            "alice",
+        ],
+        1,
+    );
+    cutover_at(
+        &c,
+        "2026-12-12T21:11:00Z",
+        &[
+            "approve",
+            "r",
+            "window-override",
+            "--reason",
+            "ok",
+            "--as",
+            "bob",
+        ],
+        0,
+    );
+    cutover_at(
+        &c,
+        "2026-12-12T21:12:00Z",
+        &["resume", "r", "--as", "alice"],
+        0,
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "a\nb\nc\n"
+    );
+}
