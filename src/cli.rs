@@ -444,4 +444,8 @@ pub struct ReportArgs {
     /// Program KPIs over every run in this directory.
     #[arg(long, value_name = "RUNS_DIR")]
     pub summary: Option<PathBuf>,
+    /// Compare each run with OTHER_RUN (e.g. live with its last rehearsal):
+    /// step by step durations and outcomes, deviations, a summary line.
+    #[arg(long, value_name = "OTHER_RUN", conflicts_with = "summary")]
+    pub compare: Option<String>,
 }

@@ -9,12 +9,14 @@
 pub mod analysis;
 pub(crate) mod build;
 pub mod chart;
+pub mod compare;
 pub mod escape;
 pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod model;
 pub mod read;
+pub mod schedule;
 pub mod summary;
 pub mod time;
 pub mod view;

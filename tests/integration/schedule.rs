@@ -490,3 +490,119 @@ fn in_production_an_override_waits_for_a_window_override_go_no_go() {
         "a\nb\nc\n"
     );
 }
+
+/// `cutover ARGS` to its end, which must succeed; returns stdout.
+fn stdout_of(c: &Cutover, args: &[&str]) -> String {
+    let out = bin(c).args(args).output().expect("run cutover");
+    assert!(out.status.success(), "cutover {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn two_rehearsals_then_a_live_run_report_the_plan_the_slip_and_the_comparison() {
+    let c = Cutover::new().runbook(&quick_runbook().replace(
+        "run = \"echo c >> effects\"",
+        "run = \"echo c >> effects; sleep 0.2\"",
+    ));
+    let run = |id: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "runbook.toml",
+            "--run-id",
+            id,
+            "--yes",
+            "--no-progress",
+        ];
+        args.extend_from_slice(extra);
+        cutover_at(&c, NOW, &args, 0);
+    };
+    run("rehearsal-1", &["--rehearsal"]);
+    run("rehearsal-2", &["--rehearsal"]);
+    run("live", &[]);
+
+    let planned = of_type(&journal(&c, "live"), "schedule_planned")[0]["data"].clone();
+    assert_eq!(planned["steps"][2]["source"], "rehearsal", "{planned}");
+    assert_eq!(planned["steps"][2]["rehearsals"], 2, "{planned}");
+
+    let json: Value = serde_json::from_str(&stdout_of(
+        &c,
+        &[
+            "report",
+            "live",
+            "--format",
+            "json",
+            "--compare",
+            "rehearsal-2",
+        ],
+    ))
+    .expect("report json");
+    let s = &json["schedule"];
+    assert_eq!(s["rehearsal"], false, "{s}");
+    assert_eq!(s["window_end"], "2026-12-12T23:00:00.000Z", "{s}");
+    assert_eq!(s["within_window"], true, "{s}");
+    assert_eq!(s["on_time"], true, "{s}");
+    assert!(s["planned_total_ms"].as_u64().unwrap() >= 1_800_200, "{s}");
+    assert!(s["actual_ms"].as_u64().unwrap() >= 200, "{s}");
+    assert!(
+        s["duration_slip_ms"].as_i64().unwrap() < 0,
+        "ahead of plan: {s}"
+    );
+    let a = &s["steps"][0];
+    assert_eq!(a["planned_ms"], 600_000, "{s}");
+    assert_eq!(a["planned_source"], "expected", "{s}");
+    assert!(a["slip_ms"].as_i64().unwrap() < 0, "{s}");
+    let cstep = &s["steps"][2];
+    assert_eq!(cstep["planned_source"], "rehearsal", "{s}");
+    assert_eq!(cstep["rehearsals"], 2, "{s}");
+    assert!(cstep["rehearsal_median_ms"].as_u64().unwrap() >= 200, "{s}");
+    let cmp = &json["compare"];
+    assert_eq!(cmp["other_run_id"], "rehearsal-2", "{cmp}");
+    assert_eq!(cmp["other_rehearsal"], true, "{cmp}");
+    assert_eq!(cmp["steps"].as_array().unwrap().len(), 3, "{cmp}");
+    assert!(
+        cmp["summary"].as_str().unwrap().starts_with("`live` took "),
+        "{cmp}"
+    );
+    assert!(
+        cmp["summary"]
+            .as_str()
+            .unwrap()
+            .contains("in rehearsal `rehearsal-2`")
+    );
+
+    let md = stdout_of(&c, &["report", "live", "--compare", "rehearsal-2"]);
+    let headline = md.find("## Headline").expect("a headline");
+    assert!(
+        headline < md.find("## Summary").unwrap(),
+        "headline first: {md}"
+    );
+    assert!(md.contains("- **Outcome:** completed"), "{md}");
+    assert!(md.contains("within its window"), "{md}");
+    assert!(md.contains("| c |"), "{md}");
+    assert!(md.contains("rehearsal median"), "{md}");
+    assert!(md.contains("## Compared with `rehearsal-2`"), "{md}");
+    let html = stdout_of(
+        &c,
+        &[
+            "report",
+            "live",
+            "--format",
+            "html",
+            "--compare",
+            "rehearsal-2",
+        ],
+    );
+    assert!(html.contains("<h2 id=\"headline\">Headline</h2>"), "{html}");
+    assert!(html.contains("<h2 id=\"compare\">"), "{html}");
+
+    let summary: Value = serde_json::from_str(&stdout_of(
+        &c,
+        &["report", "--summary", ".cutover/runs", "--format", "json"],
+    ))
+    .expect("summary json");
+    assert_eq!(summary["on_time_rate"], 1.0, "{summary}");
+    assert!(summary["forecast_accuracy"].as_f64().is_some(), "{summary}");
+    let md = stdout_of(&c, &["report", "--summary", ".cutover/runs"]);
+    assert!(md.contains("On-time rate"), "{md}");
+    assert!(md.contains("Forecast accuracy"), "{md}");
+}
