@@ -448,4 +448,8 @@ pub struct ReportArgs {
     /// step by step durations and outcomes, deviations, a summary line.
     #[arg(long, value_name = "OTHER_RUN", conflicts_with = "summary")]
     pub compare: Option<String>,
+    /// The time zone of the headline's times (IANA name, e.g.
+    /// `Europe/Berlin`; default UTC). JSON stays in UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
 }

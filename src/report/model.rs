@@ -64,6 +64,9 @@ pub struct Report {
     /// `--compare OTHER_RUN`: this run against the other (absent without it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare: Option<super::compare::Comparison>,
+    /// `--tz`: the zone of the headline's human times (JSON stays UTC).
+    #[serde(skip)]
+    pub tz: Option<crate::schedule::Zone>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

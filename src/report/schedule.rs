@@ -82,6 +82,8 @@ pub struct OverrunReport {
 pub struct StepScheduleReport {
     pub step: String,
     pub planned_ms: Option<u64>,
+    /// Where the plan put its start, from when the steps began.
+    pub planned_offset_ms: Option<u64>,
     /// `expected`, `rehearsal` or `none`.
     pub planned_source: PlannedSource,
     pub rehearsal_median_ms: Option<u64>,
@@ -186,6 +188,7 @@ fn steps(state: &RunState) -> Vec<StepScheduleReport> {
             StepScheduleReport {
                 step: id.to_string(),
                 planned_ms,
+                planned_offset_ms: p.map(|p| p.start_ms),
                 planned_source: p.map_or(
                     if planned_ms.is_some() {
                         PlannedSource::Expected
@@ -221,7 +224,7 @@ pub fn signed_short(ms: i64) -> String {
 /// The headline: plain lines a TPM can paste (outcome first), each a
 /// `(label, text)` pair; Markdown and HTML escape and lay them out.
 pub fn headline(r: &super::Report, s: &ScheduleReport) -> Vec<(&'static str, String)> {
-    let time = |t: Ts| crate::describe::schedule::time(t);
+    let time = |t: Ts| human_time(r.tz.as_ref(), t);
     let mut out = vec![(
         "Outcome",
         format!(
@@ -278,6 +281,21 @@ pub fn headline(r: &super::Report, s: &ScheduleReport) -> Vec<(&'static str, Str
         ));
     }
     out
+}
+
+/// A time for people: UTC (`2026-12-12T22:00:00Z`), or in `--tz` zone with
+/// its abbreviation (`2026-12-12T23:00:00+01:00 CET`).
+fn human_time(zone: Option<&crate::schedule::Zone>, t: Ts) -> String {
+    match zone.filter(|z| !z.is_utc()) {
+        None => crate::describe::schedule::time(t),
+        Some(z) => {
+            let (offset, abbr) = z.offset_at(t.ms);
+            format!(
+                "{} {abbr}",
+                crate::schedule::format_at(t.ms, offset, t.ms % 1000 != 0)
+            )
+        }
+    }
 }
 
 /// `on time` / `4m00s late` / `1m00s early`, for a start.

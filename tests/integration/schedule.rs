@@ -594,6 +594,20 @@ fn two_rehearsals_then_a_live_run_report_the_plan_the_slip_and_the_comparison() 
     );
     assert!(html.contains("<h2 id=\"headline\">Headline</h2>"), "{html}");
     assert!(html.contains("<h2 id=\"compare\">"), "{html}");
+    // The Gantt draws the planned bars on the run's axis, not the timeouts.
+    assert!(
+        html.contains("<title>planned 10m 00s (expected)</title>"),
+        "{html}"
+    );
+    assert!(html.contains("planned 20m 00s (expected)"), "{html}");
+    let berlin = stdout_of(&c, &["report", "live", "--tz", "Europe/Berlin"]);
+    assert!(
+        berlin.contains("(ends 2026-12-13T00:00:00+01:00 CET)"),
+        "{berlin}"
+    );
+    let (code, err) = crate::support::run::cutover(&c, &["report", "live", "--tz", "Mars/Base"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("unknown time zone `Mars/Base`"), "{err}");
 
     let summary: Value = serde_json::from_str(&stdout_of(
         &c,
