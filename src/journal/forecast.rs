@@ -126,6 +126,8 @@ pub fn forecast(
         critical_path: projection
             .critical
             .iter()
+            // A step skipped before the start decides nothing.
+            .filter(|&&i| !steps[i].skipped)
             .map(|&i| steps[i].id.to_string())
             .collect(),
         steps: planned,
@@ -179,5 +181,28 @@ mod tests {
         assert_eq!((f.steps[1].start_ms, f.steps[1].end_ms), (60_000, 80_000));
         assert_eq!(f.planned_total_ms, 80_000);
         assert_eq!(f.critical_path, ["a", "b"]);
+    }
+
+    #[test]
+    fn skipped_steps_take_no_time_and_leave_the_critical_path() {
+        let (none, a) = (Vec::new(), vec!["a".to_string()]);
+        let steps = [
+            StepPlan {
+                id: "a",
+                needs: &none,
+                expected: Some(Duration::from_mins(5)),
+                skipped: true,
+            },
+            StepPlan {
+                id: "b",
+                needs: &a,
+                expected: Some(Duration::from_mins(1)),
+                skipped: false,
+            },
+        ];
+        let f = forecast(&steps, 1, &Rehearsals::default(), None);
+        assert_eq!(f.steps[0].planned_ms, None);
+        assert_eq!(f.planned_total_ms, 60_000);
+        assert_eq!(f.critical_path, ["b"]);
     }
 }
