@@ -128,6 +128,7 @@ pub fn gantt(r: &Report) -> String {
             duration::precise(ms)
         );
     }
+    pause_bands(&mut svg, r, &scale, h);
     svg.push_str(&rows);
     svg.push_str("</svg>");
     svg
@@ -177,6 +178,22 @@ impl Scale {
     /// How wide a duration is drawn (2 px at least, so it shows).
     fn w(&self, ms: u64) -> f64 {
         ((ms as f64 / self.span) * (GANTT_W - LABEL_W - 10.0)).max(2.0)
+    }
+}
+
+/// The times no process drove the run, as shaded bands across the chart.
+fn pause_bands(svg: &mut String, r: &Report, scale: &Scale, h: f64) {
+    let Some(s) = &r.schedule else { return };
+    for p in &s.pauses {
+        let left = scale.x(p.from.ms).clamp(LABEL_W, Scale::MAX_X);
+        let right = scale.x(p.to.ms).clamp(LABEL_W, Scale::MAX_X);
+        let _ = write!(
+            svg,
+            r#"<rect class="pause" x="{left:.1}" y="16" width="{:.1}" height="{:.0}"><title>paused {}</title></rect>"#,
+            (right - left).max(2.0),
+            h - 16.0,
+            duration::precise(p.to.since(p.from))
+        );
     }
 }
 

@@ -48,7 +48,15 @@ pub struct ScheduleReport {
     pub skipped: Vec<SkippedReport>,
     pub window_override: Option<OverrideReport>,
     pub overrun_projected: Option<OverrunReport>,
+    /// When no cutover process drove the run (paused, then resumed; a crash).
+    pub pauses: Vec<PauseReport>,
     pub steps: Vec<StepScheduleReport>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PauseReport {
+    pub from: Ts,
+    pub to: Ts,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,6 +180,11 @@ pub(super) fn build(
             window_end: o.window_end,
             over_ms: o.over_ms,
         }),
+        pauses: state
+            .down
+            .iter()
+            .map(|&(from, to)| PauseReport { from, to })
+            .collect(),
         steps: steps(state),
     })
 }

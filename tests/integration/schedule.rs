@@ -489,6 +489,18 @@ fn in_production_an_override_waits_for_a_window_override_go_no_go() {
         std::fs::read_to_string(c.path("effects")).unwrap(),
         "a\nb\nc\n"
     );
+    // The report: the override in the headline, the pause on the Gantt.
+    let md = stdout_of(&c, &["report", "r"]);
+    assert!(
+        md.contains("- **Override:** started outside its window by ") && md.contains("INC-42"),
+        "{md}"
+    );
+    let json: Value =
+        serde_json::from_str(&stdout_of(&c, &["report", "r", "--format", "json"])).unwrap();
+    let pauses = json["schedule"]["pauses"].as_array().unwrap();
+    assert_eq!(pauses.len(), 1, "{json}");
+    let html = stdout_of(&c, &["report", "r", "--format", "html"]);
+    assert!(html.contains("<rect class=\"pause\""), "{html}");
 }
 
 /// `cutover ARGS` to its end, which must succeed; returns stdout.
