@@ -116,6 +116,7 @@ fn outcome_class(r: &Report) -> &'static str {
 pub fn render(r: &Report) -> String {
     let mut o = String::with_capacity(64 * 1024);
     write_head(&mut o, r);
+    super::headline::html(&mut o, r);
     super::schedule::html(&mut o, r);
     super::compare::html(&mut o, r);
     for (i, write_section) in SECTION_WRITERS.iter().enumerate() {

@@ -11,6 +11,7 @@ pub(crate) mod build;
 pub mod chart;
 pub mod compare;
 pub mod escape;
+pub mod headline;
 pub mod html;
 pub mod json;
 pub mod markdown;

@@ -3,15 +3,14 @@
 //! started with), when the steps began and ended, slip, the change window
 //! and whether the run stayed in it, steps skipped, a window override, an
 //! overrun projected; per step its planned duration and source, the
-//! rehearsal median, the actual span and the slip. Rendered as the
-//! headline block a TPM pastes into an update (Markdown and HTML).
+//! rehearsal median, the actual span and the slip (`headline` leads with
+//! the run-level figures).
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
 use super::time::Ts;
-use crate::describe::schedule::slip;
 use crate::event::PlannedSource;
 use crate::journal::RunState;
 use crate::text::duration::short;
@@ -104,7 +103,7 @@ pub struct StepScheduleReport {
     pub skipped: bool,
 }
 
-fn signed(a: u64, b: u64) -> i64 {
+pub(super) fn signed(a: u64, b: u64) -> i64 {
     i64::try_from(a).unwrap_or(i64::MAX) - i64::try_from(b).unwrap_or(i64::MAX)
 }
 
@@ -234,94 +233,6 @@ pub fn signed_short(ms: i64) -> String {
     }
 }
 
-/// The headline: plain lines a TPM can paste (outcome first), each a
-/// `(label, text)` pair; Markdown and HTML escape and lay them out.
-pub fn headline(r: &super::Report, s: &ScheduleReport) -> Vec<(&'static str, String)> {
-    let time = |t: Ts| human_time(r.tz.as_ref(), t);
-    let mut out = vec![(
-        "Outcome",
-        format!(
-            "{}{}",
-            r.outcome_label,
-            if s.rehearsal {
-                " (dress rehearsal)"
-            } else {
-                ""
-            }
-        ),
-    )];
-    if let Some(b) = s.began {
-        let vs = match (s.planned_start, s.start_slip_ms) {
-            (Some(p), Some(d)) => format!(" vs planned {} ({})", time(p), slip_late(d)),
-            _ => String::new(),
-        };
-        out.push(("Start", format!("{}{vs}", time(b))));
-    }
-    match (s.actual_ms, s.planned_total_ms) {
-        (Some(a), Some(p)) => out.push((
-            "Duration",
-            format!(
-                "{} vs {} planned ({})",
-                short(a),
-                short(p),
-                slip(signed(a, p))
-            ),
-        )),
-        (Some(a), None) => out.push(("Duration", format!("{} (no plan)", short(a)))),
-        (None, Some(p)) => out.push(("Duration", format!("{} planned; not ended", short(p)))),
-        (None, None) => {}
-    }
-    if let Some(w) = s.window_end {
-        out.push((
-            "Window",
-            match s.within_window {
-                Some(true) => format!("within its window (ends {})", time(w)),
-                Some(false) => format!("PAST its window's end ({})", time(w)),
-                None => format!("ends {}", time(w)),
-            },
-        ));
-    }
-    if let Some(o) = &s.window_override {
-        out.push((
-            "Override",
-            format!("started outside its window by {}: {}", o.by, o.reason),
-        ));
-    }
-    for k in &s.skipped {
-        out.push((
-            "Skipped",
-            format!("{} by {}: {}", k.steps.join(", "), k.by, k.reason),
-        ));
-    }
-    out
-}
-
-/// A time for people: UTC (`2026-12-12T22:00:00Z`), or in `--tz` zone with
-/// its abbreviation (`2026-12-12T23:00:00+01:00 CET`).
-fn human_time(zone: Option<&crate::schedule::Zone>, t: Ts) -> String {
-    match zone.filter(|z| !z.is_utc()) {
-        None => crate::describe::schedule::time(t),
-        Some(z) => {
-            let (offset, abbr) = z.offset_at(t.ms);
-            format!(
-                "{} {abbr}",
-                crate::schedule::format_at(t.ms, offset, t.ms % 1000 != 0)
-            )
-        }
-    }
-}
-
-/// `on time` / `4m00s late` / `1m00s early`, for a start.
-fn slip_late(ms: i64) -> String {
-    if ms.unsigned_abs() < 1000 {
-        "on time".into()
-    } else if ms > 0 {
-        format!("{} late", short(ms.unsigned_abs()))
-    } else {
-        format!("{} early", short(ms.unsigned_abs()))
-    }
-}
-
 /// The per-step table: header and rows of plain text.
 pub fn table(s: &ScheduleReport) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let head = vec![
@@ -355,16 +266,12 @@ pub fn table(s: &ScheduleReport) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (head, rows)
 }
 
-/// The headline block and the schedule table in Markdown (nothing for a
+/// The schedule table in Markdown (nothing for a
 /// run without a schedule).
 pub fn markdown(o: &mut String, r: &super::Report) {
-    use crate::text::markdown::{cell, line};
+    use crate::text::markdown::cell;
     let Some(s) = &r.schedule else { return };
-    o.push_str("## Headline\n\n");
-    for (label, text) in headline(r, s) {
-        let _ = writeln!(o, "- **{label}:** {}", line(&text));
-    }
-    o.push_str("\n## Schedule\n\n");
+    o.push_str("## Schedule\n\n");
     let (head, rows) = table(s);
     let _ = write!(
         o,
@@ -379,15 +286,11 @@ pub fn markdown(o: &mut String, r: &super::Report) {
     o.push('\n');
 }
 
-/// The headline block and the schedule table in HTML.
+/// The schedule table in HTML.
 pub fn html(o: &mut String, r: &super::Report) {
     use super::escape::html as esc;
     let Some(s) = &r.schedule else { return };
-    o.push_str("<section><h2 id=\"headline\">Headline</h2><ul class=\"headline\">");
-    for (label, text) in headline(r, s) {
-        let _ = write!(o, "<li><b>{}:</b> {}</li>", esc(label), esc(&text));
-    }
-    o.push_str("</ul><h2 id=\"schedule\">Schedule</h2><table><thead><tr>");
+    o.push_str("<section><h2 id=\"schedule\">Schedule</h2><table><thead><tr>");
     let (head, rows) = table(s);
     for h in head {
         let _ = write!(o, "<th>{}</th>", esc(h));
@@ -412,7 +315,5 @@ mod tests {
         assert_eq!(signed_short(120_000), "+2m00s");
         assert_eq!(signed_short(-61_000), "-1m01s");
         assert_eq!(signed_short(400), "±0");
-        assert_eq!(slip_late(240_000), "4m00s late");
-        assert_eq!(slip_late(-60_000), "1m00s early");
     }
 }

@@ -123,7 +123,9 @@ fn run_at_waits_for_its_start_and_status_shows_it_scheduled() {
     assert_eq!(scheduled[0]["data"]["by"], "--at");
     let reached = of_type(&records, "start_reached");
     assert_eq!(reached.len(), 1);
-    assert!(reached[0]["data"]["waited_ms"].as_u64().unwrap() >= 1_900);
+    // Waited from when the wait began (after the start-up), up to `--at`.
+    let waited = reached[0]["data"]["waited_ms"].as_u64().unwrap();
+    assert!(waited > 0 && waited <= 2_100, "{waited}");
     let first = ts_of(state_record(&records, "a", "running"));
     assert!(
         first.as_str() >= "2026-12-12T22:00:02",
@@ -421,6 +423,38 @@ fn a_dry_run_records_what_it_spent_and_is_no_rehearsal() {
     let plan: Value = serde_json::from_slice(&out.stdout).expect("plan json");
     assert_eq!(plan["forecast"]["steps"][2]["source"], "none", "{plan}");
     assert_eq!(plan["forecast"]["steps"][2]["rehearsals"], 0, "{plan}");
+    let md = stdout_of(&c, &["report", "r"]);
+    assert!(md.contains("- **Outcome:** completed (dry run)"), "{md}");
+}
+
+#[test]
+fn a_run_without_a_schedule_still_opens_with_its_headline() {
+    let c = Cutover::new().runbook(
+        "[runbook]\nname = \"plain\"\n\n[[step]]\nid = \"a\"\nrun = \"true\"\ndry_run = \"run\"\n",
+    );
+    cutover_at(
+        &c,
+        NOW,
+        &[
+            "run",
+            "runbook.toml",
+            "--run-id",
+            "r",
+            "--yes",
+            "--no-progress",
+        ],
+        0,
+    );
+    let md = stdout_of(&c, &["report", "r"]);
+    assert!(
+        md.contains("## Headline\n\n- **Outcome:** completed\n- **Start:** 2026-12-12T22:00:00"),
+        "{md}"
+    );
+    assert!(md.contains("- **Deviations:** none"), "{md}");
+    assert!(!md.contains("## Schedule"), "{md}");
+    let json: Value =
+        serde_json::from_str(&stdout_of(&c, &["report", "r", "--format", "json"])).unwrap();
+    assert!(json.get("schedule").is_none(), "{json}");
 }
 
 #[test]
@@ -497,6 +531,8 @@ fn in_production_an_override_waits_for_a_window_override_go_no_go() {
     );
     let json: Value =
         serde_json::from_str(&stdout_of(&c, &["report", "r", "--format", "json"])).unwrap();
+    assert!(md.contains("- **Deviations:** "), "{md}");
+    assert!(md.contains("window-override"), "{md}");
     let pauses = json["schedule"]["pauses"].as_array().unwrap();
     assert_eq!(pauses.len(), 1, "{json}");
     let html = stdout_of(&c, &["report", "r", "--format", "html"]);
