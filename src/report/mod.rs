@@ -5,6 +5,8 @@
 //! to detect / mitigate; `markdown`, `html` (with `chart` for its SVG) and
 //! `json` render a `model::Report`, the first two from the words `view`
 //! computes for both; `summary` folds many runs into program KPIs.
+//! `headline` is the block that opens Markdown and HTML, `schedule` the run
+//! against its plan, `compare` a run against another (`--compare`).
 
 pub mod analysis;
 pub(crate) mod build;
