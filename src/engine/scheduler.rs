@@ -133,7 +133,7 @@ impl Scheduler {
                 self.flush()?;
                 return Ok(outcome);
             }
-            self.schedule_tick();
+            self.schedule_tick()?;
             self.wait_for_messages().await?;
         }
     }

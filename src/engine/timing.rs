@@ -170,23 +170,23 @@ impl Scheduler {
     /// While steps run: show where the run stands (every [`ETA_EVERY`]),
     /// and journal `overrun_projected` the first time the projected end
     /// falls past the window's end.
-    pub(super) fn schedule_tick(&mut self) {
+    pub(super) fn schedule_tick(&mut self) -> Result<(), super::EngineError> {
         if self.opts.dry_run || !matches!(self.mode, Mode::Run | Mode::Drain(_)) {
-            return;
+            return Ok(());
         }
         if self
             .timing
             .last_eta
             .is_some_and(|t| t.elapsed() < ETA_EVERY)
         {
-            return;
+            return Ok(());
         }
         self.timing.last_eta = Some(Instant::now());
         let Some(eta) = self.state.eta(self.now()) else {
-            return;
+            return Ok(());
         };
         if eta.planned_total_ms.is_none() && eta.window_end.is_none() {
-            return;
+            return Ok(());
         }
         self.sink.schedule(&eta);
         if let (Some(over), Some(end), Some(window_end)) =
@@ -200,7 +200,11 @@ impl Scheduler {
                 window_end: crate::describe::schedule::time(window_end),
                 over_ms: over,
             });
+            // Written now, and so shown, folded and notified: a poll that
+            // wrote it instead would only return what others appended.
+            self.flush()?;
         }
+        Ok(())
     }
 }
 

@@ -10,6 +10,7 @@ use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::support::cutover::Cutover;
+use crate::support::http_server::{HttpServer, Reply};
 use crate::support::journal::{journal, of_type, outcome, state_record};
 use crate::support::run::{
     bin, cutover_at, kill9, signal, wait_exit, wait_for_file, wait_for_type,
@@ -353,11 +354,20 @@ fn rehearsals_plan_later_runs_where_a_step_has_no_expected() {
 #[test]
 fn a_step_running_late_journals_the_projected_overrun_once() {
     // Planned: 2 s, well inside a window ending 22:00:04; `b` runs late.
+    let hook = HttpServer::start();
+    hook.route("POST", "/hook", [Reply::new(200)]);
     let c = Cutover::new().runbook(
         &RUNBOOK
             .replace("2026-12-12T23:00:00Z", "2026-12-12T22:00:04Z")
             .replace("expected = \"10m\"", "expected = \"1s\"")
-            .replace("expected = \"20m\"", "expected = \"1s\""),
+            .replace("expected = \"20m\"", "expected = \"1s\"")
+            .replace(
+                "[schedule]",
+                &format!(
+                    "[notify.ops]\nurl = \"{}/hook\"\nevents = [\"overrun_projected\"]\n\n[schedule]",
+                    hook.url()
+                ),
+            ),
     );
     let run = spawn_at(
         &c,
@@ -392,6 +402,10 @@ fn a_step_running_late_journals_the_projected_overrun_once() {
         "{}",
         over[0]
     );
+    // And the room was told: one notification, about the overrun.
+    let sent = hook.requests();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].body.contains("window"), "{}", sent[0].body);
 }
 
 #[test]
