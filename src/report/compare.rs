@@ -193,3 +193,54 @@ pub fn html(o: &mut String, r: &Report) {
     }
     o.push_str("</tbody></table></section>");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::StepReport;
+    use super::*;
+
+    fn report(id: &str, steps: &[(&str, u64)], total: u64) -> Report {
+        let mut r = Report {
+            run_id: id.into(),
+            duration_ms: Some(total),
+            outcome_label: "completed".into(),
+            ..Report::default()
+        };
+        for (step, ms) in steps {
+            r.steps.insert(
+                (*step).into(),
+                StepReport {
+                    id: (*step).into(),
+                    state: "done".into(),
+                    duration_ms: Some(*ms),
+                    ..StepReport::default()
+                },
+            );
+        }
+        r
+    }
+
+    #[test]
+    fn the_summary_names_the_step_that_moved_most() {
+        let live = report(
+            "live",
+            &[("a", 60_000), ("migrate-ledger", 960_000)],
+            2_460_000,
+        );
+        let rehearsal = report(
+            "r3",
+            &[("a", 65_000), ("migrate-ledger", 600_000), ("extra", 1)],
+            2_100_000,
+        );
+        let c = compare(&live, &rehearsal);
+        assert_eq!(
+            c.summary,
+            "`live` took 41m00s vs 35m00s in `r3`; `migrate-ledger` +6m00s"
+        );
+        assert_eq!(c.delta_ms, Some(360_000));
+        let ids: Vec<&str> = c.steps.iter().map(|s| s.step.as_str()).collect();
+        assert_eq!(ids, ["a", "migrate-ledger", "extra"]);
+        assert_eq!(c.steps[0].delta_ms, Some(-5_000));
+        assert_eq!(c.steps[2].state, None);
+    }
+}
