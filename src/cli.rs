@@ -139,6 +139,12 @@ pub struct PlanArgs {
     /// Write the plan (JSON) to this file, for a later `run --plan`.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Forecast without this step, as `run --skip` would (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub skip: Vec<String>,
+    /// Forecast from STEP, as `run --from` would.
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

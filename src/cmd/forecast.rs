@@ -45,10 +45,10 @@ fn offset(ms: u64) -> String {
 /// The plan's schedule for people: window, freezes, planned start and
 /// total, and each step's planned duration (with its source) and offsets.
 /// Empty when the plan has no schedule and no step a planned duration.
-pub(crate) fn text(plan: &Plan, f: &SchedulePlanned) -> String {
+pub(crate) fn text(plan: &Plan, f: &SchedulePlanned, skipped: &[String]) -> String {
     let planned = f.steps.iter().any(|s| s.planned_ms.is_some());
     let sch = &plan.schedule;
-    if !planned && sch.is_empty() {
+    if !planned && sch.is_empty() && skipped.is_empty() {
         return String::new();
     }
     let mut out = String::from("\nschedule\n");
@@ -71,7 +71,7 @@ pub(crate) fn text(plan: &Plan, f: &SchedulePlanned) -> String {
                 .unwrap_or_default()
         );
     }
-    if !planned {
+    if !planned && skipped.is_empty() {
         let _ = writeln!(
             out,
             "  planned total  — (no step has `expected`, and no rehearsal of `{}` ran)",
@@ -98,6 +98,7 @@ pub(crate) fn text(plan: &Plan, f: &SchedulePlanned) -> String {
         .max(4);
     for s in &f.steps {
         let what = match (s.planned_ms, s.source) {
+            _ if skipped.contains(&s.step) => "skipped (`--skip`/`--from`)".into(),
             (Some(ms), source) => {
                 format!("{} ({})", short(ms), planned_source(source, s.rehearsals))
             }

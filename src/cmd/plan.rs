@@ -10,10 +10,14 @@ use crate::runbook::model::{Action, Check, Gate, Step};
 
 pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
     let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
-    let forecast = super::forecast::forecast(&plan, None, &[]);
+    let skipped = super::run::schedule::skipped_steps(&plan, &args.skip, args.from.as_ref())?;
+    let forecast = super::forecast::forecast(&plan, None, &skipped);
     let mut value = plan.to_masked_json();
     // Outside the hashed plan: it changes with every rehearsal.
     value["forecast"] = serde_json::to_value(&forecast).expect("json");
+    if !skipped.is_empty() {
+        value["forecast"]["skipped"] = serde_json::json!(skipped);
+    }
     let json = serde_json::to_string_pretty(&value).expect("json");
     if let Some(path) = &args.output {
         std::fs::write(path, format!("{json}\n"))
@@ -25,7 +29,11 @@ pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
         TextOrJson::Text => print!(
             "{}{}",
             crate::text::visible(&render_text(&plan)),
-            crate::text::visible(&plan.masker.mask(&super::forecast::text(&plan, &forecast)))
+            crate::text::visible(
+                &plan
+                    .masker
+                    .mask(&super::forecast::text(&plan, &forecast, &skipped))
+            )
         ),
     }
     Ok(ExitCode::from(exit::OK))

@@ -1,7 +1,7 @@
 //! `cutover run`: build the plan, decide the schedule (`schedule`), open a
 //! new journal, hand over to the engine.
 
-mod schedule;
+pub(crate) mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -263,6 +263,22 @@ fn skip_and_from_are_journaled_shown_and_refused_when_they_break_a_need() {
     );
     let text = status_text(&c, NOW);
     assert!(text.contains("skipped before the start"), "{text}");
+
+    // `plan` forecasts the same skips, and refuses the same broken need.
+    let plan = stdout_of(&c, &["plan", "runbook.toml", "--from", "c"]);
+    assert!(plan.contains("a     skipped (`--skip`/`--from`)"), "{plan}");
+    let json: Value = serde_json::from_str(&stdout_of(
+        &c,
+        &["plan", "runbook.toml", "--from", "c", "--format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(json["forecast"]["skipped"], serde_json::json!(["a", "b"]));
+    assert_eq!(json["forecast"]["critical_path"], serde_json::json!(["c"]));
+    let stderr = cutover_at(&c, NOW, &["plan", "runbook.toml", "--skip", "a"], 1);
+    assert!(
+        stderr.contains("skipping `a` leaves `b` without it"),
+        "{stderr}"
+    );
 }
 
 #[test]

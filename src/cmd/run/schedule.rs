@@ -79,43 +79,7 @@ fn skips(args: &RunArgs, plan: &Plan) -> Result<Option<Skips>, Error> {
     if args.skip.is_empty() && args.from.is_none() {
         return Ok(None);
     }
-    let nodes: Vec<(&str, &[String])> = plan
-        .runbook
-        .steps
-        .iter()
-        .map(|s| (s.id.as_str(), s.needs.as_slice()))
-        .collect();
-    let ids = || nodes.iter().map(|(id, _)| *id);
-    for (flag, id) in args
-        .skip
-        .iter()
-        .map(|s| ("--skip", s))
-        .chain(args.from.iter().map(|s| ("--from", s)))
-    {
-        if !ids().any(|x| x == id) {
-            return Err(Error::Usage(format!(
-                "`{flag} {id}`: the runbook has no step `{id}`{}",
-                crate::diag::did_you_mean(id, ids())
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default()
-            )));
-        }
-    }
-    let before = args
-        .from
-        .as_ref()
-        .map(|f| crate::schedule::skip::ancestors(&nodes, f))
-        .unwrap_or_default();
-    if let Some(b) = crate::schedule::skip::broken(&nodes, &args.skip, &before).first() {
-        return Err(Error::Usage(format!(
-            "skipping `{0}` leaves `{1}` without it (`{1}` needs `{0}`): skip `{1}` too (`--skip {1}`) or start from it (`--from {1}`)",
-            b.skipped, b.dependent
-        )));
-    }
-    let steps: Vec<String> = ids()
-        .filter(|id| args.skip.iter().any(|s| s == id) || before.iter().any(|s| s == id))
-        .map(str::to_string)
-        .collect();
+    let steps = skipped_steps(plan, &args.skip, args.from.as_ref())?;
     let reason = plan
         .masker
         .mask(args.reason.as_deref().unwrap_or_default().trim());
@@ -136,6 +100,50 @@ fn skips(args: &RunArgs, plan: &Plan) -> Result<Option<Skips>, Error> {
         from: args.from.clone(),
         reason,
     }))
+}
+
+/// The steps `skip` and `from` leave out, in runbook order (`run` and
+/// `plan` alike): each must be a step, and no step left to run may need
+/// one of them.
+pub(crate) fn skipped_steps(
+    plan: &Plan,
+    skip: &[String],
+    from: Option<&String>,
+) -> Result<Vec<String>, Error> {
+    let nodes: Vec<(&str, &[String])> = plan
+        .runbook
+        .steps
+        .iter()
+        .map(|s| (s.id.as_str(), s.needs.as_slice()))
+        .collect();
+    let ids = || nodes.iter().map(|(id, _)| *id);
+    for (flag, id) in skip
+        .iter()
+        .map(|s| ("--skip", s))
+        .chain(from.map(|s| ("--from", s)))
+    {
+        if !ids().any(|x| x == id) {
+            return Err(Error::Usage(format!(
+                "`{flag} {id}`: the runbook has no step `{id}`{}",
+                crate::diag::did_you_mean(id, ids())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    let before = from
+        .map(|f| crate::schedule::skip::ancestors(&nodes, f))
+        .unwrap_or_default();
+    if let Some(b) = crate::schedule::skip::broken(&nodes, skip, &before).first() {
+        return Err(Error::Usage(format!(
+            "skipping `{0}` leaves `{1}` without it (`{1}` needs `{0}`): skip `{1}` too (`--skip {1}`) or start from it (`--from {1}`)",
+            b.skipped, b.dependent
+        )));
+    }
+    Ok(ids()
+        .filter(|id| skip.iter().any(|s| s == id) || before.iter().any(|s| s == id))
+        .map(str::to_string)
+        .collect())
 }
 
 /// Whether the window and freezes let the run start at `begins` for
