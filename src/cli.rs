@@ -239,6 +239,12 @@ pub struct PlanArgs {
     /// Write the plan (JSON) to this file, for a later `run --plan`.
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Forecast without this step, as `run --skip` would (repeatable).
+    #[arg(long, value_name = "STEP")]
+    pub skip: Vec<String>,
+    /// Forecast from STEP, as `run --from` would.
+    #[arg(long, value_name = "STEP")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -340,9 +346,32 @@ pub struct RunArgs {
     /// Start even though a required readiness checklist fails.
     #[arg(long, requires = "reason")]
     pub override_readiness: bool,
-    /// Why (with --override-readiness).
+    /// Why: journaled with `--override-readiness`, `--override-window`,
+    /// `--skip` and `--from` (masked).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Start at TIME: RFC 3339 with its offset (`2026-12-12T22:00:00Z`) or a
+    /// local wall-clock `HH:MM` (the next one). Waits with a countdown;
+    /// Ctrl-C cancels. Default: `[schedule] start` while it is ahead.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Do not run this step (repeatable; needs `--reason`). A step that needs
+    /// a skipped step is refused unless skipped too or covered by `--from`.
+    #[arg(long, value_name = "STEP", requires = "reason")]
+    pub skip: Vec<String>,
+    /// Start from STEP: every step it needs, directly or not, is skipped as
+    /// done before (needs `--reason`).
+    #[arg(long, value_name = "STEP", requires = "reason")]
+    pub from: Option<String>,
+    /// A dress rehearsal (any env): its step durations plan later runs of
+    /// this runbook. Not with `--dry-run`.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub rehearsal: bool,
+    /// Start although the change window or a freeze period refuses it (needs
+    /// `--reason`; journaled as a deviation; in a production env a go/no-go
+    /// `window-override` must approve it before the first step).
+    #[arg(long, requires = "reason")]
+    pub override_window: bool,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }
@@ -574,4 +603,12 @@ pub struct ReportArgs {
     /// Program KPIs over every run in this directory.
     #[arg(long, value_name = "RUNS_DIR")]
     pub summary: Option<PathBuf>,
+    /// Compare each run with OTHER_RUN (e.g. live with its last rehearsal):
+    /// step by step durations and outcomes, deviations, a summary line.
+    #[arg(long, value_name = "OTHER_RUN", conflicts_with = "summary")]
+    pub compare: Option<String>,
+    /// The time zone of the headline's times (IANA name, e.g.
+    /// `Europe/Berlin`; default UTC). JSON stays in UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
 }

@@ -16,9 +16,15 @@ use serde_json::Value;
 pub mod float_serde;
 mod measurement;
 mod record;
+mod schedule;
+mod values;
 
 pub use measurement::{Measurement, Sample, Verdict};
 pub use record::{FORMAT_VERSION, Header, Record, person};
+pub use schedule::{PlannedSource, PlannedStep, SchedulePlanned};
+pub use values::{
+    AttemptResult, GateResultKind, OrphanAbsence, Phase, PipeHolder, ProcessIdentity, Stream,
+};
 
 /// Everything that happens in a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -321,6 +327,37 @@ pub enum Event {
         summary: Value,
     },
     RunFinished(RunFinished),
+    /// The schedule the run starts with (planned durations and their sources).
+    SchedulePlanned(Box<SchedulePlanned>),
+    /// The run waits until `at` (RFC 3339) before its first step; `by`:
+    /// `--at` or `[schedule] start`.
+    RunScheduled {
+        at: String,
+        by: String,
+    },
+    /// The scheduled start came after `waited_ms`: the first steps start.
+    StartReached {
+        waited_ms: u64,
+    },
+    /// Steps skipped before the start (`run --skip`, `--from STEP`), and why.
+    StepsSkipped {
+        steps: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        reason: String,
+    },
+    /// The run started although its window or a freeze refused it
+    /// (`--override-window`): why, and what it overrode.
+    WindowOverride {
+        reason: String,
+        refused: Vec<String>,
+    },
+    /// The projected end first fell past the change window's end.
+    OverrunProjected {
+        projected_end: String,
+        window_end: String,
+        over_ms: u64,
+    },
     /// A kind this binary does not know (written by a newer one).
     #[serde(skip)]
     Unknown {
@@ -413,6 +450,9 @@ pub struct RunStarted {
     pub set: Vec<String>,
     /// The whole resolved plan, masked: reports never need the runbook file.
     pub plan: Value,
+    /// A dress rehearsal (`run --rehearsal`): its step durations plan later runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rehearsal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -486,84 +526,6 @@ impl StepState {
             StepState::Cancelled => "cancelled",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AttemptResult {
-    Succeeded,
-    Failed,
-    TimedOut,
-    /// Stopped by rollback, abort or interrupt.
-    Killed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stream {
-    Stdout,
-    Stderr,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Step,
-    Rollback,
-}
-
-/// Who a step's process group was, as recorded when it started.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessIdentity {
-    /// The process group id (the pid of its leader, `/bin/sh`).
-    pub pgid: i32,
-    /// The leader's start time in clock ticks since boot (`/proc/PID/stat`
-    /// field 22): with the boot id it tells a reused pid apart.
-    pub start_ticks: u64,
-    /// `/proc/sys/kernel/random/boot_id` when it started.
-    pub boot_id: String,
-    /// The host it ran on (`gethostname`); empty in older journals.
-    #[serde(default)]
-    pub host: String,
-    /// The PID namespace it ran in (`/proc/self/ns/pid`, e.g.
-    /// `pid:[4026531836]`): pids mean nothing outside it. Empty in older
-    /// journals.
-    #[serde(default)]
-    pub pid_ns: String,
-}
-
-/// A process that held a command's output pipe after its group was gone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PipeHolder {
-    pub pid: i32,
-    /// Its command line (`/proc/PID/cmdline`, arguments joined by spaces),
-    /// masked.
-    pub command: String,
-}
-
-/// Why resume found nothing left of a crashed run's command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrphanAbsence {
-    /// No process is left in the group.
-    Gone,
-    /// The machine restarted since the command started.
-    Rebooted,
-    /// The group id now belongs to processes that are not the command's.
-    Reused,
-    /// Not absent for sure: it started on another host or in another PID
-    /// namespace, where this process cannot see it. Left alone; nobody can
-    /// tell whether it still runs, so the operator decides about its step.
-    Elsewhere,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GateResultKind {
-    Pass,
-    Fail,
-    Inconclusive,
-    Error,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ pub mod plan;
 pub mod readiness;
 pub mod report;
 pub mod runbook;
+pub mod schedule;
 pub mod secrets;
 pub mod signals;
 pub mod status;

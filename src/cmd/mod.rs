@@ -5,6 +5,7 @@ pub mod attest;
 pub mod check;
 pub mod completions;
 pub mod done;
+pub(crate) mod forecast;
 pub mod gate;
 pub mod init;
 pub mod man;

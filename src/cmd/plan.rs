@@ -11,7 +11,15 @@ use crate::runbook::model::{Action, Check, Gate, Step};
 
 pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
     let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
-    let json = serde_json::to_string_pretty(&plan.to_masked_json()).expect("json");
+    let skipped = super::run::schedule::skipped_steps(&plan, &args.skip, args.from.as_ref())?;
+    let forecast = super::forecast::forecast(&plan, None, &skipped);
+    let mut value = plan.to_masked_json();
+    // Outside the hashed plan: it changes with every rehearsal.
+    value["forecast"] = serde_json::to_value(&forecast).expect("json");
+    if !skipped.is_empty() {
+        value["forecast"]["skipped"] = serde_json::json!(skipped);
+    }
+    let json = serde_json::to_string_pretty(&value).expect("json");
     if let Some(path) = &args.output {
         std::fs::write(path, format!("{json}\n"))
             .map_err(|e| Error::io("write", path.display(), e))?;
@@ -20,10 +28,15 @@ pub fn exec(args: &PlanArgs) -> Result<ExitCode, Error> {
     match args.format {
         PlanFormat::Json => println!("{json}"),
         PlanFormat::Text => print!(
-            "{}",
+            "{}{}",
             paint(
                 &crate::text::visible(&render_text(&plan)),
                 crate::text::color::stdout()
+            ),
+            crate::text::visible(
+                &plan
+                    .masker
+                    .mask(&super::forecast::text(&plan, &forecast, &skipped))
             )
         ),
         PlanFormat::Mermaid => print!("{}", crate::plan::graph::mermaid(&plan)),

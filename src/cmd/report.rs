@@ -30,10 +30,23 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
                 "name at least one run (a run id, run directory or journal file), or use `--summary RUNS_DIR`".into(),
             ));
         }
+        let tz = match &args.tz {
+            Some(name) => Some(
+                crate::schedule::Zone::named(name)
+                    .map_err(|e| Error::Usage(format!("`--tz {name}`: {e}")))?,
+            ),
+            None => None,
+        };
+        let other = match &args.compare {
+            Some(run) => Some(report::read_report(&locate(run)?)?),
+            None => None,
+        };
         let mut parts = Vec::new();
         for run in &args.runs {
             let path = locate(run)?;
-            let r = report::read_report(&path)?;
+            let mut r = report::read_report(&path)?;
+            r.compare = other.as_ref().map(|o| report::compare::compare(&r, o));
+            r.tz.clone_from(&tz);
             for w in report::view::warnings(&r) {
                 super::say!("warning: run `{}`: {w}", r.run_id);
             }

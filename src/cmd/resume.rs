@@ -89,6 +89,8 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         runbook_dir: super::run::runbook_dir(&started.runbook_path),
         run_ref,
         start: Start::Resume(Box::new(ResumeInput { state, options })),
+        // A resume finds the schedule in the journal.
+        scheduling: crate::engine::Scheduling::default(),
     };
     super::run::drive(&plan, journal, opts, args.output.no_progress)
 }

@@ -1,4 +1,7 @@
-//! `cutover run`: build the plan, open a new journal, hand over to the engine.
+//! `cutover run`: build the plan, decide the schedule (`schedule`), open a
+//! new journal, hand over to the engine.
+
+pub(crate) mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +29,12 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         plan.runbook.declared_identities,
     )
     .map_err(|refusal| Error::Usage(refusal.to_string()))?;
+    // Before a run directory is reserved: a refused start leaves nothing.
+    let scheduling = schedule::decide(
+        args,
+        &plan,
+        crate::journal::Ts::from_system(stamp.clock.now()),
+    )?;
     let mut reserved = false;
     let run_id = match args
         .run_id
@@ -92,6 +101,17 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
     for event in readiness {
         journal.emit(event);
     }
+    let opts = options(args, &plan, run_ref, scheduling);
+    drive(&plan, journal, opts, args.output.no_progress)
+}
+
+/// How the engine runs this new run: its `run_started` and the schedule.
+fn options(
+    args: &RunArgs,
+    plan: &Plan,
+    run_ref: String,
+    scheduling: crate::engine::Scheduling,
+) -> Options {
     let started = RunStarted {
         plan_hash: plan.hash.clone(),
         runbook_name: plan.runbook.name.clone(),
@@ -104,16 +124,17 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         pid: std::process::id(),
         set: args.vars.set.iter().map(|s| plan.masker.mask(s)).collect(),
         plan: plan.to_masked_json(),
+        rehearsal: args.rehearsal,
     };
-    let opts = Options {
+    Options {
         dry_run: args.dry_run,
         yes: args.output.yes,
         wait: args.output.wait,
         runbook_dir: runbook_dir(&plan.runbook_path),
         run_ref,
         start: Start::New(Box::new(started)),
-    };
-    drive(&plan, journal, opts, args.output.no_progress)
+        scheduling,
+    }
 }
 
 /// `cutover run`'s readiness gate: evaluate the runbook's `requires`, say

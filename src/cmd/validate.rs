@@ -223,8 +223,22 @@ struct Loaded {
 }
 
 fn load(path: &std::path::Path) -> Loaded {
-    let is_checklist =
-        std::fs::read_to_string(path).is_ok_and(|text| crate::readiness::is_checklist(&text));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    if runbook::freeze::is_freeze_file(&text) {
+        let loaded = runbook::freeze::load(path, None);
+        let ok = loaded
+            .periods
+            .as_ref()
+            .map(|p| format!("freeze file, {} period{}", p.len(), s(p.len())));
+        return Loaded {
+            file: loaded.file,
+            diagnostics: loaded.diagnostics,
+            is_checklist: false,
+            ok,
+            checklist: None,
+        };
+    }
+    let is_checklist = crate::readiness::is_checklist(&text);
     if is_checklist {
         let loaded = crate::readiness::load_file(path);
         let ok = loaded.checklist.as_ref().map(|c| {

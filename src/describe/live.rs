@@ -15,6 +15,7 @@ fn live_raw(record: &Record) -> Option<String> {
         .or_else(|| rollback(record))
         .or_else(|| people(record))
         .or_else(|| votes(record))
+        .or_else(|| super::schedule::record(&record.event, &record.who()))
 }
 
 /// The run's start and end of life, steps, attempts, processes, output.
@@ -27,7 +28,13 @@ fn run_and_steps(record: &Record) -> Option<String> {
                 .as_ref()
                 .map(|e| format!(" in env `{e}`"))
                 .unwrap_or_default(),
-            if s.dry_run { " as a DRY RUN" } else { "" },
+            if s.dry_run {
+                " as a DRY RUN"
+            } else if s.rehearsal {
+                " as a dress REHEARSAL"
+            } else {
+                ""
+            },
             record.who(),
             s.plan_hash.get(..12).unwrap_or(&s.plan_hash)
         ),

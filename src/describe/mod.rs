@@ -7,6 +7,7 @@
 mod live;
 mod notify;
 mod phrases;
+pub mod schedule;
 mod timeline;
 
 pub use live::live;

@@ -398,6 +398,14 @@ fn checks(record: &Record) -> Option<Notification> {
                 Severity::Critical
             },
         ),
+        Event::OverrunProjected { .. } => (
+            "overrun_projected",
+            format!(
+                "run `{run}`: {}",
+                super::schedule::record(&record.event, &record.who())?
+            ),
+            Severity::Warning,
+        ),
         _ => return None,
     };
     Some(Notification {

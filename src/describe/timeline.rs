@@ -41,7 +41,13 @@ pub fn timeline(entry: &Entry) -> Option<Line> {
                     .as_ref()
                     .map(|e| format!(", env `{e}`"))
                     .unwrap_or_default(),
-                if s.dry_run { " (dry run)" } else { "" }
+                if s.dry_run {
+                    " (dry run)"
+                } else if s.rehearsal {
+                    " (rehearsal)"
+                } else {
+                    ""
+                }
             ),
         ),
         Event::RunResumed { .. } => line("run_resumed", "run resumed".into()),
@@ -102,7 +108,11 @@ pub fn timeline(entry: &Entry) -> Option<Line> {
         }
         _ => checks(entry)
             .or_else(|| rollback(entry))
-            .or_else(|| people(entry)),
+            .or_else(|| people(entry))
+            .or_else(|| {
+                let text = super::schedule::record(&entry.event, &entry.who.name_or_actor())?;
+                line(schedule_kind(&entry.event), text)
+            }),
     }
 }
 
@@ -380,6 +390,18 @@ fn approvals(entry: &Entry) -> Option<Line> {
             ),
         ),
         _ => None,
+    }
+}
+
+/// The timeline kind of a schedule record.
+fn schedule_kind(event: &Event) -> &'static str {
+    match event {
+        Event::SchedulePlanned(_) => "schedule_planned",
+        Event::RunScheduled { .. } => "run_scheduled",
+        Event::StartReached { .. } => "start_reached",
+        Event::StepsSkipped { .. } => "steps_skipped",
+        Event::WindowOverride { .. } => "window_override",
+        _ => "overrun_projected",
     }
 }
 

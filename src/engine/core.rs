@@ -57,6 +57,18 @@ impl Core {
         }
     }
 
+    /// Put step `id` first, pending, and make every step that needs nothing
+    /// need it (the `window-override` go/no-go).
+    pub(crate) fn gate_first(&mut self, id: &str) {
+        for needs in self.needs.values_mut() {
+            if needs.is_empty() {
+                needs.push(id.to_string());
+            }
+        }
+        self.needs.shift_insert(0, id.to_string(), Vec::new());
+        self.slots.shift_insert(0, id.to_string(), Slot::Pending);
+    }
+
     pub(crate) fn set(&mut self, step: &str, slot: Slot) {
         if let Some(s) = self.slots.get_mut(step) {
             *s = slot;
@@ -132,6 +144,7 @@ pub(crate) mod tests {
                 command: format!("echo {id}"),
             },
             timeout: None,
+            expected: None,
             grace: Duration::from_secs(1),
             retries: Retries {
                 attempts: 0,

@@ -40,6 +40,8 @@ pub struct Options {
     /// How to name this run in printed commands (run id or journal path).
     pub run_ref: String,
     pub start: Start,
+    /// What the schedule asks (a new run; a resume finds it in the journal).
+    pub scheduling: super::Scheduling,
 }
 
 pub enum Start {
@@ -109,6 +111,7 @@ pub(crate) async fn run_with(
         runbook_dir,
         run_ref,
         start,
+        scheduling,
     } = opts;
     let run_opts = RunOptions {
         dry_run,
@@ -120,7 +123,7 @@ pub(crate) async fn run_with(
         teams: plan.runbook.teams.clone(),
     };
     let mut sched = Scheduler::new(plan, journal, edges, run_opts, runbook_dir, inbox);
-    let mut result = sched.run(start).await;
+    let mut result = sched.run(start, scheduling).await;
     if result.is_ok() {
         result = sched.drain_notifications().await.and(result);
     }
@@ -204,6 +207,7 @@ impl Scheduler {
                 manual_deadlines: HashMap::new(),
             },
             dry: DryRunNotes::default(),
+            timing: super::timing::Timing::default(),
         }
     }
 }

@@ -194,6 +194,11 @@ impl Scheduler {
     }
 
     pub(super) fn exec_phase(&mut self, id: &str) {
+        if id == crate::runbook::model::WINDOW_GATE {
+            // The go/no-go was the whole of it.
+            let go = "go: the run starts outside its change window".to_string();
+            return self.complete(id, StepState::Done, Some(go));
+        }
         let step = self.steps[id].clone();
         if self.opts.dry_run {
             let what = self.mask(&describe(&step.action));

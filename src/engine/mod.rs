@@ -37,6 +37,7 @@ mod sink;
 mod step;
 #[cfg(test)]
 mod tests;
+mod timing;
 mod waits;
 mod watch;
 
@@ -45,3 +46,4 @@ pub use operator::{Absent, Answers, Operator, Prompt};
 pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
 pub use resume_rules::{ResumeError, ResumeOptions};
 pub use sink::EventSink;
+pub use timing::{Scheduling, Skips};

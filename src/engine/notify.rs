@@ -240,6 +240,7 @@ mod tests {
         }});
         let mut started = rec(Event::RunStarted(crate::event::RunStarted {
             plan_hash: "h".into(),
+            rehearsal: false,
             runbook_name: "pay".into(),
             runbook_path: "pay.toml".into(),
             runbook_sha256: "s".into(),

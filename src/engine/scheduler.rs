@@ -107,11 +107,16 @@ pub(super) struct Scheduler {
     pub(super) interrupts: Interrupts,
     pub(super) approvals: Approvals,
     pub(super) dry: DryRunNotes,
+    pub(super) timing: super::timing::Timing,
 }
 
 impl Scheduler {
-    pub(super) async fn run(&mut self, start: Start) -> Result<Outcome, EngineError> {
-        if let Some(outcome) = self.start(start).await? {
+    pub(super) async fn run(
+        &mut self,
+        start: Start,
+        scheduling: super::Scheduling,
+    ) -> Result<Outcome, EngineError> {
+        if let Some(outcome) = self.start(start, scheduling).await? {
             return Ok(outcome);
         }
         loop {
@@ -131,24 +136,36 @@ impl Scheduler {
                 self.flush()?;
                 return Ok(outcome);
             }
+            self.schedule_tick()?;
             self.wait_for_messages().await?;
         }
     }
 
     /// Journal the start (or the resume); `Some` when the run is over before
     /// its loop (a resume of an ended run, orphans that paused it, `--abort`).
-    async fn start(&mut self, start: Start) -> Result<Option<Outcome>, EngineError> {
+    async fn start(
+        &mut self,
+        start: Start,
+        scheduling: super::Scheduling,
+    ) -> Result<Option<Outcome>, EngineError> {
         match start {
             Start::New(started) => {
                 self.journal.emit(Event::RunStarted(*started));
+                self.journal_schedule(&scheduling);
                 self.flush()?;
+                if let Some((at, _)) = scheduling.start_at
+                    && let Some(outcome) = self.wait_for_start(at).await?
+                {
+                    return Ok(Some(outcome));
+                }
+                if scheduling.window_override.is_some() && self.opts.production {
+                    self.add_window_gate();
+                }
                 self.measure_baselines().await;
                 if self.opts.dry_run {
                     self.probe_triggers_once().await;
                 }
-                for id in self.trigger_ids(|t| t.from.is_none()) {
-                    self.arm(&id);
-                }
+                self.arm_from_start();
             }
             Start::Resume(input) => {
                 let retry = input.options.retries_rollback();
@@ -162,6 +179,9 @@ impl Scheduler {
                     self.flush()?;
                     return Ok(Some(Outcome::Paused));
                 };
+                if let Some(outcome) = self.resume_schedule(&input.state).await? {
+                    return Ok(Some(outcome));
+                }
                 if let Some(outcome) = self.init_resume(*input, &found) {
                     self.flush()?;
                     return Ok(Some(outcome));

@@ -4,6 +4,7 @@
 //! add notes safely) and holds the driving lock; `reader` reads tolerantly
 //! (torn last line, unknown kinds); `replay` folds records into run state.
 
+mod forecast;
 mod home;
 mod reader;
 mod runs;
@@ -16,6 +17,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use forecast::{Rehearsals, StepPlan, forecast, rehearsals};
 pub use home::{DIR_VAR, LATEST, cutover_dir, runs_dir};
 pub use reader::{
     Folded, JournalRead, RecordStream, Tail, fold_from_text, fold_journal, parse_header,
@@ -23,16 +25,18 @@ pub use reader::{
 };
 pub use runs::{Listed, list_runs};
 pub use snapshot::{
-    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, GateSnapshot, PlanSnapshot, RunbookSnapshot,
-    SecretSnapshot, StepSnapshot, TriggerSnapshot,
+    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, FreezeSnapshot, GateSnapshot, PlanSnapshot,
+    RunbookSnapshot, ScheduleSnapshot, SecretSnapshot, StepSnapshot, TriggerSnapshot,
+    WindowSnapshot,
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
 pub use state::{
     AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, Deciding, DeviationEntry,
-    DeviationText, Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry,
-    MilestoneOrigin, NoteEntry, OpenProcess, OutputTail, Point, ROLLBACK_CONTEXT, ReadinessEntry,
-    RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState, RunState, SKIPPED_WHY,
-    SkippedRollback, Stamped, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
+    DeviationText, Entry, Eta, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry,
+    MilestoneOrigin, NoteEntry, OpenProcess, OutputTail, OverrideEntry, OverrunEntry, Point,
+    ROLLBACK_CONTEXT, ReadinessEntry, RollbackProgress, RollbackRun, RollbackRunAttempt,
+    RollbackRunState, RunState, SKIPPED_WHY, ScheduleState, Scheduled, SkipEntry, SkippedRollback,
+    Stamped, StepEta, StepRecord, StepTiming, TriggerHealth, VerdictCounts, Vote,
 };
 pub use time::Ts;
 pub use who::{Who, person};

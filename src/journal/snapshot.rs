@@ -21,6 +21,45 @@ pub struct PlanSnapshot {
     pub env: Option<String>,
     pub production: bool,
     pub runbook: RunbookSnapshot,
+    /// The env's schedule (planned start, window, freezes).
+    pub schedule: ScheduleSnapshot,
+}
+
+/// A plan's schedule, times as journaled (RFC 3339 UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ScheduleSnapshot {
+    pub start: Option<String>,
+    pub window: Option<WindowSnapshot>,
+    #[serde(deserialize_with = "tolerant_list")]
+    pub freeze: Vec<FreezeSnapshot>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct WindowSnapshot {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct FreezeSnapshot {
+    pub start: String,
+    pub end: String,
+    pub reason: String,
+    pub file: Option<String>,
+}
+
+impl ScheduleSnapshot {
+    /// The window as epoch milliseconds, when both ends read.
+    pub fn window_ms(&self) -> Option<(i64, i64)> {
+        let w = self.window.as_ref()?;
+        Some((
+            crate::schedule::parse_rfc3339(&w.start).ok()?,
+            crate::schedule::parse_rfc3339(&w.end).ok()?,
+        ))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -39,6 +78,8 @@ pub struct RunbookSnapshot {
     pub steps: Vec<StepSnapshot>,
     #[serde(deserialize_with = "tolerant_list")]
     pub triggers: Vec<TriggerSnapshot>,
+    /// Steps that may run at once (0 in journals that predate it: read as 1).
+    pub max_parallel: usize,
 }
 
 /// A secret as planned: only where its value comes from (never the value).
@@ -66,9 +107,21 @@ pub struct StepSnapshot {
     #[serde(deserialize_with = "tolerant_list")]
     pub gates: Vec<GateSnapshot>,
     pub milestone: Option<String>,
+    /// As journaled (`"8m"`); see [`StepSnapshot::expected`].
+    #[serde(rename = "expected")]
+    pub expected_text: Option<String>,
+    /// `rollback`, `continue`, ... (`on_failure`).
+    pub on_failure: Option<String>,
 }
 
 impl StepSnapshot {
+    /// How long it is planned to take (`expected`).
+    pub fn expected(&self) -> Option<Duration> {
+        self.expected_text
+            .as_deref()
+            .and_then(|t| humantime::parse_duration(t).ok())
+    }
+
     pub fn timeout(&self) -> Option<Duration> {
         self.timeout_text
             .as_deref()

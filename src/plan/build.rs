@@ -155,6 +155,10 @@ pub fn resolve(
                     .filter_map(|n| n.routing_key.as_deref()),
             ),
     );
+    let schedule = overlay
+        .as_ref()
+        .and_then(|o| o.schedule.clone())
+        .unwrap_or_else(|| runbook.schedule.clone());
     let mut plan = Plan {
         format_version: PLAN_FORMAT_VERSION,
         hash: String::new(),
@@ -164,6 +168,7 @@ pub fn resolve(
         production: overlay.map_or(runbook.production, |o| o.production),
         vars,
         waves,
+        schedule,
         runbook,
         masker,
         secret_env,

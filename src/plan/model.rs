@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::fill::Piece;
 use crate::diag::{Diagnostic, SourceFile};
-use crate::runbook::model::Runbook;
+use crate::runbook::model::{Runbook, Schedule};
 use crate::secrets::Masker;
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -69,6 +69,10 @@ pub struct Plan {
     pub vars: IndexMap<String, String>,
     /// Steps grouped into waves: every step of a wave only needs steps of earlier waves.
     pub waves: Vec<Vec<String>>,
+    /// This env's schedule: `[env.NAME.schedule]` if it has one, else the
+    /// runbook's `[schedule]`. Left out when empty (plan hashes stay).
+    #[serde(default, skip_serializing_if = "Schedule::is_empty")]
+    pub schedule: Schedule,
     /// The runbook with every template resolved. Secrets in commands appear as
     /// `${CUTOVER_SECRET_<NAME>}` references (the value is passed in the environment);
     /// elsewhere they are real values, masked whenever shown.

@@ -85,8 +85,17 @@ pub fn gantt(r: &Report) -> String {
     let mut rows = String::new();
     let mut y = 24.0;
     for s in r.steps.values() {
-        let Some(started) = s.started else { continue };
-        step_row(&mut rows, &scale, s, started.ms, y);
+        let planned = planned_bar(r, &s.id);
+        let Some(started) = s.started else {
+            // Never started (skipped, not reached): its planned bar alone.
+            if let Some(p) = planned {
+                label(&mut rows, &s.id, y);
+                planned_rect(&mut rows, &scale, p, y);
+                y += ROW_H;
+            }
+            continue;
+        };
+        step_row(&mut rows, &scale, s, started.ms, planned, y);
         y += ROW_H;
     }
     if let Some(rb) = &r.rollback {
@@ -119,6 +128,7 @@ pub fn gantt(r: &Report) -> String {
             duration::precise(ms)
         );
     }
+    pause_bands(&mut svg, r, &scale, h);
     svg.push_str(&rows);
     svg.push_str("</svg>");
     svg
@@ -131,6 +141,16 @@ pub fn gantt(r: &Report) -> String {
 fn gantt_span(r: &Report, start: i64) -> f64 {
     let end = r.ended.map_or(start + 1, |e| e.ms.max(start + 1));
     let actual = (end - start) as f64;
+    if let Some(total) = r.schedule.as_ref().and_then(|s| s.planned_total_ms) {
+        // A run with a plan: one axis for the planned and the actual bars,
+        // scaled to the run (the scheduled start may come after `started`).
+        let began = r
+            .schedule
+            .as_ref()
+            .and_then(|s| s.began)
+            .map_or(start, |b| b.ms);
+        return actual.max((began - start) as f64 + total as f64).max(1.0);
+    }
     let mut span = actual;
     for s in r.steps.values() {
         if let (Some(a), Some(t)) = (s.started, s.planned_timeout_ms) {
@@ -161,15 +181,93 @@ impl Scale {
     }
 }
 
-/// A step's row: its label, its planned timeout's outline, its bar.
-fn step_row(rows: &mut String, scale: &Scale, s: &StepReport, started: i64, y: f64) {
+/// The times no process drove the run, as shaded bands across the chart.
+fn pause_bands(svg: &mut String, r: &Report, scale: &Scale, h: f64) {
+    let Some(s) = &r.schedule else { return };
+    for p in &s.pauses {
+        let left = scale.x(p.from.ms).clamp(LABEL_W, Scale::MAX_X);
+        let right = scale.x(p.to.ms).clamp(LABEL_W, Scale::MAX_X);
+        let _ = write!(
+            svg,
+            r#"<rect class="pause" x="{left:.1}" y="16" width="{:.1}" height="{:.0}"><title>paused {}</title></rect>"#,
+            (right - left).max(2.0),
+            h - 16.0,
+            duration::precise(p.to.since(p.from))
+        );
+    }
+}
+
+/// A step's planned bar on the schedule: from (epoch ms), how long, and
+/// where the duration comes from; `None` without a planned duration.
+#[derive(Clone, Copy)]
+struct Planned {
+    from: i64,
+    ms: u64,
+    source: &'static str,
+}
+
+fn planned_bar(r: &Report, id: &str) -> Option<Planned> {
+    let s = r.schedule.as_ref()?;
+    let step = s.steps.iter().find(|p| p.step == id)?;
+    let ms = step.planned_ms?;
+    let from = s.began?.ms + i64::try_from(step.planned_offset_ms?).ok()?;
+    Some(Planned {
+        from,
+        ms,
+        source: step.planned_source.label(),
+    })
+}
+
+fn label(rows: &mut String, id: &str, y: f64) {
     let _ = write!(
         rows,
         r#"<text class="label" x="4" y="{:.1}">{}</text>"#,
         y + 15.0,
-        esc(&s.id)
+        esc(id)
     );
-    if let Some(t) = s.planned_timeout_ms {
+}
+
+/// The planned bar: a dashed outline where the plan put the step.
+fn planned_rect(rows: &mut String, scale: &Scale, p: Planned, y: f64) {
+    let left = scale.x(p.from).min(Scale::MAX_X - 2.0);
+    let width = scale.w(p.ms).min(Scale::MAX_X - left);
+    let _ = write!(
+        rows,
+        r#"<rect class="planned" x="{left:.1}" y="{:.1}" width="{width:.1}" height="{:.1}"><title>planned {} ({})</title></rect>"#,
+        y + 2.0,
+        ROW_H - 4.0,
+        duration::precise(p.ms),
+        p.source
+    );
+}
+
+/// A step's row: its label, its planned bar (else its planned timeout's
+/// outline), the wait for its go/no-go, its bar.
+fn step_row(
+    rows: &mut String,
+    scale: &Scale,
+    s: &StepReport,
+    started: i64,
+    planned: Option<Planned>,
+    y: f64,
+) {
+    label(rows, &s.id, y);
+    if let Some(wait) = s.waited_for_approval_ms.filter(|w| *w > 0) {
+        let from = started - i64::try_from(wait).unwrap_or(0);
+        let _ = write!(
+            rows,
+            r#"<rect class="bar wait" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"><title>{}: waited {} for its go/no-go</title></rect>"#,
+            scale.x(from),
+            y + 7.0,
+            scale.w(wait),
+            ROW_H - 14.0,
+            esc(&s.id),
+            duration::precise(wait)
+        );
+    }
+    if let Some(p) = planned {
+        planned_rect(rows, scale, p, y);
+    } else if let Some(t) = s.planned_timeout_ms {
         let left = scale.x(started);
         let width = scale.w(t).min(Scale::MAX_X - left);
         let clipped = if left + scale.w(t) > Scale::MAX_X {

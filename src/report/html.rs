@@ -32,6 +32,7 @@ svg .axis { stroke: var(--line); stroke-width: 1; }
 svg .planned { fill: none; stroke: var(--muted); stroke-dasharray: 4 3; } svg .planned.clipped { stroke-dasharray: 1 3; }
 svg .bar.step { fill: var(--bar); } svg .bar.step.failed, svg .bar.step.stopped { fill: var(--bad); }
 svg .bar.step.critical { stroke: #000; stroke-width: 1.5; }
+svg .bar.wait { fill: #d0d7de; } svg .pause { fill: #fff3c4; opacity: 0.8; }
 svg .bar.rollback { fill: var(--rb); } svg .bar.rollback.failed { fill: var(--bad); }
 svg .bar.rollback.partial { fill: #d8c6f5; stroke: var(--rb); stroke-width: 1.5; stroke-dasharray: 3 2; } svg .bar.rollback.partial.failed { fill: #ffd8d3; stroke: var(--bad); }
 svg .label.rollback { fill: var(--rb); }
@@ -115,6 +116,9 @@ fn outcome_class(r: &Report) -> &'static str {
 pub fn render(r: &Report) -> String {
     let mut o = String::with_capacity(64 * 1024);
     write_head(&mut o, r);
+    super::headline::html(&mut o, r);
+    super::schedule::html(&mut o, r);
+    super::compare::html(&mut o, r);
     for (i, write_section) in SECTION_WRITERS.iter().enumerate() {
         h2(&mut o, i);
         write_section(&mut o, r);
@@ -245,7 +249,7 @@ fn write_impact(o: &mut String, r: &Report) {
 
 /// The Gantt chart of steps planned vs actual, their table, the critical path, the last output of steps that printed.
 fn write_steps(o: &mut String, r: &Report) {
-    o.push_str("<p class=\"legend\"><span><i class=\"sw\" style=\"background:#0969da\"></i>step (actual)</span><span><i class=\"sw\" style=\"border:1px dashed #5b6470\"></i>planned timeout</span><span><i class=\"sw\" style=\"background:#cf222e\"></i>failed / stopped</span><span><i class=\"sw\" style=\"background:#8250df\"></i>rollback</span><span><i class=\"sw\" style=\"background:#0969da;outline:1.5px solid #000\"></i>critical path</span>");
+    o.push_str("<p class=\"legend\"><span><i class=\"sw\" style=\"background:#0969da\"></i>step (actual)</span><span><i class=\"sw\" style=\"border:1px dashed #5b6470\"></i>planned (duration on the schedule, else the timeout)</span><span><i class=\"sw\" style=\"background:#d0d7de\"></i>waiting for a go/no-go</span><span><i class=\"sw\" style=\"background:#fff3c4\"></i>paused (no process drove the run)</span><span><i class=\"sw\" style=\"background:#cf222e\"></i>failed / stopped</span><span><i class=\"sw\" style=\"background:#8250df\"></i>rollback</span><span><i class=\"sw\" style=\"background:#0969da;outline:1.5px solid #000\"></i>critical path</span>");
     if r.rollback.as_ref().is_some_and(|rb| !rb.partial.is_empty()) {
         o.push_str("<span class=\"partial-rollback\"><i class=\"sw\" style=\"background:#d8c6f5;border:1.5px dashed #8250df\"></i>rollback of a step that did not finish (partial)</span>");
     }

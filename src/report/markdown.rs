@@ -44,6 +44,9 @@ fn table(o: &mut String, t: &Table) {
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     write_title(&mut o, r);
+    super::headline::markdown(&mut o, r);
+    super::schedule::markdown(&mut o, r);
+    super::compare::markdown(&mut o, r);
     for (i, write_section) in SECTION_WRITERS.iter().enumerate() {
         let gap = if i == 0 { "" } else { "\n" };
         let _ = writeln!(o, "{gap}## {}\n", SECTIONS[i]);

@@ -5,16 +5,21 @@
 //! to detect / mitigate; `markdown`, `html` (with `chart` for its SVG) and
 //! `json` render a `model::Report`, the first two from the words `view`
 //! computes for both; `summary` folds many runs into program KPIs.
+//! `headline` is the block that opens Markdown and HTML, `schedule` the run
+//! against its plan, `compare` a run against another (`--compare`).
 
 pub mod analysis;
 pub(crate) mod build;
 pub mod chart;
+pub mod compare;
 pub mod escape;
+pub mod headline;
 pub mod html;
 pub mod json;
 pub mod markdown;
 pub mod model;
 pub mod read;
+pub mod schedule;
 pub mod summary;
 pub mod time;
 pub mod view;

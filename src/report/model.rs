@@ -58,6 +58,15 @@ pub struct Report {
     pub rollback: Option<RollbackReport>,
     pub critical_path: CriticalPathReport,
     pub impact: Impact,
+    /// The run against its schedule (absent for a run without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<super::schedule::ScheduleReport>,
+    /// `--compare OTHER_RUN`: this run against the other (absent without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<super::compare::Comparison>,
+    /// `--tz`: the zone of the headline's human times (JSON stays UTC).
+    #[serde(skip)]
+    pub tz: Option<crate::schedule::Zone>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

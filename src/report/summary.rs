@@ -35,6 +35,12 @@ pub struct RunRow {
     pub ttm_ms: Option<u64>,
     /// Real runs: dry runs of the same runbook since its previous real run.
     pub dry_runs_before: Option<u32>,
+    /// Finished within its window, else by its planned end (`null`: neither known).
+    pub on_time: Option<bool>,
+    /// Its actual end minus the end forecast at its start.
+    pub forecast_error_ms: Option<i64>,
+    /// The planned total it started with.
+    pub planned_total_ms: Option<u64>,
 }
 
 impl RunRow {
@@ -58,6 +64,9 @@ impl RunRow {
             ttd_ms: r.impact.ttd_ms,
             ttm_ms: r.impact.ttm_ms,
             dry_runs_before: None,
+            on_time: r.schedule.as_ref().and_then(|x| x.on_time),
+            forecast_error_ms: r.schedule.as_ref().and_then(|x| x.forecast_error_ms),
+            planned_total_ms: r.schedule.as_ref().and_then(|x| x.planned_total_ms),
         }
     }
 }
@@ -88,6 +97,14 @@ pub struct Summary {
     pub mean_ttm_ms: Option<u64>,
     /// Mean over real runs of the dry runs before them.
     pub mean_dry_runs_before: Option<f64>,
+    /// Real runs finished within their window (else by their planned end)
+    /// / real runs where that is known; `None` when none is.
+    pub on_time_rate: Option<f64>,
+    /// Forecast accuracy over real runs with a plan: the mean of
+    /// `1 - |actual end - forecast end| / planned total` (0 at worst).
+    pub forecast_accuracy: Option<f64>,
+    /// The mean of `|actual end - forecast end|` over the same runs.
+    pub mean_forecast_error_ms: Option<u64>,
     /// Journals that could not be read, with why.
     pub unreadable: Vec<String>,
 }
@@ -189,9 +206,35 @@ pub fn summarize(runs_dir: &str, mut rows: Vec<RunRow>, unreadable: Vec<String>)
         mean_ttm_ms: mean(real.iter().filter_map(|r| r.ttm_ms)),
         mean_dry_runs_before: (!dry_before.is_empty())
             .then(|| f64::from(dry_before.iter().sum::<u32>()) / dry_before.len() as f64),
+        on_time_rate: rate(real.iter().filter_map(|r| r.on_time)),
+        forecast_accuracy: forecast_accuracy(&real),
+        mean_forecast_error_ms: mean(
+            real.iter()
+                .filter(|r| r.planned_total_ms.is_some())
+                .filter_map(|r| r.forecast_error_ms.map(i64::unsigned_abs)),
+        ),
         runs: rows,
         unreadable,
     }
+}
+
+/// The share of `true`; `None` for none.
+fn rate(values: impl Iterator<Item = bool>) -> Option<f64> {
+    let (yes, n) = values.fold((0u32, 0u32), |(y, n), v| (y + u32::from(v), n + 1));
+    (n > 0).then(|| f64::from(yes) / f64::from(n))
+}
+
+/// The mean of `1 - |error| / planned total` (at least 0) over runs with both.
+fn forecast_accuracy(runs: &[&RunRow]) -> Option<f64> {
+    let scores: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| {
+            let total = r.planned_total_ms.filter(|t| *t > 0)?;
+            let err = r.forecast_error_ms?.unsigned_abs();
+            Some((1.0 - err as f64 / total as f64).max(0.0))
+        })
+        .collect();
+    (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
 }
 
 /// Every journal under `dir`: `*/journal.jsonl` and `*.jsonl` directly in
@@ -272,6 +315,17 @@ fn kpis(s: &Summary) -> Vec<(&'static str, String)> {
             "Dry runs before each real run (mean)",
             s.mean_dry_runs_before
                 .map_or_else(|| "n/a".into(), |m| format!("{m:.1}")),
+        ),
+        (
+            "On-time rate (within window or planned end)",
+            pct(s.on_time_rate),
+        ),
+        (
+            "Forecast accuracy (end forecast at start vs actual)",
+            match (s.forecast_accuracy, s.mean_forecast_error_ms) {
+                (Some(a), Some(e)) => format!("{} (mean error {})", pct(Some(a)), ms(Some(e))),
+                _ => "n/a".into(),
+            },
         ),
         ("Runs", format!("{} real, {} dry", s.real_runs, s.dry_runs)),
     ]
@@ -356,7 +410,42 @@ mod tests {
             ttd_ms: ttd,
             ttm_ms: ttd.map(|t| t * 2),
             dry_runs_before: None,
+            on_time: None,
+            forecast_error_ms: None,
+            planned_total_ms: None,
         }
+    }
+
+    #[test]
+    fn on_time_rate_and_forecast_accuracy_over_real_runs_with_a_plan() {
+        let mut rows = vec![
+            row("r1", "a", 1, false, false, None),
+            row("r2", "a", 2, false, false, None),
+            row("r3", "a", 3, false, false, None),
+            row("d1", "a", 4, true, false, None),
+        ];
+        // r1: on time, 10 min planned, ended 1 min late of the forecast (0.9).
+        rows[0].on_time = Some(true);
+        rows[0].planned_total_ms = Some(600_000);
+        rows[0].forecast_error_ms = Some(60_000);
+        // r2: past its window, 10 min planned, ended 3 min early (0.7).
+        rows[1].on_time = Some(false);
+        rows[1].planned_total_ms = Some(600_000);
+        rows[1].forecast_error_ms = Some(-180_000);
+        // r3: no schedule; d1: a dry run, on time: neither counts.
+        rows[3].on_time = Some(true);
+        rows[3].planned_total_ms = Some(600_000);
+        rows[3].forecast_error_ms = Some(0);
+        let s = summarize("runs", rows, Vec::new());
+        assert_eq!(s.on_time_rate, Some(0.5));
+        assert!((s.forecast_accuracy.unwrap() - 0.8).abs() < 1e-9);
+        assert_eq!(s.mean_forecast_error_ms, Some(120_000));
+        let k = kpis(&s);
+        assert!(
+            k.iter()
+                .any(|(name, v)| name.starts_with("On-time") && v == "50.0%"),
+            "{k:?}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `model`.
 
 pub mod duration_serde;
+pub mod freeze;
 pub mod load;
 pub mod model;
 pub mod raw;

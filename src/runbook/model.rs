@@ -39,6 +39,11 @@ pub struct Runbook {
     pub teams: IndexMap<String, Vec<String>>,
     pub triggers: Vec<Trigger>,
     pub steps: Vec<Step>,
+    /// `[schedule]`: the default env's planned start, window and freezes.
+    /// Left out of the plan JSON when empty, so plan hashes of runbooks
+    /// without one stay what they were.
+    #[serde(default, skip_serializing_if = "Schedule::is_empty")]
+    pub schedule: Schedule,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -46,6 +51,46 @@ pub struct EnvOverlay {
     pub vars: IndexMap<String, String>,
     /// A production env refuses `--yes` auto-approval.
     pub production: bool,
+    /// `[env.NAME.schedule]`: replaces the runbook's `[schedule]` in this env.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+/// When a cutover is planned and when it may run. Times are RFC 3339 in
+/// UTC (`2026-12-12T22:00:00Z`), whatever offset the runbook wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Schedule {
+    /// The planned start: a real run started before it waits for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// The change window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// Freeze periods, inline ones and those of freeze files, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freeze: Vec<FreezePeriod>,
+}
+
+impl Schedule {
+    pub fn is_empty(&self) -> bool {
+        self.start.is_none() && self.window.is_none() && self.freeze.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Window {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FreezePeriod {
+    pub start: String,
+    pub end: String,
+    pub reason: String,
+    /// The freeze file it comes from (as the runbook names it), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,6 +168,11 @@ pub enum Auth {
     Bearer { token: String },
 }
 
+/// The go/no-go a production run started outside its change window
+/// (`cutover run --override-window`) waits for before its first step:
+/// `cutover approve RUN window-override`. No step may be named so.
+pub const WINDOW_GATE: &str = "window-override";
+
 /// What a `[notify.NAME]` webhook can be told about (its `events` filter).
 pub const NOTIFY_EVENTS: &[&str] = &[
     "run_started",
@@ -140,6 +190,7 @@ pub const NOTIFY_EVENTS: &[&str] = &[
     "paused",
     "resumed",
     "note",
+    "overrun_projected",
 ];
 
 /// Kinds sent only to a channel whose `events` names them (every note of a
@@ -439,6 +490,14 @@ pub struct Step {
     pub action: Action,
     #[serde(with = "crate::runbook::duration_serde::option")]
     pub timeout: Option<Duration>,
+    /// How long it is planned to take (`expected`). Left out of the plan
+    /// JSON when not given, so plan hashes stay what they were.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::runbook::duration_serde::option"
+    )]
+    pub expected: Option<Duration>,
     /// Grace between SIGTERM and SIGKILL.
     #[serde(with = "crate::runbook::duration_serde")]
     pub grace: Duration,

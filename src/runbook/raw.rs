@@ -43,6 +43,103 @@ pub struct RawRunbook {
     /// The steps, in order (a step needs the one before it unless `needs` says otherwise).
     #[serde(default)]
     pub step: Vec<RawStep>,
+    /// When the cutover is planned and when it may run: planned start, change
+    /// window, freeze periods. `[env.NAME.schedule]` replaces it for that env.
+    pub schedule: Option<RawSchedule>,
+}
+
+/// `[schedule]`: the planned start, the change window and the freeze periods.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    /// Planned start, RFC 3339 with its offset (`2026-12-12T22:00:00Z`): a
+    /// real run started before it waits for it, as with `cutover run --at`.
+    pub start: Option<Sp<String>>,
+    /// The change window: a run starts inside it, and its planned end must
+    /// not fall past `end` (else it is refused unless `--override-window`).
+    pub window: Option<RawWindow>,
+    /// Freeze periods: no run starts in one or is planned to run into one.
+    /// Each entry is a freeze file's path (relative to the runbook; a file of
+    /// `[[freeze]]` tables) or an inline `{ start, end, reason }`.
+    #[serde(default)]
+    pub freeze: Vec<Sp<RawFreeze>>,
+}
+
+/// `window = { start = "...", end = "..." }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    /// When the window opens (RFC 3339 with its offset).
+    pub start: Sp<String>,
+    /// When it closes (RFC 3339 with its offset).
+    pub end: Sp<String>,
+}
+
+/// A freeze period: no change from `start` to `end`, and why.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFreezePeriod {
+    /// RFC 3339 with its offset.
+    pub start: Sp<String>,
+    /// RFC 3339 with its offset.
+    pub end: Sp<String>,
+    /// Why nothing may change then (shown when a run is refused).
+    pub reason: Sp<String>,
+}
+
+/// A freeze entry: a freeze file's path, or a period written inline.
+#[derive(Debug, JsonSchema)]
+#[schemars(untagged)]
+pub enum RawFreeze {
+    File(String),
+    Period(Box<RawFreezePeriod>),
+}
+
+impl<'de> Deserialize<'de> for RawFreeze {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawFreeze;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a freeze file's path or a table with `start`, `end` and `reason`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawFreeze, E> {
+                Ok(RawFreeze::File(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawFreeze, A::Error> {
+                RawFreezePeriod::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|p| RawFreeze::Period(Box::new(p)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A freeze file (`freeze = ["../checks/freeze.toml"]`): the periods a
+/// team or company publishes, shared by many runbooks.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "cutover freeze file")]
+pub struct RawFreezeFile {
+    #[serde(default)]
+    pub freeze: Vec<RawFreezePeriod>,
+}
+
+impl super::load::Sections for RawFreezeFile {
+    const KEYS: &'static [&'static str] = &["freeze"];
+
+    fn section(name: &str) -> Option<super::load::ValueCheck> {
+        use super::load::check_as;
+        (name == "freeze").then_some(check_as::<Vec<RawFreezePeriod>>)
+    }
+
+    fn element(name: &str) -> Option<super::load::ValueCheck> {
+        use super::load::check_as;
+        (name == "freeze").then_some(check_as::<RawFreezePeriod>)
+    }
 }
 
 /// `[runbook]`: what this cutover is.
@@ -79,6 +176,9 @@ pub struct RawEnv {
     /// A production environment refuses `--yes` auto-approval. Unset: as the
     /// runbook's `[runbook] production` (default false).
     pub production: Option<bool>,
+    /// This env's schedule, in place of the runbook's `[schedule]` (an empty
+    /// table: no schedule in this env).
+    pub schedule: Option<RawSchedule>,
 }
 
 /// `[secrets] NAME = { env = "VAR" }`.
@@ -359,6 +459,10 @@ pub struct RawStep {
     pub manual: Option<Sp<String>>,
     /// Kill the step after this long.
     pub timeout: Option<Sp<String>>,
+    /// How long the step is planned to take (e.g. `"8m"`): from its
+    /// before-gates to its after-gates, a go/no-go wait included. The plan's
+    /// offsets, the run's ETA and the report's slip are reckoned with it.
+    pub expected: Option<Sp<String>>,
     /// Between SIGTERM and SIGKILL (default 10s).
     pub grace: Option<Sp<String>>,
     pub retries: Option<RawRetries>,
@@ -424,6 +528,7 @@ impl<'de> Deserialize<'de> for RawRollback {
 impl super::load::Sections for RawRunbook {
     const KEYS: &'static [&'static str] = &[
         "runbook", "vars", "env", "secrets", "sources", "notify", "teams", "trigger", "step",
+        "schedule",
     ];
 
     fn section(name: &str) -> Option<super::load::ValueCheck> {
@@ -438,6 +543,7 @@ impl super::load::Sections for RawRunbook {
             "teams" => check_as::<IndexMap<String, Vec<Sp<String>>>>,
             "trigger" => check_as::<Vec<RawTrigger>>,
             "step" => check_as::<Vec<RawStep>>,
+            "schedule" => check_as::<RawSchedule>,
             _ => return None,
         })
     }

@@ -48,7 +48,7 @@ impl StatusView {
             _ => None,
         };
         let skip = state.notes.len().saturating_sub(LAST_NOTES);
-        StatusView {
+        let mut view = StatusView {
             format_version: super::view::STATUS_FORMAT_VERSION,
             run_id: state.run_id.clone(),
             runbook: started.map(|s| s.runbook_name.clone()),
@@ -96,6 +96,22 @@ impl StatusView {
                 .collect(),
             paused_hint: finished.and(state.pause_hint.clone()),
             waiting_for: Vec::new(),
+            schedule: None,
+        };
+        view.add_schedule(state, now_ts);
+        view
+    }
+
+    /// The schedule's part of the view: `scheduled` while the run waits for
+    /// its start, the ETA while it runs.
+    fn add_schedule(&mut self, state: &RunState, now: Option<Ts>) {
+        let now = now.or(state.last_at().map(|l| l.ts)).unwrap_or_default();
+        self.schedule = super::schedule::view(state, now);
+        if self.schedule.as_ref().is_some_and(|s| s.waiting) {
+            "scheduled".clone_into(&mut self.state);
+        }
+        for s in &mut self.steps {
+            s.planned_ms = state.planned_ms(&s.id);
         }
     }
 }
@@ -163,6 +179,7 @@ fn step_view(state: &RunState, id: &str, rec: &StepRecord, now: Option<Ts>) -> S
         attempts: rec.attempts,
         started_at: started_at.map(|s| s.raw.clone()),
         duration_ms: started_at.zip(until).and_then(|(s, e)| between(s.ts, e)),
+        planned_ms: None,
         rollback: rec.rollback_run.as_ref().map(|rb| StepRollbackView {
             state: rb.state,
             partial: rb.partial,

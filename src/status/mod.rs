@@ -9,12 +9,14 @@ mod panel;
 #[cfg(test)]
 mod panel_tests;
 mod render;
+mod schedule;
 #[cfg(test)]
 mod tests;
 mod view;
 mod waiting;
 
 pub use panel::{PanelLine, panel};
+pub use schedule::{EtaView, OverrideView, ScheduleView, SkippedView, StepEtaView};
 pub use view::{
     ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState,
     STATUS_FORMAT_VERSION, StatusView, StepRollbackView, StepView, TriggerHealth, TriggerView,

@@ -70,6 +70,7 @@ impl PanelLine {
 /// at most `max_lines` lines (the last says how many more did not fit).
 pub fn panel(state: &RunState, now: Ts, run_ref: &str, max_lines: usize) -> Vec<PanelLine> {
     let mut lines = vec![headline(state, now)];
+    lines.extend(schedule_row(state, now));
     let id_w = state
         .steps
         .iter()
@@ -111,17 +112,35 @@ fn active(state: &RunState, rec: &StepRecord) -> bool {
     }
 }
 
-/// How long step `id` is planned to take. The schedule (issue 13: a
-/// step's `expected` in the journaled plan) is read here once it is in the
-/// fold; until then no plan is known and the row shows the elapsed time
-/// alone (and the step's `timeout`, if it has one).
-fn planned(_state: &RunState, _id: &str) -> Option<Duration> {
-    None
+/// How long step `id` is planned to take (its `expected`, else the median
+/// of its rehearsals); without a plan the row shows the elapsed time alone
+/// (and the step's `timeout`, if it has one).
+fn planned(state: &RunState, id: &str) -> Option<Duration> {
+    state.planned_ms(id).map(Duration::from_millis)
 }
 
-/// When the run is expected to end (issue 13's ETA), once the fold knows.
-fn eta(_state: &RunState, _now: Ts) -> Option<Ts> {
-    None
+/// When the run is projected to end, from the plan and what is done.
+fn eta(state: &RunState, now: Ts) -> Option<Ts> {
+    state.eta(now).and_then(|e| e.projected_end)
+}
+
+/// The run against its schedule: elapsed vs planned, ahead or behind, the
+/// projected end and the window's end (red past it); none without a plan
+/// or a window.
+fn schedule_row(state: &RunState, now: Ts) -> Option<PanelLine> {
+    let eta = state.eta(now)?;
+    if eta.planned_total_ms.is_none() && eta.window_end.is_none() {
+        return None;
+    }
+    let tone = if eta.overrun_ms.is_some() {
+        Tone::Bad
+    } else {
+        Tone::Quiet
+    };
+    Some(PanelLine::new().add(
+        format!("  schedule: {}", crate::describe::schedule::eta(&eta)),
+        tone,
+    ))
 }
 
 /// `── run `r` RUNNING 1m12s · 3 of 8 steps done ──`.
@@ -140,6 +159,8 @@ fn headline(state: &RunState, now: Ts) -> PanelLine {
         ("ROLLING BACK", Tone::Bad)
     } else if state.interrupted.is_some() || state.deciding.is_some() {
         ("INTERRUPTED", Tone::Waiting)
+    } else if state.schedule.waiting() {
+        ("SCHEDULED", Tone::Waiting)
     } else if let Some(outcome) = state.outcome() {
         (outcome.label(), Tone::Plain)
     } else {
@@ -151,6 +172,19 @@ fn headline(state: &RunState, now: Ts) -> PanelLine {
         .map(|s| format!(" {}", duration::short(now.since(s.ts))))
         .unwrap_or_default();
     let mut tail = format!(" · {done} of {total} steps done");
+    if let Some(start) = state
+        .schedule
+        .scheduled
+        .as_ref()
+        .filter(|_| state.schedule.waiting())
+    {
+        let _ = write!(
+            tail,
+            " · starts {} (in {})",
+            crate::describe::schedule::time(start.at),
+            duration::short(start.at.since(now))
+        );
+    }
     if let Some(at) = eta(state, now) {
         let _ = write!(tail, " · ETA {}", at.clock());
     }

@@ -61,6 +61,7 @@ fn night() -> RunState {
     }});
     let started = Event::RunStarted(RunStarted {
         plan_hash: "h".into(),
+        rehearsal: false,
         runbook_name: "pay".into(),
         runbook_path: "pay.toml".into(),
         runbook_sha256: "s".into(),
@@ -220,6 +221,7 @@ fn manual_then_rollback(with_rollback: bool) -> RunState {
     }});
     let started = Event::RunStarted(RunStarted {
         plan_hash: "h".into(),
+        rehearsal: false,
         runbook_name: "pay".into(),
         runbook_path: "pay.toml".into(),
         runbook_sha256: "s".into(),

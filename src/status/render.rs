@@ -26,8 +26,11 @@ impl StatusView {
     pub fn lines(&self, fold_done: bool) -> Vec<String> {
         let mut out = String::new();
         self.write_headline(&mut out);
+        self.write_schedule(&mut out);
         write_waiting(&mut out, self);
-        write_steps(&mut out, &self.steps, fold_done);
+        write_steps(&mut out, &self.steps, fold_done, |id| {
+            self.step_against_plan(id)
+        });
         write_gates(&mut out, &self.gates);
         write_triggers(&mut out, &self.triggers);
         write_approvals(&mut out, &self.approvals);
@@ -64,6 +67,8 @@ impl StatusView {
                 self.state.to_uppercase()
             },
             match (self.paused_for_ms, self.duration_ms) {
+                // Waiting for its start: the lines below say when.
+                _ if self.state == "scheduled" => String::new(),
                 (Some(p), Some(d)) => format!(
                     " for {} (it paused {} after it started)",
                     duration::short(p),
@@ -102,7 +107,12 @@ fn width<'a>(cells: impl Iterator<Item = &'a str>) -> usize {
     cells.map(|c| c.chars().count()).max().unwrap_or(0)
 }
 
-fn write_steps(out: &mut String, steps: &[StepView], fold_done: bool) {
+fn write_steps(
+    out: &mut String,
+    steps: &[StepView],
+    fold_done: bool,
+    against_plan: impl Fn(&str) -> Option<String>,
+) {
     out.push_str("\nsteps\n");
     let foldable = |s: &StepView| {
         fold_done && s.state.is_complete() && s.rollback.is_none() && s.warnings.is_empty()
@@ -132,10 +142,13 @@ fn write_steps(out: &mut String, steps: &[StepView], fold_done: bool) {
     for (s, time) in shown.iter().zip(&durations) {
         let _ = writeln!(
             out,
-            "  {:<id_w$}  {:<state_w$}  {:>time_w$}{}{}{}{}",
+            "  {:<id_w$}  {:<state_w$}  {:>time_w$}{}{}{}{}{}",
             s.id,
             s.state.label(),
             time,
+            against_plan(&s.id)
+                .map(|p| format!("  ({p})"))
+                .unwrap_or_default(),
             if owner_w > 0 {
                 format!("  {:<owner_w$}", s.owner.as_deref().unwrap_or(""))
             } else {

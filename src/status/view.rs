@@ -51,6 +51,10 @@ pub struct StatusView {
     /// What the run waits for, each with the commands that give it (only
     /// when built for the room: `status`; empty when it waits for nothing).
     pub waiting_for: Vec<WaitView>,
+    /// The run against its schedule (a start waited for, the ETA, the
+    /// window, skips); absent for a run without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<super::ScheduleView>,
 }
 
 /// One thing a run waits for: a go/no-go, a manual step, the operator's
@@ -117,6 +121,9 @@ pub struct StepView {
     pub started_at: Option<String>,
     /// Until it ended, or until the last record for a step still going.
     pub duration_ms: Option<u64>,
+    /// How long it is planned to take (absent without a plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned_ms: Option<u64>,
     /// Its rollback, once started; `None` if it was not rolled back.
     pub rollback: Option<StepRollbackView>,
     /// What an operator should know about it (`output_abandoned`: a

@@ -19,6 +19,7 @@ fn examples() -> Cutover {
             "runbooks/payments-db-cutover.toml",
             read("runbooks/payments-db-cutover.toml"),
         )
+        .file("runbooks/freeze.toml", read("runbooks/freeze.toml"))
         .file("checks/launch.toml", read("checks/launch.toml"))
         .env("PAYMENTS_DB_ADMIN_PASSWORD", "graph-test-password-1")
         .env("FLAGS_API_TOKEN", "graph-test-token-12345")

@@ -41,6 +41,7 @@ mod plan;
 mod probes;
 mod report;
 mod rollback_views;
+mod schedule;
 mod secrets;
 mod signals;
 mod signals_cli;

@@ -151,6 +151,8 @@ pub(super) struct Run {
     pub(super) wait: bool,
     resume: Option<ResumeOptions>,
     dir: Option<PathBuf>,
+    /// What the schedule asks of a new run.
+    pub(super) scheduling: crate::engine::Scheduling,
 }
 
 /// What a run left: its outcome, the journal, and the notices shown.
@@ -174,6 +176,7 @@ impl Run {
             wait: false,
             resume: None,
             dir: None,
+            scheduling: crate::engine::Scheduling::default(),
         }
     }
 
@@ -229,6 +232,7 @@ impl Run {
             runbook_dir: dir.path().to_path_buf(),
             run_ref: "t".into(),
             start,
+            scheduling: self.scheduling,
         };
         let edges = Edges {
             sink: Box::new(sink_with_tx),
@@ -297,6 +301,7 @@ pub(super) fn started(plan: &Plan, dry_run: bool) -> RunStarted {
         pid: 0,
         set: Vec::new(),
         plan: serde_json::Value::Null,
+        rehearsal: false,
     }
 }
 
@@ -403,6 +408,7 @@ pub(super) fn plan(runbook: Runbook) -> Plan {
         production: false,
         vars: IndexMap::new(),
         waves: Vec::new(),
+        schedule: crate::runbook::model::Schedule::default(),
         runbook,
         masker: crate::secrets::Masker::default(),
         secret_env: Vec::new(),
@@ -428,5 +434,6 @@ pub(super) fn runbook(steps: Vec<Step>, triggers: Vec<Trigger>) -> Runbook {
         teams: IndexMap::new(),
         triggers,
         steps,
+        schedule: crate::runbook::model::Schedule::default(),
     }
 }

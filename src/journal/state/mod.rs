@@ -17,6 +17,7 @@ mod approvals;
 mod checks;
 mod rollback;
 mod run;
+mod schedule;
 mod step;
 mod steps;
 #[cfg(test)]
@@ -31,6 +32,9 @@ pub use rollback::{RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRu
 pub use run::{
     Deciding, DeviationEntry, DeviationText, MilestoneEntry, MilestoneOrigin, NoteEntry,
     ReadinessEntry,
+};
+pub use schedule::{
+    Eta, OverrideEntry, OverrunEntry, ScheduleState, Scheduled, SkipEntry, StepEta,
 };
 pub use step::{
     AttemptEntry, Decided, LAST_LINES, OutputTail, SkippedRollback, StepRecord, StepTiming, Vote,
@@ -153,6 +157,8 @@ pub struct RunState {
     pub milestones: Vec<MilestoneEntry>,
     pub readiness: Vec<ReadinessEntry>,
     pub deviations: Vec<DeviationEntry>,
+    /// The planned schedule, a start waited for, skips, overrides.
+    pub schedule: ScheduleState,
     pub history: Vec<Entry>,
     pub counts: Counts,
     pub last_seq: u64,
@@ -325,6 +331,12 @@ impl RunState {
             | Event::RollbackStepStarted { .. }
             | Event::RollbackStepFinished { .. }
             | Event::RollbackFinished { .. } => self.apply_rollback(r, at),
+            Event::SchedulePlanned(_)
+            | Event::RunScheduled { .. }
+            | Event::StartReached { .. }
+            | Event::StepsSkipped { .. }
+            | Event::WindowOverride { .. }
+            | Event::OverrunProjected { .. } => self.apply_schedule(r, at),
             _ => self.apply_run(r, at),
         }
     }

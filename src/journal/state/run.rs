@@ -119,6 +119,7 @@ impl RunState {
             Event::RunStarted(s) => {
                 if self.started.is_none() {
                     self.plan = PlanSnapshot::from_value(&s.plan);
+                    self.schedule.rehearsal = s.rehearsal;
                     // The plan is kept typed (`plan`), not twice as JSON.
                     self.started = Some(RunStarted {
                         plan: Value::Null,

@@ -110,8 +110,8 @@ pub(super) fn report(mut folded: Folded, journal: &str) -> Report {
             ok: rb.ok_at_finish,
             failed: rb.failed_at_finish.clone(),
         }),
-        critical_path: CriticalPathReport::default(),
-        impact: analysis::Impact::default(),
+        schedule: super::schedule::build(state, ended, in_progress),
+        ..Report::default()
     };
     r.duration_ms = match (r.started, r.ended) {
         (Some(s), Some(e)) => Some(e.since(s)),

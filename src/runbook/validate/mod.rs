@@ -6,6 +6,7 @@
 mod checks;
 mod defaults;
 mod runbook;
+mod schedule;
 mod sources;
 mod steps;
 mod validator;

@@ -58,7 +58,18 @@ impl Validator<'_> {
             {
                 o.production = raw.runbook.production;
             }
+            if let Some(s) = &env.schedule {
+                let schedule = self.schedule(s);
+                if let Some(o) = envs.get_mut(name) {
+                    o.schedule = Some(schedule);
+                }
+            }
         }
+        let schedule = raw
+            .schedule
+            .as_ref()
+            .map(|s| self.schedule(s))
+            .unwrap_or_default();
         let notify = self.notify(raw);
         self.requires(meta);
         let steps = self.steps(&raw.step, &raw.sources);
@@ -88,6 +99,7 @@ impl Validator<'_> {
             teams,
             triggers,
             steps,
+            schedule,
         }
     }
 

@@ -231,6 +231,13 @@ impl Validator<'_> {
     fn step_ids(&mut self, raw: &[RawStep]) -> usize {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         for s in raw {
+            if s.id.get() == crate::runbook::model::WINDOW_GATE {
+                self.error(
+                    format!("step id `{}` is reserved", s.id.get()),
+                    s.id.span(),
+                )
+                .help = Some("`window-override` is the go/no-go cutover adds when a production run starts outside its change window; rename the step".into());
+            }
             if !is_identifier(&s.id) {
                 self.error(
                     format!(
@@ -318,6 +325,7 @@ impl Validator<'_> {
         };
         let rollback = s.rollback.as_ref().and_then(|r| self.rollback(r, &owner));
         let timeout = self.duration(s.timeout.as_ref(), false);
+        let expected = self.expected(s, timeout);
         let grace = self
             .duration(s.grace.as_ref(), true)
             .unwrap_or(DEFAULT_GRACE);
@@ -356,6 +364,7 @@ impl Validator<'_> {
             needs,
             action,
             timeout,
+            expected,
             grace,
             retries,
             rollback,

@@ -297,6 +297,7 @@ impl<'a> Validator<'a> {
                 let overlay = EnvOverlay {
                     production: env.production.unwrap_or(false),
                     vars: text(&env.vars),
+                    schedule: None,
                 };
                 (name.clone(), overlay)
             })
