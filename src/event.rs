@@ -13,10 +13,15 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod after;
 pub mod float_serde;
 mod measurement;
 mod record;
 
+pub use after::{
+    ActionAdded, ActionClosed, HypercareDetached, HypercareEnd, HypercareEnded, HypercareStarted,
+    OutcomeMeasured, OutcomeResult,
+};
 pub use measurement::{Measurement, Sample, Verdict};
 pub use record::{FORMAT_VERSION, Header, Record, person};
 
@@ -300,6 +305,15 @@ pub enum Event {
         summary: Value,
     },
     RunFinished(RunFinished),
+    /// After the last step: the watch goes on (`[hypercare]`), then ends.
+    HypercareStarted(HypercareStarted),
+    HypercareEnded(HypercareEnded),
+    HypercareDetached(HypercareDetached),
+    /// `cutover verify`: an `[[outcome]]` against its target.
+    OutcomeMeasured(Box<OutcomeMeasured>),
+    /// `cutover action`: follow-up action items.
+    ActionAdded(ActionAdded),
+    ActionClosed(ActionClosed),
     /// A kind this binary does not know (written by a newer one).
     #[serde(skip)]
     Unknown {
@@ -388,6 +402,10 @@ pub struct RunStarted {
     pub set: Vec<String>,
     /// The whole resolved plan, masked: reports never need the runbook file.
     pub plan: Value,
+    /// A rehearsal, not a real change (absent: false); read through
+    /// `RunState::is_rehearsal`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rehearsal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

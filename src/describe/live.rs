@@ -14,6 +14,7 @@ fn live_raw(record: &Record) -> Option<String> {
         .or_else(|| checks(record))
         .or_else(|| rollback(record))
         .or_else(|| people(record))
+        .or_else(|| super::after::live(record))
 }
 
 /// The run's start and end of life, steps, attempts, processes, output.

@@ -102,7 +102,8 @@ pub fn timeline(entry: &Entry) -> Option<Line> {
         }
         _ => checks(entry)
             .or_else(|| rollback(entry))
-            .or_else(|| people(entry)),
+            .or_else(|| people(entry))
+            .or_else(|| super::after::timeline(entry)),
     }
 }
 

@@ -21,10 +21,14 @@ pub use reader::{
 };
 pub use runs::{Listed, list_runs};
 pub use snapshot::{
-    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, GateSnapshot, PlanSnapshot, RunbookSnapshot,
-    SecretSnapshot, StepSnapshot, TriggerSnapshot,
+    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, DueAt, GateSnapshot, HypercareSnapshot,
+    OutcomeSnapshot, PlanSnapshot, RunbookSnapshot, SecretSnapshot, StepSnapshot, TriggerSnapshot,
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
+pub use state::{
+    ActionClose, ActionEntry, AfterLaunch, Due, HypercareEndEntry, HypercareRecord, OutcomeEntry,
+    due_by,
+};
 pub use state::{
     AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, DeviationEntry, DeviationText,
     Entry, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry, MilestoneOrigin,

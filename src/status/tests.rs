@@ -205,6 +205,7 @@ fn started() -> Event {
         pid: 1,
         set: Vec::new(),
         plan: serde_json::Value::Null,
+        rehearsal: false,
     })
 }
 

@@ -285,6 +285,7 @@ pub(super) fn started(plan: &Plan, dry_run: bool) -> RunStarted {
         pid: 0,
         set: Vec::new(),
         plan: serde_json::Value::Null,
+        rehearsal: false,
     }
 }
 
@@ -416,5 +417,7 @@ pub(super) fn runbook(steps: Vec<Step>, triggers: Vec<Trigger>) -> Runbook {
         teams: IndexMap::new(),
         triggers,
         steps,
+        hypercare: None,
+        outcomes: Vec::new(),
     }
 }

@@ -13,6 +13,7 @@
 //! `approvals`, `checks` (gates and triggers), `rollback`, `run` (the run's
 //! start, end, pauses, notes, milestones, readiness, deviations).
 
+mod after;
 mod approvals;
 mod checks;
 mod rollback;
@@ -26,6 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 
+pub use after::{
+    ActionClose, ActionEntry, AfterLaunch, Due, HypercareEndEntry, HypercareRecord, OutcomeEntry,
+    due_by,
+};
 pub use checks::{CheckKind, CheckRecord, Fired, GateRound, Point, TriggerHealth, VerdictCounts};
 pub use rollback::{RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState};
 pub use run::{
@@ -147,6 +152,8 @@ pub struct RunState {
     pub milestones: Vec<MilestoneEntry>,
     pub readiness: Vec<ReadinessEntry>,
     pub deviations: Vec<DeviationEntry>,
+    /// Hypercare, outcomes measured, action items.
+    pub after: AfterLaunch,
     pub history: Vec<Entry>,
     pub counts: Counts,
     pub last_seq: u64,
@@ -318,6 +325,12 @@ impl RunState {
             | Event::RollbackStepStarted { .. }
             | Event::RollbackStepFinished { .. }
             | Event::RollbackFinished { .. } => self.apply_rollback(r, at),
+            Event::HypercareStarted(_)
+            | Event::HypercareEnded(_)
+            | Event::HypercareDetached(_)
+            | Event::OutcomeMeasured(_)
+            | Event::ActionAdded(_)
+            | Event::ActionClosed(_) => self.apply_after(r, at),
             _ => self.apply_run(r, at),
         }
     }
@@ -334,6 +347,14 @@ impl RunState {
                 | Event::ApprovalDecided { .. }
                 | Event::ManualDone { .. }
                 | Event::JournalRepaired { .. }
+                // `cutover verify`, `cutover action`, `resume --end-hypercare`.
+                | Event::OutcomeMeasured(_)
+                | Event::ActionAdded(_)
+                | Event::ActionClosed(_)
+                | Event::HypercareEnded(crate::event::HypercareEnded {
+                    reason: crate::event::HypercareEnd::EndedEarly,
+                    ..
+                })
         );
         let engine_before = self.last_engine;
         let at = self.stamp_raw(r.seq, &r.ts, &r.run_id, by_engine);

@@ -96,6 +96,8 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
             teams: IndexMap::new(),
             triggers,
             steps: Vec::new(),
+            hypercare: None,
+            outcomes: Vec::new(),
         },
     }
 }
