@@ -402,10 +402,6 @@ pub struct RunStarted {
     pub set: Vec<String>,
     /// The whole resolved plan, masked: reports never need the runbook file.
     pub plan: Value,
-    /// A rehearsal, not a real change (absent: false); read through
-    /// `RunState::is_rehearsal`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub rehearsal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -104,7 +104,6 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         pid: std::process::id(),
         set: args.vars.set.iter().map(|s| plan.masker.mask(s)).collect(),
         plan: plan.to_masked_json(),
-        rehearsal: false,
     };
     let opts = Options {
         dry_run: args.dry_run,

@@ -533,7 +533,6 @@ mod tests {
             pid: 1,
             set: Vec::new(),
             plan: serde_json::Value::Null,
-            rehearsal: false,
         };
         assert_eq!(check_plan(&started, "sha256:old", "r1"), Ok(()));
         assert_eq!(

@@ -205,7 +205,6 @@ fn started() -> Event {
         pid: 1,
         set: Vec::new(),
         plan: serde_json::Value::Null,
-        rehearsal: false,
     })
 }
 

@@ -285,7 +285,6 @@ pub(super) fn started(plan: &Plan, dry_run: bool) -> RunStarted {
         pid: 0,
         set: Vec::new(),
         plan: serde_json::Value::Null,
-        rehearsal: false,
     }
 }
 
