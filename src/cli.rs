@@ -279,6 +279,11 @@ pub struct ResumeArgs {
     /// "undone by hand".
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// End the run's hypercare now (needs `--reason`; journaled with who):
+    /// the run completes. A process still driving the run completes it; a
+    /// paused or crashed one completes on this resume.
+    #[arg(long, requires = "reason", conflicts_with_all = ["rollback", "abort", "skip_rollback", "rerun", "skip"])]
+    pub end_hypercare: bool,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }

@@ -193,6 +193,10 @@ impl Scheduler {
             ctx,
             rx,
             baselines: Arc::new(BTreeMap::new()),
+            hypercare: super::hypercare::HypercareWatch {
+                plan: plan.runbook.hypercare.clone(),
+                ..Default::default()
+            },
             tasks: Tasks::default(),
             prompting,
             interrupts: Interrupts::default(),

@@ -18,6 +18,7 @@ mod effects;
 mod execute;
 mod finish;
 mod gonogo;
+mod hypercare;
 mod interrupt;
 mod lifecycle;
 mod notify;

@@ -105,6 +105,7 @@ pub(super) struct Scheduler {
     pub(super) interrupts: Interrupts,
     pub(super) approvals: Approvals,
     pub(super) dry: DryRunNotes,
+    pub(super) hypercare: super::hypercare::HypercareWatch,
 }
 
 impl Scheduler {
@@ -114,6 +115,7 @@ impl Scheduler {
         }
         loop {
             self.check_deadlines();
+            self.check_hypercare();
             self.decide();
             self.flush()?;
             if std::mem::take(&mut self.redecide) {

@@ -31,6 +31,7 @@ mod engine_partial;
 mod engine_trigger;
 mod hardening_files;
 mod hardening_text;
+mod hypercare;
 mod layers;
 mod plan;
 mod probes;
