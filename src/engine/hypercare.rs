@@ -21,7 +21,12 @@ pub(super) struct HypercareWatch {
     pub(super) deadline: Option<Instant>,
     /// Ended early by a person (their `hypercare_ended` is journaled already).
     pub(super) ended_by: Option<String>,
+    /// When the terminal was last told how long is left.
+    pub(super) last_notice: Option<Instant>,
 }
+
+/// How often the terminal is told how long hypercare has left.
+const NOTICE_EVERY: Duration = Duration::from_mins(5);
 
 impl Scheduler {
     /// Every step is done: `true` while the run stays in hypercare (it
@@ -107,10 +112,32 @@ impl Scheduler {
             }));
             "every step done; hypercare over with no trigger fired".to_string()
         } else {
+            self.remind_time_left(deadline);
             return;
         };
         self.hypercare.deadline = None;
         self.finish(Outcome::Completed, message);
+    }
+
+    /// Every few minutes: `hypercare: 1h 10m left`.
+    fn remind_time_left(&mut self, deadline: Instant) {
+        let now = Instant::now();
+        if self
+            .hypercare
+            .last_notice
+            .is_some_and(|t| now.duration_since(t) < NOTICE_EVERY)
+        {
+            return;
+        }
+        if self.hypercare.last_notice.is_some() {
+            let left = u64::try_from(deadline.duration_since(now).as_millis()).unwrap_or(0);
+            self.sink.notice(&format!(
+                "HYPERCARE: {} left; watching the triggers (end it early: cutover resume {} --end-hypercare --reason \"...\")",
+                crate::text::duration::short(left),
+                self.opts.run_ref
+            ));
+        }
+        self.hypercare.last_notice = Some(now);
     }
 
     /// A rollback starts: hypercare, if the run is in it, is over.

@@ -94,6 +94,8 @@ impl StatusView {
                 })
                 .collect(),
             paused_hint: finished.and(state.pause_hint.clone()),
+            hypercare: super::after::hypercare_view(state, now.map(Ts::from_system)),
+            outcomes: super::after::outcome_views(state),
         }
     }
 }

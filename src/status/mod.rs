@@ -3,12 +3,14 @@
 //! triggers and their health, approvals with who voted, notes, milestones.
 //! `cutover status` renders it as text or JSON; `cutover runs` uses its summary.
 
+mod after;
 mod build;
 mod render;
 #[cfg(test)]
 mod tests;
 mod view;
 
+pub use after::{HypercareView, OutcomeView};
 pub use view::{
     ApprovalView, DecidedView, GateView, MilestoneView, NoteView, RollbackState, StatusView,
     StepRollbackView, StepView, TriggerHealth, TriggerView, Vote,

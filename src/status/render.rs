@@ -15,6 +15,7 @@ impl StatusView {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         self.write_headline(&mut out);
+        self.write_after(&mut out);
         write_steps(&mut out, &self.steps);
         write_gates(&mut out, &self.gates);
         write_triggers(&mut out, &self.triggers);

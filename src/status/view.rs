@@ -42,6 +42,12 @@ pub struct StatusView {
     pub milestones: Vec<MilestoneView>,
     /// The last pause's instructions, while paused.
     pub paused_hint: Option<String>,
+    /// After the last step: the watch that goes on (`[hypercare]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hypercare: Option<super::after::HypercareView>,
+    /// `[[outcome]]`s: pending with their due times, or their verdicts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<super::after::OutcomeView>,
 }
 
 impl StatusView {

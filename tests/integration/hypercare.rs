@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::support::cutover::Cutover;
 use crate::support::journal::{journal, of_type, outcome, seq};
 use crate::support::prometheus::{Prometheus, rollback_trigger, shared};
-use crate::support::run::{cutover, kill9, spawn_run, wait_exit, wait_for_type};
+use crate::support::run::{bin, cutover, kill9, spawn_run, wait_exit, wait_for_type};
 
 /// Two steps with rollbacks that log, a rollback trigger on `query`, and
 /// a hypercare of `hypercare`.
@@ -123,6 +123,21 @@ fn end_hypercare_from_another_terminal_completes_the_live_run() {
     let c = runbook(prom, &query, "10m");
     let child = spawn_run(&c, &[]);
     wait_for_type(&c, "hypercare_started");
+    let status = bin(&c).args(["status", "r"]).output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("HYPERCARE: 9m") || text.contains("HYPERCARE: 10m"),
+        "{text}"
+    );
+    assert!(text.contains("left (until"), "{text}");
+    let status = bin(&c)
+        .args(["status", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    let view: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let left = view["hypercare"]["remaining_ms"].as_u64().unwrap();
+    assert!(left > 500_000 && left <= 600_000, "{view}");
+    assert_eq!(view["hypercare"]["triggers"], serde_json::json!(["errors"]));
     let (refused, stderr) = cutover(&c, &["resume", "r", "--end-hypercare"]);
     assert_eq!(refused, 1, "`--reason` is required: {stderr}");
     assert!(stderr.contains("--reason"), "{stderr}");
