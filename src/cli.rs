@@ -87,6 +87,23 @@ pub enum Command {
     Waive(WaiveArgs),
     /// Write the post-launch report of a run.
     Report(ReportArgs),
+    /// Measure a run's outcomes (`[[outcome]]`) that are due against their
+    /// targets (exit 0 all met, 1 one missed, 2 could not measure).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    /// Measure every outcome now, due or not (journaled as measured early).
+    #[arg(long)]
+    pub now: bool,
+    /// Measure again the outcomes that already have a verdict.
+    #[arg(long)]
+    pub again: bool,
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

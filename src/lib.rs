@@ -115,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Attest(args) => cmd::attest::exec(&args),
         Command::Waive(args) => cmd::waive::exec(&args),
         Command::Report(args) => cmd::report::exec(&args),
+        Command::Verify(args) => cmd::verify::exec(&args),
     };
     match result {
         Ok(code) => code,

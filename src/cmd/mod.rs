@@ -17,6 +17,7 @@ pub mod schema;
 pub mod sources;
 pub mod status;
 pub mod validate;
+pub mod verify;
 pub mod waive;
 
 /// `eprintln!` for a line that echoes what people typed or files hold (names,

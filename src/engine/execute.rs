@@ -195,6 +195,7 @@ impl Scheduler {
             baselines: Arc::new(BTreeMap::new()),
             hypercare: super::hypercare::HypercareWatch {
                 plan: plan.runbook.hypercare.clone(),
+                outcomes: plan.runbook.outcomes.clone(),
                 ..Default::default()
             },
             tasks: Tasks::default(),

@@ -23,6 +23,9 @@ pub(super) struct HypercareWatch {
     pub(super) ended_by: Option<String>,
     /// When the terminal was last told how long is left.
     pub(super) last_notice: Option<Instant>,
+    /// `[[outcome]]`s: their baselines are taken before the first step
+    /// (`cutover verify` measures them later).
+    pub(super) outcomes: Vec<crate::runbook::model::OutcomeSpec>,
 }
 
 /// How often the terminal is told how long hypercare has left.

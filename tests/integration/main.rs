@@ -41,4 +41,5 @@ mod secrets;
 mod signals;
 mod signals_cli;
 mod validate;
+mod verify;
 mod warroom;
