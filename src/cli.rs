@@ -90,6 +90,34 @@ pub enum Command {
     /// Measure a run's outcomes (`[[outcome]]`) that are due against their
     /// targets (exit 0 all met, 1 one missed, 2 could not measure).
     Verify(VerifyArgs),
+    /// Add, close or list a run's follow-up action items.
+    Action(ActionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    /// What is to be done (masked); without it, the items are listed.
+    #[arg(conflicts_with = "close")]
+    pub text: Option<String>,
+    /// Who does it (needed to add one).
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// When it is due: a date (`2026-12-31`, the end of that day UTC) or an RFC 3339 time.
+    #[arg(long, value_name = "DATE")]
+    pub due: Option<String>,
+    /// The suggested follow-up it adopts (`S17`, as listed).
+    #[arg(long, value_name = "KEY")]
+    pub from: Option<String>,
+    /// Close action item ID.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["owner", "due", "from"])]
+    pub close: Option<u32>,
+    /// With `--close`: how it was done (masked).
+    #[arg(long, value_name = "TEXT", requires = "close")]
+    pub note: Option<String>,
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -116,6 +116,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Waive(args) => cmd::waive::exec(&args),
         Command::Report(args) => cmd::report::exec(&args),
         Command::Verify(args) => cmd::verify::exec(&args),
+        Command::Action(args) => cmd::action::exec(&args),
     };
     match result {
         Ok(code) => code,

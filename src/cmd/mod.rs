@@ -1,5 +1,6 @@
 //! One module per subcommand; each exposes `exec(&Args) -> Result<ExitCode, Error>`.
 
+pub mod action;
 pub mod approve;
 pub mod attest;
 pub mod check;

@@ -6,6 +6,7 @@
 //! `json` render a `model::Report`, the first two from the words `view`
 //! computes for both; `summary` folds many runs into program KPIs.
 
+pub mod after;
 pub mod analysis;
 pub(crate) mod build;
 pub mod chart;

@@ -58,6 +58,15 @@ pub struct Report {
     pub rollback: Option<RollbackReport>,
     pub critical_path: CriticalPathReport,
     pub impact: Impact,
+    /// After the last step (`[hypercare]`).
+    pub hypercare: Option<super::after::HypercareReport>,
+    /// `[[outcome]]`s against their targets (`cutover verify`).
+    pub outcomes: Vec<super::after::OutcomeRow>,
+    /// `cutover action`.
+    pub action_items: Vec<super::after::ActionRow>,
+    /// What the run's deviations suggest following up (`adopted_by`: the
+    /// action item that took it on).
+    pub suggested_follow_ups: Vec<crate::describe::Suggestion>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

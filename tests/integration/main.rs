@@ -18,6 +18,7 @@
 
 mod support;
 
+mod actions;
 mod approvals;
 mod checks;
 mod datadog;

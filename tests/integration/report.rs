@@ -23,7 +23,7 @@ const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
 /// No host name resolves: the page cannot reach any network.
 const NO_NETWORK: &str = "--host-resolver-rules=MAP * ~NOTFOUND";
 const NOTE: &str = "<script>alert('owned')</script> rollback looked clean";
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "Summary",
     "Milestones",
     "Time to detect and mitigate",
@@ -34,6 +34,7 @@ const SECTIONS: [&str; 11] = [
     "Deviations",
     "Operator notes",
     "Timeline",
+    "Outcomes vs targets",
     "Action items",
 ];
 

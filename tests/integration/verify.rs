@@ -99,6 +99,28 @@ at = "end"
     assert_eq!(m[2]["data"]["result"], "missed");
     assert_eq!(m[3]["data"]["result"], "met");
     prom.delete(&job);
+    let md = bin(&c).args(["report", "r"]).output().unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("| Success metrics | 1 of 2 met (1 missed) |"),
+        "{md}"
+    );
+    let section = md.split("## Outcomes vs targets").nth(1).unwrap();
+    assert!(
+        section.contains("| availability | `>= 0.995` | 0.2 | missed |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("| too-strict | `< 0.5` | 0.2 | met |"),
+        "{section}"
+    );
+    // The missed outcome is suggested as a follow-up, for its owner.
+    let actions = md.split("## Action items").nth(1).unwrap();
+    assert!(
+        actions.contains("Outcome `availability` missed its target"),
+        "{actions}"
+    );
+    assert!(actions.contains("team-payments"), "{actions}");
 }
 
 #[test]
