@@ -471,4 +471,26 @@ pub struct ReportArgs {
     /// Program KPIs over every run in this directory.
     #[arg(long, value_name = "RUNS_DIR")]
     pub summary: Option<PathBuf>,
+    /// With `--summary`: only runs in this env (repeatable; `default`: runs
+    /// without `--env`); their real runs count toward the change failure
+    /// rate even when the env is not a production one.
+    #[arg(long, value_name = "NAME", requires = "summary")]
+    pub env: Vec<String>,
+    /// With `--summary`: only runs of this runbook (its `[runbook] name`; repeatable).
+    #[arg(long, value_name = "NAME", requires = "summary")]
+    pub runbook: Vec<String>,
+    /// With `--summary`: only runs started at or after this date (`2026-11-01`) or time.
+    #[arg(long, value_name = "DATE", requires = "summary")]
+    pub since: Option<String>,
+    /// With `--summary`: only runs started before this date or time.
+    #[arg(long, value_name = "DATE", requires = "summary")]
+    pub until: Option<String>,
+    /// With `--summary`: a trend table (`month`).
+    #[arg(long, value_enum, value_name = "PERIOD", requires = "summary")]
+    pub by: Option<SummaryPeriod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryPeriod {
+    Month,
 }

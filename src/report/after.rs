@@ -52,11 +52,14 @@ pub struct ActionRow {
     pub note: Option<String>,
     /// Closed by its due date (`None`: no due date).
     pub closed_on_time: Option<bool>,
+    /// The last moment it counts as closed on time.
+    pub due_by: Option<Ts>,
     pub suggestion: Option<String>,
 }
 
 /// The after-the-last-step parts of report `r`.
 pub(super) fn fill(r: &mut Report, state: &RunState) {
+    r.rehearsal = state.is_rehearsal();
     r.hypercare = hypercare(state);
     r.outcomes = outcomes(state);
     r.action_items = actions(state);
@@ -127,9 +130,28 @@ fn actions(state: &RunState) -> Vec<ActionRow> {
             closed_by: a.closed.as_ref().map(|c| c.who.label()),
             note: a.closed.as_ref().and_then(|c| c.note.clone()),
             closed_on_time: a.closed_on_time(),
+            due_by: a.due_by,
             suggestion: a.suggestion.clone(),
         })
         .collect()
+}
+
+/// `(due, closed on time)`: action items whose due date passed (or that
+/// are closed, with a due date), and those closed by it.
+pub fn actions_due(r: &Report) -> (u32, u32) {
+    let now = Ts::from_system(crate::journal::Clock::from_env().now());
+    let due = r
+        .action_items
+        .iter()
+        .filter(|a| a.due_by.is_some_and(|d| a.closed_at.is_some() || d < now));
+    let (mut n, mut on_time) = (0, 0);
+    for a in due {
+        n += 1;
+        if a.closed_on_time == Some(true) {
+            on_time += 1;
+        }
+    }
+    (n, on_time)
 }
 
 /// The summary's line: `1 of 2 met (1 missed)`; `None` without outcomes.

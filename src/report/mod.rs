@@ -13,6 +13,7 @@ pub mod chart;
 pub mod escape;
 pub mod html;
 pub mod json;
+pub mod kpi;
 pub mod markdown;
 pub mod model;
 pub mod read;

@@ -58,6 +58,8 @@ pub struct Report {
     pub rollback: Option<RollbackReport>,
     pub critical_path: CriticalPathReport,
     pub impact: Impact,
+    /// A rehearsal, not a real change (`RunState::is_rehearsal`).
+    pub rehearsal: bool,
     /// After the last step (`[hypercare]`).
     pub hypercare: Option<super::after::HypercareReport>,
     /// `[[outcome]]`s against their targets (`cutover verify`).

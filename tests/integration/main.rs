@@ -41,6 +41,7 @@ mod rollback_views;
 mod secrets;
 mod signals;
 mod signals_cli;
+mod summary_kpis;
 mod validate;
 mod verify;
 mod warroom;
