@@ -103,7 +103,11 @@ impl StatusView {
             let watching = if h.triggers.is_empty() {
                 "no trigger".to_string()
             } else {
-                crate::diag::code_list(&h.triggers)
+                h.triggers
+                    .iter()
+                    .map(|t| format!("`{t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let _ = match (h.ended, h.remaining_ms) {
                 (Some(end), _) => writeln!(
