@@ -212,3 +212,49 @@ fn a_crash_during_hypercare_resumes_the_watch_for_the_time_left() {
         "elapsed"
     );
 }
+
+#[test]
+fn a_pause_trigger_during_hypercare_pauses_and_resume_watches_the_time_left() {
+    let prom = shared();
+    let job = format!("hypercare_pause_{}", std::process::id());
+    let query = prom.push_visible(&job, "cutover_hypercare_pause", "0");
+    let c = Cutover::new().runbook(
+        &rollback_trigger(&prom.url(), "errors", &query, "0s", "300ms")
+            .replace("action = \"rollback\"", "action = \"pause\"")
+            .replace(
+                "[sources.prom]",
+                "[runbook]\nname = \"pause\"\n\n[hypercare]\nduration = \"8s\"\n\n[[step]]\nid = \"a\"\nrun = \"echo a\"\nrollback = \"echo undo-a >> undo.log\"\n\n[sources.prom]",
+            ),
+    );
+    let child = spawn_run(&c, &[]);
+    wait_for_type(&c, "hypercare_started");
+    prom.push(&job, "cutover_hypercare_pause", "1");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(20));
+    assert_eq!(code, 4, "{stderr}");
+    let j = journal(&c, "r");
+    assert_eq!(of_type(&j, "trigger_fired")[0]["data"]["action"], "pause");
+    assert!(
+        of_type(&j, "hypercare_ended").is_empty(),
+        "paused, still in hypercare"
+    );
+    assert!(of_type(&j, "rollback_started").is_empty());
+    // The breach is over; the resume watches what is left, then completes.
+    prom.push_visible(&job, "cutover_hypercare_pause", "0");
+    let (code, stderr) = cutover(&c, &["resume", "r"]);
+    prom.delete(&job);
+    assert_eq!(code, 0, "{stderr}");
+    let j = journal(&c, "r");
+    let started = of_type(&j, "hypercare_started")[0];
+    let finished = of_type(&j, "run_finished");
+    let last = finished.last().unwrap();
+    assert_eq!(last["data"]["outcome"], "completed");
+    assert!(
+        ms_between(started, last) >= 8000,
+        "ended before the 8 s were up"
+    );
+    assert_eq!(
+        of_type(&j, "hypercare_ended")[0]["data"]["reason"],
+        "elapsed"
+    );
+    assert!(!c.path("undo.log").exists());
+}
