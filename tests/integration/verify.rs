@@ -194,3 +194,32 @@ at = "24h"
     // `--now` on a fresh run measures before it is due, and says so.
     prom.delete(&job);
 }
+
+#[test]
+fn now_measures_an_outcome_before_it_is_due_and_says_so() {
+    let prom = shared();
+    let job = format!("verify_now_{}", std::process::id());
+    let query = prom.push_visible(&job, "cutover_verify_now", "1");
+    let c = runbook(
+        &prom.url(),
+        &query,
+        r#"
+[[outcome]]
+name = "week-after"
+source = "prom"
+query = 'QUERY'
+target = ">= 1"
+at = "168h"
+"#,
+    );
+    let out = c.exec(&["run", "runbook.toml", "--run-id", "r"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (code, stderr) = cutover(&c, &["verify", "r", "--now"]);
+    prom.delete(&job);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("(measured before it was due)"), "{stderr}");
+    let m = measured(&c);
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0]["data"]["early"], true);
+    assert!(m[0]["data"]["due"].as_str().is_some(), "{}", m[0]);
+}
