@@ -125,6 +125,55 @@ pub enum Command {
     /// Start a project: a runbook, a readiness checklist, their schemas and a CI workflow.
     #[command(after_help = help::INIT)]
     Init(InitArgs),
+    /// Measure a run's outcomes (`[[outcome]]`) that are due against their
+    /// targets (exit 0 all met, 1 one missed, 2 could not measure).
+    #[command(after_help = help::VERIFY)]
+    Verify(VerifyArgs),
+    /// Add, close or list a run's follow-up action items.
+    #[command(after_help = help::ACTION)]
+    Action(ActionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ActionArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    /// What is to be done (masked); without it, the items are listed.
+    #[arg(conflicts_with = "close")]
+    pub text: Option<String>,
+    /// Who does it (needed to add one).
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// When it is due: a date (`2026-12-31`, the end of that day UTC) or an RFC 3339 time.
+    #[arg(long, value_name = "DATE")]
+    pub due: Option<String>,
+    /// The suggested follow-up it adopts (`S17`, as listed).
+    #[arg(long, value_name = "KEY")]
+    pub from: Option<String>,
+    /// Close action item ID.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["owner", "due", "from"])]
+    pub close: Option<u32>,
+    /// With `--close`: how it was done (masked).
+    #[arg(long, value_name = "TEXT", requires = "close")]
+    pub note: Option<String>,
+    /// Record as this person (recorded next to the login name).
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub run: RunRef,
+    /// Measure every outcome now, due or not (journaled as measured early).
+    #[arg(long)]
+    pub now: bool,
+    /// Measure again the outcomes that already have a verdict.
+    #[arg(long)]
+    pub again: bool,
+    /// Record as this person (recorded next to the login name).
+    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -411,6 +460,11 @@ pub struct ResumeArgs {
     /// "undone by hand".
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    /// End the run's hypercare now (needs `--reason`; journaled with who):
+    /// the run completes. A process still driving the run completes it; a
+    /// paused or crashed one completes on this resume.
+    #[arg(long, requires = "reason", conflicts_with_all = ["rollback", "abort", "skip_rollback", "rerun", "skip"])]
+    pub end_hypercare: bool,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }
@@ -611,4 +665,26 @@ pub struct ReportArgs {
     /// `Europe/Berlin`; default UTC). JSON stays in UTC.
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
+    /// With `--summary`: only runs in this env (repeatable; `default`: runs
+    /// without `--env`); their real runs count toward the change failure
+    /// rate even when the env is not a production one.
+    #[arg(long, value_name = "NAME", requires = "summary")]
+    pub env: Vec<String>,
+    /// With `--summary`: only runs of this runbook (its `[runbook] name`; repeatable).
+    #[arg(long, value_name = "NAME", requires = "summary")]
+    pub runbook: Vec<String>,
+    /// With `--summary`: only runs started at or after this date (`2026-11-01`) or time.
+    #[arg(long, value_name = "DATE", requires = "summary")]
+    pub since: Option<String>,
+    /// With `--summary`: only runs started before this date or time.
+    #[arg(long, value_name = "DATE", requires = "summary")]
+    pub until: Option<String>,
+    /// With `--summary`: a trend table (`month`).
+    #[arg(long, value_enum, value_name = "PERIOD", requires = "summary")]
+    pub by: Option<SummaryPeriod>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryPeriod {
+    Month,
 }

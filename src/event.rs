@@ -13,12 +13,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod after;
 pub mod float_serde;
 mod measurement;
 mod record;
 mod schedule;
 mod values;
 
+pub use after::{
+    ActionAdded, ActionClosed, HypercareDetached, HypercareEnd, HypercareEnded, HypercareStarted,
+    OutcomeMeasured, OutcomeResult,
+};
 pub use measurement::{Measurement, Sample, Verdict};
 pub use record::{FORMAT_VERSION, Header, Record, person};
 pub use schedule::{PlannedSource, PlannedStep, SchedulePlanned};
@@ -358,6 +363,15 @@ pub enum Event {
         window_end: String,
         over_ms: u64,
     },
+    /// After the last step: the watch goes on (`[hypercare]`), then ends.
+    HypercareStarted(HypercareStarted),
+    HypercareEnded(HypercareEnded),
+    HypercareDetached(HypercareDetached),
+    /// `cutover verify`: an `[[outcome]]` against its target.
+    OutcomeMeasured(Box<OutcomeMeasured>),
+    /// `cutover action`: follow-up action items.
+    ActionAdded(ActionAdded),
+    ActionClosed(ActionClosed),
     /// A kind this binary does not know (written by a newer one).
     #[serde(skip)]
     Unknown {

@@ -145,6 +145,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Completions(args) => cmd::completions::exec(&args),
         Command::Man(args) => cmd::man::exec(&args),
         Command::Init(args) => cmd::init::exec(&args),
+        Command::Verify(args) => cmd::verify::exec(&args),
+        Command::Action(args) => cmd::action::exec(&args),
     };
     let code = match result {
         Ok(code) => code,

@@ -183,6 +183,23 @@ Exit codes:
 Example:
   cutover man --dir ~/.local/share/man/man1";
 
+pub(crate) const VERIFY: &str = "\
+Exit codes:
+  0  every outcome due is met (or none is due yet)
+  1  an outcome missed its target, or invalid input
+  2  an outcome could not be measured (its source is down, no data)
+
+Example:
+  cutover verify r1 --now";
+
+pub(crate) const ACTION: &str = "\
+Exit codes:
+  0  the item was added or closed, or the items were listed
+  1  invalid input (no owner, a bad date, no such item)
+
+Example:
+  cutover action r1 \"Alert on lag\" --owner alice --due 2026-12-31";
+
 pub(crate) const INIT: &str = "\
 Exit codes:
   0  the files were written

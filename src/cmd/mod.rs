@@ -1,5 +1,6 @@
 //! One module per subcommand; each exposes `exec(&Args) -> Result<ExitCode, Error>`.
 
+pub mod action;
 pub mod approve;
 pub mod attest;
 pub mod check;
@@ -21,6 +22,7 @@ pub mod schema;
 pub mod sources;
 pub mod status;
 pub mod validate;
+pub mod verify;
 pub mod waive;
 
 /// `eprintln!` for a line that echoes what people typed or files hold (names,

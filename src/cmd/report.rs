@@ -18,7 +18,7 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
                 "give either runs or `--summary RUNS_DIR`, not both".into(),
             ));
         }
-        let s = summary::summary_of(dir)?;
+        let s = summary::summary_of(dir, &summary_options(args)?)?;
         match args.format {
             ReportFormat::Md => summary::markdown(&s),
             ReportFormat::Html => summary::html(&s),
@@ -67,6 +67,31 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
 
 /// Version of the JSON of several runs' reports.
 pub const MULTI_FORMAT_VERSION: u32 = 2;
+
+/// `--env`, `--runbook`, `--since`, `--until`, `--by`.
+fn summary_options(args: &ReportArgs) -> Result<crate::report::kpi::SummaryOptions, Error> {
+    let date = |flag: &str, text: &Option<String>| -> Result<Option<crate::journal::Ts>, Error> {
+        let Some(text) = text else { return Ok(None) };
+        let t = text.trim();
+        let parsed = if t.len() == 10 {
+            crate::journal::Ts::parse(&format!("{t}T00:00:00Z"))
+        } else {
+            crate::journal::Ts::parse(t)
+        };
+        parsed.map(Some).ok_or_else(|| {
+            Error::Usage(format!(
+                "`{flag}` is `{text}`, not a date like `2026-11-01` (or an RFC 3339 time)"
+            ))
+        })
+    };
+    Ok(crate::report::kpi::SummaryOptions {
+        env: args.env.clone(),
+        runbook: args.runbook.clone(),
+        since: date("--since", &args.since)?,
+        until: date("--until", &args.until)?,
+        by_month: args.by == Some(crate::cli::SummaryPeriod::Month),
+    })
+}
 
 fn render(r: &Report, format: ReportFormat) -> String {
     match format {

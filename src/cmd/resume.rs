@@ -9,7 +9,8 @@ use crate::cli::ResumeArgs;
 use crate::engine::resume_rules::{self, ResumeError, ResumeOptions};
 use crate::engine::{Options, ResumeInput, Start};
 use crate::error::Error;
-use crate::journal::{Journal, RunState, Stamp, locate};
+use crate::event::{Event, HypercareEnd, HypercareEnded};
+use crate::journal::{Journal, RunState, Stamp, append_external, is_driven, locate, read_journal};
 use crate::plan::Plan;
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
@@ -22,6 +23,9 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         located.clone()
     };
     let stamp = Stamp::new(args.output.actor.clone());
+    if args.end_hypercare && end_hypercare(args, &path, &stamp)? {
+        return Ok(ExitCode::SUCCESS);
+    }
     let (journal, _lock, read) = Journal::open(&path, stamp)?;
     if let Some(note) = read.truncation_note() {
         eprintln!(
@@ -109,6 +113,46 @@ fn enter_project(runbook: &str) -> bool {
         return false;
     };
     project.join(runbook).is_file() && std::env::set_current_dir(project).is_ok()
+}
+
+/// `--end-hypercare`: journal who ends it and why. `true` when the process
+/// driving the run takes it from there (it completes the run); `false`: this
+/// resume goes on and completes it.
+fn end_hypercare(args: &ResumeArgs, path: &Path, stamp: &Stamp) -> Result<bool, Error> {
+    let driven = is_driven(path);
+    let read = read_journal(path)?;
+    let state = RunState::replay(&read.records);
+    let run_id = read.header.run_id;
+    if !state.in_hypercare() {
+        return Err(Error::Usage(format!(
+            "run `{run_id}` is not in hypercare: `--end-hypercare` ends the watch after the last step"
+        )));
+    }
+    let why = args
+        .reason
+        .as_deref()
+        .map(|r| super::journal_masker(path).mask(r.trim()))
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            Error::Usage("`--end-hypercare` needs `--reason TEXT`: why it ends early".into())
+        })?;
+    let record = append_external(
+        path,
+        stamp,
+        Event::HypercareEnded(HypercareEnded {
+            reason: HypercareEnd::EndedEarly,
+            why: Some(why),
+        }),
+    )?;
+    super::say!(
+        "hypercare of run `{run_id}` ended early by {} (journal seq {})",
+        record.who(),
+        record.seq
+    );
+    if driven {
+        super::say!("the process driving the run completes it");
+    }
+    Ok(driven)
 }
 
 fn options(args: &ResumeArgs) -> ResumeOptions {

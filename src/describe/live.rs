@@ -16,6 +16,7 @@ fn live_raw(record: &Record) -> Option<String> {
         .or_else(|| people(record))
         .or_else(|| votes(record))
         .or_else(|| super::schedule::record(&record.event, &record.who()))
+        .or_else(|| super::after::live(record))
 }
 
 /// The run's start and end of life, steps, attempts, processes, output.

@@ -112,7 +112,8 @@ pub fn timeline(entry: &Entry) -> Option<Line> {
             .or_else(|| {
                 let text = super::schedule::record(&entry.event, &entry.who.name_or_actor())?;
                 line(schedule_kind(&entry.event), text)
-            }),
+            })
+            .or_else(|| super::after::timeline(entry)),
     }
 }
 

@@ -197,6 +197,11 @@ impl Scheduler {
             ctx,
             rx,
             baselines: Arc::new(BTreeMap::new()),
+            hypercare: super::hypercare::HypercareWatch {
+                plan: plan.runbook.hypercare.clone(),
+                outcomes: plan.runbook.outcomes.clone(),
+                ..Default::default()
+            },
             tasks: Tasks::default(),
             prompting,
             interrupts: Interrupts::default(),

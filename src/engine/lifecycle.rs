@@ -48,6 +48,9 @@ impl Scheduler {
             if !self.parked.is_empty() {
                 self.finish_paused(None);
             } else if self.core.all_complete() {
+                if self.hypercare_holds() {
+                    return false;
+                }
                 let message = self.completed_words();
                 self.finish(Outcome::Completed, message);
             } else {

@@ -19,6 +19,7 @@ mod effects;
 mod execute;
 mod finish;
 mod gonogo;
+mod hypercare;
 mod interrupt;
 mod lifecycle;
 mod notify;

@@ -249,6 +249,7 @@ impl Scheduler {
                 }
             }
             Event::ApprovalDecided { .. } => self.on_decided(record),
+            Event::HypercareEnded(_) => self.on_hypercare_ended(record),
             _ => {}
         }
     }

@@ -98,6 +98,7 @@ pub(super) struct RollingBack {
 
 impl Scheduler {
     pub(super) fn start_rollback(&mut self, reason: RollbackReason) {
+        self.hypercare_cut_short();
         let ids: Vec<String> = self.tasks.watchers.keys().cloned().collect();
         for id in ids {
             self.disarm(&id);

@@ -108,6 +108,7 @@ pub(super) struct Scheduler {
     pub(super) approvals: Approvals,
     pub(super) dry: DryRunNotes,
     pub(super) timing: super::timing::Timing,
+    pub(super) hypercare: super::hypercare::HypercareWatch,
 }
 
 impl Scheduler {
@@ -122,6 +123,7 @@ impl Scheduler {
         loop {
             self.check_deadlines();
             self.check_waits();
+            self.check_hypercare();
             self.decide();
             self.flush()?;
             if std::mem::take(&mut self.redecide) {

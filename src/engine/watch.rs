@@ -135,6 +135,11 @@ impl Scheduler {
                 checks.push((t.id.clone(), t.check.clone()));
             }
         }
+        for o in &self.hypercare.outcomes {
+            if o.check.condition.uses_baseline() {
+                checks.push((format!("outcome:{}", o.name), o.check.clone()));
+            }
+        }
         for s in self.steps.values() {
             for g in &s.gates {
                 if g.check.condition.uses_baseline() {

@@ -25,11 +25,15 @@ pub use reader::{
 };
 pub use runs::{Listed, list_runs};
 pub use snapshot::{
-    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, FreezeSnapshot, GateSnapshot, PlanSnapshot,
-    RunbookSnapshot, ScheduleSnapshot, SecretSnapshot, StepSnapshot, TriggerSnapshot,
-    WindowSnapshot,
+    ActionSnapshot, ApprovalSnapshot, CheckSnapshot, DueAt, FreezeSnapshot, GateSnapshot,
+    HypercareSnapshot, OutcomeSnapshot, PlanSnapshot, RunbookSnapshot, ScheduleSnapshot,
+    SecretSnapshot, StepSnapshot, TriggerSnapshot, WindowSnapshot,
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
+pub use state::{
+    ActionClose, ActionEntry, AfterLaunch, Due, HypercareEndEntry, HypercareRecord, OutcomeEntry,
+    due_by,
+};
 pub use state::{
     AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, Deciding, DeviationEntry,
     DeviationText, Entry, Eta, Fired, GateRound, LAST_LINES, LiteMeasurement, MilestoneEntry,

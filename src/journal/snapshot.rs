@@ -80,6 +80,59 @@ pub struct RunbookSnapshot {
     pub triggers: Vec<TriggerSnapshot>,
     /// Steps that may run at once (0 in journals that predate it: read as 1).
     pub max_parallel: usize,
+    /// `[hypercare]` as planned for the run's env.
+    pub hypercare: Option<HypercareSnapshot>,
+    #[serde(deserialize_with = "tolerant_list")]
+    pub outcomes: Vec<OutcomeSnapshot>,
+}
+
+/// `[hypercare]` as planned.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct HypercareSnapshot {
+    /// As journaled (`2h`); see [`HypercareSnapshot::duration`].
+    #[serde(rename = "duration")]
+    pub duration_text: String,
+    pub triggers: Option<Vec<String>>,
+}
+
+impl HypercareSnapshot {
+    pub fn duration(&self) -> Option<Duration> {
+        humantime::parse_duration(&self.duration_text).ok()
+    }
+}
+
+/// An `[[outcome]]` as planned: what is measured, its target, when it is due.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct OutcomeSnapshot {
+    pub name: String,
+    pub description: Option<String>,
+    /// `end`, or a duration after the last step (`1day`).
+    #[serde(rename = "at")]
+    pub at_text: String,
+    pub owner: Option<String>,
+    #[serde(flatten)]
+    pub check: CheckSnapshot,
+}
+
+/// When an outcome is due, as planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueAt {
+    /// At the end of hypercare (without one: when the last step is done).
+    End,
+    /// This long after the last step is done.
+    After(Duration),
+}
+
+impl OutcomeSnapshot {
+    /// `None` when the journaled `at` does not read.
+    pub fn at(&self) -> Option<DueAt> {
+        match self.at_text.trim() {
+            "end" | "" => Some(DueAt::End),
+            text => humantime::parse_duration(text).ok().map(DueAt::After),
+        }
+    }
 }
 
 /// A secret as planned: only where its value comes from (never the value).
@@ -265,6 +318,10 @@ impl PlanSnapshot {
 
     pub fn trigger(&self, id: &str) -> Option<&TriggerSnapshot> {
         self.runbook.triggers.iter().find(|t| t.id == id)
+    }
+
+    pub fn outcome(&self, name: &str) -> Option<&OutcomeSnapshot> {
+        self.runbook.outcomes.iter().find(|o| o.name == name)
     }
 
     pub fn step(&self, id: &str) -> Option<&StepSnapshot> {

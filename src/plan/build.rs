@@ -120,6 +120,11 @@ pub fn resolve(
         lookup,
     };
     resolve_runbook(&mut runbook, &resolver)?;
+    // The env's hypercare is the plan's.
+    runbook.hypercare = crate::runbook::model::Hypercare::overlaid(
+        runbook.hypercare.as_ref(),
+        overlay.as_ref().and_then(|o| o.hypercare.as_ref()),
+    );
 
     let needs: Vec<(&str, &[String])> = runbook
         .steps

@@ -304,6 +304,15 @@ pub(super) fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), 
         let is_command = command_sources.contains(&t.check.source);
         resolve_check(&mut t.check, r, &format!("trigger `{}`", t.id), is_command)?;
     }
+    for o in &mut rb.outcomes {
+        let is_command = command_sources.contains(&o.check.source);
+        resolve_check(
+            &mut o.check,
+            r,
+            &format!("outcome `{}`", o.name),
+            is_command,
+        )?;
+    }
     for step in &mut rb.steps {
         let place = format!("step `{}`", step.id);
         if let Some(d) = &mut step.description {

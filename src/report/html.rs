@@ -133,7 +133,7 @@ pub fn render(r: &Report) -> String {
 }
 
 /// The writer of each of `SECTIONS`, in order.
-const SECTION_WRITERS: [fn(&mut String, &Report); 11] = [
+const SECTION_WRITERS: [fn(&mut String, &Report); 12] = [
     write_summary,
     write_milestones,
     write_impact,
@@ -144,6 +144,7 @@ const SECTION_WRITERS: [fn(&mut String, &Report); 11] = [
     write_deviations,
     write_notes,
     write_timeline,
+    write_outcomes,
     write_actions,
 ];
 
@@ -373,8 +374,22 @@ fn write_timeline(o: &mut String, r: &Report) {
     view_table(o, &view::timeline(r));
 }
 
-/// An empty table for the review to fill in.
-fn write_actions(o: &mut String, _r: &Report) {
+/// Each outcome's last verdict against its target, or when it is due.
+fn write_outcomes(o: &mut String, r: &Report) {
+    if r.outcomes.is_empty() {
+        o.push_str("<p>None (the runbook has no <code>[[outcome]]</code>).</p>");
+    } else {
+        view_table(o, &super::after::outcomes_table(r));
+    }
+}
+
+/// The action items and suggested follow-ups; without any, an empty table
+/// for the review to fill in.
+fn write_actions(o: &mut String, r: &Report) {
+    if let Some(t) = super::after::actions_table(r) {
+        view_table(o, &t);
+        return;
+    }
     o.push_str("<p class=\"muted\">For the team to fill in after the review.</p>");
     o.push_str("<table class=\"actions\"><thead><tr><th>#</th><th>action</th><th>owner</th><th>due</th></tr></thead><tbody>");
     for n in 1..=5 {

@@ -56,7 +56,7 @@ pub fn render(r: &Report) -> String {
 }
 
 /// The writer of each of `SECTIONS`, in order.
-const SECTION_WRITERS: [fn(&mut String, &Report); 11] = [
+const SECTION_WRITERS: [fn(&mut String, &Report); 12] = [
     write_summary,
     write_milestones,
     write_impact,
@@ -67,6 +67,7 @@ const SECTION_WRITERS: [fn(&mut String, &Report); 11] = [
     write_deviations,
     write_notes,
     write_timeline,
+    write_outcomes,
     write_actions,
 ];
 
@@ -284,8 +285,22 @@ fn write_timeline(o: &mut String, r: &Report) {
     table(o, &view::timeline(r));
 }
 
-/// An empty table for the review to fill in.
-fn write_actions(o: &mut String, _r: &Report) {
+/// Each outcome's last verdict against its target, or when it is due.
+fn write_outcomes(o: &mut String, r: &Report) {
+    if r.outcomes.is_empty() {
+        let _ = writeln!(o, "None (the runbook has no `[[outcome]]`).");
+    } else {
+        table(o, &super::after::outcomes_table(r));
+    }
+}
+
+/// The action items and suggested follow-ups; without any, an empty table
+/// for the review to fill in.
+fn write_actions(o: &mut String, r: &Report) {
+    if let Some(t) = super::after::actions_table(r) {
+        table(o, &t);
+        return;
+    }
     let _ = writeln!(
         o,
         "| # | action | owner | due |\n|---|---|---|---|\n| 1 | | | |\n| 2 | | | |\n| 3 | | | |"

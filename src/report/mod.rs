@@ -8,6 +8,7 @@
 //! `headline` is the block that opens Markdown and HTML, `schedule` the run
 //! against its plan, `compare` a run against another (`--compare`).
 
+pub mod after;
 pub mod analysis;
 pub(crate) mod build;
 pub mod chart;
@@ -16,6 +17,7 @@ pub mod escape;
 pub mod headline;
 pub mod html;
 pub mod json;
+pub mod kpi;
 pub mod markdown;
 pub mod model;
 pub mod read;

@@ -67,6 +67,17 @@ pub struct Report {
     /// `--tz`: the zone of the headline's human times (JSON stays UTC).
     #[serde(skip)]
     pub tz: Option<crate::schedule::Zone>,
+    /// A rehearsal, not a real change (`RunState::is_rehearsal`).
+    pub rehearsal: bool,
+    /// After the last step (`[hypercare]`).
+    pub hypercare: Option<super::after::HypercareReport>,
+    /// `[[outcome]]`s against their targets (`cutover verify`).
+    pub outcomes: Vec<super::after::OutcomeRow>,
+    /// `cutover action`.
+    pub action_items: Vec<super::after::ActionRow>,
+    /// What the run's deviations suggest following up (`adopted_by`: the
+    /// action item that took it on).
+    pub suggested_follow_ups: Vec<crate::describe::Suggestion>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

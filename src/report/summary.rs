@@ -23,6 +23,15 @@ pub struct RunRow {
     pub runbook: String,
     pub started: Option<Ts>,
     pub dry_run: bool,
+    /// `--env` of the run (`None`: the default).
+    pub env: Option<String>,
+    /// Its env is a production one.
+    pub production: bool,
+    pub rehearsal: bool,
+    /// Action items whose due date passed or that are closed.
+    pub actions_due: u32,
+    /// Of those, closed by their due date.
+    pub actions_closed_on_time: u32,
     /// `completed`, `rolled back`, ... or `in progress`.
     pub outcome: String,
     /// Rolled back, rollback failed, or failed: a change failure.
@@ -52,6 +61,11 @@ impl RunRow {
             runbook: r.runbook.clone().unwrap_or_default(),
             started: r.started,
             dry_run: r.dry_run,
+            env: r.env.clone(),
+            production: r.production,
+            rehearsal: r.rehearsal,
+            actions_due: super::after::actions_due(r).0,
+            actions_closed_on_time: super::after::actions_due(r).1,
             outcome: r.outcome_label.clone(),
             failed_change: !r.in_progress
                 && matches!(
@@ -80,9 +94,28 @@ pub struct Summary {
     pub real_runs: u32,
     pub real_runs_finished: u32,
     pub dry_runs: u32,
+    pub rehearsals: u32,
+    /// Of the counted runs (`counted_runs`), those that failed.
     pub failed_changes: u32,
-    /// Failed changes / finished real runs; `None` when there is none.
+    /// Failed changes / counted runs; `None` when none counts.
     pub change_failure_rate: Option<f64>,
+    /// The runs the change failure rate is over: finished real runs (not
+    /// rehearsals) in a production env, or in the envs `--env` names.
+    pub counted_runs: Vec<String>,
+    pub failed_change_runs: Vec<String>,
+    /// The runs left out of it, each with why.
+    pub not_counted: Vec<super::kpi::NotCounted>,
+    /// Action items due (due date passed, or closed) and those closed by
+    /// their due date, with the runs they belong to.
+    pub action_items_due: u32,
+    pub action_items_closed_on_time: u32,
+    pub action_closure_rate: Option<f64>,
+    pub action_item_runs: Vec<String>,
+    /// `--by month`: the trend of the counted runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_month: Option<Vec<super::kpi::MonthRow>>,
+    /// The filters it was built with.
+    pub filters: super::kpi::SummaryOptions,
     /// Readiness evaluations journaled by runs that started (a run refused
     /// for not being ready has no journal: see `readiness_history`).
     pub readiness_checks: u32,
@@ -196,6 +229,16 @@ pub fn summarize(runs_dir: &str, mut rows: Vec<RunRow>, unreadable: Vec<String>)
         real_runs: real.len() as u32,
         real_runs_finished: finished.len() as u32,
         dry_runs: rows.iter().filter(|r| r.dry_run).count() as u32,
+        rehearsals: 0,
+        counted_runs: Vec::new(),
+        failed_change_runs: Vec::new(),
+        not_counted: Vec::new(),
+        action_items_due: 0,
+        action_items_closed_on_time: 0,
+        action_closure_rate: None,
+        action_item_runs: Vec::new(),
+        by_month: None,
+        filters: super::kpi::SummaryOptions::default(),
         failed_changes: failed,
         change_failure_rate: (!finished.is_empty())
             .then(|| f64::from(failed) / finished.len() as f64),
@@ -248,8 +291,8 @@ pub fn journals(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     Ok(listed.iter().map(|l| l.path().to_path_buf()).collect())
 }
 
-/// Read every run under `dir` and summarize.
-pub fn summary_of(dir: &Path) -> Result<Summary, ReportError> {
+/// Read every run under `dir` that `opts` keeps and summarize.
+pub fn summary_of(dir: &Path, opts: &super::kpi::SummaryOptions) -> Result<Summary, ReportError> {
     let mut rows = Vec::new();
     let mut unreadable = Vec::new();
     for j in journals(dir)? {
@@ -258,7 +301,9 @@ pub fn summary_of(dir: &Path) -> Result<Summary, ReportError> {
             Err(e) => unreadable.push(e.to_string()),
         }
     }
+    rows.retain(|r| opts.keeps(r));
     let mut s = summarize(&dir.display().to_string(), rows, unreadable);
+    super::kpi::apply(&mut s, opts);
     if let Some(path) = history_path(dir) {
         s.readiness_history = readiness_history(&path)?;
     }
@@ -278,10 +323,25 @@ fn kpis(s: &Summary) -> Vec<(&'static str, String)> {
         (
             "Change failure rate",
             format!(
-                "{} ({} of {} finished real runs)",
+                "{} ({} of {} finished real runs{}; {} not counted)",
                 pct(s.change_failure_rate),
                 s.failed_changes,
-                s.real_runs_finished
+                s.counted_runs.len(),
+                if s.filters.env.is_empty() {
+                    " in production envs"
+                } else {
+                    " in the envs asked for"
+                },
+                s.not_counted.len()
+            ),
+        ),
+        (
+            "Action items closed by their due date",
+            format!(
+                "{} ({} of {} due)",
+                pct(s.action_closure_rate),
+                s.action_items_closed_on_time,
+                s.action_items_due
             ),
         ),
         (
@@ -327,7 +387,13 @@ fn kpis(s: &Summary) -> Vec<(&'static str, String)> {
                 _ => "n/a".into(),
             },
         ),
-        ("Runs", format!("{} real, {} dry", s.real_runs, s.dry_runs)),
+        (
+            "Runs",
+            format!(
+                "{} real, {} dry, {} rehearsals",
+                s.real_runs, s.dry_runs, s.rehearsals
+            ),
+        ),
     ]
 }
 
@@ -357,6 +423,7 @@ pub fn markdown(s: &Summary) -> String {
             ms(r.ttm_ms)
         );
     }
+    super::kpi::markdown_extra(&mut o, s);
     for u in &s.unreadable {
         let _ = writeln!(o, "\n> unreadable: {}", esc_md(u));
     }
@@ -402,6 +469,11 @@ mod tests {
             runbook: book.into(),
             started: Some(Ts { ms: at }),
             dry_run: dry,
+            env: None,
+            production: true,
+            rehearsal: false,
+            actions_due: 0,
+            actions_closed_on_time: 0,
             outcome: String::new(),
             failed_change: failed,
             finished: true,
@@ -458,7 +530,8 @@ mod tests {
             row("d3", "b", 4, true, true, None),
             row("r3", "b", 6, false, false, Some(300)),
         ];
-        let s = summarize("runs", rows, vec![]);
+        let mut s = summarize("runs", rows, vec![]);
+        crate::report::kpi::apply(&mut s, &crate::report::kpi::SummaryOptions::default());
         assert_eq!(s.real_runs, 3);
         assert_eq!(s.dry_runs, 3);
         assert_eq!(s.change_failure_rate, Some(1.0 / 3.0));

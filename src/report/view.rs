@@ -9,7 +9,7 @@ use crate::journal::SKIPPED_WHY;
 use crate::text::{duration, number};
 
 /// Section headings (tests look for them).
-pub const SECTIONS: [&str; 11] = [
+pub const SECTIONS: [&str; 12] = [
     "Summary",
     "Milestones",
     "Time to detect and mitigate",
@@ -20,6 +20,7 @@ pub const SECTIONS: [&str; 11] = [
     "Deviations",
     "Operator notes",
     "Timeline",
+    "Outcomes vs targets",
     "Action items",
 ];
 
@@ -188,6 +189,10 @@ pub fn summary_rows(r: &Report) -> Vec<(&'static str, String)> {
             },
         ),
         ("Outcome", r.outcome_label.clone()),
+        (
+            "Success metrics",
+            super::after::outcomes_headline(r).unwrap_or_else(|| "—".into()),
+        ),
         ("Run by", r.started_by.clone().unwrap_or_default()),
         (
             "Resumed by",

@@ -75,6 +75,13 @@ fn operator_words(message: &str) -> String {
         ("RawApproval", "a table like `{ required = true, min = 1 }`"),
         ("RawMeta", "a `[runbook]` table with a `name`"),
         ("RawEnv", "an `[env.NAME]` table"),
+        ("RawRunbookEnv", "an `[env.NAME]` table"),
+        (
+            "RawHypercare",
+            "a `[hypercare]` table like `{ duration = \"2h\" }`",
+        ),
+        ("RawEnvHypercare", "a table like `{ duration = \"30m\" }`"),
+        ("RawOutcome", "an `[[outcome]]` table"),
         ("RawNotify", "a `[notify]` table"),
         ("RawGate", "a `[[step.gate]]` table"),
         ("RawTrigger", "a `[[trigger]]` table"),

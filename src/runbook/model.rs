@@ -44,6 +44,14 @@ pub struct Runbook {
     /// without one stay what they were.
     #[serde(default, skip_serializing_if = "Schedule::is_empty")]
     pub schedule: Schedule,
+    /// After the last step, keep watching triggers before the run ends. In a
+    /// plan: the env's, its overlay applied. Left out of the plan JSON when
+    /// absent (and `outcomes` when empty), so plan hashes of runbooks that
+    /// do not use them stay what they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypercare: Option<Hypercare>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<OutcomeSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -54,6 +62,9 @@ pub struct EnvOverlay {
     /// `[env.NAME.schedule]`: replaces the runbook's `[schedule]` in this env.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
+    /// `[env.NAME.hypercare]`: what it changes of `[hypercare]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hypercare: Option<HypercareOverlay>,
 }
 
 /// When a cutover is planned and when it may run. Times are RFC 3339 in
@@ -91,6 +102,83 @@ pub struct FreezePeriod {
     /// The freeze file it comes from (as the runbook names it), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+}
+
+/// `[hypercare]`: after the last step the run keeps watching triggers for
+/// `duration`, then ends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hypercare {
+    #[serde(with = "crate::runbook::duration_serde")]
+    pub duration: Duration,
+    /// The triggers that stay armed; `None`: every trigger whose `until` is unset.
+    pub triggers: Option<Vec<String>>,
+}
+
+impl Hypercare {
+    /// Whether `t` stays armed in hypercare.
+    pub fn watches(&self, t: &Trigger) -> bool {
+        match &self.triggers {
+            Some(ids) => ids.contains(&t.id),
+            None => t.until.is_none(),
+        }
+    }
+
+    /// `[hypercare]` with an env's overlay applied: each field the overlay
+    /// sets wins; `None` when neither gives a duration.
+    pub fn overlaid(
+        base: Option<&Hypercare>,
+        overlay: Option<&HypercareOverlay>,
+    ) -> Option<Hypercare> {
+        let Some(o) = overlay else {
+            return base.cloned();
+        };
+        Some(Hypercare {
+            duration: o.duration.or(base.map(|b| b.duration))?,
+            triggers: o
+                .triggers
+                .clone()
+                .or_else(|| base.and_then(|b| b.triggers.clone())),
+        })
+    }
+}
+
+/// `[env.NAME.hypercare]`: the fields it sets.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct HypercareOverlay {
+    #[serde(with = "crate::runbook::duration_serde::option")]
+    pub duration: Option<Duration>,
+    pub triggers: Option<Vec<String>>,
+}
+
+/// When an outcome is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeAt {
+    /// At the end of hypercare (without hypercare: when the last step is done).
+    End,
+    /// This long after the last step is done.
+    After(Duration),
+}
+
+impl Serialize for OutcomeAt {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            OutcomeAt::End => s.serialize_str("end"),
+            OutcomeAt::After(d) => s.collect_str(&humantime::format_duration(*d)),
+        }
+    }
+}
+
+/// `[[outcome]]`: a success metric measured after the launch (`cutover
+/// verify`) against its target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutcomeSpec {
+    pub name: String,
+    pub description: Option<String>,
+    /// What is measured; its condition (`condition_text`) is the target.
+    #[serde(flatten)]
+    pub check: Check,
+    pub at: OutcomeAt,
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -24,7 +24,7 @@ pub struct RawRunbook {
     pub vars: IndexMap<String, Sp<Scalar>>,
     /// Environment overlays, selected with `--env NAME`.
     #[serde(default)]
-    pub env: IndexMap<String, RawEnv>,
+    pub env: IndexMap<String, RawRunbookEnv>,
     /// Secrets, read from environment variables at plan time, used as `{{ secrets.NAME }}`.
     #[serde(default)]
     pub secrets: IndexMap<String, RawSecret>,
@@ -46,6 +46,11 @@ pub struct RawRunbook {
     /// When the cutover is planned and when it may run: planned start, change
     /// window, freeze periods. `[env.NAME.schedule]` replaces it for that env.
     pub schedule: Option<RawSchedule>,
+    /// After the last step: keep watching triggers this long before the run ends.
+    pub hypercare: Option<RawHypercare>,
+    /// Success metrics measured after the launch against a target (`cutover verify`).
+    #[serde(default)]
+    pub outcome: Vec<RawOutcome>,
 }
 
 /// `[schedule]`: the planned start, the change window and the freeze periods.
@@ -142,6 +147,27 @@ impl super::load::Sections for RawFreezeFile {
     }
 }
 
+/// `[hypercare]`: after the last step the run keeps watching its triggers
+/// for `duration`, and ends only then.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHypercare {
+    /// How long, e.g. `2h` (`0s`: no hypercare).
+    pub duration: Sp<String>,
+    /// The triggers that stay armed (default: every trigger whose `until` is unset).
+    pub triggers: Option<Vec<Sp<String>>>,
+}
+
+/// `[env.NAME.hypercare]`: the fields it sets override `[hypercare]`'s.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnvHypercare {
+    /// How long in this env (`0s`: no hypercare here).
+    pub duration: Option<Sp<String>>,
+    /// The triggers that stay armed in this env.
+    pub triggers: Option<Vec<Sp<String>>>,
+}
+
 /// `[runbook]`: what this cutover is.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -176,9 +202,46 @@ pub struct RawEnv {
     /// A production environment refuses `--yes` auto-approval. Unset: as the
     /// runbook's `[runbook] production` (default false).
     pub production: Option<bool>,
+}
+
+/// A runbook's `[env.NAME]`: an environment overlay.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRunbookEnv {
+    #[serde(default)]
+    pub vars: IndexMap<String, Sp<Scalar>>,
+    /// A production environment refuses `--yes` auto-approval. Unset: as the
+    /// runbook's `[runbook] production` (default false).
+    pub production: Option<bool>,
+    /// This env's hypercare: the fields it sets override `[hypercare]`'s.
+    pub hypercare: Option<RawEnvHypercare>,
     /// This env's schedule, in place of the runbook's `[schedule]` (an empty
     /// table: no schedule in this env).
     pub schedule: Option<RawSchedule>,
+}
+
+/// What runbooks and checklists share of an `[env.NAME]` table.
+pub trait EnvTable {
+    fn vars(&self) -> &IndexMap<String, Sp<Scalar>>;
+    fn production(&self) -> Option<bool>;
+}
+
+impl EnvTable for RawEnv {
+    fn vars(&self) -> &IndexMap<String, Sp<Scalar>> {
+        &self.vars
+    }
+    fn production(&self) -> Option<bool> {
+        self.production
+    }
+}
+
+impl EnvTable for RawRunbookEnv {
+    fn vars(&self) -> &IndexMap<String, Sp<Scalar>> {
+        &self.vars
+    }
+    fn production(&self) -> Option<bool> {
+        self.production
+    }
 }
 
 /// `[secrets] NAME = { env = "VAR" }`.
@@ -371,6 +434,25 @@ pub struct RawTrigger {
 }
 }
 
+with_probe! {
+/// `[[outcome]]`: a success metric measured after the launch, against a target.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutcome {
+    /// Unique among the outcomes: letters, digits, `-` and `_`.
+    pub name: Sp<String>,
+    pub description: Option<String>,
+    /// The target, in the condition language: `>= 0.995`, `<= baseline + 10%`
+    /// (the baseline is measured before the first step).
+    pub target: Option<Sp<String>>,
+    /// When it is due: a duration after the last step (`24h`), or `end`, the
+    /// end of hypercare (default).
+    pub at: Option<Sp<String>>,
+    /// Who answers for it.
+    pub owner: Option<String>,
+}
+}
+
 /// An HTTP request made by a step or a rollback.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -527,8 +609,18 @@ impl<'de> Deserialize<'de> for RawRollback {
 
 impl super::load::Sections for RawRunbook {
     const KEYS: &'static [&'static str] = &[
-        "runbook", "vars", "env", "secrets", "sources", "notify", "teams", "trigger", "step",
+        "runbook",
+        "vars",
+        "env",
+        "secrets",
+        "sources",
+        "notify",
+        "teams",
+        "trigger",
+        "step",
         "schedule",
+        "hypercare",
+        "outcome",
     ];
 
     fn section(name: &str) -> Option<super::load::ValueCheck> {
@@ -536,7 +628,7 @@ impl super::load::Sections for RawRunbook {
         Some(match name {
             "runbook" => check_as::<RawMeta>,
             "vars" => check_as::<IndexMap<String, Sp<Scalar>>>,
-            "env" => check_as::<IndexMap<String, RawEnv>>,
+            "env" => check_as::<IndexMap<String, RawRunbookEnv>>,
             "secrets" => check_as::<IndexMap<String, RawSecret>>,
             "sources" => check_as::<IndexMap<String, RawSource>>,
             "notify" => check_as::<IndexMap<String, RawNotify>>,
@@ -544,6 +636,8 @@ impl super::load::Sections for RawRunbook {
             "trigger" => check_as::<Vec<RawTrigger>>,
             "step" => check_as::<Vec<RawStep>>,
             "schedule" => check_as::<RawSchedule>,
+            "hypercare" => check_as::<RawHypercare>,
+            "outcome" => check_as::<Vec<RawOutcome>>,
             _ => return None,
         })
     }
@@ -553,6 +647,7 @@ impl super::load::Sections for RawRunbook {
         Some(match name {
             "trigger" => check_as::<RawTrigger>,
             "step" => check_as::<RawStep>,
+            "outcome" => check_as::<RawOutcome>,
             _ => return None,
         })
     }

@@ -97,6 +97,8 @@ impl StatusView {
             paused_hint: finished.and(state.pause_hint.clone()),
             waiting_for: Vec::new(),
             schedule: None,
+            hypercare: super::after::hypercare_view(state, now.map(Ts::from_system)),
+            outcomes: super::after::outcome_views(state),
         };
         view.add_schedule(state, now_ts);
         view

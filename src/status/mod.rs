@@ -3,6 +3,7 @@
 //! triggers and their health, approvals with who voted, notes, milestones.
 //! `cutover status` renders it as text or JSON; `cutover runs` uses its summary.
 
+mod after;
 mod build;
 mod fit;
 mod panel;
@@ -15,6 +16,7 @@ mod tests;
 mod view;
 mod waiting;
 
+pub use after::{HypercareView, OutcomeView};
 pub use panel::{PanelLine, panel};
 pub use schedule::{EtaView, OverrideView, ScheduleView, SkippedView, StepEtaView};
 pub use view::{

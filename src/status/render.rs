@@ -27,6 +27,7 @@ impl StatusView {
         let mut out = String::new();
         self.write_headline(&mut out);
         self.write_schedule(&mut out);
+        self.write_after(&mut out);
         write_waiting(&mut out, self);
         write_steps(&mut out, &self.steps, fold_done, |id| {
             self.step_against_plan(id)

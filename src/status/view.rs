@@ -55,6 +55,12 @@ pub struct StatusView {
     /// window, skips); absent for a run without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<super::ScheduleView>,
+    /// After the last step: the watch that goes on (`[hypercare]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hypercare: Option<super::after::HypercareView>,
+    /// `[[outcome]]`s: pending with their due times, or their verdicts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outcomes: Vec<super::after::OutcomeView>,
 }
 
 /// One thing a run waits for: a go/no-go, a manual step, the operator's

@@ -18,6 +18,7 @@
 
 mod support;
 
+mod actions;
 mod approvals;
 mod checks;
 mod ci_outputs;
@@ -34,6 +35,7 @@ mod engine_trigger;
 mod graph;
 mod hardening_files;
 mod hardening_text;
+mod hypercare;
 mod init;
 mod layers;
 mod live_view;
@@ -45,6 +47,8 @@ mod schedule;
 mod secrets;
 mod signals;
 mod signals_cli;
+mod summary_kpis;
 mod validate;
+mod verify;
 mod war_room;
 mod warroom;

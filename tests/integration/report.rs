@@ -23,7 +23,7 @@ const CHROMIUM: &str = "/usr/bin/chromium-headless-shell";
 /// No host name resolves: the page cannot reach any network.
 const NO_NETWORK: &str = "--host-resolver-rules=MAP * ~NOTFOUND";
 const NOTE: &str = "<script>alert('owned')</script> rollback looked clean";
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "Summary",
     "Milestones",
     "Time to detect and mitigate",
@@ -34,6 +34,7 @@ const SECTIONS: [&str; 11] = [
     "Deviations",
     "Operator notes",
     "Timeline",
+    "Outcomes vs targets",
     "Action items",
 ];
 
@@ -601,11 +602,11 @@ expires = "2099-01-01"
         .file("notready.toml", checklist("false"))
         .file(
             "ok.toml",
-            "[runbook]\nname = \"ok\"\nrequires = [\"ready.toml\"]\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n",
+            "[runbook]\nname = \"ok\"\nproduction = true\nrequires = [\"ready.toml\"]\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n",
         )
         .file(
             "bad.toml",
-            "[runbook]\nname = \"bad\"\nrequires = [\"notready.toml\"]\n[[step]]\nid = \"a\"\nrun = \"echo a\"\nrollback = \"echo undo\"\n[[step]]\nid = \"b\"\nrun = \"exit 1\"\n",
+            "[runbook]\nname = \"bad\"\nproduction = true\nrequires = [\"notready.toml\"]\n[[step]]\nid = \"a\"\nrun = \"echo a\"\nrollback = \"echo undo\"\n[[step]]\nid = \"b\"\nrun = \"exit 1\"\n",
         );
     let go = |args: &[&str], code: i32| {
         cutover_exits(&c, args, code);
@@ -684,7 +685,9 @@ expires = "2099-01-01"
     );
     let md = report(&c, &["--summary", ".cutover/runs"]);
     assert!(
-        md.contains("| Change failure rate | 50.0% (1 of 2 finished real runs) |"),
+        md.contains(
+            "| Change failure rate | 50.0% (1 of 2 finished real runs in production envs; 2 not counted) |"
+        ),
         "{md}"
     );
     assert!(

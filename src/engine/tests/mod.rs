@@ -435,5 +435,7 @@ pub(super) fn runbook(steps: Vec<Step>, triggers: Vec<Trigger>) -> Runbook {
         triggers,
         steps,
         schedule: crate::runbook::model::Schedule::default(),
+        hypercare: None,
+        outcomes: Vec::new(),
     }
 }

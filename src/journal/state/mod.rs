@@ -13,6 +13,7 @@
 //! `approvals`, `checks` (gates and triggers), `rollback`, `run` (the run's
 //! start, end, pauses, notes, milestones, readiness, deviations).
 
+mod after;
 mod approvals;
 mod checks;
 mod rollback;
@@ -27,6 +28,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 
+pub use after::{
+    ActionClose, ActionEntry, AfterLaunch, Due, HypercareEndEntry, HypercareRecord, OutcomeEntry,
+    due_by,
+};
 pub use checks::{CheckKind, CheckRecord, Fired, GateRound, Point, TriggerHealth, VerdictCounts};
 pub use rollback::{RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState};
 pub use run::{
@@ -159,6 +164,8 @@ pub struct RunState {
     pub deviations: Vec<DeviationEntry>,
     /// The planned schedule, a start waited for, skips, overrides.
     pub schedule: ScheduleState,
+    /// Hypercare, outcomes measured, action items.
+    pub after: AfterLaunch,
     pub history: Vec<Entry>,
     pub counts: Counts,
     pub last_seq: u64,
@@ -337,6 +344,12 @@ impl RunState {
             | Event::StepsSkipped { .. }
             | Event::WindowOverride { .. }
             | Event::OverrunProjected { .. } => self.apply_schedule(r, at),
+            Event::HypercareStarted(_)
+            | Event::HypercareEnded(_)
+            | Event::HypercareDetached(_)
+            | Event::OutcomeMeasured(_)
+            | Event::ActionAdded(_)
+            | Event::ActionClosed(_) => self.apply_after(r, at),
             _ => self.apply_run(r, at),
         }
     }
@@ -353,6 +366,14 @@ impl RunState {
                 | Event::ApprovalDecided { .. }
                 | Event::ManualDone { .. }
                 | Event::JournalRepaired { .. }
+                // `cutover verify`, `cutover action`, `resume --end-hypercare`.
+                | Event::OutcomeMeasured(_)
+                | Event::ActionAdded(_)
+                | Event::ActionClosed(_)
+                | Event::HypercareEnded(crate::event::HypercareEnded {
+                    reason: crate::event::HypercareEnd::EndedEarly,
+                    ..
+                })
         );
         let engine_before = self.last_engine;
         let at = self.stamp_raw(r.seq, &r.ts, &r.run_id, by_engine);

@@ -65,22 +65,6 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
         secrets,
         mut sources,
     } = v.environment(&raw.vars, &raw.env, &raw.secrets, &raw.sources);
-    for (name, env) in &raw.env {
-        if let Some(s) = &env.schedule {
-            let span = s
-                .start
-                .as_ref()
-                .map(Sp::span)
-                .or_else(|| s.window.as_ref().map(|w| w.start.span()))
-                .or_else(|| s.freeze.first().map(Sp::span))
-                .unwrap_or(0..0);
-            v.error(
-                format!("`[env.{name}.schedule]` means nothing in a checklist"),
-                span,
-            )
-            .help = Some("a schedule belongs in a runbook's `[schedule]`".into());
-        }
-    }
     item_ids(v, file, raw);
     let (items, triggers) = items(v, file, raw, &mut sources);
     if raw.item.is_empty() {
@@ -113,6 +97,8 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
             triggers,
             steps: Vec::new(),
             schedule: crate::runbook::model::Schedule::default(),
+            hypercare: None,
+            outcomes: Vec::new(),
         },
     }
 }

@@ -81,15 +81,7 @@ pub(super) fn report(mut folded: Folded, journal: &str) -> Report {
         timeline: timeline(state),
         approvals: approvals(state),
         deviations: deviations(state),
-        notes: state
-            .notes
-            .iter()
-            .map(|n| NoteEntry {
-                at: n.at.ts,
-                who: n.who.label(),
-                text: n.text.clone(),
-            })
-            .collect(),
+        notes: notes(state),
         readiness: state
             .readiness
             .iter()
@@ -111,8 +103,11 @@ pub(super) fn report(mut folded: Folded, journal: &str) -> Report {
             failed: rb.failed_at_finish.clone(),
         }),
         schedule: super::schedule::build(state, ended, in_progress),
+        critical_path: CriticalPathReport::default(),
+        impact: analysis::Impact::default(),
         ..Report::default()
     };
+    super::after::fill(&mut r, state);
     r.duration_ms = match (r.started, r.ended) {
         (Some(s), Some(e)) => Some(e.since(s)),
         _ => None,
@@ -120,6 +115,18 @@ pub(super) fn report(mut folded: Folded, journal: &str) -> Report {
     critical_path(&mut r);
     r.impact = analysis::impact(&analysis::ImpactInput::from_report(&r));
     r
+}
+
+fn notes(state: &RunState) -> Vec<NoteEntry> {
+    state
+        .notes
+        .iter()
+        .map(|n| NoteEntry {
+            at: n.at.ts,
+            who: n.who.label(),
+            text: n.text.clone(),
+        })
+        .collect()
 }
 
 fn step(state: &RunState, id: &str, rec: &StepRecord, end: Option<Ts>) -> StepReport {

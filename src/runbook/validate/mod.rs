@@ -3,6 +3,7 @@
 //! first: `runbook` checks the whole, `steps`, `checks` (gates, triggers)
 //! and `sources` their parts, all through the shared `Validator`.
 
+mod after;
 mod checks;
 mod defaults;
 mod runbook;

@@ -75,6 +75,8 @@ impl Validator<'_> {
         let steps = self.steps(&raw.step, &raw.sources);
         let teams = self.teams(raw);
         let triggers = self.triggers(raw, &steps);
+        let hypercare = self.hypercare(raw, &mut envs);
+        let outcomes = self.outcomes(raw);
         // A step dropped for a missing `id`, or a `[stpe]` typo, was reported already.
         if raw.step.is_empty() && !self.was_dropped(&["step"]) {
             self.error("runbook has no steps", meta.name.span()).help = Some(
@@ -100,6 +102,8 @@ impl Validator<'_> {
             triggers,
             steps,
             schedule,
+            hypercare,
+            outcomes,
         }
     }
 

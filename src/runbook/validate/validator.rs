@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 
 use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
 use crate::runbook::model::{EnvOverlay, SecretSpec, Source};
-use crate::runbook::raw::{RawEnv, RawSecret, RawSource};
+use crate::runbook::raw::{EnvTable, RawSecret, RawSource};
 use crate::runbook::scalar::Scalar;
 use crate::runbook::shell::{self, MAX_COMMAND_BYTES};
 use crate::runbook::spanned::Sp;
@@ -271,10 +271,10 @@ impl<'a> Validator<'a> {
 
     /// The tables runbooks and checklists share: `[vars]`, `[env.*]`,
     /// `[secrets]` and `[sources.*]`, checked and typed the same way for both.
-    pub(crate) fn environment(
+    pub(crate) fn environment<E: EnvTable>(
         &mut self,
         raw_vars: &IndexMap<String, Sp<Scalar>>,
-        raw_env: &IndexMap<String, RawEnv>,
+        raw_env: &IndexMap<String, E>,
         raw_secrets: &IndexMap<String, RawSecret>,
         raw_sources: &IndexMap<String, RawSource>,
     ) -> Environment {
@@ -287,7 +287,7 @@ impl<'a> Validator<'a> {
             self.var_templates(v);
         }
         for env in raw_env.values() {
-            for v in env.vars.values() {
+            for v in env.vars().values() {
                 self.var_templates(v);
             }
         }
@@ -295,9 +295,10 @@ impl<'a> Validator<'a> {
             .iter()
             .map(|(name, env)| {
                 let overlay = EnvOverlay {
-                    production: env.production.unwrap_or(false),
-                    vars: text(&env.vars),
+                    production: env.production().unwrap_or(false),
+                    vars: text(env.vars()),
                     schedule: None,
+                    hypercare: None,
                 };
                 (name.clone(), overlay)
             })
