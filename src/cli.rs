@@ -39,6 +39,18 @@ pub struct Cli {
     )]
     pub color: ColorChoice,
 
+    /// The shared journal: runs in PostgreSQL instead of `.cutover/runs/`
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; the password is
+    /// never shown). Used by note, approve, status, runs, report and journal.
+    #[arg(
+        long,
+        global = true,
+        env = "CUTOVER_JOURNAL_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub journal_url: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -125,6 +137,54 @@ pub enum Command {
     /// Start a project: a runbook, a readiness checklist, their schemas and a CI workflow.
     #[command(after_help = help::INIT)]
     Init(InitArgs),
+    /// Create or upgrade the shared journal's schema and roles in PostgreSQL.
+    #[command(subcommand, after_help = help::DB)]
+    Db(DbCommand),
+    /// Copy a run between a journal file and the shared journal.
+    #[command(subcommand, after_help = help::JOURNAL)]
+    Journal(JournalCommand),
+}
+
+/// `cutover db ...`.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create (or upgrade) the `cutover` schema, its tables and the roles
+    /// `cutover_operator`, `cutover_approver` and `cutover_viewer`; safe to
+    /// run again.
+    #[command(after_help = help::DB)]
+    Init(DbInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbInitArgs {
+    /// The database, as a user who may create schemas and roles (or the
+    /// global `--journal-url` / `CUTOVER_JOURNAL_URL`).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+}
+
+/// `cutover journal ...`.
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Print a run's journal (JSONL) to stdout: from the shared journal with
+    /// `--journal-url`, else the local file.
+    #[command(after_help = help::JOURNAL)]
+    Export(JournalExportArgs),
+    /// Copy a journal file into the shared journal as a new run (`--journal-url`).
+    #[command(after_help = help::JOURNAL)]
+    Import(JournalImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JournalExportArgs {
+    /// Run id (or, without `--journal-url`, a run directory or journal file).
+    pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct JournalImportArgs {
+    /// The journal file (`.cutover/runs/RUN/journal.jsonl`).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

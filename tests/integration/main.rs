@@ -41,6 +41,7 @@ mod probes;
 mod report;
 mod rollback_views;
 mod secrets;
+mod shared_journal;
 mod signals;
 mod signals_cli;
 mod validate;
