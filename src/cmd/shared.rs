@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{
-    ApproveArgs, Command, DbCommand, JournalCommand, NoteArgs, ReportArgs, RunsArgs, StatusArgs,
-    TextOrJson,
+    ApproveArgs, Command, DbCommand, DoneArgs, JournalCommand, MarkArgs, NoteArgs, ReportArgs,
+    RunsArgs, StatusArgs, TextOrJson,
 };
 use crate::engine::approval::{self, Ballot, Rules};
 use crate::error::Error;
@@ -32,12 +32,12 @@ pub fn intercept(command: &Command, url: Option<&str>) -> Option<Result<ExitCode
         Command::Status(args) => status(args, url),
         Command::Runs(args) => runs(args, url),
         Command::Report(args) => report(args, url),
-        Command::Run(_) | Command::Resume(_) | Command::Done(_) | Command::Mark(_) => {
-            Err(Error::Usage(format!(
-                "`cutover {}` does not work with the shared journal yet: drive the run with a local journal (without `--journal-url` and `CUTOVER_JOURNAL_URL`), then `cutover journal import` it",
-                crate::command_name(command)
-            )))
-        }
+        Command::Done(args) => done(args, url),
+        Command::Mark(args) => mark(args, url),
+        Command::Run(_) | Command::Resume(_) => Err(Error::Usage(format!(
+            "`cutover {}` does not work with the shared journal yet: drive the run with a local journal (without `--journal-url` and `CUTOVER_JOURNAL_URL`), then `cutover journal import` it",
+            crate::command_name(command)
+        ))),
         _ => return None,
     };
     Some(result)
@@ -182,6 +182,30 @@ fn note(args: &NoteArgs, url: &str) -> Result<ExitCode, Error> {
         record.who(),
         record.seq
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn done(args: &DoneArgs, url: &str) -> Result<ExitCode, Error> {
+    refuse_as(args.actor.as_ref())?;
+    let db = connect(url)?;
+    let run_id = args.run.run.clone();
+    let (mut state, last) = fold(&db, &run_id)?;
+    super::done::check_manual(&state, &args.step, &run_id)?;
+    let note = args.note.as_deref().map(|n| mask(&db, &state, n));
+    let written = db.append_judged(&run_id, last, |appended, _| {
+        super::done::judge_done(&mut state, appended, &args.step, note.clone())
+    })?;
+    super::done::say_done(written.ok(), &state, &args.step, &run_id, &run_id);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mark(args: &MarkArgs, url: &str) -> Result<ExitCode, Error> {
+    refuse_as(args.actor.as_ref())?;
+    let db = connect(url)?;
+    let (state, _) = fold(&db, &args.run.run)?;
+    let event = super::mark::milestone(args, &|text| mask(&db, &state, text))?;
+    let record = db.append_external(&args.run.run, event)?;
+    super::mark::say_marked(&record);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -473,3 +473,72 @@ fn many_writers_at_once_get_contiguous_seqs_and_lose_nothing() {
     notes.dedup();
     assert_eq!(notes.len(), 48);
 }
+
+#[test]
+fn a_manual_step_is_done_and_a_milestone_marked_from_another_host_once() {
+    let db = shared().database(PEOPLE);
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "manual"
+
+[[step]]
+id = "call-bank"
+manual = "confirm with the bank that the file arrived"
+"#,
+    );
+    let (code, stderr) = wait_exit(spawn_run(&c, &[]), Duration::from_secs(20));
+    assert_eq!(code, 4, "{stderr}");
+    import(&c, &db);
+
+    // A viewer may not; two approvers at once journal one `manual_done`.
+    let (code, _, err) = as_person(&c, &db, "vic", &["done", "r", "call-bank"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("may not write"), "{err}");
+    let racers: Vec<_> = ["alice", "bob"]
+        .iter()
+        .map(|p| {
+            let url = db.url(p);
+            std::thread::spawn(move || {
+                Command::new(BIN)
+                    .args([
+                        "done",
+                        "r",
+                        "call-bank",
+                        "--note",
+                        "bank says yes",
+                        "--journal-url",
+                        &url,
+                    ])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for r in racers {
+        let out = r.join().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let (code, _, err) = as_person(&c, &db, "alice", &["done", "r", "call-bnak"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("did you mean `call-bank`"), "{err}");
+
+    let (code, _, err) = as_person(&c, &db, "alice", &["mark", "r", "impact-start"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = as_person(&c, &db, "alice", &["mark", "r", &db.password("alice")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("holds a secret"), "{err}");
+    assert_no_password(&db, &[&err]);
+
+    let all = records(&as_person(&c, &db, "vic", &["journal", "export", "r"]).1);
+    let done: Vec<&Value> = all.iter().filter(|r| r["type"] == "manual_done").collect();
+    assert_eq!(done.len(), 1, "{all:?}");
+    let milestones: Vec<&Value> = all.iter().filter(|r| r["type"] == "milestone").collect();
+    assert_eq!(milestones.len(), 1);
+    assert_eq!(milestones[0]["actor"], db.user("alice"));
+}
