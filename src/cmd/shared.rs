@@ -19,8 +19,11 @@ use crate::journal::{RunState, fold_from_text};
 use crate::pg::{Db, JournalUrl};
 use crate::status::StatusView;
 
-/// How often `status --follow` asks the shared journal for new records.
-const POLL: Duration = Duration::from_millis(200);
+/// `status --follow` on a terminal redraws this often without news (the
+/// running durations); news wakes it at once (LISTEN/NOTIFY, no polling).
+const TICK: Duration = Duration::from_secs(1);
+/// How often a follower that lost the shared journal tries to reconnect.
+const RETRY: Duration = Duration::from_millis(500);
 
 /// The shared journal's version of `command`, when a URL is given and the
 /// command reads or writes runs; `None`: the command runs as usual.
@@ -247,31 +250,66 @@ fn approve(args: &ApproveArgs, url: &str) -> Result<ExitCode, Error> {
 }
 
 fn status(args: &StatusArgs, url: &str) -> Result<ExitCode, Error> {
-    let db = connect(url)?;
+    let mut db = connect(url)?;
     let run = &args.run.run;
     let clock = crate::journal::Clock::from_env();
+    if args.follow {
+        // Before the first read: nothing appended after it is missed.
+        db.listen()?;
+    }
     let (mut state, mut last) = fold(&db, run)?;
-    let view = status_view(&state, &clock, run);
-    print_status(&view, args.format)?;
+    print_status(&status_view(&state, &clock, run), args.format, false)?;
     if !args.follow || over(&state) {
         return Ok(ExitCode::SUCCESS);
     }
+    let tty =
+        std::io::IsTerminal::is_terminal(&std::io::stdout()) && args.format == TextOrJson::Text;
     loop {
-        std::thread::sleep(POLL);
-        let new = db.records_since(run, last)?;
-        if new.is_empty() {
-            continue;
+        match db.wait_for_news(run, TICK) {
+            Ok(crate::pg::News::Quiet) if !tty => continue,
+            Ok(_) => {}
+            Err(lost) => {
+                super::say!("warning: {}; reconnecting", crate::text::error_chain(&lost));
+                db = reconnect(url)?;
+                super::say!("reconnected to the shared journal {}", db.url());
+            }
         }
+        let new = db.records_since(run, last)?;
         for record in &new {
             state.apply(record);
             last = record.seq;
         }
-        let view = status_view(&state, &clock, run);
-        print_status(&view, args.format)?;
+        print_status(&status_view(&state, &clock, run), args.format, tty)?;
         if over(&state) {
             return Ok(ExitCode::SUCCESS);
         }
     }
+}
+
+/// Connect again after a lost connection, every [`RETRY`] until it works
+/// (a follower waits out a database restart; Ctrl-C leaves), listening
+/// before anything is read again.
+fn reconnect(url: &str) -> Result<Db, Error> {
+    let url = JournalUrl::parse(url)?;
+    loop {
+        std::thread::sleep(RETRY);
+        match Db::connect(&url) {
+            Ok(db) => {
+                db.listen()?;
+                return Ok(db);
+            }
+            Err(e) => tracing::info!("still no shared journal: {e}"),
+        }
+    }
+}
+
+/// No process drives a run in the shared journal yet (runs are driven with a
+/// local journal and imported), so an unfinished run is not driven; `--follow`
+/// still watches it for notes and votes until it ends.
+fn status_view(state: &RunState, clock: &crate::journal::Clock, run: &str) -> StatusView {
+    let mut view = StatusView::from_state(state, Some(clock.now()));
+    view.set_driven(false, run);
+    view
 }
 
 /// Whether nothing more can happen to the run: a paused or aborted run still
@@ -284,19 +322,13 @@ fn over(state: &RunState) -> bool {
     )
 }
 
-/// No process drives a run in the shared journal yet (runs are driven with a
-/// local journal and imported), so an unfinished run is not driven; `--follow`
-/// still watches it for notes and votes until it ends.
-fn status_view(state: &RunState, clock: &crate::journal::Clock, run: &str) -> StatusView {
-    let mut view = StatusView::from_state(state, Some(clock.now()));
-    view.set_driven(false, run);
-    view
-}
-
-fn print_status(view: &StatusView, format: TextOrJson) -> Result<(), Error> {
+/// One view: a JSON line, or the text (on a terminal, redrawn from the top
+/// like `watch`).
+fn print_status(view: &StatusView, format: TextOrJson, redraw: bool) -> Result<(), Error> {
     let text = match format {
         TextOrJson::Json => serde_json::to_string(view)
             .map_err(|e| Error::Internal(format!("failed to render the status: {e}")))?,
+        TextOrJson::Text if redraw => format!("\x1b[H\x1b[2J{}", view.to_text()),
         TextOrJson::Text => view.to_text(),
     };
     super::write_stdout(format!("{text}\n").as_bytes())

@@ -18,7 +18,7 @@ mod url;
 use std::fmt;
 
 pub use schema::{InitReport, MIGRATIONS};
-pub use store::{Appended, RunSummary};
+pub use store::{Appended, News, RunSummary};
 pub use url::JournalUrl;
 
 /// The environment variable that names the shared journal, like `--journal-url`.
@@ -64,6 +64,9 @@ pub enum PgError {
 pub struct Db {
     runtime: tokio::runtime::Runtime,
     client: tokio_postgres::Client,
+    /// The payloads (`RUN SEQ`) of `cutover_records` notifications, once
+    /// [`Db::listen`] asked for them; closed when the connection is lost.
+    news: tokio::sync::mpsc::UnboundedReceiver<String>,
     url: JournalUrl,
     user: String,
 }
@@ -83,13 +86,10 @@ impl Db {
             .build()
             .map_err(PgError::Runtime)?;
         let config = url.config().clone();
+        let (news_tx, news) = tokio::sync::mpsc::unbounded_channel();
         let connect = async move {
             let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = connection.await {
-                    tracing::warn!("shared journal connection ended: {e}");
-                }
-            });
+            tokio::spawn(drive(connection, news_tx));
             Ok::<_, tokio_postgres::Error>(client)
         };
         let client = runtime.block_on(connect).map_err(|e| PgError::Connect {
@@ -99,6 +99,7 @@ impl Db {
         let mut db = Db {
             runtime,
             client,
+            news,
             url: url.clone(),
             user: String::new(),
         };
@@ -175,6 +176,30 @@ impl Db {
                 action: action.into(),
                 reason: reason(e),
             },
+        }
+    }
+}
+
+/// Drive the connection, passing notifications on; ends (closing `news`)
+/// when the connection does.
+async fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    news: tokio::sync::mpsc::UnboundedSender<String>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                let _ = news.send(n.payload().to_string());
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                tracing::warn!("the shared journal's connection ended: {e}");
+                return;
+            }
+            None => return,
         }
     }
 }

@@ -268,3 +268,50 @@ impl Db {
         }
     }
 }
+
+/// What [`Db::wait_for_news`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum News {
+    /// A record was appended to the run.
+    Appended,
+    /// Nothing within the time given.
+    Quiet,
+}
+
+impl Db {
+    /// Be told of every record appended from now on (`LISTEN`).
+    pub fn listen(&self) -> Result<(), PgError> {
+        self.execute("listen for new records", "LISTEN cutover_records")
+    }
+
+    /// Wait up to `within` for a record appended to `run_id` (after
+    /// [`Db::listen`]); an error when the connection is lost.
+    pub fn wait_for_news(
+        &mut self,
+        run_id: &str,
+        within: std::time::Duration,
+    ) -> Result<News, PgError> {
+        let deadline = tokio::time::Instant::now() + within;
+        let news = &mut self.news;
+        let seen = self.runtime.block_on(async {
+            loop {
+                match tokio::time::timeout_at(deadline, news.recv()).await {
+                    Err(_) => return Some(News::Quiet),
+                    Ok(None) => return None,
+                    Ok(Some(payload)) => {
+                        if payload
+                            .rsplit_once(' ')
+                            .is_some_and(|(run, _)| run == run_id)
+                        {
+                            return Some(News::Appended);
+                        }
+                    }
+                }
+            }
+        });
+        seen.ok_or_else(|| PgError::Connect {
+            url: self.url.to_string(),
+            reason: "the connection was lost".into(),
+        })
+    }
+}

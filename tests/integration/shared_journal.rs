@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::cutover::{BIN, Cutover};
-use crate::support::postgres::{Database, shared};
+use crate::support::postgres::{Database, Postgres, shared};
 use crate::support::run::{spawn_run, wait_exit};
 
 const PEOPLE: &[(&str, &str)] = &[
@@ -541,4 +541,65 @@ manual = "confirm with the bank that the file arrived"
     let milestones: Vec<&Value> = all.iter().filter(|r| r["type"] == "milestone").collect();
     assert_eq!(milestones.len(), 1);
     assert_eq!(milestones[0]["actor"], db.user("alice"));
+}
+
+#[test]
+fn a_follower_rides_out_a_database_restart_and_sees_what_came_after() {
+    let pg = Postgres::start_private();
+    let db = pg.database(PEOPLE);
+    let c = paused_run();
+    import(&c, &db);
+    let mut follower = Command::new(BIN)
+        .args([
+            "status",
+            "r",
+            "--follow",
+            "--format",
+            "json",
+            "--journal-url",
+            &db.url("vic"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a first view");
+    // A note while it follows arrives by notification, well within a second.
+    let (code, _, err) = as_person(&c, &db, "alice", &["note", "r", "before the restart"]);
+    assert_eq!(code, 0, "{err}");
+    let view = lines
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the note's view");
+    assert!(view.contains("before the restart"), "{view}");
+
+    pg.outage(Duration::from_secs(3));
+    let (code, _, err) = as_person(&c, &db, "alice", &["note", "r", "after the restart"]);
+    assert_eq!(code, 0, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let view = lines
+            .recv_timeout(left)
+            .expect("the follower reconnects and shows the note");
+        if view.contains("after the restart") {
+            break;
+        }
+    }
+    follower.kill().ok();
+    let out = follower.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reconnecting") && err.contains("reconnected"),
+        "{err}"
+    );
+    assert_no_password(&db, &[&err]);
 }

@@ -33,6 +33,7 @@ pub struct Postgres {
 pub struct Database {
     pub name: String,
     port: u16,
+    bin: PathBuf,
     prefix: String,
 }
 
@@ -88,6 +89,11 @@ fn as_owner(program: &Path) -> Command {
 }
 
 impl Postgres {
+    /// A cluster of the calling test's own, e.g. to stop it for an outage.
+    pub fn start_private() -> Postgres {
+        Postgres::start()
+    }
+
     fn start() -> Postgres {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
@@ -217,14 +223,7 @@ impl Postgres {
 
     /// Stop the server for `pause`, then start it again (the same data and port).
     pub fn outage(&self, pause: Duration) {
-        if let Some(mut child) = self.watchdog.lock().unwrap().take() {
-            nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(child.id().cast_signed()),
-                nix::sys::signal::Signal::SIGTERM,
-            )
-            .ok();
-            child.wait().ok();
-        }
+        self.stop();
         std::thread::sleep(pause);
         self.spawn_server();
         self.wait_ready();
@@ -238,31 +237,45 @@ impl Postgres {
         db: &str,
         sql: &str,
     ) -> Result<String, String> {
-        let out = Command::new(self.bin.join("psql"))
-            .args([
-                "-X",
-                "-q",
-                "-A",
-                "-t",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                "127.0.0.1",
-                "-p",
-            ])
-            .arg(self.port.to_string())
-            .args(["-U", user, "-d", db, "-c", sql])
-            .env("PGPASSWORD", password)
-            .env("PGCONNECT_TIMEOUT", "5")
-            .output()
-            .map_err(|e| format!("run psql: {e}"))?;
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
+        psql(&self.bin, self.port, user, password, db, sql)
     }
+}
 
+/// `psql -c sql` against the cluster at `port`.
+fn psql(
+    bin: &Path,
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+    sql: &str,
+) -> Result<String, String> {
+    let out = Command::new(bin.join("psql"))
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+        ])
+        .arg(port.to_string())
+        .args(["-U", user, "-d", db, "-c", sql])
+        .env("PGPASSWORD", password)
+        .env("PGCONNECT_TIMEOUT", "5")
+        .output()
+        .map_err(|e| format!("run psql: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+impl Postgres {
     /// A fresh database for one test, its schema made with `cutover db init`
     /// (as a user does), and users `PREFIX_name` for `people` with their roles.
     pub fn database(&self, people: &[(&str, &str)]) -> Database {
@@ -271,6 +284,7 @@ impl Postgres {
         let db = Database {
             name: format!("{prefix}_db"),
             port: self.port,
+            bin: self.bin.clone(),
             prefix,
         };
         self.psql_as(
@@ -340,11 +354,40 @@ impl Database {
 
     /// `psql -c sql` as `person`, bypassing cutover.
     pub fn psql(&self, person: &str, sql: &str) -> Result<String, String> {
-        shared().psql_as(&self.user(person), &self.password(person), &self.name, sql)
+        psql(
+            &self.bin,
+            self.port,
+            &self.user(person),
+            &self.password(person),
+            &self.name,
+            sql,
+        )
     }
 
     /// `psql -c sql` as the cluster's administrator.
     pub fn psql_admin(&self, sql: &str) -> Result<String, String> {
-        shared().psql_as(ADMIN, ADMIN_PASSWORD, &self.name, sql)
+        psql(&self.bin, self.port, ADMIN, ADMIN_PASSWORD, &self.name, sql)
+    }
+}
+
+/// A private cluster stops, and its files go, with its test.
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.stop();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
+
+impl Postgres {
+    /// Stop the server (its watchdog turns TERM into a fast shutdown) and wait.
+    fn stop(&self) {
+        if let Some(mut child) = self.watchdog.lock().unwrap().take() {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id().cast_signed()),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .ok();
+            child.wait().ok();
+        }
     }
 }
