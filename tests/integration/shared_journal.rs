@@ -603,3 +603,166 @@ fn a_follower_rides_out_a_database_restart_and_sees_what_came_after() {
     );
     assert_no_password(&db, &[&err]);
 }
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos()
+}
+
+/// Follow one run with `followers` processes (`follow` spawns one) while
+/// `writers` (each `write(i, text)`) add 10 notes each, 100 ms apart; the lag
+/// of each note to each follower, in ms, from the writer starting the note to
+/// the follower printing a view that has it.
+fn follower_lags(
+    followers: usize,
+    writers: usize,
+    follow: &(dyn Fn() -> std::process::Child + Sync),
+    write: &(dyn Fn(usize, &str) + Sync),
+) -> Vec<f64> {
+    let (seen_tx, seen) = mpsc::channel::<f64>();
+    let mut children = Vec::new();
+    for _ in 0..followers {
+        let mut child = follow();
+        let stdout = child.stdout.take().unwrap();
+        let seen_tx = seen_tx.clone();
+        std::thread::spawn(move || {
+            let mut known = std::collections::HashSet::new();
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let at = now_ns();
+                for part in line.split("lag-").skip(1) {
+                    let sent: String = part.chars().take_while(char::is_ascii_digit).collect();
+                    if let Ok(sent) = sent.parse::<u128>()
+                        && known.insert(sent)
+                    {
+                        let _ = seen_tx.send(at.saturating_sub(sent) as f64 / 1e6);
+                    }
+                }
+            }
+        });
+        children.push(child);
+    }
+    drop(seen_tx);
+    // Every follower has drawn its first view before the notes start.
+    std::thread::sleep(Duration::from_secs(3));
+    std::thread::scope(|s| {
+        for w in 0..writers {
+            s.spawn(move || {
+                for _ in 0..10 {
+                    write(w, &format!("lag-{}", now_ns()));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    for mut child in children {
+        child.kill().ok();
+        child.wait().ok();
+    }
+    let mut lags: Vec<f64> = seen.iter().collect();
+    lags.sort_by(f64::total_cmp);
+    lags
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Benchmark (`scripts/bench-shared-journal` runs it): the lag of a note to 50
+/// followers while 10 people write notes, with the shared journal
+/// (LISTEN/NOTIFY) and, in the same run, with the local file journal (its
+/// followers read the file every 200 ms). Goal: median < 200 ms.
+#[test]
+#[ignore = "benchmark: run with `scripts/bench-shared-journal` or `-- --ignored --nocapture`"]
+fn follower_lag_benchmark() {
+    let writers: Vec<String> = (0..10).map(|i| format!("w{i}")).collect();
+    let mut people: Vec<(&str, &str)> = PEOPLE.to_vec();
+    people.extend(writers.iter().map(|w| (w.as_str(), "cutover_approver")));
+    let db = shared().database(&people);
+    let c = paused_run();
+    import(&c, &db);
+    let vic = db.url("vic");
+    let shared_lags = follower_lags(
+        50,
+        10,
+        &|| {
+            Command::new(BIN)
+                .args([
+                    "status",
+                    "r",
+                    "--follow",
+                    "--format",
+                    "json",
+                    "--journal-url",
+                    &vic,
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        },
+        &|w, text| {
+            let out = Command::new(BIN)
+                .args([
+                    "note",
+                    "r",
+                    text,
+                    "--journal-url",
+                    &db.url(&format!("w{w}")),
+                ])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        },
+    );
+    let file_lags = follower_lags(
+        50,
+        10,
+        &|| {
+            c.command()
+                .args(["status", "r", "--follow", "--format", "json"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        },
+        &|_, text| {
+            let out = c.command().args(["note", "r", text]).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        },
+    );
+    println!("follower lag, 50 followers, 10 writers x 10 notes (ms):");
+    println!(
+        "{:<22} {:>7} {:>8} {:>8} {:>8}",
+        "journal", "views", "median", "p95", "max"
+    );
+    for (name, lags) in [
+        ("shared (PostgreSQL)", &shared_lags),
+        ("local file", &file_lags),
+    ] {
+        println!(
+            "{name:<22} {:>7} {:>8.1} {:>8.1} {:>8.1}",
+            lags.len(),
+            percentile(lags, 0.5),
+            percentile(lags, 0.95),
+            lags.last().copied().unwrap_or(0.0)
+        );
+    }
+    println!(
+        "ratio shared/file (median): {:.2}",
+        percentile(&shared_lags, 0.5) / percentile(&file_lags, 0.5)
+    );
+    // Every note reached every follower.
+    assert_eq!(shared_lags.len(), 50 * 100);
+    assert_eq!(file_lags.len(), 50 * 100);
+}
