@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod after;
 mod help;
+mod shared;
+
+pub use after::{ActionArgs, VerifyArgs};
+pub use shared::{DbCommand, DbInitArgs, JournalCommand, JournalExportArgs, JournalImportArgs};
 
 /// `cutover --version`: the package version, and when built from a git
 /// checkout the commit and the build date (`build.rs`), as cargo and rustc
@@ -38,6 +43,18 @@ pub struct Cli {
         value_name = "WHEN"
     )]
     pub color: ColorChoice,
+
+    /// The shared journal: runs in PostgreSQL instead of `.cutover/runs/`
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; the password is
+    /// never shown). Used by note, approve, status, runs, report and journal.
+    #[arg(
+        long,
+        global = true,
+        env = "CUTOVER_JOURNAL_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub journal_url: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -132,48 +149,12 @@ pub enum Command {
     /// Add, close or list a run's follow-up action items.
     #[command(after_help = help::ACTION)]
     Action(ActionArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ActionArgs {
-    #[command(flatten)]
-    pub run: RunRef,
-    /// What is to be done (masked); without it, the items are listed.
-    #[arg(conflicts_with = "close")]
-    pub text: Option<String>,
-    /// Who does it (needed to add one).
-    #[arg(long, value_name = "NAME")]
-    pub owner: Option<String>,
-    /// When it is due: a date (`2026-12-31`, the end of that day UTC) or an RFC 3339 time.
-    #[arg(long, value_name = "DATE")]
-    pub due: Option<String>,
-    /// The suggested follow-up it adopts (`S17`, as listed).
-    #[arg(long, value_name = "KEY")]
-    pub from: Option<String>,
-    /// Close action item ID.
-    #[arg(long, value_name = "ID", conflicts_with_all = ["owner", "due", "from"])]
-    pub close: Option<u32>,
-    /// With `--close`: how it was done (masked).
-    #[arg(long, value_name = "TEXT", requires = "close")]
-    pub note: Option<String>,
-    /// Record as this person (recorded next to the login name).
-    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
-    pub actor: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub struct VerifyArgs {
-    #[command(flatten)]
-    pub run: RunRef,
-    /// Measure every outcome now, due or not (journaled as measured early).
-    #[arg(long)]
-    pub now: bool,
-    /// Measure again the outcomes that already have a verdict.
-    #[arg(long)]
-    pub again: bool,
-    /// Record as this person (recorded next to the login name).
-    #[arg(long = "as", value_name = "NAME", env = "CUTOVER_ACTOR")]
-    pub actor: Option<String>,
+    /// Create or upgrade the shared journal's schema and roles in PostgreSQL.
+    #[command(subcommand, after_help = help::DB)]
+    Db(DbCommand),
+    /// Copy a run between a journal file and the shared journal.
+    #[command(subcommand, after_help = help::JOURNAL)]
+    Journal(JournalCommand),
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,9 @@ pub enum Error {
     /// `cutover approve` refused the vote (`engine::approval::vote`).
     #[error(transparent)]
     Vote(#[from] crate::engine::approval::VoteError),
+    /// The shared journal (PostgreSQL).
+    #[error(transparent)]
+    Pg(#[from] crate::pg::PgError),
 }
 
 impl Error {
@@ -64,6 +67,15 @@ impl Error {
                 | crate::journal::JournalError::Link(_)
                 | crate::journal::JournalError::BadRunId(_) => exit::INVALID,
                 crate::journal::JournalError::Io { .. } => exit::INTERNAL,
+            },
+            Error::Pg(e) => match e {
+                crate::pg::PgError::Connect { .. }
+                | crate::pg::PgError::Query { .. }
+                | crate::pg::PgError::Runtime(_) => exit::INTERNAL,
+                crate::pg::PgError::Journal(crate::journal::JournalError::Io { .. }) => {
+                    exit::INTERNAL
+                }
+                _ => exit::INVALID,
             },
         }
     }

@@ -22,6 +22,7 @@ pub mod files;
 pub mod gate;
 pub mod journal;
 pub mod milestone;
+pub mod pg;
 pub mod plan;
 pub mod readiness;
 pub mod report;
@@ -123,7 +124,25 @@ pub fn run(cli: Cli) -> ExitCode {
     let started = std::time::Instant::now();
     tracing::debug!("cutover {}: {:?}", cli::VERSION, cli.command);
     let name = command_name(&cli.command);
-    let result = match cli.command {
+    let url = cli.journal_url.as_deref();
+    let result = match cmd::shared::intercept(&cli.command, url) {
+        Some(result) => result,
+        None => dispatch(cli.command, url),
+    };
+    let code = match result {
+        Ok(code) => code,
+        Err(error) => report(&error),
+    };
+    tracing::info!(
+        "`cutover {name}` done in {} ms: {code:?}",
+        started.elapsed().as_millis()
+    );
+    code
+}
+
+/// Each subcommand's `exec`, for a local journal (or none).
+fn dispatch(command: Command, url: Option<&str>) -> Result<ExitCode, error::Error> {
+    match command {
         Command::Validate(args) => cmd::validate::exec(&args),
         Command::Plan(args) => cmd::plan::exec(&args),
         Command::Schema(args) => cmd::schema::exec(&args),
@@ -147,16 +166,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => cmd::init::exec(&args),
         Command::Verify(args) => cmd::verify::exec(&args),
         Command::Action(args) => cmd::action::exec(&args),
-    };
-    let code = match result {
-        Ok(code) => code,
-        Err(error) => report(&error),
-    };
-    tracing::info!(
-        "`cutover {name}` done in {} ms: {code:?}",
-        started.elapsed().as_millis()
-    );
-    code
+        Command::Db(args) => cmd::shared::db(&args, url),
+        Command::Journal(args) => cmd::shared::journal(&args, url),
+    }
 }
 
 /// The subcommand's name as typed (`check`, `run`, ...), for diagnostics:

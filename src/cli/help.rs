@@ -208,6 +208,24 @@ Exit codes:
 Example:
   cutover init --template db-migration payments";
 
+pub(crate) const DB: &str = "\
+Exit codes:
+  0  the schema is at the version this cutover knows
+  1  the URL is invalid, or the database refused (no right to create roles)
+  2  the database could not be reached
+
+Example:
+  cutover db init postgres://admin@db.internal:5432/cutover";
+
+pub(crate) const JOURNAL: &str = "\
+Exit codes:
+  0  the run was copied
+  1  no such run, the run already exists, or the file is not a journal
+  2  the database could not be reached
+
+Example:
+  cutover journal export r1 --journal-url postgres://ic@db/cutover > r1.jsonl";
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;

@@ -61,7 +61,7 @@ pub fn exec(args: &ApproveArgs) -> Result<ExitCode, Error> {
 
 /// "approved `switch` of run `r` as alice@host (journal seq 7): 2 of 2
 /// approvals; decided: go (journal seq 8)".
-fn said(records: &[Record], state: &RunState, policy: &Policy, run_id: &str) -> String {
+pub(crate) fn said(records: &[Record], state: &RunState, policy: &Policy, run_id: &str) -> String {
     let mut out = String::new();
     for r in records {
         match &r.event {

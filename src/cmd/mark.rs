@@ -11,10 +11,22 @@ use crate::journal::{Stamp, append_external, locate};
 use crate::milestone::{WELL_KNOWN, is_valid_name};
 
 pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
-    let name = args.milestone.trim();
     let path = locate(&args.run.run)?;
+    let masker = super::journal_masker(&path);
+    let event = milestone(args, &|text| masker.mask(text))?;
+    let stamp = Stamp::new(args.actor.clone());
+    let record = append_external(&path, &stamp, event)?;
+    say_marked(&record);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The milestone event `args` ask for, refused when its name holds one of
+/// the run's secrets (`mask` changes it), is not a name, or is a near miss
+/// of a well-known one (unless `--free`).
+pub(crate) fn milestone(args: &MarkArgs, mask: &dyn Fn(&str) -> String) -> Result<Event, Error> {
+    let name = args.milestone.trim();
     // A name is shown in every report; one holding a secret is refused, unshown.
-    if super::journal_masker(&path).mask(name) != name {
+    if mask(name) != name {
         return Err(Error::Usage(
             "the milestone name holds a secret of the run; nothing was recorded".into(),
         ));
@@ -43,26 +55,26 @@ pub fn exec(args: &MarkArgs) -> Result<ExitCode, Error> {
         }
         None => None,
     };
-    let stamp = Stamp::new(args.actor.clone());
-    let record = append_external(
-        &path,
-        &stamp,
-        Event::Milestone {
-            name: name.to_string(),
-            at,
-            step: None,
-        },
-    )?;
+    Ok(Event::Milestone {
+        name: name.to_string(),
+        at,
+        step: None,
+    })
+}
+
+pub(crate) fn say_marked(record: &crate::event::Record) {
+    let crate::event::Event::Milestone { name, .. } = &record.event else {
+        return;
+    };
     super::say!(
         "marked `{name}` in run `{}` as {} (journal seq {}){}",
         record.run_id,
         record.who(),
         record.seq,
-        if WELL_KNOWN.contains(&name) {
+        if WELL_KNOWN.contains(&name.as_str()) {
             ""
         } else {
             " (a free milestone: the report lists it but does not place it on the impact timeline)"
         }
     );
-    Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,7 @@ pub mod resume;
 pub mod run;
 pub mod runs;
 pub mod schema;
+pub mod shared;
 pub mod sources;
 pub mod status;
 pub mod validate;

@@ -93,7 +93,7 @@ fn summary_options(args: &ReportArgs) -> Result<crate::report::kpi::SummaryOptio
     })
 }
 
-fn render(r: &Report, format: ReportFormat) -> String {
+pub(crate) fn render(r: &Report, format: ReportFormat) -> String {
     match format {
         ReportFormat::Md => report::markdown::render(r),
         ReportFormat::Html => report::html::render(r),
@@ -104,7 +104,7 @@ fn render(r: &Report, format: ReportFormat) -> String {
 /// Several runs: Markdown one after another, JSON as an array, HTML as one
 /// page per run concatenated would be invalid, so HTML keeps each document
 /// and joins their bodies.
-fn join(mut parts: Vec<String>, format: ReportFormat) -> String {
+pub(crate) fn join(mut parts: Vec<String>, format: ReportFormat) -> String {
     if parts.len() == 1 {
         return parts.pop().unwrap_or_default();
     }

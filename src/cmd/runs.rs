@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{RunsArgs, TextOrJson};
 use crate::error::Error;
-use crate::journal::{Listed, fold_journal, is_driven, list_runs};
+use crate::journal::{Folded, Listed, fold_journal, is_driven, list_runs};
 use crate::status::StatusView;
 use crate::text::duration;
 
@@ -19,7 +19,7 @@ use crate::text::duration;
 pub const JSON_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize)]
-struct RunRow {
+pub(crate) struct RunRow {
     run_id: String,
     runbook: Option<String>,
     env: Option<String>,
@@ -61,34 +61,49 @@ pub fn exec(args: &RunsArgs) -> Result<ExitCode, Error> {
         let Ok(folded) = fold_journal(journal) else {
             continue;
         };
-        let view = StatusView::from_state(&folded.state, None);
-        let outcome = if view.ended() {
-            view.state.clone()
-        } else if is_driven(journal) {
-            "running".into()
-        } else {
-            "stopped".into()
-        };
-        rows.push(RunRow {
-            run_id: folded.header.run_id.clone(),
-            runbook: view.runbook.clone(),
-            env: view.env.clone(),
-            dry_run: view.dry_run,
-            outcome,
-            started_at: view
-                .started_at
-                .clone()
-                .or(Some(folded.header.created.clone())),
-            duration_ms: view.duration_ms,
-            journal: journal.display().to_string(),
-        });
+        rows.push(row(
+            &folded,
+            is_driven(journal),
+            journal.display().to_string(),
+        ));
     }
+    print(rows, args.format)
+}
+
+/// One run's row: its outcome, or `running` when `driven` (a process holds
+/// it), else `stopped`. `journal`: where it is kept.
+pub(crate) fn row(folded: &Folded, driven: bool, journal: String) -> RunRow {
+    let view = StatusView::from_state(&folded.state, None);
+    let outcome = if view.ended() {
+        view.state.clone()
+    } else if driven {
+        "running".into()
+    } else {
+        "stopped".into()
+    };
+    RunRow {
+        run_id: folded.header.run_id.clone(),
+        runbook: view.runbook.clone(),
+        env: view.env.clone(),
+        dry_run: view.dry_run,
+        outcome,
+        started_at: view
+            .started_at
+            .clone()
+            .or(Some(folded.header.created.clone())),
+        duration_ms: view.duration_ms,
+        journal,
+    }
+}
+
+/// The rows in start order, as text or JSON.
+pub(crate) fn print(mut rows: Vec<RunRow>, format: TextOrJson) -> Result<ExitCode, Error> {
     rows.sort_by(|a, b| {
         a.started_at
             .cmp(&b.started_at)
             .then(a.run_id.cmp(&b.run_id))
     });
-    match args.format {
+    match format {
         TextOrJson::Json => println!("{}", json(&rows)?),
         TextOrJson::Text => print!("{}", table(&rows)),
     }

@@ -29,7 +29,7 @@ pub mod view;
 use std::path::Path;
 
 pub use model::Report;
-pub use read::read_report;
+pub use read::{read_report, report_from_text};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {

@@ -12,6 +12,13 @@ pub fn read_report(path: &Path) -> Result<Report, ReportError> {
     Ok(super::build::report(folded, &path.display().to_string()))
 }
 
+/// The report of a journal held as text (a run read from the shared
+/// journal); `journal` names where it came from.
+pub fn report_from_text(text: &str, journal: &str) -> Result<Report, ReportError> {
+    let folded = crate::journal::fold_from_text(text)?;
+    Ok(super::build::report(folded, journal))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ pub mod cutover;
 pub mod http_server;
 pub mod journal;
 pub mod model;
+pub mod postgres;
 pub mod prometheus;
 pub mod run;
 pub mod tools;
