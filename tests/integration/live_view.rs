@@ -23,7 +23,9 @@ use crate::support::vt::Screen;
 
 /// Two steps running side by side, a third measuring its after-gate (60
 /// times, so it is still measuring when looked at), a fourth waiting for
-/// its go/no-go, and a trigger breaching with a 10-minute hold.
+/// its go/no-go, and a trigger breaching with a 10-minute hold. The two
+/// steps that wait for `go` give up after 30 s, so a test killed before it
+/// writes `go` leaves nothing running.
 const NIGHT: &str = r#"
 [runbook]
 name = "night"
@@ -44,13 +46,13 @@ action = "rollback"
 [[step]]
 id = "migrate"
 owner = "alice"
-run = "until [ -e go ]; do sleep 0.05; done"
+run = "i=0; until [ -e go ] || [ $i -ge 600 ]; do sleep 0.05; i=$((i+1)); done"
 rollback = "true"
 
 [[step]]
 id = "reindex"
 needs = []
-run = "until [ -e go ]; do sleep 0.05; done"
+run = "i=0; until [ -e go ] || [ $i -ge 600 ]; do sleep 0.05; i=$((i+1)); done"
 rollback = "true"
 
 [[step]]
