@@ -63,6 +63,33 @@ fn as_person(c: &Cutover, db: &Database, person: &str, args: &[&str]) -> (i32, S
     )
 }
 
+/// `status r --follow --format json` against the shared journal at `url`,
+/// and its views, one per line, as they come (stderr kept for the end).
+fn follow_json(url: &str) -> (std::process::Child, mpsc::Receiver<String>) {
+    let mut follower = Command::new(BIN)
+        .args([
+            "status",
+            "r",
+            "--follow",
+            "--format",
+            "json",
+            "--journal-url",
+            url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    let stdout = follower.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    (follower, lines)
+}
+
 fn import(c: &Cutover, db: &Database) {
     let (code, _, err) = as_person(c, db, "op", &["journal", "import", JOURNAL]);
     assert_eq!(code, 0, "{err}");
@@ -95,28 +122,8 @@ fn a_run_in_the_shared_journal_is_voted_noted_and_followed_by_other_users() {
     import(&c, &db);
 
     // vic follows from another host; every view is one JSON line.
-    let mut follower = Command::new(BIN)
-        .args([
-            "status",
-            "r",
-            "--follow",
-            "--format",
-            "json",
-            "--journal-url",
-            &db.url("vic"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    let stdout = follower.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send((Instant::now(), line));
-        }
-    });
-    let (_, first) = lines
+    let (mut follower, lines) = follow_json(&db.url("vic"));
+    let first = lines
         .recv_timeout(Duration::from_secs(10))
         .expect("a first view");
     assert!(first.contains("\"paused\""), "{first}");
@@ -162,7 +169,7 @@ fn a_run_in_the_shared_journal_is_voted_noted_and_followed_by_other_users() {
     let deadline = voted + Duration::from_secs(5);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let (_, line) = lines
+        let line = lines
             .recv_timeout(left)
             .expect("the decision reaches the follower");
         let view: Value = serde_json::from_str(&line).unwrap();
@@ -549,27 +556,7 @@ fn a_follower_rides_out_a_database_restart_and_sees_what_came_after() {
     let db = pg.database(PEOPLE);
     let c = paused_run();
     import(&c, &db);
-    let mut follower = Command::new(BIN)
-        .args([
-            "status",
-            "r",
-            "--follow",
-            "--format",
-            "json",
-            "--journal-url",
-            &db.url("vic"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines) = mpsc::channel();
-    let stdout = follower.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let (mut follower, lines) = follow_json(&db.url("vic"));
     lines
         .recv_timeout(Duration::from_secs(10))
         .expect("a first view");
