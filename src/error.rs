@@ -66,10 +66,13 @@ impl Error {
                 | crate::journal::JournalError::TooNew { .. }
                 | crate::journal::JournalError::Link(_)
                 | crate::journal::JournalError::BadRunId(_) => exit::INVALID,
-                crate::journal::JournalError::Io { .. } => exit::INTERNAL,
+                crate::journal::JournalError::Io { .. }
+                | crate::journal::JournalError::Unreachable { .. }
+                | crate::journal::JournalError::Shared(_) => exit::INTERNAL,
             },
             Error::Pg(e) => match e {
                 crate::pg::PgError::Connect { .. }
+                | crate::pg::PgError::Lost { .. }
                 | crate::pg::PgError::Query { .. }
                 | crate::pg::PgError::Runtime(_) => exit::INTERNAL,
                 crate::pg::PgError::Journal(crate::journal::JournalError::Io { .. }) => {

@@ -114,6 +114,8 @@ fn lower_hex(bytes: &[u8]) -> String {
 
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
+    /// The secrets themselves, so a masker can be made with one more.
+    secrets: Vec<String>,
     /// Every form of every secret, searched in one pass (every output line goes
     /// through here); leftmost-longest, so a longer form wins over its prefix.
     matcher: Option<AhoCorasick>,
@@ -124,10 +126,12 @@ pub struct Masker {
 impl Masker {
     pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Self {
         let mut needles = Vec::new();
+        let mut kept = Vec::new();
         for secret in secrets {
             if secret.len() < MIN_SECRET_LEN {
                 continue;
             }
+            kept.push(secret.to_string());
             needles.push(secret.to_string());
             needles.extend(url_encodings(secret));
             needles.extend(spellings(secret));
@@ -161,7 +165,18 @@ impl Masker {
                 .build(&needles)
                 .expect("a few literal strings always build")
         });
-        Masker { matcher, longest }
+        Masker {
+            secrets: kept,
+            matcher,
+            longest,
+        }
+    }
+
+    /// This masker, and `secret` masked too (a password the plan does not
+    /// know of: the shared journal's).
+    #[must_use]
+    pub fn with(&self, secret: &str) -> Masker {
+        Masker::new(self.secrets.iter().map(String::as_str).chain([secret]))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -10,37 +10,44 @@ use crate::engine::resume_rules::{self, ResumeError, ResumeOptions};
 use crate::engine::{Options, ResumeInput, Start};
 use crate::error::Error;
 use crate::event::{Event, HypercareEnd, HypercareEnded};
-use crate::journal::{Journal, RunState, Stamp, append_external, is_driven, locate, read_journal};
+use crate::journal::{
+    DriveLock, Journal, JournalRead, RunState, Stamp, append_external, is_driven, locate,
+    read_journal,
+};
 use crate::plan::Plan;
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
-    let located = locate(&args.run.run)?;
-    // Found up the tree: a resume from a subdirectory may move to the
-    // project's directory (`enter_project`) with the journal open.
-    let path = if crate::journal::cutover_dir().is_absolute() {
-        std::path::absolute(&located).unwrap_or_else(|_| located.clone())
-    } else {
-        located.clone()
-    };
-    let stamp = Stamp::new(args.output.actor.clone());
-    if args.end_hypercare && end_hypercare(args, &path, &stamp)? {
+    exec_with(args, None)
+}
+
+/// `cutover resume`, of a run in a local journal, or in the shared journal
+/// at `url` (`--journal-url`, `CUTOVER_JOURNAL_URL`), from any host.
+pub fn exec_with(args: &ResumeArgs, url: Option<&str>) -> Result<ExitCode, Error> {
+    let Some(Opened {
+        journal,
+        read,
+        run_ref,
+        _lock,
+    }) = (match url {
+        Some(url) => open_shared(args, url)?,
+        None => open_file(args)?,
+    })
+    else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let (journal, _lock, read) = Journal::open(&path, stamp)?;
+    };
+    let location = journal.location();
     if let Some(note) = read.truncation_note() {
         eprintln!(
             "warning: {note} (a crash mid-write); the torn line is cut off and the run goes on"
         );
     }
     for w in &read.warnings {
-        super::say!("warning: journal `{}`: {w}", path.display());
+        super::say!("warning: journal `{location}`: {w}");
     }
     let state = RunState::replay(&read.records);
     let run_id = read.header.run_id.clone();
-    let started = resume_rules::started(&state, &path.display().to_string())?.clone();
+    let started = resume_rules::started(&state, &location)?.clone();
     let options = options(args);
-    // `latest` or a prefix names the run it found in every printed command.
-    let run_ref = crate::journal::run_ref(&located, &run_id);
     if let Some(ended) = resume_rules::ended(&state, &options, &run_id, &run_ref) {
         eprintln!("{}", ended.message);
         return Ok(ExitCode::from(ended.outcome.exit_code()));
@@ -99,6 +106,60 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
     super::run::drive(&plan, journal, opts, args.output.no_progress)
 }
 
+/// A run taken over: its journal (driving lock held), what it holds, and
+/// how printed commands name it.
+struct Opened {
+    journal: Journal,
+    read: JournalRead,
+    run_ref: String,
+    _lock: Option<DriveLock>,
+}
+
+/// Take over a run in a local journal; `None` when `--end-hypercare` was
+/// all there was to do (the process driving it completes it).
+fn open_file(args: &ResumeArgs) -> Result<Option<Opened>, Error> {
+    let located = locate(&args.run.run)?;
+    // Found up the tree: a resume from a subdirectory may move to the
+    // project's directory (`enter_project`) with the journal open.
+    let path = if crate::journal::cutover_dir().is_absolute() {
+        std::path::absolute(&located).unwrap_or_else(|_| located.clone())
+    } else {
+        located.clone()
+    };
+    let stamp = Stamp::new(args.output.actor.clone());
+    if args.end_hypercare && end_hypercare(args, &path, &stamp)? {
+        return Ok(None);
+    }
+    let (journal, lock, read) = Journal::open(&path, stamp)?;
+    // `latest` or a prefix names the run it found in every printed command.
+    let run_ref = crate::journal::run_ref(&located, &read.header.run_id);
+    Ok(Some(Opened {
+        journal,
+        read,
+        run_ref,
+        _lock: Some(lock),
+    }))
+}
+
+/// Take over a run in the shared journal, from any host: its driving lock
+/// is a session lock in the database, so a crashed driver's is gone.
+fn open_shared(args: &ResumeArgs, url: &str) -> Result<Option<Opened>, Error> {
+    super::shared::refuse_as(args.output.actor.as_ref())?;
+    let url = crate::pg::JournalUrl::parse(url)?;
+    if args.end_hypercare && end_hypercare_shared(args, &url)? {
+        return Ok(None);
+    }
+    let run_id = args.run.run.clone();
+    let driven = crate::pg::drive::open(&url, &run_id)?;
+    let last = driven.read.last_seq();
+    Ok(Some(Opened {
+        journal: Journal::shared(driven.store, &run_id, driven.stamp, last),
+        read: driven.read,
+        run_ref: run_id,
+        _lock: None,
+    }))
+}
+
 /// A resume from a subdirectory of the project: the journaled runbook path
 /// (as given to `cutover run`, part of the plan's hash) is relative to the
 /// project's directory, the one holding the `.cutover/` found up the tree.
@@ -118,6 +179,19 @@ fn enter_project(runbook: &str) -> bool {
 /// `--end-hypercare`: journal who ends it and why. `true` when the process
 /// driving the run takes it from there (it completes the run); `false`: this
 /// resume goes on and completes it.
+pub(super) fn end_hypercare_why(
+    args: &ResumeArgs,
+    masker: &crate::secrets::Masker,
+) -> Result<String, Error> {
+    args.reason
+        .as_deref()
+        .map(|r| masker.mask(r.trim()))
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| {
+            Error::Usage("`--end-hypercare` needs `--reason TEXT`: why it ends early".into())
+        })
+}
+
 fn end_hypercare(args: &ResumeArgs, path: &Path, stamp: &Stamp) -> Result<bool, Error> {
     let driven = is_driven(path);
     let read = read_journal(path)?;
@@ -128,14 +202,7 @@ fn end_hypercare(args: &ResumeArgs, path: &Path, stamp: &Stamp) -> Result<bool, 
             "run `{run_id}` is not in hypercare: `--end-hypercare` ends the watch after the last step"
         )));
     }
-    let why = args
-        .reason
-        .as_deref()
-        .map(|r| super::journal_masker(path).mask(r.trim()))
-        .filter(|r| !r.is_empty())
-        .ok_or_else(|| {
-            Error::Usage("`--end-hypercare` needs `--reason TEXT`: why it ends early".into())
-        })?;
+    let why = end_hypercare_why(args, &super::journal_masker(path))?;
     let record = append_external(
         path,
         stamp,
@@ -149,6 +216,41 @@ fn end_hypercare(args: &ResumeArgs, path: &Path, stamp: &Stamp) -> Result<bool, 
         record.who(),
         record.seq
     );
+    if driven {
+        super::say!("the process driving the run completes it");
+    }
+    Ok(driven)
+}
+
+/// `--end-hypercare` of a run in the shared journal; `true` when a driver
+/// (on any host) completes it.
+fn end_hypercare_shared(args: &ResumeArgs, url: &crate::pg::JournalUrl) -> Result<bool, Error> {
+    let db = crate::pg::Db::connect(url)?;
+    let run_id = &args.run.run;
+    let state = crate::journal::fold_from_text(&db.journal_text(run_id)?)?.state;
+    if !state.in_hypercare() {
+        return Err(Error::Usage(format!(
+            "run `{run_id}` is not in hypercare: `--end-hypercare` ends the watch after the last step"
+        )));
+    }
+    let mut masker = super::plan_masker(&state.plan);
+    if let Some(password) = url.password() {
+        masker = masker.with(&password);
+    }
+    let why = end_hypercare_why(args, &masker)?;
+    let record = db.append_external(
+        run_id,
+        Event::HypercareEnded(HypercareEnded {
+            reason: HypercareEnd::EndedEarly,
+            why: Some(why),
+        }),
+    )?;
+    super::say!(
+        "hypercare of run `{run_id}` ended early by {} (journal seq {})",
+        record.who(),
+        record.seq
+    );
+    let driven = db.driver_of(run_id)?.is_some();
     if driven {
         super::say!("the process driving the run completes it");
     }

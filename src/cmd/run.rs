@@ -2,6 +2,9 @@
 //! new journal, hand over to the engine.
 
 pub(crate) mod schedule;
+mod target;
+
+use target::Target;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,16 +14,35 @@ use crate::cli::RunArgs;
 use crate::engine::{Edges, Options, SourceSignals, Start};
 use crate::error::Error;
 use crate::event::{Event, RunStarted};
-use crate::journal::{Journal, Stamp, default_path};
+use crate::journal::{Journal, Stamp};
+use crate::pg::JournalUrl;
 use crate::plan::Plan;
 use crate::signals::SourceSet;
 
 pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
-    let plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
+    exec_with(args, None)
+}
+
+/// `cutover run`, journaling to a local file, or to the shared journal at
+/// `url` (`--journal-url`, `CUTOVER_JOURNAL_URL`) or the runbook's
+/// `[journal] url`.
+pub fn exec_with(args: &RunArgs, url: Option<&str>) -> Result<ExitCode, Error> {
+    if url.is_some() {
+        super::shared::refuse_as(args.output.actor.as_ref())?;
+    }
+    let mut plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     if let Some(plan_file) = &args.plan {
         plan.check_against(plan_file)?;
     }
-    let stamp = Stamp::new(args.output.actor.clone());
+    let shared = target::shared_url(url, &plan)?;
+    // Steps inherit `CUTOVER_JOURNAL_URL`: what they print is masked.
+    if let Some(password) = shared.as_ref().and_then(JournalUrl::password) {
+        plan.masker = plan.masker.with(&password);
+    }
+    let stamp = match &shared {
+        Some(url) => target::shared_stamp(args, url)?,
+        None => Stamp::new(args.output.actor.clone()),
+    };
     // The driver is a person too (`no_self_approval`, the prompt's votes).
     crate::engine::approval::voter(
         &stamp.actor,
@@ -35,38 +57,12 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         &plan,
         crate::journal::Ts::from_system(stamp.clock.now()),
     )?;
-    let mut reserved = false;
-    let run_id = match args
-        .run_id
-        .clone()
-        .or_else(|| std::env::var("CUTOVER_RUN_ID").ok())
-    {
-        Some(id) => id,
-        None if args.journal.is_none() => {
-            reserved = true;
-            default_run_id(&default_base(&plan.runbook.name, &stamp))?
-        }
-        None => default_base(&plan.runbook.name, &stamp),
-    };
-    crate::journal::check_run_id(&run_id)?;
-    let path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| default_path(&run_id));
-    let run_ref = if args.journal.is_some() {
-        path.display().to_string()
-    } else {
-        run_id.clone()
-    };
     // A taken run id is refused before the readiness checklists are
-    // evaluated (and written to the check history) for nothing; so is a
-    // symbolic link where the run's directory or journal would go.
-    crate::journal::refuse_links(&path)?;
-    if !reserved && path.exists() {
-        // The answer creating it would give: who drives it, else that it exists.
-        drop(crate::journal::DriveLock::acquire(&path, &run_id, &stamp)?);
-        return Err(crate::journal::JournalError::Exists(path.display().to_string()).into());
-    }
+    // evaluated (and written to the check history) for nothing.
+    let target = match shared {
+        Some(url) => Target::shared(args, &plan, url, &stamp)?,
+        None => Target::file(args, &plan, &stamp)?,
+    };
     if args.output.yes && plan.production {
         eprintln!(
             "warning: `--yes` does not approve anything in production {}; approvals need a person",
@@ -91,13 +87,10 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         args.dry_run,
     )?
     else {
-        if reserved {
-            // The empty run directory reserved for the default id.
-            let _ = std::fs::remove_dir(path.parent().unwrap_or(Path::new(".")));
-        }
+        target.abandon();
         return Ok(ExitCode::from(crate::error::exit::NOT_READY));
     };
-    let (mut journal, _lock) = Journal::create(&path, &run_id, stamp)?;
+    let (mut journal, _lock, run_ref) = target.create(stamp)?;
     for event in readiness {
         journal.emit(event);
     }
@@ -158,42 +151,6 @@ fn readiness_gate(
     Ok((decision != Decision::Refuse).then(|| events(&result, &decision)))
 }
 
-/// `NAME-TIME`, the default run id before any counter: the runbook's name
-/// with every character a run id may not hold made `-`.
-fn default_base(name: &str, stamp: &Stamp) -> String {
-    let time = stamp.clock.compact();
-    // Room for `-TIME` and a counter (`-1000`).
-    let base = crate::journal::run_id_base(name, time.len() + 1 + 5);
-    format!("{base}-{time}")
-}
-
-/// A default run id whose run directory this process created (private,
-/// 0700), so two runs of the same runbook started in the same millisecond
-/// (or with a pinned clock) never share a journal: `NAME-TIME`, else
-/// `NAME-TIME-2`, `-3`, ...
-fn default_run_id(base: &str) -> Result<String, Error> {
-    let runs = &crate::journal::runs_dir();
-    crate::journal::refuse_link(runs)?;
-    std::fs::create_dir_all(runs).map_err(|e| Error::io("create", runs.display(), e))?;
-    for n in 1..=1000 {
-        let id = if n == 1 {
-            base.to_string()
-        } else {
-            format!("{base}-{n}")
-        };
-        match crate::files::create_private_dir(&runs.join(&id)) {
-            Ok(true) => return Ok(id),
-            // Taken (a symbolic link there too): try the next.
-            Ok(false) => {}
-            Err(e) if crate::files::is_link_error(&e, &runs.join(&id)) => {}
-            Err(e) => return Err(Error::io("create", runs.join(&id).display(), e)),
-        }
-    }
-    Err(Error::Usage(format!(
-        "too many runs named `{base}`; pick one with `--run-id`"
-    )))
-}
-
 /// Run the engine to its end and give the run's exit code.
 pub(crate) fn drive(
     plan: &Plan,
@@ -204,7 +161,7 @@ pub(crate) fn drive(
     let runtime = super::runtime()?;
     let setup = crate::ui::LiveSetup {
         run_ref: opts.run_ref.clone(),
-        journal: journal.path().to_path_buf(),
+        journal: journal.location(),
     };
     let outcome = runtime.block_on(async {
         let sink = crate::ui::reporter(no_progress, setup);

@@ -37,8 +37,8 @@ pub fn intercept(command: &Command, url: Option<&str>) -> Option<Result<ExitCode
         Command::Report(args) => report(args, url),
         Command::Done(args) => done(args, url),
         Command::Mark(args) => mark(args, url),
-        Command::Run(_) => not_yet("run"),
-        Command::Resume(_) => not_yet("resume"),
+        Command::Run(args) => super::run::exec_with(args, Some(url)),
+        Command::Resume(args) => super::resume::exec_with(args, Some(url)),
         Command::Verify(_) => not_yet("verify"),
         Command::Action(_) => not_yet("action"),
         _ => return None,
@@ -158,7 +158,7 @@ fn fold(db: &Db, run: &str) -> Result<(RunState, u64), Error> {
 }
 
 /// With the shared journal a person is the database user they logged in as.
-fn refuse_as(actor: Option<&String>) -> Result<(), Error> {
+pub(super) fn refuse_as(actor: Option<&String>) -> Result<(), Error> {
     match actor {
         Some(name) => Err(Error::Usage(format!(
             "`--as {}` (or `CUTOVER_ACTOR`) is refused with the shared journal: you are the database user you log in as",

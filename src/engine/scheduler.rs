@@ -33,6 +33,16 @@ use crate::signals::Verdict;
 
 /// How often the journal is checked for lines other processes appended.
 const POLL: Duration = Duration::from_millis(200);
+/// How long a run waits for an unreachable shared journal before it stops
+/// (resumable: every record up to the outage is in it).
+const OUTAGE_LIMIT: Duration = Duration::from_mins(5);
+/// How often it tries again meanwhile.
+const OUTAGE_RETRY: Duration = Duration::from_millis(500);
+
+/// Whole seconds since `since`, for messages.
+fn seconds_since(since: std::time::Instant) -> Duration {
+    Duration::from_secs(since.elapsed().as_secs())
+}
 
 /// What to do once nothing is busy any more.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,8 +220,12 @@ impl Scheduler {
                 }
             }
         } else {
-            let external = self.journal.poll_external()?;
-            self.absorb(&external, &[]);
+            match self.journal.poll_external() {
+                Ok(external) => self.absorb(&external, &[]),
+                // The next flush waits for it to come back.
+                Err(JournalError::Unreachable { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }
@@ -221,13 +235,63 @@ impl Scheduler {
         if let Some(e) = self.journal_failed.take() {
             return Err(e.into());
         }
+        let mut outage = None;
         loop {
-            let flushed = self.journal.flush()?;
+            let flushed = match self.journal.flush() {
+                Ok(flushed) => flushed,
+                Err(e @ JournalError::Unreachable { .. }) => {
+                    self.wait_out(&mut outage, e)?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if let Some((since, _)) = outage.take() {
+                self.sink.notice(&format!(
+                    "the shared journal is back after {}; the run goes on",
+                    humantime::format_duration(seconds_since(since))
+                ));
+            }
             self.absorb(&flushed.external, &flushed.written);
             if !self.journal.has_pending() {
                 return Ok(());
             }
         }
+    }
+
+    /// The shared journal is unreachable: nothing is decided or started
+    /// until what is buffered is durable, so wait (the buffered events are
+    /// kept) and try again, saying so, for at most [`OUTAGE_LIMIT`].
+    fn wait_out(
+        &mut self,
+        outage: &mut Option<(std::time::Instant, u64)>,
+        error: JournalError,
+    ) -> Result<(), EngineError> {
+        let Some((since, told)) = outage else {
+            *outage = Some((std::time::Instant::now(), 0));
+            self.sink.notice(&format!(
+                "{error}; no step starts until it is back (the run waits up to {}, retrying every {})",
+                humantime::format_duration(OUTAGE_LIMIT),
+                humantime::format_duration(OUTAGE_RETRY)
+            ));
+            std::thread::sleep(OUTAGE_RETRY);
+            return Ok(());
+        };
+        if since.elapsed() >= OUTAGE_LIMIT {
+            return Err(error.into());
+        }
+        // Said again every ten seconds.
+        let tens = since.elapsed().as_secs() / 10;
+        if tens > *told {
+            *told = tens;
+            self.sink.notice(&format!(
+                "the shared journal is still unreachable after {}",
+                humantime::format_duration(seconds_since(*since))
+            ));
+        }
+        // Blocking on purpose: the run may not go on, and the step tasks
+        // and watchers run on the other worker.
+        std::thread::sleep(OUTAGE_RETRY);
+        Ok(())
     }
 
     pub(super) fn absorb(&mut self, external: &[Record], written: &[Record]) {

@@ -8,6 +8,7 @@ mod forecast;
 mod home;
 mod reader;
 mod runs;
+mod shared;
 mod snapshot;
 mod stamp;
 mod state;
@@ -21,9 +22,10 @@ pub use forecast::{Rehearsals, StepPlan, forecast, rehearsals};
 pub use home::{DIR_VAR, LATEST, cutover_dir, runs_dir};
 pub use reader::{
     Folded, JournalRead, RecordStream, Tail, fold_from_text, fold_journal, parse_header,
-    read_journal, stream_journal,
+    read_journal, read_text, stream_journal,
 };
 pub use runs::{Listed, list_runs};
+pub use shared::SharedStore;
 pub use snapshot::{
     ActionSnapshot, ApprovalSnapshot, CheckSnapshot, DueAt, FreezeSnapshot, GateSnapshot,
     HypercareSnapshot, OutcomeSnapshot, PlanSnapshot, RunbookSnapshot, ScheduleSnapshot,
@@ -84,6 +86,12 @@ pub enum JournalError {
     Link(String),
     #[error("run id `{0}` is not valid: a run id is {RUN_ID_RULE}")]
     BadRunId(String),
+    /// The shared store could not be reached: worth trying again.
+    #[error("the shared journal {store} is unreachable: {reason}")]
+    Unreachable { store: String, reason: String },
+    /// The shared store refused or failed (its own words).
+    #[error("{0}")]
+    Shared(String),
 }
 
 impl JournalError {

@@ -50,6 +50,12 @@ pub fn read_journal(path: &Path) -> Result<JournalRead, JournalError> {
     read_from(BufReader::new(file), path)
 }
 
+/// Read a journal's text (one not in a file: the shared journal's), named
+/// `name` in messages.
+pub fn read_text(text: &str, name: &Path) -> Result<JournalRead, JournalError> {
+    read_from(text.as_bytes(), name)
+}
+
 pub(crate) fn read_from(reader: impl BufRead, path: &Path) -> Result<JournalRead, JournalError> {
     let mut stream = RecordStream::new(reader, path)?;
     let records: Vec<Record> = stream.by_ref().collect();

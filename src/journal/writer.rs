@@ -22,6 +22,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::reader::{parse_header, read_journal, stream_journal};
+use super::shared::{SharedJournal, SharedStore};
 use super::{JournalError, JournalRead, Stamp, refuse_dir_links, refuse_link, sibling};
 use crate::event::{Event, Header, Record};
 use crate::files;
@@ -93,18 +94,33 @@ pub struct Flushed {
     pub external: Vec<Record>,
 }
 
-/// The engine's writer.
+/// The engine's writer: the run's records go to a local file or to a
+/// shared store ([`SharedStore`], the shared journal in PostgreSQL), with
+/// the same rules for both (contiguous `seq`, durable before the next
+/// decision, others' appends picked up on the way).
 #[derive(Debug)]
 pub struct Journal {
-    path: PathBuf,
-    file: File,
-    append_lock: File,
+    store: Store,
     run_id: String,
     stamp: Stamp,
     last_seq: u64,
+    pending: Vec<Event>,
+}
+
+#[derive(Debug)]
+enum Store {
+    File(FileStore),
+    Shared(SharedJournal),
+}
+
+/// A local journal file and its append lock.
+#[derive(Debug)]
+struct FileStore {
+    path: PathBuf,
+    file: File,
+    append_lock: File,
     /// File length after our last write (or read): growth beyond it is external.
     known_len: u64,
-    pending: Vec<Event>,
 }
 
 impl Journal {
@@ -137,19 +153,39 @@ impl Journal {
             let _ = File::open(dir).and_then(|d| d.sync_all());
         }
         let append_lock = open_append_lock(path)?;
-        Ok((
-            Journal {
-                path: path.to_path_buf(),
-                file,
-                append_lock,
-                run_id: run_id.to_string(),
-                stamp,
-                last_seq: 0,
-                known_len: line.len() as u64,
-                pending: Vec::new(),
-            },
-            lock,
-        ))
+        let store = FileStore {
+            path: path.to_path_buf(),
+            file,
+            append_lock,
+            known_len: line.len() as u64,
+        };
+        Ok((Journal::new(Store::File(store), run_id, stamp, 0), lock))
+    }
+
+    fn new(store: Store, run_id: &str, stamp: Stamp, last_seq: u64) -> Journal {
+        Journal {
+            store,
+            run_id: run_id.to_string(),
+            stamp,
+            last_seq,
+            pending: Vec::new(),
+        }
+    }
+
+    /// A journal kept in a shared store, whose records up to `last_seq`
+    /// the caller has read (a new run: 0).
+    pub fn shared(
+        store: Box<dyn SharedStore>,
+        run_id: &str,
+        stamp: Stamp,
+        last_seq: u64,
+    ) -> Journal {
+        Journal::new(
+            Store::Shared(SharedJournal::new(store)),
+            run_id,
+            stamp,
+            last_seq,
+        )
     }
 
     /// Take over an existing journal (resume): lock it, read it, and cut off
@@ -187,16 +223,18 @@ impl Journal {
         })();
         let _ = append_lock.unlock();
         let (file, read, len) = result?;
-        let mut journal = Journal {
+        let store = FileStore {
             path: path.to_path_buf(),
             file,
             append_lock,
-            run_id: read.header.run_id.clone(),
-            stamp,
-            last_seq: read.last_seq(),
             known_len: read.valid_len,
-            pending: Vec::new(),
         };
+        let mut journal = Journal::new(
+            Store::File(store),
+            &read.header.run_id,
+            stamp,
+            read.last_seq(),
+        );
         if let Some(line) = read.truncated_at {
             journal.emit(Event::JournalRepaired {
                 line,
@@ -206,8 +244,21 @@ impl Journal {
         Ok((journal, lock, read))
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The journal file; `None` for a shared store.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.store {
+            Store::File(f) => Some(&f.path),
+            Store::Shared(_) => None,
+        }
+    }
+
+    /// Where the records go, as people read it: the file, or the shared
+    /// store (its URL without the password).
+    pub fn location(&self) -> String {
+        match &self.store {
+            Store::File(f) => f.path.display().to_string(),
+            Store::Shared(s) => s.describe(),
+        }
     }
 
     pub fn run_id(&self) -> &str {
@@ -227,70 +278,27 @@ impl Journal {
         !self.pending.is_empty()
     }
 
-    /// Write every buffered event with one `write` and `sync_data`, under the
-    /// append lock; return them as records, with whatever other processes
-    /// appended since our last write.
+    /// Write every buffered event at once, durably (one `write` and
+    /// `sync_data` under the append lock; one transaction in a shared
+    /// store); return them as records, with whatever other processes
+    /// appended since our last write. A failed flush keeps the events
+    /// buffered for the next one.
     pub fn flush(&mut self) -> Result<Flushed, JournalError> {
-        self.append_lock
-            .lock()
-            .map_err(|e| JournalError::io("lock", &self.path, e))?;
-        let result = self.flush_locked();
-        let _ = self.append_lock.unlock();
-        result
+        self.flush_judged(|_, _| Vec::new())
     }
 
-    /// Only look for lines appended by others (no write).
+    /// Only look for records appended by others (no write).
     pub fn poll_external(&mut self) -> Result<Vec<Record>, JournalError> {
-        // Cheap check first: most polls find nothing.
-        let len = self
-            .file
-            .metadata()
-            .map_err(|e| JournalError::io("stat", &self.path, e))?
-            .len();
-        if len == self.known_len && self.pending.is_empty() {
-            return Ok(Vec::new());
+        match &mut self.store {
+            // Cheap check first: most polls find nothing.
+            Store::File(f) if self.pending.is_empty() && !f.has_news()? => Ok(Vec::new()),
+            Store::Shared(s) if self.pending.is_empty() => {
+                let news = s.poll(self.last_seq)?;
+                self.last_seq = news.last().map_or(self.last_seq, |r| r.seq);
+                Ok(news)
+            }
+            Store::File(_) | Store::Shared(_) => Ok(self.flush()?.external),
         }
-        Ok(self.flush()?.external)
-    }
-
-    fn flush_locked(&mut self) -> Result<Flushed, JournalError> {
-        let mut out = Flushed::default();
-        let len = self
-            .file
-            .metadata()
-            .map_err(|e| JournalError::io("stat", &self.path, e))?
-            .len();
-        if len > self.known_len {
-            out.external = self.read_external(len)?;
-        }
-        if self.pending.is_empty() {
-            return Ok(out);
-        }
-        let mut buf = String::new();
-        let now = self.stamp.clock.rfc3339();
-        for event in self.pending.drain(..) {
-            self.last_seq += 1;
-            let record = Record {
-                seq: self.last_seq,
-                ts: now.clone(),
-                run_id: self.run_id.clone(),
-                actor: self.stamp.actor.clone(),
-                on_behalf: self.stamp.on_behalf.clone(),
-                event,
-            };
-            buf.push_str(&record.to_line());
-            buf.push('\n');
-            out.written.push(record);
-        }
-        self.file
-            .write_all(buf.as_bytes())
-            .and_then(|()| self.file.sync_data())
-            .map_err(|e| JournalError::io("write", &self.path, e))?;
-        self.known_len += buf.len() as u64;
-        for r in &out.written {
-            tracing::debug!(journal = %self.path.display(), seq = r.seq, kind = %r.event.kind(), "journaled");
-        }
-        Ok(out)
     }
 
     /// Like [`Journal::flush`], with a judgement made under the append lock:
@@ -304,17 +312,105 @@ impl Journal {
         &mut self,
         judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
     ) -> Result<Flushed, JournalError> {
+        let made = Maker {
+            run_id: &self.run_id,
+            stamp: &self.stamp,
+        };
+        let flushed = match &mut self.store {
+            Store::File(f) => f.append(self.last_seq, |seen, next| {
+                made.judged(std::mem::take(&mut self.pending), seen, next, judge)
+            })?,
+            Store::Shared(s) => s.append(self.last_seq, &mut self.pending, &made, judge)?,
+        };
+        if let Some(last) = flushed
+            .external
+            .iter()
+            .chain(&flushed.written)
+            .map(|r| r.seq)
+            .max()
+        {
+            self.last_seq = self.last_seq.max(last);
+        }
+        for r in &flushed.written {
+            tracing::debug!(journal = %self.location(), seq = r.seq, kind = %r.event.kind(), "journaled");
+        }
+        Ok(flushed)
+    }
+}
+
+/// Makes this writer's records: its run, its actor, the time of the write.
+pub(super) struct Maker<'a> {
+    run_id: &'a str,
+    stamp: &'a Stamp,
+}
+
+impl Maker<'_> {
+    /// `events` as records numbered from `first`.
+    pub(super) fn records(&self, events: Vec<Event>, first: u64) -> Vec<Record> {
+        let ts = self.stamp.clock.rfc3339();
+        events
+            .into_iter()
+            .zip(first..)
+            .map(|(event, seq)| Record {
+                seq,
+                ts: ts.clone(),
+                run_id: self.run_id.to_string(),
+                actor: self.stamp.actor.clone(),
+                on_behalf: self.stamp.on_behalf.clone(),
+                event,
+            })
+            .collect()
+    }
+
+    /// The buffered `events` as records from `next`, then what `judge`
+    /// decides having seen others' records (`seen`) and those.
+    pub(super) fn judged(
+        &self,
+        events: Vec<Event>,
+        seen: &[Record],
+        next: u64,
+        judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
+    ) -> Vec<Record> {
+        let mut written = self.records(events, next);
+        let mut all = seen.to_vec();
+        all.extend(written.iter().cloned());
+        let after = next + written.len() as u64;
+        written.extend(self.records(judge(&all, after), after));
+        written
+    }
+}
+
+impl FileStore {
+    /// The file grew since our last read or write.
+    fn has_news(&self) -> Result<bool, JournalError> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| JournalError::io("stat", &self.path, e))?
+            .len();
+        Ok(len != self.known_len)
+    }
+
+    /// Under the append lock: read what others appended after our last
+    /// write, then write what `build` makes of it (given the next `seq`)
+    /// with one `write` and `sync_data`.
+    fn append(
+        &mut self,
+        last_seq: u64,
+        build: impl FnOnce(&[Record], u64) -> Vec<Record>,
+    ) -> Result<Flushed, JournalError> {
         self.append_lock
             .lock()
             .map_err(|e| JournalError::io("lock", &self.path, e))?;
-        let result = self.flush_judged_locked(judge);
+        let result = self.append_locked(last_seq, build);
         let _ = self.append_lock.unlock();
         result
     }
 
-    fn flush_judged_locked(
+    fn append_locked(
         &mut self,
-        judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
+        last_seq: u64,
+        build: impl FnOnce(&[Record], u64) -> Vec<Record>,
     ) -> Result<Flushed, JournalError> {
         let len = self
             .file
@@ -326,14 +422,8 @@ impl Journal {
         } else {
             Vec::new()
         };
-        let pending: Vec<Event> = self.pending.drain(..).collect();
-        let mut written: Vec<Record> = pending.into_iter().map(|e| self.next_record(e)).collect();
-        let mut seen = external.clone();
-        seen.extend(written.iter().cloned());
-        for event in judge(&seen, self.last_seq + 1) {
-            let record = self.next_record(event);
-            written.push(record);
-        }
+        let last_seq = external.last().map_or(last_seq, |r| r.seq.max(last_seq));
+        let written = build(&external, last_seq + 1);
         let mut buf = String::new();
         for record in &written {
             buf.push_str(&record.to_line());
@@ -349,19 +439,6 @@ impl Journal {
         Ok(Flushed { written, external })
     }
 
-    /// `event` as the next record this writer appends.
-    fn next_record(&mut self, event: Event) -> Record {
-        self.last_seq += 1;
-        Record {
-            seq: self.last_seq,
-            ts: self.stamp.clock.rfc3339(),
-            run_id: self.run_id.clone(),
-            actor: self.stamp.actor.clone(),
-            on_behalf: self.stamp.on_behalf.clone(),
-            event,
-        }
-    }
-
     fn read_external(&mut self, len: u64) -> Result<Vec<Record>, JournalError> {
         let mut reader =
             files::open_read(&self.path).map_err(|e| JournalError::open("open", &self.path, e))?;
@@ -374,14 +451,10 @@ impl Journal {
             .read_to_end(&mut bytes)
             .map_err(|e| JournalError::io("read", &self.path, e))?;
         self.known_len = len;
-        let mut records = Vec::new();
-        for line in String::from_utf8_lossy(&bytes).lines() {
-            if let Ok(record) = Record::from_line(line) {
-                self.last_seq = self.last_seq.max(record.seq);
-                records.push(record);
-            }
-        }
-        Ok(records)
+        Ok(String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|line| Record::from_line(line).ok())
+            .collect())
     }
 }
 

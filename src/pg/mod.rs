@@ -11,6 +11,7 @@
 //! The API is synchronous: each [`Db`] owns a small current-thread runtime
 //! for its connection, so commands that are not async use it directly.
 
+pub mod drive;
 mod schema;
 mod store;
 mod url;
@@ -58,6 +59,14 @@ pub enum PgError {
     Journal(#[from] crate::journal::JournalError),
     #[error("failed to start the database client: {0}")]
     Runtime(std::io::Error),
+    /// The connection is gone (the server shut down, the network broke):
+    /// worth connecting again.
+    #[error("the shared journal {url} went away while trying to {action}: {reason}")]
+    Lost {
+        url: String,
+        action: String,
+        reason: String,
+    },
 }
 
 /// A connection to the shared journal, as one database user.
@@ -153,6 +162,13 @@ impl Db {
     fn error(&self, action: &str, e: &tokio_postgres::Error) -> PgError {
         use tokio_postgres::error::SqlState;
         let url = self.url.to_string();
+        if connection_lost(e) || self.client.is_closed() {
+            return PgError::Lost {
+                url,
+                action: action.into(),
+                reason: reason(e),
+            };
+        }
         match e.code() {
             Some(code)
                 if *code == SqlState::UNDEFINED_TABLE || *code == SqlState::INVALID_SCHEMA_NAME =>
@@ -200,6 +216,23 @@ async fn drive<S, T>(
                 return;
             }
             None => return,
+        }
+    }
+}
+
+/// The connection broke or the server is going away (an I/O error, or
+/// SQLSTATE class 08 "connection exception" or 57 "operator intervention":
+/// an administrator's shutdown, a crash, a server still starting).
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    match e.as_db_error() {
+        None => {
+            e.is_closed()
+                || std::error::Error::source(e)
+                    .is_some_and(<dyn std::error::Error>::is::<std::io::Error>)
+        }
+        Some(db) => {
+            let code = db.code().code();
+            (code.starts_with("08") || code.starts_with("57")) && code != "57014"
         }
     }
 }

@@ -225,7 +225,7 @@ impl Db {
         Ok(row.get::<_, i64>(0).cast_unsigned())
     }
 
-    fn run_exists(&self, run_id: &str) -> Result<bool, PgError> {
+    pub fn run_exists(&self, run_id: &str) -> Result<bool, PgError> {
         let rows = self.query(
             "read the run",
             "SELECT 1 FROM cutover.runs WHERE run_id = $1",
@@ -234,7 +234,12 @@ impl Db {
         Ok(!rows.is_empty())
     }
 
-    fn insert(&self, record: &Record, line: &str, imported: bool) -> Result<(), PgError> {
+    pub(super) fn insert(
+        &self,
+        record: &Record,
+        line: &str,
+        imported: bool,
+    ) -> Result<(), PgError> {
         let (kind, _) = record.event.to_parts();
         self.query(
             &format!("append record {}", record.seq),

@@ -260,6 +260,9 @@ pub(super) fn resolve_runbook(rb: &mut Runbook, r: &Resolver<'_>) -> Result<(), 
     for req in &mut rb.requires {
         r.fill(req, false, "`requires`")?;
     }
+    if let Some(url) = &mut rb.journal_url {
+        r.fill(url, false, "`[journal] url`")?;
+    }
     let mut command_sources = BTreeSet::new();
     for (name, source) in &mut rb.sources {
         let place = format!("source `{name}`");

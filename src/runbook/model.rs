@@ -52,6 +52,10 @@ pub struct Runbook {
     pub hypercare: Option<Hypercare>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outcomes: Vec<OutcomeSpec>,
+    /// `[journal] url`: the shared journal runs go to. Never in the plan
+    /// (it holds a password, and where a run is kept is not what it runs).
+    #[serde(skip)]
+    pub journal_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]

@@ -51,6 +51,18 @@ pub struct RawRunbook {
     /// Success metrics measured after the launch against a target (`cutover verify`).
     #[serde(default)]
     pub outcome: Vec<RawOutcome>,
+    /// Where runs of this runbook are journaled, when not in a local file.
+    pub journal: Option<RawJournal>,
+}
+
+/// `[journal]`: the shared journal runs of this runbook go to.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJournal {
+    /// The shared journal in PostgreSQL, `postgres://USER@HOST:PORT/DB`;
+    /// its password belongs in a secret: `url = "{{ secrets.journal_url }}"`.
+    /// `--journal-url` and `CUTOVER_JOURNAL_URL` win over it.
+    pub url: Option<Sp<String>>,
 }
 
 /// `[schedule]`: the planned start, the change window and the freeze periods.

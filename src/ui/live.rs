@@ -10,7 +10,6 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -61,8 +60,9 @@ fn typed_pending() -> bool {
 pub struct LiveSetup {
     /// How to name the run in commands (run id or journal path).
     pub run_ref: String,
-    /// The journal, for the summary at the end.
-    pub journal: PathBuf,
+    /// Where the journal is (a file, or the shared journal's URL without
+    /// its password), for the summary at the end.
+    pub journal: String,
 }
 
 pub struct LiveReporter {
@@ -319,7 +319,7 @@ impl Screen {
         };
         // Names and paths shown visibly, before any colour goes in.
         let r = crate::text::visible(&self.setup.run_ref).into_owned();
-        let journal = crate::text::visible(&self.setup.journal.display().to_string()).into_owned();
+        let journal = crate::text::visible(&self.setup.journal).into_owned();
         let headline = crate::text::visible(&format!(
             "run `{run}` {} after {duration} (exit {})",
             finished.outcome.label().to_uppercase(),

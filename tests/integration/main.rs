@@ -45,6 +45,7 @@ mod report;
 mod rollback_views;
 mod schedule;
 mod secrets;
+mod shared_drive;
 mod shared_journal;
 mod signals;
 mod signals_cli;

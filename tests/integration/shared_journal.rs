@@ -348,12 +348,6 @@ fn typed_names_and_commands_that_cannot_use_it_yet_are_refused_and_passwords_nev
         err.contains("`--as carol`") && err.contains("database user"),
         "{err}"
     );
-    let (code, _, err) = as_person(&c, &db, "op", &["resume", "r"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("`cutover resume` does not work with the shared journal yet"),
-        "{err}"
-    );
     let (code, _, err) = as_person(&c, &db, "op", &["journal", "import", JOURNAL]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("run `r` already exists"), "{err}");

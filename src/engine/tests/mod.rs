@@ -437,5 +437,6 @@ pub(super) fn runbook(steps: Vec<Step>, triggers: Vec<Trigger>) -> Runbook {
         schedule: crate::runbook::model::Schedule::default(),
         hypercare: None,
         outcomes: Vec::new(),
+        journal_url: None,
     }
 }

@@ -99,6 +99,7 @@ fn checklist(v: &mut Validator<'_>, file: &SourceFile, raw: &RawChecklist) -> Ch
             schedule: crate::runbook::model::Schedule::default(),
             hypercare: None,
             outcomes: Vec::new(),
+            journal_url: None,
         },
     }
 }

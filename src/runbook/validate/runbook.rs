@@ -104,7 +104,15 @@ impl Validator<'_> {
             schedule,
             hypercare,
             outcomes,
+            journal_url: self.journal_url(raw),
         }
+    }
+
+    /// `[journal] url`: checked as a template; its shape when the plan is built.
+    fn journal_url(&mut self, raw: &RawRunbook) -> Option<String> {
+        let url = raw.journal.as_ref()?.url.as_ref()?;
+        self.templates(url);
+        Some(url.get().clone())
     }
 
     /// The names templates may use, first, so templates anywhere can be

@@ -1,0 +1,310 @@
+//! Driving a run in the shared journal (a real PostgreSQL, support/postgres.rs):
+//! the driver writes every record to the database as its database user,
+//! other users vote and follow from other directories, a second driver is
+//! refused with who holds the run, the database going away mid-run pauses
+//! the run without losing a record, and a driver killed with SIGKILL is
+//! resumed from another working directory.
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::cutover::Cutover;
+use crate::support::postgres::{Database, Postgres, shared};
+use crate::support::run::{kill9, wait_exit, wait_until};
+
+const PEOPLE: &[(&str, &str)] = &[
+    ("op", "cutover_operator"),
+    ("op2", "cutover_operator"),
+    ("alice", "cutover_approver"),
+    ("bob", "cutover_approver"),
+    ("vic", "cutover_viewer"),
+];
+
+/// `cutover ARGS --journal-url URL-of-person`, run in `dir`.
+fn as_person(dir: &Path, db: &Database, person: &str, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(crate::support::cutover::BIN)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CUTOVER_ACTOR")
+        .args(args)
+        .args(["--journal-url", &db.url(person)])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run cutover");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `cutover run runbook.toml --run-id r --wait` driven by `person`.
+fn spawn_driver(c: &Cutover, db: &Database, person: &str, extra: &[&str]) -> Child {
+    c.command()
+        .args(["run", "runbook.toml", "--run-id", "r", "--wait"])
+        .args(extra)
+        .args(["--journal-url", &db.url(person)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the driver")
+}
+
+/// The run's records in the database, read with `journal export` by `person`.
+fn exported(db: &Database, person: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = as_person(dir.path(), db, person, &["journal", "export", "r"]);
+    if code != 0 {
+        assert!(err.contains("no run `r`"), "{err}");
+        return Vec::new();
+    }
+    out.lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn has(records: &[Value], kind: &str, step: Option<&str>) -> bool {
+    records
+        .iter()
+        .any(|r| r["type"] == kind && step.is_none_or(|s| r["data"]["step"] == s))
+}
+
+fn completed(records: &[Value]) -> bool {
+    records
+        .iter()
+        .any(|r| r["type"] == "run_finished" && r["data"]["outcome"] == "completed")
+}
+
+fn wait_for_record(db: &Database, kind: &str, step: Option<&str>) {
+    wait_until(
+        &format!("a `{kind}` record in the shared journal"),
+        Duration::from_secs(30),
+        || has(&exported(db, "vic"), kind, step),
+    );
+}
+
+fn assert_contiguous(records: &[Value]) {
+    let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+    assert_eq!(seqs, expected, "seq is contiguous from 1");
+}
+
+#[test]
+fn a_run_driven_in_the_shared_journal_takes_votes_from_other_database_users() {
+    let db = shared().database(PEOPLE);
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "shared-drive"
+
+[[step]]
+id = "prep"
+run = "echo prep >> effects"
+
+[[step]]
+id = "switch"
+approval = { required = true, min = 2, reason = true, timeout = "60s" }
+run = "echo switch >> effects"
+"#,
+    );
+    let driver = spawn_driver(&c, &db, "op", &[]);
+    wait_for_record(&db, "approval_requested", Some("switch"));
+
+    // A second driver, on any host, is told who holds the run.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (code, _, err) = as_person(elsewhere.path(), &db, "op2", &["resume", "r"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("is being driven by") && err.contains(&db.user("op")),
+        "{err}"
+    );
+    // `--as` is refused: the driver is the database user.
+    let (code, _, err) = as_person(
+        elsewhere.path(),
+        &db,
+        "op2",
+        &["run", "x.toml", "--as", "mallory"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("`--as mallory`"), "{err}");
+
+    // A viewer's vote is refused by the database; two approvers' count.
+    let (code, _, err) = as_person(
+        elsewhere.path(),
+        &db,
+        "vic",
+        &["approve", "r", "switch", "--reason", "me too"],
+    );
+    assert_eq!(code, 1, "{err}");
+    for person in ["alice", "bob"] {
+        let (code, _, err) = as_person(
+            elsewhere.path(),
+            &db,
+            person,
+            &["approve", "r", "switch", "--reason", "checked"],
+        );
+        assert_eq!(code, 0, "{person}: {err}");
+    }
+    let (code, err) = wait_exit(driver, Duration::from_secs(30));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "prep\nswitch\n"
+    );
+
+    let records = exported(&db, "vic");
+    assert_contiguous(&records);
+    assert!(completed(&records), "{records:?}");
+    // Every record the driver wrote is its database user's; the votes are
+    // the voters'.
+    for r in &records {
+        let actor = r["actor"].as_str().unwrap();
+        let expected = match r["type"].as_str().unwrap() {
+            "approval_granted" | "approval_decided" => {
+                [db.user("alice"), db.user("bob")].contains(&actor.to_string())
+            }
+            _ => actor == db.user("op"),
+        };
+        assert!(expected, "{r}");
+        assert!(r.get("as").is_none(), "{r}");
+    }
+    // The run is no longer driven: another operator may take it (it has ended).
+    let (code, _, err) = as_person(elsewhere.path(), &db, "op2", &["resume", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("completed"), "{err}");
+}
+
+#[test]
+fn the_database_stopped_mid_run_pauses_the_run_and_loses_nothing() {
+    let pg = Postgres::start_private();
+    let db = pg.database(PEOPLE);
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "outage"
+
+[[step]]
+id = "one"
+run = "echo one >> effects"
+
+[[step]]
+id = "wait"
+run = "touch waiting; n=0; until [ -e go ] || [ $n -ge 600 ]; do sleep 0.05; n=$((n+1)); done; echo wait >> effects"
+
+[[step]]
+id = "three"
+run = "echo three >> effects"
+"#,
+    );
+    let driver = spawn_driver(&c, &db, "op", &[]);
+    wait_until("the waiting step", Duration::from_secs(30), || {
+        c.path("waiting").exists()
+    });
+    // The step ends while the database is down: its end cannot be made
+    // durable, so the next step must not start until the database is back.
+    let outage = std::thread::spawn({
+        let go = c.path("go");
+        move || {
+            std::thread::sleep(Duration::from_millis(500));
+            std::fs::write(go, "").unwrap();
+        }
+    });
+    let stopped = Instant::now();
+    pg.outage(Duration::from_secs(3));
+    let back = Instant::now();
+    outage.join().unwrap();
+    let effects_during = std::fs::read_to_string(c.path("effects")).unwrap_or_default();
+    assert!(
+        !effects_during.contains("three"),
+        "a step started while the journal was down: {effects_during}"
+    );
+    let (code, err) = wait_exit(driver, Duration::from_mins(1));
+    assert_eq!(code, 0, "{err}");
+    assert!(back - stopped >= Duration::from_secs(3));
+    assert!(err.contains("unreachable"), "{err}");
+    assert!(err.contains("is back after"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(c.path("effects")).unwrap(),
+        "one\nwait\nthree\n"
+    );
+    let records = exported(&db, "vic");
+    assert_contiguous(&records);
+    for step in ["one", "wait", "three"] {
+        let finished = records
+            .iter()
+            .filter(|r| {
+                r["type"] == "step_state"
+                    && r["data"]["step"] == step
+                    && r["data"]["state"] == "done"
+            })
+            .count();
+        assert_eq!(finished, 1, "step `{step}` finished once: {records:?}");
+    }
+    assert!(completed(&records));
+}
+
+#[test]
+fn a_driver_killed_with_sigkill_is_resumed_from_another_directory() {
+    let db = shared().database(PEOPLE);
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "crash"
+
+[[step]]
+id = "prep"
+run = "echo prep >> effects"
+
+[[step]]
+id = "wait"
+idempotent = true
+run = "touch waiting; n=0; until [ -e go ] || [ $n -ge 600 ]; do sleep 0.05; n=$((n+1)); done; echo wait >> effects"
+
+[[step]]
+id = "last"
+run = "echo last >> effects"
+"#,
+    );
+    let mut driver = c
+        .command()
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .args(["--journal-url", &db.url("op")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_record(&db, "process_started", Some("wait"));
+    kill9(&mut driver);
+    let _ = driver.wait();
+
+    // Another host: its own checkout of the project (the same runbook at
+    // the same relative path), another operator; the run is in the database.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::copy(c.path("runbook.toml"), other.path().join("runbook.toml")).unwrap();
+    std::fs::write(other.path().join("go"), "").unwrap();
+    let (code, _, err) = as_person(other.path(), &db, "op2", &["resume", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("decision by"),
+        "the idempotent step is re-run: {err}"
+    );
+    let here = std::fs::read_to_string(c.path("effects")).unwrap();
+    assert_eq!(here, "prep\n", "nothing ran twice on the crashed host");
+    let there = std::fs::read_to_string(other.path().join("effects")).unwrap();
+    assert_eq!(there, "wait\nlast\n", "{err}");
+    let records = exported(&db, "vic");
+    assert_contiguous(&records);
+    assert!(has(&records, "run_resumed", None));
+    assert!(completed(&records));
+    let resumed_by = records
+        .iter()
+        .find(|r| r["type"] == "run_resumed")
+        .map(|r| r["actor"].as_str().unwrap().to_string());
+    assert_eq!(resumed_by, Some(db.user("op2")));
+}
