@@ -633,6 +633,7 @@ impl super::load::Sections for RawRunbook {
         "schedule",
         "hypercare",
         "outcome",
+        "journal",
     ];
 
     fn section(name: &str) -> Option<super::load::ValueCheck> {
@@ -650,6 +651,7 @@ impl super::load::Sections for RawRunbook {
             "schedule" => check_as::<RawSchedule>,
             "hypercare" => check_as::<RawHypercare>,
             "outcome" => check_as::<Vec<RawOutcome>>,
+            "journal" => check_as::<RawJournal>,
             _ => return None,
         })
     }

@@ -308,3 +308,72 @@ run = "echo last >> effects"
         .map(|r| r["actor"].as_str().unwrap().to_string());
     assert_eq!(resumed_by, Some(db.user("op2")));
 }
+
+#[test]
+fn the_runbook_names_its_shared_journal_and_its_password_never_shows() {
+    let db = shared().database(PEOPLE);
+    let c = Cutover::new()
+        .runbook(
+            r#"
+[runbook]
+name = "from-runbook"
+
+[secrets]
+journal_url = { env = "JOURNAL_URL" }
+
+[journal]
+url = "{{ secrets.journal_url }}"
+
+[[step]]
+id = "leak"
+dry_run = "run"
+run = "echo \"url=$CUTOVER_JOURNAL_URL pw=$PGPW\""
+"#,
+        )
+        .env("JOURNAL_URL", db.url("op"))
+        .env("CUTOVER_JOURNAL_URL", db.url("op"))
+        .env("PGPW", db.password("op"));
+    // The runbook's URL: no `--journal-url`, no environment variable read
+    // by cutover itself (CUTOVER_JOURNAL_URL is set for the step only).
+    let out = c
+        .command()
+        .env_remove("CUTOVER_JOURNAL_URL")
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        !c.path(".cutover/runs/r").exists(),
+        "no local journal was written"
+    );
+    let records = exported(&db, "vic");
+    assert!(completed(&records));
+    let line = records
+        .iter()
+        .find(|r| r["type"] == "output")
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(line.contains("pw=***"), "{records:?}");
+    // The step's environment holds the URL given to cutover (the password
+    // masked in the journal, the terminal and the report).
+    let (_, report, _) = as_person(c.dir(), &db, "vic", &["report", "r"]);
+    for text in [line.as_str(), &err, &report] {
+        assert!(!text.contains(&db.password("op")), "{text}");
+    }
+
+    // With the URL in the environment, the step sees it; it is masked too.
+    let out = c
+        .command()
+        .args(["run", "runbook.toml", "--run-id", "r2"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (_, text, _) = as_person(c.dir(), &db, "vic", &["journal", "export", "r2"]);
+    assert!(text.contains("pw=***"), "{text}");
+    assert!(!text.contains(&db.password("op")), "{text}");
+    assert!(!err.contains(&db.password("op")), "{err}");
+}
