@@ -14,6 +14,9 @@ use crate::journal::{Journal, RunState, Stamp, append_external, is_driven, locat
 use crate::plan::Plan;
 
 pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
+    if args.background_watch {
+        super::detach::await_hand_over(&args.run.run)?;
+    }
     let located = locate(&args.run.run)?;
     // Found up the tree: a resume from a subdirectory may move to the
     // project's directory (`enter_project`) with the journal open.
@@ -26,7 +29,7 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
     if args.end_hypercare && end_hypercare(args, &path, &stamp)? {
         return Ok(ExitCode::SUCCESS);
     }
-    let (journal, _lock, read) = Journal::open(&path, stamp)?;
+    let (journal, lock, read) = Journal::open(&path, stamp)?;
     if let Some(note) = read.truncation_note() {
         eprintln!(
             "warning: {note} (a crash mid-write); the torn line is cut off and the run goes on"
@@ -95,8 +98,9 @@ pub fn exec(args: &ResumeArgs) -> Result<ExitCode, Error> {
         start: Start::Resume(Box::new(ResumeInput { state, options })),
         // A resume finds the schedule in the journal.
         scheduling: crate::engine::Scheduling::default(),
+        detach_hypercare: args.output.detach_hypercare,
     };
-    super::run::drive(&plan, journal, opts, args.output.no_progress)
+    super::run::drive(&plan, journal, lock, opts, args.output.no_progress)
 }
 
 /// A resume from a subdirectory of the project: the journaled runbook path

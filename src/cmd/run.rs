@@ -97,12 +97,12 @@ pub fn exec(args: &RunArgs) -> Result<ExitCode, Error> {
         }
         return Ok(ExitCode::from(crate::error::exit::NOT_READY));
     };
-    let (mut journal, _lock) = Journal::create(&path, &run_id, stamp)?;
+    let (mut journal, lock) = Journal::create(&path, &run_id, stamp)?;
     for event in readiness {
         journal.emit(event);
     }
     let opts = options(args, &plan, run_ref, scheduling);
-    drive(&plan, journal, opts, args.output.no_progress)
+    drive(&plan, journal, lock, opts, args.output.no_progress)
 }
 
 /// How the engine runs this new run: its `run_started` and the schedule.
@@ -134,6 +134,7 @@ fn options(
         run_ref,
         start: Start::New(Box::new(started)),
         scheduling,
+        detach_hypercare: args.output.detach_hypercare,
     }
 }
 
@@ -194,19 +195,32 @@ fn default_run_id(base: &str) -> Result<String, Error> {
     )))
 }
 
-/// Run the engine to its end and give the run's exit code.
+/// Run the engine to its end and give the run's exit code (or hand the
+/// hypercare watch to a background process, `--detach-hypercare`).
 pub(crate) fn drive(
     plan: &Plan,
     journal: Journal,
+    lock: crate::journal::DriveLock,
     opts: Options,
     no_progress: bool,
 ) -> Result<ExitCode, Error> {
+    super::detach::say_if_nothing_to_detach(plan, &opts);
+    let hand_over = super::detach::HandOver {
+        plan,
+        path: journal.path().to_path_buf(),
+        stamp: journal.stamp().clone(),
+        lock: Some(lock),
+        run_ref: opts.run_ref.clone(),
+        yes: opts.yes,
+        wait: opts.wait,
+        no_progress,
+    };
     let runtime = super::runtime()?;
     let setup = crate::ui::LiveSetup {
         run_ref: opts.run_ref.clone(),
         journal: journal.path().to_path_buf(),
     };
-    let outcome = runtime.block_on(async {
+    let ended = runtime.block_on(async {
         let sink = crate::ui::reporter(no_progress, setup);
         let signals = Arc::new(SourceSignals::new(SourceSet::new(
             &plan.runbook.sources,
@@ -223,7 +237,7 @@ pub(crate) fn drive(
     // Steps may have left nothing behind, but a watcher's HTTP request might
     // still be in flight: do not wait for it.
     runtime.shutdown_background();
-    Ok(ExitCode::from(outcome.exit_code()))
+    super::detach::after_engine(ended, hand_over)
 }
 
 /// The runbook's directory, which step `workdir`s are relative to.
