@@ -91,7 +91,7 @@ pub(crate) fn hand_over(mut h: HandOver<'_>) -> Result<ExitCode, Error> {
     match await_take_over(&h.path, &mut tail, &mut child, pid) {
         Ok(()) => {
             let r = &h.run_ref;
-            eprintln!(
+            super::say!(
                 "hypercare continues in the background (pid {pid}, log {}); follow it with `cutover status {r} --follow`; end it with `cutover resume {r} --end-hypercare --reason \"...\"`",
                 log.display()
             );
@@ -99,7 +99,7 @@ pub(crate) fn hand_over(mut h: HandOver<'_>) -> Result<ExitCode, Error> {
         }
         Err(why) => {
             stop(&mut child);
-            eprintln!(
+            super::say!(
                 "warning: the background process (pid {pid}) did not take the run over: {why} (its log: {}); the hypercare watch goes on in this process",
                 log.display()
             );
@@ -222,10 +222,9 @@ pub(crate) fn await_hand_over(run: &str) -> Result<(), Error> {
     let _ = nix::unistd::setsid();
     let me = std::process::id();
     let stamp = Stamp::new(None);
-    eprintln!(
-        "{} cutover background watch (pid {me}): waiting for run `{}` to be handed over",
-        stamp.clock.rfc3339(),
-        crate::text::one_line(run)
+    super::say!(
+        "{} cutover background watch (pid {me}): waiting for run `{run}` to be handed over",
+        stamp.clock.rfc3339()
     );
     let path = crate::journal::locate(run)?;
     let deadline = Instant::now() + HANDED_WITHIN;

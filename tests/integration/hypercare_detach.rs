@@ -391,3 +391,65 @@ fn when_the_background_process_cannot_take_over_the_watch_goes_on_in_the_foregro
         "the foreground re-armed the trigger"
     );
 }
+
+#[test]
+fn resume_detach_hypercare_hands_a_crashed_runs_watch_to_the_background() {
+    let prom = shared();
+    let job = format!("detach_resume_{}", std::process::id());
+    let query = prom.push_visible(&job, "cutover_detach_resume", "0");
+    let c = runbook(prom, &query, "6s");
+    let mut child = with_secret(&c)
+        .args(["run", "runbook.toml", "--run-id", "r"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::support::run::wait_for_type(&c, "hypercare_started");
+    crate::support::run::kill9(&mut child);
+    let out = with_secret(&c)
+        .args(["resume", "r", "--detach-hypercare"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("hypercare continues in the background"),
+        "{stderr}"
+    );
+    let j = journal(&c, "r");
+    let detached = of_type(&j, "hypercare_detached");
+    assert_eq!(detached.len(), 1);
+    let _bg = Background {
+        pid: detached[0]["data"]["pid"].as_u64().unwrap() as i32,
+        log: detached[0]["data"]["log"].as_str().unwrap().to_string(),
+    };
+    assert!(of_type(&j, "run_finished").is_empty(), "{stderr}");
+    let j = wait_for_finish(&c, Duration::from_secs(20));
+    prom.delete(&job);
+    assert_eq!(outcome(&j), "completed");
+    let started = of_type(&j, "hypercare_started")[0];
+    let finished = of_type(&j, "run_finished")[0];
+    assert!(ms_between(started, finished) >= 6000);
+    assert_eq!(of_type(&j, "hypercare_started").len(), 1);
+}
+
+#[test]
+fn detach_hypercare_without_a_hypercare_says_so_and_the_run_ends_after_its_last_step() {
+    let c = Cutover::new()
+        .runbook("[runbook]\nname = \"plain\"\n\n[[step]]\nid = \"a\"\nrun = \"echo a\"\n");
+    let out = bin(&c)
+        .args(["run", "runbook.toml", "--run-id", "r", "--detach-hypercare"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "note: `--detach-hypercare` has nothing to hand over: the runbook has no `[hypercare]`"
+        ),
+        "{stderr}"
+    );
+    let j = journal(&c, "r");
+    assert_eq!(outcome(&j), "completed");
+    assert!(of_type(&j, "hypercare_detached").is_empty());
+}
