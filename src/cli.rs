@@ -351,6 +351,11 @@ pub struct RunOutputArgs {
     /// approval's `timeout`) instead of pausing with exit 4 at once.
     #[arg(long)]
     pub wait: bool,
+    /// Once every step is done, hand the hypercare watch to a background
+    /// process (its log in the run's directory) and exit 0 instead of waiting
+    /// it out; `cutover status RUN --follow` follows it.
+    #[arg(long)]
+    pub detach_hypercare: bool,
 }
 
 #[derive(Debug, Args)]
@@ -444,8 +449,12 @@ pub struct ResumeArgs {
     /// End the run's hypercare now (needs `--reason`; journaled with who):
     /// the run completes. A process still driving the run completes it; a
     /// paused or crashed one completes on this resume.
-    #[arg(long, requires = "reason", conflicts_with_all = ["rollback", "abort", "skip_rollback", "rerun", "skip"])]
+    #[arg(long, requires = "reason", conflicts_with_all = ["rollback", "abort", "skip_rollback", "rerun", "skip", "detach_hypercare"])]
     pub end_hypercare: bool,
+    /// Internal: this is the background process `--detach-hypercare` starts;
+    /// it waits for the run to be handed to it, then drives it.
+    #[arg(long, hide = true, conflicts_with_all = ["end_hypercare", "detach_hypercare"])]
+    pub background_watch: bool,
     #[command(flatten)]
     pub output: RunOutputArgs,
 }

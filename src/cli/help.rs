@@ -65,7 +65,9 @@ Example:
 
 pub(crate) const RUN: &str = "\
 Exit codes:
-  0  completed (also a dry run)
+  0  completed (also a dry run); with --detach-hypercare also: every step done and
+     the hypercare watch handed to a background process (`cutover status RUN`
+     gives the run's outcome once it ends)
   1  invalid input: runbook, --plan mismatch, a run driven by another process; or not ready
   2  internal error (the journal could not be written, ...)
   3  rolled back
@@ -77,7 +79,9 @@ Example:
 
 pub(crate) const RESUME: &str = "\
 Exit codes:
-  0  completed (also a dry run)
+  0  completed (also a dry run); with --detach-hypercare also: every step done and
+     the hypercare watch handed to a background process (`cutover status RUN`
+     gives the run's outcome once it ends); --end-hypercare: hypercare ended
   1  invalid input: runbook, --plan mismatch, a run driven by another process; or not ready
   2  internal error (the journal could not be written, ...)
   3  rolled back

@@ -5,6 +5,7 @@ pub mod approve;
 pub mod attest;
 pub mod check;
 pub mod completions;
+pub(crate) mod detach;
 pub mod done;
 pub(crate) mod forecast;
 pub mod gate;

@@ -27,7 +27,7 @@ pub fn exec_with(args: &ResumeArgs, url: Option<&str>) -> Result<ExitCode, Error
         journal,
         read,
         run_ref,
-        _lock,
+        lock,
     }) = (match url {
         Some(url) => open_shared(args, url)?,
         None => open_file(args)?,
@@ -102,8 +102,9 @@ pub fn exec_with(args: &ResumeArgs, url: Option<&str>) -> Result<ExitCode, Error
         start: Start::Resume(Box::new(ResumeInput { state, options })),
         // A resume finds the schedule in the journal.
         scheduling: crate::engine::Scheduling::default(),
+        detach_hypercare: args.output.detach_hypercare,
     };
-    super::run::drive(&plan, journal, opts, args.output.no_progress)
+    super::run::drive(&plan, journal, lock, opts, args.output.no_progress)
 }
 
 /// A run taken over: its journal (driving lock held), what it holds, and
@@ -112,12 +113,16 @@ struct Opened {
     journal: Journal,
     read: JournalRead,
     run_ref: String,
-    _lock: Option<DriveLock>,
+    /// The file's driving lock (a shared journal's is its store's connection).
+    lock: Option<DriveLock>,
 }
 
 /// Take over a run in a local journal; `None` when `--end-hypercare` was
 /// all there was to do (the process driving it completes it).
 fn open_file(args: &ResumeArgs) -> Result<Option<Opened>, Error> {
+    if args.background_watch {
+        super::detach::await_hand_over(&args.run.run)?;
+    }
     let located = locate(&args.run.run)?;
     // Found up the tree: a resume from a subdirectory may move to the
     // project's directory (`enter_project`) with the journal open.
@@ -137,7 +142,7 @@ fn open_file(args: &ResumeArgs) -> Result<Option<Opened>, Error> {
         journal,
         read,
         run_ref,
-        _lock: Some(lock),
+        lock: Some(lock),
     }))
 }
 
@@ -145,6 +150,7 @@ fn open_file(args: &ResumeArgs) -> Result<Option<Opened>, Error> {
 /// is a session lock in the database, so a crashed driver's is gone.
 fn open_shared(args: &ResumeArgs, url: &str) -> Result<Option<Opened>, Error> {
     super::shared::refuse_as(args.output.actor.as_ref())?;
+    super::detach::refuse_shared(args.output.detach_hypercare)?;
     let url = crate::pg::JournalUrl::parse(url)?;
     if args.end_hypercare && end_hypercare_shared(args, &url)? {
         return Ok(None);
@@ -156,7 +162,7 @@ fn open_shared(args: &ResumeArgs, url: &str) -> Result<Option<Opened>, Error> {
         journal: Journal::shared(driven.store, &run_id, driven.stamp, last),
         read: driven.read,
         run_ref: run_id,
-        _lock: None,
+        lock: None,
     }))
 }
 

@@ -30,11 +30,15 @@ pub fn exec_with(args: &RunArgs, url: Option<&str>) -> Result<ExitCode, Error> {
     if url.is_some() {
         super::shared::refuse_as(args.output.actor.as_ref())?;
     }
+    let detach = args.output.detach_hypercare;
     let mut plan = super::build_plan(&args.runbook, &super::overrides(&args.vars))?;
     if let Some(plan_file) = &args.plan {
         plan.check_against(plan_file)?;
     }
     let shared = target::shared_url(url, &plan)?;
+    if shared.is_some() {
+        super::detach::refuse_shared(detach)?;
+    }
     // Steps inherit `CUTOVER_JOURNAL_URL`: what they print is masked.
     if let Some(password) = shared.as_ref().and_then(JournalUrl::password) {
         plan.masker = plan.masker.with(&password);
@@ -90,12 +94,12 @@ pub fn exec_with(args: &RunArgs, url: Option<&str>) -> Result<ExitCode, Error> {
         target.abandon();
         return Ok(ExitCode::from(crate::error::exit::NOT_READY));
     };
-    let (mut journal, _lock, run_ref) = target.create(stamp)?;
+    let (mut journal, lock, run_ref) = target.create(stamp)?;
     for event in readiness {
         journal.emit(event);
     }
     let opts = options(args, &plan, run_ref, scheduling);
-    drive(&plan, journal, opts, args.output.no_progress)
+    drive(&plan, journal, lock, opts, args.output.no_progress)
 }
 
 /// How the engine runs this new run: its `run_started` and the schedule.
@@ -127,6 +131,7 @@ fn options(
         run_ref,
         start: Start::New(Box::new(started)),
         scheduling,
+        detach_hypercare: args.output.detach_hypercare,
     }
 }
 
@@ -151,19 +156,32 @@ fn readiness_gate(
     Ok((decision != Decision::Refuse).then(|| events(&result, &decision)))
 }
 
-/// Run the engine to its end and give the run's exit code.
+/// Run the engine to its end and give the run's exit code (or hand the
+/// hypercare watch to a background process, `--detach-hypercare`).
 pub(crate) fn drive(
     plan: &Plan,
     journal: Journal,
+    lock: Option<crate::journal::DriveLock>,
     opts: Options,
     no_progress: bool,
 ) -> Result<ExitCode, Error> {
+    super::detach::say_if_nothing_to_detach(plan, &opts);
+    let hand_over = super::detach::HandOver {
+        plan,
+        path: journal.path().map(Path::to_path_buf).unwrap_or_default(),
+        stamp: journal.stamp().clone(),
+        lock,
+        run_ref: opts.run_ref.clone(),
+        yes: opts.yes,
+        wait: opts.wait,
+        no_progress,
+    };
     let runtime = super::runtime()?;
     let setup = crate::ui::LiveSetup {
         run_ref: opts.run_ref.clone(),
         journal: journal.location(),
     };
-    let outcome = runtime.block_on(async {
+    let ended = runtime.block_on(async {
         let sink = crate::ui::reporter(no_progress, setup);
         let signals = Arc::new(SourceSignals::new(SourceSet::new(
             &plan.runbook.sources,
@@ -180,7 +198,7 @@ pub(crate) fn drive(
     // Steps may have left nothing behind, but a watcher's HTTP request might
     // still be in flight: do not wait for it.
     runtime.shutdown_background();
-    Ok(ExitCode::from(outcome.exit_code()))
+    super::detach::after_engine(ended, hand_over)
 }
 
 /// The runbook's directory, which step `workdir`s are relative to.

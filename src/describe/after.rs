@@ -20,7 +20,8 @@ pub(super) fn live(record: &Record) -> Option<String> {
             record.run_id
         ),
         Event::HypercareDetached(d) => format!(
-            "hypercare watch handed to a background process (its output: {})",
+            "hypercare watch handed to a background process{} (its output: {})",
+            d.pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
             d.log
         ),
         _ => return shared(&record.event, &who),
@@ -43,7 +44,8 @@ pub(super) fn timeline(entry: &Entry) -> Option<Line> {
         Event::HypercareDetached(d) => (
             "hypercare_detached",
             format!(
-                "hypercare watch handed to a background process (log {})",
+                "hypercare watch handed to a background process{} (log {})",
+                d.pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
                 d.log
             ),
         ),

@@ -71,6 +71,9 @@ pub fn notification(record: &Record, run_ref: &str, state: &RunState) -> Option<
                 _ => Severity::Warning,
             },
         ),
+        // The background process taking the hypercare watch over
+        // (`--detach-hypercare`): a planned hand-over, not news.
+        Event::RunResumed { pid } if state.hypercare_taken_over_by(*pid) => return None,
         Event::RunResumed { .. } => (
             "resumed",
             format!("resumed by {}", record.who()),

@@ -42,6 +42,22 @@ pub struct Options {
     pub start: Start,
     /// What the schedule asks (a new run; a resume finds it in the journal).
     pub scheduling: super::Scheduling,
+    /// `--detach-hypercare`: once every step is done and hypercare starts
+    /// (or goes on, in a resume), stop driving the run so a background
+    /// process takes the watch over ([`Ended::DetachHypercare`]).
+    pub detach_hypercare: bool,
+}
+
+/// How [`execute`] left the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The run ended, or stopped (paused, aborted), with this outcome.
+    Outcome(Outcome),
+    /// Every step is done and the run is in hypercare (journaled); this
+    /// process disarmed its triggers and stopped driving it without a
+    /// `run_finished`, so another process takes the watch over
+    /// ([`Options::detach_hypercare`]).
+    DetachHypercare,
 }
 
 pub enum Start {
@@ -86,7 +102,7 @@ pub async fn execute(
     journal: Journal,
     edges: Edges,
     opts: Options,
-) -> Result<Outcome, EngineError> {
+) -> Result<Ended, EngineError> {
     let inbox = Inbox::new();
     let interrupts = super::interrupt::listen(&inbox.tx);
     let result = run_with(plan, journal, edges, opts, inbox).await;
@@ -103,7 +119,7 @@ pub(crate) async fn run_with(
     edges: Edges,
     opts: Options,
     inbox: Inbox,
-) -> Result<Outcome, EngineError> {
+) -> Result<Ended, EngineError> {
     let Options {
         dry_run,
         yes,
@@ -112,9 +128,11 @@ pub(crate) async fn run_with(
         run_ref,
         start,
         scheduling,
+        detach_hypercare,
     } = opts;
     let run_opts = RunOptions {
         dry_run,
+        detach_hypercare,
         yes,
         wait,
         production: plan.production,

@@ -1,7 +1,9 @@
 //! Hypercare: after the last step the run keeps its chosen triggers armed
 //! for `[hypercare] duration` before it ends (a trigger that fires acts as
 //! during the steps); a resume watches for the time left; an operator may
-//! end it early (`cutover resume RUN --end-hypercare`).
+//! end it early (`cutover resume RUN --end-hypercare`); with
+//! `--detach-hypercare` this process stops there and the command hands the
+//! watch to a background process.
 
 use std::time::{Duration, SystemTime};
 
@@ -55,6 +57,10 @@ impl Scheduler {
                 }));
                 return false;
             }
+            if self.opts.detach_hypercare {
+                self.hand_over();
+                return true;
+            }
             self.sink.notice(&format!(
                 "hypercare goes on: {} left (until {})",
                 crate::text::duration::precise(left),
@@ -81,8 +87,23 @@ impl Scheduler {
             until: until.rfc3339(),
             triggers: triggers.clone(),
         }));
-        self.watch(&triggers, plan.duration);
+        if self.opts.detach_hypercare {
+            self.hand_over();
+        } else {
+            self.watch(&triggers, plan.duration);
+        }
         true
+    }
+
+    /// `--detach-hypercare`: stop watching and driving here once what is
+    /// buffered is durable; the command hands the run to a background
+    /// process, which re-arms the triggers for the time left.
+    fn hand_over(&mut self) {
+        let armed: Vec<String> = self.tasks.watchers.keys().cloned().collect();
+        for id in armed {
+            self.disarm(&id);
+        }
+        self.mode = Mode::HandingOver;
     }
 
     /// Keep exactly `triggers` armed for `left`.

@@ -26,7 +26,7 @@ impl Scheduler {
                     self.next_rollback_step();
                     false
                 }
-                Mode::RollingBack(_) | Mode::Finished(_) => false,
+                Mode::RollingBack(_) | Mode::Finished(_) | Mode::HandingOver => false,
             };
             if !again {
                 return;

@@ -42,7 +42,7 @@ mod timing;
 mod waits;
 mod watch;
 
-pub use execute::{Edges, EngineError, Options, ResumeInput, Start, execute};
+pub use execute::{Edges, Ended, EngineError, Options, ResumeInput, Start, execute};
 pub use operator::{Absent, Answers, Operator, Prompt};
 pub use probe::{BoxFut, GateOutcome, NoSignals, Signals, SourceSignals, TriggerUpdate};
 pub use resume_rules::{ResumeError, ResumeOptions};

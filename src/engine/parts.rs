@@ -16,6 +16,8 @@ use crate::event::StepState;
 /// What the run was started with; never changes while it runs.
 pub(super) struct RunOptions {
     pub(super) dry_run: bool,
+    /// `--detach-hypercare`: hand the hypercare watch to another process.
+    pub(super) detach_hypercare: bool,
     /// `--yes`: auto-approve a plain go/no-go (never in production).
     pub(super) yes: bool,
     /// `--wait`: without a terminal, wait for approvals from other

@@ -270,6 +270,10 @@ impl Scheduler {
 
     /// Arm the triggers whose window (`from` .. `until`) the run is in.
     fn arm_live_triggers(&mut self) {
+        // In hypercare and handing it over at once: the next process arms them.
+        if self.opts.detach_hypercare && self.state.in_hypercare() {
+            return;
+        }
         let live = self.trigger_ids(|t| {
             let started = t
                 .from

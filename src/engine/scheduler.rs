@@ -19,7 +19,7 @@ use indexmap::IndexMap;
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::Core;
-use super::execute::{EngineError, Start};
+use super::execute::{Ended, EngineError, Start};
 use super::parts::{Approvals, DryRunNotes, Interrupts, Prompting, RunOptions, Tasks};
 use super::probe::Signals;
 use super::process::KillLevel;
@@ -73,6 +73,19 @@ pub(super) enum Mode {
     Drain(After),
     RollingBack(Box<RollingBack>),
     Finished(Outcome),
+    /// Hypercare goes on in another process (`--detach-hypercare`).
+    HandingOver,
+}
+
+impl Mode {
+    /// The loop is over: the run ended, or goes on in another process.
+    fn ended(&self) -> Option<Ended> {
+        match self {
+            Mode::Finished(outcome) => Some(Ended::Outcome(*outcome)),
+            Mode::HandingOver => Some(Ended::DetachHypercare),
+            Mode::Run | Mode::Drain(_) | Mode::RollingBack(_) => None,
+        }
+    }
 }
 
 /// What the scheduler does once the events that decided it are durable.
@@ -126,9 +139,9 @@ impl Scheduler {
         &mut self,
         start: Start,
         scheduling: super::Scheduling,
-    ) -> Result<Outcome, EngineError> {
+    ) -> Result<Ended, EngineError> {
         if let Some(outcome) = self.start(start, scheduling).await? {
-            return Ok(outcome);
+            return Ok(Ended::Outcome(outcome));
         }
         loop {
             self.check_deadlines();
@@ -144,9 +157,9 @@ impl Scheduler {
             if std::mem::take(&mut self.prompting.due) {
                 self.show_prompt();
             }
-            if let Mode::Finished(outcome) = self.mode {
+            if let Some(ended) = self.mode.ended() {
                 self.flush()?;
-                return Ok(outcome);
+                return Ok(ended);
             }
             self.schedule_tick()?;
             self.wait_for_messages().await?;

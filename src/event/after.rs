@@ -43,6 +43,9 @@ pub struct HypercareEnded {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HypercareDetached {
     pub log: String,
+    /// The background process's pid (absent in journals before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 /// What a measured outcome says about its target.

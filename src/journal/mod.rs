@@ -33,8 +33,8 @@ pub use snapshot::{
 };
 pub use stamp::{Clock, NOW_VAR, Stamp, local_actor, pinned_now};
 pub use state::{
-    ActionClose, ActionEntry, AfterLaunch, Due, HypercareEndEntry, HypercareRecord, OutcomeEntry,
-    due_by,
+    ActionClose, ActionEntry, AfterLaunch, Detached, Due, HypercareEndEntry, HypercareRecord,
+    OutcomeEntry, due_by,
 };
 pub use state::{
     AttemptEntry, Change, CheckKind, CheckRecord, Counts, Decided, Deciding, DeviationEntry,

@@ -246,7 +246,7 @@ mod tests {
                 Err(e) => panic!("{e}"),
             }
             // Another writer appends between rounds.
-            if seed % 3 == 0 || round % 5 == 0 {
+            if seed.is_multiple_of(3) || round % 5 == 0 {
                 let mut records = memory.records.lock().unwrap();
                 let seq = records.last().map_or(0, |r| r.seq) + 1;
                 let mut other = journal_record(seq, &format!("other {round}"));

@@ -27,6 +27,17 @@ pub struct HypercareView {
     pub ended_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// While it goes on in a background process (`--detach-hypercare`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<BackgroundView>,
+}
+
+/// The background process watching the hypercare, as journaled.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackgroundView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    pub log: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +71,10 @@ pub(super) fn hypercare_view(state: &RunState, now: Option<Ts>) -> Option<Hyperc
         ended: h.ended.as_ref().map(|e| e.reason),
         ended_by: h.ended.as_ref().map(|e| e.who.label()),
         reason: h.ended.as_ref().and_then(|e| e.why.clone()),
+        background: state.hypercare_background().map(|d| BackgroundView {
+            pid: d.pid,
+            log: d.log.clone(),
+        }),
     })
 }
 
@@ -138,6 +153,14 @@ impl StatusView {
                     writeln!(out, "\nhypercare\n  until {}, watching {watching}", h.until)
                 }
             };
+            if let Some(b) = &h.background {
+                let _ = writeln!(
+                    out,
+                    "  in the background{}, log {}",
+                    b.pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                    b.log
+                );
+            }
         }
         if self.outcomes.is_empty() {
             return;

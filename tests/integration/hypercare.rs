@@ -258,3 +258,96 @@ fn a_pause_trigger_during_hypercare_pauses_and_resume_watches_the_time_left() {
     );
     assert!(!c.path("undo.log").exists());
 }
+
+/// Journal time `ts` in milliseconds.
+fn ms(ts: &Value) -> i64 {
+    cutover::journal::Ts::parse(ts.as_str().unwrap())
+        .unwrap()
+        .ms
+}
+
+#[test]
+fn a_trigger_fired_during_hypercare_is_in_the_report_timeline_and_its_ttd_and_ttm() {
+    let prom = shared();
+    let job = format!("hypercare_report_{}", std::process::id());
+    let query = prom.push_visible(&job, "cutover_hypercare_report", "0");
+    // Fires after 1 s of breach, so detection takes measurable time.
+    let c = runbook(prom, &query, "30s");
+    let text = std::fs::read_to_string(c.path("runbook.toml")).unwrap();
+    std::fs::write(
+        c.path("runbook.toml"),
+        text.replace("for = \"0s\"", "for = \"1s\""),
+    )
+    .unwrap();
+    let child = spawn_run(&c, &[]);
+    wait_for_type(&c, "hypercare_started");
+    prom.push(&job, "cutover_hypercare_report", "1");
+    let (code, stderr) = wait_exit(child, Duration::from_secs(25));
+    prom.delete(&job);
+    assert_eq!(code, 3, "{stderr}");
+    let j = journal(&c, "r");
+    let hypercare = of_type(&j, "hypercare_started")[0];
+    let fired = of_type(&j, "trigger_fired")[0];
+    assert!(seq(hypercare) < seq(fired), "fired during hypercare");
+    // Impact starts at the first measurement of the breaching streak that
+    // made the trigger fire; detected when it fired; mitigated when the
+    // rollback finished.
+    let mut streak = None;
+    for m in of_type(&j, "trigger_measurement") {
+        let m = &m["data"]["measurement"];
+        if ms(&m["at"]) > ms(&fired["ts"]) {
+            break;
+        }
+        streak = if m["verdict"] == "pass" {
+            streak.or(Some(ms(&m["at"])))
+        } else {
+            None
+        };
+    }
+    let breach = streak.expect("a breaching measurement before the fire");
+    assert!(
+        breach > ms(&hypercare["ts"]),
+        "the breach came in hypercare"
+    );
+    let mitigated = ms(&of_type(&j, "rollback_finished")[0]["ts"]);
+
+    let out = bin(&c)
+        .args(["report", "r", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let impact = &report["impact"];
+    assert_eq!(impact["ttd_ms"], ms(&fired["ts"]) - breach, "{impact}");
+    assert_eq!(impact["ttm_ms"], mitigated - breach, "{impact}");
+    assert!(
+        impact["ttd_ms"].as_i64().unwrap() >= 1000,
+        "held 1 s: {impact}"
+    );
+    assert_eq!(impact["detect_basis"], "trigger fired");
+    assert_eq!(impact["mitigate_basis"], "rollback finished");
+    let timeline = report["timeline"].as_array().unwrap();
+    let at = |kind: &str| {
+        timeline
+            .iter()
+            .position(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no `{kind}` in the timeline: {timeline:?}"))
+    };
+    let fired_entry = &timeline[at("trigger_fired")];
+    assert_eq!(fired_entry["seq"], fired["seq"]);
+    assert_eq!(ms(&fired_entry["at"]), ms(&fired["ts"]));
+    assert!(at("hypercare_started") < at("trigger_fired"));
+    assert!(at("trigger_fired") < at("hypercare_ended"));
+    assert!(at("hypercare_ended") < at("rollback_started"));
+    let md = String::from_utf8(bin(&c).args(["report", "r"]).output().unwrap().stdout).unwrap();
+    let ttd = impact["ttd_ms"].as_i64().unwrap();
+    let ttm = impact["ttm_ms"].as_i64().unwrap();
+    for needle in [
+        format!("({ttd} ms)"),
+        format!("({ttm} ms)"),
+        "hypercare started".to_string(),
+        "hypercare cut short by the rollback".to_string(),
+    ] {
+        assert!(md.contains(&needle), "missing {needle}:\n{md}");
+    }
+}

@@ -36,6 +36,7 @@ mod graph;
 mod hardening_files;
 mod hardening_text;
 mod hypercare;
+mod hypercare_detach;
 mod init;
 mod layers;
 mod live_view;

@@ -5,6 +5,7 @@
 //! the run without losing a record, and a driver killed with SIGKILL is
 //! resumed from another working directory.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -132,6 +133,30 @@ run = "echo switch >> effects"
     );
     assert_ne!(code, 0);
     assert!(err.contains("`--as mallory`"), "{err}");
+    // The background hypercare watch takes a run over through the file
+    // journal's lock: refused with the shared journal, before anything starts.
+    std::fs::copy(
+        c.path("runbook.toml"),
+        elsewhere.path().join("runbook.toml"),
+    )
+    .unwrap();
+    let (code, _, err) = as_person(
+        elsewhere.path(),
+        &db,
+        "op2",
+        &[
+            "run",
+            "runbook.toml",
+            "--run-id",
+            "r9",
+            "--detach-hypercare",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("does not work with the shared journal yet"),
+        "{err}"
+    );
 
     // A viewer's vote is refused by the database; two approvers' count.
     let (code, _, err) = as_person(
@@ -376,4 +401,185 @@ run = "echo \"url=$CUTOVER_JOURNAL_URL pw=$PGPW\""
     assert!(text.contains("pw=***"), "{text}");
     assert!(!text.contains(&db.password("op")), "{text}");
     assert!(!err.contains(&db.password("op")), "{err}");
+}
+
+/// The steps of the overhead benchmark.
+const BENCH_STEPS: usize = 200;
+
+/// A runbook whose first step waits for `go` (so followers can attach to
+/// the run first) and then `BENCH_STEPS` steps that do nothing.
+fn bench_runbook() -> String {
+    let mut text = String::from(
+        "[runbook]\nname = \"bench\"\n\n[[step]]\nid = \"start\"\ndry_run = \"run\"\nrun = \"n=0; until [ -e go ] || [ $n -ge 1200 ]; do sleep 0.05; n=$((n+1)); done\"\n",
+    );
+    for i in 0..BENCH_STEPS {
+        let _ = write!(
+            text,
+            "\n[[step]]\nid = \"s{i}\"\ndry_run = \"run\"\nrun = \"true\"\n"
+        );
+    }
+    text
+}
+
+/// Milliseconds per step from the end of `start` to the end of the run,
+/// read from the journal's own timestamps.
+fn per_step_ms(records: &[Value]) -> f64 {
+    let ts = |r: &Value| chrono_ms(r["ts"].as_str().unwrap());
+    let begin = records
+        .iter()
+        .find(|r| {
+            r["type"] == "step_state"
+                && r["data"]["step"] == "start"
+                && r["data"]["state"] == "done"
+        })
+        .map(ts)
+        .expect("start done");
+    let end = records
+        .iter()
+        .find(|r| r["type"] == "run_finished")
+        .map(ts)
+        .expect("run finished");
+    (end - begin) as f64 / BENCH_STEPS as f64
+}
+
+/// `2026-12-06T11:15:32.818Z` as milliseconds since the day began (runs
+/// here never cross midnight... unless they do: then add a day).
+fn chrono_ms(ts: &str) -> i64 {
+    let time = &ts[11..23];
+    let h: i64 = time[0..2].parse().unwrap();
+    let m: i64 = time[3..5].parse().unwrap();
+    let s: i64 = time[6..8].parse().unwrap();
+    let ms: i64 = time[9..12].parse().unwrap();
+    ((h * 60 + m) * 60 + s) * 1000 + ms
+}
+
+/// Drive the benchmark runbook once in `c` (its journal where `url` says,
+/// or a local file), with `followers` followers and `writers` people
+/// noting while it runs; the per-step milliseconds.
+fn drive_once(
+    c: &Cutover,
+    db: &Database,
+    run_id: &str,
+    shared: bool,
+    followers: usize,
+    writers: usize,
+) -> f64 {
+    let _ = std::fs::remove_file(c.path("go"));
+    let mut run = c.command();
+    run.args(["run", "runbook.toml", "--run-id", run_id, "--no-progress"]);
+    if shared {
+        run.args(["--journal-url", &db.url("op")]);
+    }
+    let driver = run
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let source = |args: &mut std::process::Command| {
+        if shared {
+            args.args(["--journal-url", &db.url("vic")]);
+        }
+    };
+    wait_until("the run to start", Duration::from_secs(30), || {
+        let mut status = c.command();
+        status.args(["status", run_id, "--format", "json"]);
+        source(&mut status);
+        status.output().is_ok_and(|o| o.status.success())
+    });
+    let mut others: Vec<Child> = (0..followers)
+        .map(|_| {
+            let mut follow = c.command();
+            follow.args(["status", run_id, "--follow", "--format", "json"]);
+            source(&mut follow);
+            follow
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for w in 0..writers {
+        let script = format!(
+            "for i in $(seq 1 1000); do \"$0\" note {run_id} \"note $i from {w}\" \"$@\" >/dev/null 2>&1 || exit 0; done"
+        );
+        let mut sh = std::process::Command::new("sh");
+        sh.current_dir(c.dir())
+            .args(["-c", &script, crate::support::cutover::BIN]);
+        if shared {
+            sh.args(["--journal-url", &db.url("vic")]);
+        }
+        others.push(
+            sh.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    // Followers attached: go.
+    std::thread::sleep(Duration::from_secs(1));
+    std::fs::write(c.path("go"), "").unwrap();
+    let (code, err) = wait_exit(driver, Duration::from_mins(5));
+    for mut child in others {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(code, 0, "{err}");
+    let text = if shared {
+        as_person(c.dir(), db, "vic", &["journal", "export", run_id]).1
+    } else {
+        std::fs::read_to_string(c.path(&format!(".cutover/runs/{run_id}/journal.jsonl"))).unwrap()
+    };
+    let records: Vec<Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    per_step_ms(&records)
+}
+
+/// The driver's per-step overhead: the shared journal against the local
+/// file, and with 50 followers and 10 people noting against none (goal:
+/// within 1.2×). Each figure is the median of 3 runs of 200 empty steps.
+#[test]
+#[ignore = "benchmark: run with `scripts/bench-shared-drive` or `-- --ignored --nocapture`"]
+fn driver_overhead_benchmark() {
+    let mut people: Vec<(&str, &str)> = PEOPLE.to_vec();
+    let writers: Vec<String> = (0..10).map(|i| format!("w{i}")).collect();
+    people.extend(writers.iter().map(|w| (w.as_str(), "cutover_viewer")));
+    let db = shared().database(&people);
+    let c = Cutover::new().runbook(&bench_runbook());
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let mut n = 0;
+    let mut measure = |shared: bool, followers: usize, writers: usize| {
+        median(
+            (0..3)
+                .map(|_| {
+                    n += 1;
+                    drive_once(&c, &db, &format!("b{n}"), shared, followers, writers)
+                })
+                .collect(),
+        )
+    };
+    println!("per-step time of the driver, {BENCH_STEPS} empty steps, median of 3 runs:");
+    let file = measure(false, 0, 0);
+    println!("  file journal, nobody watching:             {file:.2} ms");
+    let file_busy = measure(false, 50, 10);
+    println!(
+        "  file journal, 50 followers + 10 writers:   {file_busy:.2} ms ({:.2}x)",
+        file_busy / file
+    );
+    let shared_quiet = measure(true, 0, 0);
+    println!(
+        "  shared journal, nobody watching:           {shared_quiet:.2} ms ({:.2}x the file journal)",
+        shared_quiet / file
+    );
+    let shared_busy = measure(true, 50, 10);
+    println!(
+        "  shared journal, 50 followers + 10 writers: {shared_busy:.2} ms ({:.2}x the quiet shared journal; goal <= 1.2x)",
+        shared_busy / shared_quiet
+    );
 }

@@ -11,6 +11,7 @@
 //! records; every record's time is [`T0`] plus virtual time.
 
 mod approvals;
+mod hypercare;
 mod interrupts;
 mod resume;
 mod rollback;
@@ -26,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use indexmap::IndexMap;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::execute::{Edges, Inbox, Options, ResumeInput, Start, run_with};
+use super::execute::{Edges, Ended, Inbox, Options, ResumeInput, Start, run_with};
 use super::operator::{Absent, Operator};
 use super::probe::{BoxFut, GateOutcome, Signals, TriggerUpdate};
 use super::resume_rules::ResumeOptions;
@@ -149,6 +150,8 @@ pub(super) struct Run {
     operator: Box<dyn Operator>,
     cues: Vec<Cue>,
     pub(super) wait: bool,
+    /// `--detach-hypercare`.
+    pub(super) detach_hypercare: bool,
     resume: Option<ResumeOptions>,
     dir: Option<PathBuf>,
     /// What the schedule asks of a new run.
@@ -157,7 +160,8 @@ pub(super) struct Run {
 
 /// What a run left: its outcome, the journal, and the notices shown.
 pub(super) struct Ran {
-    pub(super) outcome: Outcome,
+    /// How the engine left the run (`ran.outcome == Outcome::Completed`).
+    pub(super) outcome: Ended,
     pub(super) records: Vec<Record>,
     pub(super) notices: Vec<String>,
     /// Records (`record:KIND`) and notices (`notice:TEXT`) in the order shown.
@@ -174,6 +178,7 @@ impl Run {
             operator: Box::new(Absent),
             cues: Vec::new(),
             wait: false,
+            detach_hypercare: false,
             resume: None,
             dir: None,
             scheduling: crate::engine::Scheduling::default(),
@@ -233,6 +238,7 @@ impl Run {
             run_ref: "t".into(),
             start,
             scheduling: self.scheduling,
+            detach_hypercare: self.detach_hypercare,
         };
         let edges = Edges {
             sink: Box::new(sink_with_tx),
@@ -276,6 +282,13 @@ impl Run {
         let (journal, lock) = Journal::create(path, "t", stamp).unwrap();
         let started = started(&self.plan, false);
         (journal, lock, Start::New(Box::new(started)))
+    }
+}
+
+/// `ran.outcome == Outcome::Completed`: the run ended with that outcome.
+impl PartialEq<Outcome> for Ended {
+    fn eq(&self, other: &Outcome) -> bool {
+        *self == Ended::Outcome(*other)
     }
 }
 

@@ -1,5 +1,5 @@
 //! After the last step, in the fold: hypercare (started, handed to a
-//! background process, ended), every outcome measurement (`cutover
+//! background process and taken over by it, ended), every outcome measurement (`cutover
 //! verify`), the follow-up action items (`cutover action`), and when each
 //! planned outcome is due.
 
@@ -29,9 +29,24 @@ pub struct HypercareRecord {
     /// When it ends unless something ends it first.
     pub until: Ts,
     pub triggers: Vec<String>,
-    /// Handed to a background process (`--detach-hypercare`): when, and its log.
-    pub detached: Option<(Ts, String)>,
+    /// Handed to a background process (`--detach-hypercare`), the last time.
+    pub detached: Option<Detached>,
     pub ended: Option<HypercareEndEntry>,
+}
+
+/// The hypercare watch handed to a background process (`hypercare_detached`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detached {
+    pub at: Ts,
+    /// Where the background process writes what it shows.
+    pub log: String,
+    /// Absent in journals written before it was journaled.
+    pub pid: Option<u32>,
+    /// The background process journaled its `run_resumed`: it drives the run.
+    pub taken_over: bool,
+    /// Another process resumed the run since (the background one was gone):
+    /// the watch is no longer in the background.
+    pub superseded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +145,13 @@ impl RunState {
             Event::HypercareStarted(h) => self.hypercare_started(h, at),
             Event::HypercareDetached(d) => {
                 if let Some(h) = &mut self.after.hypercare {
-                    h.detached = Some((at, d.log.clone()));
+                    h.detached = Some(Detached {
+                        at,
+                        log: d.log.clone(),
+                        pid: d.pid,
+                        taken_over: false,
+                        superseded: false,
+                    });
                 }
             }
             Event::HypercareEnded(e) => {
@@ -228,6 +249,56 @@ impl RunState {
             )
     }
 
+    /// A `run_resumed` by `pid` is the background process taking over the
+    /// hypercare watch just handed to it (`--detach-hypercare`): a planned
+    /// hand-over, not a resume after a stop.
+    pub fn is_hypercare_takeover(&self, pid: u32) -> bool {
+        self.after
+            .hypercare
+            .as_ref()
+            .and_then(|h| h.detached.as_ref())
+            .is_some_and(|d| !d.taken_over && !d.superseded && d.pid == Some(pid))
+    }
+
+    /// A `run_resumed` by `pid`: the background process took the watch
+    /// over, or (any other process) the watch is no longer in the background.
+    pub(super) fn hypercare_resumed_by(&mut self, pid: u32) {
+        let takeover = self.is_hypercare_takeover(pid);
+        if let Some(d) = self
+            .after
+            .hypercare
+            .as_mut()
+            .and_then(|h| h.detached.as_mut())
+        {
+            if takeover {
+                d.taken_over = true;
+            } else {
+                d.superseded = true;
+            }
+        }
+    }
+
+    /// The background process `pid` took the hypercare watch over (its
+    /// `run_resumed` folded in already).
+    pub fn hypercare_taken_over_by(&self, pid: u32) -> bool {
+        self.after
+            .hypercare
+            .as_ref()
+            .and_then(|h| h.detached.as_ref())
+            .is_some_and(|d| d.taken_over && d.pid == Some(pid))
+    }
+
+    /// The background process driving the hypercare watch, as the journal
+    /// last said: handed to it and not resumed by another process since.
+    pub fn hypercare_background(&self) -> Option<&Detached> {
+        self.after
+            .hypercare
+            .as_ref()
+            .filter(|_| self.in_hypercare())
+            .and_then(|h| h.detached.as_ref())
+            .filter(|d| !d.superseded)
+    }
+
     /// When the last step was done: hypercare's start, else when the run
     /// completed. `None` before (or without) that.
     pub fn steps_done_at(&self) -> Option<Ts> {
@@ -290,5 +361,87 @@ impl RunState {
     /// The id the next action item gets.
     pub fn next_action_id(&self) -> u32 {
         self.after.actions.iter().map(|a| a.id).max().unwrap_or(0) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::event::{Event, HypercareDetached, HypercareStarted, Record};
+    use crate::journal::RunState;
+
+    fn rec(seq: u64, ms: u64, event: Event) -> Record {
+        Record {
+            seq,
+            ts: format!("2026-11-25T21:00:{:02}.{:03}Z", ms / 1000, ms % 1000),
+            run_id: "r".into(),
+            actor: "a".into(),
+            on_behalf: None,
+            event,
+        }
+    }
+
+    /// A run in hypercare handed to pid 42, then `run_resumed` by each of `pids`.
+    fn handed_over_then_resumed_by(pids: &[u32]) -> RunState {
+        let mut records = vec![
+            rec(
+                1,
+                0,
+                Event::HypercareStarted(HypercareStarted {
+                    duration_ms: 3_600_000,
+                    until: "2026-11-25T22:00:00Z".into(),
+                    triggers: vec!["errors".into()],
+                }),
+            ),
+            rec(
+                2,
+                100,
+                Event::HypercareDetached(HypercareDetached {
+                    log: "/runs/r/journal.hypercare.log".into(),
+                    pid: Some(42),
+                }),
+            ),
+        ];
+        for (i, pid) in pids.iter().enumerate() {
+            let n = i as u64;
+            records.push(rec(
+                3 + n,
+                5_000 + 5_000 * n,
+                Event::RunResumed { pid: *pid },
+            ));
+        }
+        RunState::replay(&records)
+    }
+
+    #[test]
+    fn the_background_process_taking_over_is_a_hand_over_not_a_resume() {
+        let s = handed_over_then_resumed_by(&[42]);
+        let d = s.hypercare_background().expect("watched in the background");
+        assert_eq!((d.pid, d.taken_over), (Some(42), true));
+        assert!(s.hypercare_taken_over_by(42));
+        assert!(s.deviations.iter().all(|d| d.kind != "resumed"));
+        assert!(s.milestones.iter().all(|m| m.name != "resumed"));
+        assert!(s.down.is_empty(), "driven throughout: {:?}", s.down);
+        assert!(s.resumed_by.is_empty());
+    }
+
+    #[test]
+    fn a_resume_by_another_process_takes_the_watch_out_of_the_background() {
+        // The background process was killed; a person resumed the run.
+        let s = handed_over_then_resumed_by(&[42, 7]);
+        assert!(s.hypercare_background().is_none());
+        assert!(!s.hypercare_taken_over_by(7));
+        let resumed: Vec<u64> = s
+            .deviations
+            .iter()
+            .filter(|d| d.kind == "resumed")
+            .map(|d| d.seq)
+            .collect();
+        assert_eq!(resumed, [4], "the person's resume is one");
+        assert_eq!(s.down.len(), 1);
+        // Not taken over at all (the background process never came): the
+        // driving process's own resume is an ordinary one.
+        let s = handed_over_then_resumed_by(&[7]);
+        assert!(s.hypercare_background().is_none());
+        assert!(s.deviations.iter().any(|d| d.kind == "resumed"));
     }
 }

@@ -29,8 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use indexmap::IndexMap;
 
 pub use after::{
-    ActionClose, ActionEntry, AfterLaunch, Due, HypercareEndEntry, HypercareRecord, OutcomeEntry,
-    due_by,
+    ActionClose, ActionEntry, AfterLaunch, Detached, Due, HypercareEndEntry, HypercareRecord,
+    OutcomeEntry, due_by,
 };
 pub use checks::{CheckKind, CheckRecord, Fired, GateRound, Point, TriggerHealth, VerdictCounts};
 pub use rollback::{RollbackProgress, RollbackRun, RollbackRunAttempt, RollbackRunState};
@@ -377,7 +377,8 @@ impl RunState {
         );
         let engine_before = self.last_engine;
         let at = self.stamp_raw(r.seq, &r.ts, &r.run_id, by_engine);
-        if let Event::RunResumed { .. } = r.event
+        if let Event::RunResumed { pid } = r.event
+            && !self.is_hypercare_takeover(pid)
             && let Some(from) = engine_before.filter(|t| *t <= at)
         {
             // No cutover process ran from its last event until this resume.

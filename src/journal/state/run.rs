@@ -232,6 +232,17 @@ impl RunState {
     }
 
     fn resumed(&mut self, r: &Record, at: Ts, who: &Who) {
+        if let Event::RunResumed { pid } = r.event {
+            let takeover = self.is_hypercare_takeover(pid);
+            self.hypercare_resumed_by(pid);
+            // The background process taking the hypercare watch over is a
+            // planned hand-over (`--detach-hypercare`), not a resume after a
+            // stop: no deviation, no `resumed` milestone.
+            if takeover {
+                self.add_operator(who);
+                return;
+            }
+        }
         // The run did not end where it last finished: that was a pause.
         if self.finished.is_some() {
             let stopped_as = match self.last_finished.as_ref().map(|f| f.outcome) {
