@@ -403,6 +403,18 @@ run = "echo \"url=$CUTOVER_JOURNAL_URL pw=$PGPW\""
     assert!(!err.contains(&db.password("op")), "{err}");
 }
 
+/// Processes killed when dropped, so a failed benchmark leaves none behind.
+struct Reaped(Vec<Child>);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// The steps of the overhead benchmark.
 const BENCH_STEPS: usize = 200;
 
@@ -470,10 +482,13 @@ fn drive_once(
     if shared {
         run.args(["--journal-url", &db.url("op")]);
     }
-    let driver = run
+    // A file, not a pipe: the driver prints a line per note, more than a
+    // pipe nobody reads holds.
+    let log = std::fs::File::create(c.path(&format!("{run_id}.log"))).unwrap();
+    let mut driver = run
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(log)
         .spawn()
         .unwrap();
     let source = |args: &mut std::process::Command| {
@@ -487,18 +502,20 @@ fn drive_once(
         source(&mut status);
         status.output().is_ok_and(|o| o.status.success())
     });
-    let mut others: Vec<Child> = (0..followers)
-        .map(|_| {
-            let mut follow = c.command();
-            follow.args(["status", run_id, "--follow", "--format", "json"]);
-            source(&mut follow);
-            follow
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let mut others = Reaped(
+        (0..followers)
+            .map(|_| {
+                let mut follow = c.command();
+                follow.args(["status", run_id, "--follow", "--format", "json"]);
+                source(&mut follow);
+                follow
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect(),
+    );
     for w in 0..writers {
         let script = format!(
             "for i in $(seq 1 1000); do \"$0\" note {run_id} \"note $i from {w}\" \"$@\" >/dev/null 2>&1 || exit 0; done"
@@ -509,7 +526,7 @@ fn drive_once(
         if shared {
             sh.args(["--journal-url", &db.url("vic")]);
         }
-        others.push(
+        others.0.push(
             sh.stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -519,12 +536,20 @@ fn drive_once(
     // Followers attached: go.
     std::thread::sleep(Duration::from_secs(1));
     std::fs::write(c.path("go"), "").unwrap();
-    let (code, err) = wait_exit(driver, Duration::from_mins(5));
-    for mut child in others {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    assert_eq!(code, 0, "{err}");
+    let deadline = Instant::now() + Duration::from_mins(5);
+    let status = loop {
+        if let Some(status) = driver.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            kill9(&mut driver);
+            panic!("run {run_id} did not end in 5 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(others);
+    let err = std::fs::read_to_string(c.path(&format!("{run_id}.log"))).unwrap_or_default();
+    assert!(status.success(), "{err}");
     let text = if shared {
         as_person(c.dir(), db, "vic", &["journal", "export", run_id]).1
     } else {
