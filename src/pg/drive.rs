@@ -55,7 +55,7 @@ pub fn create(
             continue;
         }
         let read = read_text(&format!("{header}\n"), std::path::Path::new(&run_id))?;
-        return Ok(start(db, run_id, read));
+        return start(db, run_id, read);
     }
     Err(PgError::Exists {
         url: url.to_string(),
@@ -77,27 +77,28 @@ pub fn open(url: &JournalUrl, run_id: &str) -> Result<Driven, PgError> {
     db.take_drive_lock(run_id)?;
     let text = db.journal_text(run_id)?;
     let read = read_text(&text, std::path::Path::new(run_id))?;
-    Ok(start(db, run_id.to_string(), read))
+    start(db, run_id.to_string(), read)
 }
 
-fn start(db: Db, run_id: String, read: JournalRead) -> Driven {
+fn start(db: Db, run_id: String, read: JournalRead) -> Result<Driven, PgError> {
+    let statements = db.prepare_driver()?;
     let stamp = db.stamp();
     let url = db.url.clone();
     let (requests, inbox) = mpsc::channel();
     let worker = Worker {
         url: url.clone(),
         run_id,
-        db: Some(db),
+        db: Some((db, statements)),
     };
     std::thread::Builder::new()
         .name("shared-journal".into())
         .spawn(move || worker.serve(&inbox))
         .expect("a thread for the shared journal");
-    Driven {
+    Ok(Driven {
         store: Box::new(Store { url, requests }),
         read,
         stamp,
-    }
+    })
 }
 
 impl Db {
@@ -179,6 +180,93 @@ impl Db {
     }
 }
 
+/// Append all of a flush's records in one statement, in order (the
+/// records' trigger checks each `seq` against the rows before it).
+const INSERT_RECORDS: &str = "INSERT INTO cutover.records (run_id, seq, type, actor, imported, line) \
+     SELECT $1, r.seq, r.type, $2, false, r.line \
+     FROM unnest($3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS r(seq, type, line, n) \
+     ORDER BY r.n";
+
+/// The driver's statements, prepared once per connection: a prepared
+/// statement is sent as one message, so pipelined statements run in the
+/// order they are given.
+struct Statements {
+    lock: tokio_postgres::Statement,
+    read: tokio_postgres::Statement,
+    insert: tokio_postgres::Statement,
+}
+
+impl Db {
+    fn prepare_driver(&self) -> Result<Statements, PgError> {
+        let prepare = |sql: &str| {
+            self.runtime
+                .block_on(self.client.prepare(sql))
+                .map_err(|e| self.error("prepare the driver's statements", &e))
+        };
+        Ok(Statements {
+            lock: prepare("SELECT pg_advisory_xact_lock(hashtextextended('cutover:' || $1, 0))")?,
+            read: prepare(
+                "SELECT line FROM cutover.records WHERE run_id = $1 AND seq > $2 ORDER BY seq",
+            )?,
+            insert: prepare(INSERT_RECORDS)?,
+        })
+    }
+
+    /// Open the append's transaction, take the run's append lock and read
+    /// what others appended after `since`: one round trip (the three
+    /// statements are pipelined; each fails on its own).
+    fn begin_append(
+        &self,
+        sql: &Statements,
+        run_id: &str,
+        since: u64,
+    ) -> Result<Vec<Record>, PgError> {
+        let since = since.cast_signed();
+        let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&run_id];
+        let read_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&run_id, &since];
+        let (begin, lock, rows) = self.runtime.block_on(async {
+            tokio::join!(
+                self.client.batch_execute("BEGIN"),
+                self.client.query(&sql.lock, &lock_params),
+                self.client.query(&sql.read, &read_params),
+            )
+        });
+        begin.map_err(|e| self.error("append to the run", &e))?;
+        lock.map_err(|e| self.error("lock the run", &e))?;
+        let rows = rows.map_err(|e| self.error("read the records", &e))?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| Record::from_line(row.get::<_, &str>(0)).ok())
+            .collect())
+    }
+
+    /// Write `records` and commit: one round trip. The commit counts only
+    /// when the insert succeeded (PostgreSQL answers a `COMMIT` of a failed
+    /// transaction by rolling it back, without an error).
+    fn commit_append(
+        &self,
+        sql: &Statements,
+        run_id: &str,
+        records: &[Record],
+    ) -> Result<(), PgError> {
+        let seqs: Vec<i64> = records.iter().map(|r| r.seq.cast_signed()).collect();
+        let kinds: Vec<String> = records.iter().map(|r| r.event.to_parts().0).collect();
+        let lines: Vec<String> = records.iter().map(Record::to_line).collect();
+        let actor = records.first().map_or("", |r| r.actor.as_str());
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+            [&run_id, &actor, &seqs, &kinds, &lines];
+        let (insert, commit) = self.runtime.block_on(async {
+            tokio::join!(
+                self.client.execute(&sql.insert, &params),
+                self.client.batch_execute("COMMIT"),
+            )
+        });
+        insert.map_err(|e| self.error("append to the run", &e))?;
+        commit.map_err(|e| self.error("commit the append", &e))?;
+        Ok(())
+    }
+}
+
 /// What the engine's thread asks the worker.
 enum Request {
     /// Open the transaction, take the run's append lock, read the records
@@ -247,7 +335,7 @@ struct Worker {
     url: JournalUrl,
     run_id: String,
     /// `None` after the connection was lost.
-    db: Option<Db>,
+    db: Option<(Db, Statements)>,
 }
 
 impl Worker {
@@ -271,29 +359,17 @@ impl Worker {
 
     fn begin(&mut self, since: u64) -> Result<Vec<Record>, JournalError> {
         let run_id = self.run_id.clone();
-        self.with_db(|db| {
-            db.execute("append to the run", "BEGIN")?;
-            db.query(
-                "lock the run",
-                "SELECT pg_advisory_xact_lock(hashtextextended('cutover:' || $1, 0))",
-                &[&run_id],
-            )?;
-            db.records_since(&run_id, since)
-        })
+        self.with_db(|db, sql| db.begin_append(sql, &run_id, since))
     }
 
     fn commit(&mut self, records: &[Record]) -> Result<(), JournalError> {
-        self.with_db(|db| {
-            for record in records {
-                db.insert(record, &record.to_line(), false)?;
-            }
-            db.execute("append to the run", "COMMIT")
-        })
+        let run_id = self.run_id.clone();
+        self.with_db(|db, sql| db.commit_append(sql, &run_id, records))
     }
 
     fn poll(&mut self, since: u64) -> Result<Vec<Record>, JournalError> {
         let run_id = self.run_id.clone();
-        self.with_db(|db| db.records_since(&run_id, since))
+        self.with_db(|db, _| db.records_since(&run_id, since))
     }
 
     /// Run `work` on the connection, connecting (and taking the driving
@@ -302,13 +378,13 @@ impl Worker {
     /// else rolls the transaction back and is the database's refusal.
     fn with_db<T>(
         &mut self,
-        work: impl FnOnce(&Db) -> Result<T, PgError>,
+        work: impl FnOnce(&Db, &Statements) -> Result<T, PgError>,
     ) -> Result<T, JournalError> {
         if self.db.is_none() {
             self.reconnect()?;
         }
-        let db = self.db.as_ref().expect("connected above");
-        match work(db) {
+        let (db, sql) = self.db.as_ref().expect("connected above");
+        match work(db, sql) {
             Ok(value) => Ok(value),
             Err(e @ PgError::Lost { .. }) => {
                 self.db = None;
@@ -326,10 +402,13 @@ impl Worker {
 
     fn reconnect(&mut self) -> Result<(), JournalError> {
         let mut db = Db::connect(&self.url).map_err(|e| self.unreachable(&e))?;
-        match db.take_drive_lock(&self.run_id) {
-            Ok(()) => {
+        match db
+            .take_drive_lock(&self.run_id)
+            .and_then(|()| db.prepare_driver())
+        {
+            Ok(statements) => {
                 tracing::info!(url = %self.url, run = %self.run_id, "reconnected to the shared journal");
-                self.db = Some(db);
+                self.db = Some((db, statements));
                 Ok(())
             }
             Err(PgError::Journal(e)) => Err(e),
