@@ -272,19 +272,31 @@ fn status(args: &StatusArgs, url: &str) -> Result<ExitCode, Error> {
     let tty =
         std::io::IsTerminal::is_terminal(&std::io::stdout()) && args.format == TextOrJson::Text;
     loop {
-        match db.wait_for_news(run, TICK) {
-            Ok(crate::pg::News::Quiet) if !tty => continue,
-            Ok(_) => {}
+        let news = match db.wait_for_news(run, last, TICK) {
+            Ok(crate::pg::News::Quiet) => false,
+            Ok(crate::pg::News::Appended(_)) => true,
             Err(lost) => {
                 super::say!("warning: {}; reconnecting", crate::text::error_chain(&lost));
                 db = reconnect(url)?;
                 super::say!("reconnected to the shared journal {}", db.url());
+                true
             }
-        }
-        let new = db.records_since(run, last)?;
+        };
+        // One fetch takes everything appended since the last view, however
+        // many notifications announced it.
+        let new = if news {
+            db.records_since(run, last)?
+        } else {
+            Vec::new()
+        };
         for record in &new {
             state.apply(record);
             last = record.seq;
+        }
+        // A terminal is redrawn every tick (the running durations); a pipe
+        // gets a view only when there is something new in it.
+        if new.is_empty() && !tty {
+            continue;
         }
         print_status(&status_view(&state, &clock, run), args.format, tty)?;
         if over(&state) {

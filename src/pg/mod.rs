@@ -69,6 +69,8 @@ pub struct Db {
     news: tokio::sync::mpsc::UnboundedReceiver<String>,
     url: JournalUrl,
     user: String,
+    /// `records_since`, prepared once: a follower runs it on every wake.
+    since: std::cell::OnceCell<tokio_postgres::Statement>,
 }
 
 impl fmt::Debug for Db {
@@ -102,6 +104,7 @@ impl Db {
             news,
             url: url.clone(),
             user: String::new(),
+            since: std::cell::OnceCell::new(),
         };
         // Durable before the next decision, as the file journal's fsync.
         db.execute("set up the session", "SET synchronous_commit = on")?;

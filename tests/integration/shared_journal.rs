@@ -591,6 +591,55 @@ fn a_follower_rides_out_a_database_restart_and_sees_what_came_after() {
     assert_no_password(&db, &[&err]);
 }
 
+/// A follower that falls behind (here: stopped while five notes are written)
+/// catches up with one fetch and one view, not a view per notification: the
+/// backlog of views was the shared journal's follower lag.
+#[test]
+fn a_follower_behind_by_many_notes_catches_up_with_one_view() {
+    use nix::sys::signal::{Signal, kill};
+    let db = shared().database(PEOPLE);
+    let c = paused_run();
+    import(&c, &db);
+    let (mut follower, lines) = follow_json(&db.url("vic"));
+    lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a first view");
+    let pid = nix::unistd::Pid::from_raw(follower.id().cast_signed());
+    kill(pid, Signal::SIGSTOP).unwrap();
+    for n in 1..=5 {
+        let (code, _, err) = as_person(&c, &db, "alice", &["note", "r", &format!("burst {n}")]);
+        assert_eq!(code, 0, "{err}");
+    }
+    kill(pid, Signal::SIGCONT).unwrap();
+    let (code, _, err) = as_person(&c, &db, "alice", &["note", "r", "after the burst"]);
+    assert_eq!(code, 0, "{err}");
+    let mut views = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !views
+        .last()
+        .is_some_and(|v: &String| v.contains("after the burst"))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        views.push(
+            lines
+                .recv_timeout(left)
+                .expect("the follower shows the last note"),
+        );
+    }
+    follower.kill().ok();
+    follower.wait().ok();
+    assert!(views[0].contains("burst 5"), "{}", views[0]);
+    let seqs: Vec<Value> = views
+        .iter()
+        .map(|v| serde_json::from_str::<Value>(v).unwrap()["last_seq"].clone())
+        .collect();
+    assert!(
+        views.len() <= 2,
+        "{} views for 2 fetches' worth of news (their last seqs: {seqs:?})",
+        views.len()
+    );
+}
+
 fn now_ns() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
