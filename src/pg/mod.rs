@@ -13,6 +13,7 @@
 
 mod schema;
 mod store;
+mod tls;
 mod url;
 
 use std::fmt;
@@ -88,15 +89,16 @@ impl Db {
             .build()
             .map_err(PgError::Runtime)?;
         let config = url.config().clone();
+        let tls = tls::connector(url)?;
         let (news_tx, news) = tokio::sync::mpsc::unbounded_channel();
         let connect = async move {
-            let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+            let (client, connection) = config.connect(tls).await?;
             tokio::spawn(drive(connection, news_tx));
             Ok::<_, tokio_postgres::Error>(client)
         };
         let client = runtime.block_on(connect).map_err(|e| PgError::Connect {
             url: url.to_string(),
-            reason: reason(&e),
+            reason: tls::explain(url, &e).unwrap_or_else(|| reason(&e)),
         })?;
         let mut db = Db {
             runtime,

@@ -15,7 +15,7 @@ use crate::support::cutover::{BIN, Cutover};
 use crate::support::postgres::{Database, Postgres, shared};
 use crate::support::run::{spawn_run, wait_exit};
 
-const PEOPLE: &[(&str, &str)] = &[
+pub(crate) const PEOPLE: &[(&str, &str)] = &[
     ("op", "cutover_operator"),
     ("alice", "cutover_approver"),
     ("bob", "cutover_approver"),
@@ -24,7 +24,7 @@ const PEOPLE: &[(&str, &str)] = &[
 
 /// A local run paused at a go/no-go that needs two votes (anyone may vote:
 /// the database decides who can).
-fn paused_run() -> Cutover {
+pub(crate) fn paused_run() -> Cutover {
     let c = Cutover::new().runbook(
         r#"
 [runbook]
@@ -45,14 +45,25 @@ run = "echo switch >> effects"
     c
 }
 
-const JOURNAL: &str = ".cutover/runs/r/journal.jsonl";
+pub(crate) const JOURNAL: &str = ".cutover/runs/r/journal.jsonl";
 
 /// `cutover ARGS --journal-url URL-of-person` in `c`'s directory.
-fn as_person(c: &Cutover, db: &Database, person: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn as_person(
+    c: &Cutover,
+    db: &Database,
+    person: &str,
+    args: &[&str],
+) -> (i32, String, String) {
+    with_url(c, &db.url(person), args)
+}
+
+/// `cutover ARGS --journal-url URL` in `c`'s directory: its exit code,
+/// stdout and stderr.
+pub(crate) fn with_url(c: &Cutover, url: &str, args: &[&str]) -> (i32, String, String) {
     let out = c
         .command()
         .args(args)
-        .args(["--journal-url", &db.url(person)])
+        .args(["--journal-url", url])
         .stdin(Stdio::null())
         .output()
         .expect("run cutover");
@@ -90,19 +101,19 @@ fn follow_json(url: &str) -> (std::process::Child, mpsc::Receiver<String>) {
     (follower, lines)
 }
 
-fn import(c: &Cutover, db: &Database) {
+pub(crate) fn import(c: &Cutover, db: &Database) {
     let (code, _, err) = as_person(c, db, "op", &["journal", "import", JOURNAL]);
     assert_eq!(code, 0, "{err}");
 }
 
-fn records(text: &str) -> Vec<Value> {
+pub(crate) fn records(text: &str) -> Vec<Value> {
     text.lines()
         .skip(1)
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
 }
 
-fn assert_no_password(db: &Database, texts: &[&str]) {
+pub(crate) fn assert_no_password(db: &Database, texts: &[&str]) {
     for person in ["op", "alice", "bob", "vic"] {
         let password = db.password(person);
         for text in texts {
