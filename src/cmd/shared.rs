@@ -1,7 +1,8 @@
 //! The commands against the shared journal (`--journal-url`,
 //! `CUTOVER_JOURNAL_URL`): `db init`, `journal export|import`, and `note`,
 //! `approve`, `status`, `runs`, `report` reading and writing a run kept in
-//! PostgreSQL. Each is the local command's logic over the same fold; only
+//! PostgreSQL (`verify` and `action` are written once for both places:
+//! `journal_at`). Each is the local command's logic over the same fold; only
 //! where records come from and go to differs, and who writes is the
 //! database user, never a typed name.
 
@@ -39,8 +40,8 @@ pub fn intercept(command: &Command, url: Option<&str>) -> Option<Result<ExitCode
         Command::Mark(args) => mark(args, url),
         Command::Run(_) => not_yet("run"),
         Command::Resume(_) => not_yet("resume"),
-        Command::Verify(_) => not_yet("verify"),
-        Command::Action(_) => not_yet("action"),
+        Command::Verify(args) => Ok(super::verify::exec_at(args, Some(url))),
+        Command::Action(args) => super::action::exec_at(args, Some(url)),
         _ => return None,
     };
     Some(result)
@@ -53,7 +54,7 @@ fn not_yet(command: &str) -> Result<ExitCode, Error> {
     )))
 }
 
-fn connect(url: &str) -> Result<Db, Error> {
+pub(super) fn connect(url: &str) -> Result<Db, Error> {
     Ok(Db::connect(&JournalUrl::parse(url)?)?)
 }
 
@@ -151,14 +152,14 @@ fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
 }
 
 /// The run's fold, from the shared journal.
-fn fold(db: &Db, run: &str) -> Result<(RunState, u64), Error> {
+pub(super) fn fold(db: &Db, run: &str) -> Result<(RunState, u64), Error> {
     let folded = fold_from_text(&db.journal_text(run)?)?;
     let last = folded.state.last_seq;
     Ok((folded.state, last))
 }
 
 /// With the shared journal a person is the database user they logged in as.
-fn refuse_as(actor: Option<&String>) -> Result<(), Error> {
+pub(super) fn refuse_as(actor: Option<&String>) -> Result<(), Error> {
     match actor {
         Some(name) => Err(Error::Usage(format!(
             "`--as {}` (or `CUTOVER_ACTOR`) is refused with the shared journal: you are the database user you log in as",
@@ -169,7 +170,7 @@ fn refuse_as(actor: Option<&String>) -> Result<(), Error> {
 }
 
 /// Mask what a person typed: the run's secrets and the journal's password.
-fn mask(db: &Db, state: &RunState, text: &str) -> String {
+pub(super) fn mask(db: &Db, state: &RunState, text: &str) -> String {
     let masked = super::plan_masker(&state.plan).mask(text);
     match db.url().password() {
         Some(password) => crate::secrets::Masker::new([password.as_str()]).mask(&masked),

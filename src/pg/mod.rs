@@ -51,6 +51,15 @@ pub enum PgError {
         "the shared journal {url} has schema version {found}; this cutover knows up to {known}"
     )]
     TooNew { url: String, found: i32, known: i32 },
+    #[error(
+        "the shared journal {url} has schema version {found}; {what} needs version {needed}: upgrade it with `cutover db init URL` as a user who may create roles"
+    )]
+    TooOld {
+        url: String,
+        found: i32,
+        needed: i32,
+        what: String,
+    },
     #[error("no run `{run}` in the shared journal {url}")]
     NoSuchRun { url: String, run: String },
     #[error("run `{run}` already exists in the shared journal {url}")]
@@ -229,8 +238,17 @@ fn refusal(e: &tokio_postgres::Error) -> String {
     let Some(db) = e.as_db_error() else {
         return reason(e);
     };
-    if db.constraint() == Some("records_one_vote_per_person") {
-        return "this person has already voted on this go/no-go (one vote per person)".into();
+    match db.constraint() {
+        Some("records_one_vote_per_person") => {
+            return "this person has already voted on this go/no-go (one vote per person)".into();
+        }
+        Some("records_one_action_per_id") => {
+            return "an action item with this id was added at the same time; try again".into();
+        }
+        Some("records_one_close_per_action") => {
+            return "this action item was closed already".into();
+        }
+        _ => {}
     }
     if db.message().contains("row-level security") {
         return "this database user's role may not write that (see `cutover_viewer`, `cutover_approver`, `cutover_operator` in docs/shared-journal.md)".into();

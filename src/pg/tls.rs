@@ -38,20 +38,21 @@ pub(super) fn connector(url: &JournalUrl) -> Result<MakeRustlsConnect, PgError> 
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| failed(format!("TLS: {e}")))?;
-    let config = match check(url).map_err(&failed)? {
-        Check::Nothing => builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unchecked(provider))),
-        Check::Issuer(roots) => {
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+    let issuer = match check(url).map_err(&failed)? {
+        Check::Nothing => None,
+        Check::Issuer(roots) => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
-                .map_err(|e| failed(format!("TLS: {e}")))?;
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(IssuerOnly(webpki)))
+                .map_err(|e| failed(format!("TLS: {e}")))?,
+        ),
+        Check::Full(roots) => {
+            let config = builder.with_root_certificates(roots);
+            return Ok(MakeRustlsConnect::new(config.with_no_client_auth()));
         }
-        Check::Full(roots) => builder.with_root_certificates(roots),
     };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NameBlind { provider, issuer }));
     Ok(MakeRustlsConnect::new(config.with_no_client_auth()))
 }
 
@@ -180,64 +181,19 @@ fn handshake_failure(url: &JournalUrl, e: &rustls::Error) -> String {
     }
 }
 
-/// `prefer`, and `require` without a CA: any certificate, as libpq. The
-/// handshake's signatures are still checked, so the session is the one
+/// The server's certificate as `prefer`, `require` and `verify-ca` check
+/// it: with no CA (`issuer: None`), any certificate, as libpq; with one, the
+/// chain up to it, whatever host the certificate names (webpki checks the
+/// chain before the name, so a name error means the chain was good). The
+/// handshake's signatures are checked either way, so the session is the one
 /// the certificate's key holder set up.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct NameBlind {
+    provider: Arc<CryptoProvider>,
+    issuer: Option<Arc<WebPkiServerVerifier>>,
 }
 
-/// `verify-ca`: the chain up to a CA given, whatever host the certificate
-/// names. webpki checks the chain before the name, so a name error means the
-/// chain was good.
-#[derive(Debug)]
-struct IssuerOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for IssuerOnly {
+impl ServerCertVerifier for NameBlind {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -246,9 +202,10 @@ impl ServerCertVerifier for IssuerOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        let Some(issuer) = &self.issuer else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match issuer.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
@@ -263,7 +220,12 @@ impl ServerCertVerifier for IssuerOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -272,10 +234,17 @@ impl ServerCertVerifier for IssuerOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }

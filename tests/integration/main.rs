@@ -46,6 +46,7 @@ mod rollback_views;
 mod schedule;
 mod secrets;
 mod shared_journal;
+mod shared_journal_after;
 mod shared_journal_tls;
 mod signals;
 mod signals_cli;

@@ -101,6 +101,33 @@ fn follow_json(url: &str) -> (std::process::Child, mpsc::Receiver<String>) {
     (follower, lines)
 }
 
+/// `cutover ARGS` as each of `people` at the same moment, from threads;
+/// every one must succeed.
+pub(crate) fn at_once(db: &Database, people: &[&str], args: &[&str]) {
+    let racers: Vec<_> = people
+        .iter()
+        .map(|p| {
+            let url = db.url(p);
+            let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+            std::thread::spawn(move || {
+                Command::new(BIN)
+                    .args(&args)
+                    .args(["--journal-url", &url])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for r in racers {
+        let out = r.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 pub(crate) fn import(c: &Cutover, db: &Database) {
     let (code, _, err) = as_person(c, db, "op", &["journal", "import", JOURNAL]);
     assert_eq!(code, 0, "{err}");
@@ -513,35 +540,11 @@ manual = "confirm with the bank that the file arrived"
     let (code, _, err) = as_person(&c, &db, "vic", &["done", "r", "call-bank"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("may not write"), "{err}");
-    let racers: Vec<_> = ["alice", "bob"]
-        .iter()
-        .map(|p| {
-            let url = db.url(p);
-            std::thread::spawn(move || {
-                Command::new(BIN)
-                    .args([
-                        "done",
-                        "r",
-                        "call-bank",
-                        "--note",
-                        "bank says yes",
-                        "--journal-url",
-                        &url,
-                    ])
-                    .output()
-                    .unwrap()
-            })
-        })
-        .collect();
-    for r in racers {
-        let out = r.join().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    at_once(
+        &db,
+        &["alice", "bob"],
+        &["done", "r", "call-bank", "--note", "bank says yes"],
+    );
     let (code, _, err) = as_person(&c, &db, "alice", &["done", "r", "call-bnak"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("did you mean `call-bank`"), "{err}");

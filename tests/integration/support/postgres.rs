@@ -127,24 +127,10 @@ impl Postgres {
             .tempdir()
             .expect("temp dir")
             .keep();
-        if is_root() {
-            let uid = nix::unistd::User::from_name("postgres")
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| panic!("{}", missing("the postgres user", "postgresql")));
-            std::os::unix::fs::chown(&dir, Some(uid.uid.as_raw()), Some(uid.gid.as_raw()))
-                .expect("chown the cluster directory");
-        }
+        chown_to_postgres(&dir);
         let pwfile = dir.join("pw");
         std::fs::write(&pwfile, ADMIN_PASSWORD).expect("write the password file");
-        if is_root() {
-            let uid = nix::unistd::User::from_name("postgres")
-                .ok()
-                .flatten()
-                .unwrap();
-            std::os::unix::fs::chown(&pwfile, Some(uid.uid.as_raw()), Some(uid.gid.as_raw()))
-                .expect("chown the password file");
-        }
+        chown_to_postgres(&pwfile);
         let out = as_owner(&bin.join("initdb"))
             .args(["-D"])
             .arg(dir.join("data"))
@@ -275,6 +261,7 @@ impl Postgres {
     }
 }
 
+/// Give `path` to the cluster's owner, `postgres`, when we are root.
 fn chown_to_postgres(path: &Path) {
     if is_root() {
         let user = nix::unistd::User::from_name("postgres")
@@ -447,6 +434,26 @@ impl Postgres {
     /// A fresh database for one test, its schema made with `cutover db init`
     /// (as a user does), and users `PREFIX_name` for `people` with their roles.
     pub fn database(&self, people: &[(&str, &str)]) -> Database {
+        self.database_made_by(people, |db| {
+            let out = Command::new(BIN)
+                .args(["db", "init", &db.admin_url()])
+                .output()
+                .expect("run cutover db init");
+            assert!(
+                out.status.success(),
+                "db init: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        })
+    }
+
+    /// [`Postgres::database`] with its schema made by `make_schema` (e.g. an
+    /// older cutover's), before the users are made.
+    pub fn database_made_by(
+        &self,
+        people: &[(&str, &str)],
+        make_schema: impl FnOnce(&Database),
+    ) -> Database {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("t{}_{n}", std::process::id());
         let db = Database {
@@ -462,15 +469,7 @@ impl Postgres {
             &format!("CREATE DATABASE {}", db.name),
         )
         .expect("create the database");
-        let out = Command::new(BIN)
-            .args(["db", "init", &db.admin_url()])
-            .output()
-            .expect("run cutover db init");
-        assert!(
-            out.status.success(),
-            "db init: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        make_schema(&db);
         for (person, role) in people {
             let user = db.user(person);
             self.psql_as(
