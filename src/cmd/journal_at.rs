@@ -3,9 +3,10 @@
 //! the login name (or `--as`), or a run in the shared journal
 //! (`--journal-url`), appended to in a transaction as the database user.
 //! The command reads the run, masks what people typed and appends through
-//! it; the judgement is the command's, the same in both places.
+//! it; the judgement is the command's, the same in both places. [`RunsAt`]:
+//! where the runs `report` reads are.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::event::{Event, Record};
@@ -103,6 +104,82 @@ impl JournalAt {
             } => {
                 db.check_schema_current(what)?;
                 db.append_judged(run, *last, judge)?
+            }
+        }
+    }
+}
+
+/// Where the runs are that `report` reads: local run directories and
+/// journal files, or the shared journal.
+pub(crate) enum RunsAt {
+    Local,
+    Shared(Box<Db>),
+}
+
+impl RunsAt {
+    pub(crate) fn open(url: Option<&str>) -> Result<RunsAt, Error> {
+        Ok(match url {
+            None => RunsAt::Local,
+            Some(url) => RunsAt::Shared(Box::new(super::shared::connect(url)?)),
+        })
+    }
+
+    /// The report of `run` (a run id; locally also a run directory or
+    /// journal file).
+    pub(crate) fn report(&self, run: &str) -> Result<crate::report::Report, Error> {
+        Ok(match self {
+            RunsAt::Local => crate::report::read_report(&crate::journal::locate(run)?)?,
+            RunsAt::Shared(db) => crate::report::report_from_text(
+                &db.journal_text(run)?,
+                &format!("{} run {run}", db.url()),
+            )?,
+        })
+    }
+
+    /// The program KPIs over the runs in `dir` (`--summary RUNS_DIR`), or
+    /// over every run in the shared journal (`--summary` alone).
+    pub(crate) fn summary(
+        &self,
+        dir: Option<&Path>,
+        opts: &crate::report::kpi::SummaryOptions,
+    ) -> Result<crate::report::summary::Summary, Error> {
+        match (self, dir) {
+            (RunsAt::Local, Some(dir)) => Ok(crate::report::summary::summary_of(dir, opts)?),
+            (RunsAt::Local, None) => Err(Error::Usage(
+                "`--summary` needs the runs directory (`--summary .cutover/runs`), or `--journal-url URL` for every run in the shared journal".into(),
+            )),
+            (RunsAt::Shared(db), Some(dir)) => Err(Error::Usage(format!(
+                "with the shared journal {}, `--summary` takes no directory (`{}` given): it sums up every run in the database",
+                db.url(),
+                dir.display()
+            ))),
+            (RunsAt::Shared(db), None) => {
+                let runs = db.list_runs()?;
+                // A database error ends the summary; a run that does not
+                // fold is listed as unreadable, as a broken file would be.
+                let mut failed = None;
+                let reports = runs.iter().map_while(|run| match db.journal_text(&run.run_id) {
+                    Ok(text) => Some(
+                        crate::report::report_from_text(
+                            &text,
+                            &format!("{} run {}", db.url(), run.run_id),
+                        )
+                        .map_err(|e| e.to_string()),
+                    ),
+                    Err(e) => {
+                        failed = Some(e);
+                        None
+                    }
+                });
+                let s = crate::report::summary::summary_of_reports(
+                    &db.url().to_string(),
+                    reports,
+                    opts,
+                );
+                match failed {
+                    Some(e) => Err(e.into()),
+                    None => Ok(s),
+                }
             }
         }
     }

@@ -1,8 +1,8 @@
 //! The commands against the shared journal (`--journal-url`,
 //! `CUTOVER_JOURNAL_URL`): `db init`, `journal export|import`, and `note`,
 //! `approve`, `status`, `runs`, `report` reading and writing a run kept in
-//! PostgreSQL (`verify` and `action` are written once for both places:
-//! `journal_at`). Each is the local command's logic over the same fold; only
+//! PostgreSQL (`verify`, `action` and `report` are written once for both
+//! places: `journal_at`). Each is the local command's logic over the same fold; only
 //! where records come from and go to differs, and who writes is the
 //! database user, never a typed name.
 
@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{
-    ApproveArgs, Command, DbCommand, DoneArgs, JournalCommand, MarkArgs, NoteArgs, ReportArgs,
-    RunsArgs, StatusArgs, TextOrJson,
+    ApproveArgs, Command, DbCommand, DoneArgs, JournalCommand, MarkArgs, NoteArgs, RunsArgs,
+    StatusArgs, TextOrJson,
 };
 use crate::engine::approval::{self, Ballot, Rules};
 use crate::error::Error;
@@ -35,7 +35,7 @@ pub fn intercept(command: &Command, url: Option<&str>) -> Option<Result<ExitCode
         Command::Approve(args) => approve(args, url),
         Command::Status(args) => status(args, url),
         Command::Runs(args) => runs(args, url),
-        Command::Report(args) => report(args, url),
+        Command::Report(args) => super::report::exec_at(args, Some(url)),
         Command::Done(args) => done(args, url),
         Command::Mark(args) => mark(args, url),
         Command::Run(_) => not_yet("run"),
@@ -369,35 +369,4 @@ fn runs(args: &RunsArgs, url: &str) -> Result<ExitCode, Error> {
         ));
     }
     super::runs::print(rows, args.format)
-}
-
-fn report(args: &ReportArgs, url: &str) -> Result<ExitCode, Error> {
-    if args.summary.is_some() {
-        return Err(Error::Usage(
-            "`report --summary` reads a runs directory, not the shared journal yet; export the runs with `cutover journal export` first".into(),
-        ));
-    }
-    if args.runs.is_empty() {
-        return Err(Error::Usage(
-            "name at least one run of the shared journal".into(),
-        ));
-    }
-    let db = connect(url)?;
-    let mut parts = Vec::new();
-    for run in &args.runs {
-        let text = db.journal_text(run)?;
-        let r = crate::report::report_from_text(&text, &format!("{} run {run}", db.url()))?;
-        for w in crate::report::view::warnings(&r) {
-            super::say!("warning: run `{}`: {w}", r.run_id);
-        }
-        parts.push(super::report::render(&r, args.format));
-    }
-    let text = super::report::join(parts, args.format);
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| Error::io("write", path.display(), e))?;
-        }
-        None => super::write_stdout(text.as_bytes())?,
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -241,3 +241,61 @@ fn db_init_upgrades_a_version_1_database_and_keeps_its_runs() {
     let (code, _, err) = as_person(&c, &db, "alice", &["action", "r", "fix", "--owner", "me"]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// The summary's JSON without where the runs were read from.
+fn without_places(mut summary: Value) -> Value {
+    let s = summary.as_object_mut().unwrap();
+    s.remove("runs_dir");
+    s.remove("readiness_history");
+    for run in s["runs"].as_array_mut().unwrap() {
+        run.as_object_mut().unwrap().remove("journal");
+    }
+    summary
+}
+
+#[test]
+fn report_summary_sums_up_every_run_in_the_shared_journal_as_from_the_files() {
+    let db = shared().database(PEOPLE);
+    let c = completed_run(&db);
+    let out = c.exec(&["run", "runbook.toml", "--run-id", "r2", "--dry-run"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (code, _, err) = as_person(
+        &c,
+        &db,
+        "op",
+        &["journal", "import", ".cutover/runs/r2/journal.jsonl"],
+    );
+    assert_eq!(code, 0, "{err}");
+
+    let (code, shared_json, err) =
+        as_person(&c, &db, "vic", &["report", "--summary", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let local = c.exec(&["report", "--summary", ".cutover/runs", "--format", "json"]);
+    assert_eq!(local.code, 0, "{}", local.stderr);
+    let shared_summary: Value = serde_json::from_str(&shared_json).unwrap();
+    assert_eq!(shared_summary["real_runs"], 1);
+    assert_eq!(shared_summary["dry_runs"], 1);
+    assert_eq!(
+        without_places(shared_summary),
+        without_places(serde_json::from_str(&local.stdout).unwrap())
+    );
+    let (code, md, err) = as_person(&c, &db, "vic", &["report", "--summary"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.contains("Change failure rate"), "{md}");
+    // A run's report compared with another run of the database.
+    let (code, md, err) = as_person(&c, &db, "vic", &["report", "r", "--compare", "r2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.contains("## Compared with `r2`"), "{md}");
+
+    // A directory is for local runs; without one, local runs need it.
+    let (code, _, err) = as_person(&c, &db, "vic", &["report", "--summary", ".cutover/runs"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`--summary` takes no directory"), "{err}");
+    let out = c.exec(&["report", "--summary"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`--summary` needs the runs directory"),
+        "{}",
+        out.stderr
+    );
+}
