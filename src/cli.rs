@@ -45,8 +45,10 @@ pub struct Cli {
     pub color: ColorChoice,
 
     /// The shared journal: runs in PostgreSQL instead of `.cutover/runs/`
-    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; the password is
-    /// never shown). Used by note, approve, status, runs, report and journal.
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`, with
+    /// `?sslmode=verify-full&sslrootcert=FILE` for TLS; the password is never
+    /// shown). Used by note, approve, done, mark, status, runs, report,
+    /// verify, action and journal.
     #[arg(
         long,
         global = true,
