@@ -45,8 +45,10 @@ pub struct Cli {
     pub color: ColorChoice,
 
     /// The shared journal: runs in PostgreSQL instead of `.cutover/runs/`
-    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`; the password is
-    /// never shown). Used by note, approve, status, runs, report and journal.
+    /// (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`, with
+    /// `?sslmode=verify-full&sslrootcert=FILE` for TLS; the password is never
+    /// shown). Used by note, approve, done, mark, status, runs, report,
+    /// verify, action and journal.
     #[arg(
         long,
         global = true,
@@ -644,9 +646,10 @@ pub struct ReportArgs {
     /// Write the report to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Program KPIs over every run in this directory.
-    #[arg(long, value_name = "RUNS_DIR")]
-    pub summary: Option<PathBuf>,
+    /// Program KPIs over every run in this directory (with `--journal-url`,
+    /// give none: every run in the shared journal).
+    #[arg(long, value_name = "RUNS_DIR", num_args = 0..=1)]
+    pub summary: Option<Option<PathBuf>>,
     /// Compare each run with OTHER_RUN (e.g. live with its last rehearsal):
     /// step by step durations and outcomes, deviations, a summary line.
     #[arg(long, value_name = "OTHER_RUN", conflicts_with = "summary")]

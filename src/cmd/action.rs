@@ -6,44 +6,59 @@
 
 use std::process::ExitCode;
 
+use super::journal_at::JournalAt;
 use crate::cli::ActionArgs;
 use crate::error::Error;
-use crate::event::{ActionAdded, ActionClosed, Event};
-use crate::journal::{RunState, Stamp, append_external, due_by, locate, read_journal};
+use crate::event::{ActionAdded, ActionClosed, Event, Record};
+use crate::journal::{RunState, due_by};
 
 pub fn exec(args: &ActionArgs) -> Result<ExitCode, Error> {
-    let path = locate(&args.run.run)?;
-    let read = read_journal(&path)?;
-    let state = RunState::replay(&read.records);
-    let stamp = Stamp::new(args.actor.clone());
-    let masker = super::journal_masker(&path);
-    if let Some(id) = args.close {
-        let Some(item) = state.action(id) else {
-            return Err(Error::Usage(format!(
-                "run `{}` has no action item #{id} (`cutover action {}` lists them)",
-                state.run_id, args.run.run
-            )));
-        };
-        if let Some(c) = &item.closed {
-            return Err(Error::Usage(format!(
-                "action item #{id} was closed already, at {} by {}",
-                c.at.rfc3339(),
-                c.who.label()
-            )));
+    exec_at(args, None)
+}
+
+/// [`exec`] on the run in the shared journal at `url` (`None`: the local file).
+pub(crate) fn exec_at(args: &ActionArgs, url: Option<&str>) -> Result<ExitCode, Error> {
+    let (at, mut state) =
+        JournalAt::open(&args.run.run, url, args.actor.as_ref(), "`cutover action`")?;
+    // Judged under the run's append lock: two people adding at once get two
+    // ids, two closing one item at once journal one close.
+    let judged = |state: &mut RunState, appended: &[Record]| {
+        for r in appended {
+            state.apply(r);
         }
-        let note = args.note.as_deref().map(|n| masker.mask(n.trim()));
-        let record = append_external(
-            &path,
-            &stamp,
-            Event::ActionClosed(ActionClosed { id, note }),
-        )?;
-        super::say!("{}", crate::describe::live(&record).unwrap_or_default());
+    };
+    if let Some(id) = args.close {
+        let note = args.note.as_deref().map(|n| at.mask(&state, n.trim()));
+        let written = at.append_judged(|appended, _| {
+            judged(&mut state, appended);
+            closing(&state, id, note, &args.run.run)
+        })?;
+        say(&written);
         return Ok(ExitCode::SUCCESS);
     }
     let Some(text) = args.text.as_deref() else {
         print!("{}", list(&state));
         return Ok(ExitCode::SUCCESS);
     };
+    let owner = check_new(args, &state, text)?;
+    let (text, owner) = (at.mask(&state, text.trim()), at.mask(&state, owner));
+    let written = at.append_judged(|appended, _| {
+        judged(&mut state, appended);
+        Ok(vec![Event::ActionAdded(ActionAdded {
+            id: state.next_action_id(),
+            text,
+            owner,
+            due: args.due.clone(),
+            suggestion: args.from.clone(),
+        })])
+    })?;
+    say(&written);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Refuse a new item without text or owner, with a due date that is not
+/// one, or adopting a follow-up the run does not suggest; its owner.
+fn check_new<'a>(args: &'a ActionArgs, state: &RunState, text: &str) -> Result<&'a str, Error> {
     if text.trim().is_empty() {
         return Err(Error::Usage("an action item needs some text".into()));
     }
@@ -65,7 +80,7 @@ pub fn exec(args: &ActionArgs) -> Result<ExitCode, Error> {
         )));
     }
     if let Some(key) = &args.from
-        && !crate::describe::suggestions(&state)
+        && !crate::describe::suggestions(state)
             .iter()
             .any(|s| &s.key == key)
     {
@@ -74,19 +89,37 @@ pub fn exec(args: &ActionArgs) -> Result<ExitCode, Error> {
             state.run_id, args.run.run
         )));
     }
-    let record = append_external(
-        &path,
-        &stamp,
-        Event::ActionAdded(ActionAdded {
-            id: state.next_action_id(),
-            text: masker.mask(text.trim()),
-            owner: masker.mask(owner),
-            due: args.due.clone(),
-            suggestion: args.from.clone(),
-        }),
-    )?;
-    super::say!("{}", crate::describe::live(&record).unwrap_or_default());
-    Ok(ExitCode::SUCCESS)
+    Ok(owner)
+}
+
+/// `action_closed` for item `id`, unless the run has no such item or it
+/// was closed already.
+fn closing(
+    state: &RunState,
+    id: u32,
+    note: Option<String>,
+    run_ref: &str,
+) -> Result<Vec<Event>, Error> {
+    let Some(item) = state.action(id) else {
+        return Err(Error::Usage(format!(
+            "run `{}` has no action item #{id} (`cutover action {run_ref}` lists them)",
+            state.run_id
+        )));
+    };
+    if let Some(c) = &item.closed {
+        return Err(Error::Usage(format!(
+            "action item #{id} was closed already, at {} by {}",
+            c.at.rfc3339(),
+            c.who.label()
+        )));
+    }
+    Ok(vec![Event::ActionClosed(ActionClosed { id, note })])
+}
+
+fn say(written: &[Record]) {
+    for record in written {
+        super::say!("{}", crate::describe::live(record).unwrap_or_default());
+    }
 }
 
 /// The action items, then the suggested follow-ups no item adopted yet.

@@ -10,6 +10,7 @@ pub mod done;
 pub(crate) mod forecast;
 pub mod gate;
 pub mod init;
+pub(crate) mod journal_at;
 pub mod man;
 pub mod mark;
 pub mod note;

@@ -1,24 +1,31 @@
 //! `cutover report RUN... [--format md|html|json] [--output FILE]` and
 //! `cutover report --summary RUNS_DIR`: the post-launch report, from the
 //! journal alone (the runbook file may have changed since; the journal
-//! records what ran).
+//! records what ran), local or in the shared journal (`--summary` alone:
+//! every run in it).
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use super::journal_at::RunsAt;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::Error;
-use crate::journal::locate;
 use crate::report::{self, Report, summary};
 
 pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
+    exec_at(args, None)
+}
+
+/// [`exec`] on the runs of the shared journal at `url` (`None`: local files).
+pub(crate) fn exec_at(args: &ReportArgs, url: Option<&str>) -> Result<ExitCode, Error> {
     let text = if let Some(dir) = &args.summary {
         if !args.runs.is_empty() {
             return Err(Error::Usage(
                 "give either runs or `--summary RUNS_DIR`, not both".into(),
             ));
         }
-        let s = summary::summary_of(dir, &summary_options(args)?)?;
+        let opts = summary_options(args)?;
+        let s = RunsAt::open(url)?.summary(dir.as_deref(), &opts)?;
         match args.format {
             ReportFormat::Md => summary::markdown(&s),
             ReportFormat::Html => summary::html(&s),
@@ -37,14 +44,14 @@ pub fn exec(args: &ReportArgs) -> Result<ExitCode, Error> {
             ),
             None => None,
         };
+        let runs = RunsAt::open(url)?;
         let other = match &args.compare {
-            Some(run) => Some(report::read_report(&locate(run)?)?),
+            Some(run) => Some(runs.report(run)?),
             None => None,
         };
         let mut parts = Vec::new();
         for run in &args.runs {
-            let path = locate(run)?;
-            let mut r = report::read_report(&path)?;
+            let mut r = runs.report(run)?;
             r.compare = other.as_ref().map(|o| report::compare::compare(&r, o));
             r.tz.clone_from(&tz);
             for w in report::view::warnings(&r) {

@@ -1,7 +1,8 @@
 //! The commands against the shared journal (`--journal-url`,
 //! `CUTOVER_JOURNAL_URL`): `db init`, `journal export|import`, and `note`,
 //! `approve`, `status`, `runs`, `report` reading and writing a run kept in
-//! PostgreSQL. Each is the local command's logic over the same fold; only
+//! PostgreSQL (`verify`, `action` and `report` are written once for both
+//! places: `journal_at`). Each is the local command's logic over the same fold; only
 //! where records come from and go to differs, and who writes is the
 //! database user, never a typed name.
 
@@ -9,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{
-    ApproveArgs, Command, DbCommand, DoneArgs, JournalCommand, MarkArgs, NoteArgs, ReportArgs,
-    RunsArgs, StatusArgs, TextOrJson,
+    ApproveArgs, Command, DbCommand, DoneArgs, JournalCommand, MarkArgs, NoteArgs, RunsArgs,
+    StatusArgs, TextOrJson,
 };
 use crate::engine::approval::{self, Ballot, Rules};
 use crate::error::Error;
@@ -24,6 +25,10 @@ use crate::status::StatusView;
 const TICK: Duration = Duration::from_secs(1);
 /// How often a follower that lost the shared journal tries to reconnect.
 const RETRY: Duration = Duration::from_millis(500);
+/// A follower fetches at most this often: its work is bounded by its own
+/// pace, not the driver's (50 followers woken per record starved the driver
+/// on 2 cores), and a record still shows within the 200 ms lag goal.
+const PACE: Duration = Duration::from_millis(100);
 
 /// The shared journal's version of `command`, when a URL is given and the
 /// command reads or writes runs; `None`: the command runs as usual.
@@ -34,26 +39,19 @@ pub fn intercept(command: &Command, url: Option<&str>) -> Option<Result<ExitCode
         Command::Approve(args) => approve(args, url),
         Command::Status(args) => status(args, url),
         Command::Runs(args) => runs(args, url),
-        Command::Report(args) => report(args, url),
+        Command::Report(args) => super::report::exec_at(args, Some(url)),
         Command::Done(args) => done(args, url),
         Command::Mark(args) => mark(args, url),
         Command::Run(args) => super::run::exec_with(args, Some(url)),
         Command::Resume(args) => super::resume::exec_with(args, Some(url)),
-        Command::Verify(_) => not_yet("verify"),
-        Command::Action(_) => not_yet("action"),
+        Command::Verify(args) => Ok(super::verify::exec_at(args, Some(url))),
+        Command::Action(args) => super::action::exec_at(args, Some(url)),
         _ => return None,
     };
     Some(result)
 }
 
-/// A command that writes runs the shared journal cannot hold yet.
-fn not_yet(command: &str) -> Result<ExitCode, Error> {
-    Err(Error::Usage(format!(
-        "`cutover {command}` does not work with the shared journal yet: drive the run with a local journal (without `--journal-url` and `CUTOVER_JOURNAL_URL`), then `cutover journal import` it"
-    )))
-}
-
-fn connect(url: &str) -> Result<Db, Error> {
+pub(super) fn connect(url: &str) -> Result<Db, Error> {
     Ok(Db::connect(&JournalUrl::parse(url)?)?)
 }
 
@@ -151,7 +149,7 @@ fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Error> {
 }
 
 /// The run's fold, from the shared journal.
-fn fold(db: &Db, run: &str) -> Result<(RunState, u64), Error> {
+pub(super) fn fold(db: &Db, run: &str) -> Result<(RunState, u64), Error> {
     let folded = fold_from_text(&db.journal_text(run)?)?;
     let last = folded.state.last_seq;
     Ok((folded.state, last))
@@ -169,7 +167,7 @@ pub(super) fn refuse_as(actor: Option<&String>) -> Result<(), Error> {
 }
 
 /// Mask what a person typed: the run's secrets and the journal's password.
-fn mask(db: &Db, state: &RunState, text: &str) -> String {
+pub(super) fn mask(db: &Db, state: &RunState, text: &str) -> String {
     let masked = super::plan_masker(&state.plan).mask(text);
     match db.url().password() {
         Some(password) => crate::secrets::Masker::new([password.as_str()]).mask(&masked),
@@ -265,28 +263,47 @@ fn status(args: &StatusArgs, url: &str) -> Result<ExitCode, Error> {
         db.listen()?;
     }
     let (mut state, mut last) = fold(&db, run)?;
-    print_status(&status_view(&state, &clock, run), args.format, false)?;
+    let view = status_view(&state, &clock, run, &db)?;
+    print_status(&view, args.format, false)?;
     if !args.follow || over(&state) {
         return Ok(ExitCode::SUCCESS);
     }
     let tty =
         std::io::IsTerminal::is_terminal(&std::io::stdout()) && args.format == TextOrJson::Text;
+    let mut fetched = std::time::Instant::now();
     loop {
-        match db.wait_for_news(run, TICK) {
-            Ok(crate::pg::News::Quiet) if !tty => continue,
-            Ok(_) => {}
+        let news = match db.wait_for_news(run, last, TICK) {
+            Ok(crate::pg::News::Quiet) => false,
+            Ok(crate::pg::News::Appended(_)) => true,
             Err(lost) => {
                 super::say!("warning: {}; reconnecting", crate::text::error_chain(&lost));
                 db = reconnect(url)?;
                 super::say!("reconnected to the shared journal {}", db.url());
+                true
             }
-        }
-        let new = db.records_since(run, last)?;
+        };
+        // One fetch takes everything appended since the last view, however
+        // many notifications announced it.
+        let new = if news {
+            // At most one fetch per PACE, whatever the driver's pace: what
+            // comes meanwhile is in that fetch, and its notifications are
+            // dropped as read.
+            std::thread::sleep(PACE.saturating_sub(fetched.elapsed()));
+            fetched = std::time::Instant::now();
+            db.records_since(run, last)?
+        } else {
+            Vec::new()
+        };
         for record in &new {
             state.apply(record);
             last = record.seq;
         }
-        print_status(&status_view(&state, &clock, run), args.format, tty)?;
+        // A terminal is redrawn every tick (the running durations); a pipe
+        // gets a view only when there is something new in it.
+        if new.is_empty() && !tty {
+            continue;
+        }
+        print_status(&status_view(&state, &clock, run, &db)?, args.format, tty)?;
         if over(&state) {
             return Ok(ExitCode::SUCCESS);
         }
@@ -310,13 +327,18 @@ fn reconnect(url: &str) -> Result<Db, Error> {
     }
 }
 
-/// No process drives a run in the shared journal yet (runs are driven with a
-/// local journal and imported), so an unfinished run is not driven; `--follow`
-/// still watches it for notes and votes until it ends.
-fn status_view(state: &RunState, clock: &crate::journal::Clock, run: &str) -> StatusView {
+/// The view of a run, driven when some session holds its driving lock (on
+/// any host); `--follow` watches an undriven run too, for notes and votes,
+/// until it ends.
+fn status_view(
+    state: &RunState,
+    clock: &crate::journal::Clock,
+    run: &str,
+    db: &Db,
+) -> Result<StatusView, Error> {
     let mut view = StatusView::from_state(state, Some(clock.now()));
-    view.set_driven(false, run);
-    view
+    view.set_driven(db.is_driven(run)?, run);
+    Ok(view)
 }
 
 /// Whether nothing more can happen to the run: a paused or aborted run still
@@ -356,35 +378,4 @@ fn runs(args: &RunsArgs, url: &str) -> Result<ExitCode, Error> {
         ));
     }
     super::runs::print(rows, args.format)
-}
-
-fn report(args: &ReportArgs, url: &str) -> Result<ExitCode, Error> {
-    if args.summary.is_some() {
-        return Err(Error::Usage(
-            "`report --summary` reads a runs directory, not the shared journal yet; export the runs with `cutover journal export` first".into(),
-        ));
-    }
-    if args.runs.is_empty() {
-        return Err(Error::Usage(
-            "name at least one run of the shared journal".into(),
-        ));
-    }
-    let db = connect(url)?;
-    let mut parts = Vec::new();
-    for run in &args.runs {
-        let text = db.journal_text(run)?;
-        let r = crate::report::report_from_text(&text, &format!("{} run {run}", db.url()))?;
-        for w in crate::report::view::warnings(&r) {
-            super::say!("warning: run `{}`: {w}", r.run_id);
-        }
-        parts.push(super::report::render(&r, args.format));
-    }
-    let text = super::report::join(parts, args.format);
-    match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| Error::io("write", path.display(), e))?;
-        }
-        None => super::write_stdout(text.as_bytes())?,
-    }
-    Ok(ExitCode::SUCCESS)
 }

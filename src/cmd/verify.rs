@@ -8,10 +8,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::journal_at::JournalAt;
 use crate::cli::VerifyArgs;
 use crate::error::{Error, exit};
 use crate::event::{Event, OutcomeMeasured, OutcomeResult};
-use crate::journal::{Clock, Due, RunState, Stamp, Ts, append_external, locate, read_journal};
+use crate::journal::{Clock, Due, Ts};
 use crate::runbook::model::{OutcomeAt, OutcomeSpec};
 use crate::signals::{SourceSet, Verdict};
 
@@ -19,20 +20,23 @@ use crate::signals::{SourceSet, Verdict};
 const COULD_NOT_MEASURE: u8 = 2;
 
 pub fn exec(args: &VerifyArgs) -> Result<ExitCode, Error> {
-    match verify(args) {
-        Ok(code) => Ok(code),
+    Ok(exec_at(args, None))
+}
+
+/// [`exec`] on the run in the shared journal at `url` (`None`: the local file).
+pub(crate) fn exec_at(args: &VerifyArgs, url: Option<&str>) -> ExitCode {
+    match verify(args, url) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", crate::text::visible(&e.message()));
-            Ok(ExitCode::from(COULD_NOT_MEASURE))
+            ExitCode::from(COULD_NOT_MEASURE)
         }
     }
 }
 
-fn verify(args: &VerifyArgs) -> Result<ExitCode, Error> {
-    let path = locate(&args.run.run)?;
-    let read = read_journal(&path)?;
-    let state = RunState::replay(&read.records);
-    let run_id = read.header.run_id.clone();
+fn verify(args: &VerifyArgs, url: Option<&str>) -> Result<ExitCode, Error> {
+    let (at, state) = JournalAt::open(&args.run.run, url, args.actor.as_ref(), "`cutover verify`")?;
+    let run_id = state.run_id.clone();
     let Some(started) = state.started.clone() else {
         return Err(Error::Usage(format!("run `{run_id}` has no `run_started`")));
     };
@@ -62,7 +66,6 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, Error> {
     let now = Ts::from_system(Clock::from_env().now());
     let sources = SourceSet::new(&plan.runbook.sources, plan.masker.clone(), &plan.secret_env);
     let rt = super::runtime()?;
-    let stamp = Stamp::new(args.actor.clone());
     let mut results = Vec::new();
     for outcome in &plan.runbook.outcomes {
         let due = state.outcome_due(due_at(outcome));
@@ -86,7 +89,7 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, Error> {
         let m = rt.block_on(sources.measure(&outcome.check, baseline));
         let measured = judged(outcome, m, due, now);
         let result = measured.result;
-        let record = append_external(&path, &stamp, Event::OutcomeMeasured(Box::new(measured)))?;
+        let record = at.append(Event::OutcomeMeasured(Box::new(measured)))?;
         super::say!("{}", crate::describe::live(&record).unwrap_or_default());
         results.push(result);
     }

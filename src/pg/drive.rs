@@ -153,6 +153,22 @@ impl Db {
         Ok(())
     }
 
+    /// Whether some session drives `run_id` now (cheaper than
+    /// [`Db::driver_of`]: the lock table alone, for every view of a follower).
+    pub fn is_driven(&self, run_id: &str) -> Result<bool, PgError> {
+        let row = self.query_one(
+            "ask whether the run is driven",
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks l \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                   AND ((l.classid::bigint << 32) | l.objid::bigint) = {DRIVE_KEY})"
+            ),
+            &[&run_id],
+        )?;
+        Ok(row.get(0))
+    }
+
     /// Who drives `run_id` now: the database user and what its connection
     /// calls itself (`cutover pid N on HOST`); `None` when nobody does.
     pub fn driver_of(&self, run_id: &str) -> Result<Option<String>, PgError> {

@@ -14,6 +14,7 @@
 pub mod drive;
 mod schema;
 mod store;
+mod tls;
 mod url;
 
 use std::fmt;
@@ -51,6 +52,15 @@ pub enum PgError {
         "the shared journal {url} has schema version {found}; this cutover knows up to {known}"
     )]
     TooNew { url: String, found: i32, known: i32 },
+    #[error(
+        "the shared journal {url} has schema version {found}; {what} needs version {needed}: upgrade it with `cutover db init URL` as a user who may create roles"
+    )]
+    TooOld {
+        url: String,
+        found: i32,
+        needed: i32,
+        what: String,
+    },
     #[error("no run `{run}` in the shared journal {url}")]
     NoSuchRun { url: String, run: String },
     #[error("run `{run}` already exists in the shared journal {url}")]
@@ -78,6 +88,8 @@ pub struct Db {
     news: tokio::sync::mpsc::UnboundedReceiver<String>,
     url: JournalUrl,
     user: String,
+    /// `records_since`, prepared once: a follower runs it on every wake.
+    since: std::cell::OnceCell<tokio_postgres::Statement>,
 }
 
 impl fmt::Debug for Db {
@@ -95,15 +107,16 @@ impl Db {
             .build()
             .map_err(PgError::Runtime)?;
         let config = url.config().clone();
+        let tls = tls::connector(url)?;
         let (news_tx, news) = tokio::sync::mpsc::unbounded_channel();
         let connect = async move {
-            let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+            let (client, connection) = config.connect(tls).await?;
             tokio::spawn(drive(connection, news_tx));
             Ok::<_, tokio_postgres::Error>(client)
         };
         let client = runtime.block_on(connect).map_err(|e| PgError::Connect {
             url: url.to_string(),
-            reason: reason(&e),
+            reason: tls::explain(url, &e).unwrap_or_else(|| reason(&e)),
         })?;
         let mut db = Db {
             runtime,
@@ -111,6 +124,7 @@ impl Db {
             news,
             url: url.clone(),
             user: String::new(),
+            since: std::cell::OnceCell::new(),
         };
         // Durable before the next decision, as the file journal's fsync.
         db.execute("set up the session", "SET synchronous_commit = on")?;
@@ -257,8 +271,17 @@ fn refusal(e: &tokio_postgres::Error) -> String {
     let Some(db) = e.as_db_error() else {
         return reason(e);
     };
-    if db.constraint() == Some("records_one_vote_per_person") {
-        return "this person has already voted on this go/no-go (one vote per person)".into();
+    match db.constraint() {
+        Some("records_one_vote_per_person") => {
+            return "this person has already voted on this go/no-go (one vote per person)".into();
+        }
+        Some("records_one_action_per_id") => {
+            return "an action item with this id was added at the same time; try again".into();
+        }
+        Some("records_one_close_per_action") => {
+            return "this action item was closed already".into();
+        }
+        _ => {}
     }
     if db.message().contains("row-level security") {
         return "this database user's role may not write that (see `cutover_viewer`, `cutover_approver`, `cutover_operator` in docs/shared-journal.md)".into();

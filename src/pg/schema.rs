@@ -5,7 +5,10 @@
 use super::{Db, PgError};
 
 /// The migrations, in order; an applied one is never edited, only followed.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("schema.sql"))];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("schema.sql")),
+    (2, include_str!("schema_v2.sql")),
+];
 
 /// Any constant shared by every `db init`: the lock they queue on.
 const INIT_LOCK: i64 = 0x0063_7574_6f76_6572; // "cutover"
@@ -48,7 +51,7 @@ impl Db {
             applied: Vec::new(),
             version: self.schema_version()?,
         };
-        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        let known = known_version();
         if report.version > known {
             return Err(PgError::TooNew {
                 url: self.url.to_string(),
@@ -81,10 +84,27 @@ impl Db {
         Ok(row.get(0))
     }
 
+    /// Refuse a schema older than the one this cutover knows, for what
+    /// needs its rules (`what`: the command, as people type it).
+    pub(crate) fn check_schema_current(&self, what: &str) -> Result<(), PgError> {
+        self.check_schema()?;
+        let found = self.schema_version()?;
+        let needed = known_version();
+        if found < needed {
+            return Err(PgError::TooOld {
+                url: self.url.to_string(),
+                found,
+                needed,
+                what: what.into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Refuse to work against a schema this cutover does not know.
     pub(crate) fn check_schema(&self) -> Result<(), PgError> {
         let found = self.schema_version()?;
-        let known = MIGRATIONS.last().map_or(0, |(v, _)| *v);
+        let known = known_version();
         if found == 0 {
             return Err(PgError::NoSchema {
                 url: self.url.to_string(),
@@ -99,4 +119,9 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// The newest schema version this cutover knows.
+fn known_version() -> i32 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
 }

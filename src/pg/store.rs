@@ -205,11 +205,26 @@ impl Db {
     }
 
     pub fn records_since(&self, run_id: &str, since: u64) -> Result<Vec<Record>, PgError> {
-        let rows = self.query(
-            "read the records",
-            "SELECT line FROM cutover.records WHERE run_id = $1 AND seq > $2 ORDER BY seq",
-            &[&run_id, &since.cast_signed()],
-        )?;
+        let action = "read the records";
+        let statement = if let Some(statement) = self.since.get() {
+            statement
+        } else {
+            let prepare = self.client.prepare(
+                "SELECT line FROM cutover.records WHERE run_id = $1 AND seq > $2 ORDER BY seq",
+            );
+            let statement = self
+                .runtime
+                .block_on(prepare)
+                .map_err(|e| self.error(action, &e))?;
+            self.since.get_or_init(|| statement)
+        };
+        let rows = self
+            .runtime
+            .block_on(
+                self.client
+                    .query(statement, &[&run_id, &since.cast_signed()]),
+            )
+            .map_err(|e| self.error(action, &e))?;
         Ok(rows
             .iter()
             .filter_map(|row| Record::from_line(row.get::<_, &str>(0)).ok())
@@ -277,9 +292,9 @@ impl Db {
 /// What [`Db::wait_for_news`] saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum News {
-    /// A record was appended to the run.
-    Appended,
-    /// Nothing within the time given.
+    /// Records were appended to the run, up to this seq at least.
+    Appended(u64),
+    /// Nothing new within the time given.
     Quiet,
 }
 
@@ -289,34 +304,67 @@ impl Db {
         self.execute("listen for new records", "LISTEN cutover_records")
     }
 
-    /// Wait up to `within` for a record appended to `run_id` (after
-    /// [`Db::listen`]); an error when the connection is lost.
+    /// Wait up to `within` for a record appended to `run_id` after seq
+    /// `after` (after [`Db::listen`]); an error when the connection is lost.
+    ///
+    /// A follower that fell behind has one notification pending per record;
+    /// they are all taken at once, and those for records it already read
+    /// are dropped, so it fetches and draws once per catch-up, not once per
+    /// record (that backlog was the followers' lag).
     pub fn wait_for_news(
         &mut self,
         run_id: &str,
+        after: u64,
         within: std::time::Duration,
     ) -> Result<News, PgError> {
         let deadline = tokio::time::Instant::now() + within;
         let news = &mut self.news;
+        let fresh = |payload: &str| appended_seq(payload, run_id).filter(|seq| *seq > after);
         let seen = self.runtime.block_on(async {
-            loop {
+            let mut newest = loop {
                 match tokio::time::timeout_at(deadline, news.recv()).await {
                     Err(_) => return Some(News::Quiet),
                     Ok(None) => return None,
                     Ok(Some(payload)) => {
-                        if payload
-                            .rsplit_once(' ')
-                            .is_some_and(|(run, _)| run == run_id)
-                        {
-                            return Some(News::Appended);
+                        if let Some(seq) = fresh(&payload) {
+                            break seq;
                         }
                     }
                 }
+            };
+            // Let the connection hand over what it has already received.
+            tokio::task::yield_now().await;
+            while let Ok(payload) = news.try_recv() {
+                newest = newest.max(fresh(&payload).unwrap_or(0));
             }
+            Some(News::Appended(newest))
         });
         seen.ok_or_else(|| PgError::Connect {
             url: self.url.to_string(),
             reason: "the connection was lost".into(),
         })
+    }
+}
+
+/// The seq of a `cutover_records` notification (`RUN SEQ`) about `run_id`.
+fn appended_seq(payload: &str, run_id: &str) -> Option<u64> {
+    let (run, seq) = payload.rsplit_once(' ')?;
+    if run != run_id {
+        return None;
+    }
+    seq.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::appended_seq;
+
+    #[test]
+    fn a_notification_names_its_run_and_seq() {
+        assert_eq!(appended_seq("r 12", "r"), Some(12));
+        assert_eq!(appended_seq("r 12", "r2"), None);
+        assert_eq!(appended_seq("a b 3", "a b"), Some(3));
+        assert_eq!(appended_seq("r x", "r"), None);
+        assert_eq!(appended_seq("r", "r"), None);
     }
 }

@@ -293,21 +293,35 @@ pub fn journals(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
 
 /// Read every run under `dir` that `opts` keeps and summarize.
 pub fn summary_of(dir: &Path, opts: &super::kpi::SummaryOptions) -> Result<Summary, ReportError> {
-    let mut rows = Vec::new();
-    let mut unreadable = Vec::new();
-    for j in journals(dir)? {
-        match super::read_report(&j) {
-            Ok(r) => rows.push(RunRow::from_report(&r)),
-            Err(e) => unreadable.push(e.to_string()),
-        }
-    }
-    rows.retain(|r| opts.keeps(r));
-    let mut s = summarize(&dir.display().to_string(), rows, unreadable);
-    super::kpi::apply(&mut s, opts);
+    let reports = journals(dir)?
+        .into_iter()
+        .map(|j| super::read_report(&j).map_err(|e| e.to_string()));
+    let mut s = summary_of_reports(&dir.display().to_string(), reports, opts);
     if let Some(path) = history_path(dir) {
         s.readiness_history = readiness_history(&path)?;
     }
     Ok(s)
+}
+
+/// Summarize the runs of `reports` that `opts` keeps (one read at a time),
+/// listing those that did not read; `source` says where they are.
+pub fn summary_of_reports(
+    source: &str,
+    reports: impl IntoIterator<Item = Result<super::Report, String>>,
+    opts: &super::kpi::SummaryOptions,
+) -> Summary {
+    let mut rows = Vec::new();
+    let mut unreadable = Vec::new();
+    for report in reports {
+        match report {
+            Ok(r) => rows.push(RunRow::from_report(&r)),
+            Err(e) => unreadable.push(e),
+        }
+    }
+    rows.retain(|r| opts.keeps(r));
+    let mut s = summarize(source, rows, unreadable);
+    super::kpi::apply(&mut s, opts);
+    s
 }
 
 fn pct(x: Option<f64>) -> String {

@@ -48,6 +48,8 @@ mod schedule;
 mod secrets;
 mod shared_drive;
 mod shared_journal;
+mod shared_journal_after;
+mod shared_journal_tls;
 mod signals;
 mod signals_cli;
 mod summary_kpis;

@@ -115,9 +115,20 @@ run = "echo switch >> effects"
     );
     let driver = spawn_driver(&c, &db, "op", &[]);
     wait_for_record(&db, "approval_requested", Some("switch"));
+    // Followers on any host see the run driven (not stopped).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (code, view, err) = as_person(
+        elsewhere.path(),
+        &db,
+        "vic",
+        &["status", "r", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let view: Value = serde_json::from_str(&view).unwrap();
+    assert_eq!(view["driven"], true, "{view}");
+    assert_ne!(view["state"], "stopped", "{view}");
 
     // A second driver, on any host, is told who holds the run.
-    let elsewhere = tempfile::tempdir().unwrap();
     let (code, _, err) = as_person(elsewhere.path(), &db, "op2", &["resume", "r"]);
     assert_eq!(code, 1, "{err}");
     assert!(
@@ -307,6 +318,11 @@ run = "echo last >> effects"
     wait_for_record(&db, "process_started", Some("wait"));
     kill9(&mut driver);
     let _ = driver.wait();
+    // The driver's session ended with it: the room sees the run stopped.
+    wait_until("the run shown stopped", Duration::from_secs(10), || {
+        let (_, view, _) = as_person(c.dir(), &db, "vic", &["status", "r", "--format", "json"]);
+        serde_json::from_str::<Value>(&view).is_ok_and(|v| v["state"] == "stopped")
+    });
 
     // Another host: its own checkout of the project (the same runbook at
     // the same relative path), another operator; the run is in the database.

@@ -15,7 +15,7 @@ use crate::support::cutover::{BIN, Cutover};
 use crate::support::postgres::{Database, Postgres, shared};
 use crate::support::run::{spawn_run, wait_exit};
 
-const PEOPLE: &[(&str, &str)] = &[
+pub(crate) const PEOPLE: &[(&str, &str)] = &[
     ("op", "cutover_operator"),
     ("alice", "cutover_approver"),
     ("bob", "cutover_approver"),
@@ -24,7 +24,7 @@ const PEOPLE: &[(&str, &str)] = &[
 
 /// A local run paused at a go/no-go that needs two votes (anyone may vote:
 /// the database decides who can).
-fn paused_run() -> Cutover {
+pub(crate) fn paused_run() -> Cutover {
     let c = Cutover::new().runbook(
         r#"
 [runbook]
@@ -45,14 +45,25 @@ run = "echo switch >> effects"
     c
 }
 
-const JOURNAL: &str = ".cutover/runs/r/journal.jsonl";
+pub(crate) const JOURNAL: &str = ".cutover/runs/r/journal.jsonl";
 
 /// `cutover ARGS --journal-url URL-of-person` in `c`'s directory.
-fn as_person(c: &Cutover, db: &Database, person: &str, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn as_person(
+    c: &Cutover,
+    db: &Database,
+    person: &str,
+    args: &[&str],
+) -> (i32, String, String) {
+    with_url(c, &db.url(person), args)
+}
+
+/// `cutover ARGS --journal-url URL` in `c`'s directory: its exit code,
+/// stdout and stderr.
+pub(crate) fn with_url(c: &Cutover, url: &str, args: &[&str]) -> (i32, String, String) {
     let out = c
         .command()
         .args(args)
-        .args(["--journal-url", &db.url(person)])
+        .args(["--journal-url", url])
         .stdin(Stdio::null())
         .output()
         .expect("run cutover");
@@ -90,19 +101,46 @@ fn follow_json(url: &str) -> (std::process::Child, mpsc::Receiver<String>) {
     (follower, lines)
 }
 
-fn import(c: &Cutover, db: &Database) {
+/// `cutover ARGS` as each of `people` at the same moment, from threads;
+/// every one must succeed.
+pub(crate) fn at_once(db: &Database, people: &[&str], args: &[&str]) {
+    let racers: Vec<_> = people
+        .iter()
+        .map(|p| {
+            let url = db.url(p);
+            let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+            std::thread::spawn(move || {
+                Command::new(BIN)
+                    .args(&args)
+                    .args(["--journal-url", &url])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    for r in racers {
+        let out = r.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+pub(crate) fn import(c: &Cutover, db: &Database) {
     let (code, _, err) = as_person(c, db, "op", &["journal", "import", JOURNAL]);
     assert_eq!(code, 0, "{err}");
 }
 
-fn records(text: &str) -> Vec<Value> {
+pub(crate) fn records(text: &str) -> Vec<Value> {
     text.lines()
         .skip(1)
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
 }
 
-fn assert_no_password(db: &Database, texts: &[&str]) {
+pub(crate) fn assert_no_password(db: &Database, texts: &[&str]) {
     for person in ["op", "alice", "bob", "vic"] {
         let password = db.password(person);
         for text in texts {
@@ -496,35 +534,11 @@ manual = "confirm with the bank that the file arrived"
     let (code, _, err) = as_person(&c, &db, "vic", &["done", "r", "call-bank"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("may not write"), "{err}");
-    let racers: Vec<_> = ["alice", "bob"]
-        .iter()
-        .map(|p| {
-            let url = db.url(p);
-            std::thread::spawn(move || {
-                Command::new(BIN)
-                    .args([
-                        "done",
-                        "r",
-                        "call-bank",
-                        "--note",
-                        "bank says yes",
-                        "--journal-url",
-                        &url,
-                    ])
-                    .output()
-                    .unwrap()
-            })
-        })
-        .collect();
-    for r in racers {
-        let out = r.join().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    at_once(
+        &db,
+        &["alice", "bob"],
+        &["done", "r", "call-bank", "--note", "bank says yes"],
+    );
     let (code, _, err) = as_person(&c, &db, "alice", &["done", "r", "call-bnak"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("did you mean `call-bank`"), "{err}");
@@ -583,6 +597,55 @@ fn a_follower_rides_out_a_database_restart_and_sees_what_came_after() {
         "{err}"
     );
     assert_no_password(&db, &[&err]);
+}
+
+/// A follower that falls behind (here: stopped while five notes are written)
+/// catches up with one fetch and one view, not a view per notification: the
+/// backlog of views was the shared journal's follower lag.
+#[test]
+fn a_follower_behind_by_many_notes_catches_up_with_one_view() {
+    use nix::sys::signal::{Signal, kill};
+    let db = shared().database(PEOPLE);
+    let c = paused_run();
+    import(&c, &db);
+    let (mut follower, lines) = follow_json(&db.url("vic"));
+    lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a first view");
+    let pid = nix::unistd::Pid::from_raw(follower.id().cast_signed());
+    kill(pid, Signal::SIGSTOP).unwrap();
+    for n in 1..=5 {
+        let (code, _, err) = as_person(&c, &db, "alice", &["note", "r", &format!("burst {n}")]);
+        assert_eq!(code, 0, "{err}");
+    }
+    kill(pid, Signal::SIGCONT).unwrap();
+    let (code, _, err) = as_person(&c, &db, "alice", &["note", "r", "after the burst"]);
+    assert_eq!(code, 0, "{err}");
+    let mut views = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !views
+        .last()
+        .is_some_and(|v: &String| v.contains("after the burst"))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        views.push(
+            lines
+                .recv_timeout(left)
+                .expect("the follower shows the last note"),
+        );
+    }
+    follower.kill().ok();
+    follower.wait().ok();
+    assert!(views[0].contains("burst 5"), "{}", views[0]);
+    let seqs: Vec<Value> = views
+        .iter()
+        .map(|v| serde_json::from_str::<Value>(v).unwrap()["last_seq"].clone())
+        .collect();
+    assert!(
+        views.len() <= 2,
+        "{} views for 2 fetches' worth of news (their last seqs: {seqs:?})",
+        views.len()
+    );
 }
 
 fn now_ns() -> u128 {

@@ -26,7 +26,18 @@ pub struct Postgres {
     pub port: u16,
     bin: PathBuf,
     dir: PathBuf,
+    /// `-c name=value` settings beyond the defaults (TLS).
+    settings: Vec<String>,
     watchdog: Mutex<Option<Child>>,
+}
+
+/// A private cluster's TLS (see [`Postgres::start_private_tls`]).
+pub struct Tls<'a> {
+    /// The server certificate's names: `IP:127.0.0.1`, `DNS:localhost`.
+    pub names: &'a [&'a str],
+    /// pg_hba accepts TLS connections only (`hostssl`), as a server that
+    /// must never see a password in the clear.
+    pub only: bool,
 }
 
 /// A database of one test, with its users.
@@ -91,34 +102,35 @@ fn as_owner(program: &Path) -> Command {
 impl Postgres {
     /// A cluster of the calling test's own, e.g. to stop it for an outage.
     pub fn start_private() -> Postgres {
-        Postgres::start()
+        Postgres::start_with(None)
+    }
+
+    /// A private cluster with `ssl = on`, serving a certificate made now and
+    /// signed by a CA made now ([`Postgres::ca`]).
+    pub fn start_private_tls(tls: &Tls<'_>) -> Postgres {
+        Postgres::start_with(Some(tls))
+    }
+
+    /// The CA that signed a TLS cluster's certificate (PEM).
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("tls").join("ca.pem")
     }
 
     fn start() -> Postgres {
+        Postgres::start_with(None)
+    }
+
+    fn start_with(tls: Option<&Tls<'_>>) -> Postgres {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("cutover-pg-")
             .tempdir()
             .expect("temp dir")
             .keep();
-        if is_root() {
-            let uid = nix::unistd::User::from_name("postgres")
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| panic!("{}", missing("the postgres user", "postgresql")));
-            std::os::unix::fs::chown(&dir, Some(uid.uid.as_raw()), Some(uid.gid.as_raw()))
-                .expect("chown the cluster directory");
-        }
+        chown_to_postgres(&dir);
         let pwfile = dir.join("pw");
         std::fs::write(&pwfile, ADMIN_PASSWORD).expect("write the password file");
-        if is_root() {
-            let uid = nix::unistd::User::from_name("postgres")
-                .ok()
-                .flatten()
-                .unwrap();
-            std::os::unix::fs::chown(&pwfile, Some(uid.uid.as_raw()), Some(uid.gid.as_raw()))
-                .expect("chown the password file");
-        }
+        chown_to_postgres(&pwfile);
         let out = as_owner(&bin.join("initdb"))
             .args(["-D"])
             .arg(dir.join("data"))
@@ -132,11 +144,16 @@ impl Postgres {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let settings = match tls {
+            Some(tls) => serve_tls(&dir, tls),
+            None => Vec::new(),
+        };
         let port = free_port();
         let pg = Postgres {
             port,
             bin,
             dir,
+            settings,
             watchdog: Mutex::new(None),
         };
         pg.spawn_server();
@@ -189,6 +206,9 @@ impl Postgres {
             "-c".into(),
             "max_connections=200".into(),
         ]);
+        for setting in &self.settings {
+            args.extend(["-c".into(), setting.clone()]);
+        }
         let child = Command::new("/bin/sh")
             .arg("-c")
             .arg(script)
@@ -241,6 +261,141 @@ impl Postgres {
     }
 }
 
+/// Give `path` to the cluster's owner, `postgres`, when we are root.
+fn chown_to_postgres(path: &Path) {
+    if is_root() {
+        let user = nix::unistd::User::from_name("postgres")
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("{}", missing("the postgres user", "postgresql")));
+        std::os::unix::fs::chown(path, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
+            .expect("chown to postgres");
+    }
+}
+
+/// `openssl ARGS` in `dir`, which must succeed.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new(super::tools::require("openssl", "openssl"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A new self-signed CA in `dir`: `NAME.pem` and `NAME.key` (P-256), valid
+/// for two days. Returns the certificate's path.
+pub fn make_ca(dir: &Path, name: &str) -> PathBuf {
+    let (pem, key) = (format!("{name}.pem"), format!("{name}.key"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-subj",
+            &format!("/CN=cutover test {name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    dir.join(pem)
+}
+
+/// A CA and a server certificate for `tls.names` in `DIR/tls`, and the
+/// server settings that serve them; with `tls.only`, pg_hba's `host` lines
+/// become `hostssl`.
+fn serve_tls(dir: &Path, tls: &Tls<'_>) -> Vec<String> {
+    let certs = dir.join("tls");
+    std::fs::create_dir(&certs).expect("create the TLS directory");
+    make_ca(&certs, "ca");
+    std::fs::write(
+        certs.join("server.ext"),
+        format!(
+            "subjectAltName={}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+            tls.names.join(",")
+        ),
+    )
+    .expect("write the certificate's extensions");
+    openssl(
+        &certs,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=cutover test server",
+        ],
+    );
+    openssl(
+        &certs,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.pem",
+        ],
+    );
+    // PostgreSQL refuses a key others may read.
+    let key = certs.join("server.key");
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod the key");
+    for path in [&certs, &key, &certs.join("server.pem")] {
+        chown_to_postgres(path);
+    }
+    if tls.only {
+        let hba = dir.join("data").join("pg_hba.conf");
+        let text = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+        let text: String = text
+            .lines()
+            .map(|l| match l.strip_prefix("host ") {
+                Some(rest) => format!("hostssl {rest}\n"),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        std::fs::write(&hba, text).expect("write pg_hba.conf");
+    }
+    vec![
+        "ssl=on".into(),
+        format!("ssl_cert_file={}", certs.join("server.pem").display()),
+        format!("ssl_key_file={}", key.display()),
+    ]
+}
+
 /// `psql -c sql` against the cluster at `port`.
 fn psql(
     bin: &Path,
@@ -279,6 +434,26 @@ impl Postgres {
     /// A fresh database for one test, its schema made with `cutover db init`
     /// (as a user does), and users `PREFIX_name` for `people` with their roles.
     pub fn database(&self, people: &[(&str, &str)]) -> Database {
+        self.database_made_by(people, |db| {
+            let out = Command::new(BIN)
+                .args(["db", "init", &db.admin_url()])
+                .output()
+                .expect("run cutover db init");
+            assert!(
+                out.status.success(),
+                "db init: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        })
+    }
+
+    /// [`Postgres::database`] with its schema made by `make_schema` (e.g. an
+    /// older cutover's), before the users are made.
+    pub fn database_made_by(
+        &self,
+        people: &[(&str, &str)],
+        make_schema: impl FnOnce(&Database),
+    ) -> Database {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("t{}_{n}", std::process::id());
         let db = Database {
@@ -294,15 +469,7 @@ impl Postgres {
             &format!("CREATE DATABASE {}", db.name),
         )
         .expect("create the database");
-        let out = Command::new(BIN)
-            .args(["db", "init", &db.admin_url()])
-            .output()
-            .expect("run cutover db init");
-        assert!(
-            out.status.success(),
-            "db init: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        make_schema(&db);
         for (person, role) in people {
             let user = db.user(person);
             self.psql_as(
