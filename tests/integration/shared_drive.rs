@@ -243,20 +243,24 @@ run = "echo three >> effects"
     });
     // The step ends while the database is down: its end cannot be made
     // durable, so the next step must not start until the database is back.
-    let outage = std::thread::spawn({
+    let during = std::thread::spawn({
         let go = c.path("go");
+        let effects = c.path("effects");
         move || {
             std::thread::sleep(Duration::from_millis(500));
             std::fs::write(go, "").unwrap();
+            // Still down (3 s from when it stopped): what ran by now.
+            std::thread::sleep(Duration::from_secs(2));
+            std::fs::read_to_string(effects).unwrap_or_default()
         }
     });
     let stopped = Instant::now();
+    let stopped_at = ms_of_day(std::time::SystemTime::now());
     pg.outage(Duration::from_secs(3));
     let back = Instant::now();
-    outage.join().unwrap();
-    let effects_during = std::fs::read_to_string(c.path("effects")).unwrap_or_default();
+    let effects_during = during.join().unwrap();
     assert!(
-        !effects_during.contains("three"),
+        effects_during.contains("wait") && !effects_during.contains("three"),
         "a step started while the journal was down: {effects_during}"
     );
     let (code, err) = wait_exit(driver, Duration::from_mins(1));
@@ -282,6 +286,22 @@ run = "echo three >> effects"
         assert_eq!(finished, 1, "step `{step}` finished once: {records:?}");
     }
     assert!(completed(&records));
+    let three_started = records
+        .iter()
+        .find(|r| r["type"] == "step_state" && r["data"]["step"] == "three")
+        .map(|r| chrono_ms(r["ts"].as_str().unwrap()))
+        .unwrap();
+    assert!(
+        three_started >= stopped_at + 3000,
+        "step `three` started {} ms after the database was stopped for 3 s",
+        three_started - stopped_at
+    );
+}
+
+/// Milliseconds since midnight UTC, like [`chrono_ms`] of a journal time.
+fn ms_of_day(t: std::time::SystemTime) -> i64 {
+    let since = t.duration_since(std::time::UNIX_EPOCH).unwrap();
+    i64::try_from((since.as_secs() % 86_400) * 1000 + u64::from(since.subsec_millis())).unwrap()
 }
 
 #[test]
