@@ -203,20 +203,30 @@ fn end_hypercare(args: &ResumeArgs, path: &Path, stamp: &Stamp) -> Result<bool, 
     let read = read_journal(path)?;
     let state = RunState::replay(&read.records);
     let run_id = read.header.run_id;
-    if !state.in_hypercare() {
-        return Err(Error::Usage(format!(
-            "run `{run_id}` is not in hypercare: `--end-hypercare` ends the watch after the last step"
-        )));
-    }
+    check_in_hypercare(&state, &run_id)?;
     let why = end_hypercare_why(args, &super::journal_masker(path))?;
-    let record = append_external(
-        path,
-        stamp,
-        Event::HypercareEnded(HypercareEnded {
-            reason: HypercareEnd::EndedEarly,
-            why: Some(why),
-        }),
-    )?;
+    let record = append_external(path, stamp, ended_early(why))?;
+    say_ended(&run_id, &record, driven);
+    Ok(driven)
+}
+
+fn check_in_hypercare(state: &RunState, run_id: &str) -> Result<(), Error> {
+    if state.in_hypercare() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "run `{run_id}` is not in hypercare: `--end-hypercare` ends the watch after the last step"
+    )))
+}
+
+fn ended_early(why: String) -> Event {
+    Event::HypercareEnded(HypercareEnded {
+        reason: HypercareEnd::EndedEarly,
+        why: Some(why),
+    })
+}
+
+fn say_ended(run_id: &str, record: &crate::event::Record, driven: bool) {
     super::say!(
         "hypercare of run `{run_id}` ended early by {} (journal seq {})",
         record.who(),
@@ -225,7 +235,6 @@ fn end_hypercare(args: &ResumeArgs, path: &Path, stamp: &Stamp) -> Result<bool, 
     if driven {
         super::say!("the process driving the run completes it");
     }
-    Ok(driven)
 }
 
 /// `--end-hypercare` of a run in the shared journal; `true` when a driver
@@ -234,32 +243,15 @@ fn end_hypercare_shared(args: &ResumeArgs, url: &crate::pg::JournalUrl) -> Resul
     let db = crate::pg::Db::connect(url)?;
     let run_id = &args.run.run;
     let state = crate::journal::fold_from_text(&db.journal_text(run_id)?)?.state;
-    if !state.in_hypercare() {
-        return Err(Error::Usage(format!(
-            "run `{run_id}` is not in hypercare: `--end-hypercare` ends the watch after the last step"
-        )));
-    }
+    check_in_hypercare(&state, run_id)?;
     let mut masker = super::plan_masker(&state.plan);
     if let Some(password) = url.password() {
         masker = masker.with(&password);
     }
     let why = end_hypercare_why(args, &masker)?;
-    let record = db.append_external(
-        run_id,
-        Event::HypercareEnded(HypercareEnded {
-            reason: HypercareEnd::EndedEarly,
-            why: Some(why),
-        }),
-    )?;
-    super::say!(
-        "hypercare of run `{run_id}` ended early by {} (journal seq {})",
-        record.who(),
-        record.seq
-    );
-    let driven = db.driver_of(run_id)?.is_some();
-    if driven {
-        super::say!("the process driving the run completes it");
-    }
+    let record = db.append_external(run_id, ended_early(why))?;
+    let driven = db.is_driven(run_id)?;
+    say_ended(run_id, &record, driven);
     Ok(driven)
 }
 

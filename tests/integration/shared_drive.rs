@@ -684,3 +684,53 @@ fn driver_overhead_benchmark() {
         file_busy / file
     );
 }
+
+#[test]
+fn hypercare_of_a_run_in_the_shared_journal_is_ended_early_from_another_host() {
+    let db = shared().database(PEOPLE);
+    let c = Cutover::new().runbook(
+        r#"
+[runbook]
+name = "hypercare-shared"
+
+[hypercare]
+duration = "10m"
+
+[[step]]
+id = "switch"
+dry_run = "run"
+run = "echo switch >> effects"
+"#,
+    );
+    let driver = spawn_driver(&c, &db, "op", &[]);
+    wait_for_record(&db, "hypercare_started", None);
+    let elsewhere = tempfile::tempdir().unwrap();
+    // A viewer may not end it; an operator on another host may, with a reason.
+    let (code, _, err) = as_person(
+        elsewhere.path(),
+        &db,
+        "vic",
+        &["resume", "r", "--end-hypercare", "--reason", "all green"],
+    );
+    assert_ne!(code, 0, "{err}");
+    let (code, _, err) = as_person(
+        elsewhere.path(),
+        &db,
+        "op2",
+        &["resume", "r", "--end-hypercare", "--reason", "all green"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("the process driving the run completes it"),
+        "{err}"
+    );
+    let (code, err) = wait_exit(driver, Duration::from_secs(30));
+    assert_eq!(code, 0, "{err}");
+    let records = exported(&db, "vic");
+    assert!(completed(&records), "{records:?}");
+    let ended = records
+        .iter()
+        .find(|r| r["type"] == "hypercare_ended")
+        .unwrap();
+    assert_eq!(ended["actor"].as_str(), Some(db.user("op2").as_str()));
+}
