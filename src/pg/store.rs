@@ -142,7 +142,11 @@ impl Db {
 
     /// Append one record that needs no judging (a note).
     pub fn append_external(&self, run_id: &str, event: Event) -> Result<Record, PgError> {
-        let written = self.append_judged(run_id, 0, |_, _| Ok::<_, PgError>(vec![event]))?;
+        // Nothing to judge: read up to the last seq before the lock, so the
+        // lock is held for the few records appended since, not the whole
+        // run (the driver waits for it on every flush).
+        let since = self.last_seq(run_id)?;
+        let written = self.append_judged(run_id, since, |_, _| Ok::<_, PgError>(vec![event]))?;
         let mut records = written?;
         Ok(records.remove(0))
     }
@@ -172,11 +176,10 @@ impl Db {
                 "SELECT pg_advisory_xact_lock(hashtextextended('cutover:' || $1, 0))",
                 &[&run_id],
             )?;
+            // Every record after `since` is read, so the last of them (or
+            // `since`) is the run's last seq: no second query under the lock.
             let appended = self.records_since(run_id, since)?;
-            let last = appended
-                .last()
-                .map_or(since, |r| r.seq)
-                .max(self.last_seq(run_id)?);
+            let last = appended.last().map_or(since, |r| r.seq);
             match judge(&appended, last + 1) {
                 Ok(events) => {
                     let mut written = Vec::new();
