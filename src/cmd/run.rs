@@ -15,7 +15,6 @@ use crate::engine::{Edges, Options, SourceSignals, Start};
 use crate::error::Error;
 use crate::event::{Event, RunStarted};
 use crate::journal::{Journal, Stamp};
-use crate::pg::JournalUrl;
 use crate::plan::Plan;
 use crate::signals::SourceSet;
 
@@ -35,16 +34,19 @@ pub fn exec_with(args: &RunArgs, url: Option<&str>) -> Result<ExitCode, Error> {
     if let Some(plan_file) = &args.plan {
         plan.check_against(plan_file)?;
     }
-    let shared = target::shared_url(url, &plan)?;
-    if shared.is_some() {
-        super::detach::refuse_shared(detach)?;
-    }
-    // Steps inherit `CUTOVER_JOURNAL_URL`: what they print is masked.
-    if let Some(password) = shared.as_ref().and_then(JournalUrl::password) {
-        plan.masker = plan.masker.with(&password);
-    }
+    let shared = match target::shared_url(url, &plan)? {
+        Some(url) => {
+            super::detach::refuse_shared(detach)?;
+            // Steps inherit `CUTOVER_JOURNAL_URL`: what they print is masked.
+            if let Some(password) = url.password() {
+                plan.masker = plan.masker.with(&password);
+            }
+            Some(target::connect(args, &url)?)
+        }
+        None => None,
+    };
     let stamp = match &shared {
-        Some(url) => target::shared_stamp(args, url)?,
+        Some(db) => db.stamp(),
         None => Stamp::new(args.output.actor.clone()),
     };
     // The driver is a person too (`no_self_approval`, the prompt's votes).
@@ -64,7 +66,7 @@ pub fn exec_with(args: &RunArgs, url: Option<&str>) -> Result<ExitCode, Error> {
     // A taken run id is refused before the readiness checklists are
     // evaluated (and written to the check history) for nothing.
     let target = match shared {
-        Some(url) => Target::shared(args, &plan, url, &stamp)?,
+        Some(db) => Target::shared(args, &plan, db, &stamp)?,
         None => Target::file(args, &plan, &stamp)?,
     };
     if args.output.yes && plan.production {

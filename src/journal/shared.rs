@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::JournalError;
-use super::writer::{Flushed, Maker};
+use super::writer::{Flushed, Judge, Maker};
 use crate::event::{Event, Record};
 
 /// Where a shared run's records live. Every call is durable before it
@@ -65,20 +65,16 @@ impl SharedJournal {
         since: u64,
         pending: &mut Vec<Event>,
         made: &Maker<'_>,
-        judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
+        mut judge: Option<Judge<'_>>,
     ) -> Result<Flushed, JournalError> {
         let doubt = std::mem::take(&mut self.in_doubt);
         let events = pending.clone();
-        let mut judge = Some(judge);
         let mut confirmed = Vec::new();
         let mut built: Option<Vec<Record>> = None;
         let read = self.store.append(since, &mut |seen, next| {
             confirmed = found(&doubt, seen);
             let rest = events[confirmed.len().min(events.len())..].to_vec();
-            let records = match judge.take() {
-                Some(judge) => made.judged(rest, seen, next, judge),
-                None => made.records(rest, next),
-            };
+            let records = made.judged(rest, seen, next, judge.take());
             built = Some(records.clone());
             records
         });

@@ -284,7 +284,7 @@ impl Journal {
     /// appended since our last write. A failed flush keeps the events
     /// buffered for the next one.
     pub fn flush(&mut self) -> Result<Flushed, JournalError> {
-        self.flush_judged(|_, _| Vec::new())
+        self.write(None)
     }
 
     /// Only look for records appended by others (no write).
@@ -312,6 +312,11 @@ impl Journal {
         &mut self,
         judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
     ) -> Result<Flushed, JournalError> {
+        self.write(Some(Box::new(judge)))
+    }
+
+    /// [`Journal::flush`], with a judgement when one is given.
+    fn write(&mut self, judge: Option<Judge<'_>>) -> Result<Flushed, JournalError> {
         let made = Maker {
             run_id: &self.run_id,
             stamp: &self.stamp,
@@ -338,6 +343,9 @@ impl Journal {
     }
 }
 
+/// A judgement made under the append lock ([`Journal::flush_judged`]).
+pub(super) type Judge<'a> = Box<dyn FnOnce(&[Record], u64) -> Vec<Event> + 'a>;
+
 /// Makes this writer's records: its run, its actor, the time of the write.
 pub(super) struct Maker<'a> {
     run_id: &'a str,
@@ -363,15 +371,19 @@ impl Maker<'_> {
     }
 
     /// The buffered `events` as records from `next`, then what `judge`
-    /// decides having seen others' records (`seen`) and those.
+    /// (if any) decides having seen others' records (`seen`) and those.
     pub(super) fn judged(
         &self,
         events: Vec<Event>,
         seen: &[Record],
         next: u64,
-        judge: impl FnOnce(&[Record], u64) -> Vec<Event>,
+        judge: Option<Judge<'_>>,
     ) -> Vec<Record> {
         let mut written = self.records(events, next);
+        // A plain flush (most of them) copies nothing for a judgement.
+        let Some(judge) = judge else {
+            return written;
+        };
         let mut all = seen.to_vec();
         all.extend(written.iter().cloned());
         let after = next + written.len() as u64;

@@ -15,6 +15,16 @@ use super::{Db, JournalUrl, PgError};
 /// The driving lock's key: another key than the append lock's (`cutover:`).
 const DRIVE_KEY: &str = "hashtextextended('cutover-driver:' || $1, 0)";
 
+/// The rows of `pg_locks l` that are the run's driving lock, held: a
+/// bigint advisory key is its `classid` (high half) and `objid` (low half).
+fn held_drive_lock() -> String {
+    format!(
+        "l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         AND ((l.classid::bigint << 32) | l.objid::bigint) = {DRIVE_KEY}"
+    )
+}
+
 /// A run this process drives in the shared journal.
 pub struct Driven {
     /// The store to give `journal::Journal::shared`.
@@ -29,12 +39,12 @@ pub struct Driven {
 /// create it. `ids` are the run ids to try in order (a default id's
 /// `-2`, `-3`, ... when it is taken); an explicit id is one.
 pub fn create(
-    url: &JournalUrl,
+    mut db: Db,
     ids: impl IntoIterator<Item = String>,
     started_at: &str,
 ) -> Result<Driven, PgError> {
-    let mut db = Db::connect(url)?;
     db.check_schema()?;
+    let url = db.url.clone();
     let mut last = None;
     for run_id in ids {
         if db.run_exists(&run_id)? {
@@ -159,10 +169,8 @@ impl Db {
         let row = self.query_one(
             "ask whether the run is driven",
             &format!(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks l \
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                   AND ((l.classid::bigint << 32) | l.objid::bigint) = {DRIVE_KEY})"
+                "SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {})",
+                held_drive_lock()
             ),
             &[&run_id],
         )?;
@@ -176,10 +184,8 @@ impl Db {
             "ask who drives the run",
             &format!(
                 "SELECT a.usename::text, a.application_name FROM pg_locks l \
-                 JOIN pg_stat_activity a ON a.pid = l.pid \
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                   AND ((l.classid::bigint << 32) | l.objid::bigint) = {DRIVE_KEY}"
+                 JOIN pg_stat_activity a ON a.pid = l.pid WHERE {}",
+                held_drive_lock()
             ),
             &[&run_id],
         )?;

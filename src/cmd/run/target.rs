@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::RunArgs;
 use crate::error::Error;
 use crate::journal::{DriveLock, Journal, Stamp, default_path};
-use crate::pg::JournalUrl;
+use crate::pg::{Db, JournalUrl};
 use crate::plan::Plan;
 
 /// A new run's journal, not created yet.
@@ -20,7 +20,8 @@ pub(super) enum Target {
         reserved: bool,
     },
     Shared {
-        url: Box<JournalUrl>,
+        /// The connection the run is created on (and driven from).
+        db: Box<Db>,
         /// The run ids to try, in order.
         ids: Vec<String>,
     },
@@ -33,11 +34,12 @@ pub(super) fn shared_url(given: Option<&str>, plan: &Plan) -> Result<Option<Jour
     Ok(url.map(JournalUrl::parse).transpose()?)
 }
 
-/// Who drives a run in the shared journal: the database user (`--as` is
-/// refused: nobody types who they are).
-pub(super) fn shared_stamp(args: &RunArgs, url: &JournalUrl) -> Result<Stamp, Error> {
+/// Connect to the shared journal as the person who drives the run: the
+/// database user (`--as` is refused: nobody types who they are). One
+/// connection checks the run id, creates the run and drives it.
+pub(super) fn connect(args: &RunArgs, url: &JournalUrl) -> Result<Db, Error> {
     crate::cmd::shared::refuse_as(args.output.actor.as_ref())?;
-    Ok(crate::pg::Db::connect(url)?.stamp())
+    Ok(Db::connect(url)?)
 }
 
 impl Target {
@@ -85,7 +87,7 @@ impl Target {
     pub(super) fn shared(
         args: &RunArgs,
         plan: &Plan,
-        url: JournalUrl,
+        db: Db,
         stamp: &Stamp,
     ) -> Result<Target, Error> {
         if args.journal.is_some() {
@@ -103,7 +105,6 @@ impl Target {
                 .collect()
         };
         if let [id] = ids.as_slice() {
-            let db = crate::pg::Db::connect(&url)?;
             if let Some(holder) = db.driver_of(id)? {
                 return Err(crate::journal::JournalError::Locked {
                     run: id.clone(),
@@ -113,14 +114,14 @@ impl Target {
             }
             if db.run_exists(id)? {
                 return Err(crate::pg::PgError::Exists {
-                    url: url.to_string(),
+                    url: db.url().to_string(),
                     run: id.clone(),
                 }
                 .into());
             }
         }
         Ok(Target::Shared {
-            url: Box::new(url),
+            db: Box::new(db),
             ids,
         })
     }
@@ -155,8 +156,8 @@ impl Target {
                 let (journal, lock) = Journal::create(&path, &run_id, stamp)?;
                 Ok((journal, Some(lock), run_ref))
             }
-            Target::Shared { url, ids } => {
-                let driven = crate::pg::drive::create(&url, ids, &stamp.clock.rfc3339())?;
+            Target::Shared { db, ids } => {
+                let driven = crate::pg::drive::create(*db, ids, &stamp.clock.rfc3339())?;
                 let run_id = driven.read.header.run_id.clone();
                 let journal = Journal::shared(driven.store, &run_id, driven.stamp, 0);
                 Ok((journal, None, run_id))
